@@ -1,0 +1,527 @@
+// The scheduler. Data flows one way: send → store (durable) → ready/delayed heaps →
+// p-queue (dispatch slots) → pool (worker threads) → outcome → store → waiters.
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import PQueue from 'p-queue';
+import pRetry from 'p-retry';
+import { CeleriacError, TaskFailedError } from './errors.js';
+import { FINISHED_STATES, WAITING_STATES, type JobEvent, type JobRecord } from './jobs.js';
+import { WorkerPool } from './pool/pool.js';
+import type { Outcome, TaskManifestEntry } from './pool/protocol.js';
+import { assertNoProblems, discoverTasks, findTaskModules } from './registry/discover.js';
+import { DelayedJobs } from './scheduler/delayed.js';
+import { ReadyJobs } from './scheduler/ready.js';
+import { checkId, encodeArgs, jobFactory, unknownTaskError } from './send.js';
+import type { JobHandle, JobInfo, ResultOptions, SendOptions } from './send-types.js';
+import { FileStore } from './store/file-store.js';
+import type { JobStore, RecoveryReport } from './store/types.js';
+import { isTaskDefinition, type TaskDefinition, type TaskSender } from './task.js';
+import { durationMs } from './time.js';
+import { checkKnownKeys, isPlainObject } from './validate.js';
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface CeleriacOptions {
+  /** The data dir: journal, snapshot and lock live here. */
+  dir: string;
+  /** Task modules: files, or directories searched recursively for .ts/.mts/.js/.mjs. */
+  tasks: string | string[];
+  /** Worker threads in the pool. Default: the number of cores. */
+  concurrency?: number;
+  /** Jobs one worker runs at once (async tasks overlap). Default 1. */
+  workerConcurrency?: number;
+  /** How long finished jobs and their results are kept (seconds or "1d"). Default 1 day. */
+  resultTtl?: number | string;
+  /** close(): how long running jobs may take to finish before they are stopped (seconds or "30s"). Default 30 s. */
+  shutdownTimeout?: number | string;
+  /** After a task's timeout fires its AbortSignal, how long before its worker is terminated. Default 1 s. */
+  timeoutGrace?: number | string;
+  /** Heap limit per worker thread in MB (worker resourceLimits); a job that exceeds it fails. */
+  maxMemoryMb?: number;
+  /** Largest return value (bytes of JSON) a task may produce. Default 16 MiB. */
+  maxResultBytes?: number;
+  /** Compact the journal into the snapshot after this many bytes. Default 64 MiB. */
+  compactAfterBytes?: number;
+  /** Resolve relative paths against this directory. Default: process.cwd(). */
+  cwd?: string;
+  /** Where celeriac reports recoveries and lost workers; false for silence. Default: console. */
+  logger?: Logger | false;
+}
+
+const OPTION_KEYS = [
+  'dir', 'tasks', 'concurrency', 'workerConcurrency', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger',
+] as const;
+
+interface Settings {
+  concurrency: number;
+  workerConcurrency: number;
+  resultTtlMs: number;
+  shutdownTimeoutMs: number;
+  timeoutGraceMs: number;
+  maxMemoryMb: number | undefined;
+  maxResultBytes: number;
+  compactAfterBytes: number;
+}
+
+interface Waiter {
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+const silent: Logger = { info() {}, warn() {}, error() {} };
+const consoleLogger: Logger = {
+  info: (m) => console.log(`[celeriac] ${m}`),
+  warn: (m) => console.warn(`[celeriac] ${m}`),
+  error: (m) => console.error(`[celeriac] ${m}`),
+};
+
+export async function createCeleriac(options: CeleriacOptions): Promise<Celeriac> {
+  return Celeriac.create(options);
+}
+
+export class Celeriac implements TaskSender {
+  private readonly tasksByName: Map<string, TaskManifestEntry>;
+  private readonly ready = new ReadyJobs();
+  private readonly delayed: DelayedJobs;
+  private readonly queue: PQueue;
+  private readonly pool: WorkerPool;
+  private readonly waiters = new Map<string, Waiter[]>();
+  /** Ids handed to p-queue and not yet back: guards against dispatching a job twice. */
+  private readonly dispatched = new Set<string>();
+  private readonly recording = new Set<Promise<void>>();
+  private readonly accepting = new Map<string, Promise<void>>();
+  private running = false;
+  private closing: Promise<void> | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private pumpScheduled = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly modules: string[],
+    tasks: TaskManifestEntry[],
+    private readonly store: JobStore,
+    private readonly settings: Settings,
+    private readonly log: Logger,
+  ) {
+    this.tasksByName = new Map(tasks.map((t) => [t.name, t]));
+    this.delayed = new DelayedJobs((job) => this.makeReady(job));
+    this.queue = new PQueue({ concurrency: settings.concurrency * settings.workerConcurrency, autoStart: false });
+    this.pool = new WorkerPool({
+      modules,
+      size: settings.concurrency,
+      concurrency: settings.workerConcurrency,
+      timeoutGraceMs: settings.timeoutGraceMs,
+      maxResultBytes: settings.maxResultBytes,
+      ...(settings.maxMemoryMb ? { resourceLimits: { maxOldGenerationSizeMb: settings.maxMemoryMb } } : {}),
+      onEvent: (m) => this.log.warn(m),
+    });
+    for (const job of store.jobs.values()) if (WAITING_STATES.has(job.state)) this.schedule(job);
+  }
+
+  static async create(options: CeleriacOptions): Promise<Celeriac> {
+    if (!isPlainObject(options)) throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(options): options must be an object with at least { dir, tasks }');
+    checkKnownKeys(options, OPTION_KEYS, 'INVALID_CONFIG', 'createCeleriac()');
+    const settings = resolveSettings(options);
+    const cwd = options.cwd ?? process.cwd();
+    if (typeof options.dir !== 'string' || options.dir === '') throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "dir" (the data dir) is required');
+    const taskPaths = typeof options.tasks === 'string' ? [options.tasks] : options.tasks;
+    if (!Array.isArray(taskPaths) || taskPaths.some((t) => typeof t !== 'string')) {
+      throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "tasks" must be a path or a list of paths (task module files or directories)');
+    }
+    const log = options.logger === false ? silent : (options.logger ?? consoleLogger);
+    const dir = resolve(cwd, options.dir);
+    const modules = await findTaskModules(taskPaths, cwd);
+    // Discovery (a worker thread importing the modules) and the journal replay overlap.
+    const [discovery, store] = await Promise.allSettled([
+      discoverTasks(modules),
+      FileStore.open({ dir, resultTtlMs: settings.resultTtlMs, compactAfterBytes: settings.compactAfterBytes, onBackgroundError: (e) => log.error(`compaction failed (the journal is intact; it will be retried): ${(e as Error).message}`) }),
+    ]);
+    if (discovery.status === 'rejected' || store.status === 'rejected') {
+      if (store.status === 'fulfilled') await store.value.close();
+      throw discovery.status === 'rejected' ? discovery.reason : (store as PromiseRejectedResult).reason;
+    }
+    try {
+      assertNoProblems(discovery.value.problems);
+    } catch (err) {
+      await store.value.close();
+      throw err;
+    }
+    const report = store.value.report;
+    if (report.truncated) {
+      log.warn(`the journal's last record was torn (the previous process stopped mid-write): cut ${report.truncated.bytes} bytes at byte ${report.truncated.offset} of ${report.truncated.file}; every acknowledged job is intact`);
+    }
+    if (report.interrupted > 0) log.info(`${report.interrupted} job(s) were running when the previous process stopped: they will run again, flagged recovered`);
+    return new Celeriac(dir, modules, discovery.value.tasks, store.value, settings, log);
+  }
+
+  /** The tasks the modules define: name, file, line and options. */
+  get tasks(): TaskManifestEntry[] {
+    return [...this.tasksByName.values()];
+  }
+
+  /** What the last open found on disk. */
+  get recovery(): RecoveryReport {
+    return this.store.report;
+  }
+
+  /** Start the worker threads and run due jobs (including those sent before start). */
+  async start(): Promise<void> {
+    if (this.closing) throw new CeleriacError('APP_CLOSED', 'start() after close(): create a new app');
+    if (this.running) return;
+    const { problems } = await this.pool.start();
+    for (const p of problems) this.log.error(p.message);
+    this.running = true;
+    this.queue.start();
+    this.delayed.start();
+    const sweepMs = Math.min(this.settings.resultTtlMs, 60_000);
+    this.sweeper = setInterval(() => this.sweep(), sweepMs);
+    this.sweeper.unref();
+    this.pump();
+  }
+
+  // --- sending ------------------------------------------------------------------
+
+  send<Args extends unknown[], Result>(def: TaskDefinition<Args, Result>, args: Args, options?: SendOptions): Promise<JobHandle<Result>>;
+  send<Result = unknown>(task: string, args?: unknown[], options?: SendOptions): Promise<JobHandle<Result>>;
+  async send(taskOrDef: string | TaskDefinition, args: unknown = [], options?: SendOptions): Promise<JobHandle<unknown>> {
+    const task = this.taskFor(taskOrDef);
+    const make = jobFactory(task, options, Date.now());
+    const job = make(encodeArgs(task.name, args));
+    const id = job.id;
+    if (this.store.jobs.has(id)) return this.handle(id, false);
+    const inProgress = this.accepting.get(id);
+    if (inProgress) {
+      await inProgress;
+      return this.handle(id, false);
+    }
+    this.assertOpen();
+    const committing = this.store.commit([{ type: 'add', job }]);
+    this.accepting.set(id, committing);
+    try {
+      await committing;
+    } finally {
+      this.accepting.delete(id);
+    }
+    this.schedule(this.store.jobs.get(id)!);
+    return this.handle(id, true);
+  }
+
+  /** Send one job per argument list, all durable with one flush. Options apply to every job; ids are generated. */
+  sendMany<Args extends unknown[], Result>(def: TaskDefinition<Args, Result>, argsList: Args[], options?: Omit<SendOptions, 'id'>): Promise<JobHandle<Result>[]>;
+  sendMany<Result = unknown>(task: string, argsList: unknown[][], options?: Omit<SendOptions, 'id'>): Promise<JobHandle<Result>[]>;
+  async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown[][], options?: Omit<SendOptions, 'id'>): Promise<JobHandle<unknown>[]> {
+    const task = this.taskFor(taskOrDef);
+    if (!Array.isArray(argsList)) throw new CeleriacError('INVALID_ARGS', `sendMany(${task.name}): expected an array of argument arrays`);
+    if (options && 'id' in options) throw new CeleriacError('INVALID_SEND_OPTIONS', `sendMany(${task.name}): "id" cannot be shared by many jobs; send them one by one to choose ids`);
+    const make = jobFactory(task, options, Date.now());
+    const events: JobEvent[] = argsList.map((args, i) => {
+      try {
+        return { type: 'add', job: make(encodeArgs(task.name, args)) };
+      } catch (err) {
+        (err as Error).message = (err as Error).message.replace(/^send\(/, `sendMany(`).replace(': args', `: argsList[${i}]`);
+        throw err;
+      }
+    });
+    this.assertOpen();
+    await this.store.commit(events);
+    return events.map((ev) => {
+      const id = (ev as JobEvent & { type: 'add' }).job.id;
+      this.schedule(this.store.jobs.get(id)!);
+      return this.handle(id, true);
+    });
+  }
+
+  private taskFor(taskOrDef: string | TaskDefinition): TaskManifestEntry {
+    const name = isTaskDefinition(taskOrDef) ? taskOrDef.name : taskOrDef;
+    if (typeof name !== 'string') throw new CeleriacError('UNKNOWN_TASK', `send(): the task must be a task name (string) or a task definition, got ${typeof name}`);
+    const task = this.tasksByName.get(name);
+    if (!task) throw unknownTaskError(name, this.tasksByName.keys(), this.modules);
+    return task;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new CeleriacError('APP_CLOSED', 'the app is closing or closed: it accepts no new jobs');
+  }
+
+  // --- reading and cancelling -----------------------------------------------------
+
+  get(id: string): JobInfo | undefined {
+    const job = this.store.jobs.get(id);
+    return job ? jobInfo(job) : undefined;
+  }
+
+  /** A handle to a known job (for example one sent by an earlier process). */
+  job<Result = unknown>(id: string): JobHandle<Result> | undefined {
+    return this.store.jobs.has(id) ? (this.handle(id, false) as JobHandle<Result>) : undefined;
+  }
+
+  /** Cancel a job that has not finished: a waiting one never runs; a running one sees its AbortSignal fire. */
+  async cancel(id: string): Promise<boolean> {
+    checkId('cancel', id);
+    const job = this.store.jobs.get(id);
+    if (!job || FINISHED_STATES.has(job.state)) return false;
+    const wasRunning = job.state === 'started';
+    await this.store.commit([{ type: 'cancel', id, at: Date.now() }]);
+    if (job.state !== 'cancelled') return false;
+    if (wasRunning) this.pool.abort(id, 'cancelled');
+    this.settle(job);
+    return true;
+  }
+
+  private handle(id: string, created: boolean): JobHandle<unknown> {
+    return {
+      id,
+      created,
+      result: (opts) => this.result(id, opts),
+      info: () => this.get(id),
+    };
+  }
+
+  private result(id: string, opts: ResultOptions = {}): Promise<unknown> {
+    const job = this.store.jobs.get(id);
+    if (!job) return Promise.reject(new CeleriacError('RESULT_GONE', `job ${id} is unknown: never sent here, or finished longer ago than resultTtl and dropped`));
+    if (FINISHED_STATES.has(job.state)) return outcomeOf(job);
+    return new Promise((resolvePromise, reject) => {
+      const waiter: Waiter = { resolve: resolvePromise, reject };
+      const list = this.waiters.get(id);
+      if (list) list.push(waiter);
+      else this.waiters.set(id, [waiter]);
+      if (opts.timeout !== undefined) {
+        const timer = setTimeout(() => {
+          const l = this.waiters.get(id);
+          if (l) {
+            const i = l.indexOf(waiter);
+            if (i !== -1) l.splice(i, 1);
+            if (l.length === 0) this.waiters.delete(id);
+          }
+          reject(new CeleriacError('RESULT_TIMEOUT', `job ${id} (${job.task}) did not finish within ${opts.timeout} ms; it is ${job.state} and goes on`));
+        }, opts.timeout);
+        const done = (fn: (v: unknown) => void) => (v: unknown) => {
+          clearTimeout(timer);
+          fn(v);
+        };
+        waiter.resolve = done(resolvePromise);
+        waiter.reject = done(reject);
+      }
+    });
+  }
+
+  /** Tell everyone waiting on a job that it finished. */
+  private settle(job: JobRecord): void {
+    const list = this.waiters.get(job.id);
+    if (!list || !FINISHED_STATES.has(job.state)) return;
+    this.waiters.delete(job.id);
+    const outcome = outcomeOf(job);
+    outcome.catch(() => undefined);
+    for (const w of list) outcome.then(w.resolve, w.reject);
+  }
+
+  // --- dispatch -----------------------------------------------------------------
+
+  private schedule(job: JobRecord): void {
+    if (job.runAt > Date.now()) this.delayed.add(job);
+    else this.makeReady(job);
+  }
+
+  private makeReady(job: JobRecord): void {
+    if (!WAITING_STATES.has(job.state)) return;
+    this.ready.add(job);
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      queueMicrotask(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    }
+  }
+
+  /** Feed p-queue from the ready heap, a little ahead of the free slots. */
+  private pump(): void {
+    if (!this.running || this.closing) return;
+    const ahead = this.queue.concurrency * 2;
+    while (this.queue.size + this.queue.pending < ahead) {
+      const job = this.ready.take();
+      if (!job) return;
+      if (!WAITING_STATES.has(job.state) || this.dispatched.has(job.id)) continue;
+      this.dispatched.add(job.id);
+      void this.queue.add(() => this.execute(job), { priority: job.priority }).catch((err) => this.log.error(`dispatch of ${job.id} failed: ${(err as Error).message}`));
+    }
+  }
+
+  private async execute(job: JobRecord): Promise<void> {
+    try {
+      if (!this.running || !WAITING_STATES.has(job.state)) return;
+      const now = Date.now();
+      if (job.expiresAt && now >= job.expiresAt) {
+        await this.store.commit([{ type: 'expire', id: job.id, at: now }]);
+        this.settle(job);
+        return;
+      }
+      try {
+        await this.store.commit([{ type: 'start', id: job.id, at: now }]);
+      } catch (err) {
+        this.log.error(`could not record the start of ${job.id}; it stays pending and is retried in 1 s: ${(err as Error).message}`);
+        job.runAt = Date.now() + 1000;
+        this.delayed.add(job);
+        return;
+      }
+      if (job.state !== 'started') return; // cancelled while the start was being written
+      const run: Parameters<WorkerPool['run']>[0] = {
+        id: job.id,
+        task: job.task,
+        args: job.args,
+        attempt: job.attempts,
+        retries: job.retries,
+        recovered: job.recovered,
+      };
+      if (job.maxRetries !== undefined) run.maxRetries = job.maxRetries;
+      if (job.retryDelay !== undefined) run.retryDelayMs = job.retryDelay;
+      const outcome = await this.pool.run(run);
+      const recording = this.record(job, outcome).finally(() => this.recording.delete(recording));
+      this.recording.add(recording);
+    } finally {
+      this.dispatched.delete(job.id);
+      this.pump();
+    }
+  }
+
+  /** Make an outcome durable, then act on it: wake waiters, or schedule the retry. */
+  private async record(job: JobRecord, outcome: Outcome): Promise<void> {
+    const at = Date.now();
+    let ev: JobEvent;
+    switch (outcome.kind) {
+      case 'succeeded':
+        ev = outcome.result === undefined ? { type: 'succeed', id: job.id, at } : { type: 'succeed', id: job.id, at, result: outcome.result };
+        break;
+      case 'failed':
+        ev = { type: 'fail', id: job.id, at, error: outcome.error };
+        break;
+      case 'retry':
+        ev = { type: 'retry', id: job.id, at, runAt: outcome.runAt, error: outcome.error, ...(outcome.args !== undefined ? { args: outcome.args } : {}) };
+        break;
+      case 'requeue':
+        ev = { type: 'requeue', id: job.id, at, revert: outcome.revert };
+        break;
+    }
+    try {
+      // A failed write (disk full) loses nothing: the job stays started and is retried here, or recovered at restart.
+      await pRetry(() => this.store.commit([ev]), { retries: 8, minTimeout: 100, maxTimeout: 5000 });
+    } catch (err) {
+      this.log.error(`could not record the outcome of ${job.id} (${job.task}); it will run again after a restart: ${(err as Error).message}`);
+      return;
+    }
+    if (FINISHED_STATES.has(job.state)) this.settle(job);
+    else if (WAITING_STATES.has(job.state)) this.schedule(job);
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - this.settings.resultTtlMs;
+    for (const job of this.store.jobs.values()) {
+      if (FINISHED_STATES.has(job.state) && (job.finishedAt ?? 0) <= cutoff) {
+        this.store.compact().catch((err) => this.log.error(`compaction failed: ${(err as Error).message}`));
+        return;
+      }
+    }
+  }
+
+  // --- shutdown -----------------------------------------------------------------
+
+  /**
+   * Stop taking work, let running jobs finish within `timeout` (default shutdownTimeout),
+   * give back jobs a worker holds but has not begun, then release the data dir. Jobs
+   * stopped at the deadline stay on record and run again, flagged recovered, next start.
+   */
+  close(options: { timeout?: number | string } = {}): Promise<void> {
+    if (!this.closing) this.closing = this.shutdown(options.timeout === undefined ? this.settings.shutdownTimeoutMs : durationMs(options.timeout, 'close(): timeout'));
+    return this.closing;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    const wasRunning = this.running;
+    clearInterval(this.sweeper);
+    this.delayed.stop();
+    this.queue.pause();
+    this.queue.clear();
+    if (wasRunning) {
+      await this.pool.drain();
+      if (!(await this.pool.idle(graceMs))) {
+        for (const id of this.dispatched) this.pool.abort(id, 'shutdown');
+        await this.pool.idle(Math.min(graceMs, this.settings.timeoutGraceMs));
+      }
+      await this.pool.close();
+      await this.queue.onIdle();
+    }
+    this.running = false;
+    while (this.recording.size > 0) await Promise.all(this.recording);
+    await this.store.close();
+    for (const [id, list] of this.waiters) {
+      for (const w of list) w.reject(new CeleriacError('APP_CLOSED', `the app closed before job ${id} finished; it is still on record and runs after the next start`));
+    }
+    this.waiters.clear();
+  }
+}
+
+function resolveSettings(o: CeleriacOptions): Settings {
+  const guard = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): ${(err as Error).message}`);
+    }
+  };
+  const positiveInt = (v: unknown, name: string, dflt: number): number => {
+    if (v === undefined) return dflt;
+    if (!Number.isInteger(v) || (v as number) < 1) throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "${name}" must be an integer ≥ 1, got ${String(v)}`);
+    return v as number;
+  };
+  return {
+    concurrency: positiveInt(o.concurrency, 'concurrency', availableParallelism()),
+    workerConcurrency: positiveInt(o.workerConcurrency, 'workerConcurrency', 1),
+    resultTtlMs: o.resultTtl === undefined ? 86_400_000 : guard(() => durationMs(o.resultTtl, 'resultTtl')),
+    shutdownTimeoutMs: o.shutdownTimeout === undefined ? 30_000 : guard(() => durationMs(o.shutdownTimeout, 'shutdownTimeout')),
+    timeoutGraceMs: o.timeoutGrace === undefined ? 1000 : guard(() => durationMs(o.timeoutGrace, 'timeoutGrace')),
+    maxMemoryMb: o.maxMemoryMb === undefined ? undefined : positiveInt(o.maxMemoryMb, 'maxMemoryMb', 0),
+    maxResultBytes: positiveInt(o.maxResultBytes, 'maxResultBytes', 16 * 1024 * 1024),
+    compactAfterBytes: positiveInt(o.compactAfterBytes, 'compactAfterBytes', 64 * 1024 * 1024),
+  };
+}
+
+function outcomeOf(job: JobRecord): Promise<unknown> {
+  switch (job.state) {
+    case 'succeeded':
+      return Promise.resolve(job.result === undefined ? undefined : JSON.parse(job.result));
+    case 'failed':
+      return Promise.reject(new TaskFailedError(job.id, job.task, job.error ?? { name: 'Error', message: 'failed' }));
+    case 'cancelled':
+      return Promise.reject(new CeleriacError('JOB_CANCELLED', `job ${job.id} (${job.task}) was cancelled`));
+    case 'expired':
+      return Promise.reject(new CeleriacError('JOB_EXPIRED', `job ${job.id} (${job.task}) expired before it could start`));
+    default:
+      return Promise.reject(new Error(`job ${job.id} has not finished`));
+  }
+}
+
+function jobInfo(job: JobRecord): JobInfo {
+  const info: JobInfo = {
+    id: job.id,
+    task: job.task,
+    args: JSON.parse(job.args) as unknown[],
+    state: job.state,
+    attempts: job.attempts,
+    retries: job.retries,
+    priority: job.priority,
+    recovered: job.recovered,
+    createdAt: new Date(job.createdAt),
+  };
+  if (job.runAt) info.runAt = new Date(job.runAt);
+  if (job.expiresAt) info.expiresAt = new Date(job.expiresAt);
+  if (job.startedAt !== undefined) info.startedAt = new Date(job.startedAt);
+  if (job.finishedAt !== undefined) info.finishedAt = new Date(job.finishedAt);
+  if (job.result !== undefined) info.result = JSON.parse(job.result);
+  if (job.error !== undefined) info.error = job.error;
+  return info;
+}

@@ -1,0 +1,170 @@
+// The job record and its state transitions. Pure: no I/O, no clocks. The store applies
+// the same events live (after they are durable) and at recovery (replaying the journal),
+// so both paths reach the same state by construction.
+import type { SerializedError } from './errors.js';
+
+export const JOB_STATES = ['pending', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export const FINISHED_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'expired']);
+/** States in which a job waits for its turn: it holds no worker. */
+export const WAITING_STATES: ReadonlySet<JobState> = new Set(['pending', 'retrying']);
+
+export interface JobRecord {
+  id: string;
+  task: string;
+  /** The arguments as the JSON text of an array: kept encoded, since the journal, the snapshot and the worker all want text. */
+  args: string;
+  state: JobState;
+  /** Starts so far, including runs interrupted by a crash. */
+  attempts: number;
+  /** Retries scheduled so far (what maxRetries limits). */
+  retries: number;
+  /** Higher runs first; default 0. */
+  priority: number;
+  createdAt: number;
+  /** Earliest start (eta, countdown, retry countdown), epoch ms; 0 means now. */
+  runAt: number;
+  /** A job not started by this time is expired instead of run; 0 means never. */
+  expiresAt: number;
+  /** Per-call overrides of the task's retry defaults (undefined: use the task's). */
+  maxRetries?: number;
+  retryDelay?: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** JSON text of the return value (absent when the task returned undefined). */
+  result?: string;
+  /** The last error: the failure, or the error that caused the pending retry. */
+  error?: SerializedError;
+  /** True when the previous run was interrupted (crash, killed worker): the task may have run before. */
+  recovered: boolean;
+}
+
+export interface NewJob {
+  id: string;
+  task: string;
+  args: string;
+  createdAt: number;
+  runAt: number;
+  expiresAt: number;
+  priority: number;
+  maxRetries?: number;
+  retryDelay?: number;
+}
+
+export type JobEvent =
+  | { type: 'add'; job: NewJob }
+  | { type: 'start'; id: string; at: number }
+  | { type: 'succeed'; id: string; at: number; result?: string }
+  | { type: 'fail'; id: string; at: number; error: SerializedError }
+  | { type: 'retry'; id: string; at: number; runAt: number; error: SerializedError; args?: string }
+  | { type: 'cancel'; id: string; at: number }
+  | { type: 'expire'; id: string; at: number }
+  /** Give a started job back: `revert` when it never began (attempt uncounted), else it may have run (recovered). */
+  | { type: 'requeue'; id: string; at: number; revert: boolean };
+
+export function newRecord(job: NewJob): JobRecord {
+  const rec: JobRecord = {
+    id: job.id,
+    task: job.task,
+    args: job.args,
+    state: 'pending',
+    attempts: 0,
+    retries: 0,
+    priority: job.priority,
+    createdAt: job.createdAt,
+    runAt: job.runAt,
+    expiresAt: job.expiresAt,
+    recovered: false,
+  };
+  if (job.maxRetries !== undefined) rec.maxRetries = job.maxRetries;
+  if (job.retryDelay !== undefined) rec.retryDelay = job.retryDelay;
+  return rec;
+}
+
+/**
+ * Apply one event. An event that does not fit the job's current state (a result that
+ * arrives after a cancel, a second add of a known id) changes nothing: the journal's
+ * order decides, identically live and at replay. Returns the record it changed.
+ */
+export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent): JobRecord | undefined {
+  if (ev.type === 'add') {
+    if (jobs.has(ev.job.id)) return undefined;
+    const rec = newRecord(ev.job);
+    jobs.set(rec.id, rec);
+    return rec;
+  }
+  const job = jobs.get(ev.id);
+  if (!job) return undefined;
+  switch (ev.type) {
+    case 'start':
+      if (!WAITING_STATES.has(job.state)) return undefined;
+      job.state = 'started';
+      job.attempts += 1;
+      job.startedAt = ev.at;
+      return job;
+    case 'succeed':
+      if (job.state !== 'started') return undefined;
+      job.state = 'succeeded';
+      job.finishedAt = ev.at;
+      if (ev.result !== undefined) job.result = ev.result;
+      delete job.error;
+      return job;
+    case 'fail':
+      if (job.state !== 'started') return undefined;
+      job.state = 'failed';
+      job.finishedAt = ev.at;
+      job.error = ev.error;
+      return job;
+    case 'retry':
+      if (job.state !== 'started') return undefined;
+      job.state = 'retrying';
+      job.retries += 1;
+      job.runAt = ev.runAt;
+      job.error = ev.error;
+      job.recovered = false;
+      if (ev.args !== undefined) job.args = ev.args;
+      return job;
+    case 'cancel':
+      if (FINISHED_STATES.has(job.state)) return undefined;
+      job.state = 'cancelled';
+      job.finishedAt = ev.at;
+      return job;
+    case 'expire':
+      if (!WAITING_STATES.has(job.state)) return undefined;
+      job.state = 'expired';
+      job.finishedAt = ev.at;
+      return job;
+    case 'requeue':
+      if (job.state !== 'started') return undefined;
+      job.state = 'pending';
+      if (ev.revert) job.attempts -= 1;
+      else job.recovered = true;
+      return job;
+  }
+}
+
+/** After a restart: a job that was started and never finished may have run; run it again, flagged. */
+export function recoverInterrupted(jobs: Map<string, JobRecord>): number {
+  let n = 0;
+  for (const job of jobs.values()) {
+    if (job.state === 'started') {
+      job.state = 'pending';
+      job.recovered = true;
+      n++;
+    }
+  }
+  return n;
+}
+
+/** Drop finished jobs whose results are older than the retention time. */
+export function dropExpiredResults(jobs: Map<string, JobRecord>, now: number, resultTtlMs: number): number {
+  let n = 0;
+  for (const [id, job] of jobs) {
+    if (FINISHED_STATES.has(job.state) && (job.finishedAt ?? 0) + resultTtlMs <= now) {
+      jobs.delete(id);
+      n++;
+    }
+  }
+  return n;
+}

@@ -1,0 +1,75 @@
+// Messages between the host and its worker threads. Jobs travel in batches: one
+// postMessage carries every job (or outcome) of the same event-loop turn.
+import type { SerializedError } from '../errors.js';
+
+export interface WireJob {
+  /** Per-worker sequence number: how the worker's running-slot table names the job. */
+  seq: number;
+  id: string;
+  task: string;
+  /** JSON text of the argument array. */
+  args: string;
+  attempt: number;
+  retries: number;
+  recovered: boolean;
+  /** Per-call overrides stored with the job, else the task's own options apply. */
+  maxRetries?: number;
+  retryDelayMs?: number;
+}
+
+export type Outcome =
+  | { seq: number; kind: 'succeeded'; result?: string }
+  | { seq: number; kind: 'failed'; error: SerializedError }
+  | { seq: number; kind: 'retry'; error: SerializedError; runAt: number; args?: string }
+  /** The job's worker was lost under it for a reason that is not the job's fault: run it again. */
+  | { seq: number; kind: 'requeue'; revert: boolean };
+
+export type HostMessage =
+  | { t: 'run'; jobs: WireJob[] }
+  | { t: 'abort'; seq: number; reason: 'cancelled' | 'shutdown' }
+  | { t: 'drain' };
+
+export interface TaskManifestEntry {
+  name: string;
+  file: string;
+  line: number;
+  priority: number;
+  expiresMs: number;
+  timeoutMs: number;
+  maxRetries: number;
+  retryDelayMs: number;
+}
+
+export interface ModuleProblem {
+  kind: 'import' | 'duplicate' | 'empty';
+  file: string;
+  message: string;
+}
+
+export type WorkerMessage =
+  | { t: 'ready'; tasks: TaskManifestEntry[]; problems: ModuleProblem[] }
+  | { t: 'done'; outcomes: Outcome[] }
+  | { t: 'drained'; seqs: number[] };
+
+export interface WorkerData {
+  mode: 'run' | 'discover';
+  modules: string[];
+  /** Jobs that may run at once in this worker (async tasks overlap). */
+  concurrency: number;
+  /** Extra time after a timeout's abort before the host terminates the worker. */
+  timeoutGraceMs: number;
+  maxResultBytes: number;
+  /** Shared with the host: per slot, the seq of the running job (Int32) and its hard deadline (Float64, epoch ms). */
+  slots: SharedArrayBuffer;
+}
+
+/** Layout of `WorkerData.slots`: Int32 seq per slot, then Float64 deadline per slot. */
+export function slotViews(buf: SharedArrayBuffer, concurrency: number): { running: Int32Array; deadline: Float64Array } {
+  const running = new Int32Array(buf, 0, concurrency);
+  const offset = Math.ceil((concurrency * 4) / 8) * 8;
+  return { running, deadline: new Float64Array(buf, offset, concurrency) };
+}
+
+export function slotBytes(concurrency: number): number {
+  return Math.ceil((concurrency * 4) / 8) * 8 + concurrency * 8;
+}

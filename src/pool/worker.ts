@@ -1,0 +1,183 @@
+// The worker thread: imports the task modules, then runs jobs the host hands it.
+// Also used once in "discover" mode to tell the host which tasks exist, so that the
+// host thread never imports task code itself.
+import { parentPort, workerData as rawWorkerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { contextStorage, type TaskContext } from '../context.js';
+import { serializeError, type SerializedError } from '../errors.js';
+import { definedTasks, isRetryRequest, type TaskDefinition } from '../task.js';
+import { jsonProblem } from '../validate.js';
+import { importProblem, retryDecision } from './outcome.js';
+import { slotViews, type HostMessage, type ModuleProblem, type Outcome, type TaskManifestEntry, type WireJob, type WorkerData, type WorkerMessage } from './protocol.js';
+
+const data = rawWorkerData as WorkerData;
+const port = parentPort!;
+const post = (msg: WorkerMessage) => port.postMessage(msg);
+
+const registry = new Map<string, TaskDefinition>();
+const problems: ModuleProblem[] = [];
+
+for (const file of data.modules) {
+  try {
+    await import(pathToFileURL(file).href);
+  } catch (err) {
+    problems.push(importProblem(file, err));
+  }
+}
+for (const def of definedTasks()) {
+  const seen = registry.get(def.name);
+  if (!seen) registry.set(def.name, def);
+  else if (seen !== def && (seen.file !== def.file || seen.line !== def.line)) {
+    problems.push({
+      kind: 'duplicate',
+      file: def.file,
+      message: `task name "${def.name}" is defined twice: ${seen.file}:${seen.line} and ${def.file}:${def.line}. Task names must be unique: rename one of them.`,
+    });
+  }
+}
+
+const manifest: TaskManifestEntry[] = [...registry.values()].map((d) => ({
+  name: d.name,
+  file: d.file,
+  line: d.line,
+  priority: d.options.priority,
+  expiresMs: d.options.expiresMs,
+  timeoutMs: d.options.timeoutMs,
+  maxRetries: d.options.maxRetries,
+  retryDelayMs: d.options.retryDelayMs,
+}));
+post({ t: 'ready', tasks: manifest, problems });
+
+if (data.mode === 'run') startRunner();
+
+function startRunner(): void {
+  const { running, deadline } = slotViews(data.slots, data.concurrency);
+  const freeSlots = Array.from({ length: data.concurrency }, (_, i) => data.concurrency - 1 - i);
+  const queue: WireJob[] = [];
+  const controllers = new Map<number, AbortController>();
+  let outbox: Outcome[] = [];
+  let flushScheduled = false;
+  let draining = false;
+
+  const emit = (o: Outcome) => {
+    outbox.push(o);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(() => {
+        flushScheduled = false;
+        const outcomes = outbox;
+        outbox = [];
+        post({ t: 'done', outcomes });
+      });
+    }
+  };
+
+  const pump = () => {
+    while (queue.length > 0 && freeSlots.length > 0) {
+      const job = queue.shift()!;
+      void execute(job, freeSlots.pop()!);
+    }
+  };
+
+  async function execute(job: WireJob, slot: number): Promise<void> {
+    const def = registry.get(job.task);
+    const controller = new AbortController();
+    controllers.set(job.seq, controller);
+    const timeoutMs = def?.options.timeoutMs ?? 0;
+    // The deadline first, then the seq: the host reads seq and trusts the deadline beside it.
+    deadline[slot] = timeoutMs > 0 ? Date.now() + timeoutMs + data.timeoutGraceMs : 0;
+    Atomics.store(running, slot, job.seq);
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    if (timeoutMs > 0) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort(timeoutError(job.task, timeoutMs));
+      }, timeoutMs);
+    }
+    let outcome: Outcome;
+    try {
+      if (!def) throw new Error(`task "${job.task}" is not registered in this worker (was its module removed?)`);
+      const ctx: TaskContext = {
+        id: job.id,
+        task: job.task,
+        attempt: job.attempt,
+        retries: job.retries,
+        recovered: job.recovered,
+        signal: controller.signal,
+      };
+      const args = JSON.parse(job.args) as unknown[];
+      const value = await contextStorage.run(ctx, () => def.fn(...args));
+      outcome = timedOut ? failure(job, def, timeoutError(job.task, timeoutMs)) : success(job, value);
+    } catch (err) {
+      outcome = failure(job, def, timedOut && !isRetryRequest(err) ? timeoutError(job.task, timeoutMs) : err);
+    } finally {
+      clearTimeout(timer);
+      controllers.delete(job.seq);
+      Atomics.store(running, slot, 0);
+      deadline[slot] = 0;
+      freeSlots.push(slot);
+    }
+    emit(outcome);
+    pump();
+  }
+
+  function success(job: WireJob, value: unknown): Outcome {
+    if (value === undefined) return { seq: job.seq, kind: 'succeeded' };
+    const problem = jsonProblem(value, 'the return value');
+    if (problem) return { seq: job.seq, kind: 'failed', error: { name: 'ResultNotSerializable', message: `${job.task}: ${problem} (results are stored as JSON)` } };
+    const result = JSON.stringify(value);
+    if (result.length > data.maxResultBytes) {
+      return {
+        seq: job.seq,
+        kind: 'failed',
+        error: { name: 'ResultTooLarge', message: `${job.task}: the return value is ${result.length} bytes of JSON, over the limit of ${data.maxResultBytes} (maxResultBytes): store large data elsewhere and return a reference` },
+      };
+    }
+    return { seq: job.seq, kind: 'succeeded', result };
+  }
+
+  function failure(job: WireJob, def: TaskDefinition | undefined, err: unknown): Outcome {
+    if (!def) return { seq: job.seq, kind: 'failed', error: serializeError(err) };
+    const decision = retryDecision(job, def, err, Date.now(), Math.random);
+    if (decision.retry) {
+      const o: Outcome = { seq: job.seq, kind: 'retry', error: decision.error, runAt: decision.runAt };
+      if (decision.args !== undefined) o.args = decision.args;
+      return o;
+    }
+    return { seq: job.seq, kind: 'failed', error: decision.error };
+  }
+
+  port.on('message', (msg: HostMessage) => {
+    switch (msg.t) {
+      case 'run':
+        if (draining) {
+          post({ t: 'drained', seqs: msg.jobs.map((j) => j.seq) });
+          return;
+        }
+        for (const job of msg.jobs) queue.push(job);
+        pump();
+        return;
+      case 'abort': {
+        const queued = queue.findIndex((j) => j.seq === msg.seq);
+        if (queued !== -1) {
+          queue.splice(queued, 1);
+          emit({ seq: msg.seq, kind: 'failed', error: { name: 'AbortError', message: `aborted before it began (${msg.reason})` } });
+        } else controllers.get(msg.seq)?.abort(new DOMException(`the job was ${msg.reason === 'cancelled' ? 'cancelled' : 'aborted by a shutdown'}`, 'AbortError'));
+        return;
+      }
+      case 'drain': {
+        draining = true;
+        const seqs = queue.splice(0).map((j) => j.seq);
+        post({ t: 'drained', seqs });
+        return;
+      }
+    }
+  });
+}
+
+function timeoutError(task: string, timeoutMs: number): SerializedError & Error {
+  const err = new Error(`${task} exceeded its timeout of ${timeoutMs / 1000} s`) as Error & SerializedError;
+  err.name = 'TimeoutError';
+  return err;
+}

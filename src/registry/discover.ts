@@ -1,0 +1,68 @@
+// Finding task modules (files and directories) and asking a worker thread which tasks
+// they define: the host learns names, files and options without importing task code.
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CeleriacError } from '../errors.js';
+import { spawnWorker } from '../pool/spawn.js';
+import type { ModuleProblem, TaskManifestEntry, WorkerMessage } from '../pool/protocol.js';
+import { slotBytes } from '../pool/protocol.js';
+
+const MODULE_FILE = /\.(?:[cm]?ts|[cm]?js)$/;
+const SKIPPED = /\.d\.[cm]?ts$/;
+
+/** Expand task paths (files, or directories searched recursively) into module files. */
+export async function findTaskModules(paths: string[], cwd: string): Promise<string[]> {
+  const found = new Set<string>();
+  for (const given of paths) {
+    const path = resolve(cwd, given);
+    let info;
+    try {
+      info = await stat(path);
+    } catch {
+      throw new CeleriacError('TASKS_NOT_FOUND', `tasks path "${given}" does not exist (resolved to ${path}): fix the "tasks" option`);
+    }
+    if (info.isDirectory()) for (const f of await walk(path)) found.add(f);
+    else found.add(path);
+  }
+  return [...found].sort();
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await walk(path)));
+    else if (MODULE_FILE.test(entry.name) && !SKIPPED.test(entry.name)) out.push(path);
+  }
+  return out;
+}
+
+export interface Discovery {
+  tasks: TaskManifestEntry[];
+  problems: ModuleProblem[];
+}
+
+/** Import the modules in a throwaway worker and report what they define. */
+export function discoverTasks(modules: string[]): Promise<Discovery> {
+  const worker = spawnWorker({ mode: 'discover', modules, concurrency: 1, timeoutGraceMs: 0, maxResultBytes: 0, slots: new SharedArrayBuffer(slotBytes(1)) });
+  return new Promise<Discovery>((resolvePromise, reject) => {
+    let crash: Error | undefined;
+    worker.once('message', (msg: WorkerMessage) => {
+      if (msg.t === 'ready') resolvePromise({ tasks: msg.tasks, problems: msg.problems });
+      void worker.terminate();
+    });
+    worker.once('error', (err) => {
+      crash = err;
+    });
+    worker.once('exit', (code) => reject(crash ?? new Error(`the discovery worker exited with code ${code} before reporting`)));
+  });
+}
+
+/** Turn discovery problems into one error that lists every one of them. */
+export function assertNoProblems(problems: ModuleProblem[]): void {
+  if (problems.length === 0) return;
+  const code = problems.some((p) => p.kind === 'import') ? 'TASK_IMPORT_FAILED' : 'DUPLICATE_TASK';
+  const list = problems.map((p) => `  - ${p.message}`).join('\n');
+  throw new CeleriacError(code, `${problems.length === 1 ? 'a task module has a problem' : `${problems.length} task module problems`}:\n${list}`);
+}

@@ -1,0 +1,55 @@
+import type { SerializedError } from './errors.js';
+import type { JobState } from './jobs.js';
+
+export interface SendOptions {
+  /** The job id (Celery's task_id). Sending a known id again returns the existing job. Default: a random UUID. */
+  id?: string;
+  /** Run no sooner than this many seconds from now. */
+  countdown?: number;
+  /** Run no sooner than this time (Date, ISO-8601 string or epoch ms). */
+  eta?: Date | string | number;
+  /** Expire instead of run if not started by then: a Date or ISO string, or seconds from now. */
+  expires?: Date | string | number;
+  /** Higher runs first. Default: the task's priority (0). */
+  priority?: number;
+  /** Override the task's retry limit for this job. */
+  maxRetries?: number;
+  /** Override the task's default retry countdown for this job (seconds or "3m"). */
+  retryDelay?: number | string;
+}
+
+export const SEND_OPTION_KEYS = ['id', 'countdown', 'eta', 'expires', 'priority', 'maxRetries', 'retryDelay'] as const;
+
+export interface ResultOptions {
+  /** Give up waiting after this many milliseconds (the job itself goes on). */
+  timeout?: number;
+}
+
+export interface JobHandle<Result = unknown> {
+  readonly id: string;
+  /** False when a job with this id already existed and this send changed nothing. */
+  readonly created: boolean;
+  /** The task's return value once it succeeds; rejects with TaskFailedError, or when cancelled or expired. */
+  result(options?: ResultOptions): Promise<Result>;
+  /** The job's current state (undefined once dropped after the result retention time). */
+  info(): JobInfo | undefined;
+}
+
+export interface JobInfo {
+  id: string;
+  task: string;
+  args: unknown[];
+  state: JobState;
+  attempts: number;
+  retries: number;
+  priority: number;
+  recovered: boolean;
+  createdAt: Date;
+  /** When the job may run (eta, countdown, or a retry's countdown). */
+  runAt?: Date;
+  expiresAt?: Date;
+  startedAt?: Date;
+  finishedAt?: Date;
+  result?: unknown;
+  error?: SerializedError;
+}

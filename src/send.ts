@@ -1,0 +1,91 @@
+// Turning a send() call into a job record, or into a clear error before anything is
+// written: unknown task (with the nearest known name), arguments JSON cannot carry,
+// times that make no sense.
+import { randomUUID } from 'node:crypto';
+import { closest } from 'fastest-levenshtein';
+import { CeleriacError } from './errors.js';
+import type { NewJob } from './jobs.js';
+import type { TaskManifestEntry } from './pool/protocol.js';
+import { SEND_OPTION_KEYS, type SendOptions } from './send-types.js';
+import { durationMs, instantMs } from './time.js';
+import { checkKnownKeys, isPlainObject, jsonProblem } from './validate.js';
+
+const MAX_ID = 200;
+
+export function unknownTaskError(name: string, known: Iterable<string>, modules: string[]): CeleriacError {
+  const names = [...known];
+  if (names.length === 0) {
+    return new CeleriacError('UNKNOWN_TASK', `unknown task "${name}": no tasks are loaded (task modules: ${modules.length ? modules.join(', ') : 'none'}). Check the "tasks" option.`);
+  }
+  const near = closest(name, names);
+  return new CeleriacError('UNKNOWN_TASK', `unknown task "${name}": did you mean "${near}"? (known tasks: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''})`);
+}
+
+function optionError(task: string, err: unknown): CeleriacError {
+  return new CeleriacError('INVALID_SEND_OPTIONS', `send(${task}): ${(err as Error).message}`);
+}
+
+/** Validate options once per call (shared by every job of a sendMany). Returns a factory of job records. */
+export function jobFactory(task: TaskManifestEntry, options: SendOptions | undefined, now: number): (args: string, id?: string) => NewJob {
+  const o = options ?? {};
+  if (!isPlainObject(o)) throw new CeleriacError('INVALID_SEND_OPTIONS', `send(${task.name}): options must be a plain object`);
+  checkKnownKeys(o, SEND_OPTION_KEYS, 'INVALID_SEND_OPTIONS', `send(${task.name})`);
+  let runAt = 0;
+  try {
+    if (o.countdown !== undefined && o.eta !== undefined) throw new Error('give either countdown or eta, not both');
+    if (o.countdown !== undefined) {
+      if (typeof o.countdown !== 'number') throw new TypeError(`countdown must be a number of seconds, got ${typeof o.countdown}`);
+      runAt = now + durationMs(o.countdown, 'countdown');
+    }
+    if (o.eta !== undefined) runAt = instantMs(o.eta, 'eta');
+  } catch (err) {
+    throw optionError(task.name, err);
+  }
+  let expiresAt = task.expiresMs > 0 ? now + task.expiresMs : 0;
+  try {
+    if (o.expires !== undefined) {
+      expiresAt = typeof o.expires === 'number' ? now + durationMs(o.expires, 'expires (seconds from now)') : instantMs(o.expires, 'expires');
+      if (expiresAt <= now) throw new Error(`expires is already past (${new Date(expiresAt).toISOString()}): the job could never run`);
+    }
+  } catch (err) {
+    throw optionError(task.name, err);
+  }
+  if (expiresAt && runAt && expiresAt <= runAt) {
+    throw optionError(task.name, new Error(`expires (${new Date(expiresAt).toISOString()}) is not after the eta (${new Date(runAt).toISOString()}): the job could never run`));
+  }
+  const priority = o.priority ?? task.priority;
+  if (!Number.isInteger(priority) || Math.abs(priority) > 1e9) throw optionError(task.name, new Error(`priority must be an integer, got ${String(priority)}`));
+  if (o.maxRetries !== undefined && !(o.maxRetries === Number.POSITIVE_INFINITY || (Number.isInteger(o.maxRetries) && o.maxRetries >= 0))) {
+    throw optionError(task.name, new Error(`maxRetries must be an integer ≥ 0 or Infinity, got ${String(o.maxRetries)}`));
+  }
+  let retryDelay: number | undefined;
+  try {
+    if (o.retryDelay !== undefined) retryDelay = durationMs(o.retryDelay, 'retryDelay');
+  } catch (err) {
+    throw optionError(task.name, err);
+  }
+  if (o.id !== undefined) checkId(task.name, o.id);
+  return (args, id) => {
+    const job: NewJob = { id: id ?? o.id ?? randomUUID(), task: task.name, args, createdAt: now, runAt, expiresAt, priority };
+    if (o.maxRetries !== undefined) job.maxRetries = o.maxRetries;
+    if (retryDelay !== undefined) job.retryDelay = retryDelay;
+    return job;
+  };
+}
+
+export function checkId(task: string, id: unknown): asserts id is string {
+  // eslint-disable-next-line no-control-regex
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID || /[\u0000-\u001f\u007f]/.test(id)) {
+    throw new CeleriacError('INVALID_SEND_OPTIONS', `send(${task}): id must be a non-empty string of at most ${MAX_ID} printable characters, got ${JSON.stringify(id)}`);
+  }
+}
+
+/** The JSON text of an argument list, or a clear error naming the argument that cannot be sent. */
+export function encodeArgs(task: string, args: unknown): string {
+  if (!Array.isArray(args)) {
+    throw new CeleriacError('INVALID_ARGS', `send(${task}): args must be an array of arguments, got ${args === null ? 'null' : typeof args}; to pass one value, wrap it: [value]`);
+  }
+  const problem = jsonProblem(args, 'args');
+  if (problem) throw new CeleriacError('INVALID_ARGS', `send(${task}): ${problem}`);
+  return JSON.stringify(args);
+}

@@ -1,0 +1,183 @@
+// One journal or snapshot record per line: `<crc32 as 8 hex digits> <json>\n`.
+// The checksum covers the JSON text, so a torn or flipped record is detected on read.
+// Keys are one letter to keep a pending job near 200 bytes on disk.
+import { crc32 } from 'node:zlib';
+import type { SerializedError } from '../errors.js';
+import type { JobEvent, JobRecord, NewJob } from '../jobs.js';
+
+export const FORMAT_VERSION = 1;
+
+export function frame(json: string): string {
+  return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+}
+
+/** The JSON text of a line when its checksum holds, else undefined. `line` has no newline. */
+export function unframe(line: string): string | undefined {
+  if (line.length < 10 || line.charCodeAt(8) !== 32) return undefined;
+  const json = line.slice(9);
+  const sum = Number.parseInt(line.slice(0, 8), 16);
+  if (!/^[0-9a-f]{8}$/.test(line.slice(0, 8)) || crc32(json) !== sum) return undefined;
+  return json;
+}
+
+const str = JSON.stringify;
+
+export function encodeEvent(ev: JobEvent): string {
+  switch (ev.type) {
+    case 'add': {
+      const j = ev.job;
+      let s = `{"o":"a","i":${str(j.id)},"n":${str(j.task)},"t":${j.createdAt}`;
+      if (j.runAt) s += `,"r":${j.runAt}`;
+      if (j.expiresAt) s += `,"x":${j.expiresAt}`;
+      if (j.priority) s += `,"p":${j.priority}`;
+      if (j.maxRetries !== undefined) s += `,"m":${encodeMax(j.maxRetries)}`;
+      if (j.retryDelay !== undefined) s += `,"d":${j.retryDelay}`;
+      return `${s},"a":${j.args}}`;
+    }
+    case 'start':
+      return `{"o":"s","i":${str(ev.id)},"t":${ev.at}}`;
+    case 'succeed':
+      return ev.result === undefined
+        ? `{"o":"d","i":${str(ev.id)},"t":${ev.at}}`
+        : `{"o":"d","i":${str(ev.id)},"t":${ev.at},"v":${ev.result}}`;
+    case 'fail':
+      return `{"o":"f","i":${str(ev.id)},"t":${ev.at},"e":${str(ev.error)}}`;
+    case 'retry': {
+      const s = `{"o":"r","i":${str(ev.id)},"t":${ev.at},"r":${ev.runAt},"e":${str(ev.error)}`;
+      return ev.args === undefined ? `${s}}` : `${s},"a":${ev.args}}`;
+    }
+    case 'cancel':
+      return `{"o":"c","i":${str(ev.id)},"t":${ev.at}}`;
+    case 'expire':
+      return `{"o":"x","i":${str(ev.id)},"t":${ev.at}}`;
+    case 'requeue':
+      return `{"o":"q","i":${str(ev.id)},"t":${ev.at},"b":${ev.revert ? 1 : 0}}`;
+  }
+}
+
+/** JSON cannot hold Infinity: an unlimited maxRetries is stored as -1. */
+function encodeMax(n: number): number {
+  return n === Number.POSITIVE_INFINITY ? -1 : n;
+}
+function decodeMax(n: unknown): number | undefined {
+  if (n === undefined) return undefined;
+  return n === -1 ? Number.POSITIVE_INFINITY : num(n);
+}
+
+type Raw = Record<string, unknown>;
+
+class BadRecord extends Error {}
+
+function num(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new BadRecord('expected a number');
+  return v;
+}
+function text(v: unknown): string {
+  if (typeof v !== 'string') throw new BadRecord('expected a string');
+  return v;
+}
+function err(v: unknown): SerializedError {
+  const e = v as SerializedError;
+  if (!e || typeof e.name !== 'string' || typeof e.message !== 'string') throw new BadRecord('expected an error');
+  return e;
+}
+function args(v: unknown): string {
+  if (!Array.isArray(v)) throw new BadRecord('expected an argument array');
+  return JSON.stringify(v);
+}
+
+/**
+ * Decode a checksummed JSON record into an event. Throws on a record whose checksum
+ * held but whose shape is wrong (a bug or a newer writer), never returns a half event.
+ */
+export function decodeEvent(json: string): JobEvent | { type: 'header'; raw: Raw } | { type: 'job'; job: JobRecord } {
+  const r = JSON.parse(json) as Raw;
+  switch (r.o) {
+    case 'a': {
+      const job: NewJob = {
+        id: text(r.i),
+        task: text(r.n),
+        args: args(r.a),
+        createdAt: num(r.t),
+        runAt: r.r === undefined ? 0 : num(r.r),
+        expiresAt: r.x === undefined ? 0 : num(r.x),
+        priority: r.p === undefined ? 0 : num(r.p),
+      };
+      const m = decodeMax(r.m);
+      if (m !== undefined) job.maxRetries = m;
+      if (r.d !== undefined) job.retryDelay = num(r.d);
+      return { type: 'add', job };
+    }
+    case 's':
+      return { type: 'start', id: text(r.i), at: num(r.t) };
+    case 'd':
+      return r.v === undefined
+        ? { type: 'succeed', id: text(r.i), at: num(r.t) }
+        : { type: 'succeed', id: text(r.i), at: num(r.t), result: JSON.stringify(r.v) };
+    case 'f':
+      return { type: 'fail', id: text(r.i), at: num(r.t), error: err(r.e) };
+    case 'r': {
+      const ev: JobEvent = { type: 'retry', id: text(r.i), at: num(r.t), runAt: num(r.r), error: err(r.e) };
+      if (r.a !== undefined) ev.args = args(r.a);
+      return ev;
+    }
+    case 'c':
+      return { type: 'cancel', id: text(r.i), at: num(r.t) };
+    case 'x':
+      return { type: 'expire', id: text(r.i), at: num(r.t) };
+    case 'q':
+      return { type: 'requeue', id: text(r.i), at: num(r.t), revert: r.b === 1 };
+    case 'h':
+      return { type: 'header', raw: r };
+    case 'j':
+      return { type: 'job', job: decodeJob(r) };
+    default:
+      throw new BadRecord(`unknown record type ${JSON.stringify(r.o)}`);
+  }
+}
+
+// A snapshot line holds a whole job; same one-letter keys as the events where they overlap.
+export function encodeJob(j: JobRecord): string {
+  let s = `{"o":"j","i":${str(j.id)},"n":${str(j.task)},"s":"${j.state}","k":${j.attempts},"y":${j.retries},"t":${j.createdAt}`;
+  if (j.runAt) s += `,"r":${j.runAt}`;
+  if (j.expiresAt) s += `,"x":${j.expiresAt}`;
+  if (j.priority) s += `,"p":${j.priority}`;
+  if (j.maxRetries !== undefined) s += `,"m":${encodeMax(j.maxRetries)}`;
+  if (j.retryDelay !== undefined) s += `,"d":${j.retryDelay}`;
+  if (j.startedAt !== undefined) s += `,"b":${j.startedAt}`;
+  if (j.finishedAt !== undefined) s += `,"z":${j.finishedAt}`;
+  if (j.recovered) s += `,"c":1`;
+  if (j.error !== undefined) s += `,"e":${str(j.error)}`;
+  if (j.result !== undefined) s += `,"v":${j.result}`;
+  return `${s},"a":${j.args}}`;
+}
+
+const STATES = new Set(['pending', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired']);
+
+function decodeJob(r: Raw): JobRecord {
+  const state = text(r.s);
+  if (!STATES.has(state)) throw new BadRecord(`unknown job state ${state}`);
+  const job: JobRecord = {
+    id: text(r.i),
+    task: text(r.n),
+    args: args(r.a),
+    state: state as JobRecord['state'],
+    attempts: num(r.k),
+    retries: num(r.y),
+    priority: r.p === undefined ? 0 : num(r.p),
+    createdAt: num(r.t),
+    runAt: r.r === undefined ? 0 : num(r.r),
+    expiresAt: r.x === undefined ? 0 : num(r.x),
+    recovered: r.c === 1,
+  };
+  const m = decodeMax(r.m);
+  if (m !== undefined) job.maxRetries = m;
+  if (r.d !== undefined) job.retryDelay = num(r.d);
+  if (r.b !== undefined) job.startedAt = num(r.b);
+  if (r.z !== undefined) job.finishedAt = num(r.z);
+  if (r.e !== undefined) job.error = err(r.e);
+  if (r.v !== undefined) job.result = JSON.stringify(r.v);
+  return job;
+}
+
+export { BadRecord };

@@ -1,0 +1,317 @@
+// The file store: the only writer of a data dir. Events are appended to the current
+// journal segment and made durable with one fdatasync per batch (group commit: every
+// commit() that arrives while a flush is in progress rides on the next one). Only after
+// a batch is durable are its events applied to the in-memory job table, so that table
+// always equals "what the disk holds" — which is what makes a snapshot of it, taken
+// between two flushes, a valid replacement for every segment before it.
+import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { CeleriacError } from '../errors.js';
+import { applyEvent, dropExpiredResults, recoverInterrupted, type JobEvent, type JobRecord } from '../jobs.js';
+import { decodeEvent, encodeEvent, FORMAT_VERSION, frame } from './codec.js';
+import { acquireLock, type DataDirLock } from './lock.js';
+import { fsyncDir, writeError } from './io.js';
+import { scanRecords } from './scan.js';
+import { SnapshotFile, type Snapshot } from './snapshot-file.js';
+import type { JobStore, RecoveryReport } from './types.js';
+
+export const SNAPSHOT_FILE = 'snapshot.db';
+const SEGMENT = /^journal-(\d{8})\.log$/;
+const segmentName = (n: number) => `journal-${String(n).padStart(8, '0')}.log`;
+
+export interface FileStoreOptions {
+  dir: string;
+  /** Finished jobs are dropped this long after they finish. */
+  resultTtlMs: number;
+  /** Fold the journal into the snapshot once this many bytes were appended since the last one. */
+  compactAfterBytes: number;
+  /** Told about a failed background compaction (the journal stays valid; it is retried later). */
+  onBackgroundError?: (err: unknown) => void;
+}
+
+interface PendingCommit {
+  events: JobEvent[];
+  text: string;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class FileStore implements JobStore {
+  readonly report: RecoveryReport;
+
+  private queue: PendingCommit[] = [];
+  private flushing = false;
+  private barrier: (() => void) | undefined;
+  private compacting: Promise<void> | undefined;
+  private closed = false;
+  private broken: CeleriacError | undefined;
+  private bytesSinceSnapshot = 0;
+
+  private constructor(
+    private readonly opts: FileStoreOptions,
+    readonly jobs: Map<string, JobRecord>,
+    private readonly lock: DataDirLock,
+    private readonly db: Low<Snapshot>,
+    private fh: FileHandle,
+    private segment: number,
+    private offset: number,
+    report: RecoveryReport,
+  ) {
+    this.report = report;
+  }
+
+  static async open(opts: FileStoreOptions): Promise<FileStore> {
+    const dir = opts.dir;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const lock = await acquireLock(dir);
+    try {
+      return await FileStore.load(opts, lock);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  private static async load(opts: FileStoreOptions, lock: DataDirLock): Promise<FileStore> {
+    const { dir } = opts;
+    const started = performance.now();
+    const db = new Low<Snapshot>(new SnapshotFile(join(dir, SNAPSHOT_FILE)), { version: FORMAT_VERSION, journalFrom: 1, createdAt: 0, jobs: [] });
+    await db.read();
+    const jobs = new Map<string, JobRecord>();
+    for (const job of db.data.jobs) jobs.set(job.id, job);
+    const report: RecoveryReport = { snapshotJobs: jobs.size, replayedRecords: 0, interrupted: 0, droppedResults: 0, loadMs: 0 };
+
+    const names = (await readdir(dir)).filter((f) => SEGMENT.test(f)).sort();
+    const segments: number[] = [];
+    for (const name of names) {
+      const n = Number(SEGMENT.exec(name)![1]);
+      // Leftovers of a compaction that crashed after its snapshot landed: already folded in.
+      if (n < db.data.journalFrom) await unlink(join(dir, name));
+      else segments.push(n);
+    }
+
+    let lastValid = 0;
+    for (let i = 0; i < segments.length; i++) {
+      const path = join(dir, segmentName(segments[i]!));
+      const buf = await readFile(path);
+      const scan = scanRecords(buf);
+      const isLast = i === segments.length - 1;
+      if (scan.corruptAt !== undefined || (scan.tornTail && !isLast)) {
+        const at = scan.corruptAt ?? scan.tornTail!.offset;
+        throw new CeleriacError(
+          'CORRUPT_JOURNAL',
+          `journal ${path} is damaged at byte ${at}: a record there fails its checksum and valid records follow it. ` +
+            `celeriac will not guess which jobs were lost. Move the data dir aside and salvage the intact records, or restore a backup.`,
+        );
+      }
+      checkSegmentHeader(path, scan.records[0]);
+      for (let r = 1; r < scan.records.length; r++) {
+        let ev;
+        try {
+          ev = decodeEvent(scan.records[r]!);
+        } catch (err) {
+          throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${scan.offsets[r]}: a record with a valid checksum does not decode (${(err as Error).message})`);
+        }
+        if (ev.type === 'header' || ev.type === 'job') {
+          throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${scan.offsets[r]}: unexpected ${ev.type} record inside a journal`);
+        }
+        applyEvent(jobs, ev);
+        report.replayedRecords++;
+      }
+      if (isLast) {
+        lastValid = scan.validBytes;
+        if (scan.tornTail) report.truncated = { file: path, offset: scan.tornTail.offset, bytes: scan.tornTail.bytes };
+      }
+    }
+
+    report.droppedResults = dropExpiredResults(jobs, Date.now(), opts.resultTtlMs);
+    report.interrupted = recoverInterrupted(jobs);
+
+    let segment: number;
+    let fh: FileHandle;
+    let offset: number;
+    const last = segments.at(-1);
+    if (last !== undefined && lastValid > 0) {
+      segment = last;
+      fh = await open(join(dir, segmentName(last)), 'r+', 0o600);
+      if (report.truncated) {
+        // Cut the torn tail off so that new records follow the valid prefix directly.
+        await fh.truncate(lastValid);
+        await fh.datasync();
+      }
+      offset = lastValid;
+    } else {
+      if (last !== undefined) await unlink(join(dir, segmentName(last))); // a segment whose header never landed
+      segment = Math.max(db.data.journalFrom, (last ?? 0) + 1);
+      ({ fh, offset } = await createSegment(dir, segment));
+    }
+    const store = new FileStore(opts, jobs, lock, db, fh, segment, offset, report);
+    store.bytesSinceSnapshot = await segmentBytes(dir, segments);
+    report.loadMs = Math.round(performance.now() - started);
+    return store;
+  }
+
+  get dir(): string {
+    return this.opts.dir;
+  }
+
+  /** Resolves once every event is durable and applied to `jobs`; rejects with nothing written. */
+  commit(events: JobEvent[]): Promise<void> {
+    if (this.closed) return Promise.reject(new CeleriacError('APP_CLOSED', `the store of ${this.opts.dir} is closed`));
+    if (this.broken) return Promise.reject(this.broken);
+    let text = '';
+    for (const ev of events) text += frame(encodeEvent(ev));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ events, text, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        // Wait one microtask turn so that every commit made in this tick shares the flush.
+        queueMicrotask(() => void this.flushLoop());
+      }
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        const buf = Buffer.from(batch.length === 1 ? batch[0]!.text : batch.map((c) => c.text).join(''));
+        try {
+          await writeAt(this.fh, buf, this.offset);
+          await this.fh.datasync();
+        } catch (err) {
+          const error = writeError(err, `journal ${segmentName(this.segment)}`);
+          await this.undoPartialWrite(error);
+          for (const c of batch) c.reject(error);
+          continue;
+        }
+        this.offset += buf.length;
+        this.bytesSinceSnapshot += buf.length;
+        for (const c of batch) for (const ev of c.events) applyEvent(this.jobs, ev);
+        for (const c of batch) c.resolve();
+        this.runBarrier();
+        if (this.bytesSinceSnapshot >= this.opts.compactAfterBytes && !this.compacting && !this.closed) {
+          this.compact().catch((err) => this.opts.onBackgroundError?.(err));
+        }
+      }
+    } finally {
+      this.flushing = false;
+      this.runBarrier();
+    }
+  }
+
+  /** A failed write may have left part of the batch on disk: cut it off, or stop accepting. */
+  private async undoPartialWrite(cause: CeleriacError): Promise<void> {
+    try {
+      await this.fh.truncate(this.offset);
+      await this.fh.datasync();
+    } catch (err) {
+      this.broken = new CeleriacError(
+        'STORE_WRITE_FAILED',
+        `journal ${join(this.opts.dir, segmentName(this.segment))} could not be repaired after a failed write (${cause.message}; then ${(err as Error).message}). ` +
+          `No further jobs are accepted; restart the app once the disk is healthy (the valid prefix is recovered).`,
+        { cause: err },
+      );
+    }
+  }
+
+  /** Runs the pending segment switch, if any; called only between two flushes. */
+  private runBarrier(): void {
+    const run = this.barrier;
+    if (run) {
+      this.barrier = undefined;
+      run();
+    }
+  }
+
+  /**
+   * Fold everything durable so far into a new snapshot and delete the journal segments
+   * it covers. Appends continue meanwhile, into a fresh segment.
+   */
+  compact(): Promise<void> {
+    if (this.compacting) return this.compacting;
+    this.compacting = this.doCompact().finally(() => {
+      this.compacting = undefined;
+    });
+    return this.compacting;
+  }
+
+  private async doCompact(): Promise<void> {
+    const next = this.segment + 1;
+    const { fh, offset } = await createSegment(this.opts.dir, next);
+    // Switch segments and fix the snapshot's content between two flushes.
+    const written = await new Promise<Promise<void>>((resolve) => {
+      this.barrier = () => {
+        const old = this.fh;
+        this.fh = fh;
+        this.segment = next;
+        this.offset = offset;
+        this.bytesSinceSnapshot = 0;
+        dropExpiredResults(this.jobs, Date.now(), this.opts.resultTtlMs);
+        this.db.data = { version: FORMAT_VERSION, journalFrom: next, createdAt: Date.now(), jobs: this.jobs.values() };
+        const writing = this.db.write(); // serializes synchronously, here
+        this.db.data = { ...this.db.data, jobs: [] };
+        resolve(writing.finally(() => old.close()));
+      };
+      if (!this.flushing) this.runBarrier();
+    });
+    await written;
+    const names = await readdir(this.opts.dir);
+    for (const name of names) {
+      const m = SEGMENT.exec(name);
+      if (m && Number(m[1]) < next) await unlink(join(this.opts.dir, name));
+    }
+    await fsyncDir(this.opts.dir);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.flushing || this.queue.length > 0) await new Promise((r) => setImmediate(r));
+    if (this.compacting) await this.compacting.catch(() => undefined);
+    await this.fh.close();
+    await this.lock.release();
+  }
+}
+
+function checkSegmentHeader(path: string, json: string | undefined): void {
+  const header = json === undefined ? undefined : decodeEvent(json);
+  if (!header || header.type !== 'header' || header.raw.k !== 'journal') {
+    throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} does not start with a celeriac journal header`);
+  }
+  const v = header.raw.v;
+  if (typeof v !== 'number' || v > FORMAT_VERSION) {
+    throw new CeleriacError('UNSUPPORTED_FORMAT', `journal ${path} has format version ${String(v)}, newer than this celeriac understands (${FORMAT_VERSION}): upgrade celeriac`);
+  }
+}
+
+async function createSegment(dir: string, n: number): Promise<{ fh: FileHandle; offset: number }> {
+  const path = join(dir, segmentName(n));
+  const fh = await open(path, 'w', 0o600);
+  try {
+    const header = Buffer.from(frame(`{"o":"h","k":"journal","v":${FORMAT_VERSION},"g":${n}}`));
+    await writeAt(fh, header, 0);
+    await fh.sync();
+    await fsyncDir(dir);
+    return { fh, offset: header.length };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw writeError(err, `journal ${path}`);
+  }
+}
+
+async function writeAt(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+async function segmentBytes(dir: string, segments: number[]): Promise<number> {
+  let total = 0;
+  for (const n of segments) total += (await stat(join(dir, segmentName(n)))).size;
+  return total;
+}

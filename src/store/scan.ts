@@ -1,0 +1,50 @@
+// Reading a journal or snapshot file back: split into lines, check each checksum, and
+// tell a torn tail (the crash cut the last write short: keep the valid prefix) from
+// damage in the middle (valid records follow a bad one: refuse, never guess).
+import { crc32 } from 'node:zlib';
+
+export interface ScanResult {
+  /** JSON texts of the valid records, in order. */
+  records: string[];
+  /** Byte offset of each record's line start (parallel to records). */
+  offsets: number[];
+  /** Bytes of the valid prefix. */
+  validBytes: number;
+  /** Set when bytes after the valid prefix hold no valid record: a torn tail. */
+  tornTail?: { offset: number; bytes: number };
+  /** Set when a bad record is followed by valid ones: damage in the middle. */
+  corruptAt?: number;
+}
+
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+
+function checkLine(buf: Buffer, start: number, end: number): boolean {
+  if (end - start < 10 || buf[start + 8] !== SPACE) return false;
+  const head = buf.toString('latin1', start, start + 8);
+  if (!/^[0-9a-f]{8}$/.test(head)) return false;
+  return crc32(buf.subarray(start + 9, end)) === Number.parseInt(head, 16);
+}
+
+export function scanRecords(buf: Buffer): ScanResult {
+  const records: string[] = [];
+  const offsets: number[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    const nl = buf.indexOf(NEWLINE, pos);
+    if (nl === -1 || !checkLine(buf, pos, nl)) break;
+    records.push(buf.toString('utf8', pos + 9, nl));
+    offsets.push(pos);
+    pos = nl + 1;
+  }
+  if (pos >= buf.length) return { records, offsets, validBytes: pos };
+  // A bad line at `pos`. If any later line checks out, this is not a torn write.
+  let probe = buf.indexOf(NEWLINE, pos);
+  while (probe !== -1 && probe + 1 < buf.length) {
+    const next = buf.indexOf(NEWLINE, probe + 1);
+    if (next === -1) break;
+    if (checkLine(buf, probe + 1, next)) return { records, offsets, validBytes: pos, corruptAt: pos };
+    probe = next;
+  }
+  return { records, offsets, validBytes: pos, tornTail: { offset: pos, bytes: buf.length - pos } };
+}

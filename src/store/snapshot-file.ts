@@ -1,0 +1,101 @@
+// The compacted state, kept through lowdb: `Low<Snapshot>` with an adapter of our own,
+// because the stock JSONFile adapter neither fsyncs nor checksums, and one JSON document
+// of a million jobs is slow to parse in one piece. On disk: a header line, one
+// checksummed line per job, and a trailer with the count — written to a temp file,
+// fsync'd, renamed over the old one, and the directory fsync'd (atomic replace).
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { Adapter } from 'lowdb';
+import pRetry from 'p-retry';
+import { CeleriacError } from '../errors.js';
+import type { JobRecord } from '../jobs.js';
+import { decodeEvent, encodeJob, FORMAT_VERSION, frame } from './codec.js';
+import { scanRecords } from './scan.js';
+import { fsyncDir, isTransientIoError, writeError } from './io.js';
+
+export interface Snapshot {
+  version: number;
+  /** The first journal segment that is not folded into this snapshot. */
+  journalFrom: number;
+  createdAt: number;
+  jobs: Iterable<JobRecord>;
+}
+
+export class SnapshotFile implements Adapter<Snapshot> {
+  constructor(readonly path: string) {}
+
+  async read(): Promise<Snapshot | null> {
+    let buf: Buffer;
+    try {
+      buf = await readFile(this.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    const where = (offset: number) => `${this.path} at byte ${offset}`;
+    const scan = scanRecords(buf);
+    if (scan.corruptAt !== undefined || scan.tornTail) {
+      const at = scan.corruptAt ?? scan.tornTail!.offset;
+      throw new CeleriacError(
+        'CORRUPT_JOURNAL',
+        `snapshot ${where(at)} is damaged (checksum mismatch or cut short); it is written atomically, so this is disk damage. ` +
+          `Move it aside to salvage the journal, or restore it from a backup.`,
+      );
+    }
+    const [head, ...rest] = scan.records;
+    const header = head === undefined ? undefined : decodeEvent(head);
+    if (!header || header.type !== 'header' || header.raw.k !== 'snapshot') {
+      throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${where(0)} has no header line: it is not a celeriac snapshot`);
+    }
+    const version = header.raw.v;
+    if (typeof version !== 'number' || version > FORMAT_VERSION) {
+      throw new CeleriacError(
+        'UNSUPPORTED_FORMAT',
+        `snapshot ${this.path} has format version ${String(version)}, newer than this celeriac understands (${FORMAT_VERSION}): upgrade celeriac`,
+      );
+    }
+    const trailer = rest.pop();
+    const end = trailer === undefined ? undefined : (JSON.parse(trailer) as { o?: string; n?: number });
+    if (!end || end.o !== 'e' || end.n !== rest.length) {
+      throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${this.path} is incomplete: its trailer is missing or counts ${String(end?.n)} jobs, found ${rest.length}`);
+    }
+    const jobs: JobRecord[] = new Array(rest.length);
+    for (let i = 0; i < rest.length; i++) {
+      const rec = decodeEvent(rest[i]!);
+      if (rec.type !== 'job') throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${where(scan.offsets[i + 1]!)} holds a ${rec.type} record, not a job`);
+      jobs[i] = rec.job;
+    }
+    return { version, journalFrom: Number(header.raw.j), createdAt: Number(header.raw.t), jobs };
+  }
+
+  /** Serializes synchronously before its first await, so the caller fixes the content at the moment of the call. */
+  async write(data: Snapshot): Promise<void> {
+    const parts: string[] = [frame(`{"o":"h","k":"snapshot","v":${data.version},"j":${data.journalFrom},"t":${data.createdAt}}`)];
+    let n = 0;
+    for (const job of data.jobs) {
+      parts.push(frame(encodeJob(job)));
+      n++;
+    }
+    parts.push(frame(`{"o":"e","n":${n}}`));
+    const tmp = `${this.path}.tmp`;
+    await pRetry(() => this.replace(tmp, parts), { retries: 3, minTimeout: 20, shouldRetry: ({ error }) => isTransientIoError(error) });
+  }
+
+  private async replace(tmp: string, parts: string[]): Promise<void> {
+    try {
+      const fh = await open(tmp, 'w', 0o600);
+      try {
+        // Write in slices: one string of a million jobs would approach V8's string limit.
+        for (let i = 0; i < parts.length; i += 10_000) await fh.write(parts.slice(i, i + 10_000).join(''));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, this.path);
+      await fsyncDir(dirname(this.path));
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw writeError(err, `snapshot ${basename(this.path)}`);
+    }
+  }
+}

@@ -1,0 +1,30 @@
+import type { JobEvent, JobRecord } from '../jobs.js';
+
+/** What a restart found. */
+export interface RecoveryReport {
+  snapshotJobs: number;
+  replayedRecords: number;
+  /** Jobs that were running when the previous process stopped: they run again, flagged `recovered`. */
+  interrupted: number;
+  /** Finished jobs dropped because their results outlived the retention time. */
+  droppedResults: number;
+  /** Set when the last journal record was torn by a crash and cut off. */
+  truncated?: { file: string; offset: number; bytes: number };
+  loadMs: number;
+}
+
+/**
+ * The seam between the scheduler and durability. The scheduler never touches files:
+ * it commits events and reads the job table. The file journal is the first
+ * implementation; a Redis-backed one can take its place.
+ */
+export interface JobStore {
+  /** The durable state: every event whose commit resolved is applied here, nothing else. */
+  readonly jobs: ReadonlyMap<string, JobRecord>;
+  readonly report: RecoveryReport;
+  /** Durably record events; resolves after they are on disk and applied to `jobs`. */
+  commit(events: JobEvent[]): Promise<void>;
+  /** Fold history into a snapshot and drop results past their retention time. */
+  compact(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,84 @@
+import { CeleriacError } from './errors.js';
+
+/** A dotted identifier: `demo.echo`, `archiver.update`, `ckanext-webhooks.notify`. */
+const TASK_NAME = /^[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*$/;
+const MAX_TASK_NAME = 200;
+
+export function checkTaskName(name: unknown, where: string): asserts name is string {
+  if (typeof name !== 'string' || name.length > MAX_TASK_NAME || !TASK_NAME.test(name)) {
+    throw new CeleriacError(
+      'INVALID_TASK_NAME',
+      `${where}: invalid task name ${JSON.stringify(name)}: use dotted identifiers such as "demo.echo" ` +
+        `(letters, digits, _ and -; segments separated by dots; at most ${MAX_TASK_NAME} characters)`,
+    );
+  }
+}
+
+/**
+ * Why `value` would not survive a JSON round trip unchanged, with the path to the
+ * offending part (`args[1].when`), or undefined when it would. Journal records are
+ * JSON, so anything JSON would silently alter (undefined, NaN, Dates, class instances)
+ * is refused instead of being changed behind the caller's back.
+ */
+export function jsonProblem(value: unknown, path: string, seen: Set<object> = new Set()): string | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return undefined;
+    case 'number':
+      return Number.isFinite(value) ? undefined : `${path} is ${value}, which JSON cannot represent`;
+    case 'undefined':
+      return `${path} is undefined: use null, or leave the property out`;
+    case 'bigint':
+      return `${path} is a BigInt: pass it as a string`;
+    case 'function':
+      return `${path} is a function: functions cannot be sent to a task`;
+    case 'symbol':
+      return `${path} is a symbol: symbols cannot be sent to a task`;
+  }
+  if (value === null) return undefined;
+  const obj = value as object;
+  if (seen.has(obj)) return `${path} refers back to itself (a cycle): JSON cannot represent it`;
+  if (Array.isArray(obj)) {
+    seen.add(obj);
+    for (let i = 0; i < obj.length; i++) {
+      const p = jsonProblem(obj[i], `${path}[${i}]`, seen);
+      if (p) return p;
+    }
+    seen.delete(obj);
+    return undefined;
+  }
+  const proto = Object.getPrototypeOf(obj);
+  if (proto !== Object.prototype && proto !== null) {
+    const kind = obj instanceof Date ? 'a Date: pass date.toISOString()' : `an instance of ${proto?.constructor?.name ?? 'a class'}: pass a plain object`;
+    return `${path} is ${kind}`;
+  }
+  seen.add(obj);
+  for (const key of Object.keys(obj)) {
+    const v = (obj as Record<string, unknown>)[key];
+    const p = jsonProblem(v, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen);
+    if (p) return p;
+  }
+  seen.delete(obj);
+  return undefined;
+}
+
+/** Check the keys of an options object against the known ones, naming the stray key. */
+export function checkKnownKeys(
+  options: object,
+  known: readonly string[],
+  code: 'INVALID_TASK_OPTIONS' | 'INVALID_SEND_OPTIONS' | 'INVALID_CONFIG',
+  where: string,
+): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new CeleriacError(code, `${where}: unknown option "${key}" (known options: ${known.join(', ')})`);
+    }
+  }
+}
+
+export function isPlainObject(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
