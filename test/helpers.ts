@@ -1,0 +1,38 @@
+// Shared test plumbing: temp data dirs, fixtures, apps that close themselves.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+import { createCeleriac, type Celeriac, type CeleriacOptions } from '../src/index.js';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const fixture = (...parts: string[]) => join(ROOT, 'test', 'fixtures', ...parts);
+
+/** A fresh temp directory, removed when the test ends. */
+export async function tempDir(t: TestContext, prefix = 'celeriac-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** An app on a temp data dir (or the given one), closed when the test ends. */
+export async function openApp(t: TestContext, options: Partial<CeleriacOptions> = {}): Promise<Celeriac> {
+  const dir = options.dir ?? join(await tempDir(t), 'data');
+  const app = await createCeleriac({ tasks: [fixture('basic')], logger: false, concurrency: 2, ...options, dir });
+  t.after(() => app.close({ timeout: 1 }));
+  return app;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll until `check` returns a truthy value, at most `ms` milliseconds. */
+export async function waitFor<T>(check: () => T | Promise<T>, ms = 10_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}

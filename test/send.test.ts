@@ -1,0 +1,115 @@
+import { strict as assert } from 'node:assert';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CeleriacError } from '../src/index.js';
+import { openApp, tempDir } from './helpers.js';
+
+async function journalText(dir: string): Promise<string> {
+  const files = (await readdir(dir)).filter((f) => f.startsWith('journal-')).sort();
+  let text = '';
+  for (const f of files) text += await readFile(join(dir, f), 'utf8');
+  return text;
+}
+
+test('send resolves with a handle whose job is already on disk, with a checksum per record', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const app = await openApp(t, { dir });
+  const job = await app.send('demo.echo', ['Hello World'], { id: 'seed-1' });
+  assert.equal(job.id, 'seed-1');
+  assert.equal(job.created, true);
+  const text = await journalText(dir);
+  const line = text.split('\n').find((l) => l.includes('"seed-1"'));
+  assert.ok(line, 'the add record is in the journal when send() resolves');
+  assert.match(line, /^[0-9a-f]{8} \{"o":"a","i":"seed-1","n":"demo.echo",.*"a":\["Hello World"\]\}$/);
+  const { crc32 } = await import('node:zlib');
+  assert.equal(Number.parseInt(line.slice(0, 8), 16), crc32(line.slice(9)));
+  assert.equal(app.get('seed-1')?.state, 'pending');
+});
+
+test('concurrent sends share flushes (group commit)', async (t) => {
+  const app = await openApp(t);
+  const store = (app as unknown as { store: { commit: (...a: unknown[]) => Promise<void> } }).store;
+  // Count the real writes by watching the file handle the store writes with.
+  const fh = (store as unknown as { fh: { write: (...a: unknown[]) => Promise<unknown> } }).fh;
+  let writes = 0;
+  const original = fh.write.bind(fh);
+  fh.write = (...a: unknown[]) => {
+    writes++;
+    return original(...a);
+  };
+  const handles = await Promise.all(Array.from({ length: 200 }, (_, i) => app.send('math.add', [i, 1])));
+  assert.equal(handles.length, 200);
+  assert.ok(writes < 50, `200 concurrent sends took ${writes} writes; expected them to share flushes`);
+  assert.ok(writes >= 1);
+});
+
+test('a rejected send writes nothing', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const app = await openApp(t, { dir });
+  const before = await journalText(dir);
+  const bad: Array<[string, unknown[], object?]> = [
+    ['demo.ecko', ['x']],
+    ['demo.echo', [undefined]],
+    ['demo.echo', [() => 1]],
+    ['demo.echo', [10n]],
+    ['demo.echo', [new Date()]],
+    ['demo.echo', ['x'], { countdown: -1 }],
+    ['demo.echo', ['x'], { eta: 'not a date' }],
+    ['demo.echo', ['x'], { expires: new Date(Date.now() - 1000) }],
+    ['demo.echo', ['x'], { countdown: 10, expires: 5 }],
+    ['demo.echo', ['x'], { colour: 'red' }],
+    ['demo.echo', ['x'], { id: '' }],
+  ];
+  for (const [name, args, opts] of bad) {
+    await assert.rejects(app.send(name, args, opts as never), CeleriacError, `${name} ${JSON.stringify(opts)}`);
+  }
+  await assert.rejects(app.sendMany('math.add', [[1, 2], [3, undefined]]), /argsList\[1\]\[1\] is undefined/);
+  assert.equal(await journalText(dir), before);
+});
+
+test('sendMany makes every job durable in one flush and returns a handle per job', async (t) => {
+  const app = await openApp(t);
+  await app.start();
+  const handles = await app.sendMany('math.add', [[1, 2], [3, 4], [5, 6]]);
+  assert.deepEqual(await Promise.all(handles.map((h) => h.result())), [3, 7, 11]);
+});
+
+test('sending a known id again creates no second job', async (t) => {
+  const app = await openApp(t);
+  const [a, b] = await Promise.all([app.send('demo.echo', ['first'], { id: 'same' }), app.send('demo.echo', ['second'], { id: 'same' })]);
+  assert.equal(a.created !== b.created, true, 'exactly one of two concurrent sends creates the job');
+  const c = await app.send('demo.echo', ['third'], { id: 'same' });
+  assert.equal(c.created, false);
+  assert.deepEqual(app.get('same')?.args, ['first']);
+  await app.start();
+  assert.equal(await c.result(), 'first');
+  assert.equal(app.get('same')?.attempts, 1);
+});
+
+test('jobs sent before start() wait, then run once the app starts', async (t) => {
+  const app = await openApp(t);
+  const h = await app.send('demo.echo', ['early']);
+  assert.equal(h.info()?.state, 'pending');
+  await app.start();
+  assert.equal(await h.result({ timeout: 10_000 }), 'early');
+});
+
+test('unknown task names suggest the nearest known one', async (t) => {
+  const app = await openApp(t);
+  await assert.rejects(app.send('demo.ecko', []), (err: CeleriacError) => {
+    assert.equal(err.code, 'UNKNOWN_TASK');
+    assert.match(err.message, /did you mean "demo.echo"/);
+    return true;
+  });
+});
+
+test('arguments that JSON would alter are refused with the path of the bad value', async (t) => {
+  const app = await openApp(t);
+  await assert.rejects(app.send('demo.echo', [{ when: new Date() }]), /args\[0\]\.when is a Date/);
+  await assert.rejects(app.send('demo.echo', [{ n: Number.NaN }]), /args\[0\]\.n is NaN/);
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  await assert.rejects(app.send('demo.echo', [cyclic]), /cycle/);
+  await assert.rejects(app.send('demo.echo', 'not-an-array' as never), /args must be an array/);
+});
