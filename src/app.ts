@@ -101,6 +101,8 @@ export class Celeriac implements TaskSender {
   private readonly dispatched = new Set<string>();
   private readonly recording = new Set<Promise<void>>();
   private readonly accepting = new Map<string, Promise<void>>();
+  /** Jobs whose AbortSignal a shutdown fired: a failure now is the shutdown's doing, not the task's. */
+  private readonly stoppedByShutdown = new Set<string>();
   private running = false;
   private closing: Promise<void> | undefined;
   private sweeper: NodeJS.Timeout | undefined;
@@ -413,8 +415,9 @@ export class Celeriac implements TaskSender {
 
 
   /** Make an outcome durable, then act on it: wake waiters, or schedule the retry. */
-  private async record(job: JobRecord, outcome: Outcome): Promise<void> {
+  private async record(job: JobRecord, given: Outcome): Promise<void> {
     const at = Date.now();
+    const outcome: Outcome = given.kind !== 'succeeded' && this.stoppedByShutdown.has(job.id) ? { seq: given.seq, kind: 'requeue', revert: false } : given;
     let ev: JobEvent;
     switch (outcome.kind) {
       case 'succeeded':
@@ -472,7 +475,10 @@ export class Celeriac implements TaskSender {
     if (wasRunning) {
       await this.pool.drain();
       if (!(await this.pool.idle(graceMs))) {
-        for (const id of this.dispatched) this.pool.abort(id, 'shutdown');
+        for (const id of this.dispatched) {
+          this.stoppedByShutdown.add(id);
+          this.pool.abort(id, 'shutdown');
+        }
         await this.pool.idle(Math.min(graceMs, this.settings.timeoutGraceMs));
       }
       await this.pool.close();

@@ -147,29 +147,22 @@ export class WorkerPool {
     if (where && !where.slot.exited) where.slot.worker.postMessage({ t: 'abort', seq: where.seq, reason } satisfies HostMessage);
   }
 
-  /** Take back every job that a worker holds but has not begun. */
-  async drain(): Promise<WireJob[]> {
+  /** Take back every job that a worker holds but has not begun: they come back as `requeue` (revert) outcomes. */
+  async drain(): Promise<number> {
     this.closing = true;
-    const lists = await Promise.all(
+    const counts = await Promise.all(
       this.workers.map(
         (slot) =>
-          new Promise<WireJob[]>((resolve) => {
+          new Promise<number>((resolve) => {
             slot.onDrained = (seqs) => {
-              const jobs: WireJob[] = [];
-              for (const seq of seqs) {
-                const p = slot.inFlight.get(seq);
-                if (!p) continue;
-                slot.inFlight.delete(seq);
-                this.byId.delete(p.job.id);
-                jobs.push(p.job);
-              }
-              resolve(jobs);
+              this.settle(slot, seqs.map((seq) => ({ seq, kind: 'requeue', revert: true })));
+              resolve(seqs.length);
             };
             slot.worker.postMessage({ t: 'drain' } satisfies HostMessage);
           }),
       ),
     );
-    return lists.flat();
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   /** Resolves when no job is in flight, or after `ms`; true if idle. */

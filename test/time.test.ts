@@ -1,0 +1,113 @@
+import { strict as assert } from 'node:assert';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CeleriacError } from '../src/index.js';
+import { fixture, openApp, sleep, tempDir, waitFor } from './helpers.js';
+
+const timingApp = (t: Parameters<typeof openApp>[0], extra = {}) => openApp(t, { tasks: [fixture('timing')], ...extra });
+const runs = async (log: string) =>
+  (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; at?: number });
+
+test('countdown and eta delay a job; it runs after its time, not before', async (t) => {
+  const log = join(await tempDir(t), 'runs.log');
+  const app = await timingApp(t);
+  await app.start();
+  const sentAt = Date.now();
+  const byCountdown = await app.send('timing.stamp', [log], { countdown: 0.4 });
+  const byEta = await app.send('timing.stamp', [log], { eta: new Date(sentAt + 600) });
+  const now = await app.send('timing.stamp', [log]);
+  const ranNow = (await now.result({ timeout: 10_000 })) as number;
+  assert.ok(ranNow < sentAt + 400, 'an undelayed job does not wait for the delayed ones');
+  assert.equal(byCountdown.info()?.state, 'pending');
+  const a = (await byCountdown.result({ timeout: 10_000 })) as number;
+  const b = (await byEta.result({ timeout: 10_000 })) as number;
+  assert.ok(a >= byCountdown.info()!.runAt!.getTime(), 'countdown job ran at or after its time');
+  assert.ok(a >= sentAt + 400);
+  assert.ok(b >= sentAt + 600);
+  assert.equal(byEta.info()?.runAt?.getTime(), sentAt + 600);
+});
+
+test('overdue jobs run right after start', async (t) => {
+  const log = join(await tempDir(t), 'runs.log');
+  const app = await timingApp(t);
+  const h = await app.send('timing.stamp', [log], { countdown: 0.1 });
+  await sleep(250);
+  await app.start();
+  assert.equal(typeof (await h.result({ timeout: 10_000 })), 'number');
+});
+
+test('an expired job is marked expired, not run', async (t) => {
+  const log = join(await tempDir(t), 'runs.log');
+  const app = await timingApp(t);
+  const h = await app.send('timing.stamp', [log], { expires: 0.2 });
+  const keep = await app.send('timing.stamp', [log], { expires: 60 });
+  await sleep(300);
+  await app.start();
+  await assert.rejects(h.result({ timeout: 10_000 }), (err: CeleriacError) => err.code === 'JOB_EXPIRED');
+  await keep.result({ timeout: 10_000 });
+  assert.equal(h.info()?.state, 'expired');
+  assert.equal(h.info()?.attempts, 0);
+  assert.deepEqual((await runs(log)).map((r) => r.id), [keep.id], 'only the unexpired job ran');
+});
+
+test('expires accepts a Date and rejects one that makes the job impossible', async (t) => {
+  const app = await timingApp(t);
+  const h = await app.send('timing.stamp', ['/dev/null'], { expires: new Date(Date.now() + 60_000) });
+  assert.ok(h.info()?.expiresAt instanceof Date);
+  await assert.rejects(app.send('timing.stamp', ['/dev/null'], { eta: new Date(Date.now() + 5000), expires: new Date(Date.now() + 1000) }), /could never run/);
+  await assert.rejects(app.send('timing.stamp', ['/dev/null'], { countdown: 1, eta: new Date() }), /either countdown or eta/);
+});
+
+test('cancel: a waiting job never runs; a running job sees its AbortSignal', async (t) => {
+  const log = join(await tempDir(t), 'runs.log');
+  const app = await timingApp(t, { concurrency: 1, prefetch: 1 });
+  await app.start();
+  const running = await app.send('timing.wait', [30_000, log]);
+  const waiting = await app.send('timing.stamp', [log], { countdown: 60 });
+  await waitFor(() => running.info()?.state === 'started', 10_000, 'the job to start');
+  assert.equal(await app.cancel(waiting.id), true);
+  assert.equal(await app.cancel(running.id), true);
+  await assert.rejects(waiting.result(), (err: CeleriacError) => err.code === 'JOB_CANCELLED');
+  await assert.rejects(running.result(), (err: CeleriacError) => err.code === 'JOB_CANCELLED');
+  const entries = await waitFor(async () => ((await runs(log)).length > 0 ? runs(log) : undefined), 10_000, 'the abort to be logged');
+  assert.deepEqual(entries, [{ id: running.id, aborted: true, reason: entries[0] && (entries[0] as { reason: string }).reason }]);
+  assert.match((entries[0] as unknown as { reason: string }).reason, /cancelled/);
+  assert.equal(waiting.info()?.state, 'cancelled');
+  assert.equal(await app.cancel(waiting.id), false, 'a finished job cannot be cancelled again');
+});
+
+test('close() lets running jobs finish within the grace period and leaves the rest pending', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const log = join(dir, '..', 'runs.log');
+  const app = await timingApp(t, { dir, concurrency: 1, prefetch: 4 });
+  await app.start();
+  const running = await app.send('timing.wait', [300, log]);
+  await waitFor(() => running.info()?.state === 'started', 10_000, 'the job to start');
+  const queued = await Promise.all([1, 2, 3].map(() => app.send('timing.stamp', [log])));
+  await app.close({ timeout: 10 });
+  await assert.rejects(app.send('timing.stamp', [log]), (err: CeleriacError) => err.code === 'APP_CLOSED');
+  const reopened = await timingApp(t, { dir, concurrency: 1 });
+  assert.equal(reopened.get(running.id)?.state, 'succeeded', 'the running job finished during close');
+  for (const q of queued) {
+    const info = reopened.get(q.id);
+    assert.equal(info?.state, 'pending', 'jobs not begun are left pending');
+    assert.equal(info?.attempts, 0);
+    assert.equal(info?.recovered, false);
+  }
+});
+
+test('close() with a short grace stops a long job; it runs again after restart, flagged recovered', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const log = join(dir, '..', 'runs.log');
+  const app = await timingApp(t, { dir, concurrency: 1 });
+  await app.start();
+  const long = await app.send('timing.wait', [60_000, log]);
+  await waitFor(() => long.info()?.state === 'started', 10_000, 'the job to start');
+  await app.close({ timeout: 0.2 });
+  const reopened = await timingApp(t, { dir, concurrency: 1 });
+  const info = reopened.get(long.id)!;
+  assert.equal(info.state, 'pending');
+  assert.equal(info.recovered, true);
+  assert.equal(info.attempts, 1);
+});
