@@ -112,7 +112,8 @@ export interface TaskDefinition<Args extends unknown[] = any[], Result = unknown
 }
 
 export type TaskArgs<D> = D extends TaskDefinition<infer A, unknown> ? A : never;
-export type TaskResult<D> = D extends TaskDefinition<unknown[], infer R> ? Awaited<R> : never;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- argument lists are contravariant: only `any` matches them all
+export type TaskResult<D> = D extends TaskDefinition<any, infer R> ? Awaited<R> : never;
 
 export function isTaskDefinition(value: unknown): value is TaskDefinition {
   return typeof value === 'function' || (typeof value === 'object' && value !== null)

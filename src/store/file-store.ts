@@ -111,6 +111,11 @@ export class FileStore implements JobStore {
             `celeriac will not guess which jobs were lost. Move the data dir aside and salvage the intact records, or restore a backup.`,
         );
       }
+      // The newest segment may hold no record at all: the process was killed between
+      // creating it (a compaction's next segment, or a new dir's first one) and writing
+      // its header. It holds nothing; it is removed below. Checking its header would
+      // refuse to open the dir forever.
+      if (isLast && scan.records.length === 0) continue;
       checkSegmentHeader(path, scan.records[0]);
       for (let r = 1; r < scan.records.length; r++) {
         let ev;
@@ -148,7 +153,10 @@ export class FileStore implements JobStore {
       }
       offset = lastValid;
     } else {
-      if (last !== undefined) await unlink(join(dir, segmentName(last))); // a segment whose header never landed
+      if (last !== undefined) {
+        await unlink(join(dir, segmentName(last))); // a segment whose header never landed
+        segments.pop(); // gone: not counted by segmentBytes() below (stat would fail)
+      }
       segment = Math.max(db.data.journalFrom, (last ?? 0) + 1);
       ({ fh, offset } = await createSegment(dir, segment));
     }

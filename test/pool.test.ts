@@ -1,0 +1,96 @@
+// The worker pool as users see it: which modules load, how many threads run tasks,
+// how many jobs overlap inside one thread, and that the host thread stays free.
+import { strict as assert } from 'node:assert';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { test } from 'node:test';
+import { threadId as hostThreadId } from 'node:worker_threads';
+import { createCeleriac } from '../src/index.js';
+import { fixture, openApp, tempDir } from './helpers.js';
+
+const POOL = fixture('pool');
+
+interface Where {
+  threadId: number;
+  isMainThread: boolean;
+}
+
+test('tasks load from a .ts module and from a .js (ESM) module in the same directory', async (t) => {
+  const app = await openApp(t, { tasks: [POOL] });
+  const byName = new Map(app.tasks.map((d) => [d.name, d]));
+  assert.equal(byName.get('pool.ts.hello')?.file, join(POOL, 'ts-tasks.ts'));
+  assert.equal(byName.get('pool.js.hello')?.file, join(POOL, 'js-tasks.js'));
+  await app.start();
+  const [ts, js] = await Promise.all([
+    app.send('pool.ts.hello', ['from ts']).then((h) => h.result({ timeout: 15_000 })),
+    app.send('pool.js.hello', ['from js']).then((h) => h.result({ timeout: 15_000 })),
+  ]);
+  assert.deepEqual({ ...(ts as object), threadId: undefined }, { from: 'ts', greeting: 'hello from ts', isMainThread: false, threadId: undefined });
+  assert.deepEqual({ ...(js as object), threadId: undefined }, { from: 'js', greeting: 'hello from js', isMainThread: false, threadId: undefined });
+});
+
+test('a .js (ESM) task module works on its own', async (t) => {
+  const app = await openApp(t, { tasks: [join(POOL, 'js-tasks.js')], concurrency: 1 });
+  assert.deepEqual(app.tasks.map((d) => d.name), ['pool.js.hello']);
+  await app.start();
+  const h = await app.send('pool.js.hello', ['alone']);
+  assert.equal(((await h.result({ timeout: 15_000 })) as { greeting: string }).greeting, 'hello alone');
+});
+
+test('the default pool has os.availableParallelism() threads, and the host thread never runs a task', async (t) => {
+  const cores = availableParallelism();
+  const dir = join(await tempDir(t), 'data');
+  // No `concurrency` option: the default is what is under test.
+  const app = await createCeleriac({ dir, tasks: [POOL], logger: false });
+  t.after(() => app.close({ timeout: 1 }));
+  await app.start();
+  // Four jobs per expected worker, each holding its worker a while, so that every worker gets some.
+  const handles = await app.sendMany('pool.where', Array.from({ length: cores * 4 }, () => [150]));
+  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 30_000 })))) as Where[];
+  const threads = new Set(results.map((r) => r.threadId));
+  assert.equal(threads.size, cores, `expected ${cores} distinct worker threads, saw ${[...threads].join(', ')}`);
+  assert.equal(hostThreadId, 0);
+  assert.ok(!threads.has(hostThreadId), 'no task ran on the host thread');
+  assert.ok(results.every((r) => r.isMainThread === false));
+});
+
+test('workerConcurrency lets async jobs overlap inside one worker', async (t) => {
+  const app = await openApp(t, { tasks: [POOL], concurrency: 1, workerConcurrency: 4 });
+  await app.start();
+  // Each job waits (up to 5 s) until all four have arrived: they can only all meet if they run at once.
+  const handles = await app.sendMany('pool.barrier', Array.from({ length: 4 }, () => ['overlap', 4, 5000]));
+  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 20_000 })))) as Array<{ threadId: number; met: boolean; start: number; end: number }>;
+  assert.deepEqual(results.map((r) => r.met), [true, true, true, true], 'every job saw the other three running');
+  assert.equal(new Set(results.map((r) => r.threadId)).size, 1, 'all four ran in the one worker');
+  const latestStart = Math.max(...results.map((r) => r.start));
+  const earliestEnd = Math.min(...results.map((r) => r.end));
+  assert.ok(latestStart <= earliestEnd, `the four run intervals intersect (last start ${latestStart}, first end ${earliestEnd})`);
+});
+
+test('without workerConcurrency a worker runs one job at a time (the barrier above can tell)', async (t) => {
+  const app = await openApp(t, { tasks: [POOL], concurrency: 1 });
+  await app.start();
+  const handles = await app.sendMany('pool.barrier', [['serial', 2, 300], ['serial', 2, 300]]);
+  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 20_000 })))) as Array<{ met: boolean; start: number; end: number }>;
+  assert.deepEqual(results.map((r) => r.met), [false, false], 'neither job saw the other running');
+  const [a, b] = [...results].sort((x, y) => x.start - y.start);
+  assert.ok(b!.start >= a!.end, 'the second job began after the first ended');
+});
+
+test('the host event loop stays responsive while CPU-bound tasks run', async (t) => {
+  const TASK_MS = 200;
+  const app = await openApp(t, { tasks: [POOL], concurrency: 2, prefetch: 1 });
+  await app.start();
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  // Three busy jobs per worker: about 600 ms of solid CPU work in each worker thread.
+  const handles = await app.sendMany('pool.busy', Array.from({ length: 6 }, () => [TASK_MS]));
+  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 30_000 })))) as Array<{ threadId: number; spins: boolean }>;
+  histogram.disable();
+  assert.ok(results.every((r) => r.threadId !== hostThreadId && r.spins));
+  assert.ok(histogram.count > 10, `the histogram sampled the loop (${histogram.count} samples)`);
+  const p99 = histogram.percentile(99) / 1e6;
+  // Had a task run on the host thread, the loop would have stalled for a whole task (200 ms).
+  assert.ok(p99 < TASK_MS / 2, `host event-loop delay p99 ${p99.toFixed(1)} ms should stay well under one task's ${TASK_MS} ms`);
+});

@@ -1,0 +1,33 @@
+// Compiled (never run) by test/types.test.ts: every @ts-expect-error must be an error,
+// every other line must compile. If typed sends stop checking arguments, tsc fails.
+import { task, type Celeriac, type TaskArgs, type TaskResult } from '../../src/index.js';
+
+export const echo = task('types.echo', (message: string, times: number) => message.repeat(times));
+export const fetchSize = task('types.size', async (url: string) => ({ url, bytes: url.length }));
+
+declare const app: Celeriac;
+
+export async function usage(): Promise<void> {
+  const h = await app.send(echo, ['hi', 2]);
+  const text: string = await h.result();
+  const h2 = await echo.send(app, ['hi', 3], { countdown: 5 });
+  const size: { url: string; bytes: number } = await (await fetchSize.send(app, ['x'])).result();
+  const byName = await app.send<string>('types.echo', ['untyped', 1]);
+  const alsoText: string = await byName.result();
+  const many = await app.sendMany(echo, [['a', 1], ['b', 2]]);
+  const args: TaskArgs<typeof echo> = ['x', 1];
+  const result: TaskResult<typeof fetchSize> = { url: 'u', bytes: 1 };
+  void [text, h2, size, alsoText, many, args, result];
+
+  // @ts-expect-error the second argument must be a number
+  await app.send(echo, ['hi', 'two']);
+  // @ts-expect-error an argument is missing
+  await echo.send(app, ['hi']);
+  // @ts-expect-error the result is a string, not a number
+  const wrong: number = await (await app.send(echo, ['a', 1])).result();
+  // @ts-expect-error retry args are checked too
+  echo.retry({ args: [1, 2] });
+  // @ts-expect-error unknown send option
+  await app.send(echo, ['a', 1], { delay: 5 });
+  void wrong;
+}
