@@ -454,6 +454,15 @@ export class Celeriac implements TaskSender {
     }
   }
 
+  /** Resolves once nothing is due, queued or running (jobs waiting for a later time do not count). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const busy = this.ready.size > 0 || this.dispatched.size > 0 || this.recording.size > 0 || this.queue.size > 0 || this.queue.pending > 0 || this.accepting.size > 0;
+      if (!busy) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   // --- shutdown -----------------------------------------------------------------
 
   /**

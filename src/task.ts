@@ -207,17 +207,24 @@ export function resolveTaskOptions(given: TaskOptions, where: string): ResolvedT
   };
 }
 
+const FRAME = /\(?((?:file:\/\/|\/)[^()]*?):(\d+):\d+\)?\s*$/;
+
+function frameFile(frame: string): { file: string; line: number } | undefined {
+  const m = FRAME.exec(frame);
+  if (!m) return undefined;
+  const plain = m[1]!.split('?')[0]!;
+  return { file: plain.startsWith('file://') ? decodeURIComponent(new URL(plain).pathname) : plain, line: Number(m[2]) };
+}
+
+// How this very module appears in stack traces (source maps may show src/task.ts for
+// dist/task.js): frames from here are skipped when looking for task()'s caller.
+const OWN_FILE = frameFile(new Error().stack?.split('\n')[1] ?? '')?.file;
+
 /** The file and line of the code that called task(), skipping this library's own frames. */
 function callSite(): { file: string; line: number } {
-  const stack = new Error().stack?.split('\n').slice(1) ?? [];
-  const self = import.meta.url.replace(/\.[cm]?[jt]s$/, '');
-  for (const frame of stack) {
-    const m = /\(?((?:file:\/\/|\/)[^()]*?):(\d+):\d+\)?\s*$/.exec(frame);
-    if (!m) continue;
-    const file = m[1]!;
-    const plain = file.split('?')[0]!;
-    if (plain.replace(/\.[cm]?[jt]s$/, '').replace(/^file:\/\//, '') === self.replace(/^file:\/\//, '')) continue;
-    return { file: plain.startsWith('file://') ? decodeURIComponent(new URL(plain).pathname) : plain, line: Number(m[2]) };
+  for (const frame of new Error().stack?.split('\n').slice(1) ?? []) {
+    const site = frameFile(frame);
+    if (site && site.file !== OWN_FILE) return site;
   }
   return { file: '<unknown>', line: 0 };
 }

@@ -1,0 +1,182 @@
+// Helpers for the child processes: argument parsing, the JSON lines they print, timing,
+// percentiles, the single-job time and the event-loop monitor.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { cpuWork, METRICS, type ChildParams, type SystemName, type Workload } from './params.js';
+
+export interface ChildContext {
+  system: SystemName;
+  workload: Workload;
+  params: ChildParams;
+  /** Print one measurement as a JSON line on stdout. */
+  emit(metric: string, value: number, extra?: Record<string, unknown>): void;
+  /** Say that this workload does not apply to this system (shown as n/a with the reason). */
+  na(reason: string): void;
+}
+
+export type Handler = (ctx: ChildContext) => Promise<void>;
+
+/**
+ * The body of every child: `node --import tsx bench/<system>.ts <workload> <json-params>`.
+ * Runs the handler for the workload, prints one JSON line per measurement, and exits
+ * 0, or 1 with the error on stderr.
+ */
+export function runChild(system: SystemName, handlers: Partial<Record<Workload, Handler>>): void {
+  const [workload, json] = process.argv.slice(2) as [Workload, string];
+  const fail = (err: unknown) => {
+    process.stderr.write(`${system} ${workload}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  };
+  process.on('unhandledRejection', fail);
+  const handler = handlers[workload];
+  if (!handler || !json) fail(new Error(`usage: ${system}.ts <${Object.keys(handlers).join('|')}> <json-params>`));
+  const params = JSON.parse(json) as ChildParams;
+  const known = METRICS[workload];
+  const ctx: ChildContext = {
+    system,
+    workload,
+    params,
+    emit(metric, value, extra) {
+      if (!known || !(metric in known)) throw new Error(`unknown metric ${workload}.${metric}: add it to METRICS in params.ts`);
+      if (!Number.isFinite(value)) throw new Error(`${workload}.${metric} is not a finite number: ${value}`);
+      process.stdout.write(`${JSON.stringify({ bench: 'metric', system, workload, metric, value, ...extra })}\n`);
+    },
+    na(reason) {
+      process.stdout.write(`${JSON.stringify({ bench: 'na', system, workload, reason })}\n`);
+    },
+  };
+  handler!(ctx).then(() => process.exit(0), fail);
+}
+
+export const now = (): number => performance.now();
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) throw new Error('percentile of nothing');
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[Math.min(rank, sorted.length) - 1]!;
+}
+
+export function median(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+/** Latencies → p50/p95/p99 (nearest rank), printed as W2's metrics. */
+export function emitLatencies(ctx: ChildContext, latencies: number[]): void {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  ctx.emit('p50_ms', percentile(sorted, 50));
+  ctx.emit('p95_ms', percentile(sorted, 95));
+  ctx.emit('p99_ms', percentile(sorted, 99));
+}
+
+/** The CPU job's time on this thread: 20 warm-ups, then the median of `samples` runs. */
+export function singleJobMs(samples: number): number {
+  for (let i = 0; i < 20; i++) cpuWork();
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t = now();
+    cpuWork();
+    times.push(now() - t);
+  }
+  return median(times);
+}
+
+/** W3's measurement around `run` (first send → last completion): wall, efficiency, event-loop p99. */
+export async function measureCpu(ctx: ChildContext, run: () => Promise<void>): Promise<void> {
+  const { w3N, singleJobSamples } = ctx.params.sizes;
+  const single = singleJobMs(singleJobSamples);
+  const eld = monitorEventLoopDelay({ resolution: 10 });
+  eld.enable();
+  const t0 = now();
+  await run();
+  const wall = now() - t0;
+  eld.disable();
+  ctx.emit('wall_ms', wall);
+  ctx.emit('single_job_ms', single);
+  ctx.emit('efficiency', (w3N * single) / (wall * ctx.params.concurrency));
+  ctx.emit('eld_p99_ms', eld.percentile(99) / 1e6);
+}
+
+/** Sum of the sizes of the files under dir. */
+export function dirBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    total += st.isDirectory() ? dirBytes(p) : st.size;
+  }
+  return total;
+}
+
+/** Check that every job returned its payload's id (a cheap guard against a broken run). */
+export function checkIds(results: unknown[], from = 0): void {
+  for (let i = 0; i < results.length; i++) {
+    if (results[i] !== from + i) throw new Error(`job ${from + i} returned ${JSON.stringify(results[i])}, expected ${from + i}`);
+  }
+}
+
+/**
+ * Completion signals that may arrive before the sender knows the job's id: wait(id)
+ * resolves at once if the signal already came.
+ */
+export class Completions {
+  private readonly done = new Set<string>();
+  private readonly waiting = new Map<string, () => void>();
+  count = 0;
+  private target = Infinity;
+  private onTarget: (() => void) | undefined;
+
+  signal(id: string): void {
+    this.count++;
+    const w = this.waiting.get(id);
+    if (w) {
+      this.waiting.delete(id);
+      w();
+    } else if (this.target === Infinity) this.done.add(id);
+    if (this.count >= this.target && this.onTarget) {
+      const f = this.onTarget;
+      this.onTarget = undefined;
+      f();
+    }
+  }
+
+  wait(id: string): Promise<void> {
+    if (this.done.delete(id)) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.set(id, resolve));
+  }
+
+  /** Resolves once `n` signals in all have come (ids are not kept meanwhile). */
+  waitForCount(n: number): Promise<void> {
+    this.done.clear();
+    this.target = n;
+    if (this.count >= n) return Promise.resolve();
+    return new Promise((resolve) => (this.onTarget = resolve));
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.target = Infinity;
+    this.onTarget = undefined;
+    this.done.clear();
+  }
+}
+
+/** Run `fn(i)` for i in [0, n) with at most `inFlight` calls outstanding. */
+export async function withInFlight(n: number, inFlight: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < n) await fn(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, n) }, lane));
+}
+
+export function chunks<T>(n: number, size: number, make: (i: number) => T): T[][] {
+  const out: T[][] = [];
+  for (let start = 0; start < n; start += size) {
+    const chunk: T[] = [];
+    for (let i = start; i < Math.min(n, start + size); i++) chunk.push(make(i));
+    out.push(chunk);
+  }
+  return out;
+}
