@@ -7,7 +7,8 @@ import pRetry from 'p-retry';
 import { CeleriacError, TaskFailedError } from './errors.js';
 import { FINISHED_STATES, WAITING_STATES, type JobEvent, type JobRecord } from './jobs.js';
 import { WorkerPool } from './pool/pool.js';
-import type { Outcome, TaskManifestEntry } from './pool/protocol.js';
+import type { Outcome, PluginRef, TaskManifestEntry } from './pool/protocol.js';
+import { resolvePlugin } from './registry/plugins.js';
 import { assertNoProblems, discoverTasks, findTaskModules } from './registry/discover.js';
 import { DelayedJobs } from './scheduler/delayed.js';
 import { ReadyJobs } from './scheduler/ready.js';
@@ -29,7 +30,9 @@ export interface CeleriacOptions {
   /** The data dir: journal, snapshot and lock live here. */
   dir: string;
   /** Task modules: files, or directories searched recursively for .ts/.mts/.js/.mjs. */
-  tasks: string | string[];
+  tasks?: string | string[];
+  /** Plugin packages whose package.json declares `"celeriac": { "taskImports": "./module.js" }`. */
+  plugins?: string[];
   /** Worker threads in the pool. Default: the number of cores. */
   concurrency?: number;
   /** Jobs one worker runs at once (async tasks overlap). Default 1. */
@@ -59,7 +62,7 @@ export interface CeleriacOptions {
 }
 
 const OPTION_KEYS = [
-  'dir', 'tasks', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger',
+  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger',
 ] as const;
 
 interface Settings {
@@ -111,6 +114,7 @@ export class Celeriac implements TaskSender {
   private constructor(
     readonly dir: string,
     readonly modules: string[],
+    readonly plugins: PluginRef[],
     tasks: TaskManifestEntry[],
     private readonly store: JobStore,
     private readonly settings: Settings,
@@ -121,6 +125,7 @@ export class Celeriac implements TaskSender {
     this.queue = new PQueue({ concurrency: settings.concurrency * settings.workerConcurrency * settings.prefetch, autoStart: false });
     this.pool = new WorkerPool({
       modules,
+      plugins,
       size: settings.concurrency,
       concurrency: settings.workerConcurrency,
       timeoutGraceMs: settings.timeoutGraceMs,
@@ -137,16 +142,20 @@ export class Celeriac implements TaskSender {
     const settings = resolveSettings(options);
     const cwd = options.cwd ?? process.cwd();
     if (typeof options.dir !== 'string' || options.dir === '') throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "dir" (the data dir) is required');
-    const taskPaths = typeof options.tasks === 'string' ? [options.tasks] : options.tasks;
+    const taskPaths = typeof options.tasks === 'string' ? [options.tasks] : (options.tasks ?? []);
     if (!Array.isArray(taskPaths) || taskPaths.some((t) => typeof t !== 'string')) {
       throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "tasks" must be a path or a list of paths (task module files or directories)');
     }
+    if (options.plugins !== undefined && !Array.isArray(options.plugins)) {
+      throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "plugins" must be a list of package names');
+    }
+    const plugins = (options.plugins ?? []).map((name) => resolvePlugin(name, cwd));
     const log = options.logger === false ? silent : (options.logger ?? consoleLogger);
     const dir = resolve(cwd, options.dir);
     const modules = await findTaskModules(taskPaths, cwd);
     // Discovery (a worker thread importing the modules) and the journal replay overlap.
     const [discovery, store] = await Promise.allSettled([
-      discoverTasks(modules),
+      discoverTasks(modules, plugins),
       FileStore.open({ dir, resultTtlMs: settings.resultTtlMs, compactAfterBytes: settings.compactAfterBytes, onBackgroundError: (e) => log.error(`compaction failed (the journal is intact; it will be retried): ${(e as Error).message}`) }),
     ]);
     if (discovery.status === 'rejected' || store.status === 'rejected') {
@@ -164,7 +173,8 @@ export class Celeriac implements TaskSender {
       log.warn(`the journal's last record was torn (the previous process stopped mid-write): cut ${report.truncated.bytes} bytes at byte ${report.truncated.offset} of ${report.truncated.file}; every acknowledged job is intact`);
     }
     if (report.interrupted > 0) log.info(`${report.interrupted} job(s) were running when the previous process stopped: they will run again, flagged recovered`);
-    return new Celeriac(dir, modules, discovery.value.tasks, store.value, settings, log);
+    for (const p of discovery.value.problems) log.warn(p.message);
+    return new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log);
   }
 
   /** The tasks the modules define: name, file, line and options. */

@@ -5,11 +5,12 @@
 // exactly which job was running in it: that job fails, the others run again.
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { spawnWorker } from './spawn.js';
-import { slotBytes, slotViews, type HostMessage, type ModuleProblem, type Outcome, type TaskManifestEntry, type WireJob, type WorkerMessage } from './protocol.js';
+import { slotBytes, slotViews, type HostMessage, type ModuleProblem, type Outcome, type PluginRef, type TaskManifestEntry, type WireJob, type WorkerMessage } from './protocol.js';
 import type { SerializedError } from '../errors.js';
 
 export interface PoolOptions {
   modules: string[];
+  plugins: PluginRef[];
   /** Worker threads. */
   size: number;
   /** Jobs running at once inside one worker. */
@@ -30,6 +31,8 @@ interface Slot {
   worker: Worker;
   running: Int32Array;
   deadline: Float64Array;
+  /** Set by the worker as it dies: the seq of the job that called process.exit() or threw uncaught (0: unknown). */
+  culprit: Int32Array;
   inFlight: Map<number, Pending>;
   outbox: WireJob[];
   /** The seq whose timeout made us terminate this worker. */
@@ -76,6 +79,7 @@ export class WorkerPool {
       {
         mode: 'run',
         modules: this.opts.modules,
+        plugins: this.opts.plugins,
         concurrency: this.opts.concurrency,
         timeoutGraceMs: this.opts.timeoutGraceMs,
         maxResultBytes: this.opts.maxResultBytes,
@@ -203,10 +207,14 @@ export class WorkerPool {
       if (seq !== 0) runningSeqs.add(seq);
     }
     const cause = this.deathCause(slot, code);
+    // The job to blame: the one we killed for its timeout, else the one the worker named
+    // as it died. Only that one fails; jobs running beside it are innocent and run again.
+    // When nobody is named (out of memory), every job that was running fails.
+    const blamed = slot.killedFor ?? (Atomics.load(slot.culprit, 0) || undefined);
     for (const [seq, p] of slot.inFlight) {
       this.byId.delete(p.job.id);
-      if (this.closing || !runningSeqs.has(seq)) p.resolve({ seq, kind: 'requeue', revert: false });
-      else if (slot.killedFor !== undefined && slot.killedFor !== seq) p.resolve({ seq, kind: 'requeue', revert: false });
+      if (this.closing) p.resolve({ seq, kind: 'requeue', revert: false });
+      else if (blamed !== undefined ? blamed !== seq : !runningSeqs.has(seq)) p.resolve({ seq, kind: 'requeue', revert: false });
       else p.resolve({ seq, kind: 'failed', error: cause(p.job) });
     }
     slot.inFlight.clear();

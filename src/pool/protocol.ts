@@ -33,6 +33,8 @@ export interface TaskManifestEntry {
   name: string;
   file: string;
   line: number;
+  /** The plugin package whose taskImports() declared the module, if any. */
+  plugin?: string;
   priority: number;
   expiresMs: number;
   timeoutMs: number;
@@ -41,35 +43,48 @@ export interface TaskManifestEntry {
 }
 
 export interface ModuleProblem {
-  kind: 'import' | 'duplicate' | 'empty';
+  /** `empty` (a module that defines no task) is a warning; the others are errors. */
+  kind: 'import' | 'duplicate' | 'empty' | 'plugin';
   file: string;
+  plugin?: string;
   message: string;
 }
 
+/** A plugin package and the module its package.json names in `"celeriac": { "taskImports" }`. */
+export interface PluginRef {
+  name: string;
+  entry: string;
+}
+
 export type WorkerMessage =
-  | { t: 'ready'; tasks: TaskManifestEntry[]; problems: ModuleProblem[] }
+  | { t: 'ready'; tasks: TaskManifestEntry[]; problems: ModuleProblem[]; modules: { file: string; plugin?: string }[] }
   | { t: 'done'; outcomes: Outcome[] }
   | { t: 'drained'; seqs: number[] };
 
 export interface WorkerData {
   mode: 'run' | 'discover';
   modules: string[];
+  plugins: PluginRef[];
   /** Jobs that may run at once in this worker (async tasks overlap). */
   concurrency: number;
   /** Extra time after a timeout's abort before the host terminates the worker. */
   timeoutGraceMs: number;
   maxResultBytes: number;
-  /** Shared with the host: per slot, the seq of the running job (Int32) and its hard deadline (Float64, epoch ms). */
+  /**
+   * Shared with the host: per slot, the seq of the running job (Int32) and its hard
+   * deadline (Float64, epoch ms); then one Int32, the seq of the job that brought the
+   * thread down (process.exit, an uncaught exception in its async context), 0 if unknown.
+   */
   slots: SharedArrayBuffer;
 }
 
-/** Layout of `WorkerData.slots`: Int32 seq per slot, then Float64 deadline per slot. */
-export function slotViews(buf: SharedArrayBuffer, concurrency: number): { running: Int32Array; deadline: Float64Array } {
+/** Layout of `WorkerData.slots`: Int32 seq per slot, Float64 deadline per slot, then the Int32 culprit. */
+export function slotViews(buf: SharedArrayBuffer, concurrency: number): { running: Int32Array; deadline: Float64Array; culprit: Int32Array } {
   const running = new Int32Array(buf, 0, concurrency);
   const offset = Math.ceil((concurrency * 4) / 8) * 8;
-  return { running, deadline: new Float64Array(buf, offset, concurrency) };
+  return { running, deadline: new Float64Array(buf, offset, concurrency), culprit: new Int32Array(buf, offset + concurrency * 8, 1) };
 }
 
 export function slotBytes(concurrency: number): number {
-  return Math.ceil((concurrency * 4) / 8) * 8 + concurrency * 8;
+  return Math.ceil((concurrency * 4) / 8) * 8 + concurrency * 8 + 8;
 }

@@ -2,56 +2,41 @@
 // Also used once in "discover" mode to tell the host which tasks exist, so that the
 // host thread never imports task code itself.
 import { parentPort, workerData as rawWorkerData } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
 import { contextStorage, type TaskContext } from '../context.js';
 import { serializeError, type SerializedError } from '../errors.js';
-import { definedTasks, isRetryRequest, type TaskDefinition } from '../task.js';
+import { isRetryRequest, type TaskDefinition } from '../task.js';
 import { jsonProblem } from '../validate.js';
-import { importProblem, retryDecision } from './outcome.js';
-import { slotViews, type HostMessage, type ModuleProblem, type Outcome, type TaskManifestEntry, type WireJob, type WorkerData, type WorkerMessage } from './protocol.js';
+import { loadTasks } from './load-modules.js';
+import { retryDecision } from './outcome.js';
+import { slotViews, type HostMessage, type Outcome, type WireJob, type WorkerData, type WorkerMessage } from './protocol.js';
 
 const data = rawWorkerData as WorkerData;
 const port = parentPort!;
 const post = (msg: WorkerMessage) => port.postMessage(msg);
 
-const registry = new Map<string, TaskDefinition>();
-const problems: ModuleProblem[] = [];
-
-for (const file of data.modules) {
-  try {
-    await import(pathToFileURL(file).href);
-  } catch (err) {
-    problems.push(importProblem(file, err));
-  }
-}
-for (const def of definedTasks()) {
-  const seen = registry.get(def.name);
-  if (!seen) registry.set(def.name, def);
-  else if (seen !== def && (seen.file !== def.file || seen.line !== def.line)) {
-    problems.push({
-      kind: 'duplicate',
-      file: def.file,
-      message: `task name "${def.name}" is defined twice: ${seen.file}:${seen.line} and ${def.file}:${def.line}. Task names must be unique: rename one of them.`,
-    });
-  }
-}
-
-const manifest: TaskManifestEntry[] = [...registry.values()].map((d) => ({
-  name: d.name,
-  file: d.file,
-  line: d.line,
-  priority: d.options.priority,
-  expiresMs: d.options.expiresMs,
-  timeoutMs: d.options.timeoutMs,
-  maxRetries: d.options.maxRetries,
-  retryDelayMs: d.options.retryDelayMs,
-}));
-post({ t: 'ready', tasks: manifest, problems });
+const { registry, manifest, problems, modules } = await loadTasks(data.modules, data.plugins);
+post({ t: 'ready', tasks: manifest, problems, modules });
 
 if (data.mode === 'run') startRunner();
 
 function startRunner(): void {
-  const { running, deadline } = slotViews(data.slots, data.concurrency);
+  const { running, deadline, culprit } = slotViews(data.slots, data.concurrency);
+  // With several jobs running in this thread, the host must know which one took the
+  // thread down, or it would fail the innocent ones with it. process.exit() and an
+  // uncaught exception (a throw in a timer, an unhandled rejection) still run inside
+  // the guilty job's async context: name its seq in the shared table before dying.
+  const seqOf = new WeakMap<TaskContext, number>();
+  const blame = () => {
+    const ctx = contextStorage.getStore();
+    const seq = ctx && seqOf.get(ctx);
+    if (seq) Atomics.store(culprit, 0, seq);
+  };
+  process.on('uncaughtExceptionMonitor', blame);
+  const exit = process.exit.bind(process);
+  process.exit = ((code?: number | string | null) => {
+    blame();
+    return exit(code);
+  }) as typeof process.exit;
   const freeSlots = Array.from({ length: data.concurrency }, (_, i) => data.concurrency - 1 - i);
   const queue: WireJob[] = [];
   const controllers = new Map<number, AbortController>();
@@ -106,6 +91,7 @@ function startRunner(): void {
         recovered: job.recovered,
         signal: controller.signal,
       };
+      seqOf.set(ctx, job.seq);
       const args = JSON.parse(job.args) as unknown[];
       const value = await contextStorage.run(ctx, () => def.fn(...args));
       outcome = timedOut ? failure(job, def, timeoutError(job.task, timeoutMs)) : success(job, value);

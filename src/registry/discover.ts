@@ -4,7 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CeleriacError } from '../errors.js';
 import { spawnWorker } from '../pool/spawn.js';
-import type { ModuleProblem, TaskManifestEntry, WorkerMessage } from '../pool/protocol.js';
+import type { ModuleProblem, PluginRef, TaskManifestEntry, WorkerMessage } from '../pool/protocol.js';
 import { slotBytes } from '../pool/protocol.js';
 
 const MODULE_FILE = /\.(?:[cm]?ts|[cm]?js)$/;
@@ -41,15 +41,17 @@ async function walk(dir: string): Promise<string[]> {
 export interface Discovery {
   tasks: TaskManifestEntry[];
   problems: ModuleProblem[];
+  /** Every module imported (task paths and plugins' taskImports), with its plugin. */
+  modules: { file: string; plugin?: string }[];
 }
 
 /** Import the modules in a throwaway worker and report what they define. */
-export function discoverTasks(modules: string[]): Promise<Discovery> {
-  const worker = spawnWorker({ mode: 'discover', modules, concurrency: 1, timeoutGraceMs: 0, maxResultBytes: 0, slots: new SharedArrayBuffer(slotBytes(1)) });
+export function discoverTasks(modules: string[], plugins: PluginRef[] = []): Promise<Discovery> {
+  const worker = spawnWorker({ mode: 'discover', modules, plugins, concurrency: 1, timeoutGraceMs: 0, maxResultBytes: 0, slots: new SharedArrayBuffer(slotBytes(1)) });
   return new Promise<Discovery>((resolvePromise, reject) => {
     let crash: Error | undefined;
     worker.once('message', (msg: WorkerMessage) => {
-      if (msg.t === 'ready') resolvePromise({ tasks: msg.tasks, problems: msg.problems });
+      if (msg.t === 'ready') resolvePromise({ tasks: msg.tasks, problems: msg.problems, modules: msg.modules });
       void worker.terminate();
     });
     worker.once('error', (err) => {
@@ -59,10 +61,11 @@ export function discoverTasks(modules: string[]): Promise<Discovery> {
   });
 }
 
-/** Turn discovery problems into one error that lists every one of them. */
-export function assertNoProblems(problems: ModuleProblem[]): void {
+/** Turn discovery problems into one error that lists every one of them (a module without tasks is only a warning). */
+export function assertNoProblems(all: ModuleProblem[]): void {
+  const problems = all.filter((p) => p.kind !== 'empty');
   if (problems.length === 0) return;
-  const code = problems.some((p) => p.kind === 'import') ? 'TASK_IMPORT_FAILED' : 'DUPLICATE_TASK';
+  const code = problems.some((p) => p.kind === 'import') ? 'TASK_IMPORT_FAILED' : problems.some((p) => p.kind === 'plugin') ? 'PLUGIN_NOT_FOUND' : 'DUPLICATE_TASK';
   const list = problems.map((p) => `  - ${p.message}`).join('\n');
   throw new CeleriacError(code, `${problems.length === 1 ? 'a task module has a problem' : `${problems.length} task module problems`}:\n${list}`);
 }

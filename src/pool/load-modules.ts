@@ -1,0 +1,106 @@
+// Inside a worker thread: import the task modules and the modules plugins declare,
+// and build the registry. Plugin code (taskImports()) runs here too, never in the host.
+import { createRequire } from 'node:module';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { definedTasks, type TaskDefinition } from '../task.js';
+import { importProblem } from './outcome.js';
+import type { ModuleProblem, PluginRef, TaskManifestEntry } from './protocol.js';
+
+export interface LoadedTasks {
+  registry: Map<string, TaskDefinition>;
+  manifest: TaskManifestEntry[];
+  problems: ModuleProblem[];
+  /** Every module file imported, with the plugin that declared it (for watching and doctor). */
+  modules: { file: string; plugin?: string }[];
+}
+
+/** What a plugin's taskImports() names, resolved to files; or the problem that stopped it. */
+async function pluginModules(plugin: PluginRef): Promise<{ files: string[]; problems: ModuleProblem[] }> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(plugin.entry).href)) as Record<string, unknown>;
+  } catch (err) {
+    const p = importProblem(plugin.entry, err);
+    return { files: [], problems: [{ ...p, plugin: plugin.name, message: `plugin ${plugin.name}: ${p.message}` }] };
+  }
+  const fn = mod.taskImports ?? (mod.default as Record<string, unknown> | undefined)?.taskImports;
+  if (typeof fn !== 'function') {
+    return { files: [], problems: [{ kind: 'plugin', plugin: plugin.name, file: plugin.entry, message: `plugin ${plugin.name}: ${plugin.entry} does not export a taskImports() function (export function taskImports(): string[] { return ['./tasks.js'] })` }] };
+  }
+  let specs: unknown;
+  try {
+    specs = await (fn as () => unknown)();
+  } catch (err) {
+    return { files: [], problems: [{ kind: 'plugin', plugin: plugin.name, file: plugin.entry, message: `plugin ${plugin.name}: taskImports() threw ${(err as Error)?.message ?? String(err)}` }] };
+  }
+  if (!Array.isArray(specs) || specs.some((s) => typeof s !== 'string')) {
+    return { files: [], problems: [{ kind: 'plugin', plugin: plugin.name, file: plugin.entry, message: `plugin ${plugin.name}: taskImports() must return an array of module paths, got ${JSON.stringify(specs)}` }] };
+  }
+  const files: string[] = [];
+  const problems: ModuleProblem[] = [];
+  const req = createRequire(plugin.entry);
+  for (const spec of specs as string[]) {
+    try {
+      files.push(spec.startsWith('.') || isAbsolute(spec) ? req.resolve(resolve(dirname(plugin.entry), spec)) : req.resolve(spec));
+    } catch {
+      problems.push({ kind: 'plugin', plugin: plugin.name, file: plugin.entry, message: `plugin ${plugin.name}: taskImports() names "${spec}", which does not resolve from ${plugin.entry}` });
+    }
+  }
+  return { files, problems };
+}
+
+export async function loadTasks(modules: string[], plugins: PluginRef[]): Promise<LoadedTasks> {
+  const problems: ModuleProblem[] = [];
+  const queue: { file: string; plugin?: string }[] = modules.map((file) => ({ file }));
+  for (const plugin of plugins) {
+    const found = await pluginModules(plugin);
+    problems.push(...found.problems);
+    for (const file of found.files) queue.push({ file, plugin: plugin.name });
+  }
+  const pluginOf = new Map<TaskDefinition, string>();
+  const loaded: { file: string; plugin?: string }[] = [];
+  for (const m of queue) {
+    if (loaded.some((l) => l.file === m.file)) continue;
+    loaded.push(m);
+    const before = definedTasks().length;
+    try {
+      await import(pathToFileURL(m.file).href);
+    } catch (err) {
+      const p = importProblem(m.file, err);
+      problems.push(m.plugin ? { ...p, plugin: m.plugin } : p);
+      continue;
+    }
+    const defs = definedTasks();
+    if (defs.length === before) problems.push({ kind: 'empty', file: m.file, ...(m.plugin ? { plugin: m.plugin } : {}), message: `task module ${m.file} defines no task (does it call task(...) at the top level?)` });
+    if (m.plugin) for (let i = before; i < defs.length; i++) pluginOf.set(defs[i]!, m.plugin);
+  }
+  const registry = new Map<string, TaskDefinition>();
+  for (const def of definedTasks()) {
+    const seen = registry.get(def.name);
+    if (!seen) registry.set(def.name, def);
+    else if (seen !== def && (seen.file !== def.file || seen.line !== def.line)) {
+      problems.push({
+        kind: 'duplicate',
+        file: def.file,
+        message: `task name "${def.name}" is defined twice: ${seen.file}:${seen.line} and ${def.file}:${def.line}. Task names must be unique: rename one of them.`,
+      });
+    }
+  }
+  const manifest: TaskManifestEntry[] = [...registry.values()].map((d) => {
+    const entry: TaskManifestEntry = {
+      name: d.name,
+      file: d.file,
+      line: d.line,
+      priority: d.options.priority,
+      expiresMs: d.options.expiresMs,
+      timeoutMs: d.options.timeoutMs,
+      maxRetries: d.options.maxRetries,
+      retryDelayMs: d.options.retryDelayMs,
+    };
+    const plugin = pluginOf.get(d);
+    if (plugin) entry.plugin = plugin;
+    return entry;
+  });
+  return { registry, manifest, problems, modules: loaded };
+}
