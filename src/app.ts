@@ -5,7 +5,8 @@ import { resolve } from 'node:path';
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
 import { CeleriacError, TaskFailedError } from './errors.js';
-import { FINISHED_STATES, WAITING_STATES, type JobEvent, type JobRecord } from './jobs.js';
+import { InboxConsumer, type InboxMessage } from './inbox.js';
+import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobEvent, type JobRecord, type NewJob } from './jobs.js';
 import { WorkerPool } from './pool/pool.js';
 import type { Outcome, PluginRef, TaskManifestEntry } from './pool/protocol.js';
 import { resolvePlugin } from './registry/plugins.js';
@@ -110,6 +111,7 @@ export class Celeriac implements TaskSender {
   private closing: Promise<void> | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
+  private readonly inbox: InboxConsumer;
 
   private constructor(
     readonly dir: string,
@@ -134,6 +136,7 @@ export class Celeriac implements TaskSender {
       onEvent: (m) => this.log.warn(m),
     });
     for (const job of store.jobs.values()) if (WAITING_STATES.has(job.state)) this.schedule(job);
+    this.inbox = new InboxConsumer(dir, (m) => this.applyInboxMessage(m), log);
   }
 
   static async create(options: CeleriacOptions): Promise<Celeriac> {
@@ -174,7 +177,14 @@ export class Celeriac implements TaskSender {
     }
     if (report.interrupted > 0) log.info(`${report.interrupted} job(s) were running when the previous process stopped: they will run again, flagged recovered`);
     for (const p of discovery.value.problems) log.warn(p.message);
-    return new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log);
+    const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log);
+    try {
+      await app.inbox.start();
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
+    return app;
   }
 
   /** The tasks the modules define: name, file, line and options. */
@@ -270,6 +280,73 @@ export class Celeriac implements TaskSender {
 
   private assertOpen(): void {
     if (this.closing) throw new CeleriacError('APP_CLOSED', 'the app is closing or closed: it accepts no new jobs');
+  }
+
+  // --- work handed in by other processes ------------------------------------------
+
+  /** Apply one inbox message durably, or throw a CeleriacError saying why it is refused (nothing applied). */
+  private async applyInboxMessage(message: InboxMessage): Promise<void> {
+    switch (message.kind) {
+      case 'send': {
+        const jobs = message.jobs.map((j, i) => this.checkHandedIn(j, i));
+        const fresh = jobs.filter((j) => !this.store.jobs.has(j.id));
+        if (fresh.length === 0) return;
+        await this.store.commit(fresh.map((job) => ({ type: 'add', job })));
+        for (const j of fresh) {
+          const rec = this.store.jobs.get(j.id);
+          if (rec && WAITING_STATES.has(rec.state)) this.schedule(rec);
+        }
+        return;
+      }
+      case 'cancel':
+        for (const id of message.ids) await this.cancel(id);
+        return;
+      case 'purge': {
+        const states = new Set(message.states);
+        for (const s of states) if (!(JOB_STATES as readonly string[]).includes(s)) throw new CeleriacError('INVALID_ARGS', `unknown job state "${s}" (states: ${JOB_STATES.join(', ')})`);
+        const at = Date.now();
+        const events: JobEvent[] = [];
+        for (const job of this.store.jobs.values()) if (FINISHED_STATES.has(job.state) && states.has(job.state)) events.push({ type: 'forget', id: job.id, at });
+        if (events.length) await this.store.commit(events);
+        return;
+      }
+    }
+  }
+
+  /** A job written by another process: trust nothing in it. */
+  private checkHandedIn(j: NewJob, index: number): NewJob {
+    const where = `inbox job #${index}`;
+    if (typeof j !== 'object' || j === null) throw new CeleriacError('INVALID_ARGS', `${where} is not an object`);
+    const task = this.tasksByName.get(j.task);
+    if (!task) throw unknownTaskError(String(j.task), this.tasksByName.keys(), this.modules);
+    checkId(j.task, j.id);
+    if (typeof j.args !== 'string') throw new CeleriacError('INVALID_ARGS', `${where}: args must be the JSON text of an array`);
+    let args: unknown;
+    try {
+      args = JSON.parse(j.args);
+    } catch {
+      throw new CeleriacError('INVALID_ARGS', `${where}: args is not valid JSON`);
+    }
+    const time = (v: unknown, name: string) => {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new CeleriacError('INVALID_SEND_OPTIONS', `${where}: ${name} must be epoch milliseconds`);
+      return v;
+    };
+    const job: NewJob = {
+      id: j.id,
+      task: j.task,
+      args: encodeArgs(j.task, args),
+      createdAt: time(j.createdAt, 'createdAt'),
+      runAt: time(j.runAt, 'runAt'),
+      expiresAt: time(j.expiresAt, 'expiresAt'),
+      priority: Number.isInteger(j.priority) ? j.priority : task.priority,
+    };
+    if (j.maxRetries !== undefined) {
+      if (j.maxRetries !== null && !(Number.isInteger(j.maxRetries) && j.maxRetries >= -1)) throw new CeleriacError('INVALID_SEND_OPTIONS', `${where}: bad maxRetries`);
+      // JSON has no Infinity: -1 (or null) stands for no limit.
+      job.maxRetries = j.maxRetries === -1 || j.maxRetries === null ? Number.POSITIVE_INFINITY : j.maxRetries;
+    }
+    if (j.retryDelay !== undefined) job.retryDelay = time(j.retryDelay, 'retryDelay');
+    return job;
   }
 
   // --- reading and cancelling -----------------------------------------------------
@@ -487,6 +564,7 @@ export class Celeriac implements TaskSender {
 
   private async shutdown(graceMs: number): Promise<void> {
     const wasRunning = this.running;
+    await this.inbox.stop();
     clearInterval(this.sweeper);
     this.delayed.stop();
     this.queue.pause();

@@ -61,7 +61,9 @@ export type JobEvent =
   | { type: 'cancel'; id: string; at: number }
   | { type: 'expire'; id: string; at: number }
   /** Give a started job back: `revert` when it never began (attempt uncounted), else it may have run (recovered). */
-  | { type: 'requeue'; id: string; at: number; revert: boolean };
+  | { type: 'requeue'; id: string; at: number; revert: boolean }
+  /** Drop a finished job and its result before its retention time (`celeriac clear`). */
+  | { type: 'forget'; id: string; at: number };
 
 export function newRecord(job: NewJob): JobRecord {
   const rec: JobRecord = {
@@ -134,6 +136,10 @@ export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent): JobRecor
       if (!WAITING_STATES.has(job.state)) return undefined;
       job.state = 'expired';
       job.finishedAt = ev.at;
+      return job;
+    case 'forget':
+      if (!FINISHED_STATES.has(job.state)) return undefined;
+      jobs.delete(job.id);
       return job;
     case 'requeue':
       if (job.state !== 'started') return undefined;

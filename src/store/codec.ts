@@ -50,6 +50,8 @@ export function encodeEvent(ev: JobEvent): string {
       return `{"o":"c","i":${str(ev.id)},"t":${ev.at}}`;
     case 'expire':
       return `{"o":"x","i":${str(ev.id)},"t":${ev.at}}`;
+    case 'forget':
+      return `{"o":"g","i":${str(ev.id)},"t":${ev.at}}`;
     case 'requeue':
       return `{"o":"q","i":${str(ev.id)},"t":${ev.at},"b":${ev.revert ? 1 : 0}}`;
   }
@@ -125,6 +127,8 @@ export function decodeEvent(json: string): JobEvent | { type: 'header'; raw: Raw
       return { type: 'cancel', id: text(r.i), at: num(r.t) };
     case 'x':
       return { type: 'expire', id: text(r.i), at: num(r.t) };
+    case 'g':
+      return { type: 'forget', id: text(r.i), at: num(r.t) };
     case 'q':
       return { type: 'requeue', id: text(r.i), at: num(r.t), revert: r.b === 1 };
     case 'h':
