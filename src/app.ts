@@ -4,8 +4,9 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
-import { CeleriacError, TaskFailedError } from './errors.js';
+import { CeleriacError } from './errors.js';
 import { InboxConsumer, type InboxMessage } from './inbox.js';
+import { jobInfo, outcomeOf } from './job-view.js';
 import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobEvent, type JobRecord, type NewJob } from './jobs.js';
 import { WorkerPool } from './pool/pool.js';
 import type { Outcome, PluginRef, TaskManifestEntry } from './pool/protocol.js';
@@ -615,40 +616,4 @@ function resolveSettings(o: CeleriacOptions): Settings {
     maxResultBytes: positiveInt(o.maxResultBytes, 'maxResultBytes', 16 * 1024 * 1024),
     compactAfterBytes: positiveInt(o.compactAfterBytes, 'compactAfterBytes', 64 * 1024 * 1024),
   };
-}
-
-function outcomeOf(job: JobRecord): Promise<unknown> {
-  switch (job.state) {
-    case 'succeeded':
-      return Promise.resolve(job.result === undefined ? undefined : JSON.parse(job.result));
-    case 'failed':
-      return Promise.reject(new TaskFailedError(job.id, job.task, job.error ?? { name: 'Error', message: 'failed' }));
-    case 'cancelled':
-      return Promise.reject(new CeleriacError('JOB_CANCELLED', `job ${job.id} (${job.task}) was cancelled`));
-    case 'expired':
-      return Promise.reject(new CeleriacError('JOB_EXPIRED', `job ${job.id} (${job.task}) expired before it could start`));
-    default:
-      return Promise.reject(new Error(`job ${job.id} has not finished`));
-  }
-}
-
-function jobInfo(job: JobRecord): JobInfo {
-  const info: JobInfo = {
-    id: job.id,
-    task: job.task,
-    args: JSON.parse(job.args) as unknown[],
-    state: job.state,
-    attempts: job.attempts,
-    retries: job.retries,
-    priority: job.priority,
-    recovered: job.recovered,
-    createdAt: new Date(job.createdAt),
-  };
-  if (job.runAt) info.runAt = new Date(job.runAt);
-  if (job.expiresAt) info.expiresAt = new Date(job.expiresAt);
-  if (job.startedAt !== undefined) info.startedAt = new Date(job.startedAt);
-  if (job.finishedAt !== undefined) info.finishedAt = new Date(job.finishedAt);
-  if (job.result !== undefined) info.result = JSON.parse(job.result);
-  if (job.error !== undefined) info.error = job.error;
-  return info;
 }

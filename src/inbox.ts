@@ -192,3 +192,24 @@ export class InboxConsumer {
     await this.running?.catch(() => undefined);
   }
 }
+
+/** Jobs submitted but not yet taken by the owner (for readers: shown as pending). */
+export async function readInboxReadOnly(dir: string): Promise<NewJob[]> {
+  const inbox = join(dir, INBOX_DIR);
+  let names: string[];
+  try {
+    names = (await readdir(inbox)).filter((n) => MESSAGE.test(n)).sort();
+  } catch {
+    return [];
+  }
+  const jobs: NewJob[] = [];
+  for (const name of names) {
+    try {
+      const m = parseMessage(await readFile(join(inbox, name), 'utf8'));
+      if (m.kind === 'send') jobs.push(...m.jobs.filter((j) => typeof j?.id === 'string' && typeof j.task === 'string' && typeof j.args === 'string'));
+    } catch {
+      // Taken by the owner meanwhile, or not a message: nothing to show.
+    }
+  }
+  return jobs;
+}

@@ -6,3 +6,4 @@ export { JOB_STATES, type JobState } from './jobs.js';
 export type { JobHandle, JobInfo, SendOptions, ResultOptions } from './send-types.js';
 export type { RecoveryReport } from './store/types.js';
 export type { TaskManifestEntry } from './pool/protocol.js';
+export { createClient, CeleriacClient, readJobs, type ClientOptions, type SubmittedJob } from './client.js';

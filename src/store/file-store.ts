@@ -4,22 +4,19 @@
 // a batch is durable are its events applied to the in-memory job table, so that table
 // always equals "what the disk holds" — which is what makes a snapshot of it, taken
 // between two flushes, a valid replacement for every segment before it.
-import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
-import { Low } from 'lowdb';
+import type { Low } from 'lowdb';
 import { CeleriacError } from '../errors.js';
 import { applyEvent, dropExpiredResults, recoverInterrupted, type JobEvent, type JobRecord } from '../jobs.js';
-import { decodeEvent, encodeEvent, FORMAT_VERSION, frame } from './codec.js';
+import { encodeEvent, FORMAT_VERSION, frame } from './codec.js';
+import { loadState, SEGMENT, segmentName } from './load.js';
 import { acquireLock, type DataDirLock } from './lock.js';
 import { fsyncDir, writeError } from './io.js';
-import { scanRecords } from './scan.js';
-import { SnapshotFile, type Snapshot } from './snapshot-file.js';
+import type { Snapshot } from './snapshot-file.js';
 import type { JobStore, RecoveryReport } from './types.js';
 
-export const SNAPSHOT_FILE = 'snapshot.db';
-const SEGMENT = /^journal-(\d{8})\.log$/;
-const segmentName = (n: number) => `journal-${String(n).padStart(8, '0')}.log`;
 // O_DSYNC: each write returns once its data (and the size needed to read it back) is on
 // disk, like write + fdatasync but in one trip to the I/O thread pool (measured here:
 // 0.42 ms against 0.72 ms per flush).
@@ -82,59 +79,11 @@ export class FileStore implements JobStore {
   private static async load(opts: FileStoreOptions, lock: DataDirLock): Promise<FileStore> {
     const { dir } = opts;
     const started = performance.now();
-    const db = new Low<Snapshot>(new SnapshotFile(join(dir, SNAPSHOT_FILE)), { version: FORMAT_VERSION, journalFrom: 1, createdAt: 0, jobs: [] });
-    await db.read();
-    const jobs = new Map<string, JobRecord>();
-    for (const job of db.data.jobs) jobs.set(job.id, job);
-    const report: RecoveryReport = { snapshotJobs: jobs.size, replayedRecords: 0, interrupted: 0, droppedResults: 0, loadMs: 0 };
-
-    const names = (await readdir(dir)).filter((f) => SEGMENT.test(f)).sort();
-    const segments: number[] = [];
-    for (const name of names) {
-      const n = Number(SEGMENT.exec(name)![1]);
-      // Leftovers of a compaction that crashed after its snapshot landed: already folded in.
-      if (n < db.data.journalFrom) await unlink(join(dir, name));
-      else segments.push(n);
-    }
-
-    let lastValid = 0;
-    for (let i = 0; i < segments.length; i++) {
-      const path = join(dir, segmentName(segments[i]!));
-      const buf = await readFile(path);
-      const scan = scanRecords(buf);
-      const isLast = i === segments.length - 1;
-      if (scan.corruptAt !== undefined || (scan.tornTail && !isLast)) {
-        const at = scan.corruptAt ?? scan.tornTail!.offset;
-        throw new CeleriacError(
-          'CORRUPT_JOURNAL',
-          `journal ${path} is damaged at byte ${at}: a record there fails its checksum and valid records follow it. ` +
-            `celeriac will not guess which jobs were lost. Move the data dir aside and salvage the intact records, or restore a backup.`,
-        );
-      }
-      // The newest segment may hold no record at all: the process was killed between
-      // creating it (a compaction's next segment, or a new dir's first one) and writing
-      // its header. It holds nothing; it is removed below. Checking its header would
-      // refuse to open the dir forever.
-      if (isLast && scan.records.length === 0) continue;
-      checkSegmentHeader(path, scan.records[0]);
-      for (let r = 1; r < scan.records.length; r++) {
-        let ev;
-        try {
-          ev = decodeEvent(scan.records[r]!);
-        } catch (err) {
-          throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${scan.offsets[r]}: a record with a valid checksum does not decode (${(err as Error).message})`);
-        }
-        if (ev.type === 'header' || ev.type === 'job') {
-          throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${scan.offsets[r]}: unexpected ${ev.type} record inside a journal`);
-        }
-        applyEvent(jobs, ev);
-        report.replayedRecords++;
-      }
-      if (isLast) {
-        lastValid = scan.validBytes;
-        if (scan.tornTail) report.truncated = { file: path, offset: scan.tornTail.offset, bytes: scan.tornTail.bytes };
-      }
-    }
+    const state = await loadState(dir, { readOnly: false });
+    const { jobs, report, db, lastValid } = state;
+    const segments = state.segments;
+    // Leftovers of a compaction that crashed after its snapshot landed: already folded in.
+    for (const n of state.staleSegments) await unlink(join(dir, segmentName(n)));
 
     report.droppedResults = dropExpiredResults(jobs, Date.now(), opts.resultTtlMs);
     report.interrupted = recoverInterrupted(jobs);
@@ -286,17 +235,6 @@ export class FileStore implements JobStore {
     if (this.compacting) await this.compacting.catch(() => undefined);
     await this.fh.close();
     await this.lock.release();
-  }
-}
-
-function checkSegmentHeader(path: string, json: string | undefined): void {
-  const header = json === undefined ? undefined : decodeEvent(json);
-  if (!header || header.type !== 'header' || header.raw.k !== 'journal') {
-    throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} does not start with a celeriac journal header`);
-  }
-  const v = header.raw.v;
-  if (typeof v !== 'number' || v > FORMAT_VERSION) {
-    throw new CeleriacError('UNSUPPORTED_FORMAT', `journal ${path} has format version ${String(v)}, newer than this celeriac understands (${FORMAT_VERSION}): upgrade celeriac`);
   }
 }
 
