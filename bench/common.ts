@@ -11,8 +11,8 @@ export interface ChildContext {
   params: ChildParams;
   /** Print one measurement as a JSON line on stdout. */
   emit(metric: string, value: number, extra?: Record<string, unknown>): void;
-  /** Say that this workload does not apply to this system (shown as n/a with the reason). */
-  na(reason: string): void;
+  /** Say that this workload (or one of its metrics) does not apply to this system: shown as n/a with the reason. */
+  na(reason: string, metric?: string): void;
 }
 
 export type Handler = (ctx: ChildContext) => Promise<void>;
@@ -42,8 +42,8 @@ export function runChild(system: SystemName, handlers: Partial<Record<Workload, 
       if (!Number.isFinite(value)) throw new Error(`${workload}.${metric} is not a finite number: ${value}`);
       process.stdout.write(`${JSON.stringify({ bench: 'metric', system, workload, metric, value, ...extra })}\n`);
     },
-    na(reason) {
-      process.stdout.write(`${JSON.stringify({ bench: 'na', system, workload, reason })}\n`);
+    na(reason, metric) {
+      process.stdout.write(`${JSON.stringify({ bench: 'na', system, workload, ...(metric ? { metric } : {}), reason })}\n`);
     },
   };
   handler!(ctx).then(() => process.exit(0), fail);

@@ -53,11 +53,11 @@ export const FULL: Sizes = {
   w4N: 1_000_000,
   w4Batch: 10_000,
   limits: {
-    fsyncOneRecords: 3_000,
+    fsyncOneRecords: 2_000,
     groups: [
-      { perSync: 10, syncs: 3_000 },
-      { perSync: 100, syncs: 2_000 },
-      { perSync: 1_000, syncs: 500 },
+      { perSync: 10, syncs: 2_000 },
+      { perSync: 100, syncs: 1_000 },
+      { perSync: 1_000, syncs: 200 },
     ],
     roundTrips: [
       { inFlight: 1, perWorker: 25_000 },
@@ -278,6 +278,8 @@ export interface ChildParams {
   /** A fresh, empty directory for this child's data (wiped after it). */
   dataDir: string;
   rep: number;
+  /** W4 runs in two processes: 'prep' writes the pending jobs, then a fresh one measures. */
+  phase?: 'prep' | 'measure';
   redis?: { host: string; port: number };
   postgres?: { connectionString: string };
 }

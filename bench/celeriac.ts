@@ -1,0 +1,128 @@
+// celeriac's child: W1, w1-single, w1-concurrent, W2, W3, W4 through the public API only.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { createCeleriac, type Celeriac, type JobHandle } from '../src/index.js';
+import { checkIds, chunks, dirBytes, emitLatencies, measureCpu, now, runChild, withInFlight, type ChildContext } from './common.js';
+import { makePayload, type Payload } from './params.js';
+
+const TASKS = fileURLToPath(new URL('./tasks/bench.ts', import.meta.url));
+
+function open(ctx: ChildContext): Promise<Celeriac> {
+  return createCeleriac({ dir: join(ctx.params.dataDir, 'data'), tasks: [TASKS], concurrency: ctx.params.concurrency, logger: false });
+}
+
+runChild('celeriac', {
+  async w1(ctx) {
+    const { w1N, bulk } = ctx.params.sizes;
+    const app = await open(ctx);
+    const batches = chunks(w1N, bulk, (i) => [makePayload(i)]);
+    const t0 = now();
+    const handles: JobHandle<number>[] = [];
+    for (const batch of batches) handles.push(...(await app.sendMany<number>('bench.noop', batch)));
+    const t1 = now();
+    await app.start();
+    const results = await Promise.all(handles.map((h) => h.result()));
+    const t2 = now();
+    checkIds(results);
+    ctx.emit('enqueue', w1N / ((t1 - t0) / 1000));
+    ctx.emit('process', w1N / ((t2 - t1) / 1000));
+    ctx.emit('total_s', (t2 - t0) / 1000);
+    await app.close();
+  },
+
+  async 'w1-single'(ctx) {
+    const n = ctx.params.sizes.w1SingleN;
+    const app = await open(ctx); // not started: enqueue only
+    const payloads = Array.from({ length: n }, (_, i) => makePayload(i));
+    const t0 = now();
+    for (const p of payloads) await app.send('bench.noop', [p]);
+    const t1 = now();
+    ctx.emit('rate', n / ((t1 - t0) / 1000));
+    await app.close();
+  },
+
+  async 'w1-concurrent'(ctx) {
+    const { w1ConcurrentN: n, inFlight } = ctx.params.sizes;
+    const app = await open(ctx); // not started: enqueue only
+    const payloads = Array.from({ length: n }, (_, i) => makePayload(i));
+    const t0 = now();
+    await withInFlight(n, inFlight, (i) => app.send('bench.noop', [payloads[i]]));
+    const t1 = now();
+    ctx.emit('rate', n / ((t1 - t0) / 1000));
+    await app.close();
+  },
+
+  async w2(ctx) {
+    const { w2Warmup, w2N } = ctx.params.sizes;
+    const app = await open(ctx);
+    await app.start();
+    const one = async (p: Payload) => {
+      const result = await (await app.send<number>('bench.noop', [p])).result();
+      if (result !== p.id) throw new Error(`job ${p.id} returned ${result}`);
+    };
+    for (let i = 0; i < w2Warmup; i++) await one(makePayload(i));
+    const latencies: number[] = [];
+    for (let i = 0; i < w2N; i++) {
+      const p = makePayload(w2Warmup + i);
+      const t = now();
+      await one(p);
+      latencies.push(now() - t);
+    }
+    emitLatencies(ctx, latencies);
+    await app.close();
+  },
+
+  async w3(ctx) {
+    const { w3N, bulk } = ctx.params.sizes;
+    const app = await open(ctx);
+    await app.start();
+    const batches = chunks(w3N, bulk, (i) => [makePayload(i)]);
+    await measureCpu(ctx, async () => {
+      const pending: Promise<number[]>[] = [];
+      for (const batch of batches) {
+        const handles = await app.sendMany<number>('bench.cpu', batch);
+        pending.push(Promise.all(handles.map((h) => h.result())));
+      }
+      checkIds((await Promise.all(pending)).flat());
+    });
+    await app.close();
+  },
+
+  async w4(ctx) {
+    const { w4N, w4Batch } = ctx.params.sizes;
+    if (ctx.params.phase === 'prep') {
+      // Process 1: write the pending jobs with celeriac itself.
+      const app = await open(ctx);
+      const t0 = now();
+      for (let start = 0; start < w4N; start += w4Batch) {
+        const batch = Array.from({ length: Math.min(w4Batch, w4N - start) }, (_, j) => [makePayload(start + j)]);
+        await app.sendMany('bench.first', batch);
+      }
+      ctx.emit('prep_rate', w4N / ((now() - t0) / 1000));
+      await app.close();
+      return;
+    }
+    // Process 2 (fresh): open the data dir with w4N pending jobs and run.
+    const dataBytes = dirBytes(join(ctx.params.dataDir, 'data'));
+    const mark = join(ctx.params.dataDir, 'first-job');
+    process.env.CELERIAC_BENCH_MARK = mark;
+    const t0 = now();
+    const app = await open(ctx);
+    const pending = app.recovery;
+    await app.start();
+    const openMs = now() - t0;
+    const deadline = Date.now() + 120_000;
+    while (!existsSync(mark)) {
+      if (Date.now() > deadline) throw new Error('no job ran within 120 s of start()');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const firstAt = Number(readFileSync(mark, 'utf8'));
+    ctx.emit('first_job_ms', firstAt - performance.timeOrigin, { recovery: pending });
+    ctx.emit('open_ms', openMs);
+    ctx.emit('peak_rss_mb', process.resourceUsage().maxRSS / 1024);
+    ctx.emit('bytes_per_job', dataBytes / w4N);
+    await app.close({ timeout: 10 });
+  },
+});

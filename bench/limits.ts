@@ -1,0 +1,88 @@
+// The machine's limits (workloads.md, "Limits"): fsync'd 200-byte appends (one per
+// fsync, and group commit of 10/100/1000 per write + fdatasync), worker_threads
+// postMessage round trips with 2 workers at 1/16/256 in flight, and p-queue
+// (concurrency = cores) add()+run of no-op async functions.
+import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import PQueue from 'p-queue';
+import { now, runChild, type ChildContext } from './common.js';
+
+const RECORD = Buffer.from(`${'r'.repeat(199)}\n`); // a 200-byte line
+
+function fsyncOne(ctx: ChildContext): void {
+  const n = ctx.params.sizes.limits.fsyncOneRecords;
+  const fd = openSync(join(ctx.params.dataDir, 'fsync-1.log'), 'a');
+  const t = now();
+  for (let i = 0; i < n; i++) {
+    writeSync(fd, RECORD);
+    fsyncSync(fd);
+  }
+  ctx.emit('fsync_1', n / ((now() - t) / 1000));
+  closeSync(fd);
+}
+
+function groupCommit(ctx: ChildContext, perSync: number, syncs: number): void {
+  const block = Buffer.concat(Array.from({ length: perSync }, () => RECORD));
+  const fd = openSync(join(ctx.params.dataDir, `group-${perSync}.log`), 'a');
+  const t = now();
+  for (let i = 0; i < syncs; i++) {
+    writeSync(fd, block);
+    fdatasyncSync(fd);
+  }
+  ctx.emit(`group_${perSync}`, (perSync * syncs) / ((now() - t) / 1000));
+  closeSync(fd);
+}
+
+const ECHO = `const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m));`;
+
+/** Round trips/s with `workers` echo workers, each kept at `inFlight` messages outstanding. */
+async function roundTrips(ctx: ChildContext, inFlight: number, perWorker: number): Promise<void> {
+  const workers = Array.from({ length: 2 }, () => new Worker(ECHO, { eval: true }));
+  await Promise.all(workers.map((w) => new Promise((r) => w.once('online', r))));
+  const payload = { id: 1, kind: 'noop' };
+  const t = now();
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          let sent = 0;
+          let received = 0;
+          w.on('message', () => {
+            received++;
+            if (sent < perWorker) {
+              sent++;
+              w.postMessage(payload);
+            }
+            if (received === perWorker) resolve();
+          });
+          while (sent < Math.min(inFlight, perWorker)) {
+            sent++;
+            w.postMessage(payload);
+          }
+        }),
+    ),
+  );
+  ctx.emit(`rt_${inFlight}`, (2 * perWorker) / ((now() - t) / 1000));
+  await Promise.all(workers.map((w) => w.terminate()));
+}
+
+async function pqueueNoop(ctx: ChildContext): Promise<void> {
+  const n = ctx.params.sizes.limits.pqueueN;
+  const queue = new PQueue({ concurrency: ctx.params.concurrency });
+  const noop = async () => undefined;
+  const t = now();
+  for (let i = 0; i < n; i++) void queue.add(noop);
+  await queue.onIdle();
+  ctx.emit('pqueue_noop', n / ((now() - t) / 1000));
+}
+
+runChild('limits', {
+  async limits(ctx) {
+    const { groups, roundTrips: trips } = ctx.params.sizes.limits;
+    fsyncOne(ctx);
+    for (const g of groups) groupCommit(ctx, g.perSync, g.syncs);
+    for (const r of trips) await roundTrips(ctx, r.inFlight, r.perWorker);
+    await pqueueNoop(ctx);
+  },
+});
