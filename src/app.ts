@@ -112,6 +112,7 @@ export class Celeriac implements TaskSender {
   private closing: Promise<void> | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
+  private shutdownDeadline = Number.POSITIVE_INFINITY;
   private readonly inbox: InboxConsumer;
 
   private constructor(
@@ -559,11 +560,14 @@ export class Celeriac implements TaskSender {
    * stopped at the deadline stay on record and run again, flagged recovered, next start.
    */
   close(options: { timeout?: number | string } = {}): Promise<void> {
-    if (!this.closing) this.closing = this.shutdown(options.timeout === undefined ? this.settings.shutdownTimeoutMs : durationMs(options.timeout, 'close(): timeout'));
+    const graceMs = options.timeout === undefined ? this.settings.shutdownTimeoutMs : durationMs(options.timeout, 'close(): timeout');
+    // A second close() with a shorter timeout hurries the one in progress (a second Ctrl-C).
+    this.shutdownDeadline = Math.min(this.shutdownDeadline, Date.now() + graceMs);
+    if (!this.closing) this.closing = this.shutdown();
     return this.closing;
   }
 
-  private async shutdown(graceMs: number): Promise<void> {
+  private async shutdown(): Promise<void> {
     const wasRunning = this.running;
     await this.inbox.stop();
     clearInterval(this.sweeper);
@@ -572,12 +576,13 @@ export class Celeriac implements TaskSender {
     this.queue.clear();
     if (wasRunning) {
       await this.pool.drain();
-      if (!(await this.pool.idle(graceMs))) {
+      if (!(await this.pool.idle(() => this.shutdownDeadline))) {
         for (const id of this.dispatched) {
           this.stoppedByShutdown.add(id);
           this.pool.abort(id, 'shutdown');
         }
-        await this.pool.idle(Math.min(graceMs, this.settings.timeoutGraceMs));
+        const abortedAt = Date.now();
+        await this.pool.idle(() => abortedAt + this.settings.timeoutGraceMs);
       }
       await this.pool.close();
       await this.queue.onIdle();

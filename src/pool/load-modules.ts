@@ -51,6 +51,7 @@ async function pluginModules(plugin: PluginRef): Promise<{ files: string[]; prob
 }
 
 export async function loadTasks(modules: string[], plugins: PluginRef[]): Promise<LoadedTasks> {
+  await import('../builtin/test-task.js');
   const problems: ModuleProblem[] = [];
   const queue: { file: string; plugin?: string }[] = modules.map((file) => ({ file }));
   for (const plugin of plugins) {

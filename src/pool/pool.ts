@@ -170,9 +170,9 @@ export class WorkerPool {
   }
 
   /** Resolves when no job is in flight, or after `ms`; true if idle. */
-  async idle(ms: number): Promise<boolean> {
-    const until = Date.now() + ms;
-    while (this.inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  /** Resolves when no job is in flight (true), or once `deadline()` (epoch ms, may move) has passed (false). */
+  async idle(deadline: () => number): Promise<boolean> {
+    while (this.inFlight > 0 && Date.now() < deadline()) await new Promise((r) => setTimeout(r, 10));
     return this.inFlight === 0;
   }
 

@@ -1,0 +1,104 @@
+// celeriac.config.{ts,mjs,js,json}: the worker's settings in one typed file, found in
+// the working directory or given with --config. Paths in it are relative to the file.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CeleriacError } from './errors.js';
+
+export interface CeleriacConfig {
+  /** Data dir (journal, snapshot, lock). Default ".celeriac". */
+  dir?: string;
+  /** Task module files or directories. */
+  tasks?: string | string[];
+  /** Plugin packages declaring `"celeriac": { "taskImports": … }`. */
+  plugins?: string[];
+  concurrency?: number;
+  workerConcurrency?: number;
+  prefetch?: number;
+  resultTtl?: number | string;
+  shutdownTimeout?: number | string;
+  timeoutGrace?: number | string;
+  maxMemoryMb?: number;
+  maxResultBytes?: number;
+  compactAfterBytes?: number;
+  /** Hot-reload task modules when they change (development). */
+  watch?: boolean;
+}
+
+/** Identity, for type checking and editor completion in celeriac.config.ts. */
+export function defineConfig(config: CeleriacConfig): CeleriacConfig {
+  return config;
+}
+
+export const CONFIG_FILES = ['celeriac.config.ts', 'celeriac.config.mts', 'celeriac.config.mjs', 'celeriac.config.js', 'celeriac.config.json'];
+
+type Check = (v: unknown) => string | undefined;
+const posInt: Check = (v) => (Number.isInteger(v) && (v as number) >= 1 ? undefined : `must be an integer ≥ 1, got ${JSON.stringify(v)}`);
+const duration: Check = (v) =>
+  (typeof v === 'number' && Number.isFinite(v) && v >= 0) || typeof v === 'string' ? undefined : `must be seconds (a number) or a duration string like "30s", got ${JSON.stringify(v)}`;
+const str: Check = (v) => (typeof v === 'string' && v !== '' ? undefined : `must be a non-empty string, got ${JSON.stringify(v)}`);
+const strList: Check = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '') ? undefined : `must be a list of strings, got ${JSON.stringify(v)}`);
+const CHECKS: Record<keyof CeleriacConfig, Check> = {
+  dir: str,
+  tasks: (v) => (typeof v === 'string' ? str(v) : strList(v)),
+  plugins: strList,
+  concurrency: posInt,
+  workerConcurrency: posInt,
+  prefetch: posInt,
+  resultTtl: duration,
+  shutdownTimeout: duration,
+  timeoutGrace: duration,
+  maxMemoryMb: posInt,
+  maxResultBytes: posInt,
+  compactAfterBytes: posInt,
+  watch: (v) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${JSON.stringify(v)}`),
+};
+
+/** Check every key and type; the error names the file and the key. */
+export function validateConfig(config: unknown, where: string): CeleriacConfig {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new CeleriacError('INVALID_CONFIG', `${where}: the config must be an object (export default defineConfig({ ... }))`);
+  }
+  for (const [key, value] of Object.entries(config)) {
+    const check = CHECKS[key as keyof CeleriacConfig];
+    if (!check) throw new CeleriacError('INVALID_CONFIG', `${where}: unknown key "${key}" (known keys: ${Object.keys(CHECKS).join(', ')})`);
+    if (value === undefined) continue;
+    const problem = check(value);
+    if (problem) throw new CeleriacError('INVALID_CONFIG', `${where}: "${key}" ${problem}`);
+  }
+  return config as CeleriacConfig;
+}
+
+export interface LoadedConfig {
+  config: CeleriacConfig;
+  /** The file it came from (undefined: no config file, defaults only). */
+  file: string | undefined;
+  /** Relative paths in the config are resolved against this directory. */
+  baseDir: string;
+}
+
+/** Find and load the config: `path` if given, else the first celeriac.config.* in `cwd`. */
+export async function loadConfig({ path, cwd = process.cwd() }: { path?: string; cwd?: string } = {}): Promise<LoadedConfig> {
+  let file: string | undefined;
+  if (path !== undefined) {
+    file = resolve(cwd, path);
+    if (!existsSync(file)) throw new CeleriacError('INVALID_CONFIG', `config file ${file} does not exist`);
+  } else {
+    file = CONFIG_FILES.map((f) => resolve(cwd, f)).find((f) => existsSync(f));
+  }
+  if (!file) return { config: {}, file: undefined, baseDir: cwd };
+  let raw: unknown;
+  try {
+    if (file.endsWith('.json')) {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } else {
+      const url = pathToFileURL(file).href;
+      const mod = (/\.[cm]?ts$/.test(file) ? await (await import('tsx/esm/api')).tsImport(url, import.meta.url) : await import(url)) as { default?: unknown };
+      raw = mod.default;
+    }
+  } catch (err) {
+    if (err instanceof CeleriacError) throw err;
+    throw new CeleriacError('INVALID_CONFIG', `config file ${file} could not be loaded: ${(err as Error).message}`);
+  }
+  return { config: validateConfig(raw, file), file, baseDir: dirname(file) };
+}
