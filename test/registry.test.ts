@@ -23,7 +23,7 @@ test('the app lists every task of a directory with its module file and line', as
   const echo = app.tasks.find((x) => x.name === 'demo.echo');
   assert.equal(echo?.file, fixture('basic', 'tasks.ts'));
   assert.equal(echo?.line, 3);
-  assert.deepEqual(app.tasks.map((x) => x.name).sort(), ['celeriac.test', 'ctx.whoami', 'demo.boom', 'demo.echo', 'math.add'], 'the modules' tasks and the built-in test task');
+  assert.deepEqual(app.tasks.map((x) => x.name).sort(), ['celeriac.test', 'ctx.whoami', 'demo.boom', 'demo.echo', 'math.add'], "the modules' tasks and the built-in test task");
 });
 
 test('two modules defining the same name: an error naming both files', async (t) => {
