@@ -7,7 +7,7 @@ import pRetry from 'p-retry';
 import { CeleriacError } from './errors.js';
 import { InboxConsumer, type InboxMessage } from './inbox.js';
 import { jobInfo, outcomeOf } from './job-view.js';
-import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobEvent, type JobRecord, type NewJob } from './jobs.js';
+import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobEvent, type JobRecord, type JobState, type NewJob } from './jobs.js';
 import { WorkerPool } from './pool/pool.js';
 import type { Outcome, PluginRef, TaskManifestEntry } from './pool/protocol.js';
 import { resolvePlugin } from './registry/plugins.js';
@@ -192,6 +192,18 @@ export class Celeriac implements TaskSender {
   /** The tasks the modules define: name, file, line and options. */
   get tasks(): TaskManifestEntry[] {
     return [...this.tasksByName.values()];
+  }
+
+  /** Worker threads in the pool. */
+  get poolSize(): number {
+    return this.settings.concurrency;
+  }
+
+  /** How many jobs are on record in each state. */
+  counts(): Record<JobState, number> {
+    const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    for (const job of this.store.jobs.values()) counts[job.state]++;
+    return counts;
   }
 
   /** What the last open found on disk. */

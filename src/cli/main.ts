@@ -1,106 +1,188 @@
 #!/usr/bin/env node
-// The `celeriac` command. This first cut runs a worker over task paths and lists
-// tasks; the daemon features (config files, send, list/show/cancel, doctor, watch)
-// grow here.
+// The `celeriac` command: the worker daemon and the job commands around it
+// (`paster celeryd` and CKAN's `ckan jobs worker|list|show|cancel|clear|test`).
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { createCeleriac, type Celeriac } from '../app.js';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CeleriacError } from '../errors.js';
+import { EXIT, settings, UsageError, type Flags } from './context.js';
+import { doctorCommand, tasksCommand } from './commands/inspect.js';
+import { cancelCommand, clearCommand, listCommand, sendCommand, showCommand, testCommand } from './commands/jobs.js';
+import { workerCommand } from './commands/worker.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const HELP = `celeriac ${VERSION} — Celery-style background tasks for Node.js
+type Options = NonNullable<ParseArgsConfig['options']>;
 
-Usage:
-  celeriac worker --dir DIR --tasks PATH [--tasks PATH ...] [--concurrency N] [--burst]
-  celeriac tasks  --dir DIR --tasks PATH [--tasks PATH ...]
-  celeriac --version | --help
+const COMMON: Options = {
+  config: { type: 'string', short: 'c' },
+  dir: { type: 'string', short: 'd' },
+  tasks: { type: 'string', short: 't', multiple: true },
+  plugin: { type: 'string', short: 'p', multiple: true },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+};
 
-Options:
-  --dir DIR          data dir (journal, snapshot, lock); default .celeriac
-  --tasks PATH       task module file or directory (repeatable)
-  --concurrency N    worker threads (default: number of cores)
-  --burst            run the jobs that are due, then exit 0
+const COMMON_HELP = `Common options:
+  -c, --config PATH     config file (default: celeriac.config.{ts,mts,mjs,js,json} in the working directory)
+  -d, --dir DIR         data dir (default: "dir" from the config, else .celeriac)
+  -t, --tasks PATH      task module file or directory (repeatable; replaces the config's "tasks")
+  -p, --plugin NAME     plugin package (repeatable; replaces the config's "plugins")
+      --json            machine-readable output
+  -h, --help            this help`;
 
-Exit codes: 0 ok, 1 runtime error, 2 usage error.`;
+interface Command {
+  summary: string;
+  usage: string;
+  options: Options;
+  details: string;
+}
 
-function usage(message: string): never {
-  process.stderr.write(`celeriac: ${message}\n\n${HELP}\n`);
-  process.exit(2);
+const COMMANDS: Record<string, Command> = {
+  worker: {
+    summary: 'run the worker daemon: print the loaded tasks, run jobs until stopped',
+    usage: 'celeriac worker [--config PATH] [--watch] [--burst] [--concurrency N]',
+    options: {
+      watch: { type: 'boolean', short: 'w', default: false },
+      burst: { type: 'boolean', short: 'b', default: false },
+      concurrency: { type: 'string' },
+      'worker-concurrency': { type: 'string' },
+      prefetch: { type: 'string' },
+      'result-ttl': { type: 'string' },
+      'shutdown-timeout': { type: 'string' },
+      'max-memory-mb': { type: 'string' },
+    },
+    details: `  -w, --watch                 reload task modules when they change (development)
+  -b, --burst                 run the jobs that are due, then exit 0
+      --concurrency N         worker threads (default: number of cores)
+      --worker-concurrency N  jobs one worker runs at once (default 1)
+      --prefetch N            jobs handed to each slot ahead of time (default 4)
+      --result-ttl SECONDS    keep finished jobs this long (default 86400)
+      --shutdown-timeout S    warm shutdown grace period (default 30)
+      --max-memory-mb MB      heap limit per worker thread
+
+SIGTERM or SIGINT: warm shutdown (running jobs finish within the grace period, exit 0).
+A second SIGINT: cold shutdown (running jobs are aborted and run again at the next start).`,
+  },
+  send: {
+    summary: 'send a job by task name (works whether or not a worker runs)',
+    usage: `celeriac send NAME [ARGS_JSON] [--id ID] [--countdown S] [--eta ISO] [--expires S|ISO] [--priority N]`,
+    options: { id: { type: 'string' }, countdown: { type: 'string' }, eta: { type: 'string' }, expires: { type: 'string' }, priority: { type: 'string' } },
+    details: `ARGS_JSON is the JSON array of arguments, e.g. '["Hello World"]'; a JSON value that is
+not an array is the single argument. Prints the job id. Durable once it returns.`,
+  },
+  list: {
+    summary: 'list jobs, newest first',
+    usage: 'celeriac list [--state STATE] [--limit N]',
+    options: { state: { type: 'string', short: 's' }, limit: { type: 'string', short: 'n' } },
+    details: `  -s, --state STATE   pending, started, retrying, succeeded, failed, cancelled or expired
+  -n, --limit N       at most N jobs (default 50)`,
+  },
+  show: { summary: 'show one job: state, args, attempts, result or error', usage: 'celeriac show ID', options: {}, details: 'Exit code 3 when no such job is on record.' },
+  cancel: { summary: 'cancel a job that has not finished', usage: 'celeriac cancel ID', options: {}, details: 'Exit code 3: no such job; 5: it already finished.' },
+  clear: {
+    summary: 'cancel waiting jobs, or drop finished ones',
+    usage: 'celeriac clear [--state STATE ...]',
+    options: { state: { type: 'string', short: 's', multiple: true } },
+    details: `Without --state: cancel every pending and retrying job (like \`ckan jobs clear\`).
+With --state: cancel jobs in the waiting states given, drop jobs in the finished states given.`,
+  },
+  tasks: { summary: 'list the tasks the configured modules and plugins define', usage: 'celeriac tasks', options: {}, details: 'Discovery runs in a worker thread, as the worker does it.' },
+  doctor: { summary: 'check why tasks would not show up, with fixes', usage: 'celeriac doctor', options: {}, details: 'Checks config, task paths, plugins, taskImports(), module imports (file:line), task names and the data dir.' },
+  test: {
+    summary: 'send a test job and wait for a worker to run it (like `ckan jobs test`)',
+    usage: 'celeriac test [--timeout SECONDS]',
+    options: { timeout: { type: 'string' } },
+    details: 'Exit code 4 when the job does not succeed in time (is a worker running?).',
+  },
+};
+
+const EXIT_HELP = `Exit codes: 0 ok, 1 error, 2 usage error, 3 no such job, 4 test job failed or timed out, 5 job not cancelled.`;
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return `celeriac ${VERSION} — Celery-style background tasks for Node.js
+
+Usage: celeriac <command> [options]
+
+Commands:
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Run \`celeriac <command> --help\` for a command's options.
+
+${COMMON_HELP}
+
+${EXIT_HELP}`;
+}
+
+function commandHelp(c: Command): string {
+  return `celeriac ${VERSION}: ${c.summary}\n\nUsage: ${c.usage}\n\n${c.details}\n\n${COMMON_HELP}\n\n${EXIT_HELP}`;
 }
 
 async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(mainHelp());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(VERSION);
+    return EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        dir: { type: 'string', default: '.celeriac' },
-        tasks: { type: 'string', multiple: true },
-        concurrency: { type: 'string' },
-        burst: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        version: { type: 'boolean', short: 'v', default: false },
-      },
-    });
+    parsed = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
   } catch (err) {
-    usage((err as Error).message);
+    throw new UsageError(`${name}: ${(err as Error).message}`);
   }
-  const { values, positionals } = parsed;
-  if (values.version) {
-    console.log(VERSION);
-    return 0;
+  const values = parsed.values as Record<string, unknown>;
+  if (values.help) {
+    console.log(commandHelp(command));
+    return EXIT.ok;
   }
-  const command = positionals[0];
-  if (values.help || !command) {
-    console.log(HELP);
-    return values.help ? 0 : 2;
+  const positionals = parsed.positionals;
+  const takes = name === 'send' ? 2 : name === 'show' || name === 'cancel' ? 1 : 0;
+  if (positionals.length > takes) throw new UsageError(`${name}: unexpected argument "${positionals[takes]}"`);
+  const json = values.json === true;
+  const s = await settings(values as Flags);
+  switch (name) {
+    case 'worker':
+      return workerCommand(s, { burst: values.burst === true, version: VERSION });
+    case 'send':
+      return sendCommand(s, positionals, values as Record<string, string>, json);
+    case 'list':
+      return listCommand(s, values as { state?: string; limit?: string }, json);
+    case 'show':
+      return showCommand(s, positionals, json);
+    case 'cancel':
+      return cancelCommand(s, positionals, json);
+    case 'clear':
+      return clearCommand(s, values as { state?: string[] }, json);
+    case 'tasks':
+      return tasksCommand(s, json);
+    case 'doctor':
+      return doctorCommand(s, json);
+    case 'test':
+      return testCommand(s, values as { timeout?: string }, json);
   }
-  if (command !== 'worker' && command !== 'tasks') usage(`unknown command "${command}"`);
-  if (!values.tasks?.length) usage('--tasks PATH is required (a task module file or directory)');
-  let concurrency: number | undefined;
-  if (values.concurrency !== undefined) {
-    concurrency = Number(values.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1) usage(`--concurrency must be an integer ≥ 1, got "${values.concurrency}"`);
-  }
-  const app = await createCeleriac({ dir: values.dir!, tasks: values.tasks, ...(concurrency ? { concurrency } : {}) });
-  if (command === 'tasks') {
-    for (const t of app.tasks) console.log(`${t.name}\t${t.file}:${t.line}`);
-    await app.close();
-    return 0;
-  }
-  printBanner(app, concurrency);
-  await app.start();
-  if (values.burst) {
-    await app.idle();
-    await app.close();
-    return 0;
-  }
-  await new Promise<void>((resolve) => {
-    const stop = () => void app.close().then(resolve);
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
-  return 0;
+  return EXIT.usage;
 }
 
-function printBanner(app: Celeriac, concurrency: number | undefined): void {
-  const lines = [
-    `celeriac ${VERSION} worker`,
-    `  data dir:  ${app.dir}`,
-    `  pool:      ${concurrency ?? 'one per core'} worker thread(s)`,
-    `  tasks:`,
-    ...app.tasks.map((t) => `    . ${t.name}  (${t.file}:${t.line})`),
-  ];
-  console.log(lines.join('\n'));
-}
-
+// process.exit: stdout and stderr are synchronous for files and pipes on Linux, so
+// nothing printed is lost, and no stray handle can keep a finished command alive.
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const message = err instanceof CeleriacError ? err.message : ((err as Error)?.stack ?? String(err));
-    process.stderr.write(`celeriac: ${message}\n`);
-    process.exit(1);
+    if (err instanceof UsageError) {
+      process.stderr.write(`celeriac: ${err.message}\nRun \`celeriac --help\` for usage.\n`);
+      process.exit(EXIT.usage);
+    } else if (err instanceof CeleriacError) {
+      process.stderr.write(`celeriac: ${err.message}\n`);
+      process.exit(err.code === 'INVALID_CONFIG' ? EXIT.usage : EXIT.error);
+    } else {
+      process.stderr.write(`celeriac: ${(err as Error)?.stack ?? String(err)}\n`);
+      process.exit(EXIT.error);
+    }
   },
 );

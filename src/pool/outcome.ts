@@ -64,7 +64,8 @@ export function importProblem(file: string, err: unknown): ModuleProblem {
   const text = `${e.message}\n${e.stack ?? ''}`;
   const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const here = new RegExp(`(?:file://)?${escaped}(?:\\?[^:\\s)]*)?:(\\d+)(?::(\\d+))?`).exec(text);
-  const anyFrame = /\(?((?:file:\/\/)?\/[^():\s]+):(\d+):(\d+)\)?/.exec(e.stack ?? '');
+  // The first frame in a real file (not node:internal/...): where a dependency raised.
+  const anyFrame = /(?:\(|\s)((?:file:\/\/)?\/[^():\s]+):(\d+):(\d+)\)?/.exec(e.stack ?? '');
   const where = here ? `${file}:${here[1]}${here[2] ? `:${here[2]}` : ''}` : anyFrame ? `${file} (raised at ${anyFrame[1]!.replace(/^file:\/\//, '')}:${anyFrame[2]})` : file;
   return { kind: 'import', file, message: `task module ${where} failed to import: ${e.name}: ${e.message.split('\n')[0]}` };
 }

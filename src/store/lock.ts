@@ -65,19 +65,33 @@ async function readOwner(path: string): Promise<LockOwner | undefined> {
 }
 
 async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
+  // Write the owner to a private file first, then link() it into place: the LOCK appears
+  // with its content in one atomic step (link fails with EEXIST if a LOCK exists). With
+  // open('wx') and a write after it, a racing opener could read the LOCK still empty,
+  // judge it stale (unparseable), move it aside and delete it: two owners of one dir.
+  const tmp = `${path}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    const fh = await open(path, 'wx', 0o600);
+    const fh = await open(tmp, 'wx', 0o600);
     try {
       await fh.writeFile(JSON.stringify(owner));
       await fh.sync();
     } finally {
       await fh.close();
     }
+    await link(tmp, path);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
   }
+}
+
+/** The pid of the live process that owns `dir`, or undefined when none does (no lock, or a stale one). */
+export async function lockHolder(dir: string): Promise<number | undefined> {
+  const owner = await readOwner(join(dir, LOCK_FILE));
+  return owner && owner.pid > 0 && isAlive(owner) ? owner.pid : undefined;
 }
 
 export async function acquireLock(dir: string): Promise<DataDirLock> {

@@ -1,0 +1,107 @@
+// `celeriac tasks` and `celeriac doctor`: what would load, and — when a task does not
+// show up — why. doctor is the seed's troubleshooting list turned into checks with fixes.
+import { existsSync } from 'node:fs';
+import { readJobs } from '../../client.js';
+import { CeleriacError } from '../../errors.js';
+import { FINISHED_STATES } from '../../jobs.js';
+import type { PluginRef, TaskManifestEntry } from '../../pool/protocol.js';
+import { discoverTasks, findTaskModules } from '../../registry/discover.js';
+import { resolvePlugin } from '../../registry/plugins.js';
+import { lockHolder } from '../../store/lock.js';
+import { EXIT, needTasks, type Settings } from '../context.js';
+import { table } from '../table.js';
+
+function taskPaths(s: Settings): string[] {
+  const t = s.config.tasks;
+  return typeof t === 'string' ? [t] : (t ?? []);
+}
+
+export async function tasksCommand(s: Settings, json: boolean): Promise<number> {
+  needTasks(s);
+  const plugins = (s.config.plugins ?? []).map((p) => resolvePlugin(p, s.cwd));
+  const found = await discoverTasks(await findTaskModules(taskPaths(s), s.cwd), plugins);
+  const errors = found.problems.filter((p) => p.kind !== 'empty');
+  if (json) console.log(JSON.stringify({ tasks: found.tasks, problems: found.problems }));
+  else {
+    console.log(table(['TASK', 'MODULE', 'PLUGIN'], found.tasks.map((t: TaskManifestEntry) => [t.name, `${t.file}:${t.line}`, t.plugin ?? ''])));
+    for (const p of found.problems) process.stderr.write(`${p.kind === 'empty' ? 'warning' : 'error'}: ${p.message}\n`);
+  }
+  return errors.length ? EXIT.error : EXIT.ok;
+}
+
+interface Check {
+  ok: boolean;
+  warn?: boolean;
+  what: string;
+  fix?: string;
+}
+
+export async function doctorCommand(s: Settings, json: boolean): Promise<number> {
+  const checks: Check[] = [];
+  const add = (c: Check) => checks.push(c);
+  add({ ok: true, what: s.configFile ? `config file ${s.configFile} loads and its keys are valid` : 'no celeriac.config.* here: using flags and defaults' });
+
+  const paths = taskPaths(s);
+  const pluginNames = s.config.plugins ?? [];
+  if (paths.length + pluginNames.length === 0) {
+    add({ ok: false, what: 'no task modules are configured', fix: 'set "tasks" (files or directories) or "plugins" in celeriac.config.ts, or pass --tasks PATH' });
+  }
+  let modules: string[] = [];
+  try {
+    modules = await findTaskModules(paths, s.cwd);
+    if (paths.length) add({ ok: true, what: `task paths ${paths.join(', ')} hold ${modules.length} module file(s)` });
+  } catch (err) {
+    add({ ok: false, what: (err as Error).message, fix: 'fix the path in "tasks" (relative paths are relative to the config file)' });
+  }
+  const plugins: PluginRef[] = [];
+  for (const name of pluginNames) {
+    try {
+      const ref = resolvePlugin(name, s.cwd);
+      plugins.push(ref);
+      add({ ok: true, what: `plugin ${name} is installed and declares taskImports → ${ref.entry}` });
+    } catch (err) {
+      add({ ok: false, what: (err as Error).message, fix: `install the plugin (npm install ${name}) and declare "celeriac": { "taskImports": "./tasks.js" } in its package.json` });
+    }
+  }
+
+  if (modules.length + plugins.length > 0) {
+    const found = await discoverTasks(modules, plugins);
+    for (const p of found.problems) {
+      const fix =
+        p.kind === 'import' ? 'fix the error at that line; the module must import cleanly on its own'
+        : p.kind === 'duplicate' ? 'rename one of the two tasks: names are unique across all modules and plugins'
+        : p.kind === 'empty' ? 'call task(...) at the top level of the module (and export it), or remove the module from the task paths'
+        : 'make taskImports() return module paths that resolve from the plugin module (e.g. "./tasks.js")';
+      add({ ok: false, warn: p.kind === 'empty', what: p.message, fix });
+    }
+    const user = found.tasks.filter((t) => t.name !== 'celeriac.test');
+    add({ ok: user.length > 0, what: `${user.length} task(s) load in a worker thread: ${user.map((t) => t.name).join(', ') || 'none'}`, ...(user.length ? {} : { fix: 'see the problems above' }) });
+  }
+
+  if (existsSync(s.dir)) {
+    const holder = await lockHolder(s.dir);
+    add({ ok: true, what: `data dir ${s.dir} ${holder ? `is owned by a running worker (pid ${holder})` : 'has no running worker'}` });
+    try {
+      const jobs = await readJobs(s.dir);
+      const counts = new Map<string, number>();
+      for (const j of jobs.values()) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
+      const waiting = [...jobs.values()].filter((j) => !FINISHED_STATES.has(j.state)).length;
+      add({ ok: true, what: `journal and snapshot read cleanly: ${jobs.size} job(s) (${[...counts].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}); ${waiting} not finished` });
+    } catch (err) {
+      add({ ok: false, what: `the data dir cannot be read: ${(err as Error).message}`, fix: err instanceof CeleriacError && err.code === 'CORRUPT_JOURNAL' ? 'move the damaged file aside (keep it), then restart; report the offset' : 'check permissions on the data dir' });
+    }
+  } else {
+    add({ ok: true, what: `data dir ${s.dir} does not exist yet: the first worker or send creates it` });
+  }
+
+  const failed = checks.filter((c) => !c.ok && !c.warn);
+  if (json) console.log(JSON.stringify({ ok: failed.length === 0, checks }));
+  else {
+    for (const c of checks) {
+      console.log(`${c.ok ? '✔' : c.warn ? '!' : '✘'} ${c.what}`);
+      if (!c.ok && c.fix) console.log(`    fix: ${c.fix}`);
+    }
+    console.log(failed.length ? `\n${failed.length} problem(s) found.` : '\nno problems found.');
+  }
+  return failed.length ? EXIT.error : EXIT.ok;
+}

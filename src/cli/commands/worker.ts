@@ -1,0 +1,60 @@
+// `celeriac worker`: the daemon (`paster celeryd`). Prints a banner with every task,
+// runs until SIGTERM/SIGINT (warm shutdown: running jobs finish within the grace
+// period); a second SIGINT is a cold shutdown (running jobs are aborted and run again,
+// flagged recovered, at the next start). `--burst` runs what is due and exits.
+import { createCeleriac, type Celeriac } from '../../app.js';
+import { EXIT, needTasks, type Settings } from '../context.js';
+
+export async function workerCommand(s: Settings, opts: { burst: boolean; version: string }): Promise<number> {
+  needTasks(s);
+  const { watch, ...config } = s.config;
+  const app = await createCeleriac({ ...config, dir: s.dir, cwd: s.cwd, ...(watch ? { watch } : {}) });
+  printBanner(app, s, opts.version);
+  await app.start();
+  if (opts.burst) {
+    await app.idle();
+    await app.close();
+    console.log('burst: no job is due any more; exiting');
+    return EXIT.ok;
+  }
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (name: string) => {
+      signals++;
+      if (signals === 1) {
+        console.log(`${name}: warm shutdown — finishing running jobs (send SIGINT again for a cold shutdown)`);
+        void app.close().then(resolve);
+      } else {
+        console.log(`${name}: cold shutdown — aborting running jobs; they run again at the next start`);
+        void app.close({ timeout: 0 }).then(resolve);
+      }
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
+  });
+  console.log('worker stopped');
+  return EXIT.ok;
+}
+
+function jobsLine(app: Celeriac): string {
+  const c = app.counts();
+  const parts = [`${c.pending} pending`, `${c.retrying} retrying`, `${c.succeeded + c.failed + c.cancelled + c.expired} finished`];
+  if (app.recovery.interrupted) parts.push(`${app.recovery.interrupted} interrupted by the last stop (they run again, flagged recovered)`);
+  return parts.join(', ');
+}
+
+function printBanner(app: Celeriac, s: Settings, version: string): void {
+  const width = Math.max(...app.tasks.map((t) => t.name.length), 4);
+  const lines = [
+    ` -------------- celeriac@${version} worker (pid ${process.pid})`,
+    `--- config:     ${s.configFile ?? '(none: flags and defaults)'}`,
+    `--- data dir:   ${app.dir}`,
+    `--- pool:       ${app.poolSize} worker thread(s)${s.config.watch ? ', watching task modules for changes' : ''}`,
+    `--- jobs:       ${jobsLine(app)}`,
+    '',
+    '[tasks]',
+    ...app.tasks.map((t) => `  . ${t.name.padEnd(width)}  ${t.file}:${t.line}${t.plugin ? `  (plugin ${t.plugin})` : ''}`),
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
