@@ -73,7 +73,11 @@ async function workerKillerScenario(t: TestContext, task: string, args: unknown[
   untouched();
   await newJobsRun();
   await waitFor(() => logged.some((m) => /starting a replacement/.test(m)), 5000, 'the pool to report the replacement');
-  return { app, err };
+  // Back to full size: jobs that each hold a worker a while land on two threads.
+  const handles = await app.sendMany('limits.where', Array.from({ length: 8 }, () => [150]));
+  const threads = new Set(await Promise.all(handles.map((h) => h.result({ timeout: 15_000 }))));
+  assert.equal(threads.size, 2, `two workers again, saw threads ${[...threads].join(', ')}`);
+  return { app, err, threads };
 }
 
 test('a timeout fires the task\'s AbortSignal and fails the job with TimeoutError, leaving its worker alive', async (t) => {
@@ -94,14 +98,10 @@ test('a timeout fires the task\'s AbortSignal and fails the job with TimeoutErro
 
 test('a task that ignores its timeout is stopped by terminating its worker, which the pool replaces', async (t) => {
   const marker = join(await tempDir(t), 'spin.txt');
-  const { app } = await workerKillerScenario(t, 'limits.spin', [marker], 'TimeoutError', /limits\.spin exceeded its timeout.*worker thread was terminated/, { timeoutGrace: 0.3 });
+  const { threads } = await workerKillerScenario(t, 'limits.spin', [marker], 'TimeoutError', /limits\.spin exceeded its timeout.*worker thread was terminated/, { timeoutGrace: 0.3 });
   const killed = Number(await readFile(marker, 'utf8'));
   assert.ok(killed > 0);
-  // Back to full size: jobs that each hold a worker a while land on two threads, neither the killed one.
-  const handles = await app.sendMany('limits.where', Array.from({ length: 8 }, () => [150]));
-  const threads = new Set(await Promise.all(handles.map((h) => h.result({ timeout: 15_000 }))));
-  assert.equal(threads.size, 2, `two workers again, saw threads ${[...threads].join(', ')}`);
-  assert.ok(!threads.has(killed), 'the spinning worker is gone');
+  assert.ok(!threads.has(killed), 'the spinning worker is gone: a new one serves in its place');
 });
 
 test('maxMemoryMb: a task that allocates without bound fails with WorkerOutOfMemory; other jobs are unaffected', async (t) => {
@@ -137,3 +137,17 @@ test('a result JSON cannot carry fails the job with ResultNotSerializable', asyn
   untouched();
   await newJobsRun();
 });
+
+for (const [task, name] of [['limits.exit', 'WorkerExited'], ['limits.crashLater', 'WorkerCrashed']] as const) {
+  test(`${task} with workerConcurrency 2: a job running beside it in the same worker is not failed with it`, async (t) => {
+    const { app, untouched, newJobsRun } = await appWithHistory(t, { concurrency: 1, workerConcurrency: 2 });
+    const sibling = await app.send('limits.nap', [500, 'sibling']);
+    const bad = await app.send(task, []);
+    await expectFailure(app, bad, name, /./);
+    // The sibling was interrupted by no fault of its own: it runs again (flagged recovered) and succeeds.
+    assert.equal(await sibling.result({ timeout: 15_000 }), 'sibling');
+    assert.equal(app.get(sibling.id)?.state, 'succeeded');
+    untouched();
+    await newJobsRun();
+  });
+}
