@@ -95,6 +95,10 @@ export async function loadConfig({ path, cwd = process.cwd() }: { path?: string;
       const url = pathToFileURL(file).href;
       const mod = (/\.[cm]?ts$/.test(file) ? await (await import('tsx/esm/api')).tsImport(url, import.meta.url) : await import(url)) as { default?: unknown };
       raw = mod.default;
+      // A .ts config in a package without "type": "module" is compiled to CommonJS by tsx, so
+      // its `export default` arrives one level down (module.exports.default): unwrap it, or
+      // validation would report an unknown key "default".
+      if (raw !== null && typeof raw === 'object' && Object.keys(raw).length === 1 && 'default' in raw) raw = (raw as { default: unknown }).default;
     }
   } catch (err) {
     if (err instanceof CeleriacError) throw err;

@@ -6,4 +6,7 @@ export { JOB_STATES, type JobState } from './jobs.js';
 export type { JobHandle, JobInfo, SendOptions, ResultOptions } from './send-types.js';
 export type { RecoveryReport } from './store/types.js';
 export type { TaskManifestEntry } from './pool/protocol.js';
+// defineConfig: celeriac.config.ts imports it from 'celeriac' (the README's example); it was
+// only in config.ts, so `import { defineConfig } from 'celeriac'` failed.
+export { defineConfig, type CeleriacConfig } from './config.js';
 export { createClient, CeleriacClient, readJobs, type ClientOptions, type SubmittedJob } from './client.js';

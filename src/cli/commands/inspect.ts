@@ -6,7 +6,7 @@ import { CeleriacError } from '../../errors.js';
 import { FINISHED_STATES } from '../../jobs.js';
 import type { PluginRef, TaskManifestEntry } from '../../pool/protocol.js';
 import { discoverTasks, findTaskModules } from '../../registry/discover.js';
-import { resolvePlugin } from '../../registry/plugins.js';
+import { packageDir, resolvePlugin } from '../../registry/plugins.js';
 import { lockHolder } from '../../store/lock.js';
 import { EXIT, needTasks, type Settings } from '../context.js';
 import { table } from '../table.js';
@@ -60,7 +60,15 @@ export async function doctorCommand(s: Settings, json: boolean): Promise<number>
       plugins.push(ref);
       add({ ok: true, what: `plugin ${name} is installed and declares taskImports → ${ref.entry}` });
     } catch (err) {
-      add({ ok: false, what: (err as Error).message, fix: `install the plugin (npm install ${name}) and declare "celeriac": { "taskImports": "./tasks.js" } in its package.json` });
+      // An installed package that lacks the "celeriac" field needs that field, not `npm install`.
+      const installed = packageDir(name, s.cwd) !== undefined;
+      add({
+        ok: false,
+        what: (err as Error).message,
+        fix: installed
+          ? `declare "celeriac": { "taskImports": "./celeriac.js" } in ${name}'s package.json, pointing at a module that exports taskImports()`
+          : `install the plugin (npm install ${name}), or remove "${name}" from "plugins"`,
+      });
     }
   }
 

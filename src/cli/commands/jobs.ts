@@ -48,6 +48,13 @@ function parseArgsJson(text: string | undefined): unknown[] {
   return Array.isArray(value) ? value : [value];
 }
 
+/** A numeric flag, or a usage error naming it (Number("abc") would reach send() as NaN: exit 1, "got NaN"). */
+function numberFlag(flag: string, value: string): number {
+  const n = value.trim() === '' ? Number.NaN : Number(value);
+  if (!Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got "${value}"`);
+  return n;
+}
+
 function state(value: string | undefined): JobState | undefined {
   if (value === undefined) return undefined;
   if (!(JOB_STATES as readonly string[]).includes(value)) throw new UsageError(`--state must be one of ${JOB_STATES.join(', ')}; got "${value}"`);
@@ -61,10 +68,10 @@ export async function sendCommand(s: Settings, positionals: string[], flags: { i
   const args = parseArgsJson(argsJson);
   const options: SendOptions = {};
   if (flags.id !== undefined) options.id = flags.id;
-  if (flags.countdown !== undefined) options.countdown = Number(flags.countdown);
+  if (flags.countdown !== undefined) options.countdown = numberFlag('countdown', flags.countdown);
   if (flags.eta !== undefined) options.eta = flags.eta;
   if (flags.expires !== undefined) options.expires = /^\d+(\.\d+)?$/.test(flags.expires) ? Number(flags.expires) : flags.expires;
-  if (flags.priority !== undefined) options.priority = Number(flags.priority);
+  if (flags.priority !== undefined) options.priority = numberFlag('priority', flags.priority);
   const c = await client(s);
   const { id } = await c.send(name, args, options);
   const worker = await lockHolder(s.dir);
@@ -165,7 +172,8 @@ export async function clearCommand(s: Settings, flags: { state?: string[] }, jso
 }
 
 export async function testCommand(s: Settings, flags: { timeout?: string }, json: boolean): Promise<number> {
-  const timeout = flags.timeout === undefined ? 30 : Number(flags.timeout);
+  // A non-numeric --timeout was NaN, and result() never timed out on NaN: a usage error instead.
+  const timeout = flags.timeout === undefined ? 30 : numberFlag('timeout', flags.timeout);
   const worker = await lockHolder(s.dir);
   const c = await createClient({ dir: s.dir });
   const { id } = await c.send('celeriac.test', ['celeriac test job']);
