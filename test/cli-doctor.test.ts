@@ -156,7 +156,7 @@ describe('celeriac doctor', { concurrency: 4 }, () => {
     });
   }
 
-  test('a JavaScript module with a syntax error: ✘ with file:line', { todo: 'Node puts no location in an ESM SyntaxError: importProblem() in src/pool/outcome.ts prints only the file' }, async (t) => {
+  test('a JavaScript module with a syntax error: ✘ with file:line', async (t) => {
     const cwd = await project(t, { ...config({ tasks: ['tasks'] }), 'tasks/good.js': GOOD_JS, 'tasks/broken.js': `${importTask()}export const ok = task('syntax.ok', () => 1);\nconst x = ;\n` });
     const r = await celeriac(t, cwd, ['doctor']);
     assert.equal(r.code, 1, explain(r));

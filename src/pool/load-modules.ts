@@ -70,6 +70,8 @@ export async function loadTasks(modules: string[], plugins: PluginRef[]): Promis
     } catch (err) {
       const p = importProblem(m.file, err);
       problems.push(m.plugin ? { ...p, plugin: m.plugin } : p);
+      // Tasks the module defined before it threw are not loaded: the module as a whole failed.
+      definedTasks().splice(before);
       continue;
     }
     const defs = definedTasks();

@@ -1,6 +1,7 @@
 // Deciding what a failed run means: retry (when, with which args) or fail — and
 // describing a module that would not import. Runs in the worker, where the task's
 // options (with their Error classes and predicates) live.
+import { spawnSync } from 'node:child_process';
 import { serializeError, type SerializedError } from '../errors.js';
 import { isRetryRequest, type ErrorMatcher, type TaskDefinition } from '../task.js';
 import { jsonProblem } from '../validate.js';
@@ -63,9 +64,19 @@ export function importProblem(file: string, err: unknown): ModuleProblem {
   const e = err instanceof Error ? err : new Error(String(err));
   const text = `${e.message}\n${e.stack ?? ''}`;
   const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const here = new RegExp(`(?:file://)?${escaped}(?:\\?[^:\\s)]*)?:(\\d+)(?::(\\d+))?`).exec(text);
+  const inFile = new RegExp(`(?:file://)?${escaped}(?:\\?[^:\\s)]*)?:(\\d+)(?::(\\d+))?`);
+  let here = inFile.exec(text);
+  let detail = e.message.split('\n')[0]!;
+  // esbuild (tsx) puts the real error on a later line: "/path/x.ts:5:11: ERROR: Unexpected ...".
+  const esbuildLine = e.message.split('\n').find((l) => inFile.test(l) && /ERROR:/.test(l));
+  if (esbuildLine) detail = esbuildLine.slice(esbuildLine.indexOf('ERROR:') + 7).trim();
+  // Node reports an ESM SyntaxError without its location: ask the parser once more, by file.
+  if (!here && e.name === 'SyntaxError' && /\.[cm]?js$/.test(file)) {
+    const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 10_000 });
+    here = inFile.exec(check.stderr ?? '');
+  }
   // The first frame in a real file (not node:internal/...): where a dependency raised.
   const anyFrame = /(?:\(|\s)((?:file:\/\/)?\/[^():\s]+):(\d+):(\d+)\)?/.exec(e.stack ?? '');
   const where = here ? `${file}:${here[1]}${here[2] ? `:${here[2]}` : ''}` : anyFrame ? `${file} (raised at ${anyFrame[1]!.replace(/^file:\/\//, '')}:${anyFrame[2]})` : file;
-  return { kind: 'import', file, message: `task module ${where} failed to import: ${e.name}: ${e.message.split('\n')[0]}` };
+  return { kind: 'import', file, message: `task module ${where} failed to import: ${e.name}: ${detail}` };
 }

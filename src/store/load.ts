@@ -1,7 +1,7 @@
 // Reading a data dir back: the snapshot, then every journal segment after it, replayed
 // through the same applyEvent() the live store uses. Shared by the owner's open and by
 // read-only readers (the CLI's list/show while a worker runs).
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { CeleriacError } from '../errors.js';
@@ -33,8 +33,12 @@ export class ConcurrentChange extends Error {
 }
 
 export async function loadState(dir: string, { readOnly }: { readOnly: boolean }): Promise<LoadedState> {
-  const db = new Low<Snapshot>(new SnapshotFile(join(dir, SNAPSHOT_FILE)), { version: FORMAT_VERSION, journalFrom: 1, createdAt: 0, jobs: [] });
+  const empty: Snapshot = { version: FORMAT_VERSION, journalFrom: 1, createdAt: 0, jobs: [] };
+  const db = new Low<Snapshot>(new SnapshotFile(join(dir, SNAPSHOT_FILE)), empty);
   await db.read();
+  const hasSnapshot = db.data !== empty;
+  // A snapshot write cut short by a crash never replaced the real one: its temp file is garbage.
+  if (!readOnly) await unlink(join(dir, `${SNAPSHOT_FILE}.tmp`)).catch(() => undefined);
   const jobs = new Map<string, JobRecord>();
   for (const job of db.data.jobs) jobs.set(job.id, job);
   const report: RecoveryReport = { snapshotJobs: jobs.size, replayedRecords: 0, interrupted: 0, droppedResults: 0, loadMs: 0 };
@@ -46,6 +50,8 @@ export async function loadState(dir: string, { readOnly }: { readOnly: boolean }
     const n = Number(SEGMENT.exec(name)![1]);
     (n < db.data.journalFrom ? staleSegments : segments).push(n);
   }
+
+  checkContinuity(dir, segments, hasSnapshot ? db.data.journalFrom : 1, hasSnapshot);
 
   let lastValid = 0;
   for (let i = 0; i < segments.length; i++) {
@@ -93,6 +99,27 @@ export async function loadState(dir: string, { readOnly }: { readOnly: boolean }
     }
   }
   return { jobs, db, segments, staleSegments, lastValid, report };
+}
+
+/**
+ * Segments are numbered without gaps from the snapshot's journalFrom (1 without a
+ * snapshot). A gap means files were lost: replaying around it would drop jobs silently.
+ */
+function checkContinuity(dir: string, segments: number[], from: number, hasSnapshot: boolean): void {
+  const first = segments[0];
+  if (first !== undefined && first !== from) {
+    throw new CeleriacError(
+      'CORRUPT_JOURNAL',
+      hasSnapshot
+        ? `journal segment ${segmentName(from)} is missing from ${dir} (the snapshot continues from it, the first segment present is ${segmentName(first)}): jobs recorded there would be lost. Restore it from a backup, or run \`celeriac doctor --repair\` to keep what is intact.`
+        : `${join(dir, SNAPSHOT_FILE)} is missing, but the journal starts at ${segmentName(first)}: the jobs recorded before it were in the snapshot. Restore the snapshot from a backup, or run \`celeriac doctor --repair\` to keep what is intact.`,
+    );
+  }
+  for (let i = 1; i < segments.length; i++) {
+    if (segments[i] !== segments[i - 1]! + 1) {
+      throw new CeleriacError('CORRUPT_JOURNAL', `journal segment ${segmentName(segments[i - 1]! + 1)} is missing from ${dir} (found ${segmentName(segments[i - 1]!)} then ${segmentName(segments[i]!)}): jobs recorded there would be lost. Restore it, or run \`celeriac doctor --repair\`.`);
+    }
+  }
 }
 
 function checkSegmentHeader(path: string, json: string | undefined): void {

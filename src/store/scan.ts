@@ -48,3 +48,30 @@ export function scanRecords(buf: Buffer): ScanResult {
   }
   return { records, offsets, validBytes: pos, tornTail: { offset: pos, bytes: buf.length - pos } };
 }
+
+export interface Salvage {
+  /** JSON texts of every record whose checksum holds, wherever it is in the file. */
+  records: string[];
+  /** Byte ranges that held no valid record. */
+  damaged: { offset: number; bytes: number }[];
+}
+
+/** Keep every intact line of a damaged file, and say exactly which bytes were not. */
+export function salvageRecords(buf: Buffer): Salvage {
+  const records: string[] = [];
+  const damaged: { offset: number; bytes: number }[] = [];
+  let pos = 0;
+  let badFrom = -1;
+  while (pos < buf.length) {
+    const nl = buf.indexOf(NEWLINE, pos);
+    const end = nl === -1 ? buf.length : nl;
+    if (nl !== -1 && checkLine(buf, pos, end)) {
+      if (badFrom !== -1) damaged.push({ offset: badFrom, bytes: pos - badFrom });
+      badFrom = -1;
+      records.push(buf.toString('utf8', pos + 9, end));
+    } else if (badFrom === -1) badFrom = pos;
+    pos = end + 1;
+  }
+  if (badFrom !== -1) damaged.push({ offset: badFrom, bytes: buf.length - badFrom });
+  return { records, damaged };
+}
