@@ -10,3 +10,4 @@ export type { TaskManifestEntry } from './pool/protocol.js';
 // only in config.ts, so `import { defineConfig } from 'celeriac'` failed.
 export { defineConfig, type CeleriacConfig } from './config.js';
 export { createClient, CeleriacClient, readJobs, type ClientOptions, type SubmittedJob } from './client.js';
+export { repairDataDir, type RepairReport } from './store/repair.js';

@@ -49,6 +49,7 @@ async function repairLocked(dir: string): Promise<RepairReport> {
     const { records, damaged } = salvageRecords(snapBuf);
     let undecodable = 0;
     for (const json of records) {
+      if (json.startsWith('{"o":"e",')) continue; // the snapshot's trailer: a count, checked on open
       let rec;
       try {
         rec = decodeEvent(json);

@@ -8,6 +8,7 @@ import type { PluginRef, TaskManifestEntry } from '../../pool/protocol.js';
 import { discoverTasks, findTaskModules } from '../../registry/discover.js';
 import { packageDir, resolvePlugin } from '../../registry/plugins.js';
 import { lockHolder } from '../../store/lock.js';
+import { repairDataDir } from '../../store/repair.js';
 import { EXIT, needTasks, type Settings } from '../context.js';
 import { table } from '../table.js';
 
@@ -112,4 +113,20 @@ export async function doctorCommand(s: Settings, json: boolean): Promise<number>
     console.log(failed.length ? `\n${failed.length} problem(s) found.` : '\nno problems found.');
   }
   return failed.length ? EXIT.error : EXIT.ok;
+}
+
+export async function repairCommand(s: Settings, json: boolean): Promise<number> {
+  if (!existsSync(s.dir)) throw new CeleriacError('INVALID_CONFIG', `data dir ${s.dir} does not exist: nothing to repair`);
+  const report = await repairDataDir(s.dir);
+  if (json) {
+    console.log(JSON.stringify(report));
+    return EXIT.ok;
+  }
+  for (const f of report.files) {
+    const lost = f.damaged.map((d) => `bytes ${d.offset}–${d.offset + d.bytes - 1}`).join(', ');
+    console.log(`${f.damaged.length || f.undecodable ? '✘' : '✔'} ${f.file}: ${f.keptRecords} record(s) intact${lost ? `; lost ${lost}` : ''}${f.undecodable ? `; ${f.undecodable} record(s) with a valid checksum did not decode` : ''}`);
+  }
+  if (report.clean) console.log(`\nno damage found: ${s.dir} was left as it was (${report.jobs} job(s)).`);
+  else console.log(`\nrepaired: ${report.jobs} job(s) kept in a fresh snapshot; the damaged files were copied to:\n${report.movedAside.map((f) => `  ${f}`).join('\n')}`);
+  return EXIT.ok;
 }
