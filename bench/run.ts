@@ -62,6 +62,8 @@ interface RunRecord {
   load1Before: number;
   load1After: number;
   error?: string;
+  /** The end of a failed child's stderr. */
+  stderr?: string;
 }
 const runs: RunRecord[] = [];
 let current: ChildProcess | undefined;
@@ -97,6 +99,7 @@ interface ChildOutcome {
   exit: string;
   ms: number;
   error?: string;
+  stderr?: string;
 }
 
 function runOne(spec: SystemSpec, workload: Workload, params: ChildParams): Promise<ChildOutcome> {
@@ -135,7 +138,7 @@ function runOne(spec: SystemSpec, workload: Workload, params: ChildParams): Prom
       const ms = performance.now() - t0;
       const exit = timedOut ? `killed after ${childTimeoutMs / 1000} s` : signal ? `signal ${signal}` : `exit ${code}`;
       const ok = !timedOut && code === 0;
-      resolve(ok ? { ok, exit, ms } : { ok, exit, ms, error: errorLine(stderrTail) || exit });
+      resolve(ok ? { ok, exit, ms } : { ok, exit, ms, error: errorLine(stderrTail) || exit, stderr: stderrTail.slice(-1500).replace(new RegExp(ROOT, 'g'), '.') });
     });
   });
 }
@@ -180,7 +183,7 @@ async function measure(spec: SystemSpec, workload: Workload, rep: number): Promi
       const params = phase ? { ...base, phase } : base;
       const load1Before = loadavg()[0]!;
       const out = await runOne(spec, workload, params);
-      const record: RunRecord = { system: spec.name, workload, rep, ...(phase ? { phase } : {}), ok: out.ok, exit: out.exit, ms: Math.round(out.ms), load1Before, load1After: loadavg()[0]!, ...(out.error ? { error: out.error } : {}) };
+      const record: RunRecord = { system: spec.name, workload, rep, ...(phase ? { phase } : {}), ok: out.ok, exit: out.exit, ms: Math.round(out.ms), load1Before, load1After: loadavg()[0]!, ...(out.error ? { error: out.error } : {}), ...(out.stderr ? { stderr: out.stderr } : {}) };
       runs.push(record);
       log(`rep ${rep}/${reps} ${workload.padEnd(13)} ${spec.name.padEnd(9)}${phase ? ` ${phase}` : ''} ${(out.ms / 1000).toFixed(1)} s ${out.ok ? 'ok' : `FAILED (${out.exit}): ${out.error}`}`);
       if (!out.ok) {
@@ -210,6 +213,7 @@ function versionOf(pkg: string): string | undefined {
 }
 
 function gitCommit(): string | undefined {
+  if (process.env.CELERIAC_BENCH_COMMIT) return process.env.CELERIAC_BENCH_COMMIT; // a run from an exported tree
   const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
   if (r.status !== 0) return undefined;
   const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() ? '+dirty src' : '';
