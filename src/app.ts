@@ -21,6 +21,7 @@ import type { JobStore, RecoveryReport } from './store/types.js';
 import { isTaskDefinition, type TaskDefinition, type TaskSender } from './task.js';
 import { durationMs } from './time.js';
 import { checkKnownKeys, isPlainObject } from './validate.js';
+import { TaskWatcher } from './watch.js';
 
 export interface Logger {
   info(message: string): void;
@@ -61,10 +62,15 @@ export interface CeleriacOptions {
   cwd?: string;
   /** Where celeriac reports recoveries and lost workers; false for silence. Default: console. */
   logger?: Logger | false;
+  /**
+   * Hot reload (development): watch the task modules and plugin modules; on a change a new
+   * worker generation loads the new code, and running jobs finish on the old one. Default false.
+   */
+  watch?: boolean;
 }
 
 const OPTION_KEYS = [
-  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger',
+  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'watch',
 ] as const;
 
 interface Settings {
@@ -77,6 +83,7 @@ interface Settings {
   maxMemoryMb: number | undefined;
   maxResultBytes: number;
   compactAfterBytes: number;
+  watch: boolean;
 }
 
 interface Waiter {
@@ -114,10 +121,13 @@ export class Celeriac implements TaskSender {
   private pumpScheduled = false;
   private shutdownDeadline = Number.POSITIVE_INFINITY;
   private readonly inbox: InboxConsumer;
+  /** What hot reload looks at again: the configured task paths, and the module files first loaded. */
+  private reloadSource: { taskPaths: string[]; cwd: string; files: string[] } | undefined;
+  private watcher: TaskWatcher | undefined;
 
   private constructor(
     readonly dir: string,
-    readonly modules: string[],
+    private moduleFiles: string[],
     readonly plugins: PluginRef[],
     tasks: TaskManifestEntry[],
     private readonly store: JobStore,
@@ -128,7 +138,7 @@ export class Celeriac implements TaskSender {
     this.delayed = new DelayedJobs((job) => this.makeReady(job));
     this.queue = new PQueue({ concurrency: settings.concurrency * settings.workerConcurrency * settings.prefetch, autoStart: false });
     this.pool = new WorkerPool({
-      modules,
+      modules: moduleFiles,
       plugins,
       size: settings.concurrency,
       concurrency: settings.workerConcurrency,
@@ -136,6 +146,7 @@ export class Celeriac implements TaskSender {
       maxResultBytes: settings.maxResultBytes,
       ...(settings.maxMemoryMb ? { resourceLimits: { maxOldGenerationSizeMb: settings.maxMemoryMb } } : {}),
       onEvent: (m) => this.log.warn(m),
+      spares: settings.watch,
     });
     for (const job of store.jobs.values()) if (WAITING_STATES.has(job.state)) this.schedule(job);
     this.inbox = new InboxConsumer(dir, (m) => this.applyInboxMessage(m), log);
@@ -154,6 +165,7 @@ export class Celeriac implements TaskSender {
     if (options.plugins !== undefined && !Array.isArray(options.plugins)) {
       throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "plugins" must be a list of package names');
     }
+    if (options.watch !== undefined && typeof options.watch !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "watch" must be true or false, got ${JSON.stringify(options.watch)}`);
     const plugins = (options.plugins ?? []).map((name) => resolvePlugin(name, cwd));
     const log = options.logger === false ? silent : (options.logger ?? consoleLogger);
     const dir = resolve(cwd, options.dir);
@@ -180,6 +192,7 @@ export class Celeriac implements TaskSender {
     if (report.interrupted > 0) log.info(`${report.interrupted} job(s) were running when the previous process stopped: they will run again, flagged recovered`);
     for (const p of discovery.value.problems) log.warn(p.message);
     const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log);
+    app.reloadSource = { taskPaths, cwd, files: discovery.value.modules.map((m) => m.file) };
     try {
       await app.inbox.start();
     } catch (err) {
@@ -187,6 +200,11 @@ export class Celeriac implements TaskSender {
       throw err;
     }
     return app;
+  }
+
+  /** The task module files found in the task paths (hot reload updates them). */
+  get modules(): string[] {
+    return this.moduleFiles;
   }
 
   /** The tasks the modules define: name, file, line and options. */
@@ -224,6 +242,50 @@ export class Celeriac implements TaskSender {
     this.sweeper = setInterval(() => this.sweep(), sweepMs);
     this.sweeper.unref();
     this.pump();
+    if (this.settings.watch) await this.startWatching();
+  }
+
+  // --- hot reload (watch: true) ---------------------------------------------------
+
+  private async startWatching(): Promise<void> {
+    const src = this.reloadSource!;
+    this.watcher = new TaskWatcher({
+      paths: [...src.taskPaths.map((p) => resolve(src.cwd, p)), ...this.plugins.map((p) => p.entry), ...src.files],
+      exclude: [this.dir],
+      onChange: () => this.reload(),
+      onError: (err) => this.log.error(`watching the task modules: ${err.message}`),
+    });
+    await this.watcher.ready;
+  }
+
+  /** Load the code on disk now in a new worker generation; if it does not load cleanly, the old one keeps serving. */
+  private async reload(): Promise<void> {
+    const { taskPaths, cwd } = this.reloadSource!;
+    const began = Date.now();
+    let modules: string[];
+    try {
+      modules = await findTaskModules(taskPaths, cwd); // files added or removed
+    } catch (err) {
+      this.log.error(`reload: ${(err as Error).message}; the previous code keeps running`);
+      return;
+    }
+    const result = await this.pool.reload(modules, this.plugins);
+    if (this.closing) return;
+    if (!result.ok) {
+      for (const p of result.problems) if (p.kind !== 'empty') this.log.error(p.message);
+      this.log.error(`reload failed${result.error ? ` (${result.error})` : ''}: the previous code keeps running; save a fix to try again`);
+      return;
+    }
+    for (const p of result.problems) this.log.warn(p.message);
+    const before = new Set(this.tasksByName.keys());
+    this.tasksByName.clear();
+    for (const t of result.tasks) this.tasksByName.set(t.name, t);
+    this.moduleFiles = modules;
+    this.watcher?.add(result.modules.map((m) => m.file));
+    const added = result.tasks.filter((t) => !before.has(t.name)).map((t) => t.name);
+    const removed = [...before].filter((n) => !this.tasksByName.has(n));
+    const changes = [added.length ? `added ${added.join(', ')}` : '', removed.length ? `removed ${removed.join(', ')}` : ''].filter(Boolean).join('; ');
+    this.log.info(`reloaded the task modules in ${Date.now() - began} ms (${result.tasks.length} tasks${changes ? `; ${changes}` : ''})`);
   }
 
   // --- sending ------------------------------------------------------------------
@@ -389,15 +451,11 @@ export class Celeriac implements TaskSender {
   }
 
   private handle(id: string, created: boolean): JobHandle<unknown> {
-    return {
-      id,
-      created,
-      result: (opts) => this.result(id, opts),
-      info: () => this.get(id),
-    };
+    return new Handle(id, created, this);
   }
 
-  private result(id: string, opts: ResultOptions = {}): Promise<unknown> {
+  /** The result of a job by id (what `handle.result()` calls). */
+  result(id: string, opts: ResultOptions = {}): Promise<unknown> {
     const job = this.store.jobs.get(id);
     if (!job) return Promise.reject(new CeleriacError('RESULT_GONE', `job ${id} is unknown: never sent here, or finished longer ago than resultTtl and dropped`));
     if (FINISHED_STATES.has(job.state)) return outcomeOf(job);
@@ -582,6 +640,7 @@ export class Celeriac implements TaskSender {
 
   private async shutdown(): Promise<void> {
     const wasRunning = this.running;
+    await this.watcher?.close();
     await this.inbox.stop();
     clearInterval(this.sweeper);
     this.delayed.stop();
@@ -610,6 +669,23 @@ export class Celeriac implements TaskSender {
   }
 }
 
+/** A class rather than an object of closures: sendMany makes one per job. */
+class Handle implements JobHandle<unknown> {
+  constructor(
+    readonly id: string,
+    readonly created: boolean,
+    private readonly app: Celeriac,
+  ) {}
+
+  result(options?: ResultOptions): Promise<unknown> {
+    return this.app.result(this.id, options);
+  }
+
+  info(): JobInfo | undefined {
+    return this.app.get(this.id);
+  }
+}
+
 function resolveSettings(o: CeleriacOptions): Settings {
   const guard = <T>(fn: () => T): T => {
     try {
@@ -633,5 +709,6 @@ function resolveSettings(o: CeleriacOptions): Settings {
     maxMemoryMb: o.maxMemoryMb === undefined ? undefined : positiveInt(o.maxMemoryMb, 'maxMemoryMb', 0),
     maxResultBytes: positiveInt(o.maxResultBytes, 'maxResultBytes', 16 * 1024 * 1024),
     compactAfterBytes: positiveInt(o.compactAfterBytes, 'compactAfterBytes', 64 * 1024 * 1024),
+    watch: o.watch === true,
   };
 }

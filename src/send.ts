@@ -8,7 +8,7 @@ import type { NewJob } from './jobs.js';
 import type { TaskManifestEntry } from './pool/protocol.js';
 import { SEND_OPTION_KEYS, type SendOptions } from './send-types.js';
 import { durationMs, instantMs } from './time.js';
-import { checkKnownKeys, isPlainObject, jsonProblem } from './validate.js';
+import { checkKnownKeys, isPlainObject, toJson } from './validate.js';
 
 const MAX_ID = 200;
 
@@ -85,7 +85,7 @@ export function encodeArgs(task: string, args: unknown): string {
   if (!Array.isArray(args)) {
     throw new CeleriacError('INVALID_ARGS', `send(${task}): args must be an array of arguments, got ${args === null ? 'null' : typeof args}; to pass one value, wrap it: [value]`);
   }
-  const problem = jsonProblem(args, 'args');
-  if (problem) throw new CeleriacError('INVALID_ARGS', `send(${task}): ${problem}`);
-  return JSON.stringify(args);
+  const out = toJson(args, 'args');
+  if ('problem' in out) throw new CeleriacError('INVALID_ARGS', `send(${task}): ${out.problem}`);
+  return out.json;
 }

@@ -20,7 +20,27 @@ export function checkTaskName(name: unknown, where: string): asserts name is str
  * JSON, so anything JSON would silently alter (undefined, NaN, Dates, class instances)
  * is refused instead of being changed behind the caller's back.
  */
-export function jsonProblem(value: unknown, path: string, seen: Set<object> = new Set()): string | undefined {
+export function jsonProblem(value: unknown, path: string, seen: Set<object> | undefined = new Set()): string | undefined {
+  return problemAt(value, path, seen);
+}
+
+/**
+ * The JSON text of `value`, or the reason it cannot be sent (see jsonProblem). Hot path
+ * of every send: JSON.stringify runs first (it rejects cycles and BigInt by itself), so
+ * the walk that follows needs no cycle bookkeeping.
+ */
+export function toJson(value: unknown, path: string): { json: string } | { problem: string } {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    return { problem: jsonProblem(value, path) ?? `${path} cannot be converted to JSON` };
+  }
+  const problem = problemAt(value, path, undefined);
+  return problem ? { problem } : json === undefined ? { problem: `${path} is undefined` } : { json };
+}
+
+function problemAt(value: unknown, path: string, seen: Set<object> | undefined): string | undefined {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -38,14 +58,17 @@ export function jsonProblem(value: unknown, path: string, seen: Set<object> = ne
   }
   if (value === null) return undefined;
   const obj = value as object;
-  if (seen.has(obj)) return `${path} refers back to itself (a cycle): JSON cannot represent it`;
+  if (seen?.has(obj)) return `${path} refers back to itself (a cycle): JSON cannot represent it`;
   if (Array.isArray(obj)) {
-    seen.add(obj);
+    seen?.add(obj);
     for (let i = 0; i < obj.length; i++) {
-      const p = jsonProblem(obj[i], `${path}[${i}]`, seen);
+      const item: unknown = obj[i];
+      // Paths are built only when something is wrong: strings and numbers need no descent.
+      if (typeof item === 'string' || typeof item === 'boolean' || (typeof item === 'number' && Number.isFinite(item)) || item === null) continue;
+      const p = problemAt(item, `${path}[${i}]`, seen);
       if (p) return p;
     }
-    seen.delete(obj);
+    seen?.delete(obj);
     return undefined;
   }
   const proto = Object.getPrototypeOf(obj);
@@ -53,13 +76,14 @@ export function jsonProblem(value: unknown, path: string, seen: Set<object> = ne
     const kind = obj instanceof Date ? 'a Date: pass date.toISOString()' : `an instance of ${proto?.constructor?.name ?? 'a class'}: pass a plain object`;
     return `${path} is ${kind}`;
   }
-  seen.add(obj);
-  for (const key of Object.keys(obj)) {
+  seen?.add(obj);
+  for (const key in obj) {
     const v = (obj as Record<string, unknown>)[key];
-    const p = jsonProblem(v, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen);
+    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) || v === null) continue;
+    const p = problemAt(v, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen);
     if (p) return p;
   }
-  seen.delete(obj);
+  seen?.delete(obj);
   return undefined;
 }
 
