@@ -2,7 +2,7 @@
 // acknowledged survives its death, interrupted jobs run again flagged, finished ones
 // never do; a torn last record is cut off, damage in the middle is refused.
 import { strict as assert } from 'node:assert';
-import { appendFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -11,6 +11,8 @@ import { fixture, tempDir, waitFor } from './helpers.js';
 import { spawnChild } from './fixtures/crash/spawn-child.js';
 
 const TASKS = fixture('crash', 'tasks');
+/** A bound on each test, so that a hang fails instead of stalling the run (they take a few seconds). */
+const LIMIT_MS = 120_000;
 
 async function open(t: TestContext, dir: string, options: Partial<CeleriacOptions> = {}): Promise<Celeriac> {
   const app = await createCeleriac({ dir, tasks: TASKS, logger: false, concurrency: 2, ...options });
@@ -43,7 +45,7 @@ async function newestJournal(dir: string): Promise<string> {
   return join(dir, names.at(-1)!);
 }
 
-test('every job acknowledged before a SIGKILL is on disk after restart, and runs', async (t) => {
+test('every job acknowledged before a SIGKILL is on disk after restart, and runs', { timeout: LIMIT_MS }, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const child = spawnChild(t, ['send', dir]);
   // Kill it in full flow: eight concurrent writers, single sends and batches.
@@ -70,7 +72,7 @@ test('every job acknowledged before a SIGKILL is on disk after restart, and runs
   }
 });
 
-test('SIGKILLs while compactions run all the time lose no acknowledged job', async (t) => {
+test('SIGKILLs while compactions run all the time lose no acknowledged job', { timeout: LIMIT_MS }, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const acked: string[] = [];
   // Three processes in turn on one dir, each killed in full flow; with a 4 KiB threshold
@@ -91,7 +93,7 @@ test('SIGKILLs while compactions run all the time lose no acknowledged job', asy
   for (const id of acked) assert.equal(app.get(id)!.state, 'succeeded', id);
 });
 
-test('jobs running at a SIGKILL run again with attempt + 1 and recovered; finished ones never run again', async (t) => {
+test('jobs running at a SIGKILL run again with attempt + 1 and recovered; finished ones never run again', { timeout: LIMIT_MS }, async (t) => {
   const tmp = await tempDir(t);
   const dir = join(tmp, 'data');
   const side = join(tmp, 'runs.jsonl');
@@ -156,7 +158,7 @@ test('jobs running at a SIGKILL run again with attempt + 1 and recovered; finish
   }
 });
 
-test('a torn last record is cut off: the app opens, reports it, keeps every earlier job and takes new ones', async (t) => {
+test('a torn last record is cut off: the app opens, reports it, keeps every earlier job and takes new ones', { timeout: LIMIT_MS }, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const app = await open(t, dir);
   await app.start();
@@ -192,7 +194,7 @@ test('a torn last record is cut off: the app opens, reports it, keeps every earl
   for (const [id, info] of expected) assert.deepEqual(app3.get(id), info, `${id} is still intact`);
 });
 
-test('a journal segment whose header never landed (crash while compaction created it) is discarded', async (t) => {
+test('a journal segment whose header never landed (crash while compaction created it) is discarded', { timeout: LIMIT_MS }, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const app = await open(t, dir);
   await app.send('crash.add', [1, 2], { id: 'kept' });
@@ -215,9 +217,19 @@ test('a journal segment whose header never landed (crash while compaction create
   const app3 = await open(t, dir);
   assert.equal(app3.get('kept')?.state, 'succeeded');
   assert.equal(app3.get('more')?.state, 'succeeded');
+
+  // The same on a brand-new dir whose very first open was killed that early.
+  const fresh = join(await tempDir(t), 'data');
+  await mkdir(fresh);
+  await writeFile(join(fresh, 'journal-00000001.log'), '');
+  const app4 = await open(t, fresh);
+  await app4.send('crash.add', [5, 5], { id: 'first' });
+  await app4.close();
+  const app5 = await open(t, fresh);
+  assert.equal(app5.get('first')?.state, 'pending');
 });
 
-test('damage in the middle of the journal is refused with the file and the byte offset', async (t) => {
+test('damage in the middle of the journal is refused with the file and the byte offset', { timeout: LIMIT_MS }, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const app = await open(t, dir);
   for (let i = 0; i < 20; i++) await app.send('crash.add', [i, i], { id: `job-${i}` });

@@ -106,7 +106,9 @@ export class FileStore implements JobStore {
         await unlink(join(dir, segmentName(last))); // a segment whose header never landed
         segments.pop(); // gone: not counted by segmentBytes() below (stat would fail)
       }
-      segment = Math.max(db.data.journalFrom, (last ?? 0) + 1);
+      // A headerless newest segment is replaced under its own number: segments are
+      // numbered without gaps (load.ts refuses a gap as a lost segment).
+      segment = Math.max(db.data.journalFrom, last ?? 1);
       ({ fh, offset } = await createSegment(dir, segment));
     }
     const store = new FileStore(opts, jobs, lock, db, fh, segment, offset, report);
