@@ -3,8 +3,11 @@
 // table with the host (which job runs in which slot, and its hard deadline), so the
 // host can enforce timeouts with one watchdog timer and, when a worker dies, knows
 // exactly which job was running in it: that job fails, the others run again.
+// Hot reload swaps whole generations: reload() starts a complete new set of workers;
+// once every one of them has loaded the modules cleanly they take all new jobs, and the
+// old ones give back what they have not begun and stop when their running jobs finish.
 import type { ResourceLimits, Worker } from 'node:worker_threads';
-import { spawnWorker } from './spawn.js';
+import { needsTsx, spawnWorker } from './spawn.js';
 import { slotBytes, slotViews, type HostMessage, type ModuleProblem, type Outcome, type PluginRef, type TaskManifestEntry, type WireJob, type WorkerMessage } from './protocol.js';
 import type { SerializedError } from '../errors.js';
 
@@ -20,7 +23,33 @@ export interface PoolOptions {
   resourceLimits?: ResourceLimits;
   /** Told when a worker is lost and replaced, or a replacement fails to load its modules. */
   onEvent?: (message: string) => void;
+  /**
+   * Keep a spare generation started ahead of time (thread up, tsx registered, celeriac
+   * imported), so that reload() only has to import the task modules. For hot reload.
+   */
+  spares?: boolean;
 }
+
+/** What a worker reports once it has imported its modules. */
+export interface WorkerReady {
+  tasks: TaskManifestEntry[];
+  problems: ModuleProblem[];
+  /** Every module file it imported (task paths and plugins' taskImports). */
+  modules: { file: string; plugin?: string }[];
+}
+
+export type ReloadResult =
+  | ({ ok: true } & WorkerReady)
+  /** The new generation was discarded: `problems` (import, duplicate, plugin) or `error` (a worker failed to start) says why. */
+  | { ok: false; problems: ModuleProblem[]; error?: string };
+
+/**
+ * `spare`: started ahead of time, waiting to be told which modules to load (see
+ * `PoolOptions.spares`). `standby`: a worker of a new generation, loading; it takes no
+ * jobs until the whole generation is ready. `active`: takes jobs. `retired`: an old generation's worker,
+ * finishing its running jobs; it is terminated once it has none (never replaced).
+ */
+type SlotState = 'spare' | 'standby' | 'active' | 'retired';
 
 interface Pending {
   job: WireJob;
@@ -29,6 +58,10 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
+  state: SlotState;
+  ready: Promise<WorkerReady>;
+  /** Whether tsx is registered in it (a spare can only take .ts modules if so). */
+  tsx: boolean;
   running: Int32Array;
   deadline: Float64Array;
   /** Set by the worker as it dies: the seq of the job that called process.exit() or threw uncaught (0: unknown). */
@@ -43,6 +76,9 @@ interface Slot {
 }
 
 const WATCHDOG_MS = 50;
+/** How long a new generation may take to import its modules before the reload is given up. */
+const RELOAD_READY_TIMEOUT_MS = 30_000;
+const SPARES_DELAY_MS = 300;
 
 export class WorkerPool {
   private readonly workers: Slot[] = [];
@@ -50,16 +86,24 @@ export class WorkerPool {
   private nextSeq = 1;
   private watchdog: NodeJS.Timeout | undefined;
   private closing = false;
+  /** The current generation's modules: what replacements of lost workers load. */
+  private modules: string[];
+  private plugins: PluginRef[];
+  private reloading: Promise<ReloadResult> | undefined;
   manifest: TaskManifestEntry[] = [];
 
-  constructor(private readonly opts: PoolOptions) {}
+  constructor(private readonly opts: PoolOptions) {
+    this.modules = opts.modules;
+    this.plugins = opts.plugins;
+  }
 
   /** Start every worker; resolves once all imported their modules. */
-  async start(): Promise<{ tasks: TaskManifestEntry[]; problems: ModuleProblem[] }> {
-    const ready = await Promise.all(Array.from({ length: this.opts.size }, () => this.spawn()));
+  async start(): Promise<WorkerReady> {
+    const ready = await Promise.all(Array.from({ length: this.opts.size }, () => this.spawn('active').ready));
     this.manifest = ready[0]!.tasks;
     this.watchdog = setInterval(() => this.checkDeadlines(), WATCHDOG_MS);
     this.watchdog.unref();
+    this.warmSpares();
     return ready[0]!;
   }
 
@@ -73,13 +117,107 @@ export class WorkerPool {
     return n;
   }
 
-  private spawn(): Promise<{ tasks: TaskManifestEntry[]; problems: ModuleProblem[] }> {
+  /**
+   * A new generation of workers loading `modules` and `plugins`. Once all of them are
+   * ready without problems (a module without tasks is only a warning), they take every
+   * new job and the old workers retire: jobs they hold but have not begun come back as
+   * `requeue` outcomes (to run on the new code), running ones finish on the old code.
+   * Otherwise the new workers are terminated and the old generation goes on serving.
+   * Calls made while a reload is in progress run after it.
+   */
+  reload(modules: string[], plugins: PluginRef[]): Promise<ReloadResult> {
+    const previous = this.reloading?.catch(() => undefined) ?? Promise.resolve(undefined);
+    const next = previous.then(() => this.swapGeneration(modules, plugins));
+    this.reloading = next;
+    void next.finally(() => {
+      if (this.reloading === next) this.reloading = undefined;
+    });
+    return next;
+  }
+
+  private async swapGeneration(modules: string[], plugins: PluginRef[]): Promise<ReloadResult> {
+    if (this.closing) return { ok: false, problems: [], error: 'the pool is closing' };
+    const tsx = needsTsx(modules);
+    const spared = this.workers.filter((w) => w.state === 'spare' && !w.exited && (w.tsx || !tsx)).slice(0, this.opts.size);
+    for (const slot of spared) {
+      slot.state = 'standby';
+      slot.worker.postMessage({ t: 'load', modules, plugins } satisfies HostMessage);
+    }
+    const spawned = [...spared, ...Array.from({ length: this.opts.size - spared.length }, () => this.spawn('standby', modules, plugins))];
+    try {
+      return await this.swapTo(spawned, modules, plugins);
+    } finally {
+      // Next time's spares start a little after this generation took over (or was
+      // discarded): starting threads and tsx takes the CPU the first jobs on the new code need.
+      const warm = setTimeout(() => this.warmSpares(), SPARES_DELAY_MS);
+      warm.unref();
+    }
+  }
+
+  private warmSpares(): void {
+    if (!this.opts.spares || this.closing) return;
+    const have = this.workers.filter((w) => w.state === 'spare').length;
+    for (let i = have; i < this.opts.size; i++) this.spawn('spare');
+  }
+
+  private async swapTo(spawned: Slot[], modules: string[], plugins: PluginRef[]): Promise<ReloadResult> {
+    const discard = () => {
+      for (const slot of spawned) {
+        slot.state = 'retired';
+        if (!slot.exited) void slot.worker.terminate();
+      }
+    };
+    let timer: NodeJS.Timeout | undefined;
+    let ready: WorkerReady[];
+    try {
+      ready = await Promise.race([
+        Promise.all(spawned.map((s) => s.ready)),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the new workers did not finish importing the task modules within ${RELOAD_READY_TIMEOUT_MS / 1000} s (does a module wait at its top level?)`)), RELOAD_READY_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (err) {
+      discard();
+      return { ok: false, problems: [], error: `a worker of the new generation failed to start: ${(err as Error).message}` };
+    } finally {
+      clearTimeout(timer);
+    }
+    const first = ready[0]!;
+    const lost = spawned.some((slot) => slot.exited);
+    if (this.closing || lost || first.problems.some((p) => p.kind !== 'empty')) {
+      discard();
+      if (this.closing) return { ok: false, problems: [], error: 'the pool is closing' };
+      return lost ? { ok: false, problems: first.problems, error: 'a worker of the new generation exited right after loading' } : { ok: false, problems: first.problems };
+    }
+    for (const w of [...this.workers]) if (w.state === 'active') this.retire(w);
+    for (const slot of spawned) slot.state = 'active';
+    this.modules = modules;
+    this.plugins = plugins;
+    this.manifest = first.tasks;
+    return { ok: true, ...first };
+  }
+
+  /** Take no more jobs; give back those not begun; stop once the running ones are done. */
+  private retire(slot: Slot): void {
+    slot.state = 'retired';
+    // Also catches a batch that run() queued for this worker in this very turn: the
+    // worker bounces it back as drained once it has seen the drain.
+    slot.onDrained = (seqs) => this.settle(slot, seqs.map((seq) => ({ seq, kind: 'requeue', revert: true })));
+    if (!slot.exited) slot.worker.postMessage({ t: 'drain' } satisfies HostMessage);
+    this.stopIfRetired(slot);
+  }
+
+  private stopIfRetired(slot: Slot): void {
+    if (slot.state === 'retired' && slot.inFlight.size === 0 && !slot.exited) void slot.worker.terminate();
+  }
+
+  private spawn(state: SlotState, modules = this.modules, plugins = this.plugins): Slot {
     const slots = new SharedArrayBuffer(slotBytes(this.opts.concurrency));
     const worker = spawnWorker(
       {
-        mode: 'run',
-        modules: this.opts.modules,
-        plugins: this.opts.plugins,
+        mode: state === 'spare' ? 'spare' : 'run',
+        modules,
+        plugins,
         concurrency: this.opts.concurrency,
         timeoutGraceMs: this.opts.timeoutGraceMs,
         maxResultBytes: this.opts.maxResultBytes,
@@ -87,30 +225,45 @@ export class WorkerPool {
       },
       this.opts.resourceLimits,
     );
-    const slot: Slot = { worker, ...slotViews(slots, this.opts.concurrency), inFlight: new Map(), outbox: [], exited: false };
-    this.workers.push(slot);
-    return new Promise((resolve, reject) => {
-      let isReady = false;
-      worker.on('message', (msg: WorkerMessage) => {
-        if (msg.t === 'ready') {
-          isReady = true;
-          resolve({ tasks: msg.tasks, problems: msg.problems });
-        } else if (msg.t === 'done') this.settle(slot, msg.outcomes);
-        else if (msg.t === 'drained') slot.onDrained?.(msg.seqs);
-      });
-      worker.on('error', (err) => {
-        slot.crash = err;
-      });
-      worker.on('exit', (code) => {
-        slot.exited = true;
-        this.workers.splice(this.workers.indexOf(slot), 1);
-        if (!isReady) {
-          reject(slot.crash ?? new Error(`a worker thread exited with code ${code} before it was ready`));
-          return;
-        }
-        this.buryWorker(slot, code);
-      });
+    let markReady!: (r: WorkerReady) => void;
+    let failReady!: (err: Error) => void;
+    const ready = new Promise<WorkerReady>((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
     });
+    const slot: Slot = { worker, state, ready, tsx: needsTsx(modules), ...slotViews(slots, this.opts.concurrency), inFlight: new Map(), outbox: [], exited: false };
+    this.workers.push(slot);
+    let isReady = false;
+    worker.on('message', (msg: WorkerMessage) => {
+      if (msg.t === 'ready') {
+        isReady = true;
+        markReady({ tasks: msg.tasks, problems: msg.problems, modules: msg.modules });
+      } else if (msg.t === 'done') this.settle(slot, msg.outcomes);
+      else if (msg.t === 'drained') slot.onDrained?.(msg.seqs);
+    });
+    worker.on('error', (err) => {
+      slot.crash = err;
+    });
+    worker.on('exit', (code) => {
+      slot.exited = true;
+      this.workers.splice(this.workers.indexOf(slot), 1);
+      slot.onDrained?.([]); // a drain() waiting on this worker gets no answer from it now
+      if (!isReady) {
+        failReady(slot.crash ?? new Error(`a worker thread exited with code ${code} before it was ready`));
+        // Jobs handed to it while it loaded never began: they run elsewhere.
+        this.settle(slot, [...slot.inFlight.keys()].map((seq) => ({ seq, kind: 'requeue', revert: true })));
+        return;
+      }
+      // A retired worker stopped as planned (or died finishing its last jobs); a standby
+      // one belonged to a generation that was discarded; a spare had nothing: none is replaced.
+      if (slot.state !== 'active') {
+        if (slot.inFlight.size > 0) this.buryWorker(slot, code, false);
+        return;
+      }
+      this.buryWorker(slot, code, true);
+    });
+    slot.ready.catch(() => undefined); // spares, a discarded generation's workers: reload() reports why
+    return slot;
   }
 
   private settle(slot: Slot, outcomes: Outcome[]): void {
@@ -121,12 +274,13 @@ export class WorkerPool {
       this.byId.delete(p.job.id);
       p.resolve(o);
     }
+    this.stopIfRetired(slot);
   }
 
   /** Hand a job to the least busy worker; resolves with its outcome (never rejects). */
   run(job: Omit<WireJob, 'seq'>): Promise<Outcome> {
     let best: Slot | undefined;
-    for (const w of this.workers) if (!w.exited && w.killedFor === undefined && (!best || w.inFlight.size < best.inFlight.size)) best = w;
+    for (const w of this.workers) if (w.state === 'active' && !w.exited && w.killedFor === undefined && (!best || w.inFlight.size < best.inFlight.size)) best = w;
     const seq = this.nextSeq++;
     if (this.nextSeq > 0x7fffffff) this.nextSeq = 1;
     const wire: WireJob = { ...job, seq };
@@ -155,7 +309,7 @@ export class WorkerPool {
   async drain(): Promise<number> {
     this.closing = true;
     const counts = await Promise.all(
-      this.workers.map(
+      this.workers.filter((w) => (w.state === 'active' || w.state === 'retired') && !w.exited).map(
         (slot) =>
           new Promise<number>((resolve) => {
             slot.onDrained = (seqs) => {
@@ -199,8 +353,8 @@ export class WorkerPool {
     }
   }
 
-  /** A worker is gone: fail the job(s) it was running, give the others back, replace it. */
-  private buryWorker(slot: Slot, code: number): void {
+  /** A worker is gone: fail the job(s) it was running, give the others back, replace it (unless it was retired). */
+  private buryWorker(slot: Slot, code: number, replace: boolean): void {
     const runningSeqs = new Set<number>();
     for (let i = 0; i < slot.running.length; i++) {
       const seq = Atomics.load(slot.running, i);
@@ -219,8 +373,13 @@ export class WorkerPool {
     }
     slot.inFlight.clear();
     if (this.closing) return;
-    this.opts.onEvent?.(`worker thread lost (${slot.killedFor !== undefined ? 'terminated after a timeout' : slot.crash ? slot.crash.message : `exit code ${code}`}); starting a replacement`);
-    this.spawn().then(
+    const why = slot.killedFor !== undefined ? 'terminated after a timeout' : slot.crash ? slot.crash.message : `exit code ${code}`;
+    if (!replace) {
+      this.opts.onEvent?.(`worker thread of the previous code generation lost (${why}) while finishing its jobs`);
+      return;
+    }
+    this.opts.onEvent?.(`worker thread lost (${why}); starting a replacement`);
+    this.spawn('active').ready.then(
       ({ problems }) => {
         for (const p of problems) this.opts.onEvent?.(p.message);
       },

@@ -27,7 +27,9 @@ export type Outcome =
 export type HostMessage =
   | { t: 'run'; jobs: WireJob[] }
   | { t: 'abort'; seq: number; reason: 'cancelled' | 'shutdown' }
-  | { t: 'drain' };
+  | { t: 'drain' }
+  /** To a spare worker (mode `spare`): import these modules now, then run jobs. */
+  | { t: 'load'; modules: string[]; plugins: PluginRef[] };
 
 export interface TaskManifestEntry {
   name: string;
@@ -62,7 +64,11 @@ export type WorkerMessage =
   | { t: 'drained'; seqs: number[] };
 
 export interface WorkerData {
-  mode: 'run' | 'discover';
+  /**
+   * `spare` (hot reload): start, import everything but the task code, then wait for a
+   * `load` message naming the modules; `modules` then only decides whether tsx is registered.
+   */
+  mode: 'run' | 'discover' | 'spare';
   modules: string[];
   plugins: PluginRef[];
   /** Jobs that may run at once in this worker (async tasks overlap). */

@@ -16,9 +16,13 @@ const { workerData } = require('node:worker_threads');
 })().catch((err) => { process.nextTick(() => { throw err; }); });
 `;
 
+/** Whether a worker loading these modules registers tsx. */
+export function needsTsx(modules: string[]): boolean {
+  return OWN_EXT === '.ts' || modules.some((m) => TS_MODULE.test(m));
+}
+
 export function spawnWorker(data: WorkerData, resourceLimits?: ResourceLimits): Worker {
-  const needsTsx = OWN_EXT === '.ts' || data.modules.some((m) => TS_MODULE.test(m));
-  const boot = { entry: ENTRY, tsx: needsTsx ? import.meta.resolve('tsx/esm/api') : undefined };
+  const boot = { entry: ENTRY, tsx: needsTsx(data.modules) ? import.meta.resolve('tsx/esm/api') : undefined };
   return new Worker(BOOT, {
     eval: true,
     workerData: { ...data, boot },

@@ -1,23 +1,64 @@
 // The worker thread: imports the task modules, then runs jobs the host hands it.
 // Also used once in "discover" mode to tell the host which tasks exist, so that the
 // host thread never imports task code itself.
-import { parentPort, workerData as rawWorkerData } from 'node:worker_threads';
+import { unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parentPort, threadId, workerData as rawWorkerData } from 'node:worker_threads';
 import { contextStorage, type TaskContext } from '../context.js';
 import { serializeError, type SerializedError } from '../errors.js';
 import { isRetryRequest, type TaskDefinition } from '../task.js';
 import { jsonProblem } from '../validate.js';
 import { loadTasks } from './load-modules.js';
 import { retryDecision } from './outcome.js';
-import { slotViews, type HostMessage, type Outcome, type WireJob, type WorkerData, type WorkerMessage } from './protocol.js';
+import { slotViews, type HostMessage, type Outcome, type PluginRef, type WireJob, type WorkerData, type WorkerMessage } from './protocol.js';
 
 const data = rawWorkerData as WorkerData;
 const port = parentPort!;
 const post = (msg: WorkerMessage) => port.postMessage(msg);
 
-const { registry, manifest, problems, modules } = await loadTasks(data.modules, data.plugins);
+// A spare worker has paid for its start (thread, tsx, this module's imports) ahead of
+// time: hot reload hands it the modules to load when a file changes.
+const source = data.mode === 'spare' ? await loadRequest() : data;
+const { registry, manifest, problems, modules } = await loadTasks(source.modules, source.plugins);
 post({ t: 'ready', tasks: manifest, problems, modules });
 
-if (data.mode === 'run') startRunner();
+if (data.mode !== 'discover') startRunner();
+
+async function loadRequest(): Promise<{ modules: string[]; plugins: PluginRef[] }> {
+  const request = new Promise<{ modules: string[]; plugins: PluginRef[] }>((resolve) => {
+    const onMessage = (msg: HostMessage) => {
+      if (msg.t !== 'load') return;
+      port.off('message', onMessage);
+      resolve(msg);
+    };
+    port.on('message', onMessage);
+  });
+  // Task modules import celeriac's public entry (`from 'celeriac'`), which is most of
+  // what they load: import it now, so that a reload only costs the task code itself.
+  await import(new URL(`../index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href);
+  await import('../builtin/test-task.js');
+  if (data.modules.some((m) => /\.[cm]?tsx?$/.test(m))) await warmTypeScript();
+  return request;
+}
+
+/**
+ * tsx compiles a changed module with esbuild, whose service starts on the first file
+ * not in tsx's cache (~40 ms). Start it now by importing a throwaway module that no
+ * cache can hold, so that a reload pays only for compiling the edited file.
+ */
+async function warmTypeScript(): Promise<void> {
+  const file = join(tmpdir(), `celeriac-warm-${process.pid}-${threadId}-${Date.now()}.mts`);
+  try {
+    await writeFile(file, `export const warm: number = ${Math.random()};\n`);
+    await import(pathToFileURL(file).href);
+  } catch {
+    // Only an optimisation.
+  } finally {
+    await unlink(file).catch(() => undefined);
+  }
+}
 
 function startRunner(): void {
   const { running, deadline, culprit } = slotViews(data.slots, data.concurrency);
