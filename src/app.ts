@@ -1,19 +1,19 @@
-// The scheduler. Data flows one way: send → store (durable) → ready/delayed heaps →
-// p-queue (dispatch slots) → pool (worker threads) → outcome → store → waiters.
+// The app: the public face of celeriac. It owns the store, the pool and the dispatcher,
+// turns sends into durable jobs, and answers questions about them. Data flows one way:
+// send → store (durable) → dispatcher (ready/delayed heaps → p-queue → pool) → outcome
+// → store → waiters.
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import PQueue from 'p-queue';
-import pRetry from 'p-retry';
 import { CeleriacError } from './errors.js';
 import { InboxConsumer, type InboxMessage } from './inbox.js';
-import { jobInfo, outcomeOf } from './job-view.js';
-import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobEvent, type JobRecord, type JobState, type NewJob } from './jobs.js';
+import { jobInfo } from './job-view.js';
+import { ResultWaiters } from './waiters.js';
+import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobEvent, type JobState, type NewJob } from './jobs.js';
 import { WorkerPool } from './pool/pool.js';
-import type { Outcome, PluginRef, TaskManifestEntry } from './pool/protocol.js';
+import type { PluginRef, TaskManifestEntry } from './pool/protocol.js';
 import { resolvePlugin } from './registry/plugins.js';
 import { assertNoProblems, discoverTasks, findTaskModules } from './registry/discover.js';
-import { DelayedJobs } from './scheduler/delayed.js';
-import { ReadyJobs } from './scheduler/ready.js';
+import { Dispatcher } from './scheduler/dispatcher.js';
 import { checkId, encodeArgs, jobFactory, unknownTaskError } from './send.js';
 import type { JobHandle, JobInfo, ResultOptions, SendOptions } from './send-types.js';
 import { FileStore } from './store/file-store.js';
@@ -86,11 +86,6 @@ interface Settings {
   watch: boolean;
 }
 
-interface Waiter {
-  resolve: (value: unknown) => void;
-  reject: (err: unknown) => void;
-}
-
 const silent: Logger = { info() {}, warn() {}, error() {} };
 const consoleLogger: Logger = {
   info: (m) => console.log(`[celeriac] ${m}`),
@@ -104,21 +99,13 @@ export async function createCeleriac(options: CeleriacOptions): Promise<Celeriac
 
 export class Celeriac implements TaskSender {
   private readonly tasksByName: Map<string, TaskManifestEntry>;
-  private readonly ready = new ReadyJobs();
-  private readonly delayed: DelayedJobs;
-  private readonly queue: PQueue;
   private readonly pool: WorkerPool;
-  private readonly waiters = new Map<string, Waiter[]>();
-  /** Ids handed to p-queue and not yet back: guards against dispatching a job twice. */
-  private readonly dispatched = new Set<string>();
-  private readonly recording = new Set<Promise<void>>();
+  private readonly dispatcher: Dispatcher;
+  private readonly waiters = new ResultWaiters();
   private readonly accepting = new Map<string, Promise<void>>();
-  /** Jobs whose AbortSignal a shutdown fired: a failure now is the shutdown's doing, not the task's. */
-  private readonly stoppedByShutdown = new Set<string>();
   private running = false;
   private closing: Promise<void> | undefined;
   private sweeper: NodeJS.Timeout | undefined;
-  private pumpScheduled = false;
   private shutdownDeadline = Number.POSITIVE_INFINITY;
   private readonly inbox: InboxConsumer;
   /** What hot reload looks at again: the configured task paths, and the module files first loaded. */
@@ -135,8 +122,6 @@ export class Celeriac implements TaskSender {
     private readonly log: Logger,
   ) {
     this.tasksByName = new Map(tasks.map((t) => [t.name, t]));
-    this.delayed = new DelayedJobs((job) => this.makeReady(job));
-    this.queue = new PQueue({ concurrency: settings.concurrency * settings.workerConcurrency * settings.prefetch, autoStart: false });
     this.pool = new WorkerPool({
       modules: moduleFiles,
       plugins,
@@ -148,7 +133,16 @@ export class Celeriac implements TaskSender {
       onEvent: (m) => this.log.warn(m),
       spares: settings.watch,
     });
-    for (const job of store.jobs.values()) if (WAITING_STATES.has(job.state)) this.schedule(job);
+    this.dispatcher = new Dispatcher({
+      store,
+      pool: this.pool,
+      log,
+      onFinished: (job) => this.waiters.settle(job),
+      slots: settings.concurrency * settings.workerConcurrency,
+      prefetch: settings.prefetch,
+      timeoutGraceMs: settings.timeoutGraceMs,
+    });
+    for (const job of store.jobs.values()) if (WAITING_STATES.has(job.state)) this.dispatcher.schedule(job);
     this.inbox = new InboxConsumer(dir, (m) => this.applyInboxMessage(m), log);
   }
 
@@ -236,12 +230,10 @@ export class Celeriac implements TaskSender {
     const { problems } = await this.pool.start();
     for (const p of problems) this.log.error(p.message);
     this.running = true;
-    this.queue.start();
-    this.delayed.start();
+    this.dispatcher.start();
     const sweepMs = Math.min(this.settings.resultTtlMs, 60_000);
     this.sweeper = setInterval(() => this.sweep(), sweepMs);
     this.sweeper.unref();
-    this.pump();
     if (this.settings.watch) await this.startWatching();
   }
 
@@ -306,7 +298,7 @@ export class Celeriac implements TaskSender {
     this.assertOpen();
     // Fast path: with a slot free and nothing waiting, accept and start the job in the
     // same flush, saving one disk write on the way to a worker.
-    const startNow = this.running && job.runAt === 0 && this.ready.size === 0 && this.queue.size === 0 && this.queue.pending < this.queue.concurrency;
+    const startNow = job.runAt === 0 && this.dispatcher.canStartNow;
     const events: JobEvent[] = startNow ? [{ type: 'add', job }, { type: 'start', id, at: job.createdAt }] : [{ type: 'add', job }];
     const committing = this.store.commit(events);
     this.accepting.set(id, committing);
@@ -316,8 +308,8 @@ export class Celeriac implements TaskSender {
       this.accepting.delete(id);
     }
     const rec = this.store.jobs.get(id)!;
-    if (rec.state === 'started' && startNow) this.dispatch(rec);
-    else this.schedule(rec);
+    if (rec.state === 'started' && startNow) this.dispatcher.runStarted(rec);
+    else this.dispatcher.schedule(rec);
     return this.handle(id, true);
   }
 
@@ -341,7 +333,7 @@ export class Celeriac implements TaskSender {
     await this.store.commit(events);
     return events.map((ev) => {
       const id = (ev as JobEvent & { type: 'add' }).job.id;
-      this.schedule(this.store.jobs.get(id)!);
+      this.dispatcher.schedule(this.store.jobs.get(id)!);
       return this.handle(id, true);
     });
   }
@@ -370,7 +362,7 @@ export class Celeriac implements TaskSender {
         await this.store.commit(fresh.map((job) => ({ type: 'add', job })));
         for (const j of fresh) {
           const rec = this.store.jobs.get(j.id);
-          if (rec && WAITING_STATES.has(rec.state)) this.schedule(rec);
+          if (rec && WAITING_STATES.has(rec.state)) this.dispatcher.schedule(rec);
         }
         return;
       }
@@ -446,7 +438,7 @@ export class Celeriac implements TaskSender {
     await this.store.commit([{ type: 'cancel', id, at: Date.now() }]);
     if (job.state !== 'cancelled') return false;
     if (wasRunning) this.pool.abort(id, 'cancelled');
-    this.settle(job);
+    this.waiters.settle(job);
     return true;
   }
 
@@ -458,150 +450,7 @@ export class Celeriac implements TaskSender {
   result(id: string, opts: ResultOptions = {}): Promise<unknown> {
     const job = this.store.jobs.get(id);
     if (!job) return Promise.reject(new CeleriacError('RESULT_GONE', `job ${id} is unknown: never sent here, or finished longer ago than resultTtl and dropped`));
-    if (FINISHED_STATES.has(job.state)) return outcomeOf(job);
-    return new Promise((resolvePromise, reject) => {
-      const waiter: Waiter = { resolve: resolvePromise, reject };
-      const list = this.waiters.get(id);
-      if (list) list.push(waiter);
-      else this.waiters.set(id, [waiter]);
-      if (opts.timeout !== undefined) {
-        const timer = setTimeout(() => {
-          const l = this.waiters.get(id);
-          if (l) {
-            const i = l.indexOf(waiter);
-            if (i !== -1) l.splice(i, 1);
-            if (l.length === 0) this.waiters.delete(id);
-          }
-          reject(new CeleriacError('RESULT_TIMEOUT', `job ${id} (${job.task}) did not finish within ${opts.timeout} ms; it is ${job.state} and goes on`));
-        }, opts.timeout);
-        const done = (fn: (v: unknown) => void) => (v: unknown) => {
-          clearTimeout(timer);
-          fn(v);
-        };
-        waiter.resolve = done(resolvePromise);
-        waiter.reject = done(reject);
-      }
-    });
-  }
-
-  /** Tell everyone waiting on a job that it finished. */
-  private settle(job: JobRecord): void {
-    const list = this.waiters.get(job.id);
-    if (!list || !FINISHED_STATES.has(job.state)) return;
-    this.waiters.delete(job.id);
-    const outcome = outcomeOf(job);
-    outcome.catch(() => undefined);
-    for (const w of list) outcome.then(w.resolve, w.reject);
-  }
-
-  // --- dispatch -----------------------------------------------------------------
-
-  private schedule(job: JobRecord): void {
-    if (job.runAt > Date.now()) this.delayed.add(job);
-    else this.makeReady(job);
-  }
-
-  private makeReady(job: JobRecord): void {
-    if (!WAITING_STATES.has(job.state)) return;
-    this.ready.add(job);
-    if (!this.pumpScheduled) {
-      this.pumpScheduled = true;
-      queueMicrotask(() => {
-        this.pumpScheduled = false;
-        this.pump();
-      });
-    }
-  }
-
-  /** Feed p-queue from the ready heap, a little ahead of the free slots. */
-  private pump(): void {
-    if (!this.running || this.closing) return;
-    const ahead = this.queue.concurrency * 2;
-    while (this.queue.size + this.queue.pending < ahead) {
-      const job = this.ready.take();
-      if (!job) return;
-      if (!WAITING_STATES.has(job.state) || this.dispatched.has(job.id)) continue;
-      this.dispatch(job);
-    }
-  }
-
-  private dispatch(job: JobRecord): void {
-    this.dispatched.add(job.id);
-    void this.queue.add(() => this.execute(job), { priority: job.priority }).catch((err) => this.log.error(`dispatch of ${job.id} failed: ${(err as Error).message}`));
-  }
-
-  /** Mark a job started (unless send() already did), run it on the pool, record the outcome. */
-  private async execute(job: JobRecord): Promise<void> {
-    try {
-      if (!this.running) return;
-      if (job.state !== 'started') await this.begin(job);
-      if (job.state !== 'started') return; // expired, cancelled meanwhile, or the start could not be written
-      const run: Parameters<WorkerPool['run']>[0] = {
-        id: job.id,
-        task: job.task,
-        args: job.args,
-        attempt: job.attempts,
-        retries: job.retries,
-        recovered: job.recovered,
-      };
-      if (job.maxRetries !== undefined) run.maxRetries = job.maxRetries;
-      if (job.retryDelay !== undefined) run.retryDelayMs = job.retryDelay;
-      const outcome = await this.pool.run(run);
-      const recording = this.record(job, outcome).finally(() => this.recording.delete(recording));
-      this.recording.add(recording);
-    } finally {
-      this.dispatched.delete(job.id);
-      this.pump();
-    }
-  }
-
-  private async begin(job: JobRecord): Promise<void> {
-    if (!WAITING_STATES.has(job.state)) return;
-    const now = Date.now();
-    if (job.expiresAt && now >= job.expiresAt) {
-      await this.store.commit([{ type: 'expire', id: job.id, at: now }]);
-      this.settle(job);
-      return;
-    }
-    try {
-      await this.store.commit([{ type: 'start', id: job.id, at: now }]);
-    } catch (err) {
-      // Rare (disk full): the job stays pending on disk; try it again shortly.
-      this.log.error(`could not record the start of ${job.id}; it stays pending and is tried again in 1 s: ${(err as Error).message}`);
-      setTimeout(() => this.makeReady(job), 1000).unref();
-    }
-  }
-
-
-  /** Make an outcome durable, then act on it: wake waiters, or schedule the retry. */
-  private async record(job: JobRecord, given: Outcome): Promise<void> {
-    const at = Date.now();
-    const outcome: Outcome = given.kind !== 'succeeded' && this.stoppedByShutdown.has(job.id) ? { seq: given.seq, kind: 'requeue', revert: false } : given;
-    let ev: JobEvent;
-    switch (outcome.kind) {
-      case 'succeeded':
-        ev = outcome.result === undefined ? { type: 'succeed', id: job.id, at } : { type: 'succeed', id: job.id, at, result: outcome.result };
-        break;
-      case 'failed':
-        ev = { type: 'fail', id: job.id, at, error: outcome.error };
-        break;
-      case 'retry':
-        ev = { type: 'retry', id: job.id, at, runAt: outcome.runAt, error: outcome.error, ...(outcome.args !== undefined ? { args: outcome.args } : {}) };
-        break;
-      case 'requeue':
-        ev = { type: 'requeue', id: job.id, at, revert: outcome.revert };
-        break;
-    }
-    try {
-      // A failed write (disk full) loses nothing: the job stays started and is retried here, or recovered at restart.
-      // The first try goes straight to the store: p-retry costs ~5% of the host's CPU per job when on the hot path.
-      await this.store.commit([ev]).catch(() => pRetry(() => this.store.commit([ev]), { retries: 8, minTimeout: 100, maxTimeout: 5000 }));
-    } catch (err) {
-      this.log.error(`could not record the outcome of ${job.id} (${job.task}); it will run again after a restart: ${(err as Error).message}`);
-      return;
-    }
-    if (FINISHED_STATES.has(job.state)) this.settle(job);
-    else if (WAITING_STATES.has(job.state)) this.schedule(job);
+    return this.waiters.wait(job, opts.timeout);
   }
 
   private sweep(): void {
@@ -617,7 +466,7 @@ export class Celeriac implements TaskSender {
   /** Resolves once nothing is due, queued or running (jobs waiting for a later time do not count). */
   async idle(): Promise<void> {
     for (;;) {
-      const busy = this.ready.size > 0 || this.dispatched.size > 0 || this.recording.size > 0 || this.queue.size > 0 || this.queue.pending > 0 || this.accepting.size > 0;
+      const busy = this.dispatcher.busy || this.accepting.size > 0;
       if (!busy) return;
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -639,33 +488,13 @@ export class Celeriac implements TaskSender {
   }
 
   private async shutdown(): Promise<void> {
-    const wasRunning = this.running;
     await this.watcher?.close();
     await this.inbox.stop();
     clearInterval(this.sweeper);
-    this.delayed.stop();
-    this.queue.pause();
-    this.queue.clear();
-    if (wasRunning) {
-      await this.pool.drain();
-      if (!(await this.pool.idle(() => this.shutdownDeadline))) {
-        for (const id of this.dispatched) {
-          this.stoppedByShutdown.add(id);
-          this.pool.abort(id, 'shutdown');
-        }
-        const abortedAt = Date.now();
-        await this.pool.idle(() => abortedAt + this.settings.timeoutGraceMs);
-      }
-      await this.pool.close();
-      await this.queue.onIdle();
-    }
+    await this.dispatcher.stop(() => this.shutdownDeadline);
     this.running = false;
-    while (this.recording.size > 0) await Promise.all(this.recording);
     await this.store.close();
-    for (const [id, list] of this.waiters) {
-      for (const w of list) w.reject(new CeleriacError('APP_CLOSED', `the app closed before job ${id} finished; it is still on record and runs after the next start`));
-    }
-    this.waiters.clear();
+    this.waiters.rejectAll();
   }
 }
 
