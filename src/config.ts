@@ -3,26 +3,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { CeleriacOptions } from './app.js';
 import { CeleriacError } from './errors.js';
 
-export interface CeleriacConfig {
-  /** Data dir (journal, snapshot, lock). Default ".celeriac". */
+/**
+ * The settings of createCeleriac() that make sense in a file (the same names, types and
+ * defaults; see CeleriacOptions), with the data dir optional: it defaults to ".celeriac"
+ * beside the config file.
+ */
+export interface CeleriacConfig extends Omit<CeleriacOptions, 'dir' | 'cwd' | 'logger'> {
   dir?: string;
-  /** Task module files or directories. */
-  tasks?: string | string[];
-  /** Plugin packages declaring `"celeriac": { "taskImports": … }`. */
-  plugins?: string[];
-  concurrency?: number;
-  workerConcurrency?: number;
-  prefetch?: number;
-  resultTtl?: number | string;
-  shutdownTimeout?: number | string;
-  timeoutGrace?: number | string;
-  maxMemoryMb?: number;
-  maxResultBytes?: number;
-  compactAfterBytes?: number;
-  /** Hot-reload task modules when they change (development). */
-  watch?: boolean;
 }
 
 /** Identity, for type checking and editor completion in celeriac.config.ts. */
