@@ -7,7 +7,7 @@
 // a throwaway app project and the current user in their place, and change nothing else.
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -205,10 +205,13 @@ test('under a real supervisord: the worker starts, a killed worker is restarted 
   );
   const ctl = (...args: string[]) => run(python, ['-m', 'supervisor.supervisorctl', '-c', main, ...args], { cwd: project, timeout: 60_000 });
   const workerLog = () => readFile(join(logDir, 'worker.log'), 'utf8').catch(() => '');
+  const workers = new Set<number>(); // every worker pid seen, killed at the end if still there
   const workerPid = async () => {
     const r = await ctl('pid', 'celeriac');
     const pid = Number(r.stdout.trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    workers.add(pid);
+    return pid;
   };
 
   const supervisord = spawn(python, ['-m', 'supervisor.supervisord', '-c', main], { cwd: project, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -216,18 +219,30 @@ test('under a real supervisord: the worker starts, a killed worker is restarted 
   supervisord.stdout.on('data', (c: Buffer) => (output += c.toString()));
   supervisord.stderr.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<void>((resolve) => supervisord.once('exit', () => resolve()));
+  const running = () => supervisord.exitCode === null && supervisord.signalCode === null;
   t.after(async () => {
-    if (supervisord.exitCode !== null || supervisord.signalCode !== null) return;
-    const pid = await workerPid().catch(() => undefined);
-    supervisord.kill('SIGKILL');
-    if (pid) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+    if (running()) {
+      // Politely first: supervisord stops the worker (SIGTERM), then exits.
+      await workerPid().catch(() => undefined);
+      await ctl('shutdown');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 20_000)))]);
+      clearTimeout(timer);
     }
-    await exited;
+    if (running()) {
+      supervisord.kill('SIGKILL');
+      await exited;
+    }
+    // A worker still alive (its pid still running this project's command: pids are reused).
+    for (const pid of workers) {
+      let cmdline = '';
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue; // gone, as it should be
+      }
+      if (cmdline.includes(project)) process.kill(pid, 'SIGKILL');
+    }
   });
   const context = async () => `\n--- supervisord ---\n${output}\n${await readFile(join(sv, 'supervisord.log'), 'utf8').catch(() => '')}\n--- worker.log ---\n${await workerLog()}`;
 
@@ -243,6 +258,7 @@ test('under a real supervisord: the worker starts, a killed worker is restarted 
     await waitFor(async () => (await client.get(a.id))?.state === 'started', 20_000, 'the first job to start');
     process.kill(first, 'SIGKILL');
     const result = (await client.result(a.id, { timeout: 40_000 })) as { pid: number; recovered: boolean };
+    workers.add(result.pid);
     assert.notEqual(result.pid, first, 'a new worker process ran it');
     assert.equal(result.recovered, true);
     assert.equal((await client.get(a.id))!.state, 'succeeded');
