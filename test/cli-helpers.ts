@@ -108,7 +108,7 @@ export interface RunResult {
 }
 
 function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.NODE_TEST_CONTEXT; // set by node --test for its own children; not for ours
   delete env.NODE_OPTIONS;
   return env;

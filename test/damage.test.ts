@@ -79,7 +79,7 @@ test('a flipped byte in the middle refuses to open (file and offset); repair sal
   const buf = await readFile(segment);
   const offsets = scanRecords(buf).offsets;
   const victim = offsets[3]!; // the add of job-2
-  buf[victim + 20] ^= 0x20;
+  buf[victim + 20] = buf[victim + 20]! ^ 0x20;
   await writeFile(segment, buf);
   await assert.rejects(open(dir), (err: CeleriacError) => {
     assert.equal(err.code, 'CORRUPT_JOURNAL');

@@ -137,7 +137,7 @@ export class WorkerPool {
 
   private async swapGeneration(modules: string[], plugins: PluginRef[]): Promise<ReloadResult> {
     if (this.closing) return { ok: false, problems: [], error: 'the pool is closing' };
-    const tsx = needsTsx(modules);
+    const tsx = needsTsx(modules, plugins);
     const spared = this.workers.filter((w) => w.state === 'spare' && !w.exited && (w.tsx || !tsx)).slice(0, this.opts.size);
     for (const slot of spared) {
       slot.state = 'standby';
@@ -231,7 +231,7 @@ export class WorkerPool {
       markReady = resolve;
       failReady = reject;
     });
-    const slot: Slot = { worker, state, ready, tsx: needsTsx(modules), ...slotViews(slots, this.opts.concurrency), inFlight: new Map(), outbox: [], exited: false };
+    const slot: Slot = { worker, state, ready, tsx: needsTsx(modules, plugins), ...slotViews(slots, this.opts.concurrency), inFlight: new Map(), outbox: [], exited: false };
     this.workers.push(slot);
     let isReady = false;
     worker.on('message', (msg: WorkerMessage) => {

@@ -1,6 +1,6 @@
 // Starting a worker thread that can import TypeScript: a tiny CommonJS bootstrap
-// registers tsx's ESM hooks (only when a .ts module is involved: they cost ~100 ms of
-// start-up), then imports the worker entry.
+// registers tsx's ESM hooks (only when a .ts module may be involved: they cost ~100 ms
+// of start-up), then imports the worker entry.
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { WorkerData } from './protocol.js';
 
@@ -16,13 +16,16 @@ const { workerData } = require('node:worker_threads');
 })().catch((err) => { process.nextTick(() => { throw err; }); });
 `;
 
-/** Whether a worker loading these modules registers tsx. */
-export function needsTsx(modules: string[]): boolean {
-  return OWN_EXT === '.ts' || modules.some((m) => TS_MODULE.test(m));
+/**
+ * Whether a worker loading these modules registers tsx. With plugins, always: a plugin's
+ * entry and the modules its taskImports() returns are only known inside the worker.
+ */
+export function needsTsx(modules: string[], plugins: readonly unknown[]): boolean {
+  return OWN_EXT === '.ts' || plugins.length > 0 || modules.some((m) => TS_MODULE.test(m));
 }
 
 export function spawnWorker(data: WorkerData, resourceLimits?: ResourceLimits): Worker {
-  const boot = { entry: ENTRY, tsx: needsTsx(data.modules) ? import.meta.resolve('tsx/esm/api') : undefined };
+  const boot = { entry: ENTRY, tsx: needsTsx(data.modules, data.plugins) ? import.meta.resolve('tsx/esm/api') : undefined };
   return new Worker(BOOT, {
     eval: true,
     workerData: { ...data, boot },

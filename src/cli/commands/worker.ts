@@ -18,16 +18,17 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
     return EXIT.ok;
   }
   await new Promise<void>((resolve) => {
-    let signals = 0;
+    let stopping = false;
     const onSignal = (name: string) => {
-      signals++;
-      if (signals === 1) {
+      if (!stopping) {
+        stopping = true;
         console.log(`${name}: warm shutdown — finishing running jobs (send SIGINT again for a cold shutdown)`);
         void app.close().then(resolve);
-      } else {
+      } else if (name === 'SIGINT') {
+        // Only a second Ctrl-C means "now": process managers may send TERM more than once.
         console.log(`${name}: cold shutdown — aborting running jobs; they run again at the next start`);
         void app.close({ timeout: 0 }).then(resolve);
-      }
+      } else console.log(`${name}: already shutting down warm (send SIGINT for a cold shutdown)`);
     };
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
