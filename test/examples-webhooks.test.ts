@@ -209,11 +209,10 @@ test('the example type-checks (strict) as installed in an app', async (t) => {
 });
 
 // The tests above run against celeriac's sources, where worker threads always load tsx.
-// An app gets the built package, whose workers load tsx only when one of the app's own
-// `tasks` modules is TypeScript (src/pool/spawn.ts looks at `modules`, not at plugins).
+// An app gets the built package, whose workers must load tsx for a TypeScript plugin
+// although none of the app's own modules is TypeScript.
 test(
   'the plugin loads in an app that uses the built package (dist/)',
-  { todo: 'celeriac bug: with the built package, a worker does not load tsx for a TypeScript plugin module ("Unknown file extension .ts")' },
   async (t) => {
     if (!existsSync(join(ROOT, 'dist', 'index.js'))) return t.skip('dist/ is not built (npm run build)');
     const project = await exampleProject(t, ['webhooks'], 'celeriac-webhooks-dist-');
