@@ -41,9 +41,11 @@ export interface CeleriacOptions {
   /** Jobs one worker runs at once (async tasks overlap). Default 1. */
   workerConcurrency?: number;
   /**
-   * Jobs handed to each worker slot ahead of time, so that a worker never waits for the
-   * host between two short jobs (Celery's prefetch multiplier). Default 4; use 1 for
-   * long tasks, so that a job never waits behind another in a busy worker.
+   * Jobs marked started ahead of time per worker slot (Celery's prefetch multiplier),
+   * held in the host until any slot frees, so one journal write carries many starts.
+   * Default 16. Higher raises throughput of short jobs; after a crash, up to
+   * slots × prefetch jobs run again flagged recovered although they may not have begun.
+   * 1: a job is marked started only when a slot is free for it.
    */
   prefetch?: number;
   /** How long finished jobs and their results are kept (seconds or "1d"). Default 1 day. */
@@ -531,7 +533,7 @@ function resolveSettings(o: CeleriacOptions): Settings {
   return {
     concurrency: positiveInt(o.concurrency, 'concurrency', availableParallelism()),
     workerConcurrency: positiveInt(o.workerConcurrency, 'workerConcurrency', 1),
-    prefetch: positiveInt(o.prefetch, 'prefetch', 4),
+    prefetch: positiveInt(o.prefetch, 'prefetch', 16),
     resultTtlMs: o.resultTtl === undefined ? 86_400_000 : guard(() => durationMs(o.resultTtl, 'resultTtl')),
     shutdownTimeoutMs: o.shutdownTimeout === undefined ? 30_000 : guard(() => durationMs(o.shutdownTimeout, 'shutdownTimeout')),
     timeoutGraceMs: o.timeoutGrace === undefined ? 1000 : guard(() => durationMs(o.timeoutGrace, 'timeoutGrace')),

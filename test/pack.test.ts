@@ -88,7 +88,9 @@ test('the packed tarball installs into a fresh project and runs .ts and .js task
   assert.ok(packedFiles.includes('dist/index.js'));
   assert.ok(packedFiles.includes('dist/index.d.ts'));
   assert.ok(packedFiles.includes('dist/pool/worker.js'), 'the worker entry ships');
-  assert.ok(!packedFiles.some((p) => p.startsWith('src/') || p.startsWith('test/')), 'sources and tests stay out of the tarball');
+  // The sources ship beside dist/ so that its source maps (stack traces, task file:line) point at real files.
+  assert.ok(packedFiles.includes('src/index.ts') && packedFiles.includes('dist/index.js.map'), 'sources and source maps ship');
+  assert.ok(!packedFiles.some((p) => p.startsWith('test/') || p.startsWith('bench/') || p.startsWith('examples/')), 'tests, bench and examples stay out of the tarball');
 
   const project = join(tmp, 'project');
   await mkdir(project);

@@ -20,21 +20,20 @@ export interface DispatcherOptions {
   onFinished: (job: JobRecord) => void;
   /** Jobs the pool runs at once: worker threads × workerConcurrency. */
   slots: number;
-  /** Jobs handed to each slot ahead of time. */
+  /**
+   * Jobs marked started ahead of time per slot. They wait in the host, not in a worker,
+   * so whichever worker frees up first takes the next one, and one journal write carries
+   * many starts: a job holds its place for about two writes (its start, then its
+   * outcome), so throughput ≤ slots × prefetch / (2 × write latency). A crash flags these
+   * as recovered although they may not have begun (the conservative side of
+   * at-least-once); close() gives them back exactly.
+   */
   prefetch: number;
   timeoutGraceMs: number;
 }
 
-/**
- * How many jobs may be marked started ahead of a free slot. They wait in the host, not
- * in a worker, so whichever worker frees up first takes the next one; the depth lets one
- * journal write carry many starts. A job holds its place for about two writes (its start,
- * then its outcome), so throughput ≤ depth / (2 × write latency): with 256 that is ~300k
- * jobs/s at 0.4 ms a write (idle disk here) and still ~25k/s at 5 ms (a busy one). A
- * crash flags these as recovered although they never began — the conservative side of
- * at-least-once; close() gives them back exactly.
- */
-const RESERVE_MIN = 256;
+/** Jobs queued inside one worker slot at most: enough to hide a message round trip. */
+const WORKER_QUEUE = 2;
 
 export class Dispatcher {
   private readonly ready = new ReadyJobs();
@@ -56,8 +55,8 @@ export class Dispatcher {
 
   constructor(private readonly o: DispatcherOptions) {
     this.delayed = new DelayedJobs((job) => this.makeReady(job));
-    this.queue = new PQueue({ concurrency: o.slots * o.prefetch, autoStart: false });
-    this.reserveAhead = Math.max(RESERVE_MIN, o.slots * o.prefetch * 4);
+    this.queue = new PQueue({ concurrency: o.slots * Math.min(o.prefetch, WORKER_QUEUE), autoStart: false });
+    this.reserveAhead = o.slots * o.prefetch;
   }
 
   /** A waiting job: run it once due. */
@@ -104,7 +103,8 @@ export class Dispatcher {
   /** Take due jobs from the heap, up to the reservation depth, and mark them started together. */
   private pump(): void {
     if (!this.running || this.stopping) return;
-    const room = this.reserveAhead - this.queue.size - this.reserving;
+    // Everything marked started and not yet finished counts: reserved, queued, on the pool.
+    const room = this.reserveAhead - this.queue.size - this.queue.pending - this.reserving;
     if (room <= 0 || this.ready.size === 0) return;
     const batch: JobRecord[] = [];
     while (batch.length < room) {
