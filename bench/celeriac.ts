@@ -119,6 +119,7 @@ runChild('celeriac', {
       await new Promise((r) => setTimeout(r, 1));
     }
     const firstAt = Number(readFileSync(mark, 'utf8'));
+    if (!(firstAt > performance.timeOrigin)) throw new Error(`bad first-job mark ${JSON.stringify(readFileSync(mark, 'utf8'))} (process started at ${performance.timeOrigin})`);
     ctx.emit('first_job_ms', firstAt - performance.timeOrigin, { recovery: pending });
     ctx.emit('open_ms', openMs);
     ctx.emit('peak_rss_mb', process.resourceUsage().maxRSS / 1024);
