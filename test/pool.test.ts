@@ -97,3 +97,16 @@ test('the host event loop stays responsive while CPU-bound tasks run', async (t)
   // Had a task run on the host thread, the loop would have stalled for a whole task.
   assert.ok(p99 < TASK_MS / 2, `host event-loop delay p99 ${p99.toFixed(1)} ms should stay well under one task's ${TASK_MS} ms`);
 });
+
+test('jobs queued behind a long job in one worker move to an idle worker', async (t) => {
+  const app = await openApp(t, { tasks: [fixture('steal')], concurrency: 2, workerConcurrency: 1, prefetch: 8 });
+  await app.start();
+  // One long job and, right behind it, short ones: half of them land in the long job's worker.
+  const long = await app.send('steal.long', [1500]);
+  const shorts = await app.sendMany('steal.short', Array.from({ length: 12 }, () => []));
+  const longDoneAt = (await long.result({ timeout: 20_000 })) as number;
+  const shortDoneAt = (await Promise.all(shorts.map((h) => h.result({ timeout: 20_000 })))) as number[];
+  const late = shortDoneAt.filter((at) => at >= longDoneAt).length;
+  assert.equal(late, 0, `${late} short job(s) waited behind the long one instead of moving to the idle worker`);
+  for (const h of shorts) assert.equal(h.info()?.attempts, 1, 'a moved job is not counted as a second attempt');
+});

@@ -64,6 +64,10 @@ interface Slot {
   tsx: boolean;
   running: Int32Array;
   deadline: Float64Array;
+  /** When the job in each slot began (epoch ms). */
+  began: Float64Array;
+  /** A giveBack request is out: do not ask again until it is answered. */
+  givingBack?: boolean;
   /** Set by the worker as it dies: the seq of the job that called process.exit() or threw uncaught (0: unknown). */
   culprit: Int32Array;
   inFlight: Map<number, Pending>;
@@ -76,6 +80,8 @@ interface Slot {
 }
 
 const WATCHDOG_MS = 50;
+/** A worker whose every slot has run one job this long, with more queued, gives the queued ones to an idle worker. */
+const STEAL_AFTER_MS = 100;
 /** How long a new generation may take to import its modules before the reload is given up. */
 const RELOAD_READY_TIMEOUT_MS = 30_000;
 const SPARES_DELAY_MS = 300;
@@ -240,6 +246,7 @@ export class WorkerPool {
         markReady({ tasks: msg.tasks, problems: msg.problems, modules: msg.modules });
       } else if (msg.t === 'done') this.settle(slot, msg.outcomes);
       else if (msg.t === 'drained') slot.onDrained?.(msg.seqs);
+      else if (msg.t === 'givenBack') this.reassign(slot, msg.seqs);
     });
     worker.on('error', (err) => {
       slot.crash = err;
@@ -279,25 +286,64 @@ export class WorkerPool {
 
   /** Hand a job to the least busy worker; resolves with its outcome (never rejects). */
   run(job: Omit<WireJob, 'seq'>): Promise<Outcome> {
-    let best: Slot | undefined;
-    for (const w of this.workers) if (w.state === 'active' && !w.exited && w.killedFor === undefined && (!best || w.inFlight.size < best.inFlight.size)) best = w;
     const seq = this.nextSeq++;
     if (this.nextSeq > 0x7fffffff) this.nextSeq = 1;
     const wire: WireJob = { ...job, seq };
-    if (!best) return Promise.resolve({ seq, kind: 'requeue', revert: true });
-    const slot = best;
-    return new Promise<Outcome>((resolve) => {
-      slot.inFlight.set(seq, { job: wire, resolve });
-      this.byId.set(job.id, { slot, seq });
-      if (slot.outbox.push(wire) === 1) {
-        queueMicrotask(() => {
-          const jobs = slot.outbox;
-          slot.outbox = [];
-          if (!slot.exited) slot.worker.postMessage({ t: 'run', jobs } satisfies HostMessage);
-        });
-      }
-    });
+    return new Promise<Outcome>((resolve) => this.assign({ job: wire, resolve }));
   }
+
+  /** Queue a job on the least busy active worker; its message leaves with the others of this turn. */
+  private assign(p: Pending, except?: Slot): void {
+    let best: Slot | undefined;
+    for (const w of this.workers) if (w !== except && w.state === 'active' && !w.exited && w.killedFor === undefined && (!best || w.inFlight.size < best.inFlight.size)) best = w;
+    if (!best) {
+      p.resolve({ seq: p.job.seq, kind: 'requeue', revert: true });
+      return;
+    }
+    const slot = best;
+    slot.inFlight.set(p.job.seq, p);
+    this.byId.set(p.job.id, { slot, seq: p.job.seq });
+    if (slot.outbox.push(p.job) === 1) {
+      queueMicrotask(() => {
+        const jobs = slot.outbox;
+        slot.outbox = [];
+        if (!slot.exited) slot.worker.postMessage({ t: 'run', jobs } satisfies HostMessage);
+      });
+    }
+  }
+
+  /**
+   * Jobs wait in a worker's queue so that a short job never waits for a message round
+   * trip. Behind a long job that is a trap, Celery's prefetch problem: when one worker is
+   * idle while another sits on queued jobs behind a job running for over STEAL_AFTER_MS,
+   * the busy one is asked to give its queued jobs back, and they move.
+   */
+  private stealForIdle(now: number): void {
+    const idle = this.workers.some((w) => w.state === 'active' && !w.exited && w.killedFor === undefined && w.inFlight.size < this.opts.concurrency);
+    if (!idle) return;
+    for (const w of this.workers) {
+      if (w.state !== 'active' || w.exited || w.givingBack || w.inFlight.size <= this.opts.concurrency) continue;
+      let stuck = true;
+      for (let i = 0; i < w.running.length; i++) {
+        if (Atomics.load(w.running, i) === 0 || now - w.began[i]! < STEAL_AFTER_MS) stuck = false;
+      }
+      if (!stuck) continue;
+      w.givingBack = true;
+      w.worker.postMessage({ t: 'giveBack' } satisfies HostMessage);
+    }
+  }
+
+  private reassign(from: Slot, seqs: number[]): void {
+    from.givingBack = false;
+    for (const seq of seqs) {
+      const p = from.inFlight.get(seq);
+      if (!p) continue;
+      from.inFlight.delete(seq);
+      this.byId.delete(p.job.id);
+      this.assign(p, from);
+    }
+  }
+
 
   /** Fire the AbortSignal of a running job (cancel, cold shutdown). */
   abort(jobId: string, reason: 'cancelled' | 'shutdown'): void {
@@ -339,6 +385,7 @@ export class WorkerPool {
 
   private checkDeadlines(): void {
     const now = Date.now();
+    this.stealForIdle(now);
     for (const w of this.workers) {
       if (w.killedFor !== undefined || w.exited) continue;
       for (let i = 0; i < w.running.length; i++) {

@@ -28,6 +28,8 @@ export type HostMessage =
   | { t: 'run'; jobs: WireJob[] }
   | { t: 'abort'; seq: number; reason: 'cancelled' | 'shutdown' }
   | { t: 'drain' }
+  /** Give back the jobs queued but not begun (the host moves them to an idle worker); keep running. */
+  | { t: 'giveBack' }
   /** To a spare worker (mode `spare`): import these modules now, then run jobs. */
   | { t: 'load'; modules: string[]; plugins: PluginRef[] };
 
@@ -61,7 +63,8 @@ export interface PluginRef {
 export type WorkerMessage =
   | { t: 'ready'; tasks: TaskManifestEntry[]; problems: ModuleProblem[]; modules: { file: string; plugin?: string }[] }
   | { t: 'done'; outcomes: Outcome[] }
-  | { t: 'drained'; seqs: number[] };
+  | { t: 'drained'; seqs: number[] }
+  | { t: 'givenBack'; seqs: number[] };
 
 export interface WorkerData {
   /**
@@ -84,13 +87,21 @@ export interface WorkerData {
   slots: SharedArrayBuffer;
 }
 
-/** Layout of `WorkerData.slots`: Int32 seq per slot, Float64 deadline per slot, then the Int32 culprit. */
-export function slotViews(buf: SharedArrayBuffer, concurrency: number): { running: Int32Array; deadline: Float64Array; culprit: Int32Array } {
+/**
+ * Layout of `WorkerData.slots`: Int32 seq per slot, Float64 deadline per slot, Float64
+ * start time per slot (epoch ms), then the Int32 culprit.
+ */
+export function slotViews(buf: SharedArrayBuffer, concurrency: number): { running: Int32Array; deadline: Float64Array; began: Float64Array; culprit: Int32Array } {
   const running = new Int32Array(buf, 0, concurrency);
   const offset = Math.ceil((concurrency * 4) / 8) * 8;
-  return { running, deadline: new Float64Array(buf, offset, concurrency), culprit: new Int32Array(buf, offset + concurrency * 8, 1) };
+  return {
+    running,
+    deadline: new Float64Array(buf, offset, concurrency),
+    began: new Float64Array(buf, offset + concurrency * 8, concurrency),
+    culprit: new Int32Array(buf, offset + concurrency * 16, 1),
+  };
 }
 
 export function slotBytes(concurrency: number): number {
-  return Math.ceil((concurrency * 4) / 8) * 8 + concurrency * 8 + 8;
+  return Math.ceil((concurrency * 4) / 8) * 8 + concurrency * 16 + 8;
 }

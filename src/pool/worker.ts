@@ -61,7 +61,7 @@ async function warmTypeScript(): Promise<void> {
 }
 
 function startRunner(): void {
-  const { running, deadline, culprit } = slotViews(data.slots, data.concurrency);
+  const { running, deadline, began, culprit } = slotViews(data.slots, data.concurrency);
   // With several jobs running in this thread, the host must know which one took the
   // thread down, or it would fail the innocent ones with it. process.exit() and an
   // uncaught exception (a throw in a timer, an unhandled rejection) still run inside
@@ -111,7 +111,9 @@ function startRunner(): void {
     controllers.set(job.seq, controller);
     const timeoutMs = def?.options.timeoutMs ?? 0;
     // The deadline first, then the seq: the host reads seq and trusts the deadline beside it.
-    deadline[slot] = timeoutMs > 0 ? Date.now() + timeoutMs + data.timeoutGraceMs : 0;
+    const now = Date.now();
+    deadline[slot] = timeoutMs > 0 ? now + timeoutMs + data.timeoutGraceMs : 0;
+    began[slot] = now;
     Atomics.store(running, slot, job.seq);
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
@@ -199,6 +201,9 @@ function startRunner(): void {
         post({ t: 'drained', seqs });
         return;
       }
+      case 'giveBack':
+        post({ t: 'givenBack', seqs: queue.splice(0).map((j) => j.seq) });
+        return;
     }
   });
 }

@@ -32,8 +32,12 @@ export interface DispatcherOptions {
   timeoutGraceMs: number;
 }
 
-/** Jobs queued inside one worker slot at most: enough to hide a message round trip. */
-const WORKER_QUEUE = 2;
+/**
+ * Jobs queued inside one worker slot at most: enough that a batch of short jobs travels
+ * in one message each way. A job stuck behind a long one moves to an idle worker (the
+ * pool steals it back), so this costs no fairness.
+ */
+const WORKER_QUEUE = 8;
 
 export class Dispatcher {
   private readonly ready = new ReadyJobs();
