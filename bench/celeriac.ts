@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { createCeleriac, type Celeriac, type JobHandle } from '../src/index.js';
+// The built package, as users run it (npm run bench builds first).
+import { createCeleriac, type Celeriac, type JobHandle } from '../dist/index.js';
 import { checkIds, chunks, dirBytes, emitLatencies, measureCpu, now, runChild, withInFlight, type ChildContext } from './common.js';
 import { makePayload, type Payload } from './params.js';
 

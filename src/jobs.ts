@@ -66,7 +66,9 @@ export type JobEvent =
   | { type: 'forget'; id: string; at: number };
 
 export function newRecord(job: NewJob): JobRecord {
-  const rec: JobRecord = {
+  // Every field present from the start, in one order: a million records share one
+  // object shape, which keeps loading and dispatch on V8's fast paths.
+  return {
     id: job.id,
     task: job.task,
     args: job.args,
@@ -77,11 +79,14 @@ export function newRecord(job: NewJob): JobRecord {
     createdAt: job.createdAt,
     runAt: job.runAt,
     expiresAt: job.expiresAt,
+    maxRetries: job.maxRetries,
+    retryDelay: job.retryDelay,
+    startedAt: undefined,
+    finishedAt: undefined,
+    result: undefined,
+    error: undefined,
     recovered: false,
   };
-  if (job.maxRetries !== undefined) rec.maxRetries = job.maxRetries;
-  if (job.retryDelay !== undefined) rec.retryDelay = job.retryDelay;
-  return rec;
 }
 
 /**

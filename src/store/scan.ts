@@ -19,11 +19,22 @@ export interface ScanResult {
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
 
+/** The value of 8 lowercase hex digits at `at`, or -1. Read from bytes: no string, no regex per line. */
+function hex8(buf: Buffer, at: number): number {
+  let v = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = buf[i]!;
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
 function checkLine(buf: Buffer, start: number, end: number): boolean {
   if (end - start < 10 || buf[start + 8] !== SPACE) return false;
-  const head = buf.toString('latin1', start, start + 8);
-  if (!/^[0-9a-f]{8}$/.test(head)) return false;
-  return crc32(buf.subarray(start + 9, end)) === Number.parseInt(head, 16);
+  const sum = hex8(buf, start);
+  return sum >= 0 && crc32(buf.subarray(start + 9, end)) === sum;
 }
 
 export function scanRecords(buf: Buffer): ScanResult {
