@@ -86,7 +86,9 @@ export class FileStore implements JobStore {
     for (const n of state.staleSegments) await unlink(join(dir, segmentName(n)));
 
     report.droppedResults = dropExpiredResults(jobs, Date.now(), opts.resultTtlMs);
-    report.interrupted = recoverInterrupted(jobs);
+    // Jobs that were running when the previous process stopped: given back below, durably.
+    const interrupted: string[] = [];
+    for (const job of jobs.values()) if (job.state === 'started') interrupted.push(job.id);
 
     let segment: number;
     let fh: FileHandle;
@@ -113,12 +115,34 @@ export class FileStore implements JobStore {
     }
     const store = new FileStore(opts, jobs, lock, db, fh, segment, offset, report);
     store.bytesSinceSnapshot = await segmentBytes(dir, segments);
+    report.interrupted = await store.requeueInterrupted(interrupted);
     report.loadMs = Math.round(performance.now() - started);
     return store;
   }
 
   get dir(): string {
     return this.opts.dir;
+  }
+
+  /**
+   * Interrupted jobs go back to pending, flagged recovered, through a journaled requeue
+   * (the `q` event, not reverted) rather than in memory only. Had the journal kept them
+   * `started`, a later replay would drop the next process's `start` of them (applyEvent
+   * ignores a start of a started job): the attempt that ran after the crash vanished at
+   * the following open (attempts and `recovered` wrong in app.get(), the next rerun saw
+   * the same attempt number again), and an expire or a never-began requeue of a
+   * recovered job replayed wrongly. Found by test/torture (npm run torture). If the
+   * write fails (disk full), the change is made in memory only, as before.
+   */
+  private async requeueInterrupted(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const at = Date.now();
+    try {
+      await this.commit(ids.map((id) => ({ type: 'requeue', id, at, revert: false })));
+    } catch {
+      recoverInterrupted(this.jobs);
+    }
+    return ids.length;
   }
 
   /** Resolves once every event is durable and applied to `jobs`; rejects with nothing written. */
