@@ -300,18 +300,24 @@ export class Celeriac implements TaskSender {
     this.assertOpen();
     // Fast path: with a slot free and nothing waiting, accept and start the job in the
     // same flush, saving one disk write on the way to a worker.
-    const startNow = job.runAt === 0 && this.dispatcher.canStartNow;
+    const startNow = job.runAt === 0 && this.dispatcher.claimNow();
     const events: JobEvent[] = startNow ? [{ type: 'add', job }, { type: 'start', id, at: job.createdAt }] : [{ type: 'add', job }];
     const committing = this.store.commit(events);
     this.accepting.set(id, committing);
     try {
       await committing;
+    } catch (err) {
+      if (startNow) this.dispatcher.releaseClaim();
+      throw err;
     } finally {
       this.accepting.delete(id);
     }
     const rec = this.store.jobs.get(id)!;
-    if (rec.state === 'started' && startNow) this.dispatcher.runStarted(rec);
-    else this.dispatcher.schedule(rec);
+    if (startNow && rec.state === 'started') this.dispatcher.runStarted(rec);
+    else {
+      if (startNow) this.dispatcher.releaseClaim();
+      this.dispatcher.schedule(rec);
+    }
     return this.handle(id, true);
   }
 

@@ -113,3 +113,14 @@ test('close() with a short grace stops a long job; it runs again after restart, 
   assert.equal(info.recovered, true);
   assert.equal(info.attempts, 1);
 });
+
+test('a burst of concurrent sends never marks more jobs started than prefetch allows', async (t) => {
+  const log = join(await tempDir(t), 'runs.log');
+  const app = await timingApp(t, { concurrency: 1, prefetch: 1 });
+  await app.start();
+  const handles = await Promise.all(Array.from({ length: 20 }, () => app.send('timing.wait', [300, log])));
+  assert.equal(app.counts().started, 1, 'one slot, prefetch 1: only the running job is marked started');
+  assert.equal(app.counts().pending, 19);
+  await app.cancel(handles[0]!.id);
+  for (const h of handles.slice(1)) await app.cancel(h.id);
+});

@@ -6,6 +6,7 @@
 // Hot reload swaps whole generations: reload() starts a complete new set of workers;
 // once every one of them has loaded the modules cleanly they take all new jobs, and the
 // old ones give back what they have not begun and stop when their running jobs finish.
+import { statSync } from 'node:fs';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { needsTsx, spawnWorker } from './spawn.js';
 import { slotBytes, slotViews, type HostMessage, type ModuleProblem, type Outcome, type PluginRef, type TaskManifestEntry, type WireJob, type WorkerMessage } from './protocol.js';
@@ -77,6 +78,14 @@ interface Slot {
   crash?: Error;
   exited: boolean;
   onDrained?: (seqs: number[]) => void;
+}
+
+function fileIsEmpty(file: string): boolean {
+  try {
+    return statSync(file).size === 0;
+  } catch {
+    return false;
+  }
 }
 
 const WATCHDOG_MS = 50;
@@ -190,6 +199,14 @@ export class WorkerPool {
     }
     const first = ready[0]!;
     const lost = spawned.some((slot) => slot.exited);
+    // A module with no tasks is only a warning — unless its file is empty right now: an
+    // editor caught mid-save (truncate, then write). Swapping in would fail every queued
+    // job of its tasks; keep the old code, the write that follows triggers another reload.
+    const midSave = first.problems.filter((p) => p.kind === 'empty' && fileIsEmpty(p.file));
+    if (midSave.length > 0 && !this.closing && !lost) {
+      discard();
+      return { ok: false, problems: [], error: `${midSave.map((p) => p.file).join(', ')} was empty (caught in the middle of a save)` };
+    }
     if (this.closing || lost || first.problems.some((p) => p.kind !== 'empty')) {
       discard();
       if (this.closing) return { ok: false, problems: [], error: 'the pool is closing' };

@@ -53,6 +53,8 @@ export class Dispatcher {
   private readonly stoppedByShutdown = new Set<string>();
   private outcomes: { job: JobRecord; ev: JobEvent }[] = [];
   private reserving = 0;
+  /** Slots claimed by send()s whose add+start write is in progress. */
+  private claims = 0;
   private running = false;
   private stopping = false;
   private pumpScheduled = false;
@@ -69,15 +71,31 @@ export class Dispatcher {
     else this.makeReady(job);
   }
 
-  /** True when a job sent now would run at once: send() then writes its start with its add. */
-  get canStartNow(): boolean {
-    return this.running && !this.stopping && this.ready.size === 0 && this.reserving === 0 && this.queue.size === 0 && this.queue.pending < this.queue.concurrency;
+  /**
+   * Claim a free slot for a job that send() will write together with its start (one disk
+   * write instead of two). Claims count against prefetch like any reservation, so a burst
+   * of concurrent sends cannot mark more jobs started than there is room for. Every true
+   * ends in runStarted() or releaseClaim().
+   */
+  claimNow(): boolean {
+    if (!this.running || this.stopping || this.ready.size > 0 || this.reserving > 0 || this.queue.size > 0) return false;
+    const inUse = this.queue.pending + this.claims;
+    if (inUse >= this.queue.concurrency || inUse >= this.reserveAhead) return false;
+    this.claims++;
+    return true;
   }
 
-  /** A job send() accepted and marked started in the same write. */
+  releaseClaim(): void {
+    this.claims--;
+    this.pump();
+  }
+
+  /** A job send() accepted and marked started in the same write (after claimNow()). */
   runStarted(job: JobRecord): void {
+    this.claims--;
     this.active.add(job.id);
-    this.enqueueRun(job);
+    if (this.stopping) this.track(this.giveBack([job]));
+    else this.enqueueRun(job);
   }
 
   start(): void {
@@ -89,7 +107,7 @@ export class Dispatcher {
 
   /** Nothing due, reserved, running or being recorded (jobs waiting for a later time do not count). */
   get busy(): boolean {
-    return this.ready.size > 0 || this.active.size > 0 || this.reserving > 0 || this.queue.size > 0 || this.queue.pending > 0 || this.outcomes.length > 0 || this.recording.size > 0;
+    return this.ready.size > 0 || this.active.size > 0 || this.reserving > 0 || this.claims > 0 || this.queue.size > 0 || this.queue.pending > 0 || this.outcomes.length > 0 || this.recording.size > 0;
   }
 
   private makeReady(job: JobRecord): void {
@@ -108,7 +126,7 @@ export class Dispatcher {
   private pump(): void {
     if (!this.running || this.stopping) return;
     // Everything marked started and not yet finished counts: reserved, queued, on the pool.
-    const room = this.reserveAhead - this.queue.size - this.queue.pending - this.reserving;
+    const room = this.reserveAhead - this.queue.size - this.queue.pending - this.reserving - this.claims;
     if (room <= 0 || this.ready.size === 0) return;
     const batch: JobRecord[] = [];
     while (batch.length < room) {
@@ -260,7 +278,7 @@ export class Dispatcher {
     }
     await this.o.pool.close();
     await this.queue.onIdle();
-    while (this.reserving > 0 || this.outcomes.length > 0 || this.recording.size > 0) {
+    while (this.reserving > 0 || this.claims > 0 || this.outcomes.length > 0 || this.recording.size > 0) {
       await Promise.all(this.recording);
       await new Promise((r) => setImmediate(r));
     }

@@ -61,7 +61,12 @@ export class SnapshotFile implements Adapter<Snapshot> {
     }
     const jobs: JobRecord[] = new Array(rest.length);
     for (let i = 0; i < rest.length; i++) {
-      const rec = decodeEvent(rest[i]!);
+      let rec;
+      try {
+        rec = decodeEvent(rest[i]!);
+      } catch (err) {
+        throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${where(scan.offsets[i + 1]!)}: a record with a valid checksum does not decode (${(err as Error).message}); run \`celeriac doctor --repair\` to keep what is intact`);
+      }
       if (rec.type !== 'job') throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${where(scan.offsets[i + 1]!)} holds a ${rec.type} record, not a job`);
       jobs[i] = rec.job;
     }
