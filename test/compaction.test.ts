@@ -90,7 +90,12 @@ test('with a small compactAfterBytes the data dir stays bounded while thousands 
     uncompacted += frame(encodeEvent({ type: 'succeed', id, at: j.finishedAt!.getTime(), result: JSON.stringify(j.result) })).length;
   }
 
-  const files = await sizes(dir);
+  // A compaction may still be writing (a snapshot.db.tmp beside the old snapshot, two
+  // segments): measure once it has finished, as a restart would find the dir.
+  const files = await waitFor(async () => {
+    const now = await sizes(dir);
+    return !now.has('snapshot.db.tmp') && [...now.keys()].filter((n) => SEGMENT.test(n)).length === 1 ? now : undefined;
+  }, 15_000, 'the last compaction to finish');
   const segments = [...files.keys()].filter((n) => SEGMENT.test(n));
   const total = sum(files);
   t.diagnostic(`uncompacted ≥ ${uncompacted} B, dir ${total} B, largest journal seen ${maxJournal} B, segments now ${segments.join(', ')}`);
