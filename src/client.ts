@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import pRetry from 'p-retry';
 import { CeleriacError } from './errors.js';
-import { INBOX_DIR, readInboxReadOnly, submitToInbox } from './inbox.js';
+import { readInboxReadOnly, submitToInbox } from './inbox.js';
 import { FINISHED_STATES, newRecord, type JobRecord, type JobState, type NewJob } from './jobs.js';
 import { jobInfo, outcomeOf } from './job-view.js';
 import type { TaskManifestEntry } from './pool/protocol.js';
@@ -139,4 +139,3 @@ export async function createClient(options: ClientOptions): Promise<CeleriacClie
   return new CeleriacClient(dir, discovery.tasks, modules);
 }
 
-export { INBOX_DIR };

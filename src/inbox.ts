@@ -10,7 +10,7 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import { join } from 'node:path';
 import { CeleriacError } from './errors.js';
 import type { NewJob } from './jobs.js';
-import { fsyncDir, writeError } from './store/io.js';
+import { fsyncDir, writeError, writeNewFileDurably } from './store/io.js';
 
 export const INBOX_DIR = 'inbox';
 export const REJECTED_DIR = 'inbox-rejected';
@@ -29,13 +29,7 @@ export async function submitToInbox(dir: string, message: InboxMessage): Promise
   const tmp = join(inbox, `.${name}.tmp`);
   const final = join(inbox, name);
   try {
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(message));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeNewFileDurably(tmp, JSON.stringify(message));
     await rename(tmp, final);
     await fsyncDir(inbox);
   } catch (err) {

@@ -12,26 +12,10 @@ import { after, test, type TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { createCeleriac, TaskFailedError, type Celeriac } from '../src/index.js';
 import { EXAMPLES, exampleProject, run, TSX, typecheck } from './example-project.js';
+import type { Archival } from '../examples/archiver/tasks.js'; // the example's own result type
 import { sleep } from './helpers.js';
 
 const PLUGIN = EXAMPLES.archiver;
-
-interface Archival {
-  resourceId: string;
-  url: string;
-  broken: boolean;
-  reason?: string;
-  status?: number;
-  finalUrl?: string;
-  size?: number;
-  contentType?: string;
-  sha256?: string;
-  tooLarge?: boolean;
-  checkedAt: string;
-  jobId: string;
-  attempt: number;
-  record: string;
-}
 
 /** 300 kB of known bytes, and their sha256. */
 const BYTES = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31 + 7) & 0xff));

@@ -2,6 +2,21 @@
 import { open } from 'node:fs/promises';
 import { CeleriacError } from '../errors.js';
 
+/**
+ * Create `path` (it must not exist) with `text`, readable by this user only, and fsync it
+ * before returning: the caller then moves it into place with rename() or link(), so that
+ * the file appears complete in one atomic step.
+ */
+export async function writeNewFileDurably(path: string, text: string): Promise<void> {
+  const fh = await open(path, 'wx', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /** fsync a directory so that a created, renamed or removed entry in it is durable. */
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');

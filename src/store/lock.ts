@@ -4,10 +4,11 @@
 // same stale lock only one rename succeeds.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { CeleriacError } from '../errors.js';
+import { writeNewFileDurably } from './io.js';
 
 export const LOCK_FILE = 'LOCK';
 
@@ -71,13 +72,7 @@ async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
   // judge it stale (unparseable), move it aside and delete it: two owners of one dir.
   const tmp = `${path}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(owner));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeNewFileDurably(tmp, JSON.stringify(owner));
     await link(tmp, path);
     return true;
   } catch (err) {
