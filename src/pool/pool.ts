@@ -52,9 +52,16 @@ export type ReloadResult =
  */
 type SlotState = 'spare' | 'standby' | 'active' | 'retired';
 
+/** Jobs handed over together by one run() call: told of each outcome, resolved after the last. */
+interface Batch {
+  left: number;
+  onOutcome: (job: WireJob, outcome: Outcome) => void;
+  done: () => void;
+}
+
 interface Pending {
   job: WireJob;
-  resolve: (o: Outcome) => void;
+  batch: Batch;
 }
 
 interface Slot {
@@ -78,6 +85,11 @@ interface Slot {
   crash?: Error;
   exited: boolean;
   onDrained?: (seqs: number[]) => void;
+}
+
+function resolvePending(p: Pending, outcome: Outcome): void {
+  p.batch.onOutcome(p.job, outcome);
+  if (--p.batch.left === 0) p.batch.done();
 }
 
 function fileIsEmpty(file: string): boolean {
@@ -296,28 +308,42 @@ export class WorkerPool {
       if (!p) continue;
       slot.inFlight.delete(o.seq);
       this.byId.delete(p.job.id);
-      p.resolve(o);
+      resolvePending(p, o);
     }
     this.stopIfRetired(slot);
   }
 
-  /** Hand a job to the least busy worker; resolves with its outcome (never rejects). */
-  run(job: Omit<WireJob, 'seq'>): Promise<Outcome> {
-    const seq = this.nextSeq++;
-    if (this.nextSeq > 0x7fffffff) this.nextSeq = 1;
-    const wire: WireJob = { ...job, seq };
-    return new Promise<Outcome>((resolve) => this.assign({ job: wire, resolve }));
+  /**
+   * Hand jobs to the least busy worker, all in one message. `onOutcome` hears of each
+   * job's outcome as its worker reports it; the promise resolves once every job has one
+   * (it never rejects: a lost worker's jobs come back as `failed` or `requeue`). One
+   * callback per batch, no promise per job: this is the hot path of every job.
+   */
+  run(jobs: WireJob[], onOutcome: (job: WireJob, outcome: Outcome) => void): Promise<void> {
+    return new Promise<void>((done) => {
+      if (jobs.length === 0) return done();
+      const batch: Batch = { left: jobs.length, onOutcome, done };
+      const slot = this.leastBusy();
+      for (const job of jobs) {
+        job.seq = this.nextSeq++; // the caller's seq is a placeholder: numbering is the pool's
+        if (this.nextSeq > 0x7fffffff) this.nextSeq = 1;
+        this.assign({ job, batch }, slot);
+      }
+    });
   }
 
-  /** Queue a job on the least busy active worker; its message leaves with the others of this turn. */
-  private assign(p: Pending, except?: Slot): void {
+  private leastBusy(except?: Slot): Slot | undefined {
     let best: Slot | undefined;
     for (const w of this.workers) if (w !== except && w.state === 'active' && !w.exited && w.killedFor === undefined && (!best || w.inFlight.size < best.inFlight.size)) best = w;
-    if (!best) {
-      p.resolve({ seq: p.job.seq, kind: 'requeue', revert: true });
+    return best;
+  }
+
+  /** Queue a job on `slot` (none: no worker can take it, it comes back at once); its message leaves with the others of this turn. */
+  private assign(p: Pending, slot: Slot | undefined): void {
+    if (!slot) {
+      resolvePending(p, { seq: p.job.seq, kind: 'requeue', revert: true });
       return;
     }
-    const slot = best;
     slot.inFlight.set(p.job.seq, p);
     this.byId.set(p.job.id, { slot, seq: p.job.seq });
     if (slot.outbox.push(p.job) === 1) {
@@ -357,7 +383,7 @@ export class WorkerPool {
       if (!p) continue;
       from.inFlight.delete(seq);
       this.byId.delete(p.job.id);
-      this.assign(p, from);
+      this.assign(p, this.leastBusy(from));
     }
   }
 
@@ -429,13 +455,14 @@ export class WorkerPool {
     // as it died. Only that one fails; jobs running beside it are innocent and run again.
     // When nobody is named (out of memory), every job that was running fails.
     const blamed = slot.killedFor ?? (Atomics.load(slot.culprit, 0) || undefined);
-    for (const [seq, p] of slot.inFlight) {
-      this.byId.delete(p.job.id);
-      if (this.closing) p.resolve({ seq, kind: 'requeue', revert: false });
-      else if (blamed !== undefined ? blamed !== seq : !runningSeqs.has(seq)) p.resolve({ seq, kind: 'requeue', revert: false });
-      else p.resolve({ seq, kind: 'failed', error: cause(p.job) });
-    }
+    const pending = [...slot.inFlight];
     slot.inFlight.clear();
+    for (const [seq, p] of pending) {
+      this.byId.delete(p.job.id);
+      if (this.closing) resolvePending(p, { seq, kind: 'requeue', revert: false });
+      else if (blamed !== undefined ? blamed !== seq : !runningSeqs.has(seq)) resolvePending(p, { seq, kind: 'requeue', revert: false });
+      else resolvePending(p, { seq, kind: 'failed', error: cause(p.job) });
+    }
     if (this.closing) return;
     const why = slot.killedFor !== undefined ? 'terminated after a timeout' : slot.crash ? slot.crash.message : `exit code ${code}`;
     if (!replace) {

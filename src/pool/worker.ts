@@ -80,7 +80,7 @@ function startRunner(): void {
   }) as typeof process.exit;
   const freeSlots = Array.from({ length: data.concurrency }, (_, i) => data.concurrency - 1 - i);
   const queue: WireJob[] = [];
-  const controllers = new Map<number, AbortController>();
+  const runs = new Map<number, RunAbort>();
   let outbox: Outcome[] = [];
   let flushScheduled = false;
   let draining = false;
@@ -107,8 +107,8 @@ function startRunner(): void {
 
   async function execute(job: WireJob, slot: number): Promise<void> {
     const def = registry.get(job.task);
-    const controller = new AbortController();
-    controllers.set(job.seq, controller);
+    const abort = new RunAbort();
+    runs.set(job.seq, abort);
     const timeoutMs = def?.options.timeoutMs ?? 0;
     // The deadline first, then the seq: the host reads seq and trusts the deadline beside it.
     const now = Date.now();
@@ -120,7 +120,7 @@ function startRunner(): void {
     if (timeoutMs > 0) {
       timer = setTimeout(() => {
         timedOut = true;
-        controller.abort(timeoutError(job.task, timeoutMs));
+        abort.abort(timeoutError(job.task, timeoutMs));
       }, timeoutMs);
     }
     let outcome: Outcome;
@@ -132,7 +132,9 @@ function startRunner(): void {
         attempt: job.attempt,
         retries: job.retries,
         recovered: job.recovered,
-        signal: controller.signal,
+        get signal() {
+          return abort.signal;
+        },
       };
       seqOf.set(ctx, job.seq);
       const args = JSON.parse(job.args) as unknown[];
@@ -142,7 +144,7 @@ function startRunner(): void {
       outcome = failure(job, def, timedOut && !isRetryRequest(err) ? timeoutError(job.task, timeoutMs) : err);
     } finally {
       clearTimeout(timer);
-      controllers.delete(job.seq);
+      runs.delete(job.seq);
       Atomics.store(running, slot, 0);
       deadline[slot] = 0;
       freeSlots.push(slot);
@@ -192,7 +194,7 @@ function startRunner(): void {
         if (queued !== -1) {
           queue.splice(queued, 1);
           emit({ seq: msg.seq, kind: 'failed', error: { name: 'AbortError', message: `aborted before it began (${msg.reason})` } });
-        } else controllers.get(msg.seq)?.abort(new DOMException(`the job was ${msg.reason === 'cancelled' ? 'cancelled' : 'aborted by a shutdown'}`, 'AbortError'));
+        } else runs.get(msg.seq)?.abort(new DOMException(`the job was ${msg.reason === 'cancelled' ? 'cancelled' : 'aborted by a shutdown'}`, 'AbortError'));
         return;
       }
       case 'drain': {
@@ -206,6 +208,32 @@ function startRunner(): void {
         return;
     }
   });
+}
+
+/**
+ * A job's AbortSignal, made only when the task asks for it (context().signal): an
+ * AbortController per job was as much of a worker's time as running a no-op job.
+ * An abort that comes first is kept and applied when the signal is made.
+ */
+class RunAbort {
+  private controller: AbortController | undefined;
+  private reason: unknown;
+  private aborted = false;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
 }
 
 function timeoutError(task: string, timeoutMs: number): SerializedError & Error {

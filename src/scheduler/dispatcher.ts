@@ -1,8 +1,11 @@
 // From "due" to "done": the dispatcher takes due jobs from the ready heap, marks them
-// started in batches (one journal write for many starts), hands them to p-queue (one
-// slot per worker slot and prefetch), runs them on the pool, and records their outcomes
-// in batches too. Data flows one way: ready → reserve (durable start) → p-queue → pool
-// → outcome (durable) → waiters, or back to ready/delayed for a retry.
+// started in batches (one journal write for many starts), groups them into dispatch
+// units (a few jobs bound for one worker message) that p-queue runs on the pool a
+// couple per slot at a time, and records their outcomes in batches too. Data flows one
+// way: ready → reserve (durable start) → p-queue → pool → outcome (durable) → waiters,
+// or back to ready/delayed for a retry. Nothing on this path costs a promise or a
+// p-queue entry per job: at tens of thousands of jobs a second those were most of the
+// host's time.
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
 import { FINISHED_STATES, WAITING_STATES, type JobEvent, type JobRecord } from '../jobs.js';
@@ -33,26 +36,32 @@ export interface DispatcherOptions {
 }
 
 /**
- * Jobs queued inside one worker slot at most: enough that a batch of short jobs travels
- * in one message each way. A job stuck behind a long one moves to an idle worker (the
- * pool steals it back), so this costs no fairness.
+ * Jobs in one dispatch unit at most: enough that a batch of short jobs travels in one
+ * message each way. p-queue runs UNITS_PER_SLOT units per slot at once, so a worker
+ * already holds its next jobs when it finishes the current ones. A job stuck behind a
+ * long one moves to an idle worker (the pool steals it back), so this costs no fairness.
  */
-const WORKER_QUEUE = 8;
+const UNIT_JOBS = 32;
+const UNITS_PER_SLOT = 2;
 
 export class Dispatcher {
   private readonly ready = new ReadyJobs();
   private readonly delayed: DelayedJobs;
+  /** Dispatch units waiting for their turn on the pool, best job first. */
   private readonly queue: PQueue;
   private readonly reserveAhead: number;
-  /** Jobs taken from the ready heap whose outcome is not yet durable: never dispatched twice. */
-  private readonly active = new Set<string>();
-  /** Started jobs queued in p-queue, not yet handed to the pool (given back on close). */
-  private readonly waitingToRun = new Set<JobRecord>();
+  private readonly unitJobs: number;
+  /** Jobs taken from the ready heap whose outcome is not yet durable, by id: never dispatched twice. */
+  private readonly active = new Map<string, JobRecord>();
+  /** Units of started jobs queued in p-queue, not yet handed to the pool (given back on close). */
+  private readonly waitingToRun = new Set<JobRecord[]>();
   private readonly recording = new Set<Promise<void>>();
   /** Jobs whose AbortSignal a shutdown fired: a failure now is the shutdown's doing. */
   private readonly stoppedByShutdown = new Set<string>();
   private outcomes: { job: JobRecord; ev: JobEvent }[] = [];
   private reserving = 0;
+  /** Jobs marked started (or being marked) whose outcome has not come back: what prefetch limits. */
+  private held = 0;
   /** Slots claimed by send()s whose add+start write is in progress. */
   private claims = 0;
   private running = false;
@@ -61,7 +70,8 @@ export class Dispatcher {
 
   constructor(private readonly o: DispatcherOptions) {
     this.delayed = new DelayedJobs((job) => this.makeReady(job));
-    this.queue = new PQueue({ concurrency: o.slots * Math.min(o.prefetch, WORKER_QUEUE), autoStart: false });
+    this.unitJobs = Math.min(o.prefetch, UNIT_JOBS);
+    this.queue = new PQueue({ concurrency: o.slots * UNITS_PER_SLOT, autoStart: false });
     this.reserveAhead = o.slots * o.prefetch;
   }
 
@@ -79,8 +89,8 @@ export class Dispatcher {
    */
   claimNow(): boolean {
     if (!this.running || this.stopping || this.ready.size > 0 || this.reserving > 0 || this.queue.size > 0) return false;
-    const inUse = this.queue.pending + this.claims;
-    if (inUse >= this.queue.concurrency || inUse >= this.reserveAhead) return false;
+    const inUse = this.held + this.claims;
+    if (inUse >= this.o.slots * this.unitJobs || inUse >= this.reserveAhead) return false;
     this.claims++;
     return true;
   }
@@ -93,9 +103,10 @@ export class Dispatcher {
   /** A job send() accepted and marked started in the same write (after claimNow()). */
   runStarted(job: JobRecord): void {
     this.claims--;
-    this.active.add(job.id);
+    this.held++;
+    this.active.set(job.id, job);
     if (this.stopping) this.track(this.giveBack([job]));
-    else this.enqueueRun(job);
+    else this.enqueueUnit([job]);
   }
 
   start(): void {
@@ -107,12 +118,17 @@ export class Dispatcher {
 
   /** Nothing due, reserved, running or being recorded (jobs waiting for a later time do not count). */
   get busy(): boolean {
-    return this.ready.size > 0 || this.active.size > 0 || this.reserving > 0 || this.claims > 0 || this.queue.size > 0 || this.queue.pending > 0 || this.outcomes.length > 0 || this.recording.size > 0;
+    return this.ready.size > 0 || this.active.size > 0 || this.held > 0 || this.claims > 0 || this.queue.size > 0 || this.queue.pending > 0 || this.outcomes.length > 0 || this.recording.size > 0;
   }
 
   private makeReady(job: JobRecord): void {
     if (!WAITING_STATES.has(job.state)) return;
     this.ready.add(job);
+    this.schedulePump();
+  }
+
+  /** One pump per turn, however many jobs became ready or came back in it. */
+  private schedulePump(): void {
     if (!this.pumpScheduled) {
       this.pumpScheduled = true;
       queueMicrotask(() => {
@@ -126,16 +142,17 @@ export class Dispatcher {
   private pump(): void {
     if (!this.running || this.stopping) return;
     // Everything marked started and not yet finished counts: reserved, queued, on the pool.
-    const room = this.reserveAhead - this.queue.size - this.queue.pending - this.reserving - this.claims;
+    const room = this.reserveAhead - this.held - this.claims;
     if (room <= 0 || this.ready.size === 0) return;
     const batch: JobRecord[] = [];
     while (batch.length < room) {
       const job = this.ready.take();
       if (!job) break;
       if (!WAITING_STATES.has(job.state) || this.active.has(job.id)) continue; // stale heap entry
-      this.active.add(job.id);
+      this.active.set(job.id, job);
       batch.push(job);
     }
+    this.held += batch.length;
     if (batch.length > 0) this.track(this.reserve(batch));
   }
 
@@ -155,49 +172,63 @@ export class Dispatcher {
       // Rare (disk full): the jobs stay pending on disk; try them again shortly.
       this.o.log.error(`could not record the start of ${batch.length} job(s); they stay pending and are tried again in 1 s: ${(err as Error).message}`);
       for (const job of batch) this.active.delete(job.id);
+      this.held -= batch.length;
       setTimeout(() => batch.forEach((job) => this.makeReady(job)), 1000).unref();
       return;
     } finally {
       this.reserving -= batch.length;
     }
-    const giveBack: JobRecord[] = [];
+    const started: JobRecord[] = [];
     for (const job of batch) {
       if (job.state !== 'started') {
         // Expired, or cancelled while its start was being written.
         this.active.delete(job.id);
+        this.held--;
         if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
-      } else if (this.stopping) giveBack.push(job);
-      else this.enqueueRun(job);
+      } else started.push(job);
     }
-    if (giveBack.length) await this.giveBack(giveBack);
+    if (this.stopping) await this.giveBack(started);
+    else for (let i = 0; i < started.length; i += this.unitJobs) this.enqueueUnit(started.slice(i, i + this.unitJobs));
     this.pump();
   }
 
-  private enqueueRun(job: JobRecord): void {
-    this.waitingToRun.add(job);
+  /** Queue started jobs (in the heap's order) as one unit; it runs as one message to one worker. */
+  private enqueueUnit(unit: JobRecord[]): void {
+    this.waitingToRun.add(unit);
     void this.queue
       .add(
         async () => {
-          this.waitingToRun.delete(job);
-          await this.run(job);
+          this.waitingToRun.delete(unit);
+          await this.run(unit);
         },
-        { priority: job.priority },
+        { priority: unit[0]!.priority },
       )
-      .catch((err: unknown) => this.o.log.error(`dispatch of ${job.id} failed: ${(err as Error).message}`));
+      .catch((err: unknown) => this.o.log.error(`dispatch of ${unit.length} job(s) failed: ${(err as Error).message}`));
   }
 
-  private async run(job: JobRecord): Promise<void> {
-    if (job.state !== 'started') {
-      this.active.delete(job.id); // cancelled while it waited for a slot
-      return;
+  private run(unit: JobRecord[]): Promise<void> {
+    const wires: WireJob[] = [];
+    for (const job of unit) {
+      if (job.state !== 'started') {
+        this.active.delete(job.id); // cancelled while it waited for a slot
+        this.held--;
+        continue;
+      }
+      const wire: WireJob = { seq: 0, id: job.id, task: job.task, args: job.args, attempt: job.attempts, retries: job.retries, recovered: job.recovered };
+      if (job.maxRetries !== undefined) wire.maxRetries = job.maxRetries;
+      if (job.retryDelay !== undefined) wire.retryDelayMs = job.retryDelay;
+      wires.push(wire);
     }
-    const wire: Omit<WireJob, 'seq'> = { id: job.id, task: job.task, args: job.args, attempt: job.attempts, retries: job.retries, recovered: job.recovered };
-    if (job.maxRetries !== undefined) wire.maxRetries = job.maxRetries;
-    if (job.retryDelay !== undefined) wire.retryDelayMs = job.retryDelay;
-    const outcome = await this.o.pool.run(wire);
-    this.record(job, outcome);
-    this.pump();
+    return this.o.pool.run(wires, this.onOutcome);
   }
+
+  /** The pool's report of one job (its seq aside, the wire job is the one run() built). */
+  private readonly onOutcome = (wire: WireJob, outcome: Outcome): void => {
+    const job = this.active.get(wire.id);
+    this.held--;
+    if (job) this.record(job, outcome);
+    this.schedulePump();
+  };
 
   /** Queue an outcome; all outcomes of one event-loop turn become durable in one write. */
   private record(job: JobRecord, given: Outcome): void {
@@ -247,6 +278,8 @@ export class Dispatcher {
 
   /** Jobs marked started that never reached a worker: back to pending, attempt uncounted. */
   private async giveBack(jobs: JobRecord[]): Promise<void> {
+    this.held -= jobs.length;
+    if (jobs.length === 0) return;
     const at = Date.now();
     await this.o.store.commit(jobs.map((job) => ({ type: 'requeue', id: job.id, at, revert: true }))).catch((err: unknown) => {
       this.o.log.error(`could not give back ${jobs.length} job(s) at close; they run again after the restart, flagged recovered: ${(err as Error).message}`);
@@ -264,12 +297,12 @@ export class Dispatcher {
     if (!this.running) return;
     this.queue.pause();
     this.queue.clear();
-    const unqueued = [...this.waitingToRun];
+    const unqueued = [...this.waitingToRun].flat();
     this.waitingToRun.clear();
     await this.giveBack(unqueued);
     await this.o.pool.drain(); // jobs a worker holds but has not begun come back as requeue (revert) outcomes
     if (!(await this.o.pool.idle(deadline))) {
-      for (const id of this.active) {
+      for (const id of this.active.keys()) {
         this.stoppedByShutdown.add(id);
         this.o.pool.abort(id, 'shutdown');
       }
