@@ -248,7 +248,7 @@ export const METRICS: Record<Workload, Record<string, MetricSpec>> = {
     wall_ms: { label: 'wall, first send → last completion', unit: 'ms', better: 'lower' },
     single_job_ms: { label: 'single CPU job (main thread, median)', unit: 'ms', better: 'lower' },
     efficiency: { label: 'efficiency = N×single / (wall×cores)', unit: '', better: 'higher' },
-    eld_p99_ms: { label: 'host event-loop delay p99', unit: 'ms', better: 'lower' },
+    eld_p99_ms: { label: 'host event-loop delay p99 (beyond the 10 ms sampling interval)', unit: 'ms', better: 'lower' },
   },
   w4: {
     prep_rate: { label: 'writing the pending jobs (sendMany)', unit: 'jobs/s', better: 'higher' },

@@ -4,6 +4,7 @@
 import { crc32 } from 'node:zlib';
 import type { SerializedError } from '../errors.js';
 import type { JobEvent, JobRecord, NewJob } from '../jobs.js';
+import type { FastDecoder } from './fast-decode.js';
 
 export const FORMAT_VERSION = 1;
 
@@ -142,6 +143,14 @@ export function decodeEvent(json: string): JobEvent | { type: 'header'; raw: Raw
     default:
       throw new BadRecord(`unknown record type ${JSON.stringify(r.o)}`);
   }
+}
+
+/**
+ * Decode the record of the checksummed line buf[start, end) (`end` at its newline): the
+ * common records straight from the bytes, any other through decodeEvent.
+ */
+export function decodeLine(buf: Buffer, start: number, end: number, fast: FastDecoder): ReturnType<typeof decodeEvent> {
+  return fast.decode(buf, start + 9, end) ?? decodeEvent(buf.toString('utf8', start + 9, end));
 }
 
 // A snapshot line holds a whole job; same one-letter keys as the events where they overlap.

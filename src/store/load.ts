@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { CeleriacError } from '../errors.js';
 import { applyEvent, type JobRecord } from '../jobs.js';
-import { decodeEvent, FORMAT_VERSION } from './codec.js';
-import { scanRecords } from './scan.js';
+import { decodeEvent, decodeLine, FORMAT_VERSION } from './codec.js';
+import { FastDecoder } from './fast-decode.js';
+import { recordText, scanLines } from './scan.js';
 import { SnapshotFile, type Snapshot } from './snapshot-file.js';
 import type { RecoveryReport } from './types.js';
 
@@ -54,6 +55,7 @@ export async function loadState(dir: string, { readOnly }: { readOnly: boolean }
   checkContinuity(dir, segments, hasSnapshot ? db.data.journalFrom : 1, hasSnapshot);
 
   let lastValid = 0;
+  const fast = new FastDecoder();
   for (let i = 0; i < segments.length; i++) {
     const path = join(dir, segmentName(segments[i]!));
     let buf: Buffer;
@@ -63,7 +65,7 @@ export async function loadState(dir: string, { readOnly }: { readOnly: boolean }
       if (readOnly && (err as NodeJS.ErrnoException).code === 'ENOENT') throw new ConcurrentChange(`${path} vanished while reading`);
       throw err;
     }
-    const scan = scanRecords(buf);
+    const scan = scanLines(buf);
     const isLast = i === segments.length - 1;
     if (scan.corruptAt !== undefined || (scan.tornTail && !isLast)) {
       const at = scan.corruptAt ?? scan.tornTail!.offset;
@@ -77,17 +79,17 @@ export async function loadState(dir: string, { readOnly }: { readOnly: boolean }
     // creating it (a compaction's next segment, or a new dir's first one) and writing
     // its header. It holds nothing; the owner removes it. Checking its header would
     // refuse to open the dir forever.
-    if (isLast && scan.records.length === 0) continue;
-    checkSegmentHeader(path, scan.records[0]);
-    for (let r = 1; r < scan.records.length; r++) {
+    if (isLast && scan.starts.length === 0) continue;
+    checkSegmentHeader(path, scan.starts.length > 0 ? recordText(buf, scan, 0) : undefined);
+    for (let r = 1; r < scan.starts.length; r++) {
       let ev;
       try {
-        ev = decodeEvent(scan.records[r]!);
+        ev = decodeLine(buf, scan.starts[r]!, scan.ends[r]!, fast);
       } catch (err) {
-        throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${scan.offsets[r]}: a record with a valid checksum does not decode (${(err as Error).message})`);
+        throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${scan.starts[r]}: a record with a valid checksum does not decode (${(err as Error).message})`);
       }
       if (ev.type === 'header' || ev.type === 'job') {
-        throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${scan.offsets[r]}: unexpected ${ev.type} record inside a journal`);
+        throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${scan.starts[r]}: unexpected ${ev.type} record inside a journal`);
       }
       applyEvent(jobs, ev);
       report.replayedRecords++;

@@ -3,16 +3,26 @@
 // damage in the middle (valid records follow a bad one: refuse, never guess).
 import { crc32 } from 'node:zlib';
 
-export interface ScanResult {
-  /** JSON texts of the valid records, in order. */
-  records: string[];
-  /** Byte offset of each record's line start (parallel to records). */
-  offsets: number[];
+export interface LineScan {
+  /** Byte offset of each valid record's line start. */
+  starts: number[];
+  /** Byte offset of each valid record's newline (parallel to starts); its JSON is buf[start + 9, end). */
+  ends: number[];
   /** Bytes of the valid prefix. */
   validBytes: number;
   /** Set when bytes after the valid prefix hold no valid record: a torn tail. */
   tornTail?: { offset: number; bytes: number };
   /** Set when a bad record is followed by valid ones: damage in the middle. */
+  corruptAt?: number;
+}
+
+export interface ScanResult {
+  /** JSON texts of the valid records, in order. */
+  records: string[];
+  /** Byte offset of each record's line start (parallel to records). */
+  offsets: number[];
+  validBytes: number;
+  tornTail?: { offset: number; bytes: number };
   corruptAt?: number;
 }
 
@@ -37,27 +47,40 @@ function checkLine(buf: Buffer, start: number, end: number): boolean {
   return sum >= 0 && crc32(buf.subarray(start + 9, end)) === sum;
 }
 
-export function scanRecords(buf: Buffer): ScanResult {
-  const records: string[] = [];
-  const offsets: number[] = [];
+/** Where the valid records are, without making a string of any (restart decodes from the bytes). */
+export function scanLines(buf: Buffer): LineScan {
+  const starts: number[] = [];
+  const ends: number[] = [];
   let pos = 0;
   while (pos < buf.length) {
     const nl = buf.indexOf(NEWLINE, pos);
     if (nl === -1 || !checkLine(buf, pos, nl)) break;
-    records.push(buf.toString('utf8', pos + 9, nl));
-    offsets.push(pos);
+    starts.push(pos);
+    ends.push(nl);
     pos = nl + 1;
   }
-  if (pos >= buf.length) return { records, offsets, validBytes: pos };
+  if (pos >= buf.length) return { starts, ends, validBytes: pos };
   // A bad line at `pos`. If any later line checks out, this is not a torn write.
   let probe = buf.indexOf(NEWLINE, pos);
   while (probe !== -1 && probe + 1 < buf.length) {
     const next = buf.indexOf(NEWLINE, probe + 1);
     if (next === -1) break;
-    if (checkLine(buf, probe + 1, next)) return { records, offsets, validBytes: pos, corruptAt: pos };
+    if (checkLine(buf, probe + 1, next)) return { starts, ends, validBytes: pos, corruptAt: pos };
     probe = next;
   }
-  return { records, offsets, validBytes: pos, tornTail: { offset: pos, bytes: buf.length - pos } };
+  return { starts, ends, validBytes: pos, tornTail: { offset: pos, bytes: buf.length - pos } };
+}
+
+/** The JSON text of the i-th record of a scan. */
+export function recordText(buf: Buffer, scan: LineScan, i: number): string {
+  return buf.toString('utf8', scan.starts[i]! + 9, scan.ends[i]);
+}
+
+export function scanRecords(buf: Buffer): ScanResult {
+  const scan = scanLines(buf);
+  const records = scan.starts.map((_, i) => recordText(buf, scan, i));
+  const { starts: offsets, ends: _ends, ...rest } = scan;
+  return { records, offsets, ...rest };
 }
 
 export interface Salvage {

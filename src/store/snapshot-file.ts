@@ -9,8 +9,9 @@ import type { Adapter } from 'lowdb';
 import pRetry from 'p-retry';
 import { CeleriacError } from '../errors.js';
 import type { JobRecord } from '../jobs.js';
-import { decodeEvent, encodeJob, FORMAT_VERSION, frame } from './codec.js';
-import { scanRecords } from './scan.js';
+import { decodeEvent, decodeLine, encodeJob, FORMAT_VERSION, frame } from './codec.js';
+import { FastDecoder } from './fast-decode.js';
+import { recordText, scanLines } from './scan.js';
 import { fsyncDir, isTransientIoError, writeError } from './io.js';
 
 export interface Snapshot {
@@ -33,7 +34,7 @@ export class SnapshotFile implements Adapter<Snapshot> {
       throw err;
     }
     const where = (offset: number) => `${this.path} at byte ${offset}`;
-    const scan = scanRecords(buf);
+    const scan = scanLines(buf);
     if (scan.corruptAt !== undefined || scan.tornTail) {
       const at = scan.corruptAt ?? scan.tornTail!.offset;
       throw new CeleriacError(
@@ -42,8 +43,8 @@ export class SnapshotFile implements Adapter<Snapshot> {
           `Move it aside to salvage the journal, or restore it from a backup.`,
       );
     }
-    const [head, ...rest] = scan.records;
-    const header = head === undefined ? undefined : decodeEvent(head);
+    const count = scan.starts.length;
+    const header = count === 0 ? undefined : decodeEvent(recordText(buf, scan, 0));
     if (!header || header.type !== 'header' || header.raw.k !== 'snapshot') {
       throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${where(0)} has no header line: it is not a celeriac snapshot`);
     }
@@ -54,20 +55,23 @@ export class SnapshotFile implements Adapter<Snapshot> {
         `snapshot ${this.path} has format version ${String(version)}, newer than this celeriac understands (${FORMAT_VERSION}): upgrade celeriac`,
       );
     }
-    const trailer = rest.pop();
-    const end = trailer === undefined ? undefined : (JSON.parse(trailer) as { o?: string; n?: number });
-    if (!end || end.o !== 'e' || end.n !== rest.length) {
-      throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${this.path} is incomplete: its trailer is missing or counts ${String(end?.n)} jobs, found ${rest.length}`);
+    // Between the header and the trailer: one line per job.
+    const jobCount = Math.max(0, count - 2);
+    const end = count < 2 ? undefined : (JSON.parse(recordText(buf, scan, count - 1)) as { o?: string; n?: number });
+    if (!end || end.o !== 'e' || end.n !== jobCount) {
+      throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${this.path} is incomplete: its trailer is missing or counts ${String(end?.n)} jobs, found ${jobCount}`);
     }
-    const jobs: JobRecord[] = new Array(rest.length);
-    for (let i = 0; i < rest.length; i++) {
+    const jobs: JobRecord[] = new Array(jobCount);
+    const fast = new FastDecoder();
+    for (let i = 0; i < jobCount; i++) {
+      const at = scan.starts[i + 1]!;
       let rec;
       try {
-        rec = decodeEvent(rest[i]!);
+        rec = decodeLine(buf, at, scan.ends[i + 1]!, fast);
       } catch (err) {
-        throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${where(scan.offsets[i + 1]!)}: a record with a valid checksum does not decode (${(err as Error).message}); run \`celeriac doctor --repair\` to keep what is intact`);
+        throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${where(at)}: a record with a valid checksum does not decode (${(err as Error).message}); run \`celeriac doctor --repair\` to keep what is intact`);
       }
-      if (rec.type !== 'job') throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${where(scan.offsets[i + 1]!)} holds a ${rec.type} record, not a job`);
+      if (rec.type !== 'job') throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${where(at)} holds a ${rec.type} record, not a job`);
       jobs[i] = rec.job;
     }
     return { version, journalFrom: Number(header.raw.j), createdAt: Number(header.raw.t), jobs };

@@ -1,0 +1,139 @@
+// The restart path decodes the common records straight from bytes (store/fast-decode.ts);
+// everything else goes through decodeEvent. Both must give exactly the same jobs, and a
+// record the general path refuses must be refused on the fast path too.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { FastDecoder } from '../src/store/fast-decode.js';
+import { decodeEvent, decodeLine, encodeEvent, encodeJob, frame } from '../src/store/codec.js';
+import { JOB_STATES, type JobEvent, type JobRecord, type NewJob } from '../src/jobs.js';
+
+const IDS = ['7d1f0c9e-9d4b-4c1e-8a57-3c2e3f1b2a10', 'order-42', 'ünïcødé-✓', 'with "quotes"', 'back\\slash', 'tab\tand\nnewline', 'a'];
+const ARGS = ['[]', '[1,"two",{"three":3}]', '[{"id":1,"kind":"noop","tenant":"tenant-1","pad":"xxxxxxxx"}]', '["é ✓ \\" \\\\"]', '[null,true,false,-1.5e-7]'];
+
+function jobs(): JobRecord[] {
+  const out: JobRecord[] = [];
+  let n = 0;
+  for (const id of IDS) {
+    for (const state of JOB_STATES) {
+      for (const args of ARGS) {
+        n++;
+        const job: JobRecord = {
+          id: `${id}-${n}`,
+          task: n % 3 === 0 ? 'archiver.update' : 'demo.echo',
+          args,
+          state,
+          attempts: n % 4,
+          retries: n % 3,
+          priority: [0, 5, -3][n % 3]!,
+          createdAt: 1_795_680_000_000 + n,
+          runAt: n % 2 ? 0 : 1_795_690_000_000 + n,
+          expiresAt: n % 5 ? 0 : 1_795_700_000_000,
+          recovered: n % 7 === 0,
+        };
+        if (n % 4 === 1) job.maxRetries = n % 8 === 1 ? Number.POSITIVE_INFINITY : 7;
+        if (n % 6 === 2) job.retryDelay = 180_000;
+        if (state !== 'pending') job.startedAt = 1_795_680_000_500 + n;
+        if (state === 'succeeded' || state === 'failed' || state === 'cancelled' || state === 'expired') job.finishedAt = 1_795_680_001_000 + n;
+        if (state === 'succeeded' && n % 2) job.result = ['42', '"text"', '{"ok":true,"quote":"\\""}', 'null'][n % 4]!;
+        if (state === 'failed' || state === 'retrying') job.error = { name: 'Error', message: `boom "${n}"`, ...(n % 2 ? { stack: 'Error: boom\n    at x (y.ts:1:2)' } : {}), ...(n % 3 ? { code: 'E_X' } : {}) };
+        out.push(job);
+      }
+    }
+  }
+  return out;
+}
+
+function adds(): NewJob[] {
+  return jobs().map((j) => {
+    const add: NewJob = { id: j.id, task: j.task, args: j.args, createdAt: j.createdAt, runAt: j.runAt, expiresAt: j.expiresAt, priority: j.priority };
+    if (j.maxRetries !== undefined) add.maxRetries = j.maxRetries;
+    if (j.retryDelay !== undefined) add.retryDelay = j.retryDelay;
+    return add;
+  });
+}
+
+/** One file's worth of lines and where each sits, as the store reads them. */
+function linesOf(jsons: string[]): { buf: Buffer; at: Array<[number, number]> } {
+  const text = jsons.map(frame).join('');
+  const buf = Buffer.from(text);
+  const at: Array<[number, number]> = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    const nl = buf.indexOf(0x0a, pos);
+    at.push([pos, nl]);
+    pos = nl + 1;
+  }
+  return { buf, at };
+}
+
+/**
+ * Decode every line both ways and check they agree with each other and with what was
+ * encoded. Returns how many lines the fast path took.
+ */
+function decodeBothWays(jsons: string[], expected: (i: number) => unknown): number {
+  const { buf, at } = linesOf(jsons);
+  const fast = new FastDecoder();
+  let tookFastPath = 0;
+  for (let i = 0; i < jsons.length; i++) {
+    const [start, end] = at[i]!;
+    const general = decodeEvent(jsons[i]!);
+    assert.deepEqual(general, expected(i), `the general path round-trips record ${i}`);
+    assert.deepEqual(decodeLine(buf, start, end, fast), general, `record ${i}: ${jsons[i]}`);
+    if (fast.decode(buf, start + 9, end)) tookFastPath++;
+  }
+  return tookFastPath;
+}
+
+test('snapshot job lines decode the same from bytes as through decodeEvent, in every state and with every optional field', () => {
+  const all = jobs();
+  const tookFastPath = decodeBothWays(all.map(encodeJob), (i) => ({ type: 'job', job: all[i] }));
+  // The point of the fast path: plain jobs (no escapes, no error object) take it.
+  const plain = all.filter((j) => j.error === undefined && !/["\\\t\n]/.test(j.id) && (j.result === undefined || !j.result.includes('"'))).length;
+  assert.equal(tookFastPath, plain, 'every plain job line is decoded from bytes');
+  assert.ok(plain > 50, `only ${plain} plain jobs in the sample`);
+});
+
+test('journal add lines decode the same from bytes as through decodeEvent', () => {
+  const all = adds();
+  const tookFastPath = decodeBothWays(
+    all.map((job) => encodeEvent({ type: 'add', job })),
+    (i) => ({ type: 'add', job: all[i] }),
+  );
+  assert.equal(tookFastPath, all.filter((j) => !/["\\\t\n]/.test(j.id)).length);
+});
+
+test('other journal records pass through the general path unchanged', () => {
+  const events: JobEvent[] = [
+    { type: 'start', id: 'x', at: 1 },
+    { type: 'succeed', id: 'x', at: 2, result: '[1,2]' },
+    { type: 'fail', id: 'x', at: 3, error: { name: 'TypeError', message: 'no' } },
+    { type: 'retry', id: 'x', at: 4, runAt: 9, error: { name: 'E', message: 'later' }, args: '[3]' },
+    { type: 'cancel', id: 'x', at: 5 },
+    { type: 'expire', id: 'x', at: 6 },
+    { type: 'requeue', id: 'x', at: 7, revert: true },
+    { type: 'forget', id: 'x', at: 8 },
+  ];
+  const jsons = events.map(encodeEvent);
+  const { buf, at } = linesOf(jsons);
+  const fast = new FastDecoder();
+  events.forEach((ev, i) => {
+    assert.equal(fast.decode(buf, at[i]![0] + 9, at[i]![1]), undefined, `${ev.type} is not a fast-path record`);
+    assert.deepEqual(decodeLine(buf, at[i]![0], at[i]![1], fast), ev);
+  });
+});
+
+test('a checksummed line the general path refuses is refused on the fast path too', () => {
+  const bad = [
+    '{"o":"j","i":"a","n":"t","s":"bogus","k":0,"y":0,"t":1,"a":[]}', // unknown state
+    '{"o":"j","i":"a","n":"t","s":"pending","k":01,"y":0,"t":1,"a":[]}', // leading zero: not JSON
+    '{"o":"j","i":"a\u0001b","n":"t","s":"pending","k":0,"y":0,"t":1,"a":[]}', // raw control character in a string
+    '{"o":"a","i":"a","n":"t","a":[]}', // add without its creation time
+    '{"o":"j","i":"a","n":"t","s":"pending","y":0,"t":1,"a":[]}', // job without attempts
+  ];
+  const { buf, at } = linesOf(bad);
+  const fast = new FastDecoder();
+  bad.forEach((json, i) => {
+    assert.throws(() => decodeEvent(json), Error, `general path refuses ${json}`);
+    assert.throws(() => decodeLine(buf, at[i]![0], at[i]![1], fast), Error, `fast path refuses ${json}`);
+  });
+});
