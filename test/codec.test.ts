@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FastDecoder } from '../src/store/fast-decode.js';
-import { decodeEvent, decodeLine, encodeEvent, encodeJob, frame } from '../src/store/codec.js';
+import { decodeEvent, decodeLine, encodeEvent, encodeJob, frame, frameAll } from '../src/store/codec.js';
 import { JOB_STATES, type JobEvent, type JobRecord, type NewJob } from '../src/jobs.js';
 
 const IDS = ['7d1f0c9e-9d4b-4c1e-8a57-3c2e3f1b2a10', 'order-42', 'ünïcødé-✓', 'with "quotes"', 'back\\slash', 'tab\tand\nnewline', 'a'];
@@ -136,4 +136,13 @@ test('a checksummed line the general path refuses is refused on the fast path to
     assert.throws(() => decodeEvent(json), Error, `general path refuses ${json}`);
     assert.throws(() => decodeLine(buf, at[i]![0], at[i]![1], fast), Error, `fast path refuses ${json}`);
   });
+});
+
+test('a batch framed at once is byte for byte the records framed one by one, ASCII or not', () => {
+  const ascii = adds().filter((j) => /^[\x20-\x7e]*$/.test(j.id + j.args)).map((job) => encodeEvent({ type: 'add', job }));
+  const mixed = jobs().map(encodeJob);
+  assert.ok(ascii.length > 10 && mixed.some((j) => /[^\x00-\x7f]/.test(j)), 'the samples cover both cases');
+  for (const jsons of [ascii, mixed, [mixed[0]!], []]) {
+    assert.deepEqual(frameAll(jsons), Buffer.from(jsons.map(frame).join('')));
+  }
 });

@@ -254,7 +254,10 @@ test('under a real supervisord: the worker starts, a killed worker is restarted 
 
     // 2. A job is running when the worker is SIGKILLed: supervisor restarts the worker,
     //    which runs the job again, flagged recovered.
-    const a = await client.send('deploy.slow', [1500], { id: 'killed-mid-job' });
+    // Long enough that a poll of the data dir catches it started even on a loaded machine:
+    // a job that starts and finishes between two polls is never seen started (at 1.5 s
+    // this wait once timed out during a loaded full run).
+    const a = await client.send('deploy.slow', [4000], { id: 'killed-mid-job' });
     await waitFor(async () => (await client.get(a.id))?.state === 'started', 20_000, 'the first job to start');
     process.kill(first, 'SIGKILL');
     const result = (await client.result(a.id, { timeout: 40_000 })) as { pid: number; recovered: boolean };
@@ -264,7 +267,7 @@ test('under a real supervisord: the worker starts, a killed worker is restarted 
     assert.equal((await client.get(a.id))!.state, 'succeeded');
 
     // 3. `supervisorctl stop` sends SIGTERM: the running job finishes, then the worker exits.
-    const b = await client.send('deploy.slow', [2000], { id: 'running-at-stop' });
+    const b = await client.send('deploy.slow', [4000], { id: 'running-at-stop' });
     await waitFor(async () => (await client.get(b.id))?.state === 'started', 20_000, 'the second job to start');
     const stopped = await ctl('stop', 'celeriac');
     assert.match(stopped.stdout, /celeriac: stopped/, stopped.stdout + stopped.stderr);

@@ -109,7 +109,6 @@ const SPARES_DELAY_MS = 300;
 
 export class WorkerPool {
   private readonly workers: Slot[] = [];
-  private readonly byId = new Map<string, { slot: Slot; seq: number }>();
   private nextSeq = 1;
   private watchdog: NodeJS.Timeout | undefined;
   private closing = false;
@@ -307,7 +306,6 @@ export class WorkerPool {
       const p = slot.inFlight.get(o.seq);
       if (!p) continue;
       slot.inFlight.delete(o.seq);
-      this.byId.delete(p.job.id);
       resolvePending(p, o);
     }
     this.stopIfRetired(slot);
@@ -345,7 +343,6 @@ export class WorkerPool {
       return;
     }
     slot.inFlight.set(p.job.seq, p);
-    this.byId.set(p.job.id, { slot, seq: p.job.seq });
     if (slot.outbox.push(p.job) === 1) {
       queueMicrotask(() => {
         const jobs = slot.outbox;
@@ -382,7 +379,6 @@ export class WorkerPool {
       const p = from.inFlight.get(seq);
       if (!p) continue;
       from.inFlight.delete(seq);
-      this.byId.delete(p.job.id);
       this.assign(p, this.leastBusy(from));
     }
   }
@@ -390,8 +386,16 @@ export class WorkerPool {
 
   /** Fire the AbortSignal of a running job (cancel, cold shutdown). */
   abort(jobId: string, reason: 'cancelled' | 'shutdown'): void {
-    const where = this.byId.get(jobId);
-    if (where && !where.slot.exited) where.slot.worker.postMessage({ t: 'abort', seq: where.seq, reason } satisfies HostMessage);
+    // A search rather than an index by id: aborts are rare, and an index costs every job two map updates.
+    for (const slot of this.workers) {
+      if (slot.exited) continue;
+      for (const [seq, p] of slot.inFlight) {
+        if (p.job.id === jobId) {
+          slot.worker.postMessage({ t: 'abort', seq, reason } satisfies HostMessage);
+          return;
+        }
+      }
+    }
   }
 
   /** Take back every job that a worker holds but has not begun: they come back as `requeue` (revert) outcomes. */
@@ -458,7 +462,6 @@ export class WorkerPool {
     const pending = [...slot.inFlight];
     slot.inFlight.clear();
     for (const [seq, p] of pending) {
-      this.byId.delete(p.job.id);
       if (this.closing) resolvePending(p, { seq, kind: 'requeue', revert: false });
       else if (blamed !== undefined ? blamed !== seq : !runningSeqs.has(seq)) resolvePending(p, { seq, kind: 'requeue', revert: false });
       else resolvePending(p, { seq, kind: 'failed', error: cause(p.job) });

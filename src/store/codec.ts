@@ -12,6 +12,34 @@ export function frame(json: string): string {
   return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
 }
 
+const HEX = Buffer.from('0123456789abcdef');
+const PLACEHOLDER = '00000000 ';
+
+/**
+ * Many records framed into one buffer, byte for byte what `frame` gives each: one UTF-8
+ * encoding for the whole batch, each checksum computed on its bytes and written in
+ * place (a group commit carries thousands of records; per-record strings for the
+ * checksum were a tenth of the host's time).
+ */
+export function frameAll(jsons: readonly string[]): Buffer {
+  let text = '';
+  for (const json of jsons) text += `${PLACEHOLDER}${json}\n`;
+  const buf = Buffer.from(text);
+  const ascii = buf.length === text.length;
+  let start = 0;
+  for (const json of jsons) {
+    const bytes = ascii ? json.length : Buffer.byteLength(json);
+    const body = start + PLACEHOLDER.length;
+    let sum = crc32(buf.subarray(body, body + bytes));
+    for (let i = 7; i >= 0; i--) {
+      buf[start + i] = HEX[sum & 15]!;
+      sum >>>= 4;
+    }
+    start = body + bytes + 1;
+  }
+  return buf;
+}
+
 /** The JSON text of a line when its checksum holds, else undefined. `line` has no newline. */
 export function unframe(line: string): string | undefined {
   if (line.length < 10 || line.charCodeAt(8) !== 32) return undefined;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Low } from 'lowdb';
 import { CeleriacError } from '../errors.js';
 import { applyEvent, dropExpiredResults, recoverInterrupted, type JobEvent, type JobRecord } from '../jobs.js';
-import { encodeEvent, FORMAT_VERSION, frame } from './codec.js';
+import { encodeEvent, FORMAT_VERSION, frame, frameAll } from './codec.js';
 import { loadState, SEGMENT, segmentName } from './load.js';
 import { acquireLock, type DataDirLock } from './lock.js';
 import { fsyncDir, writeError } from './io.js';
@@ -35,7 +35,8 @@ export interface FileStoreOptions {
 
 interface PendingCommit {
   events: JobEvent[];
-  text: string;
+  /** The records' JSON, encoded at commit() (framed with the rest of the flush). */
+  jsons: string[];
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -149,10 +150,9 @@ export class FileStore implements JobStore {
   commit(events: JobEvent[]): Promise<void> {
     if (this.closed) return Promise.reject(new CeleriacError('APP_CLOSED', `the store of ${this.opts.dir} is closed`));
     if (this.broken) return Promise.reject(this.broken);
-    let text = '';
-    for (const ev of events) text += frame(encodeEvent(ev));
+    const jsons = events.map(encodeEvent);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ events, text, resolve, reject });
+      this.queue.push({ events, jsons, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         // Wait one microtask turn so that every commit made in this tick shares the flush.
@@ -166,7 +166,7 @@ export class FileStore implements JobStore {
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
-        const buf = Buffer.from(batch.length === 1 ? batch[0]!.text : batch.map((c) => c.text).join(''));
+        const buf = frameAll(batch.length === 1 ? batch[0]!.jsons : batch.flatMap((c) => c.jsons));
         try {
           await writeAt(this.fh, buf, this.offset); // durable on return (O_DSYNC)
         } catch (err) {
