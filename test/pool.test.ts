@@ -98,6 +98,20 @@ test('the host event loop stays responsive while CPU-bound tasks run', async (t)
   assert.ok(p99 < TASK_MS / 2, `host event-loop delay p99 ${p99.toFixed(1)} ms should stay well under one task's ${TASK_MS} ms`);
 });
 
+test('jobs of a few ms each go to the workers a few at a time, so a burst ends with both workers busy', async (t) => {
+  const app = await openApp(t, { tasks: [fixture('steal')], concurrency: 2, workerConcurrency: 1 });
+  await app.start();
+  // One run teaches the host how long steal.busy takes (20 ms): from then on its jobs
+  // travel one per message. Sent in larger groups (four to a message, as for a task not
+  // yet measured), the twelve would split eight to four between the two workers.
+  await (await app.send('steal.busy', [20])).result({ timeout: 20_000 });
+  const handles = await app.sendMany<number>('steal.busy', Array.from({ length: 12 }, () => [20]));
+  const threads = await Promise.all(handles.map((h) => h.result({ timeout: 20_000 })));
+  const perThread = [...new Set(threads)].map((id) => threads.filter((x) => x === id).length);
+  assert.equal(perThread.length, 2, `both workers ran some: ${JSON.stringify(perThread)}`);
+  assert.ok(Math.abs(perThread[0]! - perThread[1]!) <= 2, `the burst is split evenly between the workers: ${JSON.stringify(perThread)}`);
+});
+
 test('jobs queued behind a long job in one worker move to an idle worker', async (t) => {
   const app = await openApp(t, { tasks: [fixture('steal')], concurrency: 2, workerConcurrency: 1, prefetch: 8 });
   await app.start();

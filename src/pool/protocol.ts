@@ -17,12 +17,16 @@ export interface WireJob {
   retryDelayMs?: number;
 }
 
-export type Outcome =
+export type Outcome = (
   | { seq: number; kind: 'succeeded'; result?: string }
   | { seq: number; kind: 'failed'; error: SerializedError }
   | { seq: number; kind: 'retry'; error: SerializedError; runAt: number; args?: string }
   /** The job's worker was lost under it for a reason that is not the job's fault: run it again. */
-  | { seq: number; kind: 'requeue'; revert: boolean };
+  | { seq: number; kind: 'requeue'; revert: boolean }
+) & {
+  /** How long the task ran in its worker, in ms (absent when it did not run): the host sizes the groups of jobs it sends by it. */
+  runMs?: number;
+};
 
 export type HostMessage =
   | { t: 'run'; jobs: WireJob[] }

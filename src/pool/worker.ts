@@ -124,6 +124,7 @@ function startRunner(): void {
       }, timeoutMs);
     }
     let outcome: Outcome;
+    const t0 = performance.now();
     try {
       if (!def) throw new Error(`task "${job.task}" is not registered in this worker (was its module removed?)`);
       const ctx: TaskContext = {
@@ -149,6 +150,7 @@ function startRunner(): void {
       deadline[slot] = 0;
       freeSlots.push(slot);
     }
+    outcome.runMs = performance.now() - t0;
     emit(outcome);
     pump();
   }

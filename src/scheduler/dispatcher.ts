@@ -38,11 +38,19 @@ export interface DispatcherOptions {
 /**
  * Jobs in one dispatch unit at most: enough that a batch of short jobs travels in one
  * message each way. p-queue runs UNITS_PER_SLOT units per slot at once, so a worker
- * already holds its next jobs when it finishes the current ones. A job stuck behind a
- * long one moves to an idle worker (the pool steals it back), so this costs no fairness.
+ * already holds its next jobs when it finishes the current ones. A unit also holds no
+ * more than about UNIT_BUDGET_MS of work, by the measured run time of its tasks: jobs of
+ * a few ms go one or two at a time, so that neither worker ends a burst with a queue the
+ * other could have taken. A job stuck behind a long one moves to an idle worker (the
+ * pool steals it back).
  */
 const UNIT_JOBS = 32;
 const UNITS_PER_SLOT = 2;
+const UNIT_BUDGET_MS = 2;
+/** The run time assumed for a task not yet measured: a few of its jobs per unit. */
+const UNMEASURED_TASK_MS = 0.5;
+/** Weight of the newest run in a task's run-time average. */
+const RUN_TIME_WEIGHT = 0.2;
 
 export class Dispatcher {
   private readonly ready = new ReadyJobs();
@@ -55,6 +63,8 @@ export class Dispatcher {
   private readonly active = new Map<string, JobRecord>();
   /** Units of started jobs queued in p-queue, not yet handed to the pool (given back on close). */
   private readonly waitingToRun = new Set<JobRecord[]>();
+  /** Average run time per task (ms, moving average of what the workers report). */
+  private readonly runMs = new Map<string, number>();
   private readonly recording = new Set<Promise<void>>();
   /** Jobs whose AbortSignal a shutdown fired: a failure now is the shutdown's doing. */
   private readonly stoppedByShutdown = new Set<string>();
@@ -188,8 +198,25 @@ export class Dispatcher {
       } else started.push(job);
     }
     if (this.stopping) await this.giveBack(started);
-    else for (let i = 0; i < started.length; i += this.unitJobs) this.enqueueUnit(started.slice(i, i + this.unitJobs));
+    else this.enqueueUnits(started);
     this.pump();
+  }
+
+  /** Cut started jobs (in the heap's order) into units of at most unitJobs jobs and about UNIT_BUDGET_MS of work. */
+  private enqueueUnits(jobs: JobRecord[]): void {
+    let unit: JobRecord[] = [];
+    let cost = 0;
+    for (const job of jobs) {
+      const ms = this.runMs.get(job.task) ?? UNMEASURED_TASK_MS;
+      if (unit.length > 0 && (unit.length >= this.unitJobs || cost + ms > UNIT_BUDGET_MS)) {
+        this.enqueueUnit(unit);
+        unit = [];
+        cost = 0;
+      }
+      unit.push(job);
+      cost += ms;
+    }
+    if (unit.length > 0) this.enqueueUnit(unit);
   }
 
   /** Queue started jobs (in the heap's order) as one unit; it runs as one message to one worker. */
@@ -226,6 +253,10 @@ export class Dispatcher {
   private readonly onOutcome = (wire: WireJob, outcome: Outcome): void => {
     const job = this.active.get(wire.id);
     this.held--;
+    if (outcome.runMs !== undefined) {
+      const avg = this.runMs.get(wire.task);
+      this.runMs.set(wire.task, avg === undefined ? outcome.runMs : avg + RUN_TIME_WEIGHT * (outcome.runMs - avg));
+    }
     if (job) this.record(job, outcome);
     this.schedulePump();
   };
