@@ -10,8 +10,8 @@ import { makePayload, type Payload } from './params.js';
 
 const TASKS = fileURLToPath(new URL('./tasks/bench.ts', import.meta.url));
 
-function open(ctx: ChildContext): Promise<Celeriac> {
-  return createCeleriac({ dir: join(ctx.params.dataDir, 'data'), tasks: [TASKS], concurrency: ctx.params.concurrency, logger: false });
+function open(ctx: ChildContext, extra: { start?: boolean } = {}): Promise<Celeriac> {
+  return createCeleriac({ dir: join(ctx.params.dataDir, 'data'), tasks: [TASKS], concurrency: ctx.params.concurrency, logger: false, ...extra });
 }
 
 runChild('celeriac', {
@@ -110,9 +110,10 @@ runChild('celeriac', {
     const mark = join(ctx.params.dataDir, 'first-job');
     process.env.CELERIAC_BENCH_MARK = mark;
     const t0 = now();
-    const app = await open(ctx);
+    // As a worker process opens it (`celeriac worker` does the same): the worker threads
+    // start while the journal is read.
+    const app = await open(ctx, { start: true });
     const pending = app.recovery;
-    await app.start();
     const openMs = now() - t0;
     const deadline = Date.now() + 120_000;
     while (!existsSync(mark)) {

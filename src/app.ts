@@ -69,10 +69,16 @@ export interface CeleriacOptions {
    * worker generation loads the new code, and running jobs finish on the old one. Default false.
    */
   watch?: boolean;
+  /**
+   * Start the worker threads inside createCeleriac(), while the journal is read, and run
+   * jobs as soon as it resolves: what a worker process wants (the same as calling start()
+   * after, only sooner: the threads' start-up overlaps the replay). Default false.
+   */
+  start?: boolean;
 }
 
 const OPTION_KEYS = [
-  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'watch',
+  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'watch', 'start',
 ] as const;
 
 interface Settings {
@@ -122,19 +128,10 @@ export class Celeriac implements TaskSender {
     private readonly store: JobStore,
     private readonly settings: Settings,
     private readonly log: Logger,
+    pool: WorkerPool,
   ) {
     this.tasksByName = new Map(tasks.map((t) => [t.name, t]));
-    this.pool = new WorkerPool({
-      modules: moduleFiles,
-      plugins,
-      size: settings.concurrency,
-      concurrency: settings.workerConcurrency,
-      timeoutGraceMs: settings.timeoutGraceMs,
-      maxResultBytes: settings.maxResultBytes,
-      ...(settings.maxMemoryMb ? { resourceLimits: { maxOldGenerationSizeMb: settings.maxMemoryMb } } : {}),
-      onEvent: (m) => this.log.warn(m),
-      spares: settings.watch,
-    });
+    this.pool = pool;
     this.dispatcher = new Dispatcher({
       store,
       pool: this.pool,
@@ -162,23 +159,40 @@ export class Celeriac implements TaskSender {
       throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "plugins" must be a list of package names');
     }
     if (options.watch !== undefined && typeof options.watch !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "watch" must be true or false, got ${JSON.stringify(options.watch)}`);
+    if (options.start !== undefined && typeof options.start !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "start" must be true or false, got ${JSON.stringify(options.start)}`);
     const plugins = (options.plugins ?? []).map((name) => resolvePlugin(name, cwd));
     const log = options.logger === false ? silent : (options.logger ?? consoleLogger);
     const dir = resolve(cwd, options.dir);
     const modules = await findTaskModules(taskPaths, cwd);
-    // Discovery (a worker thread importing the modules) and the journal replay overlap.
+    const pool = new WorkerPool({
+      modules,
+      plugins,
+      size: settings.concurrency,
+      concurrency: settings.workerConcurrency,
+      timeoutGraceMs: settings.timeoutGraceMs,
+      maxResultBytes: settings.maxResultBytes,
+      ...(settings.maxMemoryMb ? { resourceLimits: { maxOldGenerationSizeMb: settings.maxMemoryMb } } : {}),
+      onEvent: (m) => log.warn(m),
+      spares: settings.watch,
+    });
+    // Discovery (worker threads importing the modules: a throwaway one, or with `start`
+    // the pool's own) and the journal replay overlap.
     const [discovery, store] = await Promise.allSettled([
-      discoverTasks(modules, plugins),
+      options.start ? pool.start() : discoverTasks(modules, plugins),
       FileStore.open({ dir, resultTtlMs: settings.resultTtlMs, compactAfterBytes: settings.compactAfterBytes, onBackgroundError: (e) => log.error(`compaction failed (the journal is intact; it will be retried): ${(e as Error).message}`) }),
     ]);
-    if (discovery.status === 'rejected' || store.status === 'rejected') {
+    const abandon = async () => {
+      await pool.close();
       if (store.status === 'fulfilled') await store.value.close();
+    };
+    if (discovery.status === 'rejected' || store.status === 'rejected') {
+      await abandon();
       throw discovery.status === 'rejected' ? discovery.reason : (store as PromiseRejectedResult).reason;
     }
     try {
       assertNoProblems(discovery.value.problems);
     } catch (err) {
-      await store.value.close();
+      await abandon();
       throw err;
     }
     const report = store.value.report;
@@ -187,12 +201,14 @@ export class Celeriac implements TaskSender {
     }
     if (report.interrupted > 0) log.info(`${report.interrupted} job(s) were running when the previous process stopped: they will run again, flagged recovered`);
     for (const p of discovery.value.problems) log.warn(p.message);
-    const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log);
+    const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log, pool);
     app.reloadSource = { taskPaths, cwd, files: discovery.value.modules.map((m) => m.file) };
     try {
       await app.inbox.start();
+      if (options.start) await app.start();
     } catch (err) {
       await app.close();
+      if (options.start) await pool.close();
       throw err;
     }
     return app;
@@ -229,8 +245,10 @@ export class Celeriac implements TaskSender {
   async start(): Promise<void> {
     if (this.closing) throw new CeleriacError('APP_CLOSED', 'start() after close(): create a new app');
     if (this.running) return;
-    const { problems } = await this.pool.start();
-    for (const p of problems) this.log.error(p.message);
+    if (!this.pool.started) {
+      const { problems } = await this.pool.start();
+      for (const p of problems) this.log.error(p.message);
+    }
     this.running = true;
     this.dispatcher.start();
     const sweepMs = Math.min(this.settings.resultTtlMs, 60_000);

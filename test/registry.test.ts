@@ -73,3 +73,31 @@ test('unknown or wrongly typed app options are named', async (t) => {
   await assert.rejects(createCeleriac({ dir, tasks: [fixture('basic')], concurrency: 0 }), /"concurrency" must be an integer ≥ 1/);
   await assert.rejects(createCeleriac({ dir, tasks: [fixture('basic')], resultTtl: 'forever' }), /resultTtl/);
 });
+
+test('start: true starts the workers while the journal is read: pending jobs run with no start() call', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const sender = await createCeleriac({ dir, tasks: [fixture('basic')], logger: false });
+  const handles = await sender.sendMany('demo.echo', [['a'], ['b'], ['c']]);
+  await sender.close();
+
+  const app = await createCeleriac({ dir, tasks: [fixture('basic')], logger: false, concurrency: 2, start: true });
+  t.after(() => app.close({ timeout: 1 }));
+  assert.ok(app.tasks.some((x) => x.name === 'demo.echo' && x.file === fixture('basic', 'tasks.ts')), 'the task list comes from the started workers');
+  const results = await Promise.all(handles.map((h) => app.result(h.id, { timeout: 20_000 })));
+  assert.deepEqual(results, ['a', 'b', 'c']);
+  await app.start(); // already started: nothing more happens
+  assert.equal(await (await app.send('demo.echo', ['d'])).result({ timeout: 20_000 }), 'd');
+});
+
+test('start: true with a module that fails to import: the same error, and the data dir is released', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  await assert.rejects(createCeleriac({ dir, tasks: [fixture('bad-syntax')], logger: false, start: true }), (err: CeleriacError) => {
+    assert.equal(err.code, 'TASK_IMPORT_FAILED');
+    assert.ok(err.message.includes(`${fixture('bad-syntax', 'broken.ts')}:5`), err.message);
+    return true;
+  });
+  assert.ok(!(await readdir(dir)).includes('LOCK'), 'a failed open releases the data dir');
+  const app = await createCeleriac({ dir, tasks: [fixture('basic')], logger: false });
+  await app.close();
+  await assert.rejects(createCeleriac({ dir, tasks: [fixture('basic')], logger: false, start: 'yes' as unknown as boolean }), /"start" must be true or false, got "yes"/);
+});

@@ -133,6 +133,11 @@ export class WorkerPool {
     return ready[0]!;
   }
 
+  /** start() has completed: every worker imported its modules. */
+  get started(): boolean {
+    return this.watchdog !== undefined;
+  }
+
   get capacity(): number {
     return this.opts.size * this.opts.concurrency;
   }

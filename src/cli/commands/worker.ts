@@ -8,9 +8,10 @@ import { EXIT, needTasks, type Settings } from '../context.js';
 export async function workerCommand(s: Settings, opts: { burst: boolean; version: string }): Promise<number> {
   needTasks(s);
   const { watch, ...config } = s.config;
-  const app = await createCeleriac({ ...config, dir: s.dir, cwd: s.cwd, ...(watch ? { watch } : {}) });
+  // The worker threads start while the journal is read (start: true): the first job runs
+  // sooner after a restart with many jobs pending.
+  const app = await createCeleriac({ ...config, dir: s.dir, cwd: s.cwd, start: true, ...(watch ? { watch } : {}) });
   printBanner(app, s, opts.version);
-  await app.start();
   if (opts.burst) {
     await app.idle();
     await app.close();
