@@ -182,8 +182,11 @@ export class Celeriac implements TaskSender {
       FileStore.open({ dir, resultTtlMs: settings.resultTtlMs, compactAfterBytes: settings.compactAfterBytes, onBackgroundError: (e) => log.error(`compaction failed (the journal is intact; it will be retried): ${(e as Error).message}`) }),
     ]);
     const abandon = async () => {
-      await pool.close();
-      if (store.status === 'fulfilled') await store.value.close();
+      try {
+        await pool.close();
+      } finally {
+        if (store.status === 'fulfilled') await store.value.close();
+      }
     };
     if (discovery.status === 'rejected' || store.status === 'rejected') {
       await abandon();
@@ -207,8 +210,11 @@ export class Celeriac implements TaskSender {
       await app.inbox.start();
       if (options.start) await app.start();
     } catch (err) {
-      await app.close();
-      if (options.start) await pool.close();
+      try {
+        await app.close();
+      } finally {
+        if (options.start) await pool.close();
+      }
       throw err;
     }
     return app;

@@ -239,6 +239,7 @@ export class Dispatcher {
       if (job.state !== 'started') {
         this.active.delete(job.id); // cancelled while it waited for a slot
         this.held--;
+        this.schedulePump(); // its room is free now
         continue;
       }
       const wire: WireJob = { seq: 0, id: job.id, task: job.task, args: job.args, attempt: job.attempts, retries: job.retries, recovered: job.recovered };
