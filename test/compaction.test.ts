@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createCeleriac, type Celeriac, type CeleriacError, type CeleriacOptions } from '../src/index.js';
 import { encodeEvent, frame } from '../src/store/codec.js';
-import { fixture, tempDir, waitFor } from './helpers.js';
+import { fixture, readRuns as runs, tempDir, waitFor } from './helpers.js';
 
 const TASKS = fixture('crash', 'tasks');
 /** A bound on each test, so that a hang fails instead of stalling the run (they take a few seconds). */
@@ -37,21 +37,6 @@ async function sizes(dir: string): Promise<Map<string, number>> {
 
 const sum = (m: Map<string, number>, pred: (name: string) => boolean = () => true) => [...m].filter(([n]) => pred(n)).reduce((a, [, b]) => a + b, 0);
 
-interface Run {
-  phase: string;
-  id: string;
-  attempt: number;
-  retries: number;
-  recovered: boolean;
-  at: number;
-}
-async function runs(file: string): Promise<Run[]> {
-  const text = existsSync(file) ? await readFile(file, 'utf8') : '';
-  return text
-    .split('\n')
-    .slice(0, -1)
-    .map((l) => JSON.parse(l) as Run);
-}
 
 test('with a small compactAfterBytes the data dir stays bounded while thousands of jobs run', { timeout: LIMIT_MS }, async (t) => {
   const dir = join(await tempDir(t), 'data');

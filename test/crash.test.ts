@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createCeleriac, type Celeriac, type CeleriacError, type CeleriacOptions } from '../src/index.js';
-import { fixture, tempDir, waitFor } from './helpers.js';
+import { fixture, readRuns as runs, tempDir, waitFor } from './helpers.js';
 import { spawnChild } from './fixtures/crash/spawn-child.js';
 
 const TASKS = fixture('crash', 'tasks');
@@ -20,24 +20,6 @@ async function open(t: TestContext, dir: string, options: Partial<CeleriacOption
   return app;
 }
 
-interface Run {
-  phase: 'start' | 'end';
-  id: string;
-  label?: string;
-  attempt: number;
-  retries: number;
-  recovered: boolean;
-  at: number;
-}
-
-/** The complete lines of a side file written by the tasks in fixtures/crash/tasks. */
-async function runs(file: string): Promise<Run[]> {
-  const text = existsSync(file) ? await readFile(file, 'utf8') : '';
-  return text
-    .split('\n')
-    .slice(0, -1) // a line still being appended has no newline yet
-    .map((l) => JSON.parse(l) as Run);
-}
 
 async function newestJournal(dir: string): Promise<string> {
   const names = (await readdir(dir)).filter((f) => /^journal-\d{8}\.log$/.test(f)).sort();

@@ -1,5 +1,6 @@
 // Shared test plumbing: temp data dirs, fixtures, apps that close themselves.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,4 +36,24 @@ export async function waitFor<T>(check: () => T | Promise<T>, ms = 10_000, what 
     if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(10);
   }
+}
+
+/** One line of the side file the tasks of fixtures/crash write as they start and end. */
+export interface TaskRun {
+  phase: 'start' | 'end';
+  id: string;
+  label?: string;
+  attempt: number;
+  retries: number;
+  recovered: boolean;
+  at: number;
+}
+
+/** The complete lines of such a side file (none if it does not exist yet). */
+export async function readRuns(file: string): Promise<TaskRun[]> {
+  const text = existsSync(file) ? await readFile(file, 'utf8') : '';
+  return text
+    .split('\n')
+    .slice(0, -1) // a line still being appended has no newline yet
+    .map((l) => JSON.parse(l) as TaskRun);
 }

@@ -421,7 +421,6 @@ export class WorkerPool {
     return counts.reduce((a, b) => a + b, 0);
   }
 
-  /** Resolves when no job is in flight, or after `ms`; true if idle. */
   /** Resolves when no job is in flight (true), or once `deadline()` (epoch ms, may move) has passed (false). */
   async idle(deadline: () => number): Promise<boolean> {
     while (this.inFlight > 0 && Date.now() < deadline()) await new Promise((r) => setTimeout(r, 10));

@@ -9,7 +9,7 @@ import type { Adapter } from 'lowdb';
 import pRetry from 'p-retry';
 import { CeleriacError } from '../errors.js';
 import type { JobRecord } from '../jobs.js';
-import { decodeEvent, decodeLine, encodeJob, FORMAT_VERSION, frame } from './codec.js';
+import { decodeEvent, decodeLine, encodeJob, FORMAT_VERSION, frameAll } from './codec.js';
 import { FastDecoder } from './fast-decode.js';
 import { recordText, scanLines } from './scan.js';
 import { fsyncDir, isTransientIoError, writeError } from './io.js';
@@ -79,23 +79,20 @@ export class SnapshotFile implements Adapter<Snapshot> {
 
   /** Serializes synchronously before its first await, so the caller fixes the content at the moment of the call. */
   async write(data: Snapshot): Promise<void> {
-    const parts: string[] = [frame(`{"o":"h","k":"snapshot","v":${data.version},"j":${data.journalFrom},"t":${data.createdAt}}`)];
-    let n = 0;
-    for (const job of data.jobs) {
-      parts.push(frame(encodeJob(job)));
-      n++;
-    }
-    parts.push(frame(`{"o":"e","n":${n}}`));
+    const records: string[] = [`{"o":"h","k":"snapshot","v":${data.version},"j":${data.journalFrom},"t":${data.createdAt}}`];
+    for (const job of data.jobs) records.push(encodeJob(job));
+    records.push(`{"o":"e","n":${records.length - 1}}`);
     const tmp = `${this.path}.tmp`;
-    await pRetry(() => this.replace(tmp, parts), { retries: 3, minTimeout: 20, shouldRetry: ({ error }) => isTransientIoError(error) });
+    await pRetry(() => this.replace(tmp, records), { retries: 3, minTimeout: 20, shouldRetry: ({ error }) => isTransientIoError(error) });
   }
 
-  private async replace(tmp: string, parts: string[]): Promise<void> {
+  private async replace(tmp: string, records: string[]): Promise<void> {
     try {
       const fh = await open(tmp, 'w', 0o600);
       try {
-        // Write in slices: one string of a million jobs would approach V8's string limit.
-        for (let i = 0; i < parts.length; i += 10_000) await fh.write(parts.slice(i, i + 10_000).join(''));
+        // Framed and written in slices, between awaits: one string of a million jobs would
+        // approach V8's string limit, and framing them all at once would hold the event loop.
+        for (let i = 0; i < records.length; i += 10_000) await fh.write(frameAll(records.slice(i, i + 10_000)));
         await fh.sync();
       } finally {
         await fh.close();
