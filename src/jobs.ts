@@ -96,7 +96,13 @@ export function newRecord(job: NewJob): JobRecord {
  */
 export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent): JobRecord | undefined {
   if (ev.type === 'add') {
-    if (jobs.has(ev.job.id)) return undefined;
+    // A finished record under the same id is one whose result had expired when the add was
+    // accepted (an open drops expired results in memory only, until the next snapshot):
+    // the add replaces it. Live, a known id is never added again (send dedupes), and two
+    // racing adds of one id meet a pending or started record, which keeps the first.
+    const old = jobs.get(ev.job.id);
+    if (old && !FINISHED_STATES.has(old.state)) return undefined;
+    if (old) jobs.delete(old.id);
     const rec = newRecord(ev.job);
     jobs.set(rec.id, rec);
     return rec;

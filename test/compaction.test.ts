@@ -222,3 +222,26 @@ test('a retry countdown survives a restart: the app closed mid-wait runs the ret
   assert.equal(starts[1]!.recovered, false, 'a scheduled retry is not a crash recovery');
   assert.equal(again.get('retry-1')!.state, 'succeeded');
 });
+
+test('an id sent again after its result expired is kept across restarts (the old finished record does not swallow it)', { timeout: LIMIT_MS }, async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const app = await open(t, dir, { resultTtl: 1 });
+  await app.start();
+  const done = await app.send('crash.add', [2, 3], { id: 'again-1' });
+  assert.equal(await done.result({ timeout: 10_000 }), 5);
+  await app.close(); // no sweep yet: the finished record stays in the journal
+  const finishedAt = done.info()!.finishedAt!.getTime();
+  await waitFor(() => Date.now() > finishedAt + 1100, 5000, 'the ttl to pass');
+
+  // This open drops the expired result in memory (not on disk), so the id is free again.
+  const second = await open(t, dir, { resultTtl: 1 });
+  assert.equal(second.get('again-1'), undefined);
+  const resent = await second.send('crash.add', [20, 30], { id: 'again-1', eta: new Date(Date.now() + 3_600_000) });
+  assert.equal(resent.created, true, 'accepted as a new job');
+  await second.close();
+
+  const third = await open(t, dir, { resultTtl: 1 });
+  const info = third.get('again-1');
+  assert.equal(info?.state, 'pending', 'the accepted resend survives the restart');
+  assert.deepEqual(info.args, [20, 30]);
+});
