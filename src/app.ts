@@ -8,7 +8,7 @@ import { CeleriacError } from './errors.js';
 import { InboxConsumer, type InboxMessage } from './inbox.js';
 import { jobInfo } from './job-view.js';
 import { ResultWaiters } from './waiters.js';
-import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobEvent, type JobState, type NewJob } from './jobs.js';
+import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobEvent, type JobRecord, type JobState, type NewJob } from './jobs.js';
 import { WorkerPool } from './pool/pool.js';
 import type { PluginRef, TaskManifestEntry } from './pool/protocol.js';
 import { resolvePlugin } from './registry/plugins.js';
@@ -119,6 +119,8 @@ export class Celeriac implements TaskSender {
   /** What hot reload looks at again: the configured task paths, and the module files first loaded. */
   private reloadSource: { taskPaths: string[]; cwd: string; files: string[] } | undefined;
   private watcher: TaskWatcher | undefined;
+  /** createCeleriac() has returned. */
+  private opened = false;
 
   private constructor(
     readonly dir: string,
@@ -141,8 +143,12 @@ export class Celeriac implements TaskSender {
       prefetch: settings.prefetch,
       timeoutGraceMs: settings.timeoutGraceMs,
     });
-    for (const job of store.jobs.values()) if (WAITING_STATES.has(job.state)) this.dispatcher.schedule(job);
     this.inbox = new InboxConsumer(dir, (m) => this.applyInboxMessage(m), log);
+  }
+
+  /** Jobs read from the data dir, in the order they should run. */
+  private scheduleLoaded(jobs: JobRecord[]): void {
+    for (const job of jobs) if (WAITING_STATES.has(job.state)) this.dispatcher.schedule(job);
   }
 
   static async create(options: CeleriacOptions): Promise<Celeriac> {
@@ -179,7 +185,7 @@ export class Celeriac implements TaskSender {
     // the pool's own) and the journal replay overlap.
     const [discovery, store] = await Promise.allSettled([
       options.start ? pool.start() : discoverTasks(modules, plugins),
-      FileStore.open({ dir, resultTtlMs: settings.resultTtlMs, compactAfterBytes: settings.compactAfterBytes, onBackgroundError: (e) => log.error(`compaction failed (the journal is intact; it will be retried): ${(e as Error).message}`) }),
+      FileStore.begin({ dir, resultTtlMs: settings.resultTtlMs, compactAfterBytes: settings.compactAfterBytes, onBackgroundError: (e) => log.error(`compaction failed (the journal is intact; it will be retried): ${(e as Error).message}`) }),
     ]);
     const abandon = async () => {
       try {
@@ -198,17 +204,20 @@ export class Celeriac implements TaskSender {
       await abandon();
       throw err;
     }
-    const report = store.value.report;
-    if (report.truncated) {
-      log.warn(`the journal's last record was torn (the previous process stopped mid-write): cut ${report.truncated.bytes} bytes at byte ${report.truncated.offset} of ${report.truncated.file}; every acknowledged job is intact`);
-    }
-    if (report.interrupted > 0) log.info(`${report.interrupted} job(s) were running when the previous process stopped: they will run again, flagged recovered`);
     for (const p of discovery.value.problems) log.warn(p.message);
     const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log, pool);
     app.reloadSource = { taskPaths, cwd, files: discovery.value.modules.map((m) => m.file) };
     try {
-      await app.inbox.start();
+      // With `start`, the jobs the snapshot lists first run while the rest of it is read.
       if (options.start) await app.start();
+      await store.value.loadRest((jobs) => app.scheduleLoaded(jobs));
+      const report = store.value.report;
+      if (report.truncated) {
+        log.warn(`the journal's last record was torn (the previous process stopped mid-write): cut ${report.truncated.bytes} bytes at byte ${report.truncated.offset} of ${report.truncated.file}; every acknowledged job is intact`);
+      }
+      if (report.interrupted > 0) log.info(`${report.interrupted} job(s) were running when the previous process stopped: they will run again, flagged recovered`);
+      await app.inbox.start();
+      app.opened = true;
     } catch (err) {
       try {
         await app.close();
@@ -396,6 +405,8 @@ export class Celeriac implements TaskSender {
           const rec = this.store.jobs.get(j.id);
           if (rec && WAITING_STATES.has(rec.state)) this.dispatcher.schedule(rec);
         }
+        // Sent while no worker ran: found at the open, like the jobs on disk.
+        if (!this.opened) this.store.report.found.pending += fresh.length;
         return;
       }
       case 'cancel':

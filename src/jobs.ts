@@ -162,10 +162,11 @@ export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent): JobRecor
 }
 
 /** After a restart: a job that was started and never finished may have run; run it again, flagged. */
-export function recoverInterrupted(jobs: Map<string, JobRecord>): number {
+export function recoverInterrupted(jobs: Map<string, JobRecord>, ids: readonly string[]): number {
   let n = 0;
-  for (const job of jobs.values()) {
-    if (job.state === 'started') {
+  for (const id of ids) {
+    const job = jobs.get(id);
+    if (job?.state === 'started') {
       job.state = 'pending';
       job.recovered = true;
       n++;

@@ -11,7 +11,7 @@ import type { Low } from 'lowdb';
 import { CeleriacError } from '../errors.js';
 import { applyEvent, dropExpiredResults, recoverInterrupted, type JobEvent, type JobRecord } from '../jobs.js';
 import { encodeEvent, FORMAT_VERSION, frame, frameAll } from './codec.js';
-import { loadState, SEGMENT, segmentName } from './load.js';
+import { openState, SEGMENT, segmentName, type PartialLoad } from './load.js';
 import { acquireLock, type DataDirLock } from './lock.js';
 import { fsyncDir, writeError } from './io.js';
 import type { Snapshot } from './snapshot-file.js';
@@ -51,6 +51,15 @@ export class FileStore implements JobStore {
   private closed = false;
   private broken: CeleriacError | undefined;
   private bytesSinceSnapshot = 0;
+  /** Until loadRest(): the snapshot's jobs, not yet read. */
+  private partial: PartialLoad | undefined;
+  private loadStarted = 0;
+  /** Resolved once every job is in `jobs`: a compaction waits for it (it writes `jobs` as the whole state). */
+  private markLoaded!: () => void;
+  /** Every job is in `jobs` (loadRest() succeeded): only then may a snapshot be written. */
+  private complete = false;
+  private reading: Promise<void> | undefined;
+  private readonly loaded = new Promise<void>((resolve) => (this.markLoaded = resolve));
 
   private constructor(
     private readonly opts: FileStoreOptions,
@@ -65,7 +74,23 @@ export class FileStore implements JobStore {
     this.report = report;
   }
 
+  /** Open a data dir and read all of it. */
   static async open(opts: FileStoreOptions): Promise<FileStore> {
+    const store = await FileStore.begin(opts);
+    try {
+      await store.loadRest();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /**
+   * Open a data dir for writing, having read its journal but not yet its snapshot's jobs:
+   * call `loadRest()` next. Commits work meanwhile, for jobs `loadRest()` has handed out.
+   */
+  static async begin(opts: FileStoreOptions): Promise<FileStore> {
     const dir = opts.dir;
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const lock = await acquireLock(dir);
@@ -80,45 +105,82 @@ export class FileStore implements JobStore {
   private static async load(opts: FileStoreOptions, lock: DataDirLock): Promise<FileStore> {
     const { dir } = opts;
     const started = performance.now();
-    const state = await loadState(dir, { readOnly: false });
-    const { jobs, report, db, lastValid } = state;
-    const segments = state.segments;
-    // Leftovers of a compaction that crashed after its snapshot landed: already folded in.
-    for (const n of state.staleSegments) await unlink(join(dir, segmentName(n)));
+    const state = await openState(dir, { readOnly: false });
+    try {
+      const { report, db, lastValid } = state;
+      const segments = state.segments;
+      // Leftovers of a compaction that crashed after its snapshot landed: already folded in.
+      for (const n of state.staleSegments) await unlink(join(dir, segmentName(n)));
 
-    report.droppedResults = dropExpiredResults(jobs, Date.now(), opts.resultTtlMs);
-    // Jobs that were running when the previous process stopped: given back below, durably.
-    const interrupted: string[] = [];
-    for (const job of jobs.values()) if (job.state === 'started') interrupted.push(job.id);
-
-    let segment: number;
-    let fh: FileHandle;
-    let offset: number;
-    const last = segments.at(-1);
-    if (last !== undefined && lastValid > 0) {
-      segment = last;
-      fh = await open(join(dir, segmentName(last)), APPEND_FLAGS, 0o600);
-      if (report.truncated) {
-        // Cut the torn tail off so that new records follow the valid prefix directly.
-        await fh.truncate(lastValid);
-        await fh.datasync();
+      let segment: number;
+      let fh: FileHandle;
+      let offset: number;
+      const last = segments.at(-1);
+      if (last !== undefined && lastValid > 0) {
+        segment = last;
+        fh = await open(join(dir, segmentName(last)), APPEND_FLAGS, 0o600);
+        if (report.truncated) {
+          // Cut the torn tail off so that new records follow the valid prefix directly.
+          await fh.truncate(lastValid);
+          await fh.datasync();
+        }
+        offset = lastValid;
+      } else {
+        if (last !== undefined) {
+          await unlink(join(dir, segmentName(last))); // a segment whose header never landed
+          segments.pop(); // gone: not counted by segmentBytes() below (stat would fail)
+        }
+        // A headerless newest segment is replaced under its own number: segments are
+        // numbered without gaps (load.ts refuses a gap as a lost segment).
+        segment = Math.max(db.data.journalFrom, last ?? 1);
+        ({ fh, offset } = await createSegment(dir, segment));
       }
-      offset = lastValid;
-    } else {
-      if (last !== undefined) {
-        await unlink(join(dir, segmentName(last))); // a segment whose header never landed
-        segments.pop(); // gone: not counted by segmentBytes() below (stat would fail)
-      }
-      // A headerless newest segment is replaced under its own number: segments are
-      // numbered without gaps (load.ts refuses a gap as a lost segment).
-      segment = Math.max(db.data.journalFrom, last ?? 1);
-      ({ fh, offset } = await createSegment(dir, segment));
+      const store = new FileStore(opts, state.jobs, lock, db, fh, segment, offset, report);
+      store.partial = state;
+      store.loadStarted = started;
+      store.bytesSinceSnapshot = await segmentBytes(dir, segments);
+      return store;
+    } catch (err) {
+      await state.db.data.body?.close();
+      throw err;
     }
-    const store = new FileStore(opts, jobs, lock, db, fh, segment, offset, report);
-    store.bytesSinceSnapshot = await segmentBytes(dir, segments);
-    report.interrupted = await store.requeueInterrupted(interrupted);
-    report.loadMs = Math.round(performance.now() - started);
-    return store;
+  }
+
+  /**
+   * Read the snapshot's jobs. `onJobs` receives the jobs that may need scheduling, in the
+   * order they should run: first, while the rest is still being read, those that run
+   * before any job not yet read (load.ts); then, once all is read, every other. Jobs that
+   * were running when the previous process stopped are given back (durably, flagged
+   * recovered) before they are handed over.
+   */
+  async loadRest(onJobs?: (jobs: JobRecord[]) => void): Promise<void> {
+    const state = this.partial;
+    if (!state) throw new Error('loadRest() called twice');
+    this.partial = undefined;
+    const reading = this.readRest(state, onJobs);
+    this.reading = reading;
+    try {
+      await reading;
+      this.complete = true;
+    } finally {
+      this.markLoaded();
+    }
+  }
+
+  private async readRest(state: PartialLoad, onJobs?: (jobs: JobRecord[]) => void): Promise<void> {
+    const report = this.report;
+    let interruptedEarly = 0;
+    const early = onJobs && (async (jobs: JobRecord[]) => {
+      const stale = jobs.filter((j) => j.state === 'started').map((j) => j.id);
+      if (stale.length > 0) interruptedEarly += await this.requeueInterrupted(stale);
+      onJobs(jobs);
+    });
+    const { interrupted, late } = await state.rest(early, () => this.closed);
+    report.droppedResults = dropExpiredResults(this.jobs, Date.now(), this.opts.resultTtlMs);
+    report.found.finished -= report.droppedResults;
+    report.interrupted = interruptedEarly + (await this.requeueInterrupted(interrupted));
+    report.loadMs = Math.round(performance.now() - this.loadStarted);
+    onJobs?.(late);
   }
 
   get dir(): string {
@@ -141,7 +203,7 @@ export class FileStore implements JobStore {
     try {
       await this.commit(ids.map((id) => ({ type: 'requeue', id, at, revert: false })));
     } catch {
-      recoverInterrupted(this.jobs);
+      recoverInterrupted(this.jobs, ids);
     }
     return ids.length;
   }
@@ -220,7 +282,7 @@ export class FileStore implements JobStore {
    */
   compact(): Promise<void> {
     if (this.compacting) return this.compacting;
-    this.compacting = this.doCompact().finally(() => {
+    this.compacting = this.loaded.then(() => (this.complete && !this.closed ? this.doCompact() : undefined)).finally(() => {
       this.compacting = undefined;
     });
     return this.compacting;
@@ -257,6 +319,8 @@ export class FileStore implements JobStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.reading?.catch(() => undefined); // it stops at its next slice
+    await this.partial?.db.data.body?.close(); // begun, never loaded
     while (this.flushing || this.queue.length > 0) await new Promise((r) => setImmediate(r));
     if (this.compacting) await this.compacting.catch(() => undefined);
     await this.fh.close();

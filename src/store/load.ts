@@ -1,15 +1,24 @@
-// Reading a data dir back: the snapshot, then every journal segment after it, replayed
-// through the same applyEvent() the live store uses. Shared by the owner's open and by
-// read-only readers (the CLI's list/show while a worker runs).
+// Reading a data dir back: the snapshot's header, every journal segment after it, then
+// the snapshot's jobs, slice by slice, each with the journal's events for it applied (the
+// same applyEvent() the live store uses). Shared by the owner's open and by read-only
+// readers (the CLI's list/show while a worker runs).
+//
+// The journal is read first so that the owner can start running jobs before the whole
+// snapshot is read: a snapshot lists the jobs that will run again first, best first
+// (snapshot-file.ts), so once the journal's events for a job are applied, the first such
+// jobs read are the next to run — unless the journal added better ones, which
+// `journalBest` bounds. Every
+// event concerns one job, so applying each job's events to its snapshot record gives what
+// replaying the journal over the whole snapshot gives.
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { CeleriacError } from '../errors.js';
-import { applyEvent, type JobRecord } from '../jobs.js';
+import { applyEvent, WAITING_STATES, type JobEvent, type JobRecord } from '../jobs.js';
 import { decodeEvent, decodeLine, FORMAT_VERSION } from './codec.js';
 import { FastDecoder } from './fast-decode.js';
 import { recordText, scanLines } from './scan.js';
-import { SnapshotFile, type Snapshot } from './snapshot-file.js';
+import { SnapshotFile, type Snapshot, type SnapshotBody } from './snapshot-file.js';
 import type { RecoveryReport } from './types.js';
 
 export const SNAPSHOT_FILE = 'snapshot.db';
@@ -28,21 +37,151 @@ export interface LoadedState {
   report: RecoveryReport;
 }
 
+/** What reading the snapshot's jobs found, besides the jobs themselves. */
+export interface RestOfLoad {
+  /** Jobs that were running when the previous process stopped, as loaded, and not handed out early. */
+  interrupted: string[];
+  /** Jobs not handed out early that may need scheduling, in the order they should run (filter by state). */
+  late: JobRecord[];
+}
+
 /** A file vanished or changed under a read-only reader (the owner compacted): read again. */
 export class ConcurrentChange extends Error {
   readonly code = 'EAGAIN';
 }
 
-export async function loadState(dir: string, { readOnly }: { readOnly: boolean }): Promise<LoadedState> {
+/**
+ * A data dir read up to its snapshot's jobs: the journal is read and checked, `jobs` is
+ * empty until `rest()` reads the snapshot's jobs into it.
+ */
+export class PartialLoad implements LoadedState {
+  readonly jobs = new Map<string, JobRecord>();
+  /** The journal's events, by job, in journal order. */
+  private readonly events = new Map<string, JobEvent[]>();
+  /** The journal replayed alone: what becomes of the jobs it added, unless the snapshot knows them. */
+  private readonly journalJobs = new Map<string, JobRecord>();
+  /** The best priority among jobs the journal alone leaves to run (waiting or started; −∞ if none). */
+  private readonly journalBest: number;
+
+  constructor(
+    readonly db: Low<Snapshot>,
+    readonly segments: number[],
+    readonly staleSegments: number[],
+    readonly lastValid: number,
+    readonly report: RecoveryReport,
+    journal: JobEvent[],
+  ) {
+    for (const ev of journal) {
+      const id = ev.type === 'add' ? ev.job.id : ev.id;
+      const list = this.events.get(id);
+      if (list) list.push(ev);
+      else this.events.set(id, [ev]);
+      applyEvent(this.journalJobs, ev);
+    }
+    let best = -Infinity;
+    for (const job of this.journalJobs.values()) if (willRun(job) && job.priority > best) best = job.priority;
+    this.journalBest = best;
+  }
+
+  /**
+   * Read the snapshot's jobs into `jobs`, the journal's events applied, then the jobs only
+   * the journal knows. `early` receives, slice by slice while the rest is read, the jobs
+   * that run before every job not yet read (see the top of this file): waiting ones, and
+   * started ones (running when the previous process stopped) for the caller to give back;
+   * the read waits for it. `stop` ends the read (the store closed). Resolves once every job
+   * is in `jobs`.
+   */
+  async rest(early?: (jobs: JobRecord[]) => void | Promise<void>, stop?: () => boolean): Promise<RestOfLoad> {
+    const body = this.db.data.body;
+    const interrupted: string[] = [];
+    const late: JobRecord[] = [];
+    const found = this.report.found;
+    const count = (job: JobRecord) => {
+      if (job.state === 'retrying') found.retrying++;
+      else if (job.state === 'pending' || job.state === 'started') found.pending++;
+      else found.finished++;
+    };
+    const later = (job: JobRecord) => {
+      late.push(job);
+      if (job.state === 'started') interrupted.push(job.id);
+    };
+    if (body) {
+      try {
+        let handing = early !== undefined && body.runnable > 0;
+        let line = 0;
+        for (let slice = await body.next(); slice; slice = await body.next()) {
+          if (stop?.()) throw new CeleriacError('APP_CLOSED', 'the store was closed while it was loading');
+          const now: JobRecord[] = [];
+          for (const snap of slice) {
+            const ordered = line++ < body.runnable;
+            const job = this.applyJournal(snap);
+            if (!job) continue;
+            this.jobs.set(job.id, job);
+            count(job);
+            if (!willRun(job)) continue;
+            if (handing && ordered && job.priority >= this.journalBest) now.push(job);
+            else {
+              handing = false;
+              later(job);
+            }
+          }
+          if (now.length > 0) await early!(now);
+        }
+        this.report.snapshotJobs = line;
+      } finally {
+        await body.close();
+      }
+    }
+    for (const job of this.journalJobs.values()) {
+      this.jobs.set(job.id, job);
+      count(job);
+      if (willRun(job)) later(job);
+    }
+    this.journalJobs.clear();
+    this.events.clear();
+    return { interrupted, late };
+  }
+
+  /** A snapshot record with the journal's events for its job applied (undefined: forgotten). */
+  private applyJournal(snap: JobRecord): JobRecord | undefined {
+    const events = this.events.get(snap.id);
+    if (!events) return snap;
+    this.events.delete(snap.id);
+    this.journalJobs.delete(snap.id);
+    const one = new Map([[snap.id, snap]]);
+    for (const ev of events) applyEvent(one, ev);
+    return one.get(snap.id);
+  }
+}
+
+/** Waiting, or started: running when the previous process stopped, it runs again. */
+const willRun = (job: JobRecord) => job.state === 'started' || WAITING_STATES.has(job.state);
+
+/** Read the snapshot's header and the whole journal; the snapshot's jobs follow in `rest()`. */
+export async function openState(dir: string, { readOnly }: { readOnly: boolean }): Promise<PartialLoad> {
   const empty: Snapshot = { version: FORMAT_VERSION, journalFrom: 1, createdAt: 0, jobs: [] };
   const db = new Low<Snapshot>(new SnapshotFile(join(dir, SNAPSHOT_FILE)), empty);
   await db.read();
-  const hasSnapshot = db.data !== empty;
+  try {
+    return await readJournal(dir, db, readOnly);
+  } catch (err) {
+    await db.data.body?.close();
+    throw err;
+  }
+}
+
+/** The whole data dir, read. */
+export async function loadState(dir: string, { readOnly }: { readOnly: boolean }): Promise<LoadedState> {
+  const state = await openState(dir, { readOnly });
+  await state.rest();
+  return state;
+}
+
+async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): Promise<PartialLoad> {
+  const hasSnapshot = db.data.body !== undefined;
   // A snapshot write cut short by a crash never replaced the real one: its temp file is garbage.
   if (!readOnly) await unlink(join(dir, `${SNAPSHOT_FILE}.tmp`)).catch(() => undefined);
-  const jobs = new Map<string, JobRecord>();
-  for (const job of db.data.jobs) jobs.set(job.id, job);
-  const report: RecoveryReport = { snapshotJobs: jobs.size, replayedRecords: 0, interrupted: 0, droppedResults: 0, loadMs: 0 };
+  const report: RecoveryReport = { snapshotJobs: 0, replayedRecords: 0, interrupted: 0, droppedResults: 0, loadMs: 0, found: { pending: 0, retrying: 0, finished: 0 } };
 
   const names = (await readdir(dir)).filter((f) => SEGMENT.test(f)).sort();
   const segments: number[] = [];
@@ -55,6 +194,7 @@ export async function loadState(dir: string, { readOnly }: { readOnly: boolean }
   checkContinuity(dir, segments, hasSnapshot ? db.data.journalFrom : 1, hasSnapshot);
 
   let lastValid = 0;
+  const journal: JobEvent[] = [];
   const fast = new FastDecoder();
   for (let i = 0; i < segments.length; i++) {
     const path = join(dir, segmentName(segments[i]!));
@@ -91,7 +231,7 @@ export async function loadState(dir: string, { readOnly }: { readOnly: boolean }
       if (ev.type === 'header' || ev.type === 'job') {
         throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${scan.starts[r]}: unexpected ${ev.type} record inside a journal`);
       }
-      applyEvent(jobs, ev);
+      journal.push(ev);
       report.replayedRecords++;
     }
     if (isLast) {
@@ -100,7 +240,7 @@ export async function loadState(dir: string, { readOnly }: { readOnly: boolean }
       if (scan.tornTail && !readOnly) report.truncated = { file: path, offset: scan.tornTail.offset, bytes: scan.tornTail.bytes };
     }
   }
-  return { jobs, db, segments, staleSegments, lastValid, report };
+  return new PartialLoad(db, segments, staleSegments, lastValid, report, journal);
 }
 
 /**

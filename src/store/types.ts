@@ -11,6 +11,12 @@ export interface RecoveryReport {
   /** Set when the last journal record was torn by a crash and cut off. */
   truncated?: { file: string; offset: number; bytes: number };
   loadMs: number;
+  /**
+   * Jobs on record as the open found them, before any ran again (with `start: true` some
+   * run while the rest is read): waiting (interrupted ones included: they run again),
+   * retrying (waiting for a retry countdown), and finished (results kept).
+   */
+  found: { pending: number; retrying: number; finished: number };
 }
 
 /**

@@ -39,8 +39,9 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
 }
 
 function jobsLine(app: Celeriac): string {
-  const c = app.counts();
-  const parts = [`${c.pending} pending`, `${c.retrying} retrying`, `${c.succeeded + c.failed + c.cancelled + c.expired} finished`];
+  // As found on disk: the first jobs may already be running by the time the banner prints.
+  const c = app.recovery.found;
+  const parts = [`${c.pending} pending`, `${c.retrying} retrying`, `${c.finished} finished`];
   if (app.recovery.interrupted) parts.push(`${app.recovery.interrupted} interrupted by the last stop (they run again, flagged recovered)`);
   return parts.join(', ');
 }

@@ -1,0 +1,241 @@
+// Running jobs before the whole data dir is read: a snapshot lists its waiting jobs first,
+// best first; the journal is read before the snapshot's jobs; an open hands the first
+// waiting jobs to the scheduler while the rest is still being read. These tests pin that
+// what is handed out early is what would run first anyway, that the table at the end is
+// exactly the journal replayed over the snapshot, and that a crash's started jobs are given
+// back before they run again. Real files throughout.
+import { strict as assert } from 'node:assert';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { createCeleriac } from '../src/index.js';
+import { WAITING_STATES, type JobEvent, type JobRecord } from '../src/jobs.js';
+import { decodeEvent, frame } from '../src/store/codec.js';
+import { FileStore } from '../src/store/file-store.js';
+import { scanRecords } from '../src/store/scan.js';
+import { fixture, readRuns, tempDir, waitFor } from './helpers.js';
+
+const LIMIT_MS = 120_000;
+const open = (dir: string) => FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes: 1 << 30 });
+const begin = (dir: string) => FileStore.begin({ dir, resultTtlMs: 86_400_000, compactAfterBytes: 1 << 30 });
+const T0 = 1_700_000_000_000;
+const add = (id: string, priority = 0, extra: Partial<{ runAt: number }> = {}): JobEvent => ({
+  type: 'add',
+  job: { id, task: 'demo.echo', args: JSON.stringify([id, 'x'.repeat(150)]), createdAt: T0, runAt: extra.runAt ?? 0, expiresAt: 0, priority },
+});
+
+/** Every call of loadRest's callback, and how many jobs the table held at that moment. */
+async function loadInSteps(dir: string): Promise<{ store: FileStore; calls: { jobs: JobRecord[]; tableSize: number }[] }> {
+  const store = await begin(dir);
+  const calls: { jobs: JobRecord[]; tableSize: number }[] = [];
+  await store.loadRest((jobs) => calls.push({ jobs: [...jobs], tableSize: store.jobs.size }));
+  return { store, calls };
+}
+
+/** A comparable copy of a job table (a field set to undefined and one left out compare equal). */
+const table = (jobs: ReadonlyMap<string, JobRecord>) => [...jobs.values()].map((j) => JSON.parse(JSON.stringify(j)) as JobRecord);
+
+test('a snapshot lists the jobs that will run again first (waiting and started), higher priority first and in order within one, then the finished; its header counts them', { timeout: LIMIT_MS }, async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const store = await open(dir);
+  const priorities = [0, 5, 0, -3, 5, 0, 9, -3];
+  await store.commit(priorities.map((p, i) => add(`w${i}`, p)));
+  await store.commit([add('done'), add('running', 7), add('later', 1, { runAt: Date.now() + 3_600_000 })]);
+  const now = Date.now(); // finished within the result ttl: kept
+  await store.commit([{ type: 'start', id: 'done', at: now }, { type: 'start', id: 'running', at: now }]);
+  await store.commit([{ type: 'succeed', id: 'done', at: now }]);
+  await store.compact();
+  await store.close();
+
+  const { records } = scanRecords(await readFile(join(dir, 'snapshot.db')));
+  const header = decodeEvent(records[0]!);
+  assert.equal(header.type, 'header');
+  const ids = records.slice(1, -1).map((r) => (decodeEvent(r) as { job: JobRecord }).job.id);
+  assert.deepEqual(ids, ['w6', 'running', 'w1', 'w4', 'later', 'w0', 'w2', 'w5', 'w3', 'w7', 'done']);
+  assert.equal((header as { raw: Record<string, unknown> }).raw.w, 10, 'ten will run again (the delayed and the started one too)');
+});
+
+test('an open hands out the first waiting jobs while the rest of the snapshot is still being read', { timeout: LIMIT_MS }, async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const store = await open(dir);
+  const N = 20_000; // ~4 MB of snapshot: several slices
+  for (let i = 0; i < N; i += 1000) await store.commit(Array.from({ length: 1000 }, (_, k) => add(`j${String(i + k).padStart(6, '0')}`)));
+  await store.compact();
+  await store.close();
+
+  const { store: again, calls } = await loadInSteps(dir);
+  t.after(() => again.close());
+  assert.ok(calls.length > 2, `handed out in steps, not at once (${calls.length} calls)`);
+  assert.ok(calls[0]!.tableSize < N / 2, `the first jobs were handed out with ${calls[0]!.tableSize} of ${N} read`);
+  const order = calls.flatMap((c) => c.jobs.map((j) => j.id));
+  assert.equal(order.length, N, 'every waiting job is handed out once');
+  assert.deepEqual(order, [...order].sort(), 'in the order they were sent');
+  assert.equal(again.jobs.size, N);
+});
+
+test('after a crash, jobs that were started are given back (recovered) before they are handed out, ahead of the rest', { timeout: LIMIT_MS }, async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const store = await open(dir);
+  await store.commit(Array.from({ length: 50 }, (_, i) => add(`j${String(i).padStart(2, '0')}`)));
+  await store.compact();
+  const at = Date.now();
+  await store.commit(Array.from({ length: 5 }, (_, i) => ({ type: 'start', id: `j0${i}`, at }) as JobEvent));
+  await store.commit([{ type: 'succeed', id: 'j00', at }]);
+  await store.close(); // no give-back: as a SIGKILL leaves it
+
+  const { store: again, calls } = await loadInSteps(dir);
+  t.after(() => again.close());
+  assert.equal(again.report.interrupted, 4);
+  const handed = calls.flatMap((c) => c.jobs);
+  assert.deepEqual(handed.slice(0, 4).map((j) => [j.id, j.state, j.recovered, j.attempts]), [1, 2, 3, 4].map((i) => [`j0${i}`, 'pending', true, 1]));
+  assert.equal(handed.length, 49, 'the finished one is not handed out');
+  assert.equal(again.jobs.get('j00')?.state, 'succeeded');
+  // The give-back is on disk: the next open sees them pending and recovered, not started.
+  await again.close();
+  const third = await open(dir);
+  t.after(() => third.close());
+  assert.equal(third.report.interrupted, 0);
+  assert.deepEqual([1, 2, 3, 4].map((i) => third.jobs.get(`j0${i}`)?.recovered), [true, true, true, true]);
+});
+
+test('a better job the journal added holds the snapshot\'s jobs back: everything is handed out at the end, for the scheduler to order', { timeout: LIMIT_MS }, async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const store = await open(dir);
+  for (let i = 0; i < 10_000; i += 1000) await store.commit(Array.from({ length: 1000 }, (_, k) => add(`s${i + k}`, 1)));
+  await store.compact();
+  await store.commit([add('urgent', 2), add('routine', 1)]);
+  await store.close();
+
+  const { store: again, calls } = await loadInSteps(dir);
+  t.after(() => again.close());
+  assert.equal(calls.length, 1, 'nothing early');
+  assert.equal(calls[0]!.tableSize, 10_002, 'handed out with everything read');
+  assert.equal(calls[0]!.jobs.length, 10_002);
+
+  // An equal priority does not hold them back: the journal's jobs came later.
+  const dir2 = join(await tempDir(t), 'data2');
+  const s2 = await open(dir2);
+  for (let i = 0; i < 10_000; i += 1000) await s2.commit(Array.from({ length: 1000 }, (_, k) => add(`s${String(i + k).padStart(5, '0')}`, 1)));
+  await s2.compact();
+  await s2.commit([add('t-routine', 1), add('t-low', 0)]);
+  await s2.close();
+  const { store: again2, calls: calls2 } = await loadInSteps(dir2);
+  t.after(() => again2.close());
+  assert.ok(calls2.length > 1);
+  const order = calls2.flatMap((c) => c.jobs.map((j) => j.id));
+  assert.deepEqual(order.slice(-2), ['t-routine', 't-low'], 'the journal\'s jobs after the snapshot\'s');
+});
+
+test('a snapshot that does not say its jobs are ordered (older celeriac) is read whole before any job is handed out', { timeout: LIMIT_MS }, async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const store = await open(dir);
+  for (let i = 0; i < 10_000; i += 1000) await store.commit(Array.from({ length: 1000 }, (_, k) => add(`s${i + k}`)));
+  await store.compact();
+  await store.close();
+  const path = join(dir, 'snapshot.db');
+  const lines = (await readFile(path, 'utf8')).split('\n');
+  lines[0] = frame(lines[0]!.slice(9).replace(/,"w":\d+/, '')).trimEnd();
+  await writeFile(path, lines.join('\n'));
+
+  const { store: again, calls } = await loadInSteps(dir);
+  t.after(() => again.close());
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0]!.jobs.length, 10_000);
+});
+
+/** A seeded generator, so that a failure can be replayed. */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+test('the table an open builds equals the journal replayed over the snapshot, over random histories', { timeout: LIMIT_MS }, async (t) => {
+  for (let seed = 1; seed <= 12; seed++) {
+    const rnd = random(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const dir = join(await tempDir(t), `data-${seed}`);
+    const store = await open(dir);
+    const ids = Array.from({ length: 300 }, (_, i) => `id${i}`);
+    const compactAt = new Set([Math.floor(rnd() * 400), Math.floor(rnd() * 400) + 400]);
+    for (let step = 0; step < 800; step++) {
+      const id = pick(ids);
+      const at = Date.now(); // finished ones stay within the result ttl
+      const ev: JobEvent = pick<() => JobEvent>([
+        () => add(id, pick([0, 0, 1, 3, -1]), rnd() < 0.1 ? { runAt: Date.now() + 3_600_000 } : {}),
+        () => add(id, pick([0, 2])),
+        () => ({ type: 'start', id, at }),
+        () => ({ type: 'start', id, at }),
+        () => ({ type: 'succeed', id, at, result: '1' }),
+        () => ({ type: 'fail', id, at, error: { name: 'Error', message: 'no' } }),
+        () => ({ type: 'retry', id, at, runAt: rnd() < 0.5 ? 0 : Date.now() + 3_600_000, error: { name: 'Error', message: 'again' } }),
+        () => ({ type: 'cancel', id, at }),
+        () => ({ type: 'expire', id, at }),
+        () => ({ type: 'requeue', id, at, revert: rnd() < 0.5 }),
+        () => ({ type: 'forget', id, at }),
+      ])();
+      await store.commit([ev]);
+      if (compactAt.has(step)) await store.compact();
+    }
+    const expected = table(store.jobs);
+    await store.close(); // as a crash leaves it: started jobs stay started on disk
+
+    const { store: again, calls } = await loadInSteps(dir);
+    try {
+      const got = new Map(table(again.jobs).map((j) => [j.id, j]));
+      assert.equal(got.size, expected.length, `seed ${seed}: job count`);
+      const interrupted = new Set(expected.filter((j) => j.state === 'started').map((j) => j.id));
+      for (const want of expected) {
+        const have = got.get(want.id);
+        // Interrupted jobs come back pending and recovered; everything else exactly as it was.
+        const adjusted = interrupted.has(want.id) ? { ...want, state: 'pending', recovered: true } : want;
+        assert.deepEqual(have, adjusted, `seed ${seed}: ${want.id}`);
+      }
+      assert.equal(again.report.interrupted, interrupted.size, `seed ${seed}: interrupted`);
+      // Handed out: every waiting job once; what came early ranks before all that came later.
+      const handed = calls.flatMap((c) => c.jobs).filter((j) => WAITING_STATES.has(j.state));
+      const waiting = [...again.jobs.values()].filter((j) => WAITING_STATES.has(j.state));
+      assert.deepEqual(new Set(handed.map((j) => j.id)), new Set(waiting.map((j) => j.id)), `seed ${seed}: handed out`);
+      assert.equal(handed.length, waiting.length, `seed ${seed}: each once`);
+      const early = calls.slice(0, -1).flatMap((c) => c.jobs);
+      const late = calls.at(-1)!.jobs.filter((j) => WAITING_STATES.has(j.state));
+      const lowestEarly = Math.min(...early.map((j) => j.priority));
+      for (const j of late) assert.ok(j.priority <= lowestEarly, `seed ${seed}: ${j.id} (priority ${j.priority}) came late after a job of priority ${lowestEarly}`);
+      for (let i = 1; i < early.length; i++) assert.ok(early[i - 1]!.priority >= early[i]!.priority, `seed ${seed}: early jobs best first`);
+    } finally {
+      await again.close();
+    }
+  }
+});
+
+test('with start: true, every pending job of a compacted dir runs exactly once, the higher priority among the first', { timeout: LIMIT_MS }, async (t) => {
+  const tmp = await tempDir(t);
+  const dir = join(tmp, 'data');
+  const side = join(tmp, 'runs.jsonl');
+  const tasks = fixture('crash', 'tasks');
+  const N = 3000;
+  const first = await createCeleriac({ dir, tasks, logger: false });
+  for (let i = 0; i < N; i += 500) await first.sendMany('crash.record', Array.from({ length: 500 }, (_, k) => [side, `r${i + k}`]));
+  await first.sendMany('crash.record', [[side, 'urgent']], { priority: 5 });
+  await first.close();
+  // Fold them into a snapshot, as a long-running worker's compaction would have.
+  const store = await open(dir);
+  await store.compact();
+  await store.close();
+
+  const app = await createCeleriac({ dir, tasks, logger: false, start: true, concurrency: 2 });
+  t.after(() => app.close({ timeout: 5 }));
+  const ends = async () => (await readRuns(side)).filter((r) => r.phase === 'end');
+  await waitFor(async () => (await ends()).length >= N + 1, 60_000, 'every job to run');
+  await app.idle();
+  const runs = (await readRuns(side)).filter((r) => r.phase === 'start');
+  assert.equal(runs.length, N + 1, 'each ran once');
+  assert.equal(new Set(runs.map((r) => r.label)).size, N + 1);
+  // Two workers start their first units at about the same time: "among the first" is within them.
+  const at = runs.findIndex((r) => r.label === 'urgent');
+  assert.ok(at >= 0 && at < 64, `the higher priority ran among the first (it ran ${at + 1}th)`);
+  assert.ok(runs.every((r) => !r.recovered && r.attempt === 1));
+  assert.equal(app.counts().succeeded, N + 1);
+});
