@@ -146,3 +146,34 @@ test('a batch framed at once is byte for byte the records framed one by one, ASC
     assert.deepEqual(frameAll(jsons), Buffer.from(jsons.map(frame).join('')));
   }
 });
+
+test('peek (the journal index before decoding) names the same job and priority as a full decode, or declines', () => {
+  const events: JobEvent[] = [];
+  for (const job of adds()) events.push({ type: 'add', job });
+  for (const id of IDS) {
+    events.push({ type: 'start', id, at: 1 }, { type: 'succeed', id, at: 2, result: '"a,\\"p\\":9"' }, { type: 'fail', id, at: 3, error: { name: 'E', message: '"p":7' } });
+    events.push({ type: 'retry', id, at: 4, runAt: 9, error: { name: 'E', message: 'x' } }, { type: 'cancel', id, at: 5 }, { type: 'expire', id, at: 6 });
+    events.push({ type: 'requeue', id, at: 7, revert: false }, { type: 'forget', id, at: 8 });
+  }
+  // A task name that looks like a key must not be taken for one.
+  events.push({ type: 'add', job: { id: 'tricky', task: 'a,"p":5', args: '[]', createdAt: 1, runAt: 0, expiresAt: 0, priority: -2 } });
+  const jsons = events.map(encodeEvent);
+  const { buf, at } = linesOf(jsons);
+  const fast = new FastDecoder();
+  let peeked = 0;
+  events.forEach((ev, i) => {
+    const got = fast.peek(buf, at[i]![0] + 9, at[i]![1]);
+    if (!got) return;
+    peeked++;
+    const id = ev.type === 'add' ? ev.job.id : ev.id;
+    assert.equal(got.id, id, jsons[i]);
+    assert.equal(got.kind === 0x61, ev.type === 'add', jsons[i]);
+    if (ev.type === 'add') assert.equal(got.priority, ev.job.priority, jsons[i]);
+  });
+  const escaped = (text: string) => /["\\\t\n]/.test(text);
+  const plain = events.filter((ev) => (ev.type === 'add' ? !escaped(ev.job.id) && !escaped(ev.job.task) : !escaped(ev.id))).length;
+  assert.equal(peeked, plain, 'every record with a plain id (and task name) is peeked');
+  // A priority given twice is left to the general path (JSON.parse keeps the last).
+  const twice = linesOf(['{"o":"a","i":"d","n":"t","t":1,"p":1,"p":2,"a":[]}']);
+  assert.equal(fast.peek(twice.buf, twice.at[0]![0] + 9, twice.at[0]![1]), undefined);
+});

@@ -149,8 +149,10 @@ test('finished jobs are dropped after resultTtl; pending and retrying jobs never
 });
 
 test('a reopen after resultTtl drops the finished jobs it loads, not the pending ones', { timeout: LIMIT_MS }, async (t) => {
+  // Long enough that a close and a reopen fit in it on a loaded machine (1 s did not, once).
+  const TTL_S = 4;
   const dir = join(await tempDir(t), 'data');
-  const app = await open(t, dir, { resultTtl: 1 });
+  const app = await open(t, dir, { resultTtl: TTL_S });
   await app.start();
   const done = await app.send('crash.add', [2, 3], { id: 'done-1' });
   assert.equal(await done.result({ timeout: 10_000 }), 5);
@@ -158,12 +160,12 @@ test('a reopen after resultTtl drops the finished jobs it loads, not the pending
   await app.close(); // before the first sweep: the finished job is still in the journal
   const finishedAt = done.info()!.finishedAt!.getTime();
 
-  const early = await open(t, dir, { resultTtl: 1 });
+  const early = await open(t, dir, { resultTtl: TTL_S });
   assert.equal(early.get('done-1')?.result, 5, 'within the ttl the result is kept');
   await early.close();
 
-  await waitFor(() => Date.now() > finishedAt + 1100, 5000, 'the ttl to pass');
-  const late = await open(t, dir, { resultTtl: 1 });
+  await waitFor(() => Date.now() > finishedAt + TTL_S * 1000 + 100, TTL_S * 1000 + 5000, 'the ttl to pass');
+  const late = await open(t, dir, { resultTtl: TTL_S });
   assert.equal(late.recovery.droppedResults, 1);
   assert.equal(late.get('done-1'), undefined);
   assert.equal(late.job('done-1'), undefined);

@@ -1,7 +1,7 @@
 // celeriac's bench tasks (run in its worker threads; defined with the public API only).
 import { linkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
-import { task } from '../../src/index.js';
+import { task } from '../../dist/index.js';
 import { cpuJob, noopJob, type Payload } from '../params.js';
 
 /** W1/W2: the no-op job. */

@@ -116,6 +116,43 @@ export class FastDecoder {
     return kind === 0x61 ? this.add() : this.job();
   }
 
+  /**
+   * The job a journal record is about, and an add's priority, without decoding the rest
+   * (restart indexes the journal by job before it decodes it); undefined: decode it whole.
+   */
+  peek(buf: Buffer, from: number, to: number): { kind: number; id: string; priority: number } | undefined {
+    // {"o":"x","i":"
+    if (to - from < 16 || buf[from] !== BRACE_OPEN || buf[from + 1] !== QUOTE || buf[from + 2] !== 0x6f || buf[from + 3] !== QUOTE || buf[from + 4] !== COLON || buf[from + 5] !== QUOTE) return undefined;
+    const kind = buf[from + 6]!;
+    if (buf[from + 7] !== QUOTE || buf[from + 8] !== COMMA || buf[from + 9] !== QUOTE || buf[from + 10] !== 0x69 || buf[from + 11] !== QUOTE || buf[from + 12] !== COLON || buf[from + 13] !== QUOTE) return undefined;
+    const close = stringEnd(buf, from + 14, to);
+    if (close < 0) return undefined;
+    const id = buf.toString('utf8', from + 14, close);
+    if (kind !== 0x61) return { kind, id, priority: 0 };
+    // An add: its keys in order up to "p" (task name, times) — see encodeEvent.
+    let p = close + 1;
+    let priority: number | undefined;
+    for (;;) {
+      if (buf[p] !== COMMA || p + 5 > to || buf[p + 1] !== QUOTE || buf[p + 3] !== QUOTE || buf[p + 4] !== COLON) return undefined;
+      const key = buf[p + 2]!;
+      p += 5;
+      if (key === 0x61 /* a: args, last */) return { kind, id, priority: priority ?? 0 };
+      if (buf[p] === QUOTE) {
+        const end = stringEnd(buf, p + 1, to);
+        if (end < 0 || key !== 0x6e) return undefined;
+        p = end + 1;
+        continue;
+      }
+      const end = integerEnd(buf, p, to);
+      if (end < 0 || !ADD_NUMBERS.has(key)) return undefined;
+      if (key === 0x70) {
+        if (priority !== undefined) return undefined; // a key twice: JSON.parse keeps the last; let it
+        priority = integerAt(buf, p, end);
+      }
+      p = end;
+    }
+  }
+
   private taskName(buf: Buffer, from: number, to: number): string {
     const last = this.lastTaskBytes;
     if (last && bytesEqual(buf, from, to, last)) return this.lastTask!;

@@ -6,16 +6,18 @@
 // The journal is read first so that the owner can start running jobs before the whole
 // snapshot is read: a snapshot lists the jobs that will run again first, best first
 // (snapshot-file.ts), so once the journal's events for a job are applied, the first such
-// jobs read are the next to run — unless the journal added better ones, which
-// `journalBest` bounds. Every
-// event concerns one job, so applying each job's events to its snapshot record gives what
-// replaying the journal over the whole snapshot gives.
+// jobs read are the next to run — unless the journal added a better one: any job it added
+// with a higher priority, finished or not, holds them back (the journal is indexed, not
+// yet decoded, at that point: journal-index.ts). Every event concerns one job, so applying
+// each job's events to its snapshot record gives what replaying the journal over the
+// whole snapshot gives.
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { CeleriacError } from '../errors.js';
-import { applyEvent, WAITING_STATES, type JobEvent, type JobRecord } from '../jobs.js';
-import { decodeEvent, decodeLine, FORMAT_VERSION } from './codec.js';
+import { applyEvent, WAITING_STATES, type JobRecord } from '../jobs.js';
+import { decodeEvent, FORMAT_VERSION } from './codec.js';
+import { JournalIndex } from './journal-index.js';
 import { FastDecoder } from './fast-decode.js';
 import { recordText, scanLines } from './scan.js';
 import { SnapshotFile, type Snapshot, type SnapshotBody } from './snapshot-file.js';
@@ -56,12 +58,6 @@ export class ConcurrentChange extends Error {
  */
 export class PartialLoad implements LoadedState {
   readonly jobs = new Map<string, JobRecord>();
-  /** The journal's events, by job, in journal order. */
-  private readonly events = new Map<string, JobEvent[]>();
-  /** The journal replayed alone: what becomes of the jobs it added, unless the snapshot knows them. */
-  private readonly journalJobs = new Map<string, JobRecord>();
-  /** The best priority among jobs the journal alone leaves to run (waiting or started; −∞ if none). */
-  private readonly journalBest: number;
 
   constructor(
     readonly db: Low<Snapshot>,
@@ -69,19 +65,8 @@ export class PartialLoad implements LoadedState {
     readonly staleSegments: number[],
     readonly lastValid: number,
     readonly report: RecoveryReport,
-    journal: JobEvent[],
-  ) {
-    for (const ev of journal) {
-      const id = ev.type === 'add' ? ev.job.id : ev.id;
-      const list = this.events.get(id);
-      if (list) list.push(ev);
-      else this.events.set(id, [ev]);
-      applyEvent(this.journalJobs, ev);
-    }
-    let best = -Infinity;
-    for (const job of this.journalJobs.values()) if (willRun(job) && job.priority > best) best = job.priority;
-    this.journalBest = best;
-  }
+    private readonly journal: JournalIndex,
+  ) {}
 
   /**
    * Read the snapshot's jobs into `jobs`, the journal's events applied, then the jobs only
@@ -119,7 +104,7 @@ export class PartialLoad implements LoadedState {
             this.jobs.set(job.id, job);
             count(job);
             if (!willRun(job)) continue;
-            if (handing && ordered && job.priority >= this.journalBest) now.push(job);
+            if (handing && ordered && job.priority >= this.journal.bestAdded) now.push(job);
             else {
               handing = false;
               later(job);
@@ -132,22 +117,21 @@ export class PartialLoad implements LoadedState {
         await body.close();
       }
     }
-    for (const job of this.journalJobs.values()) {
+    // The jobs only the journal knows: its events not taken above, replayed in order.
+    const journalJobs = new Map<string, JobRecord>();
+    for (const ev of this.journal.remaining()) applyEvent(journalJobs, ev);
+    for (const job of journalJobs.values()) {
       this.jobs.set(job.id, job);
       count(job);
       if (willRun(job)) later(job);
     }
-    this.journalJobs.clear();
-    this.events.clear();
     return { interrupted, late };
   }
 
   /** A snapshot record with the journal's events for its job applied (undefined: forgotten). */
   private applyJournal(snap: JobRecord): JobRecord | undefined {
-    const events = this.events.get(snap.id);
+    const events = this.journal.take(snap.id);
     if (!events) return snap;
-    this.events.delete(snap.id);
-    this.journalJobs.delete(snap.id);
     const one = new Map([[snap.id, snap]]);
     for (const ev of events) applyEvent(one, ev);
     return one.get(snap.id);
@@ -194,8 +178,7 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
   checkContinuity(dir, segments, hasSnapshot ? db.data.journalFrom : 1, hasSnapshot);
 
   let lastValid = 0;
-  const journal: JobEvent[] = [];
-  const fast = new FastDecoder();
+  const journal = new JournalIndex(new FastDecoder());
   for (let i = 0; i < segments.length; i++) {
     const path = join(dir, segmentName(segments[i]!));
     let buf: Buffer;
@@ -221,19 +204,9 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
     // refuse to open the dir forever.
     if (isLast && scan.starts.length === 0) continue;
     checkSegmentHeader(path, scan.starts.length > 0 ? recordText(buf, scan, 0) : undefined);
-    for (let r = 1; r < scan.starts.length; r++) {
-      let ev;
-      try {
-        ev = decodeLine(buf, scan.starts[r]!, scan.ends[r]!, fast);
-      } catch (err) {
-        throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${scan.starts[r]}: a record with a valid checksum does not decode (${(err as Error).message})`);
-      }
-      if (ev.type === 'header' || ev.type === 'job') {
-        throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${scan.starts[r]}: unexpected ${ev.type} record inside a journal`);
-      }
-      journal.push(ev);
-      report.replayedRecords++;
-    }
+    const file = journal.addFile(path, buf);
+    for (let r = 1; r < scan.starts.length; r++) journal.add(file, scan.starts[r]!, scan.ends[r]!);
+    report.replayedRecords += scan.starts.length - 1;
     if (isLast) {
       lastValid = scan.validBytes;
       // For a reader, a partial last record is the owner's write in progress, not damage.

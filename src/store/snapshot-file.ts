@@ -26,11 +26,13 @@ export interface Snapshot {
 }
 
 /**
- * Bytes read from the file per slice. A slice's jobs are decoded in one go on the host
- * thread (about 4,500 jobs of 220 bytes, ~15 ms): small enough that jobs handed out early
- * keep running while the rest is read, large enough that reads stay cheap.
+ * Bytes read from the file per slice: the first slices are small, so that the first jobs
+ * are handed out (and start running) within a few milliseconds; they grow to 1 MiB
+ * (about 4,500 jobs, ~15 ms of decoding on the host thread), small enough that the jobs
+ * handed out keep running while the rest is read, large enough that reads stay cheap.
  */
-const SLICE_BYTES = 1 << 20;
+const FIRST_SLICE = 64 << 10;
+const MAX_SLICE = 1 << 20;
 
 /**
  * The job lines of a snapshot, read on demand. The file is written atomically, so damage
@@ -47,6 +49,7 @@ export class SnapshotBody {
   private done = false;
   private trailerSeen = false;
   private readonly fast = new FastDecoder();
+  private sliceBytes = FIRST_SLICE * 2;
 
   constructor(
     private readonly path: string,
@@ -85,8 +88,10 @@ export class SnapshotBody {
   }
 
   private async readMore(): Promise<void> {
-    const chunk = Buffer.allocUnsafe(SLICE_BYTES);
-    const { bytesRead } = await this.fh.read(chunk, 0, SLICE_BYTES, this.at + this.carry.length);
+    const size = this.sliceBytes;
+    this.sliceBytes = Math.min(size * 2, MAX_SLICE);
+    const chunk = Buffer.allocUnsafe(size);
+    const { bytesRead } = await this.fh.read(chunk, 0, size, this.at + this.carry.length);
     if (bytesRead === 0) this.eof = true;
     else this.carry = this.carry.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([this.carry, chunk.subarray(0, bytesRead)]);
   }
@@ -187,8 +192,8 @@ export class SnapshotFile implements Adapter<Snapshot> {
     let buf: Buffer = Buffer.alloc(0);
     let nl = -1;
     while (nl === -1) {
-      const chunk = Buffer.allocUnsafe(SLICE_BYTES);
-      const { bytesRead } = await fh.read(chunk, 0, SLICE_BYTES, buf.length);
+      const chunk = Buffer.allocUnsafe(FIRST_SLICE);
+      const { bytesRead } = await fh.read(chunk, 0, FIRST_SLICE, buf.length);
       if (bytesRead === 0) break;
       buf = Buffer.concat([buf, chunk.subarray(0, bytesRead)]);
       nl = buf.indexOf(0x0a);
