@@ -137,10 +137,10 @@ export class SnapshotBody {
   }
 }
 
-const TRAILER = Buffer.from('{"o":"e"');
-
+/** `{"o":"e"`: the trailer (job lines are `{"o":"j"`). Byte tests: this runs per line. */
 function isTrailer(buf: Buffer, start: number): boolean {
-  return buf.compare(TRAILER, 0, TRAILER.length, start + 9, start + 9 + TRAILER.length) === 0;
+  const p = start + 9;
+  return buf[p + 6] === 0x65 && buf[p + 7] === 0x22 && buf[p] === 0x7b && buf[p + 1] === 0x22 && buf[p + 2] === 0x6f && buf[p + 3] === 0x22 && buf[p + 4] === 0x3a && buf[p + 5] === 0x22;
 }
 
 /**
