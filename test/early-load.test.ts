@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { createCeleriac } from '../src/index.js';
+import { createCeleriac, repairDataDir, type CeleriacError } from '../src/index.js';
 import { WAITING_STATES, type JobEvent, type JobRecord } from '../src/jobs.js';
 import { decodeEvent, frame } from '../src/store/codec.js';
 import { FileStore } from '../src/store/file-store.js';
@@ -243,4 +243,42 @@ test('with start: true, every pending job of a compacted dir runs exactly once, 
   assert.ok(at >= 0 && at < 64, `the higher priority ran among the first (it ran ${at + 1}th)`);
   assert.ok(runs.every((r) => !r.recovered && r.attempt === 1));
   assert.equal(app.counts().succeeded, N + 1);
+});
+
+test('damage deep in a snapshot found after jobs began: the open fails with the file and offset, what ran is on record, and repair recovers the rest', { timeout: LIMIT_MS }, async (t) => {
+  const tmp = await tempDir(t);
+  const dir = join(tmp, 'data');
+  const side = join(tmp, 'runs.jsonl');
+  const tasks = fixture('crash', 'tasks');
+  const N = 20_000;
+  const first = await createCeleriac({ dir, tasks, logger: false });
+  for (let i = 0; i < N; i += 1000) await first.sendMany('crash.add', Array.from({ length: 1000 }, (_, k) => [i + k, 1]));
+  await first.sendMany('crash.record', [[side, 'first']], { priority: 1 });
+  await first.close();
+  const store = await open(dir);
+  await store.compact();
+  await store.close();
+  // Flip a byte in a job line near the end: it is read long after the first jobs start.
+  const path = join(dir, 'snapshot.db');
+  const bytes = await readFile(path);
+  const at = bytes.indexOf('"o":"j"', Math.floor(bytes.length * 0.9));
+  bytes[at + 2] = bytes[at + 2]! ^ 0x01;
+  await writeFile(path, bytes);
+
+  await assert.rejects(createCeleriac({ dir, tasks, logger: false, start: true }), (err: CeleriacError) => {
+    assert.equal(err.code, 'CORRUPT_JOURNAL');
+    assert.match(err.message, new RegExp(`snapshot ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} at byte \\d+ is damaged`));
+    return true;
+  });
+  // The job handed out first has usually run by then (the close let it finish); either way
+  // the record says what happened. Repair takes the data dir's lock: the failed open let it go.
+  const ran = (await readRuns(side)).some((r) => r.phase === 'end');
+  t.diagnostic(`the first job ran before the damage was found: ${ran}`);
+  const report = await repairDataDir(dir);
+  assert.equal(report.clean, false);
+  const after = await open(dir);
+  t.after(() => after.close());
+  assert.equal(after.jobs.size, N, 'every intact job kept (one line lost to the damage)');
+  const firstJob = [...after.jobs.values()].find((j) => j.task === 'crash.record');
+  assert.equal(firstJob?.state, ran ? 'succeeded' : 'pending', 'a run before the failure is on record; a job not begun is still pending');
 });
