@@ -21,13 +21,6 @@ export class JournalIndex {
   private taken: Uint8Array | undefined;
   /** The highest priority of any job the journal added (−∞: none). */
   bestAdded = Number.NEGATIVE_INFINITY;
-  /**
-   * A Bloom filter of the ids in `byId`, grown with it: most snapshot records have no
-   * journal event, and a miss in a Map of a few hundred thousand ids costs ~0.5 µs (cache
-   * misses), a bit test a few ns — over a million snapshot records, most of a second.
-   */
-  private bits = new Uint32Array(1 << 11);
-  private filtered = 0;
 
   constructor(private readonly fast: FastDecoder) {}
 
@@ -58,10 +51,7 @@ export class JournalIndex {
     const n = this.size;
     this.where.push(file, start, end);
     const known = this.byId.get(id);
-    if (known === undefined) {
-      this.byId.set(id, n);
-      this.remember(id);
-    }
+    if (known === undefined) this.byId.set(id, n);
     else if (typeof known === 'number') this.byId.set(id, [known, n]);
     else known.push(n);
     if (kind === ADD && priority > this.bestAdded) this.bestAdded = priority;
@@ -69,7 +59,6 @@ export class JournalIndex {
 
   /** The journal's events for one job, in order, decoded; they are not returned by `remaining()`. */
   take(id: string): JobEvent[] | undefined {
-    if (!this.mayHave(id)) return undefined;
     const known = this.byId.get(id);
     if (known === undefined) return undefined;
     this.byId.delete(id);
@@ -85,33 +74,6 @@ export class JournalIndex {
     for (let n = 0; n < this.size; n++) if (!taken?.[n]) yield this.decode(n);
     this.files.length = 0;
     this.byId.clear();
-  }
-
-  private remember(id: string): void {
-    // About 16 bits per id: under 1 % false positives with two probes.
-    if (++this.filtered * 16 > this.bits.length * 32) this.grow();
-    this.set(hashOf(id));
-  }
-
-  private grow(): void {
-    this.bits = new Uint32Array(this.bits.length * 4);
-    for (const id of this.byId.keys()) this.set(hashOf(id));
-  }
-
-  private set(h: number): void {
-    const mask = this.bits.length * 32 - 1;
-    const a = h & mask;
-    const b = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) & mask;
-    this.bits[a >>> 5]! |= 1 << (a & 31);
-    this.bits[b >>> 5]! |= 1 << (b & 31);
-  }
-
-  private mayHave(id: string): boolean {
-    const h = hashOf(id);
-    const mask = this.bits.length * 32 - 1;
-    const a = h & mask;
-    const b = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) & mask;
-    return (this.bits[a >>> 5]! & (1 << (a & 31))) !== 0 && (this.bits[b >>> 5]! & (1 << (b & 31))) !== 0;
   }
 
   private decode(n: number): JobEvent {
@@ -131,13 +93,4 @@ export class JournalIndex {
     }
     return ev;
   }
-}
-
-/** FNV-1a over the UTF-16 code units, finished with a multiply-xorshift (both probes need well-mixed low bits). */
-function hashOf(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  return (h ^ (h >>> 13)) >>> 0;
 }
