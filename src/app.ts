@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { CeleriacError } from './errors.js';
-import { InboxConsumer, type InboxMessage } from './inbox.js';
+import { InboxConsumer, inboxHasMessages, type InboxMessage } from './inbox.js';
 import { jobInfo } from './job-view.js';
 import { ResultWaiters } from './waiters.js';
 import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobEvent, type JobRecord, type JobState, type NewJob } from './jobs.js';
@@ -208,8 +208,11 @@ export class Celeriac implements TaskSender {
     const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log, pool);
     app.reloadSource = { taskPaths, cwd, files: discovery.value.modules.map((m) => m.file) };
     try {
-      // With `start`, the jobs the snapshot lists first run while the rest of it is read.
-      if (options.start) await app.start();
+      // With `start`, the jobs the snapshot lists first run while the rest of it is read —
+      // unless messages wait in the inbox (a cancel, a send made while no worker ran): those
+      // are applied before any job runs, so the dispatcher then starts after the inbox.
+      const early = options.start === true && !(await inboxHasMessages(dir));
+      if (early) await app.start();
       await store.value.loadRest((jobs) => app.scheduleLoaded(jobs));
       const report = store.value.report;
       if (report.truncated) {
@@ -218,6 +221,7 @@ export class Celeriac implements TaskSender {
       if (report.interrupted > 0) log.info(`${report.interrupted} job(s) were running when the previous process stopped: they will run again, flagged recovered`);
       await app.inbox.start();
       app.opened = true;
+      if (options.start && !early) await app.start();
     } catch (err) {
       try {
         await app.close();

@@ -44,6 +44,16 @@ export interface InboxEntry {
   message: InboxMessage;
 }
 
+/** Whether any message waits in the inbox (not read, not checked). */
+export async function inboxHasMessages(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(join(dir, INBOX_DIR))).some((n) => MESSAGE.test(n));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
 /** Messages waiting in the inbox, oldest first. Files from another user are moved aside, unread. */
 export async function readInbox(dir: string, onReject: (file: string, reason: string) => void): Promise<InboxEntry[]> {
   const inbox = join(dir, INBOX_DIR);

@@ -124,7 +124,7 @@ export class FastDecoder {
     // {"o":"x","i":"
     if (to - from < 16 || buf[from] !== BRACE_OPEN || buf[from + 1] !== QUOTE || buf[from + 2] !== 0x6f || buf[from + 3] !== QUOTE || buf[from + 4] !== COLON || buf[from + 5] !== QUOTE) return undefined;
     const kind = buf[from + 6]!;
-    if (buf[from + 7] !== QUOTE || buf[from + 8] !== COMMA || buf[from + 9] !== QUOTE || buf[from + 10] !== 0x69 || buf[from + 11] !== QUOTE || buf[from + 12] !== COLON || buf[from + 13] !== QUOTE) return undefined;
+    if (!EVENT_KINDS.has(kind) || buf[from + 7] !== QUOTE || buf[from + 8] !== COMMA || buf[from + 9] !== QUOTE || buf[from + 10] !== 0x69 || buf[from + 11] !== QUOTE || buf[from + 12] !== COLON || buf[from + 13] !== QUOTE) return undefined;
     const close = stringEnd(buf, from + 14, to);
     if (close < 0) return undefined;
     const id = buf.toString('utf8', from + 14, close);
@@ -210,6 +210,9 @@ export class FastDecoder {
     return { type: 'job', job };
   }
 }
+
+/** The `o` of journal events (codec.ts encodeEvent): anything else is decoded whole, and refused, at once. */
+const EVENT_KINDS = new Set([...'asdfrcxqg'].map((c) => c.charCodeAt(0)));
 
 // Number-valued keys: t r x p m d (add); also k y b z c (job).
 const ADD_NUMBERS = new Set([0x74, 0x72, 0x78, 0x70, 0x6d, 0x64]);

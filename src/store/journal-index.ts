@@ -71,9 +71,13 @@ export class JournalIndex {
   /** Every event not taken, in journal order, decoded; the index is spent after. */
   *remaining(): Generator<JobEvent> {
     const taken = this.taken;
-    for (let n = 0; n < this.size; n++) if (!taken?.[n]) yield this.decode(n);
-    this.files.length = 0;
-    this.byId.clear();
+    try {
+      for (let n = 0; n < this.size; n++) if (!taken?.[n]) yield this.decode(n);
+    } finally {
+      // The segments' bytes are not needed any more, even when a record failed to decode.
+      this.files.length = 0;
+      this.byId.clear();
+    }
   }
 
   private decode(n: number): JobEvent {

@@ -88,8 +88,9 @@ export class SnapshotBody {
   }
 
   private async readMore(): Promise<void> {
-    const size = this.sliceBytes;
-    this.sliceBytes = Math.min(size * 2, MAX_SLICE);
+    // A line longer than a slice (large args) is read in ever larger reads, not rescanned per MiB.
+    const size = Math.max(this.sliceBytes, this.carry.length);
+    this.sliceBytes = Math.min(this.sliceBytes * 2, MAX_SLICE);
     const chunk = Buffer.allocUnsafe(size);
     const { bytesRead } = await this.fh.read(chunk, 0, size, this.at + this.carry.length);
     if (bytesRead === 0) this.eof = true;

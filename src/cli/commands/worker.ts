@@ -8,32 +8,45 @@ import { EXIT, needTasks, type Settings } from '../context.js';
 export async function workerCommand(s: Settings, opts: { burst: boolean; version: string }): Promise<number> {
   needTasks(s);
   const { watch, ...config } = s.config;
+  // Signals are handled from the start: with many jobs pending, the first jobs run while
+  // the data dir is still being read (createCeleriac below), and a SIGTERM then must still
+  // let them finish.
+  let app: Celeriac | undefined;
+  let stopping = false;
+  let closing: ((done: Promise<void>) => void) | undefined;
+  const closed = new Promise<Promise<void>>((resolve) => (closing = resolve));
+  const close = (timeout?: number) => closing!(app!.close(timeout === undefined ? {} : { timeout }));
+  const onSignal = (name: string) => {
+    if (!stopping) {
+      stopping = true;
+      if (app) {
+        console.log(`${name}: warm shutdown — finishing running jobs (send SIGINT again for a cold shutdown)`);
+        void close();
+      } else console.log(`${name}: warm shutdown once the data dir is read — the jobs already running finish (send SIGINT again for a cold shutdown)`);
+    } else if (name === 'SIGINT') {
+      // Only a second Ctrl-C means "now": process managers may send TERM more than once.
+      console.log(`${name}: cold shutdown — aborting running jobs; they run again at the next start`);
+      if (app) void close(0);
+      else process.exit(EXIT.ok); // still reading: as after a kill, the jobs that were running run again, flagged recovered
+    } else console.log(`${name}: already shutting down warm (send SIGINT for a cold shutdown)`);
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+
   // The worker threads start while the journal is read (start: true): the first job runs
   // sooner after a restart with many jobs pending.
-  const app = await createCeleriac({ ...config, dir: s.dir, cwd: s.cwd, start: true, ...(watch ? { watch } : {}) });
+  app = await createCeleriac({ ...config, dir: s.dir, cwd: s.cwd, start: true, ...(watch ? { watch } : {}) });
   printBanner(app, s, opts.version);
-  if (opts.burst) {
+  if (stopping) {
+    console.log('warm shutdown — finishing running jobs (send SIGINT again for a cold shutdown)');
+    close();
+  } else if (opts.burst) {
     await app.idle();
     await app.close();
     console.log('burst: no job is due any more; exiting');
     return EXIT.ok;
   }
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const onSignal = (name: string) => {
-      if (!stopping) {
-        stopping = true;
-        console.log(`${name}: warm shutdown — finishing running jobs (send SIGINT again for a cold shutdown)`);
-        void app.close().then(resolve);
-      } else if (name === 'SIGINT') {
-        // Only a second Ctrl-C means "now": process managers may send TERM more than once.
-        console.log(`${name}: cold shutdown — aborting running jobs; they run again at the next start`);
-        void app.close({ timeout: 0 }).then(resolve);
-      } else console.log(`${name}: already shutting down warm (send SIGINT for a cold shutdown)`);
-    };
-    process.on('SIGTERM', () => onSignal('SIGTERM'));
-    process.on('SIGINT', () => onSignal('SIGINT'));
-  });
+  await (await closed);
   console.log('worker stopped');
   return EXIT.ok;
 }
