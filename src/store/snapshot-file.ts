@@ -1,8 +1,10 @@
 // The compacted state, kept through lowdb: `Low<Snapshot>` with an adapter of our own,
 // because the stock JSONFile adapter neither fsyncs nor checksums, and one JSON document
 // of a million jobs is slow to parse in one piece. On disk: a header line, one
-// checksummed line per job, and a trailer with the count — written to a temp file,
-// fsync'd, renamed over the old one, and the directory fsync'd (atomic replace).
+// checksummed line per job (the unfinished ones first, best first: a restart runs them
+// while it reads the rest), and a trailer with the count — written to a temp file,
+// fsync'd, renamed over the old one, and the directory fsync'd (atomic replace). Read
+// back in slices (SnapshotBody), not as one buffer.
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Adapter } from 'lowdb';
