@@ -72,13 +72,20 @@ export interface CeleriacOptions {
   /**
    * Start the worker threads inside createCeleriac(), while the journal is read, and run
    * jobs as soon as it resolves: what a worker process wants (the same as calling start()
-   * after, only sooner: the threads' start-up overlaps the replay). Default false.
+   * after, only sooner: the threads' start-up overlaps the replay). With many jobs on
+   * disk the first ones run while the rest is read. Default false.
    */
   start?: boolean;
+  /**
+   * Abort the open: the app stops taking work, lets the jobs already running finish (as
+   * close() does), and createCeleriac() rejects with APP_CLOSED. For a worker process told
+   * to stop while it is still reading a large data dir.
+   */
+  signal?: AbortSignal;
 }
 
 const OPTION_KEYS = [
-  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'watch', 'start',
+  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'watch', 'start', 'signal',
 ] as const;
 
 interface Settings {
@@ -166,6 +173,9 @@ export class Celeriac implements TaskSender {
     }
     if (options.watch !== undefined && typeof options.watch !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "watch" must be true or false, got ${JSON.stringify(options.watch)}`);
     if (options.start !== undefined && typeof options.start !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "start" must be true or false, got ${JSON.stringify(options.start)}`);
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "signal" must be an AbortSignal (from an AbortController)');
+    const aborted = () => new CeleriacError('APP_CLOSED', 'createCeleriac(): aborted (its signal fired) while the app was opening; jobs that had started finished or were given back');
+    if (options.signal?.aborted) throw aborted();
     const plugins = (options.plugins ?? []).map((name) => resolvePlugin(name, cwd));
     const log = options.logger === false ? silent : (options.logger ?? consoleLogger);
     const dir = resolve(cwd, options.dir);
@@ -207,7 +217,11 @@ export class Celeriac implements TaskSender {
     for (const p of discovery.value.problems) log.warn(p.message);
     const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log, pool);
     app.reloadSource = { taskPaths, cwd, files: discovery.value.modules.map((m) => m.file) };
+    // Closing stops the dispatcher at once and the read of the data dir at its next slice.
+    const onAbort = () => void app.close();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      if (options.signal?.aborted) throw aborted();
       // With `start`, the jobs the snapshot lists first run while the rest of it is read —
       // unless messages wait in the inbox (a cancel, a send made while no worker ran): those
       // are applied before any job runs, so the dispatcher then starts after the inbox.
@@ -220,6 +234,7 @@ export class Celeriac implements TaskSender {
       }
       if (report.interrupted > 0) log.info(`${report.interrupted} job(s) were running when the previous process stopped: they will run again, flagged recovered`);
       await app.inbox.start();
+      if (options.signal?.aborted) throw aborted();
       app.opened = true;
       if (options.start && !early) await app.start();
     } catch (err) {
@@ -228,7 +243,9 @@ export class Celeriac implements TaskSender {
       } finally {
         if (options.start) await pool.close();
       }
-      throw err;
+      throw options.signal?.aborted && err instanceof CeleriacError && err.code === 'APP_CLOSED' ? aborted() : err;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
     }
     return app;
   }

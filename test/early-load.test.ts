@@ -429,3 +429,39 @@ test('a checksummed journal record that is not an event is refused before any jo
   t.after(() => ok.close());
   assert.equal(ok.jobs.size, 3);
 });
+
+test('an open aborted by its signal while jobs run during the read: running jobs finish, the rest stay pending, createCeleriac rejects with APP_CLOSED', { timeout: LIMIT_MS }, async (t) => {
+  const tmp = await tempDir(t);
+  const dir = join(tmp, 'data');
+  const side = join(tmp, 'runs.jsonl');
+  const tasks = fixture('crash', 'tasks');
+  const N = 20_000;
+  const first = await createCeleriac({ dir, tasks, logger: false });
+  for (let i = 0; i < N; i += 1000) await first.sendMany('crash.add', Array.from({ length: 1000 }, (_, k) => [i + k, 1]));
+  await first.sendMany('crash.record', [[side, 'a', { sleepMs: 300 }], [side, 'b', { sleepMs: 300 }]], { priority: 5 });
+  await first.close();
+  const store = await open(dir);
+  await store.compact();
+  await store.close();
+
+  const stop = new AbortController();
+  const watching = setInterval(() => void readRuns(side).then((runs) => runs.length > 0 && stop.abort()), 5);
+  t.after(() => clearInterval(watching));
+  await assert.rejects(createCeleriac({ dir, tasks, logger: false, start: true, signal: stop.signal }), (err: CeleriacError) => err.code === 'APP_CLOSED' && /aborted/.test(err.message));
+  clearInterval(watching);
+
+  const runs = await readRuns(side);
+  const started = runs.filter((r) => r.phase === 'start').map((r) => r.label);
+  assert.ok(started.length > 0);
+  assert.deepEqual(runs.filter((r) => r.phase === 'end').map((r) => r.label).sort(), [...started].sort(), 'every job that began finished (warm)');
+  const again = await open(dir); // released
+  t.after(() => again.close());
+  assert.equal(again.report.interrupted, 0, 'nothing was left running');
+  const states = new Set([...again.jobs.values()].map((j) => j.state));
+  assert.deepEqual([...states].filter((s) => s !== 'pending' && s !== 'succeeded'), []);
+  assert.equal(again.jobs.size, N + 2);
+
+  // A signal that fired before the open: nothing is opened, nothing runs.
+  await assert.rejects(createCeleriac({ dir, tasks, logger: false, start: true, signal: AbortSignal.abort() }), (err: CeleriacError) => err.code === 'APP_CLOSED');
+  await assert.rejects(createCeleriac({ dir, tasks, logger: false, signal: 'stop' as unknown as AbortSignal }), /"signal" must be an AbortSignal/);
+});

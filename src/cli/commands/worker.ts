@@ -3,14 +3,16 @@
 // period); a second SIGINT is a cold shutdown (running jobs are aborted and run again,
 // flagged recovered, at the next start). `--burst` runs what is due and exits.
 import { createCeleriac, type Celeriac } from '../../app.js';
+import { CeleriacError } from '../../errors.js';
 import { EXIT, needTasks, type Settings } from '../context.js';
 
 export async function workerCommand(s: Settings, opts: { burst: boolean; version: string }): Promise<number> {
   needTasks(s);
   const { watch, ...config } = s.config;
   // Signals are handled from the start: with many jobs pending, the first jobs run while
-  // the data dir is still being read (createCeleriac below), and a SIGTERM then must still
-  // let them finish.
+  // the data dir is still being read (createCeleriac below); a SIGTERM then aborts the
+  // open, which stops taking work and lets the running jobs finish.
+  const opening = new AbortController();
   let app: Celeriac | undefined;
   let stopping = false;
   let closing: ((done: Promise<void>) => void) | undefined;
@@ -19,15 +21,14 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
   const onSignal = (name: string) => {
     if (!stopping) {
       stopping = true;
-      if (app) {
-        console.log(`${name}: warm shutdown — finishing running jobs (send SIGINT again for a cold shutdown)`);
-        void close();
-      } else console.log(`${name}: warm shutdown once the data dir is read — the jobs already running finish (send SIGINT again for a cold shutdown)`);
+      console.log(`${name}: warm shutdown — finishing running jobs (send SIGINT again for a cold shutdown)`);
+      if (app) void close();
+      else opening.abort();
     } else if (name === 'SIGINT') {
       // Only a second Ctrl-C means "now": process managers may send TERM more than once.
       console.log(`${name}: cold shutdown — aborting running jobs; they run again at the next start`);
       if (app) void close(0);
-      else process.exit(EXIT.ok); // still reading: as after a kill, the jobs that were running run again, flagged recovered
+      else process.exit(EXIT.ok); // still opening: as after a kill, the jobs that were running run again, flagged recovered
     } else console.log(`${name}: already shutting down warm (send SIGINT for a cold shutdown)`);
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
@@ -35,12 +36,16 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
 
   // The worker threads start while the journal is read (start: true): the first job runs
   // sooner after a restart with many jobs pending.
-  app = await createCeleriac({ ...config, dir: s.dir, cwd: s.cwd, start: true, ...(watch ? { watch } : {}) });
+  try {
+    app = await createCeleriac({ ...config, dir: s.dir, cwd: s.cwd, start: true, signal: opening.signal, ...(watch ? { watch } : {}) });
+  } catch (err) {
+    if (!(opening.signal.aborted && err instanceof CeleriacError && err.code === 'APP_CLOSED')) throw err;
+    console.log('worker stopped');
+    return EXIT.ok;
+  }
   printBanner(app, s, opts.version);
-  if (stopping) {
-    console.log('warm shutdown — finishing running jobs (send SIGINT again for a cold shutdown)');
-    close();
-  } else if (opts.burst) {
+  if (stopping) close(); // the signal came as the open completed
+  else if (opts.burst) {
     await app.idle();
     await app.close();
     console.log('burst: no job is due any more; exiting');
