@@ -12,7 +12,7 @@
 // stdout, one fact per line (process.stdout.write is synchronous on a pipe, so a line is in
 // the driver's pipe before the next statement runs; a SIGKILL can only cut the last one):
 //   open <pid> <recovery json>   the data dir is open
-//   ready                        start() resolved: jobs run, sends begin
+//   ready                        start() resolved (or createCeleriac with start: true): jobs run, sends begin
 //   try <id>                     about to send this id (the driver resends it next time if unacknowledged)
 //   ack <id>                     the send()/sendMany() that made <id> durable has resolved
 //   touch <generation>           the task module was rewritten (hot reload follows)
@@ -81,6 +81,9 @@ const logger = {
   error: (m: string) => say(`error ${oneLine(m)}`),
 };
 
+// Every other process opens as `celeriac worker` does (start: true): jobs then run while
+// the data dir is still being read, so kills land in that window too.
+const startEarly = opts.epoch % 2 === 1;
 const app = await createCeleriac({
   dir: dataDir,
   tasks: [taskDir],
@@ -90,9 +93,10 @@ const app = await createCeleriac({
   prefetch: 2,
   compactAfterBytes: opts.compactAfterBytes,
   watch: !opts.final,
+  start: startEarly,
 });
 say(`open ${process.pid} ${JSON.stringify(app.recovery)}`);
-await app.start();
+if (!startEarly) await app.start();
 say('ready');
 
 if (opts.final) {
