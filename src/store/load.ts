@@ -90,6 +90,11 @@ export class PartialLoad implements LoadedState {
       late.push(job);
       if (job.state === 'started') interrupted.push(job.id);
     };
+    // While jobs are handed out early, each snapshot record gets its journal events at
+    // once (a lookup per record). After that — or without `early` — records go into the
+    // table as read, and the journal events not taken are replayed over it in order at
+    // the end (one lookup per event): the table's first `settled` entries are final then.
+    let settled = 0;
     if (body) {
       try {
         let handing = early !== undefined && body.runnable > 0;
@@ -99,29 +104,34 @@ export class PartialLoad implements LoadedState {
           const now: JobRecord[] = [];
           for (const snap of slice) {
             const ordered = line++ < body.runnable;
+            if (!handing) {
+              this.jobs.set(snap.id, snap);
+              continue;
+            }
             const job = this.applyJournal(snap);
             if (!job) continue;
             this.jobs.set(job.id, job);
             count(job);
             if (!willRun(job)) continue;
-            if (handing && ordered && job.priority >= this.journal.bestAdded) now.push(job);
+            if (ordered && job.priority >= this.journal.bestAdded) now.push(job);
             else {
               handing = false;
+              settled = this.jobs.size;
               later(job);
             }
           }
           if (now.length > 0) await early!(now);
+          if (handing) settled = this.jobs.size;
         }
         this.report.snapshotJobs = line;
       } finally {
         await body.close();
       }
     }
-    // The jobs only the journal knows: its events not taken above, replayed in order.
-    const journalJobs = new Map<string, JobRecord>();
-    for (const ev of this.journal.remaining()) applyEvent(journalJobs, ev);
-    for (const job of journalJobs.values()) {
-      this.jobs.set(job.id, job);
+    for (const ev of this.journal.remaining()) applyEvent(this.jobs, ev);
+    let i = 0;
+    for (const job of this.jobs.values()) {
+      if (i++ < settled) continue; // counted and handed out above; nothing removes a job during the read
       count(job);
       if (willRun(job)) later(job);
     }
