@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { createCeleriac, repairDataDir, type CeleriacError } from '../src/index.js';
+import { createCeleriac, repairDataDir, type Celeriac, type CeleriacError } from '../src/index.js';
 import { submitToInbox } from '../src/inbox.js';
 import { loadState } from '../src/store/load.js';
 import { WAITING_STATES, type JobEvent, type JobRecord } from '../src/jobs.js';
@@ -32,6 +32,22 @@ async function loadInSteps(dir: string): Promise<{ store: FileStore; calls: { jo
   const calls: { jobs: JobRecord[]; tableSize: number }[] = [];
   await store.loadRest((jobs) => calls.push({ jobs: [...jobs], tableSize: store.jobs.size }));
   return { store, calls };
+}
+
+const TASKS = fixture('crash', 'tasks');
+
+/**
+ * A data dir holding `n` crash.add jobs and what `more` sends, folded into a snapshot as a
+ * long-running worker's compaction leaves it.
+ */
+async function compactedDir(dir: string, n: number, more: (app: Celeriac) => Promise<unknown>): Promise<void> {
+  const first = await createCeleriac({ dir, tasks: TASKS, logger: false });
+  for (let i = 0; i < n; i += 1000) await first.sendMany('crash.add', Array.from({ length: Math.min(1000, n - i) }, (_, k) => [i + k, 1]));
+  await more(first);
+  await first.close();
+  const store = await open(dir);
+  await store.compact();
+  await store.close();
 }
 
 /** A comparable copy of a job table (a field set to undefined and one left out compare equal). */
@@ -231,6 +247,8 @@ test('the table an open builds equals the journal replayed over the snapshot, ov
         assert.deepEqual(have, adjusted, `seed ${seed}: ${want.id}`);
       }
       assert.equal(again.report.interrupted, interrupted.size, `seed ${seed}: interrupted`);
+      const as = (states: string[]) => written.filter((j) => states.includes(j.state)).length;
+      assert.deepEqual(again.report.found, { pending: as(['pending', 'started']), retrying: as(['retrying']), finished: as(['succeeded', 'failed', 'cancelled', 'expired']) }, `seed ${seed}: found`);
       // Handed out: every waiting job once; what came early ranks before all that came later.
       const handed = calls.flatMap((c) => c.jobs);
       assert.equal(new Set(handed.map((j) => j.id)).size, handed.length, `seed ${seed}: each handed out once`);
@@ -267,18 +285,10 @@ test('with start: true, the first jobs run while the data dir is still being rea
   const tmp = await tempDir(t);
   const dir = join(tmp, 'data');
   const side = join(tmp, 'runs.jsonl');
-  const tasks = fixture('crash', 'tasks');
   const N = 20_000; // ~4.5 MB of snapshot: reading it takes far longer than starting a job
-  const first = await createCeleriac({ dir, tasks, logger: false });
-  for (let i = 0; i < N; i += 1000) await first.sendMany('crash.add', Array.from({ length: 1000 }, (_, k) => [i + k, 1]));
-  await first.sendMany('crash.record', [[side, 'a'], [side, 'b'], [side, 'c']], { priority: 5 });
-  await first.close();
-  // Fold them into a snapshot, as a long-running worker's compaction would have.
-  const store = await open(dir);
-  await store.compact();
-  await store.close();
+  await compactedDir(dir, N, (app) => app.sendMany('crash.record', [[side, 'a'], [side, 'b'], [side, 'c']], { priority: 5 }));
 
-  const app = await createCeleriac({ dir, tasks, logger: false, start: true, concurrency: 2 });
+  const app = await createCeleriac({ dir, tasks: TASKS, logger: false, start: true, concurrency: 2 });
   const openedAt = Date.now();
   t.after(() => app.close({ timeout: 5 }));
   const runs = (await readRuns(side)).filter((r) => r.phase === 'start');
@@ -294,17 +304,10 @@ test('a message waiting in the inbox (a cancel sent while no worker ran) is appl
   const tmp = await tempDir(t);
   const dir = join(tmp, 'data');
   const side = join(tmp, 'runs.jsonl');
-  const tasks = fixture('crash', 'tasks');
-  const first = await createCeleriac({ dir, tasks, logger: false });
-  for (let i = 0; i < 5000; i += 1000) await first.sendMany('crash.add', Array.from({ length: 1000 }, (_, k) => [i + k, 1]));
-  await first.send('crash.record', [side, 'cancelled'], { id: 'first-in-line', priority: 9 });
-  await first.close();
-  const store = await open(dir);
-  await store.compact();
-  await store.close();
+  await compactedDir(dir, 5000, (app) => app.send('crash.record', [side, 'cancelled'], { id: 'first-in-line', priority: 9 }));
   await submitToInbox(dir, { v: 1, kind: 'cancel', ids: ['first-in-line'] });
 
-  const app = await createCeleriac({ dir, tasks, logger: false, start: true });
+  const app = await createCeleriac({ dir, tasks: TASKS, logger: false, start: true });
   t.after(() => app.close({ timeout: 5 }));
   await app.idle();
   assert.equal(app.get('first-in-line')?.state, 'cancelled');
@@ -374,15 +377,8 @@ test('damage deep in a snapshot found after jobs began: the open fails with the 
   const tmp = await tempDir(t);
   const dir = join(tmp, 'data');
   const side = join(tmp, 'runs.jsonl');
-  const tasks = fixture('crash', 'tasks');
   const N = 20_000;
-  const first = await createCeleriac({ dir, tasks, logger: false });
-  for (let i = 0; i < N; i += 1000) await first.sendMany('crash.add', Array.from({ length: 1000 }, (_, k) => [i + k, 1]));
-  await first.sendMany('crash.record', [[side, 'first']], { priority: 1 });
-  await first.close();
-  const store = await open(dir);
-  await store.compact();
-  await store.close();
+  await compactedDir(dir, N, (app) => app.sendMany('crash.record', [[side, 'first']], { priority: 1 }));
   // Flip a byte in a job line near the end: it is read long after the first jobs start.
   const path = join(dir, 'snapshot.db');
   const bytes = await readFile(path);
@@ -390,7 +386,7 @@ test('damage deep in a snapshot found after jobs began: the open fails with the 
   bytes[at + 2] = bytes[at + 2]! ^ 0x01;
   await writeFile(path, bytes);
 
-  await assert.rejects(createCeleriac({ dir, tasks, logger: false, start: true }), (err: CeleriacError) => {
+  await assert.rejects(createCeleriac({ dir, tasks: TASKS, logger: false, start: true }), (err: CeleriacError) => {
     assert.equal(err.code, 'CORRUPT_JOURNAL');
     assert.match(err.message, new RegExp(`snapshot ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} at byte \\d+ is damaged`));
     return true;
@@ -434,20 +430,13 @@ test('an open aborted by its signal while jobs run during the read: running jobs
   const tmp = await tempDir(t);
   const dir = join(tmp, 'data');
   const side = join(tmp, 'runs.jsonl');
-  const tasks = fixture('crash', 'tasks');
   const N = 20_000;
-  const first = await createCeleriac({ dir, tasks, logger: false });
-  for (let i = 0; i < N; i += 1000) await first.sendMany('crash.add', Array.from({ length: 1000 }, (_, k) => [i + k, 1]));
-  await first.sendMany('crash.record', [[side, 'a', { sleepMs: 300 }], [side, 'b', { sleepMs: 300 }]], { priority: 5 });
-  await first.close();
-  const store = await open(dir);
-  await store.compact();
-  await store.close();
+  await compactedDir(dir, N, (app) => app.sendMany('crash.record', [[side, 'a', { sleepMs: 300 }], [side, 'b', { sleepMs: 300 }]], { priority: 5 }));
 
   const stop = new AbortController();
   const watching = setInterval(() => void readRuns(side).then((runs) => runs.length > 0 && stop.abort()), 5);
   t.after(() => clearInterval(watching));
-  await assert.rejects(createCeleriac({ dir, tasks, logger: false, start: true, signal: stop.signal }), (err: CeleriacError) => err.code === 'APP_CLOSED' && /aborted/.test(err.message));
+  await assert.rejects(createCeleriac({ dir, tasks: TASKS, logger: false, start: true, signal: stop.signal }), (err: CeleriacError) => err.code === 'APP_CLOSED' && /aborted/.test(err.message));
   clearInterval(watching);
 
   const runs = await readRuns(side);
@@ -462,6 +451,6 @@ test('an open aborted by its signal while jobs run during the read: running jobs
   assert.equal(again.jobs.size, N + 2);
 
   // A signal that fired before the open: nothing is opened, nothing runs.
-  await assert.rejects(createCeleriac({ dir, tasks, logger: false, start: true, signal: AbortSignal.abort() }), (err: CeleriacError) => err.code === 'APP_CLOSED');
-  await assert.rejects(createCeleriac({ dir, tasks, logger: false, signal: 'stop' as unknown as AbortSignal }), /"signal" must be an AbortSignal/);
+  await assert.rejects(createCeleriac({ dir, tasks: TASKS, logger: false, start: true, signal: AbortSignal.abort() }), (err: CeleriacError) => err.code === 'APP_CLOSED');
+  await assert.rejects(createCeleriac({ dir, tasks: TASKS, logger: false, signal: 'stop' as unknown as AbortSignal }), /"signal" must be an AbortSignal/);
 });
