@@ -1,8 +1,10 @@
 // The machine's limits (workloads.md, "Limits"): fsync'd 200-byte appends (one per
 // fsync, and group commit of 10/100/1000 per write + fdatasync), worker_threads
 // postMessage round trips with 2 workers at 1/16/256 in flight, and p-queue
-// (concurrency = cores) add()+run of no-op async functions.
-import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
+// (concurrency = cores) add()+run of no-op async functions. Beside them, what celeriac's
+// journal does: one 200-byte O_DSYNC write at a time, appending (the file grows), and
+// into space zeroed beforehand (store/segment-space.ts).
+import { closeSync, constants, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import PQueue from 'p-queue';
@@ -31,6 +33,21 @@ function groupCommit(ctx: ChildContext, perSync: number, syncs: number): void {
     fdatasyncSync(fd);
   }
   ctx.emit(`group_${perSync}`, (perSync * syncs) / ((now() - t) / 1000));
+  closeSync(fd);
+}
+
+/** O_DSYNC writes of one record each: appending, or over zeros already in the file. */
+function dsyncWrites(ctx: ChildContext, zeroed: boolean): void {
+  const n = ctx.params.sizes.limits.fsyncOneRecords;
+  const fd = openSync(join(ctx.params.dataDir, `dsync-${zeroed ? 'zeroed' : 'append'}.log`), constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_DSYNC, 0o600);
+  if (zeroed) {
+    const zeros = Buffer.alloc(1024 * 1024);
+    for (let at = 0; at < n * RECORD.length; at += zeros.length) writeSync(fd, zeros, 0, zeros.length, at);
+    fdatasyncSync(fd);
+  }
+  const t = now();
+  for (let i = 0; i < n; i++) writeSync(fd, RECORD, 0, RECORD.length, i * RECORD.length);
+  ctx.emit(zeroed ? 'dsync_zeroed' : 'dsync_append', n / ((now() - t) / 1000));
   closeSync(fd);
 }
 
@@ -81,6 +98,8 @@ runChild('limits', {
   async limits(ctx) {
     const { groups, roundTrips: trips } = ctx.params.sizes.limits;
     fsyncOne(ctx);
+    dsyncWrites(ctx, false);
+    dsyncWrites(ctx, true);
     for (const g of groups) groupCommit(ctx, g.perSync, g.syncs);
     for (const r of trips) await roundTrips(ctx, r.inFlight, r.perWorker);
     await pqueueNoop(ctx);

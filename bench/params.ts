@@ -220,6 +220,8 @@ export interface MetricSpec {
 export const METRICS: Record<Workload, Record<string, MetricSpec>> = {
   limits: {
     fsync_1: { label: 'fsync\'d 200-byte appends, 1 per fsync', unit: 'rec/s', better: 'higher' },
+    dsync_append: { label: 'O_DSYNC 200-byte writes, appending', unit: 'rec/s', better: 'higher' },
+    dsync_zeroed: { label: 'O_DSYNC 200-byte writes, into zeroed space', unit: 'rec/s', better: 'higher' },
     group_10: { label: 'group commit 10 / write+fdatasync', unit: 'rec/s', better: 'higher' },
     group_100: { label: 'group commit 100 / write+fdatasync', unit: 'rec/s', better: 'higher' },
     group_1000: { label: 'group commit 1000 / write+fdatasync', unit: 'rec/s', better: 'higher' },

@@ -2,7 +2,8 @@
 // acknowledged survives its death, interrupted jobs run again flagged, finished ones
 // never do; a torn last record is cut off, damage in the middle is refused.
 import { strict as assert } from 'node:assert';
-import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open as openFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { scanLines } from '../src/store/scan.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -151,17 +152,21 @@ test('a torn last record is cut off: the app opens, reports it, keeps every earl
   const expected = new Map([...finished.map((h) => h.id), 'later-0', 'later-1', 'later-2'].map((id) => [id, app.get(id)!]));
   await app.close();
 
-  // A crash in the middle of a write: half of a valid record, no newline.
+  // A crash in the middle of a write: half of a valid record, no newline, written where
+  // the next record goes (into the segment's preallocated zeros).
   const journal = await newestJournal(dir);
-  const text = await readFile(journal, 'utf8');
-  const lastLine = text.slice(0, -1).split('\n').at(-1)!;
-  const torn = lastLine.slice(0, Math.floor(lastLine.length / 2));
-  await appendFile(journal, torn);
-  const sizeBefore = Buffer.byteLength(text);
+  const buf = await readFile(journal);
+  const sizeBefore = scanLines(buf, { zeroTail: true }).validBytes;
+  const lastLine = buf.toString('utf8', 0, sizeBefore - 1).split('\n').at(-1)!;
+  const torn = Buffer.from(lastLine.slice(0, Math.floor(lastLine.length / 2)));
+  const fh = await openFile(journal, 'r+');
+  await fh.write(torn, 0, torn.length, sizeBefore);
+  await fh.close();
 
   const app2 = await open(t, dir);
-  assert.deepEqual(app2.recovery.truncated, { file: journal, offset: sizeBefore, bytes: Buffer.byteLength(torn) });
-  assert.equal((await stat(journal)).size, sizeBefore, 'the torn bytes are cut off the file');
+  assert.deepEqual(app2.recovery.truncated, { file: journal, offset: sizeBefore, bytes: torn.length });
+  const after = await readFile(journal);
+  assert.ok(after.length >= sizeBefore && after.subarray(sizeBefore).every((b) => b === 0), 'the torn bytes are cut off the file (zeros may follow the records again)');
   for (const [id, info] of expected) assert.deepEqual(app2.get(id), info, `${id} is intact`);
 
   await app2.start();

@@ -4,7 +4,7 @@
 // the file and offset; repair keeps every intact record; never a crash, never an invented
 // or silently dropped job.
 import { strict as assert } from 'node:assert';
-import { cp, readdir, readFile, stat, truncate, writeFile, appendFile, unlink } from 'node:fs/promises';
+import { cp, open as openFile, readdir, readFile, stat, truncate, writeFile, appendFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CeleriacError, repairDataDir } from '../src/index.js';
@@ -12,13 +12,14 @@ import type { JobEvent } from '../src/jobs.js';
 import { decodeEvent, frame } from '../src/store/codec.js';
 import { FileStore } from '../src/store/file-store.js';
 import { loadState } from '../src/store/load.js';
-import { scanRecords } from '../src/store/scan.js';
+import { scanLines, scanRecords } from '../src/store/scan.js';
 import { tempDir } from './helpers.js';
 
 const open = (dir: string, extra = {}) => FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes: 1 << 30, ...extra });
 const add = (i: number): JobEvent => ({ type: 'add', job: { id: `job-${i}`, task: 'demo.echo', args: JSON.stringify([`payload ${i}`, { n: i }]), createdAt: 1_700_000_000_000 + i, runAt: 0, expiresAt: 0, priority: 0 } });
 
-async function journalWith(t: Parameters<typeof tempDir>[0], n: number): Promise<{ dir: string; segment: string }> {
+/** A closed data dir with n adds and job-0 finished; `valid`: the segment's bytes up to its preallocated zeros. */
+async function journalWith(t: Parameters<typeof tempDir>[0], n: number): Promise<{ dir: string; segment: string; valid: number }> {
   const dir = join(await tempDir(t), 'data');
   const store = await open(dir);
   for (let i = 0; i < n; i++) await store.commit([add(i)]);
@@ -26,30 +27,35 @@ async function journalWith(t: Parameters<typeof tempDir>[0], n: number): Promise
   await store.commit([{ type: 'succeed', id: 'job-0', at: Date.now(), result: '"done"' }]);
   await store.close();
   const segment = join(dir, (await readdir(dir)).find((f) => f.startsWith('journal-'))!);
-  return { dir, segment };
+  const buf = await readFile(segment);
+  const scan = scanLines(buf, { zeroTail: true });
+  assert.equal(scan.tornTail, undefined);
+  assert.ok(scan.unused! > 0 && buf.length === scan.validBytes + scan.unused!, 'the segment ends in preallocated zeros');
+  return { dir, segment, valid: scan.validBytes };
 }
 
 const isCorrupt = (err: unknown) => err instanceof CeleriacError && (err.code === 'CORRUPT_JOURNAL' || err.code === 'UNSUPPORTED_FORMAT');
 
 test('a cut at every byte offset of the last records keeps the valid prefix and reports the cut', async (t) => {
-  const { dir, segment } = await journalWith(t, 6);
+  const { dir, segment, valid } = await journalWith(t, 6);
   const full = await readFile(segment);
   const offsets = scanRecords(full).offsets;
   const from = offsets[offsets.length - 4]!; // the last four records: two adds, start, succeed
   const work = join(await tempDir(t), 'cut');
-  for (let cut = from; cut <= full.length; cut++) {
+  // Cuts inside the records, at their end, and a little into the zeros after them.
+  for (let cut = from; cut <= valid + 16; cut++) {
     await cp(dir, work, { recursive: true, force: true });
     const file = join(work, segment.slice(segment.lastIndexOf('/') + 1));
     await truncate(file, cut);
     const store = await open(work);
     try {
-      const whole = offsets.filter((o, i) => (offsets[i + 1] ?? full.length) <= cut).length;
+      const whole = offsets.filter((o, i) => (offsets[i + 1] ?? valid) <= cut).length;
       const onDisk = scanRecords(full.subarray(0, cut)).records.length;
       assert.equal(onDisk, whole, `cut at ${cut}`);
       for (const id of store.jobs.keys()) assert.match(id, /^job-[0-5]$/, 'no invented job');
       const expectedAdds = Math.min(6, whole - 1); // records: header, 6 adds, start, succeed
       for (let i = 0; i < expectedAdds; i++) assert.ok(store.jobs.has(`job-${i}`), `job-${i} kept at cut ${cut}`);
-      const torn = cut !== full.length && !offsets.includes(cut);
+      const torn = cut < valid && !offsets.includes(cut);
       assert.equal(store.report.truncated !== undefined, torn, `cut at ${cut} reported iff mid-record`);
       if (torn) assert.equal(store.report.truncated!.offset, offsets.filter((o) => o < cut).at(-1));
       // New records after the cut land after the valid prefix and survive a reopen.
@@ -64,14 +70,31 @@ test('a cut at every byte offset of the last records keeps the valid prefix and 
   }
 });
 
-test('garbage appended to the journal is a torn tail: cut and reported', async (t) => {
-  const { dir, segment } = await journalWith(t, 3);
-  const before = (await stat(segment)).size;
-  await appendFile(segment, Buffer.from([0, 1, 2, 255, 10, 65, 66, 10, 0xde, 0xad]));
-  const store = await open(dir);
-  assert.deepEqual(store.report.truncated, { file: segment, offset: before, bytes: 10 });
-  assert.equal(store.jobs.size, 3);
-  await store.close();
+test('garbage after the last record is a torn tail: cut and reported, written into the zeros or past them', async (t) => {
+  const garbage = Buffer.from([7, 1, 2, 255, 10, 65, 66, 10, 0xde, 0xad]);
+  // A write torn in the preallocated zeros: its bytes, then zeros.
+  const into = await journalWith(t, 3);
+  const fh = await openFile(into.segment, 'r+');
+  await fh.write(garbage, 0, garbage.length, into.valid);
+  await fh.close();
+  const s1 = await open(into.dir);
+  assert.deepEqual(s1.report.truncated, { file: into.segment, offset: into.valid, bytes: 10 }, 'the zeros after it are not counted');
+  assert.equal(s1.jobs.size, 3);
+  await s1.commit([add(50)]);
+  await s1.close();
+  const s1again = await open(into.dir);
+  assert.equal(s1again.report.truncated, undefined, 'cut once');
+  assert.ok(s1again.jobs.has('job-50'), 'a record written after the cut is read back');
+  await s1again.close();
+
+  // Zeros, then garbage (the first page of a write never landed, a later one did).
+  const past = await journalWith(t, 3);
+  const size = (await stat(past.segment)).size;
+  await appendFile(past.segment, garbage);
+  const s2 = await open(past.dir);
+  assert.deepEqual(s2.report.truncated, { file: past.segment, offset: past.valid, bytes: size - past.valid + 10 });
+  assert.equal(s2.jobs.size, 3);
+  await s2.close();
 });
 
 test('a flipped byte in the middle refuses to open (file and offset); repair salvages every intact record', async (t) => {
@@ -140,7 +163,7 @@ test('snapshots: missing, half-written, damaged, or from a newer version', async
 });
 
 test('fuzz: damaged journals never crash the loader and never invent jobs', async (t) => {
-  const { dir, segment } = await journalWith(t, 12);
+  const { dir, segment, valid } = await journalWith(t, 12);
   const original = await readFile(segment);
   const work = join(await tempDir(t), 'fuzz');
   let seed = 12345;
@@ -152,11 +175,11 @@ test('fuzz: damaged journals never crash the loader and never invent jobs', asyn
   for (let round = 0; round < 150; round++) {
     const buf = Buffer.from(original);
     const kind = rand(4);
-    const at = rand(buf.length);
+    const at = rand(valid + 256); // the records, and the start of the zeros after them
     if (kind === 0) buf[at] = rand(256);
     else if (kind === 1) buf.fill(0, at, Math.min(buf.length, at + 1 + rand(64)));
     else if (kind === 2) buf[at] = 10; // a newline in the middle of a record
-    else buf.copy(buf, at, rand(buf.length), buf.length); // a shifted block
+    else buf.copy(buf, at, rand(valid), valid); // a shifted block
     await cp(dir, work, { recursive: true, force: true });
     await writeFile(join(work, segment.slice(segment.lastIndexOf('/') + 1)), buf);
     try {

@@ -15,7 +15,7 @@ import { WAITING_STATES, type JobEvent, type JobRecord } from '../src/jobs.js';
 import { decodeEvent, frame } from '../src/store/codec.js';
 import { FileStore } from '../src/store/file-store.js';
 import { scanRecords } from '../src/store/scan.js';
-import { fixture, readRuns, tempDir, waitFor } from './helpers.js';
+import { fixture, journalRecords, readRuns, tempDir, waitFor } from './helpers.js';
 
 const LIMIT_MS = 120_000;
 const open = (dir: string) => FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes: 1 << 30 });
@@ -412,7 +412,7 @@ test('a checksummed journal record that is not an event is refused before any jo
   await store.commit([add('c')]);
   await store.close();
   const segment = join(dir, (await readdir(dir)).find((f) => f.startsWith('journal-'))!);
-  const good = await readFile(segment);
+  const good = journalRecords(await readFile(segment));
   for (const line of ['{"o":"j","i":"x","n":"t","s":"pending","k":0,"y":0,"t":1,"a":[]}', '{"o":"z","i":"x","t":1}']) {
     await writeFile(segment, Buffer.concat([good, Buffer.from(frame(line))]));
     await assert.rejects(begin(dir), (err: CeleriacError) => err.code === 'CORRUPT_JOURNAL' && err.message.includes(`at byte ${good.length}`), line);

@@ -1,11 +1,12 @@
 // Shared test plumbing: temp data dirs, fixtures, apps that close themselves.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { createCeleriac, type Celeriac, type CeleriacOptions } from '../src/index.js';
+import { scanLines } from '../src/store/scan.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const fixture = (...parts: string[]) => join(ROOT, 'test', 'fixtures', ...parts);
@@ -56,4 +57,20 @@ export async function readRuns(file: string): Promise<TaskRun[]> {
     .split('\n')
     .slice(0, -1) // a line still being appended has no newline yet
     .map((l) => JSON.parse(l) as TaskRun);
+}
+
+/** A journal segment's bytes up to its last record (without the zeros preallocated after it). */
+export function journalRecords(segment: Buffer): Buffer {
+  return segment.subarray(0, scanLines(segment, { zeroTail: true }).validBytes);
+}
+
+/** Write `data` after a journal segment's last record, where the store writes its next one (over the preallocated zeros). */
+export async function appendToJournal(path: string, data: string | Buffer): Promise<void> {
+  const at = journalRecords(await readFile(path)).length;
+  const fh = await open(path, 'r+');
+  try {
+    await fh.write(typeof data === 'string' ? Buffer.from(data) : data, 0, undefined, at);
+  } finally {
+    await fh.close();
+  }
 }

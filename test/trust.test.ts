@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createClient, TaskFailedError } from '../src/index.js';
 import { encodeEvent, frame } from '../src/store/codec.js';
-import { fixture, openApp, tempDir } from './helpers.js';
+import { appendToJournal, fixture, openApp, tempDir } from './helpers.js';
 
 test('the data dir is created 0700 and its files 0600', async (t) => {
   const dir = join(await tempDir(t), 'data');
@@ -44,7 +44,7 @@ test('a task name read from the journal is only ever looked up, never imported o
   // A record planted in the journal with a valid checksum, naming the evil module as its task.
   const segment = join(dir, (await readdir(dir)).find((f) => f.startsWith('journal-'))!);
   for (const task of [evil, `file://${evil}`, 'require("child_process")']) {
-    await appendFile(segment, frame(encodeEvent({ type: 'add', job: { id: `planted-${task.length}`, task, args: '[]', createdAt: Date.now(), runAt: 0, expiresAt: 0, priority: 0 } })));
+    await appendToJournal(segment, frame(encodeEvent({ type: 'add', job: { id: `planted-${task.length}`, task, args: '[]', createdAt: Date.now(), runAt: 0, expiresAt: 0, priority: 0 } })));
   }
   const app = await openApp(t, { dir });
   await app.start();

@@ -4,7 +4,7 @@
 // a batch is durable are its events applied to the in-memory job table, so that table
 // always equals "what the disk holds" — which is what makes a snapshot of it, taken
 // between two flushes, a valid replacement for every segment before it.
-import { mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import type { Low } from 'lowdb';
@@ -14,6 +14,7 @@ import { encodeEvent, FORMAT_VERSION, frame, frameAll } from './codec.js';
 import { openState, SEGMENT, segmentName, type PartialLoad } from './load.js';
 import { acquireLock, type DataDirLock } from './lock.js';
 import { fsyncDir, writeError } from './io.js';
+import { SegmentSpace, zeroChunkBytes } from './segment-space.js';
 import type { Snapshot } from './snapshot-file.js';
 import type { JobStore, RecoveryReport } from './types.js';
 
@@ -69,6 +70,8 @@ export class FileStore implements JobStore {
     private fh: FileHandle,
     private segment: number,
     private offset: number,
+    /** The current segment's zeroed space ahead of `offset` (segment-space.ts). */
+    private space: SegmentSpace,
     report: RecoveryReport,
   ) {
     this.report = report;
@@ -108,6 +111,7 @@ export class FileStore implements JobStore {
     const state = await openState(dir, { readOnly: false });
     try {
       const { report, db, lastValid } = state;
+      let zeroedTo: number;
       const segments = state.segments;
       // Leftovers of a compaction that crashed after its snapshot landed: already folded in.
       for (const n of state.staleSegments) await unlink(join(dir, segmentName(n)));
@@ -125,6 +129,7 @@ export class FileStore implements JobStore {
           await fh.datasync();
         }
         offset = lastValid;
+        zeroedTo = report.truncated ? lastValid : state.lastEnd;
       } else {
         if (last !== undefined) {
           await unlink(join(dir, segmentName(last))); // a segment whose header never landed
@@ -134,11 +139,14 @@ export class FileStore implements JobStore {
         // numbered without gaps (load.ts refuses a gap as a lost segment).
         segment = Math.max(db.data.journalFrom, last ?? 1);
         ({ fh, offset } = await createSegment(dir, segment));
+        zeroedTo = offset;
       }
-      const store = new FileStore(opts, state.jobs, lock, db, fh, segment, offset, report);
+      const space = new SegmentSpace(join(dir, segmentName(segment)), zeroedTo, zeroChunkBytes(opts.compactAfterBytes));
+      const store = new FileStore(opts, state.jobs, lock, db, fh, segment, offset, space, report);
       store.partial = state;
       store.loadStarted = started;
-      store.bytesSinceSnapshot = await segmentBytes(dir, segments);
+      store.bytesSinceSnapshot = state.journalBytes;
+      space.afterWrite(offset);
       return store;
     } catch (err) {
       await state.db.data.body?.close();
@@ -230,6 +238,7 @@ export class FileStore implements JobStore {
         this.queue = [];
         const buf = frameAll(batch.length === 1 ? batch[0]!.jsons : batch.flatMap((c) => c.jsons));
         try {
+          await this.space.beforeWrite(this.offset + buf.length);
           await writeAt(this.fh, buf, this.offset); // durable on return (O_DSYNC)
         } catch (err) {
           const error = writeError(err, `journal ${segmentName(this.segment)}`);
@@ -239,6 +248,7 @@ export class FileStore implements JobStore {
         }
         this.offset += buf.length;
         this.bytesSinceSnapshot += buf.length;
+        this.space.afterWrite(this.offset);
         for (const c of batch) for (const ev of c.events) applyEvent(this.jobs, ev);
         for (const c of batch) c.resolve();
         this.runBarrier();
@@ -257,6 +267,7 @@ export class FileStore implements JobStore {
     try {
       await this.fh.truncate(this.offset);
       await this.fh.datasync();
+      this.space.truncatedTo(this.offset);
     } catch (err) {
       this.broken = new CeleriacError(
         'STORE_WRITE_FAILED',
@@ -291,13 +302,18 @@ export class FileStore implements JobStore {
   private async doCompact(): Promise<void> {
     const next = this.segment + 1;
     const { fh, offset } = await createSegment(this.opts.dir, next);
+    const space = new SegmentSpace(join(this.opts.dir, segmentName(next)), offset, zeroChunkBytes(this.opts.compactAfterBytes));
+    space.afterWrite(offset); // zeroed while the snapshot is written
+    let retired: SegmentSpace | undefined;
     // Switch segments and fix the snapshot's content between two flushes.
-    const written = await new Promise<Promise<void>>((resolve) => {
+    const written = new Promise<Promise<void>>((resolve) => {
       this.barrier = () => {
         const old = this.fh;
         this.fh = fh;
         this.segment = next;
         this.offset = offset;
+        retired = this.space;
+        this.space = space;
         this.bytesSinceSnapshot = 0;
         dropExpiredResults(this.jobs, Date.now(), this.opts.resultTtlMs);
         this.db.data = { version: FORMAT_VERSION, journalFrom: next, createdAt: Date.now(), jobs: this.jobs.values() };
@@ -307,7 +323,11 @@ export class FileStore implements JobStore {
       };
       if (!this.flushing) this.runBarrier();
     });
-    await written;
+    try {
+      await written;
+    } finally {
+      await retired?.settle(); // its zeroing may still write to the old segment's file
+    }
     const names = await readdir(this.opts.dir);
     for (const name of names) {
       const m = SEGMENT.exec(name);
@@ -323,6 +343,7 @@ export class FileStore implements JobStore {
     await this.partial?.db.data.body?.close(); // begun, never loaded
     while (this.flushing || this.queue.length > 0) await new Promise((r) => setImmediate(r));
     if (this.compacting) await this.compacting.catch(() => undefined);
+    await this.space.settle(); // a compaction (awaited above) settles the space of the segment it retired
     await this.fh.close();
     await this.lock.release();
   }
@@ -350,8 +371,3 @@ async function writeAt(fh: FileHandle, buf: Buffer, position: number): Promise<v
   }
 }
 
-async function segmentBytes(dir: string, segments: number[]): Promise<number> {
-  let total = 0;
-  for (const n of segments) total += (await stat(join(dir, segmentName(n)))).size;
-  return total;
-}

@@ -36,6 +36,10 @@ export interface LoadedState {
   staleSegments: number[];
   /** Valid bytes of the newest segment; 0 when it holds no record at all. */
   lastValid: number;
+  /** Bytes of the newest segment's file up to the end of its preallocated zeros (lastValid without them; 0 with no record). */
+  lastEnd: number;
+  /** Valid bytes in all segments to replay: the journal appended since the snapshot. */
+  journalBytes: number;
   report: RecoveryReport;
 }
 
@@ -64,6 +68,8 @@ export class PartialLoad implements LoadedState {
     readonly segments: number[],
     readonly staleSegments: number[],
     readonly lastValid: number,
+    readonly lastEnd: number,
+    readonly journalBytes: number,
     readonly report: RecoveryReport,
     private readonly journal: JournalIndex,
   ) {}
@@ -188,6 +194,8 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
   checkContinuity(dir, segments, hasSnapshot ? db.data.journalFrom : 1, hasSnapshot);
 
   let lastValid = 0;
+  let lastEnd = 0;
+  let journalBytes = 0;
   const journal = new JournalIndex(new FastDecoder());
   for (let i = 0; i < segments.length; i++) {
     const path = join(dir, segmentName(segments[i]!));
@@ -198,7 +206,7 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
       if (readOnly && (err as NodeJS.ErrnoException).code === 'ENOENT') throw new ConcurrentChange(`${path} vanished while reading`);
       throw err;
     }
-    const scan = scanLines(buf);
+    const scan = scanLines(buf, { zeroTail: true });
     const isLast = i === segments.length - 1;
     if (scan.corruptAt !== undefined || (scan.tornTail && !isLast)) {
       const at = scan.corruptAt ?? scan.tornTail!.offset;
@@ -217,13 +225,15 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
     const file = journal.addFile(path, buf);
     for (let r = 1; r < scan.starts.length; r++) journal.add(file, scan.starts[r]!, scan.ends[r]!);
     report.replayedRecords += scan.starts.length - 1;
+    journalBytes += scan.validBytes;
     if (isLast) {
       lastValid = scan.validBytes;
+      lastEnd = scan.validBytes + (scan.unused ?? 0);
       // For a reader, a partial last record is the owner's write in progress, not damage.
       if (scan.tornTail && !readOnly) report.truncated = { file: path, offset: scan.tornTail.offset, bytes: scan.tornTail.bytes };
     }
   }
-  return new PartialLoad(db, segments, staleSegments, lastValid, report, journal);
+  return new PartialLoad(db, segments, staleSegments, lastValid, lastEnd, journalBytes, report, journal);
 }
 
 /**

@@ -74,7 +74,7 @@ async function repairLocked(dir: string): Promise<RepairReport> {
     last = n;
     const path = join(dir, segmentName(n));
     if (n < journalFrom) continue; // already folded into the snapshot
-    const { records, damaged } = salvageRecords(await readFile(path));
+    const { records, damaged } = salvageRecords(await readFile(path), { zeroTail: true });
     let undecodable = 0;
     for (const json of records) {
       try {

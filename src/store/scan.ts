@@ -1,6 +1,8 @@
 // Reading a journal or snapshot file back: split into lines, check each checksum, and
 // tell a torn tail (the crash cut the last write short: keep the valid prefix) from
-// damage in the middle (valid records follow a bad one: refuse, never guess).
+// damage in the middle (valid records follow a bad one: refuse, never guess). A journal
+// segment is preallocated with zero bytes (file-store.ts), so there a run of zeros after
+// the last record is space not yet used, not a torn write.
 import { crc32 } from 'node:zlib';
 
 export interface LineScan {
@@ -14,6 +16,8 @@ export interface LineScan {
   tornTail?: { offset: number; bytes: number };
   /** Set when a bad record is followed by valid ones: damage in the middle. */
   corruptAt?: number;
+  /** Bytes after the valid prefix that are all zero (with `zeroTail`): preallocated space, neither torn nor damaged. */
+  unused?: number;
 }
 
 export interface ScanResult {
@@ -47,8 +51,36 @@ function checkLine(buf: Buffer, start: number, end: number): boolean {
   return sum >= 0 && crc32(buf.subarray(start + 9, end)) === sum;
 }
 
-/** Where the valid records are, without making a string of any (restart decodes from the bytes). */
-export function scanLines(buf: Buffer): LineScan {
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/**
+ * Where the valid records are, without making a string of any (restart decodes from the
+ * bytes). With `zeroTail` (a journal segment), zero bytes from the end of the valid prefix
+ * to the end of the file are unused space: reported as `unused`, not as a torn tail. Zeros
+ * followed by anything else still are: a torn write, or damage if a valid record follows.
+ */
+export function scanLines(buf: Buffer, { zeroTail = false }: { zeroTail?: boolean } = {}): LineScan {
+  const scan = scanPrefix(buf);
+  if (!zeroTail || !scan.tornTail) return scan;
+  const end = nonZeroEnd(buf, scan.validBytes);
+  if (end === scan.validBytes) return { starts: scan.starts, ends: scan.ends, validBytes: scan.validBytes, unused: scan.tornTail.bytes };
+  // A torn write into the zeros: report the bytes it left, not the zeros after them.
+  return { ...scan, tornTail: { offset: scan.validBytes, bytes: end - scan.validBytes } };
+}
+
+/** The offset after the last non-zero byte of `buf` at or after `from` (`from` when there is none). */
+function nonZeroEnd(buf: Buffer, from: number): number {
+  let end = buf.length;
+  while (end > from) {
+    const at = Math.max(from, end - ZEROS.length);
+    if (!buf.subarray(at, end).equals(ZEROS.subarray(0, end - at))) break;
+    end = at;
+  }
+  while (end > from && buf[end - 1] === 0) end--;
+  return end;
+}
+
+function scanPrefix(buf: Buffer): LineScan {
   const starts: number[] = [];
   const ends: number[] = [];
   let pos = 0;
@@ -90,8 +122,12 @@ export interface Salvage {
   damaged: { offset: number; bytes: number }[];
 }
 
-/** Keep every intact line of a damaged file, and say exactly which bytes were not. */
-export function salvageRecords(buf: Buffer): Salvage {
+/**
+ * Keep every intact line of a damaged file, and say exactly which bytes were not. With
+ * `zeroTail` (a journal segment), zeros that run to the end of the file are unused space,
+ * not damage.
+ */
+export function salvageRecords(buf: Buffer, { zeroTail = false }: { zeroTail?: boolean } = {}): Salvage {
   const records: string[] = [];
   const damaged: { offset: number; bytes: number }[] = [];
   let pos = 0;
@@ -106,6 +142,9 @@ export function salvageRecords(buf: Buffer): Salvage {
     } else if (badFrom === -1) badFrom = pos;
     pos = end + 1;
   }
-  if (badFrom !== -1) damaged.push({ offset: badFrom, bytes: buf.length - badFrom });
+  if (badFrom !== -1) {
+    const end = zeroTail ? nonZeroEnd(buf, badFrom) : buf.length;
+    if (end > badFrom) damaged.push({ offset: badFrom, bytes: end - badFrom });
+  }
   return { records, damaged };
 }

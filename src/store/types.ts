@@ -8,7 +8,11 @@ export interface RecoveryReport {
   interrupted: number;
   /** Finished jobs dropped because their results outlived the retention time. */
   droppedResults: number;
-  /** Set when the last journal record was torn by a crash and cut off. */
+  /**
+   * Set when the last journal record was torn by a crash and cut off: where, and how many
+   * bytes it left (up to the last non-zero one: the segment's preallocated zeros after it
+   * are not counted).
+   */
   truncated?: { file: string; offset: number; bytes: number };
   loadMs: number;
   /**

@@ -1,0 +1,131 @@
+// Journal segments are zeroed ahead of their records (store/segment-space.ts): appends
+// overwrite zeros instead of growing the file. Pinned here: the zeros are there and are
+// used, they are never read as damage or a torn write (newest segment or older), appends
+// that outrun the zeroing lose nothing, and zeros followed by a record are refused.
+import { strict as assert } from 'node:assert';
+import { open as openFile, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CeleriacError, repairDataDir } from '../src/index.js';
+import type { JobEvent } from '../src/jobs.js';
+import { encodeEvent, frame, FORMAT_VERSION } from '../src/store/codec.js';
+import { FileStore } from '../src/store/file-store.js';
+import { segmentName } from '../src/store/load.js';
+import { scanLines } from '../src/store/scan.js';
+import { zeroChunkBytes } from '../src/store/segment-space.js';
+import { tempDir } from './helpers.js';
+
+const open = (dir: string, compactAfterBytes = 1 << 20) => FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes });
+const add = (i: number): JobEvent => ({ type: 'add', job: { id: `job-${i}`, task: 'demo.echo', args: JSON.stringify([`payload ${i}`, { n: i }]), createdAt: 1_700_000_000_000 + i, runAt: 0, expiresAt: 0, priority: 0 } });
+
+async function segmentScan(dir: string, n = 1) {
+  const path = join(dir, segmentName(n));
+  const buf = await readFile(path);
+  return { path, buf, scan: scanLines(buf, { zeroTail: true }) };
+}
+
+test('a segment is zeroed ahead of its records; a reopen writes into the zeros instead of growing the file', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const s1 = await open(dir);
+  for (let i = 0; i < 10; i++) await s1.commit([add(i)]);
+  await s1.close();
+
+  const first = await segmentScan(dir);
+  assert.equal(first.scan.tornTail, undefined);
+  assert.equal(first.scan.starts.length, 11, 'header and 10 adds');
+  const header = first.scan.ends[0]! + 1;
+  assert.equal(first.buf.length, header + zeroChunkBytes(1 << 20), 'one chunk of zeros was written after the header');
+  assert.equal(first.scan.unused, first.buf.length - first.scan.validBytes, 'everything after the records is zeros');
+
+  const s2 = await open(dir);
+  assert.equal(s2.report.truncated, undefined, 'the zeros are not a torn tail');
+  assert.equal(s2.jobs.size, 10);
+  for (let i = 10; i < 20; i++) await s2.commit([add(i)]);
+  await s2.close();
+
+  const second = await segmentScan(dir);
+  assert.equal(second.buf.length, first.buf.length, 'the new records went into the zeros: the file did not grow');
+  assert.equal(second.scan.starts.length, 21);
+  assert.equal(second.scan.unused, first.scan.unused! - (second.scan.validBytes - first.scan.validBytes));
+  const s3 = await open(dir);
+  assert.deepEqual([...s3.jobs.keys()], Array.from({ length: 20 }, (_, i) => `job-${i}`));
+  await s3.close();
+});
+
+test('appends that outrun the zeroing keep every record, in order', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  // 1 MiB chunks, compaction only past 4 MiB: ~2.8 MB of records cross the end of the
+  // zeros twice, in flushes of up to ~850 KB (three commits of 1,500 records in flight),
+  // so a flush reaches past the zeros while the next chunk is being written.
+  const compactAfterBytes = 4 * 1024 * 1024;
+  assert.equal(zeroChunkBytes(compactAfterBytes), 1024 * 1024);
+  const store = await open(dir, compactAfterBytes);
+  const N = 15_000;
+  let pending: Promise<void>[] = [];
+  for (let i = 0; i < N; i += 1500) {
+    pending.push(store.commit(Array.from({ length: 1500 }, (_, k) => add(i + k))));
+    if (pending.length === 3) {
+      await Promise.all(pending);
+      pending = [];
+    }
+  }
+  await Promise.all(pending);
+  await store.close();
+
+  const { buf, scan } = await segmentScan(dir);
+  assert.equal(scan.tornTail, undefined);
+  assert.equal(scan.corruptAt, undefined);
+  assert.equal(scan.starts.length, N + 1, 'every record is intact where it was written');
+  assert.ok(buf.length > scan.validBytes, 'zeros still follow the records');
+  const again = await open(dir);
+  assert.deepEqual([...again.jobs.keys()], Array.from({ length: N }, (_, i) => `job-${i}`));
+  for (let i = 0; i < N; i += 997) assert.equal(again.jobs.get(`job-${i}`)?.args, (add(i) as Extract<JobEvent, { type: 'add' }>).job.args);
+  await again.close();
+});
+
+test('zeros followed by a record (an earlier page of the last write never landed) are refused, not guessed', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const s1 = await open(dir);
+  for (let i = 0; i < 3; i++) await s1.commit([add(i)]);
+  await s1.close();
+  const { path, scan } = await segmentScan(dir);
+  // A later page of the write landed: records after 4 KiB of zeros. The first one shares
+  // its line with the zeros; the second is a whole valid line after the hole.
+  const landed = frame(encodeEvent(add(9)));
+  const fh = await openFile(path, 'r+');
+  await fh.write(landed + frame(encodeEvent(add(10))), scan.validBytes + 4096);
+  await fh.close();
+
+  await assert.rejects(open(dir), (err: CeleriacError) => {
+    assert.equal(err.code, 'CORRUPT_JOURNAL');
+    assert.ok(err.message.includes(path) && err.message.includes(`byte ${scan.validBytes}`), err.message);
+    return true;
+  });
+  const report = await repairDataDir(dir);
+  assert.deepEqual(report.files.find((f) => f.file === path)?.damaged, [{ offset: scan.validBytes, bytes: 4096 + landed.length }], 'the hole and the line it cut are the damage; the zeros after the records are not');
+  const s2 = await open(dir);
+  assert.deepEqual([...s2.jobs.keys()].sort(), ['job-0', 'job-1', 'job-10', 'job-2'], 'repair keeps every intact line');
+  await s2.close();
+});
+
+test('an older segment that ends in zeros (a crash after a compaction switched segments) opens clean; repair finds nothing to do', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const s1 = await open(dir);
+  for (let i = 0; i < 4; i++) await s1.commit([add(i)]);
+  await s1.close();
+  const older = await segmentScan(dir);
+  assert.ok(older.scan.unused! > 0);
+  // What the switch leaves: the next segment with its header and the records after it.
+  const header = frame(`{"o":"h","k":"journal","v":${FORMAT_VERSION},"g":2}`);
+  await writeFile(join(dir, segmentName(2)), header + frame(encodeEvent(add(4))) + frame(encodeEvent({ type: 'cancel', id: 'job-0', at: Date.now() })));
+
+  const s2 = await open(dir);
+  assert.equal(s2.report.truncated, undefined);
+  assert.deepEqual([...s2.jobs.keys()].sort(), ['job-0', 'job-1', 'job-2', 'job-3', 'job-4']);
+  assert.equal(s2.jobs.get('job-0')?.state, 'cancelled', 'the newer segment was replayed after the older one');
+  await s2.close();
+  assert.equal((await stat(join(dir, segmentName(1)))).size, older.buf.length, 'the older segment was left as it was');
+
+  const report = await repairDataDir(dir);
+  assert.equal(report.clean, true, JSON.stringify(report.files));
+});
