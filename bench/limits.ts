@@ -3,12 +3,13 @@
 // postMessage round trips with 2 workers at 1/16/256 in flight, and p-queue
 // (concurrency = cores) add()+run of no-op async functions. Beside them, what celeriac's
 // journal does: one 200-byte O_DSYNC write at a time, appending (the file grows), and
-// into space zeroed beforehand (store/segment-space.ts).
+// into space zeroed beforehand (store/segment-space.ts). And W3's ceiling: its CPU jobs
+// run back to back on `concurrency` bare threads, as W3 computes efficiency.
 import { closeSync, constants, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import PQueue from 'p-queue';
-import { now, runChild, type ChildContext } from './common.js';
+import { now, runChild, singleJobMs, type ChildContext } from './common.js';
 
 const RECORD = Buffer.from(`${'r'.repeat(199)}\n`); // a 200-byte line
 
@@ -84,6 +85,25 @@ async function roundTrips(ctx: ChildContext, inFlight: number, perWorker: number
   await Promise.all(workers.map((w) => w.terminate()));
 }
 
+/** W3's efficiency with nothing but the jobs: w3N CPU jobs split over `concurrency` threads that run them in a loop. */
+async function bareThreads(ctx: ChildContext): Promise<void> {
+  const { w3N, singleJobSamples } = ctx.params.sizes;
+  const cores = ctx.params.concurrency;
+  const single = singleJobMs(singleJobSamples);
+  // A worker does not get tsx's hooks from --import: register them, then import the .ts module.
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const entry = `import(${tsx}).then(({ register }) => { register(); return import(${JSON.stringify(new URL('./cpu-thread.ts', import.meta.url).href)}); })`;
+  const workers = Array.from({ length: cores }, () => new Worker(entry, { eval: true }));
+  const next = (w: Worker) => new Promise((resolve) => w.once('message', resolve));
+  await Promise.all(workers.map(next)); // loaded
+  const t = now();
+  const done = Promise.all(workers.map(next));
+  for (const w of workers) w.postMessage(Math.round(w3N / cores));
+  await done;
+  ctx.emit('w3_ceiling', (w3N * single) / ((now() - t) * cores));
+  await Promise.all(workers.map((w) => w.terminate()));
+}
+
 async function pqueueNoop(ctx: ChildContext): Promise<void> {
   const n = ctx.params.sizes.limits.pqueueN;
   const queue = new PQueue({ concurrency: ctx.params.concurrency });
@@ -103,5 +123,6 @@ runChild('limits', {
     for (const g of groups) groupCommit(ctx, g.perSync, g.syncs);
     for (const r of trips) await roundTrips(ctx, r.inFlight, r.perWorker);
     await pqueueNoop(ctx);
+    await bareThreads(ctx);
   },
 });

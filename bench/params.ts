@@ -229,6 +229,7 @@ export const METRICS: Record<Workload, Record<string, MetricSpec>> = {
     rt_16: { label: 'postMessage round trips, 2 workers, 16 in flight', unit: 'rt/s', better: 'higher' },
     rt_256: { label: 'postMessage round trips, 2 workers, 256 in flight', unit: 'rt/s', better: 'higher' },
     pqueue_noop: { label: 'p-queue add()+run of no-op async fns', unit: 'ops/s', better: 'higher' },
+    w3_ceiling: { label: 'W3 efficiency of bare threads (CPU jobs only)', unit: 'ratio', better: 'higher' },
   },
   w1: {
     enqueue: { label: 'enqueue, bulk calls of 1,000, no worker', unit: 'jobs/s', better: 'higher' },
