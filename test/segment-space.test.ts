@@ -3,6 +3,7 @@
 // used, they are never read as damage or a torn write (newest segment or older), appends
 // that outrun the zeroing lose nothing, and zeros followed by a record are refused.
 import { strict as assert } from 'node:assert';
+import { existsSync } from 'node:fs';
 import { open as openFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,7 +11,7 @@ import { CeleriacError, repairDataDir } from '../src/index.js';
 import type { JobEvent } from '../src/jobs.js';
 import { encodeEvent, frame, FORMAT_VERSION } from '../src/store/codec.js';
 import { FileStore } from '../src/store/file-store.js';
-import { segmentName } from '../src/store/load.js';
+import { loadState, segmentName } from '../src/store/load.js';
 import { scanLines } from '../src/store/scan.js';
 import { zeroChunkBytes } from '../src/store/segment-space.js';
 import { tempDir } from './helpers.js';
@@ -128,4 +129,45 @@ test('an older segment that ends in zeros (a crash after a compaction switched s
 
   const report = await repairDataDir(dir);
   assert.equal(report.clean, true, JSON.stringify(report.files));
+});
+
+test('a kill during a flush while a compaction had created its next segment: the torn tail is cut and the unused segment dropped; records after the tear refuse', async (t) => {
+  const build = async (nextHolds: JobEvent[]) => {
+    const dir = join(await tempDir(t), 'data');
+    const s1 = await open(dir);
+    for (let i = 0; i < 5; i++) await s1.commit([add(i)]);
+    await s1.close();
+    const { path, scan } = await segmentScan(dir);
+    // The flush in progress at the kill: half of its record landed in segment 1.
+    const torn = Buffer.from(frame(encodeEvent(add(5))).slice(0, 40));
+    const fh = await openFile(path, 'r+');
+    await fh.write(torn, 0, torn.length, scan.validBytes);
+    await fh.close();
+    // The compaction's next segment: its header, zeros, and (if any) records.
+    const header = frame(`{"o":"h","k":"journal","v":${FORMAT_VERSION},"g":2}`);
+    await writeFile(join(dir, segmentName(2)), Buffer.concat([Buffer.from(header + nextHolds.map((ev) => frame(encodeEvent(ev))).join('')), Buffer.alloc(4096)]));
+    return { dir, path, valid: scan.validBytes, torn };
+  };
+
+  const unused = await build([]);
+  const read = await loadState(unused.dir, { readOnly: true });
+  assert.equal(read.jobs.size, 5, 'a reader takes the tear for a write in progress');
+  const s2 = await open(unused.dir);
+  assert.deepEqual(s2.report.truncated, { file: unused.path, offset: unused.valid, bytes: unused.torn.length });
+  assert.deepEqual([...s2.jobs.keys()], ['job-0', 'job-1', 'job-2', 'job-3', 'job-4']);
+  assert.ok(!existsSync(join(unused.dir, segmentName(2))), 'the unused segment is gone');
+  await s2.commit([add(6)]);
+  await s2.close();
+  const s3 = await open(unused.dir);
+  assert.equal(s3.report.truncated, undefined, 'cut once');
+  assert.deepEqual([...s3.jobs.keys()], ['job-0', 'job-1', 'job-2', 'job-3', 'job-4', 'job-6']);
+  await s3.close();
+
+  const written = await build([add(7)]);
+  await assert.rejects(open(written.dir), (err: CeleriacError) => {
+    assert.equal(err.code, 'CORRUPT_JOURNAL');
+    assert.ok(err.message.includes(`${written.path} is cut short at byte ${written.valid}`) && err.message.includes(segmentName(2)), err.message);
+    return true;
+  });
+  assert.ok(existsSync(join(written.dir, segmentName(2))), 'a refused open deletes nothing');
 });

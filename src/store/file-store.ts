@@ -115,6 +115,9 @@ export class FileStore implements JobStore {
       const segments = state.segments;
       // Leftovers of a compaction that crashed after its snapshot landed: already folded in.
       for (const n of state.staleSegments) await unlink(join(dir, segmentName(n)));
+      // Segments a compaction created but never wrote to, after the one a kill tore: empty.
+      for (const n of state.abandonedSegments) await unlink(join(dir, segmentName(n)));
+      if (state.abandonedSegments.length > 0) await fsyncDir(dir);
 
       let segment: number;
       let fh: FileHandle;
@@ -133,7 +136,7 @@ export class FileStore implements JobStore {
       } else {
         if (last !== undefined) {
           await unlink(join(dir, segmentName(last))); // a segment whose header never landed
-          segments.pop(); // gone: not counted by segmentBytes() below (stat would fail)
+          segments.pop(); // gone
         }
         // A headerless newest segment is replaced under its own number: segments are
         // numbered without gaps (load.ts refuses a gap as a lost segment).

@@ -34,6 +34,8 @@ export interface LoadedState {
   segments: number[];
   /** Segments the snapshot already covers (a compaction stopped before deleting them). */
   staleSegments: number[];
+  /** Segments with a header at most, after one a kill left torn (a compaction created them, never switched to them): the owner deletes them. */
+  abandonedSegments: number[];
   /** Valid bytes of the newest segment; 0 when it holds no record at all. */
   lastValid: number;
   /** Bytes of the newest segment's file up to the end of its preallocated zeros (lastValid without them; 0 with no record). */
@@ -67,6 +69,7 @@ export class PartialLoad implements LoadedState {
     readonly db: Low<Snapshot>,
     readonly segments: number[],
     readonly staleSegments: number[],
+    readonly abandonedSegments: number[],
     readonly lastValid: number,
     readonly lastEnd: number,
     readonly journalBytes: number,
@@ -195,6 +198,7 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
 
   let lastValid = 0;
   let lastEnd = 0;
+  const abandoned: number[] = [];
   let journalBytes = 0;
   const journal = new JournalIndex(new FastDecoder());
   for (let i = 0; i < segments.length; i++) {
@@ -207,8 +211,24 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
       throw err;
     }
     const scan = scanLines(buf, { zeroTail: true });
+    if (scan.tornTail && i < segments.length - 1 && scan.corruptAt === undefined) {
+      // A compaction creates the next segment before it switches to it, and flushes go on
+      // into this one meanwhile: a kill during such a flush leaves this one torn and the
+      // next ones holding a header at most. The torn write is then the last one made; the
+      // owner drops the unused segments and cuts the tail as for the newest segment. A
+      // reader may see the owner's write in progress here: it ignores the tail.
+      const later = segments.slice(i + 1);
+      if (!(await holdNoEvents(dir, later, readOnly))) {
+        throw new CeleriacError(
+          'CORRUPT_JOURNAL',
+          `journal ${path} is cut short at byte ${scan.tornTail.offset}, but later segments (${later.map(segmentName).join(', ')}) hold records written after it. ` +
+            `celeriac will not guess which jobs were lost. Move the data dir aside and salvage the intact records (celeriac doctor --repair), or restore a backup.`,
+        );
+      }
+      if (!readOnly) abandoned.push(...segments.splice(i + 1));
+    }
     const isLast = i === segments.length - 1;
-    if (scan.corruptAt !== undefined || (scan.tornTail && !isLast)) {
+    if (scan.corruptAt !== undefined || (scan.tornTail && !isLast && !readOnly)) {
       const at = scan.corruptAt ?? scan.tornTail!.offset;
       throw new CeleriacError(
         'CORRUPT_JOURNAL',
@@ -233,7 +253,20 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
       if (scan.tornTail && !readOnly) report.truncated = { file: path, offset: scan.tornTail.offset, bytes: scan.tornTail.bytes };
     }
   }
-  return new PartialLoad(db, segments, staleSegments, lastValid, lastEnd, journalBytes, report, journal);
+  return new PartialLoad(db, segments, staleSegments, abandoned, lastValid, lastEnd, journalBytes, report, journal);
+}
+
+/** True when each of these segments holds a header at most (or nothing), intact. */
+async function holdNoEvents(dir: string, segments: number[], readOnly: boolean): Promise<boolean> {
+  for (const n of segments) {
+    const path = join(dir, segmentName(n));
+    const buf = await readFile(path).catch((err: NodeJS.ErrnoException) => {
+      throw readOnly && err.code === 'ENOENT' ? new ConcurrentChange(`${path} vanished while reading`) : err;
+    });
+    const scan = scanLines(buf, { zeroTail: true });
+    if (scan.starts.length > 1 || scan.tornTail || scan.corruptAt !== undefined) return false;
+  }
+  return true;
 }
 
 /**

@@ -6,12 +6,16 @@
 // ms each, into zeroed space 0.28-0.31 ms; 220 KB appends 0.68-0.72 ms, into zeroed space
 // 0.36-0.46 ms. `npm run bench` prints both rates among the machine's limits.
 //
-// Readers treat zeros after the last record as unused space (scan.ts). Only a zeroing
-// whose data and new size are durable counts as space: until then, and whenever zeroing
-// is skipped or fails, appends extend the file as they would without it, so correctness
-// never rests on the zeros — a write past them is an ordinary synchronized append.
-// Zeroing is skipped while the disk is nearly full: celeriac must not be the one that
-// fills it with zeros (the host, and a send's clear DISK_FULL error, come first).
+// Readers treat zeros after the last record as unused space (scan.ts). Durability never
+// rests on the zeros: an O_DSYNC write also makes durable whatever size and blocks it
+// needs, so a write past the zeros (before a zeroing is done, when it was skipped or
+// failed, or into zeros an earlier process left unsynced) is an ordinary synchronized
+// append, only slower. What the zeros do change: after a power loss (not a process
+// kill, which leaves the page cache intact) the pages of the write in progress may land
+// out of order, and zeros followed by a valid line are refused as damage (README,
+// Semantics), where a torn append used to be a short tail. Zeroing is skipped while the
+// disk is nearly full: celeriac must not be the one that fills it with zeros (the host,
+// and a send's clear DISK_FULL error, come first).
 import { open, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -68,7 +72,11 @@ export class SegmentSpace {
     });
   }
 
-  /** The write at `offset` failed and the file was cut back to it: nothing past it is zeroed. */
+  /**
+   * The write at `offset` failed and the file was cut back to it: nothing past it counts
+   * as zeroed. A zeroing in progress still marks its own range when it ends; the cut
+   * bytes before that range read as zeros (a hole) and are written like any append.
+   */
   truncatedTo(offset: number): void {
     this.end = Math.min(this.end, offset);
   }
@@ -97,9 +105,10 @@ async function zeroRange(path: string, from: number, bytes: number): Promise<boo
 }
 
 /**
- * Bytes zeroed at a time: a quarter of a segment (so a segment holds at most a quarter
- * more than its records), at most 4 MiB, in whole 4 KiB pages. Zeroing 4 MiB took 4.5 ms
- * here, and a synchronized append waiting behind it up to 2.7 ms (16 MiB: 14 ms, 8.7 ms).
+ * Bytes zeroed at a time: a quarter of compactAfterBytes, at least 4 KiB and at most 4 MiB,
+ * in whole 4 KiB pages. A new chunk starts when less than half of one is left, so up to
+ * 1.5 chunks of zeros follow the records. Zeroing 4 MiB took 4.5 ms here, and a
+ * synchronized append waiting behind it up to 2.7 ms (16 MiB: 14 ms, 8.7 ms).
  */
 export function zeroChunkBytes(compactAfterBytes: number): number {
   const quarter = Math.min(4 * 1024 * 1024, Math.max(4096, compactAfterBytes / 4));
