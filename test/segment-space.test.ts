@@ -170,4 +170,5 @@ test('a kill during a flush while a compaction had created its next segment: the
     return true;
   });
   assert.ok(existsSync(join(written.dir, segmentName(2))), 'a refused open deletes nothing');
+  await assert.rejects(loadState(written.dir, { readOnly: true }), (err: CeleriacError) => err.code === 'CORRUPT_JOURNAL', 'a reader refuses too once the tear is still there on a second look');
 });

@@ -219,6 +219,9 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
       // reader may see the owner's write in progress here: it ignores the tail.
       const later = segments.slice(i + 1);
       if (!(await holdNoEvents(dir, later, readOnly))) {
+        // A reader may have read this segment mid-write, before the owner switched and
+        // wrote on: if the tail is whole now, read again.
+        if (readOnly && !scanLines(await readFile(path), { zeroTail: true }).tornTail) throw new ConcurrentChange(`${path} was written while reading`);
         throw new CeleriacError(
           'CORRUPT_JOURNAL',
           `journal ${path} is cut short at byte ${scan.tornTail.offset}, but later segments (${later.map(segmentName).join(', ')}) hold records written after it. ` +
