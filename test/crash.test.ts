@@ -2,13 +2,12 @@
 // acknowledged survives its death, interrupted jobs run again flagged, finished ones
 // never do; a torn last record is cut off, damage in the middle is refused.
 import { strict as assert } from 'node:assert';
-import { appendFile, mkdir, open as openFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { scanLines } from '../src/store/scan.js';
+import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createCeleriac, type Celeriac, type CeleriacError, type CeleriacOptions } from '../src/index.js';
-import { fixture, readRuns as runs, tempDir, waitFor } from './helpers.js';
+import { appendToJournal, fixture, journalRecords, readRuns as runs, tempDir, waitFor } from './helpers.js';
 import { spawnChild } from './fixtures/crash/spawn-child.js';
 
 const TASKS = fixture('crash', 'tasks');
@@ -155,13 +154,9 @@ test('a torn last record is cut off: the app opens, reports it, keeps every earl
   // A crash in the middle of a write: half of a valid record, no newline, written where
   // the next record goes (into the segment's preallocated zeros).
   const journal = await newestJournal(dir);
-  const buf = await readFile(journal);
-  const sizeBefore = scanLines(buf, { zeroTail: true }).validBytes;
-  const lastLine = buf.toString('utf8', 0, sizeBefore - 1).split('\n').at(-1)!;
+  const lastLine = journalRecords(await readFile(journal)).toString('utf8').slice(0, -1).split('\n').at(-1)!;
   const torn = Buffer.from(lastLine.slice(0, Math.floor(lastLine.length / 2)));
-  const fh = await openFile(journal, 'r+');
-  await fh.write(torn, 0, torn.length, sizeBefore);
-  await fh.close();
+  const sizeBefore = await appendToJournal(journal, torn);
 
   const app2 = await open(t, dir);
   assert.deepEqual(app2.recovery.truncated, { file: journal, offset: sizeBefore, bytes: torn.length });

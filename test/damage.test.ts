@@ -4,7 +4,7 @@
 // the file and offset; repair keeps every intact record; never a crash, never an invented
 // or silently dropped job.
 import { strict as assert } from 'node:assert';
-import { cp, open as openFile, readdir, readFile, stat, truncate, writeFile, appendFile, unlink } from 'node:fs/promises';
+import { cp, readdir, readFile, stat, truncate, writeFile, appendFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CeleriacError, repairDataDir } from '../src/index.js';
@@ -13,7 +13,7 @@ import { decodeEvent, frame } from '../src/store/codec.js';
 import { FileStore } from '../src/store/file-store.js';
 import { loadState } from '../src/store/load.js';
 import { scanLines, scanRecords } from '../src/store/scan.js';
-import { tempDir } from './helpers.js';
+import { appendToJournal, tempDir } from './helpers.js';
 
 const open = (dir: string, extra = {}) => FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes: 1 << 30, ...extra });
 const add = (i: number): JobEvent => ({ type: 'add', job: { id: `job-${i}`, task: 'demo.echo', args: JSON.stringify([`payload ${i}`, { n: i }]), createdAt: 1_700_000_000_000 + i, runAt: 0, expiresAt: 0, priority: 0 } });
@@ -74,9 +74,7 @@ test('garbage after the last record is a torn tail: cut and reported, written in
   const garbage = Buffer.from([7, 1, 2, 255, 10, 65, 66, 10, 0xde, 0xad]);
   // A write torn in the preallocated zeros: its bytes, then zeros.
   const into = await journalWith(t, 3);
-  const fh = await openFile(into.segment, 'r+');
-  await fh.write(garbage, 0, garbage.length, into.valid);
-  await fh.close();
+  assert.equal(await appendToJournal(into.segment, garbage), into.valid);
   const s1 = await open(into.dir);
   assert.deepEqual(s1.report.truncated, { file: into.segment, offset: into.valid, bytes: 10 }, 'the zeros after it are not counted');
   assert.equal(s1.jobs.size, 3);

@@ -64,8 +64,12 @@ export function journalRecords(segment: Buffer): Buffer {
   return segment.subarray(0, scanLines(segment, { zeroTail: true }).validBytes);
 }
 
-/** Write `data` after a journal segment's last record, where the store writes its next one (over the preallocated zeros). */
-export async function appendToJournal(path: string, data: string | Buffer): Promise<void> {
+/**
+ * Write `data` after a journal segment's last record, where the store writes its next one
+ * (over the preallocated zeros), as a write torn by a crash would leave it. Returns the
+ * offset written at.
+ */
+export async function appendToJournal(path: string, data: string | Buffer): Promise<number> {
   const at = journalRecords(await readFile(path)).length;
   const fh = await open(path, 'r+');
   try {
@@ -73,4 +77,5 @@ export async function appendToJournal(path: string, data: string | Buffer): Prom
   } finally {
     await fh.close();
   }
+  return at;
 }

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import { open as openFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { CeleriacError, repairDataDir } from '../src/index.js';
 import type { JobEvent } from '../src/jobs.js';
 import { encodeEvent, frame, FORMAT_VERSION } from '../src/store/codec.js';
@@ -14,7 +14,7 @@ import { FileStore } from '../src/store/file-store.js';
 import { loadState, segmentName } from '../src/store/load.js';
 import { scanLines } from '../src/store/scan.js';
 import { zeroChunkBytes } from '../src/store/segment-space.js';
-import { tempDir } from './helpers.js';
+import { appendToJournal, tempDir } from './helpers.js';
 
 const open = (dir: string, compactAfterBytes = 1 << 20) => FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes });
 const add = (i: number): JobEvent => ({ type: 'add', job: { id: `job-${i}`, task: 'demo.echo', args: JSON.stringify([`payload ${i}`, { n: i }]), createdAt: 1_700_000_000_000 + i, runAt: 0, expiresAt: 0, priority: 0 } });
@@ -25,13 +25,18 @@ async function segmentScan(dir: string, n = 1) {
   return { path, buf, scan: scanLines(buf, { zeroTail: true }) };
 }
 
-test('a segment is zeroed ahead of its records; a reopen writes into the zeros instead of growing the file', async (t) => {
+/** A closed data dir holding job-0 … job-(n-1), one commit each, and its first segment as scanned. */
+async function dirWith(t: TestContext, n: number) {
   const dir = join(await tempDir(t), 'data');
-  const s1 = await open(dir);
-  for (let i = 0; i < 10; i++) await s1.commit([add(i)]);
-  await s1.close();
+  const store = await open(dir);
+  for (let i = 0; i < n; i++) await store.commit([add(i)]);
+  await store.close();
+  return { dir, ...(await segmentScan(dir)) };
+}
 
-  const first = await segmentScan(dir);
+test('a segment is zeroed ahead of its records; a reopen writes into the zeros instead of growing the file', async (t) => {
+  const first = await dirWith(t, 10);
+  const dir = first.dir;
   assert.equal(first.scan.tornTail, undefined);
   assert.equal(first.scan.starts.length, 11, 'header and 10 adds');
   const header = first.scan.ends[0]! + 1;
@@ -85,11 +90,7 @@ test('appends that outrun the zeroing keep every record, in order', async (t) =>
 });
 
 test('zeros followed by a record (an earlier page of the last write never landed) are refused, not guessed', async (t) => {
-  const dir = join(await tempDir(t), 'data');
-  const s1 = await open(dir);
-  for (let i = 0; i < 3; i++) await s1.commit([add(i)]);
-  await s1.close();
-  const { path, scan } = await segmentScan(dir);
+  const { dir, path, scan } = await dirWith(t, 3);
   // A later page of the write landed: records after 4 KiB of zeros. The first one shares
   // its line with the zeros; the second is a whole valid line after the hole.
   const landed = frame(encodeEvent(add(9)));
@@ -110,11 +111,8 @@ test('zeros followed by a record (an earlier page of the last write never landed
 });
 
 test('an older segment that ends in zeros (a crash after a compaction switched segments) opens clean; repair finds nothing to do', async (t) => {
-  const dir = join(await tempDir(t), 'data');
-  const s1 = await open(dir);
-  for (let i = 0; i < 4; i++) await s1.commit([add(i)]);
-  await s1.close();
-  const older = await segmentScan(dir);
+  const older = await dirWith(t, 4);
+  const dir = older.dir;
   assert.ok(older.scan.unused! > 0);
   // What the switch leaves: the next segment with its header and the records after it.
   const header = frame(`{"o":"h","k":"journal","v":${FORMAT_VERSION},"g":2}`);
@@ -133,16 +131,10 @@ test('an older segment that ends in zeros (a crash after a compaction switched s
 
 test('a kill during a flush while a compaction had created its next segment: the torn tail is cut and the unused segment dropped; records after the tear refuse', async (t) => {
   const build = async (nextHolds: JobEvent[]) => {
-    const dir = join(await tempDir(t), 'data');
-    const s1 = await open(dir);
-    for (let i = 0; i < 5; i++) await s1.commit([add(i)]);
-    await s1.close();
-    const { path, scan } = await segmentScan(dir);
+    const { dir, path, scan } = await dirWith(t, 5);
     // The flush in progress at the kill: half of its record landed in segment 1.
     const torn = Buffer.from(frame(encodeEvent(add(5))).slice(0, 40));
-    const fh = await openFile(path, 'r+');
-    await fh.write(torn, 0, torn.length, scan.validBytes);
-    await fh.close();
+    await appendToJournal(path, torn);
     // The compaction's next segment: its header, zeros, and (if any) records.
     const header = frame(`{"o":"h","k":"journal","v":${FORMAT_VERSION},"g":2}`);
     await writeFile(join(dir, segmentName(2)), Buffer.concat([Buffer.from(header + nextHolds.map((ev) => frame(encodeEvent(ev))).join('')), Buffer.alloc(4096)]));

@@ -111,7 +111,6 @@ export class FileStore implements JobStore {
     const state = await openState(dir, { readOnly: false });
     try {
       const { report, db, lastValid } = state;
-      let zeroedTo: number;
       const segments = state.segments;
       // Leftovers of a compaction that crashed after its snapshot landed: already folded in.
       for (const n of state.staleSegments) await unlink(join(dir, segmentName(n)));
@@ -132,7 +131,6 @@ export class FileStore implements JobStore {
           await fh.datasync();
         }
         offset = lastValid;
-        zeroedTo = report.truncated ? lastValid : state.lastEnd;
       } else {
         if (last !== undefined) {
           await unlink(join(dir, segmentName(last))); // a segment whose header never landed
@@ -142,9 +140,9 @@ export class FileStore implements JobStore {
         // numbered without gaps (load.ts refuses a gap as a lost segment).
         segment = Math.max(db.data.journalFrom, last ?? 1);
         ({ fh, offset } = await createSegment(dir, segment));
-        zeroedTo = offset;
       }
-      const space = new SegmentSpace(join(dir, segmentName(segment)), zeroedTo, zeroChunkBytes(opts.compactAfterBytes));
+      // lastEnd is lastValid when the tail was torn (cut off above) or there were no zeros.
+      const space = spaceOf(opts, segment, Math.max(offset, state.lastEnd));
       const store = new FileStore(opts, state.jobs, lock, db, fh, segment, offset, space, report);
       store.partial = state;
       store.loadStarted = started;
@@ -305,7 +303,7 @@ export class FileStore implements JobStore {
   private async doCompact(): Promise<void> {
     const next = this.segment + 1;
     const { fh, offset } = await createSegment(this.opts.dir, next);
-    const space = new SegmentSpace(join(this.opts.dir, segmentName(next)), offset, zeroChunkBytes(this.opts.compactAfterBytes));
+    const space = spaceOf(this.opts, next, offset);
     space.afterWrite(offset); // zeroed while the snapshot is written
     let retired: SegmentSpace | undefined;
     // Switch segments and fix the snapshot's content between two flushes.
@@ -350,6 +348,11 @@ export class FileStore implements JobStore {
     await this.fh.close();
     await this.lock.release();
   }
+}
+
+/** The zeroed space of segment `n`, whose zeros end at `zeroedTo`. */
+function spaceOf(opts: FileStoreOptions, n: number, zeroedTo: number): SegmentSpace {
+  return new SegmentSpace(join(opts.dir, segmentName(n)), zeroedTo, zeroChunkBytes(opts.compactAfterBytes));
 }
 
 async function createSegment(dir: string, n: number): Promise<{ fh: FileHandle; offset: number }> {

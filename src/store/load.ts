@@ -38,7 +38,7 @@ export interface LoadedState {
   abandonedSegments: number[];
   /** Valid bytes of the newest segment; 0 when it holds no record at all. */
   lastValid: number;
-  /** Bytes of the newest segment's file up to the end of its preallocated zeros (lastValid without them; 0 with no record). */
+  /** Bytes of the newest segment's file up to the end of its preallocated zeros: lastValid when it has none or its tail is torn; 0 with no record. */
   lastEnd: number;
   /** Valid bytes in all segments to replay: the journal appended since the snapshot. */
   journalBytes: number;
