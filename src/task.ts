@@ -89,7 +89,11 @@ export class RetryRequest extends Error {
 }
 
 export function isRetryRequest(value: unknown): value is RetryRequest {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[RETRY_BRAND] === true;
+  try {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[RETRY_BRAND] === true;
+  } catch {
+    return false; // a Proxy whose traps throw: whatever it is, not a retry request
+  }
 }
 
 /** Anything that can send a job: the app. Declared here so task definitions need not import it. */
