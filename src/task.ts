@@ -56,7 +56,11 @@ export interface RetryOptions<Args extends unknown[]> {
   countdown?: number;
   /** Run at this time instead. */
   eta?: Date | string | number;
-  /** Override the retry limit for this job from now on. */
+  /**
+   * The retry limit for this retry only (as Celery's `max_retries` argument): if the job's
+   * retries so far reach it, the job fails now. Later retries that give none use the
+   * job's `maxRetries` send option, else the task's.
+   */
   maxRetries?: number;
   /** Run the retry with these arguments instead. */
   args?: Args;
