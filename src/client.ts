@@ -11,10 +11,10 @@ import { jobInfo, outcomeOf } from './job-view.js';
 import type { TaskManifestEntry } from './pool/protocol.js';
 import { assertNoProblems, discoverTasks, findTaskModules } from './registry/discover.js';
 import { resolvePlugin } from './registry/plugins.js';
-import { encodeArgs, jobFactory, unknownTaskError } from './send.js';
+import { encodeArgs, jobFactory, manyJobs, unknownTaskError } from './send.js';
 import type { JobInfo, SendOptions } from './send-types.js';
 import { ConcurrentChange, loadState } from './store/load.js';
-import type { TaskDefinition } from './task.js';
+import type { SendManyArgs, SendRest, TaskDefinition } from './task.js';
 
 export interface ClientOptions {
   /** The data dir of the app that will run the jobs. */
@@ -54,6 +54,7 @@ export class CeleriacClient {
   }
 
   /** Hand a job to the owner; durable when this resolves. */
+  send<T extends string | TaskDefinition = string>(task: T, ...rest: SendRest<T>): Promise<SubmittedJob>;
   async send(taskOrDef: string | TaskDefinition, args: unknown[] = [], options?: SendOptions): Promise<SubmittedJob> {
     const name = typeof taskOrDef === 'string' ? taskOrDef : taskOrDef.name;
     const job = jobFactory(this.task(name), options, Date.now())(encodeArgs(name, args));
@@ -61,11 +62,14 @@ export class CeleriacClient {
     return { id: job.id, file };
   }
 
-  async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown[][], options?: Omit<SendOptions, 'id'>): Promise<SubmittedJob[]> {
+  /** Hand many jobs to the owner in one inbox message; items as in app.sendMany (an id of their own, dedup by the owner). */
+  sendMany<T extends string | TaskDefinition = string>(task: T, argsList: SendManyArgs<T>, options?: Omit<SendOptions, 'id'>): Promise<SubmittedJob[]>;
+  async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown, options?: Omit<SendOptions, 'id'>): Promise<SubmittedJob[]> {
     const name = typeof taskOrDef === 'string' ? taskOrDef : taskOrDef.name;
-    const make = jobFactory(this.task(name), options, Date.now());
-    const jobs = argsList.map((args) => make(encodeArgs(name, args)));
-    const file = await submitToInbox(this.dir, { v: 1, kind: 'send', jobs: jobs.map(wireJob) });
+    const jobs = manyJobs(this.task(name), argsList, options, Date.now()).map((j) => j.job);
+    const once = new Map<string, NewJob>();
+    for (const j of jobs) if (!once.has(j.id)) once.set(j.id, j); // an id twice in the list: the first job
+    const file = await submitToInbox(this.dir, { v: 1, kind: 'send', jobs: [...once.values()].map(wireJob) });
     return jobs.map((j) => ({ id: j.id, file }));
   }
 

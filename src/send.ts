@@ -81,11 +81,47 @@ export function checkId(task: string, id: unknown): asserts id is string {
 }
 
 /** The JSON text of an argument list, or a clear error naming the argument that cannot be sent. */
-export function encodeArgs(task: string, args: unknown): string {
+export function encodeArgs(task: string, args: unknown, path = 'args', caller = 'send'): string {
   if (!Array.isArray(args)) {
-    throw new CeleriacError('INVALID_ARGS', `send(${task}): args must be an array of arguments, got ${args === null ? 'null' : typeof args}; to pass one value, wrap it: [value]`);
+    throw new CeleriacError('INVALID_ARGS', `${caller}(${task}): ${path} must be an array of arguments, got ${args === null ? 'null' : typeof args}; to pass one value, wrap it: [value]`);
   }
-  const out = toJson(args, 'args');
-  if ('problem' in out) throw new CeleriacError('INVALID_ARGS', `send(${task}): ${out.problem}`);
+  const out = toJson(args, path);
+  if ('problem' in out) throw new CeleriacError('INVALID_ARGS', `${caller}(${task}): ${out.problem}`);
   return out.json;
+}
+
+export interface ManyJob {
+  job: NewJob;
+  /** The caller chose the id (it may name a known job: dedup applies). */
+  chosenId: boolean;
+}
+
+/**
+ * The jobs of a sendMany, or a clear error naming the item at fault (nothing is written
+ * then). An item is an argument list, or `{ args, ...options }` whose options apply over
+ * the shared ones.
+ */
+export function manyJobs(task: TaskManifestEntry, items: unknown, options: SendOptions | undefined, now: number): ManyJob[] {
+  const where = `sendMany(${task.name})`;
+  if (!Array.isArray(items)) throw new CeleriacError('INVALID_ARGS', `${where}: expected an array of argument arrays (or of { args, ...options })`);
+  if (isPlainObject(options) && 'id' in (options as object)) {
+    throw new CeleriacError('INVALID_SEND_OPTIONS', `${where}: "id" cannot be shared by many jobs: give each job its own, as { args, id }`);
+  }
+  const shared = jobFactory(task, options, now);
+  return items.map((item: unknown, i): ManyJob => {
+    if (Array.isArray(item)) return { job: shared(encodeArgs(task.name, item, `argsList[${i}]`, 'sendMany')), chosenId: false };
+    if (!isPlainObject(item)) {
+      throw new CeleriacError('INVALID_ARGS', `${where}: argsList[${i}] must be an argument array or { args, ...options }, got ${item === null ? 'null' : typeof item}`);
+    }
+    const { args, ...own } = item as { args?: unknown };
+    const ownOptions = own as SendOptions;
+    let make: ReturnType<typeof jobFactory>;
+    try {
+      make = jobFactory(task, { ...options, ...ownOptions }, now);
+    } catch (err) {
+      if (err instanceof CeleriacError) throw new CeleriacError(err.code, err.message.replace(`send(${task.name}): `, `${where}: argsList[${i}]: `));
+      throw err;
+    }
+    return { job: make(encodeArgs(task.name, args, `argsList[${i}].args`, 'sendMany')), chosenId: ownOptions.id !== undefined };
+  });
 }
