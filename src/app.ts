@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { CeleriacError } from './errors.js';
 import { InboxConsumer, inboxHasMessages, type InboxMessage } from './inbox.js';
 import { jobInfo } from './job-view.js';
+import { listJobs, parseListOptions, type JobPage, type ListOptions } from './job-query.js';
 import { ResultWaiters } from './waiters.js';
 import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobEvent, type JobRecord, type JobState, type NewJob } from './jobs.js';
 import { WorkerPool } from './pool/pool.js';
@@ -506,6 +507,14 @@ export class Celeriac implements TaskSender {
   get(id: string): JobInfo | undefined {
     const job = this.store.jobs.get(id);
     return job ? jobInfo(job) : undefined;
+  }
+
+  /**
+   * Jobs on record, newest first, a page at a time, with the filters of `celeriac list`:
+   * `{ state, task, limit, after }`; `after` is the `next` of the previous page.
+   */
+  async list(options?: ListOptions): Promise<JobPage> {
+    return listJobs(this.store.jobs.values(), parseListOptions(options, 'list()'));
   }
 
   /** A handle to a known job (for example one sent by an earlier process). */

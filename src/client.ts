@@ -8,6 +8,7 @@ import { CeleriacError } from './errors.js';
 import { readInboxReadOnly, submitToInbox } from './inbox.js';
 import { FINISHED_STATES, newRecord, type JobRecord, type JobState, type NewJob } from './jobs.js';
 import { jobInfo, outcomeOf } from './job-view.js';
+import { listJobs, parseListOptions, type JobPage, type ListOptions } from './job-query.js';
 import type { TaskManifestEntry } from './pool/protocol.js';
 import { assertNoProblems, discoverTasks, findTaskModules } from './registry/discover.js';
 import { resolvePlugin } from './registry/plugins.js';
@@ -91,6 +92,12 @@ export class CeleriacClient {
   async get(id: string): Promise<JobInfo | undefined> {
     const job = (await this.jobs()).get(id);
     return job ? jobInfo(job) : undefined;
+  }
+
+  /** As app.list(): jobs on record (and waiting in the inbox, as pending), newest first, a page at a time. */
+  async list(options?: ListOptions): Promise<JobPage> {
+    const query = parseListOptions(options, 'client.list()');
+    return listJobs((await this.jobs()).values(), query);
   }
 
   /** Wait for a job to finish by re-reading the data dir; resolves with its result. */
