@@ -107,7 +107,15 @@ export function manyJobs(task: TaskManifestEntry, items: unknown, options: SendO
   if (isPlainObject(options) && 'id' in (options as object)) {
     throw new CeleriacError('INVALID_SEND_OPTIONS', `${where}: "id" cannot be shared by many jobs: give each job its own, as { args, id }`);
   }
-  const shared = jobFactory(task, options, now);
+  const factory = (o: SendOptions | undefined, item: string) => {
+    try {
+      return jobFactory(task, o, now);
+    } catch (err) {
+      if (err instanceof CeleriacError) throw new CeleriacError(err.code, err.message.replace(`send(${task.name}): `, `${where}: ${item}`));
+      throw err;
+    }
+  };
+  const shared = factory(options, '');
   return items.map((item: unknown, i): ManyJob => {
     if (Array.isArray(item)) return { job: shared(encodeArgs(task.name, item, `argsList[${i}]`, 'sendMany')), chosenId: false };
     if (!isPlainObject(item)) {
@@ -115,13 +123,7 @@ export function manyJobs(task: TaskManifestEntry, items: unknown, options: SendO
     }
     const { args, ...own } = item as { args?: unknown };
     const ownOptions = own as SendOptions;
-    let make: ReturnType<typeof jobFactory>;
-    try {
-      make = jobFactory(task, { ...options, ...ownOptions }, now);
-    } catch (err) {
-      if (err instanceof CeleriacError) throw new CeleriacError(err.code, err.message.replace(`send(${task.name}): `, `${where}: argsList[${i}]: `));
-      throw err;
-    }
+    const make = factory({ ...options, ...ownOptions }, `argsList[${i}]: `);
     return { job: make(encodeArgs(task.name, args, `argsList[${i}].args`, 'sendMany')), chosenId: ownOptions.id !== undefined };
   });
 }

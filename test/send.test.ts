@@ -108,6 +108,7 @@ test('sendMany gives each job options of its own, an id included, deduplicated p
   await assert.rejects(app.sendMany('demo.echo', [['a'], { args: [undefined] }]), /argsList\[1\]\.args\[0\] is undefined/);
   await assert.rejects(app.sendMany('demo.echo', [['a'], 'b'] as never), /argsList\[1\] must be an argument array or \{ args, \.\.\.options \}/);
   await assert.rejects(app.sendMany('demo.echo', [['a']], { id: 'shared' } as never), /"id" cannot be shared by many jobs/);
+  await assert.rejects(app.sendMany('demo.echo', [['a']], { priority: 1.5 }), /^CeleriacError: sendMany\(demo\.echo\): priority must be an integer, got 1\.5/);
   assert.equal(await journalText(dir), before, 'a refused sendMany writes nothing');
   await app.close();
 
