@@ -468,8 +468,8 @@ export class Celeriac implements TaskSender {
     let args: unknown;
     try {
       args = JSON.parse(j.args);
-    } catch {
-      throw new CeleriacError('INVALID_ARGS', `${where}: args is not valid JSON`);
+    } catch (err) {
+      throw new CeleriacError('INVALID_ARGS', `${where}: args is not valid JSON (${(err as Error).message})`);
     }
     const time = (v: unknown, name: string) => {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_INSTANT_MS) {
@@ -612,10 +612,8 @@ function resolveSettings(o: CeleriacOptions): Settings {
   };
   const positiveInt = (v: unknown, name: string, dflt: number, max = Number.MAX_SAFE_INTEGER): number => {
     if (v === undefined) return dflt;
-    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? '≥ 1' : `from 1 to ${max}`;
-      throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "${name}" must be an integer ${range}, got ${String(v)}`);
-    }
+    if (!Number.isInteger(v) || (v as number) < 1) throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "${name}" must be an integer ≥ 1, got ${String(v)}`);
+    if ((v as number) > max) throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "${name}" must be at most ${max}, got ${String(v)}`);
     return v as number;
   };
   return {

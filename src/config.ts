@@ -33,7 +33,7 @@ const duration: Check = (v) =>
   (typeof v === 'number' && Number.isFinite(v) && v >= 0) || typeof v === 'string' ? undefined : `must be seconds (a number) or a duration string like "30s", got ${JSON.stringify(v)}`;
 const str: Check = (v) => (typeof v === 'string' && v !== '' ? undefined : `must be a non-empty string, got ${JSON.stringify(v)}`);
 const strList: Check = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '') ? undefined : `must be a list of strings, got ${JSON.stringify(v)}`);
-const concurrency: Check = (v) => posInt(v) ?? (Number(v) > MAX_CONCURRENCY ? `must be at most ${MAX_CONCURRENCY} (worker threads), got ${JSON.stringify(v)}` : undefined);
+const concurrency: Check = (v) => posInt(v) ?? (Number(v) > MAX_CONCURRENCY ? `must be at most ${MAX_CONCURRENCY}, got ${JSON.stringify(v)}` : undefined);
 const CHECKS: Record<keyof CeleriacConfig, Check> = {
   dir: str,
   tasks: (v) => (typeof v === 'string' ? str(v) : strList(v)),

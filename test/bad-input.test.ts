@@ -66,7 +66,8 @@ test('createCeleriac refuses a logger that is not one, and a concurrency no mach
   for (const logger of [5, 'console', null, { info() {} }]) {
     await assert.rejects(createCeleriac({ ...base, logger: logger as never }), refused('INVALID_CONFIG', /"logger" must be false or an object with info, warn and error methods/));
   }
-  await assert.rejects(createCeleriac({ ...base, concurrency: 100_000 }), refused('INVALID_CONFIG', /"concurrency" must be an integer from 1 to 256, got 100000/));
+  await assert.rejects(createCeleriac({ ...base, concurrency: 100_000 }), refused('INVALID_CONFIG', /"concurrency" must be at most 256, got 100000/));
+  assert.throws(() => validateConfig({ concurrency: 100_000 }, 'celeriac.config.json'), refused('INVALID_CONFIG', /celeriac\.config\.json: "concurrency" must be at most 256, got 100000/));
   await assert.rejects(readdir(dir), /ENOENT/, 'nothing was created');
 });
 

@@ -36,7 +36,8 @@ export interface Settings {
 function int(flag: string, value: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${flag} must be an integer ${max === Number.MAX_SAFE_INTEGER ? '≥ 1' : `from 1 to ${max}`}, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be an integer ≥ 1, got "${value}"`);
+  if (n > max) throw new UsageError(`--${flag} must be at most ${max}, got "${value}"`);
   return n;
 }
 
