@@ -75,18 +75,22 @@ export function validateConfig(config: unknown, where: string): CeleriacConfig {
  */
 function settles(loading: Promise<unknown>, file: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const fail = (why: string) => {
-      done();
-      reject(new CeleriacError('INVALID_CONFIG', `config file ${file} did not finish loading: ${why}. Check its top-level await.`));
-    };
-    const onEmptyLoop = () => fail('its top-level await never settles (nothing is left that could settle it)');
-    const timer = setTimeout(() => fail(`still loading after ${LOAD_TIMEOUT_MS / 1000} s`), LOAD_TIMEOUT_MS);
-    timer.unref();
-    process.on('beforeExit', onEmptyLoop);
+    let timer: NodeJS.Timeout | undefined;
     const done = () => {
       clearTimeout(timer);
       process.off('beforeExit', onEmptyLoop);
     };
+    const fail = (why: string) => {
+      done();
+      reject(new CeleriacError('INVALID_CONFIG', `config file ${file} did not finish loading: ${why}. Check its top-level await.`));
+    };
+    function onEmptyLoop(): void {
+      fail('its top-level await never settles (nothing is left that could settle it)');
+    }
+    // Unref'd: a config waiting on nothing must not be kept alive by this timer (beforeExit catches it).
+    timer = setTimeout(() => fail(`still loading after ${LOAD_TIMEOUT_MS / 1000} s`), LOAD_TIMEOUT_MS);
+    timer.unref();
+    process.on('beforeExit', onEmptyLoop);
     loading.then(
       (v) => {
         done();
