@@ -100,6 +100,11 @@ export async function listCommand(s: Settings, flags: { state?: string; limit?: 
   return EXIT.ok;
 }
 
+/** A stored time as ISO-8601; a record written by hand or by an old version may hold a time no Date can. */
+function iso(date: Date): string {
+  return Number.isNaN(date.getTime()) ? 'not a valid time (out of the range of a Date)' : date.toISOString();
+}
+
 function describe(j: JobInfo): string {
   const rows: [string, string][] = [
     ['id', j.id],
@@ -110,12 +115,12 @@ function describe(j: JobInfo): string {
     ['retries', String(j.retries)],
     ['priority', String(j.priority)],
     ['recovered', String(j.recovered)],
-    ['created', `${j.createdAt.toISOString()} (${ago(j.createdAt)})`],
+    ['created', `${iso(j.createdAt)} (${ago(j.createdAt)})`],
   ];
-  if (j.runAt) rows.push(['run at', `${j.runAt.toISOString()} (${ago(j.runAt)})`]);
-  if (j.expiresAt) rows.push(['expires', `${j.expiresAt.toISOString()} (${ago(j.expiresAt)})`]);
-  if (j.startedAt) rows.push(['started', j.startedAt.toISOString()]);
-  if (j.finishedAt) rows.push(['finished', j.finishedAt.toISOString()]);
+  if (j.runAt) rows.push(['run at', `${iso(j.runAt)} (${ago(j.runAt)})`]);
+  if (j.expiresAt) rows.push(['expires', `${iso(j.expiresAt)} (${ago(j.expiresAt)})`]);
+  if (j.startedAt) rows.push(['started', iso(j.startedAt)]);
+  if (j.finishedAt) rows.push(['finished', iso(j.finishedAt)]);
   if ('result' in j) rows.push(['result', JSON.stringify(j.result)]);
   if (j.error) rows.push(['error', `${j.error.name}: ${j.error.message}`]);
   for (let c = j.error?.cause; c; c = c.cause) rows.push(['caused by', errorLine(c)]);
