@@ -154,8 +154,8 @@ export default defineConfig({
     const sent = await inParallel(4, sends.map(([id, args]) => () => celeriac(t, cwd, ['send', ...args, '--id', id])));
     for (const [i, r] of sent.entries()) {
       assert.equal(r.code, 0, explain(r, `send ${sends[i]![0]}`));
-      assert.equal(r.stdout.split('\n')[0], sends[i]![0], 'send prints the job id first');
-      assert.match(r.stdout, /no worker is running: it runs when one starts/);
+      assert.equal(r.stdout, `${sends[i]![0]}\n`, 'send prints the job id alone on stdout');
+      assert.match(r.stderr, /no worker is running: it runs when one starts/);
     }
     const j = await celeriac(t, cwd, ['send', 'demo.echo', '["json"]', '--json', '--eta', new Date(Date.now() + 7_200_000).toISOString(), '--expires', '86400']);
     assert.equal(j.code, 0, explain(j));
@@ -322,7 +322,8 @@ export default defineConfig({
 
     const off = await celeriac(t, cwd, ['send', 'demo.echo', '["offline"]', '--id', 'offline']);
     assert.equal(off.code, 0, explain(off));
-    assert.match(off.stdout, /no worker is running/);
+    assert.equal(off.stdout, 'offline\n', explain(off, 'the id alone on stdout'));
+    assert.match(off.stderr, /no worker is running/);
     const [offShow, listStopped, cancelledList, noWorkerTest] = await Promise.all([
       celeriac(t, cwd, ['show', 'offline', '--json']),
       celeriac(t, cwd, ['list']),

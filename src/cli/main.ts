@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CeleriacError } from '../errors.js';
 import { EXIT, settings, UsageError, type Flags } from './context.js';
+import { exitWhenFlushed } from './exit.js';
 import { doctorCommand, repairCommand, tasksCommand } from './commands/inspect.js';
 import { cancelCommand, clearCommand, listCommand, sendCommand, showCommand, testCommand } from './commands/jobs.js';
 import { workerCommand } from './commands/worker.js';
@@ -177,20 +178,18 @@ async function main(argv: string[]): Promise<number> {
   return EXIT.usage;
 }
 
-// process.exit: stdout and stderr are synchronous for files and pipes on Linux, so
-// nothing printed is lost, and no stray handle can keep a finished command alive.
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitWhenFlushed(code),
   (err: unknown) => {
     if (err instanceof UsageError) {
       process.stderr.write(`celeriac: ${err.message}\nRun \`celeriac --help\` for usage.\n`);
-      process.exit(EXIT.usage);
+      return exitWhenFlushed(EXIT.usage);
     } else if (err instanceof CeleriacError) {
       process.stderr.write(`celeriac: ${err.message}\n`);
-      process.exit(err.code === 'INVALID_CONFIG' ? EXIT.usage : EXIT.error);
+      return exitWhenFlushed(err.code === 'INVALID_CONFIG' ? EXIT.usage : EXIT.error);
     } else {
       process.stderr.write(`celeriac: ${(err as Error)?.stack ?? String(err)}\n`);
-      process.exit(EXIT.error);
+      return exitWhenFlushed(EXIT.error);
     }
   },
 );

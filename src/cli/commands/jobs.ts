@@ -76,7 +76,11 @@ export async function sendCommand(s: Settings, positionals: string[], flags: { i
   const { id } = await c.send(name, args, options);
   const worker = await lockHolder(s.dir);
   if (json) console.log(JSON.stringify({ id, task: name, worker: worker ?? null }));
-  else console.log(`${id}\n(sent ${name}; ${worker ? `worker pid ${worker} will run it` : 'no worker is running: it runs when one starts'})`);
+  else {
+    // stdout is the id alone (ID=$(celeriac send ...)); the note is for the person at the terminal.
+    console.log(id);
+    process.stderr.write(`(sent ${name}; ${worker ? `worker pid ${worker} will run it` : 'no worker is running: it runs when one starts'})\n`);
+  }
   return EXIT.ok;
 }
 

@@ -1,0 +1,68 @@
+// What the `celeriac` commands print and where: all of it, whatever reads it (a slow pipe),
+// the id alone on stdout for `send`, notes on stderr. The built bin, spawned as users run it.
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { createCeleriac, readJobs } from '../src/index.js';
+import { BIN, celeriac, ensureBuilt, explain, json } from './cli-helpers.js';
+import { tempDir } from './helpers.js';
+
+before(() => ensureBuilt());
+
+/** Run a shell pipeline; resolves with its exit code and stderr (bounded wait). */
+function shell(script: string, cwd: string, timeoutMs = 60_000): Promise<{ code: number | null; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env.NODE_TEST_CONTEXT;
+  delete env.NODE_OPTIONS;
+  const child = spawn('bash', ['-c', script], { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`bash -c ${script} did not finish within ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+describe('CLI output', { concurrency: 2 }, () => {
+  test('a slow reader on a pipe gets all of a 1 MB `list --json`', async (t) => {
+    const tmp = await tempDir(t, 'celeriac-cli-out-');
+    const dir = join(tmp, 'data');
+    const app = await createCeleriac({ dir, logger: false });
+    const jobs = 260;
+    await app.sendMany('celeriac.test', Array.from({ length: jobs }, (_, i) => [`${i}:${'x'.repeat(4000)}`]));
+    await app.close();
+
+    // The reader starts reading a second after the command began writing: by then the
+    // pipe's buffer (64 KiB) is full and the rest is queued in the writing process.
+    const out = join(tmp, 'out.json');
+    const script = `set -o pipefail; node ${JSON.stringify(BIN)} list --json --limit 1000 --dir ${JSON.stringify(dir)} | (sleep 1; cat > ${JSON.stringify(out)})`;
+    const r = await shell(script, tmp);
+    assert.equal(r.code, 0, r.stderr);
+    const text = await readFile(out, 'utf8');
+    assert.ok(text.length > 1_000_000, `the output is over 1 MB (got ${text.length} bytes)`);
+    const listed = JSON.parse(text) as { id: string; args: string[] }[];
+    assert.equal(listed.length, jobs, 'every job is in the output');
+  });
+
+  test('send: stdout carries the id alone (ID=$(celeriac send ...)), the note goes to stderr', async (t) => {
+    const tmp = await tempDir(t, 'celeriac-cli-out-');
+    const dir = join(tmp, 'data');
+    const r = await celeriac(t, tmp, ['send', 'celeriac.test', '["x"]', '--dir', dir]);
+    assert.equal(r.code, 0, explain(r));
+    assert.match(r.stdout, /^[0-9a-f-]{36}\n$/, explain(r, 'one line: the id'));
+    assert.match(r.stderr, /sent celeriac\.test; no worker is running: it runs when one starts/, explain(r));
+    const id = r.stdout.trim();
+    assert.equal((await readJobs(dir)).get(id)?.task, 'celeriac.test', 'the printed id is the job\'s');
+    const j = await celeriac(t, tmp, ['send', 'celeriac.test', '["y"]', '--dir', dir, '--json']);
+    assert.equal(j.code, 0, explain(j));
+    assert.deepEqual(Object.keys(json(j)).sort(), ['id', 'task', 'worker'], 'stdout is the JSON alone');
+  });
+});
