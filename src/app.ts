@@ -343,7 +343,7 @@ export class Celeriac implements TaskSender {
   async send(taskOrDef: string | TaskDefinition, args: unknown = [], options?: SendOptions): Promise<JobHandle<unknown>> {
     const task = this.taskFor(taskOrDef);
     const make = jobFactory(task, options, Date.now());
-    const job = make(encodeArgs(task.name, args));
+    const job = make(encodeArgs(task, args));
     const id = job.id;
     if (this.store.jobs.has(id)) return this.handle(id, false);
     const inProgress = this.accepting.get(id);
@@ -385,7 +385,7 @@ export class Celeriac implements TaskSender {
     const make = jobFactory(task, options, Date.now());
     const events: JobEvent[] = argsList.map((args, i) => {
       try {
-        return { type: 'add', job: make(encodeArgs(task.name, args)) };
+        return { type: 'add', job: make(encodeArgs(task, args)) };
       } catch (err) {
         (err as Error).message = (err as Error).message.replace(/^send\(/, `sendMany(`).replace(': args', `: argsList[${i}]`);
         throw err;
@@ -466,7 +466,7 @@ export class Celeriac implements TaskSender {
     const job: NewJob = {
       id: j.id,
       task: j.task,
-      args: encodeArgs(j.task, args),
+      args: encodeArgs(task, args),
       createdAt: time(j.createdAt, 'createdAt'),
       runAt: time(j.runAt, 'runAt'),
       expiresAt: time(j.expiresAt, 'expiresAt'),

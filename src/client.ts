@@ -56,15 +56,17 @@ export class CeleriacClient {
   /** Hand a job to the owner; durable when this resolves. */
   async send(taskOrDef: string | TaskDefinition, args: unknown[] = [], options?: SendOptions): Promise<SubmittedJob> {
     const name = typeof taskOrDef === 'string' ? taskOrDef : taskOrDef.name;
-    const job = jobFactory(this.task(name), options, Date.now())(encodeArgs(name, args));
+    const task = this.task(name);
+    const job = jobFactory(task, options, Date.now())(encodeArgs(task, args));
     const file = await submitToInbox(this.dir, { v: 1, kind: 'send', jobs: [wireJob(job)] });
     return { id: job.id, file };
   }
 
   async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown[][], options?: Omit<SendOptions, 'id'>): Promise<SubmittedJob[]> {
     const name = typeof taskOrDef === 'string' ? taskOrDef : taskOrDef.name;
-    const make = jobFactory(this.task(name), options, Date.now());
-    const jobs = argsList.map((args) => make(encodeArgs(name, args)));
+    const task = this.task(name);
+    const make = jobFactory(task, options, Date.now());
+    const jobs = argsList.map((args) => make(encodeArgs(task, args)));
     const file = await submitToInbox(this.dir, { v: 1, kind: 'send', jobs: jobs.map(wireJob) });
     return jobs.map((j) => ({ id: j.id, file }));
   }
