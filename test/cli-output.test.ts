@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { createCeleriac, readJobs } from '../src/index.js';
-import { BIN, celeriac, ensureBuilt, explain, json } from './cli-helpers.js';
+import { BIN, celeriac, ensureBuilt, explain, importTask, json, project } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
 
 before(() => ensureBuilt());
@@ -64,5 +64,24 @@ describe('CLI output', { concurrency: 2 }, () => {
     const j = await celeriac(t, tmp, ['send', 'celeriac.test', '["y"]', '--dir', dir, '--json']);
     assert.equal(j.code, 0, explain(j));
     assert.deepEqual(Object.keys(json(j)).sort(), ['id', 'task', 'worker'], 'stdout is the JSON alone');
+  });
+
+  test('send: a task module that does not load is a warning with file:line; sends to tasks that load still work', async (t) => {
+    const cwd = await project(t, {
+      'tasks/echo.js': `${importTask()}export const echo = task('demo.echo', (message) => message);\n`,
+      // Being edited: a syntax error on line 3.
+      'tasks/broken.js': `${importTask()}\nexport const half = task('demo.half', (x) => x / 2;\n`,
+      'celeriac.config.json': JSON.stringify({ dir: '.celeriac', tasks: ['./tasks'] }),
+    });
+    const r = await celeriac(t, cwd, ['send', 'demo.echo', '["x"]']);
+    assert.equal(r.code, 0, explain(r));
+    assert.match(r.stdout, /^[0-9a-f-]{36}\n$/, explain(r));
+    assert.match(r.stderr, /warning: task module .*tasks\/broken\.js:3(?::\d+)? failed to import: SyntaxError/, explain(r));
+    assert.equal((await readJobs(join(cwd, '.celeriac'))).get(r.stdout.trim())?.task, 'demo.echo');
+
+    // A task that may be in the broken module: refused, saying so.
+    const half = await celeriac(t, cwd, ['send', 'demo.half', '[4]']);
+    assert.equal(half.code, 1, explain(half));
+    assert.match(half.stderr, /unknown task "demo\.half".*; it may be defined in a module that did not load:\n {2}- task module .*broken\.js:3/, explain(half));
   });
 });

@@ -73,6 +73,7 @@ export async function sendCommand(s: Settings, positionals: string[], flags: { i
   if (flags.expires !== undefined) options.expires = /^\d+(\.\d+)?$/.test(flags.expires) ? Number(flags.expires) : flags.expires;
   if (flags.priority !== undefined) options.priority = numberFlag('priority', flags.priority);
   const c = await client(s);
+  for (const p of c.problems) process.stderr.write(`celeriac: warning: ${p.message}\n`);
   const { id } = await c.send(name, args, options);
   const worker = await lockHolder(s.dir);
   if (json) console.log(JSON.stringify({ id, task: name, worker: worker ?? null }));
