@@ -84,4 +84,32 @@ describe('CLI output', { concurrency: 2 }, () => {
     assert.equal(half.code, 1, explain(half));
     assert.match(half.stderr, /unknown task "demo\.half".*; it may be defined in a module that did not load:\n {2}- task module .*broken\.js:3/, explain(half));
   });
+
+  test('a mistyped command suggests the nearest one', async (t) => {
+    const tmp = await tempDir(t, 'celeriac-cli-out-');
+    const r = await celeriac(t, tmp, ['lst']);
+    assert.equal(r.code, 2, explain(r));
+    assert.match(r.stderr, /unknown command "lst": did you mean "list"\? \(commands: worker, send, list/, explain(r));
+    const far = await celeriac(t, tmp, ['frobnicate']);
+    assert.equal(far.code, 2, explain(far));
+    assert.doesNotMatch(far.stderr, /did you mean/, explain(far, 'no suggestion for a word that is not close to any command'));
+  });
+
+  test('a cancelled job shows no RUN AT in list and no "run at" in show; a waiting one does', async (t) => {
+    const tmp = await tempDir(t, 'celeriac-cli-out-');
+    const dir = join(tmp, 'data');
+    for (const id of ['gone', 'later']) {
+      const r = await celeriac(t, tmp, ['send', 'celeriac.test', '["x"]', '--id', id, '--countdown', '3600', '--dir', dir]);
+      assert.equal(r.code, 0, explain(r));
+    }
+    const c = await celeriac(t, tmp, ['cancel', 'gone', '--dir', dir]);
+    assert.equal(c.code, 0, explain(c));
+    const list = await celeriac(t, tmp, ['list', '--dir', dir]);
+    assert.match(list.stdout, /^gone +celeriac\.test +cancelled +0 +\S+ ago$/m, explain(list));
+    assert.match(list.stdout, /^later +celeriac\.test +pending +0 +\S+ ago +in (?:1h|\d+m)$/m, explain(list));
+    const [gone, later] = await Promise.all([celeriac(t, tmp, ['show', 'gone', '--dir', dir]), celeriac(t, tmp, ['show', 'later', '--dir', dir])]);
+    assert.match(gone.stdout, /^state +cancelled$/m, explain(gone));
+    assert.doesNotMatch(gone.stdout, /^run at/m, explain(gone));
+    assert.match(later.stdout, /^run at +\S+ \(in (?:1h|\d+m)\)$/m, explain(later));
+  });
 });

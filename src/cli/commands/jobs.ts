@@ -100,9 +100,14 @@ export async function listCommand(s: Settings, flags: { state?: string; limit?: 
     console.log(`no jobs${want ? ` in state ${want}` : ''} in ${s.dir}`);
     return EXIT.ok;
   }
-  console.log(table(['ID', 'TASK', 'STATE', 'ATTEMPTS', 'CREATED', 'RUN AT'], shown.map((j) => [j.id, j.task, j.state, String(j.attempts), ago(j.createdAt), j.runAt ? ago(j.runAt) : ''])));
+  console.log(table(['ID', 'TASK', 'STATE', 'ATTEMPTS', 'CREATED', 'RUN AT'], shown.map((j) => [j.id, j.task, j.state, String(j.attempts), ago(j.createdAt), runAtOf(j)])));
   if (all.length > shown.length) console.log(`(${all.length - shown.length} more; use --limit)`);
   return EXIT.ok;
+}
+
+/** When a waiting job is due; nothing for a job that will not run again (finished, cancelled, expired). */
+function runAtOf(j: JobInfo): string {
+  return j.runAt && !FINISHED_STATES.has(j.state) ? ago(j.runAt) : '';
 }
 
 function describe(j: JobInfo): string {
@@ -117,7 +122,8 @@ function describe(j: JobInfo): string {
     ['recovered', String(j.recovered)],
     ['created', `${j.createdAt.toISOString()} (${ago(j.createdAt)})`],
   ];
-  if (j.runAt) rows.push(['run at', `${j.runAt.toISOString()} (${ago(j.runAt)})`]);
+  const runAt = runAtOf(j);
+  if (runAt) rows.push(['run at', `${j.runAt!.toISOString()} (${runAt})`]);
   if (j.expiresAt) rows.push(['expires', `${j.expiresAt.toISOString()} (${ago(j.expiresAt)})`]);
   if (j.startedAt) rows.push(['started', j.startedAt.toISOString()]);
   if (j.finishedAt) rows.push(['finished', j.finishedAt.toISOString()]);
