@@ -4,6 +4,7 @@
 // → store → waiters.
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { assertDataDirUsable } from './data-dir.js';
 import { CeleriacError } from './errors.js';
 import { InboxConsumer, inboxHasMessages, type InboxMessage } from './inbox.js';
 import { jobInfo } from './job-view.js';
@@ -20,7 +21,8 @@ import type { JobHandle, JobInfo, ResultOptions, SendOptions } from './send-type
 import { FileStore } from './store/file-store.js';
 import type { JobStore, RecoveryReport } from './store/types.js';
 import { isTaskDefinition, type TaskDefinition, type TaskSender } from './task.js';
-import { durationMs } from './time.js';
+import { MAX_CONCURRENCY } from './limits.js';
+import { durationMs, MAX_INSTANT_MS } from './time.js';
 import { checkKnownKeys, isPlainObject } from './validate.js';
 import { TaskWatcher } from './watch.js';
 
@@ -177,9 +179,11 @@ export class Celeriac implements TaskSender {
     if (options.signal?.aborted) throw aborted();
     const plugins = (options.plugins ?? []).map((name) => resolvePlugin(name, cwd));
     if (options.logJobs !== undefined && typeof options.logJobs !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "logJobs" must be true or false, got ${JSON.stringify(options.logJobs)}`);
+    checkLogger(options.logger);
     const sink = sinkOf(options.logger);
     const log = plainLogger(sink);
     const dir = resolve(cwd, options.dir);
+    await assertDataDirUsable(dir, 'createCeleriac(): "dir"');
     const modules = await findTaskModules(taskPaths, cwd);
     const pool = new WorkerPool({
       modules,
@@ -436,6 +440,14 @@ export class Celeriac implements TaskSender {
         return;
       }
       case 'cancel':
+        // Every id is checked before any is cancelled: a refused message applied nothing.
+        message.ids.forEach((id, i) => {
+          try {
+            checkId('cancel', id);
+          } catch {
+            throw new CeleriacError('INVALID_ARGS', `inbox cancel message: ids[${i}] is not a job id (${JSON.stringify(id) ?? String(id)}); no job of this message was cancelled`);
+          }
+        });
         for (const id of message.ids) await this.cancel(id);
         return;
       case 'purge': {
@@ -461,11 +473,13 @@ export class Celeriac implements TaskSender {
     let args: unknown;
     try {
       args = JSON.parse(j.args);
-    } catch {
-      throw new CeleriacError('INVALID_ARGS', `${where}: args is not valid JSON`);
+    } catch (err) {
+      throw new CeleriacError('INVALID_ARGS', `${where}: args is not valid JSON (${(err as Error).message})`);
     }
     const time = (v: unknown, name: string) => {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new CeleriacError('INVALID_SEND_OPTIONS', `${where}: ${name} must be epoch milliseconds`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_INSTANT_MS) {
+        throw new CeleriacError('INVALID_SEND_OPTIONS', `${where}: ${name} must be epoch milliseconds within the range of a Date (0 to ${MAX_INSTANT_MS}), got ${JSON.stringify(v)}`);
+      }
       return v;
     };
     const job: NewJob = {
@@ -584,6 +598,15 @@ class Handle implements JobHandle<unknown> {
   }
 }
 
+function checkLogger(logger: unknown): void {
+  if (logger === undefined || logger === false) return;
+  const ok = logger !== null && typeof logger === 'object' && (['info', 'warn', 'error'] as const).every((m) => typeof (logger as Record<string, unknown>)[m] === 'function');
+  if (!ok) {
+    const got = logger === null ? 'null' : typeof logger === 'object' || typeof logger === 'function' ? `an ${typeof logger} without them` : `${typeof logger} ${String(logger)}`;
+    throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "logger" must be false or an object with info, warn and error methods (console works), got ${got}`);
+  }
+}
+
 function resolveSettings(o: CeleriacOptions): Settings {
   const guard = <T>(fn: () => T): T => {
     try {
@@ -592,13 +615,14 @@ function resolveSettings(o: CeleriacOptions): Settings {
       throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): ${(err as Error).message}`);
     }
   };
-  const positiveInt = (v: unknown, name: string, dflt: number): number => {
+  const positiveInt = (v: unknown, name: string, dflt: number, max = Number.MAX_SAFE_INTEGER): number => {
     if (v === undefined) return dflt;
     if (!Number.isInteger(v) || (v as number) < 1) throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "${name}" must be an integer ≥ 1, got ${String(v)}`);
+    if ((v as number) > max) throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "${name}" must be at most ${max}, got ${String(v)}`);
     return v as number;
   };
   return {
-    concurrency: positiveInt(o.concurrency, 'concurrency', availableParallelism()),
+    concurrency: positiveInt(o.concurrency, 'concurrency', Math.min(availableParallelism(), MAX_CONCURRENCY), MAX_CONCURRENCY),
     workerConcurrency: positiveInt(o.workerConcurrency, 'workerConcurrency', 1),
     prefetch: positiveInt(o.prefetch, 'prefetch', 64),
     resultTtlMs: o.resultTtl === undefined ? 86_400_000 : guard(() => durationMs(o.resultTtl, 'resultTtl')),

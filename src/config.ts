@@ -5,6 +5,11 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CeleriacOptions } from './app.js';
 import { CeleriacError } from './errors.js';
+import { MAX_CONCURRENCY } from './limits.js';
+import { isPlainObject } from './validate.js';
+
+/** How long a config module may take to load (its top-level await included). */
+const LOAD_TIMEOUT_MS = 30_000;
 
 /**
  * The settings of createCeleriac() that make sense in a file (the same names, types and
@@ -28,11 +33,12 @@ const duration: Check = (v) =>
   (typeof v === 'number' && Number.isFinite(v) && v >= 0) || typeof v === 'string' ? undefined : `must be seconds (a number) or a duration string like "30s", got ${JSON.stringify(v)}`;
 const str: Check = (v) => (typeof v === 'string' && v !== '' ? undefined : `must be a non-empty string, got ${JSON.stringify(v)}`);
 const strList: Check = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '') ? undefined : `must be a list of strings, got ${JSON.stringify(v)}`);
+const concurrency: Check = (v) => posInt(v) ?? (Number(v) > MAX_CONCURRENCY ? `must be at most ${MAX_CONCURRENCY}, got ${JSON.stringify(v)}` : undefined);
 const CHECKS: Record<keyof CeleriacConfig, Check> = {
   dir: str,
   tasks: (v) => (typeof v === 'string' ? str(v) : strList(v)),
   plugins: strList,
-  concurrency: posInt,
+  concurrency,
   workerConcurrency: posInt,
   prefetch: posInt,
   resultTtl: duration,
@@ -46,17 +52,56 @@ const CHECKS: Record<keyof CeleriacConfig, Check> = {
 
 /** Check every key and type; the error names the file and the key. */
 export function validateConfig(config: unknown, where: string): CeleriacConfig {
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-    throw new CeleriacError('INVALID_CONFIG', `${where}: the config must be an object (export default defineConfig({ ... }))`);
+  if (!isPlainObject(config)) {
+    throw new CeleriacError('INVALID_CONFIG', `${where}: the config must be a plain object (export default defineConfig({ ... }))`);
   }
-  for (const [key, value] of Object.entries(config)) {
-    const check = CHECKS[key as keyof CeleriacConfig];
+  if (Object.hasOwn(config as object, '__proto__')) {
+    throw new CeleriacError('INVALID_CONFIG', `${where}: the key "__proto__" is not allowed in a config (it would set the object's prototype): remove it`);
+  }
+  for (const [key, value] of Object.entries(config as object)) {
+    const check = Object.hasOwn(CHECKS, key) ? CHECKS[key as keyof CeleriacConfig] : undefined;
     if (!check) throw new CeleriacError('INVALID_CONFIG', `${where}: unknown key "${key}" (known keys: ${Object.keys(CHECKS).join(', ')})`);
     if (value === undefined) continue;
     const problem = check(value);
     if (problem) throw new CeleriacError('INVALID_CONFIG', `${where}: "${key}" ${problem}`);
   }
   return config as CeleriacConfig;
+}
+
+/**
+ * The module's namespace, or an error when its loading cannot finish: a top-level await
+ * that nothing left in the process can settle (the event loop empties and the process
+ * would exit 0 without a word), or one still waiting after LOAD_TIMEOUT_MS.
+ */
+function settles(loading: Promise<unknown>, file: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      process.off('beforeExit', onEmptyLoop);
+    };
+    const fail = (why: string) => {
+      done();
+      reject(new CeleriacError('INVALID_CONFIG', `config file ${file} did not finish loading: ${why}. Check its top-level await.`));
+    };
+    function onEmptyLoop(): void {
+      fail('its top-level await never settles (nothing is left that could settle it)');
+    }
+    // Unref'd: a config waiting on nothing must not be kept alive by this timer (beforeExit catches it).
+    timer = setTimeout(() => fail(`still loading after ${LOAD_TIMEOUT_MS / 1000} s`), LOAD_TIMEOUT_MS);
+    timer.unref();
+    process.on('beforeExit', onEmptyLoop);
+    loading.then(
+      (v) => {
+        done();
+        resolve(v);
+      },
+      (err: unknown) => {
+        done();
+        reject(err);
+      },
+    );
+  });
 }
 
 export interface LoadedConfig {
@@ -83,7 +128,8 @@ export async function loadConfig({ path, cwd = process.cwd() }: { path?: string;
       raw = JSON.parse(readFileSync(file, 'utf8'));
     } else {
       const url = pathToFileURL(file).href;
-      const mod = (/\.[cm]?ts$/.test(file) ? await (await import('tsx/esm/api')).tsImport(url, import.meta.url) : await import(url)) as { default?: unknown };
+      const loading = /\.[cm]?ts$/.test(file) ? (await import('tsx/esm/api')).tsImport(url, import.meta.url) : import(url);
+      const mod = (await settles(loading, file)) as { default?: unknown };
       raw = mod.default;
       // A .ts config in a package without "type": "module" is compiled to CommonJS by tsx, so
       // its `export default` arrives one level down (module.exports.default): unwrap it, or

@@ -14,14 +14,18 @@ export function checkTaskName(name: unknown, where: string): asserts name is str
   }
 }
 
+/** How deep arguments may nest: far below what JSON.stringify and a worker's JSON.parse can take. */
+export const MAX_DEPTH = 1000;
+
 /**
  * Why `value` would not survive a JSON round trip unchanged, with the path to the
  * offending part (`args[1].when`), or undefined when it would. Journal records are
- * JSON, so anything JSON would silently alter (undefined, NaN, Dates, class instances)
- * is refused instead of being changed behind the caller's back.
+ * JSON, so anything JSON would silently alter (undefined, NaN, -0, Dates, class
+ * instances, symbol keys, extra properties on arrays) is refused instead of being changed
+ * behind the caller's back.
  */
 export function jsonProblem(value: unknown, path: string, seen: Set<object> | undefined = new Set()): string | undefined {
-  return problemAt(value, path, seen);
+  return problemAt(value, path, seen, 0);
 }
 
 /**
@@ -36,16 +40,17 @@ export function toJson(value: unknown, path: string): { json: string } | { probl
   } catch {
     return { problem: jsonProblem(value, path) ?? `${path} cannot be converted to JSON` };
   }
-  const problem = problemAt(value, path, undefined);
+  const problem = problemAt(value, path, undefined, 0);
   return problem ? { problem } : json === undefined ? { problem: `${path} is undefined` } : { json };
 }
 
-function problemAt(value: unknown, path: string, seen: Set<object> | undefined): string | undefined {
+function problemAt(value: unknown, path: string, seen: Set<object> | undefined, depth: number): string | undefined {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return undefined;
     case 'number':
+      if (Object.is(value, -0)) return `${path} is -0, which JSON turns into 0: pass 0`;
       return Number.isFinite(value) ? undefined : `${path} is ${value}, which JSON cannot represent`;
     case 'undefined':
       return `${path} is undefined: use null, or leave the property out`;
@@ -59,13 +64,23 @@ function problemAt(value: unknown, path: string, seen: Set<object> | undefined):
   if (value === null) return undefined;
   const obj = value as object;
   if (seen?.has(obj)) return `${path} refers back to itself (a cycle): JSON cannot represent it`;
+  if (depth >= MAX_DEPTH) return `${path.slice(0, 40)}… nests deeper than ${MAX_DEPTH} levels of arrays and objects: flatten it`;
+  const symbol = Object.getOwnPropertySymbols(obj)[0];
+  if (symbol !== undefined) return `${path} has a symbol key (${String(symbol)}), which JSON drops: use a string key`;
   if (Array.isArray(obj)) {
+    // JSON keeps only the indices: a named property on an array would vanish.
+    if (Object.keys(obj).length !== obj.length) {
+      const extra = Object.keys(obj).find((k) => !/^(?:0|[1-9]\d*)$/.test(k));
+      return extra === undefined
+        ? `${path} has holes (a sparse array), which JSON turns into null: fill them`
+        : `${path} is an array with a named property "${extra}", which JSON drops: pass an object instead`;
+    }
     seen?.add(obj);
     for (let i = 0; i < obj.length; i++) {
       const item: unknown = obj[i];
       // Paths are built only when something is wrong: strings and numbers need no descent.
-      if (typeof item === 'string' || typeof item === 'boolean' || (typeof item === 'number' && Number.isFinite(item)) || item === null) continue;
-      const p = problemAt(item, `${path}[${i}]`, seen);
+      if (typeof item === 'string' || typeof item === 'boolean' || (typeof item === 'number' && Number.isFinite(item) && !Object.is(item, -0)) || item === null) continue;
+      const p = problemAt(item, `${path}[${i}]`, seen, depth + 1);
       if (p) return p;
     }
     seen?.delete(obj);
@@ -79,8 +94,8 @@ function problemAt(value: unknown, path: string, seen: Set<object> | undefined):
   seen?.add(obj);
   for (const key in obj) {
     const v = (obj as Record<string, unknown>)[key];
-    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) || v === null) continue;
-    const p = problemAt(v, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen);
+    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0)) || v === null) continue;
+    const p = problemAt(v, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen, depth + 1);
     if (p) return p;
   }
   seen?.delete(obj);

@@ -3,6 +3,8 @@
 import { resolve } from 'node:path';
 import { CeleriacError } from '../errors.js';
 import { loadConfig, type CeleriacConfig } from '../config.js';
+import { assertDataDirUsable } from '../data-dir.js';
+import { MAX_CONCURRENCY } from '../limits.js';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, notFound: 3, testFailed: 4, notCancelled: 5 } as const;
 
@@ -31,10 +33,11 @@ export interface Settings {
   dir: string;
 }
 
-function int(flag: string, value: string | undefined): number | undefined {
+function int(flag: string, value: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be an integer ≥ 1, got "${value}"`);
+  if (n > max) throw new UsageError(`--${flag} must be at most ${max}, got "${value}"`);
   return n;
 }
 
@@ -58,7 +61,7 @@ export async function settings(flags: Flags): Promise<Settings> {
   const set = <K extends keyof CeleriacConfig>(key: K, value: CeleriacConfig[K] | undefined) => {
     if (value !== undefined) config[key] = value;
   };
-  set('concurrency', int('concurrency', flags.concurrency));
+  set('concurrency', int('concurrency', flags.concurrency, MAX_CONCURRENCY));
   set('workerConcurrency', int('worker-concurrency', flags['worker-concurrency']));
   set('prefetch', int('prefetch', flags.prefetch));
   set('resultTtl', seconds('result-ttl', flags['result-ttl']));
@@ -66,6 +69,7 @@ export async function settings(flags: Flags): Promise<Settings> {
   set('maxMemoryMb', int('max-memory-mb', flags['max-memory-mb']));
   if (flags.watch) config.watch = true;
   const dir = config.dir ?? resolve(base, '.celeriac');
+  await assertDataDirUsable(dir, flags.dir !== undefined ? '--dir' : loaded.file ? `${loaded.file}: "dir"` : 'the default data dir');
   return { config: { ...config, dir }, configFile: loaded.file, cwd: base, dir };
 }
 

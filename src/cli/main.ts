@@ -10,6 +10,7 @@ import { exitWhenFlushed } from './exit.js';
 import { doctorCommand, repairCommand, tasksCommand } from './commands/inspect.js';
 import { cancelCommand, clearCommand, listCommand, sendCommand, showCommand, testCommand } from './commands/jobs.js';
 import { workerCommand } from './commands/worker.js';
+import { permissionMessage } from './permission.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -133,6 +134,9 @@ function commandHelp(c: Command): string {
   return `celeriac ${VERSION}: ${c.summary}\n\nUsage: ${c.usage}\n\n${c.details}\n\n${COMMON_HELP}\n\n${EXIT_HELP}`;
 }
 
+/** The command's data dir, once known: permission errors name its owner. */
+let dataDir: string | undefined;
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -165,6 +169,7 @@ async function main(argv: string[]): Promise<number> {
   if (positionals.length > takes) throw new UsageError(`${name}: unexpected argument "${positionals[takes]}"`);
   const json = values.json === true;
   const s = await settings(values as Flags);
+  dataDir = s.dir;
   switch (name) {
     case 'worker':
       return workerCommand(s, { burst: values.burst === true, version: VERSION, loglevel: values.loglevel as string | undefined, logFormat: values['log-format'] as string | undefined });
@@ -197,6 +202,9 @@ main(process.argv.slice(2)).then(
     } else if (err instanceof CeleriacError) {
       process.stderr.write(`celeriac: ${err.message}\n`);
       return exitWhenFlushed(err.code === 'INVALID_CONFIG' ? EXIT.usage : EXIT.error);
+    } else if (permissionMessage(err, dataDir)) {
+      process.stderr.write(`celeriac: ${permissionMessage(err, dataDir)}\n`);
+      return exitWhenFlushed(EXIT.error);
     } else {
       process.stderr.write(`celeriac: ${(err as Error)?.stack ?? String(err)}\n`);
       return exitWhenFlushed(EXIT.error);

@@ -7,6 +7,7 @@ export function table(headers: string[], rows: string[][]): string {
 
 export function ago(date: Date | undefined, now = Date.now()): string {
   if (!date) return '';
+  if (Number.isNaN(date.getTime())) return 'invalid time';
   const s = Math.round((now - date.getTime()) / 1000);
   const abs = Math.abs(s);
   const text = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.round(abs / 60)}m` : abs < 86_400 ? `${Math.round(abs / 3600)}h` : `${Math.round(abs / 86_400)}d`;

@@ -110,6 +110,11 @@ function runAtOf(j: JobInfo): string {
   return j.runAt && !FINISHED_STATES.has(j.state) ? ago(j.runAt) : '';
 }
 
+/** A stored time as ISO-8601; a record written by hand or by an old version may hold a time no Date can. */
+function iso(date: Date): string {
+  return Number.isNaN(date.getTime()) ? 'not a valid time (out of the range of a Date)' : date.toISOString();
+}
+
 function describe(j: JobInfo): string {
   const rows: [string, string][] = [
     ['id', j.id],
@@ -120,13 +125,13 @@ function describe(j: JobInfo): string {
     ['retries', String(j.retries)],
     ['priority', String(j.priority)],
     ['recovered', String(j.recovered)],
-    ['created', `${j.createdAt.toISOString()} (${ago(j.createdAt)})`],
+    ['created', `${iso(j.createdAt)} (${ago(j.createdAt)})`],
   ];
   const runAt = runAtOf(j);
-  if (runAt) rows.push(['run at', `${j.runAt!.toISOString()} (${runAt})`]);
-  if (j.expiresAt) rows.push(['expires', `${j.expiresAt.toISOString()} (${ago(j.expiresAt)})`]);
-  if (j.startedAt) rows.push(['started', j.startedAt.toISOString()]);
-  if (j.finishedAt) rows.push(['finished', j.finishedAt.toISOString()]);
+  if (runAt) rows.push(['run at', `${iso(j.runAt!)} (${runAt})`]);
+  if (j.expiresAt) rows.push(['expires', `${iso(j.expiresAt)} (${ago(j.expiresAt)})`]);
+  if (j.startedAt) rows.push(['started', iso(j.startedAt)]);
+  if (j.finishedAt) rows.push(['finished', iso(j.finishedAt)]);
   if ('result' in j) rows.push(['result', JSON.stringify(j.result)]);
   if (j.error) rows.push(['error', `${j.error.name}: ${j.error.message}`]);
   return rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n') + (j.error?.stack ? `\n\n${j.error.stack}` : '');
