@@ -8,6 +8,7 @@ import { assertDataDirUsable } from './data-dir.js';
 import { CeleriacError } from './errors.js';
 import { InboxConsumer, inboxHasMessages, type InboxMessage } from './inbox.js';
 import { jobInfo } from './job-view.js';
+import { JobLog, plainLogger, sinkOf, type Logger } from './log.js';
 import { ResultWaiters } from './waiters.js';
 import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobEvent, type JobRecord, type JobState, type NewJob } from './jobs.js';
 import { WorkerPool } from './pool/pool.js';
@@ -25,11 +26,7 @@ import { durationMs, MAX_INSTANT_MS } from './time.js';
 import { checkKnownKeys, isPlainObject } from './validate.js';
 import { TaskWatcher } from './watch.js';
 
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+export type { Logger, StructuredLogger } from './log.js';
 
 export interface CeleriacOptions {
   /** The data dir: journal, snapshot and lock live here. */
@@ -64,8 +61,14 @@ export interface CeleriacOptions {
   compactAfterBytes?: number;
   /** Resolve relative paths against this directory. Default: process.cwd(). */
   cwd?: string;
-  /** Where celeriac reports recoveries and lost workers; false for silence. Default: console. */
+  /**
+   * Where celeriac reports recoveries, lost workers and (with logJobs) each job; false for
+   * silence. A plain logger (`info(message)`) or a pino-style one (`info(fields, message)`,
+   * told apart by its `child()` method; pino's type fits Logger). Default: console.
+   */
   logger?: Logger | false;
+  /** One log line per job event: received, succeeded (with its run time), retried (countdown, reason), failed (error). Default false. */
+  logJobs?: boolean;
   /**
    * Hot reload (development): watch the task modules and plugin modules; on a change a new
    * worker generation loads the new code, and running jobs finish on the old one. Default false.
@@ -87,7 +90,7 @@ export interface CeleriacOptions {
 }
 
 const OPTION_KEYS = [
-  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'watch', 'start', 'signal',
+  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'logJobs', 'watch', 'start', 'signal',
 ] as const;
 
 interface Settings {
@@ -103,12 +106,6 @@ interface Settings {
   watch: boolean;
 }
 
-const silent: Logger = { info() {}, warn() {}, error() {} };
-const consoleLogger: Logger = {
-  info: (m) => console.log(`[celeriac] ${m}`),
-  warn: (m) => console.warn(`[celeriac] ${m}`),
-  error: (m) => console.error(`[celeriac] ${m}`),
-};
 
 export async function createCeleriac(options: CeleriacOptions): Promise<Celeriac> {
   return Celeriac.create(options);
@@ -140,6 +137,7 @@ export class Celeriac implements TaskSender {
     private readonly settings: Settings,
     private readonly log: Logger,
     pool: WorkerPool,
+    private readonly jobLog: JobLog | undefined,
   ) {
     this.tasksByName = new Map(tasks.map((t) => [t.name, t]));
     this.pool = pool;
@@ -148,6 +146,7 @@ export class Celeriac implements TaskSender {
       pool: this.pool,
       log,
       onFinished: (job) => this.waiters.settle(job),
+      ...(jobLog ? { onRecorded: (job: JobRecord, ev: JobEvent, runMs: number | undefined) => jobLog.recorded(job, ev, runMs) } : {}),
       slots: settings.concurrency * settings.workerConcurrency,
       prefetch: settings.prefetch,
       timeoutGraceMs: settings.timeoutGraceMs,
@@ -179,8 +178,10 @@ export class Celeriac implements TaskSender {
     const aborted = () => new CeleriacError('APP_CLOSED', 'createCeleriac(): aborted (its signal fired) while the app was opening; jobs that had started finished or were given back');
     if (options.signal?.aborted) throw aborted();
     const plugins = (options.plugins ?? []).map((name) => resolvePlugin(name, cwd));
-    const log = options.logger === false ? silent : (options.logger ?? consoleLogger);
+    if (options.logJobs !== undefined && typeof options.logJobs !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "logJobs" must be true or false, got ${JSON.stringify(options.logJobs)}`);
     checkLogger(options.logger);
+    const sink = sinkOf(options.logger);
+    const log = plainLogger(sink);
     const dir = resolve(cwd, options.dir);
     await assertDataDirUsable(dir, 'createCeleriac(): "dir"');
     const modules = await findTaskModules(taskPaths, cwd);
@@ -219,7 +220,7 @@ export class Celeriac implements TaskSender {
       throw err;
     }
     for (const p of discovery.value.problems) log.warn(p.message);
-    const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log, pool);
+    const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log, pool, options.logJobs ? new JobLog(sink) : undefined);
     app.reloadSource = { taskPaths, cwd, files: discovery.value.modules.map((m) => m.file) };
     // Closing stops the dispatcher at once and the read of the data dir at its next slice.
     const onAbort = () => void app.close();
@@ -347,7 +348,7 @@ export class Celeriac implements TaskSender {
   async send(taskOrDef: string | TaskDefinition, args: unknown = [], options?: SendOptions): Promise<JobHandle<unknown>> {
     const task = this.taskFor(taskOrDef);
     const make = jobFactory(task, options, Date.now());
-    const job = make(encodeArgs(task.name, args));
+    const job = make(encodeArgs(task, args));
     const id = job.id;
     if (this.store.jobs.has(id)) return this.handle(id, false);
     const inProgress = this.accepting.get(id);
@@ -371,6 +372,7 @@ export class Celeriac implements TaskSender {
       this.accepting.delete(id);
     }
     const rec = this.store.jobs.get(id)!;
+    this.jobLog?.received(rec);
     if (startNow && rec.state === 'started') this.dispatcher.runStarted(rec);
     else {
       if (startNow) this.dispatcher.releaseClaim();
@@ -389,7 +391,7 @@ export class Celeriac implements TaskSender {
     const make = jobFactory(task, options, Date.now());
     const events: JobEvent[] = argsList.map((args, i) => {
       try {
-        return { type: 'add', job: make(encodeArgs(task.name, args)) };
+        return { type: 'add', job: make(encodeArgs(task, args)) };
       } catch (err) {
         (err as Error).message = (err as Error).message.replace(/^send\(/, `sendMany(`).replace(': args', `: argsList[${i}]`);
         throw err;
@@ -399,7 +401,9 @@ export class Celeriac implements TaskSender {
     await this.store.commit(events);
     return events.map((ev) => {
       const id = (ev as JobEvent & { type: 'add' }).job.id;
-      this.dispatcher.schedule(this.store.jobs.get(id)!);
+      const rec = this.store.jobs.get(id)!;
+      this.jobLog?.received(rec);
+      this.dispatcher.schedule(rec);
       return this.handle(id, true);
     });
   }
@@ -428,6 +432,7 @@ export class Celeriac implements TaskSender {
         await this.store.commit(fresh.map((job) => ({ type: 'add', job })));
         for (const j of fresh) {
           const rec = this.store.jobs.get(j.id);
+          if (rec) this.jobLog?.received(rec);
           if (rec && WAITING_STATES.has(rec.state)) this.dispatcher.schedule(rec);
         }
         // Sent while no worker ran: found at the open, like the jobs on disk.
@@ -480,7 +485,7 @@ export class Celeriac implements TaskSender {
     const job: NewJob = {
       id: j.id,
       task: j.task,
-      args: encodeArgs(j.task, args),
+      args: encodeArgs(task, args),
       createdAt: time(j.createdAt, 'createdAt'),
       runAt: time(j.runAt, 'runAt'),
       expiresAt: time(j.expiresAt, 'expiresAt'),

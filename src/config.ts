@@ -16,7 +16,7 @@ const LOAD_TIMEOUT_MS = 30_000;
  * defaults; see CeleriacOptions), with the data dir optional: it defaults to ".celeriac"
  * beside the config file.
  */
-export interface CeleriacConfig extends Omit<CeleriacOptions, 'dir' | 'cwd' | 'logger' | 'start' | 'signal'> {
+export interface CeleriacConfig extends Omit<CeleriacOptions, 'dir' | 'cwd' | 'logger' | 'logJobs' | 'start' | 'signal'> {
   dir?: string;
 }
 

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { closest } from 'fastest-levenshtein';
 import { CeleriacError } from './errors.js';
 import type { NewJob } from './jobs.js';
+import { signature } from './pool/params.js';
 import type { TaskManifestEntry } from './pool/protocol.js';
 import { SEND_OPTION_KEYS, type SendOptions } from './send-types.js';
 import { durationMs, instantMs } from './time.js';
@@ -81,11 +82,28 @@ export function checkId(task: string, id: unknown): asserts id is string {
 }
 
 /** The JSON text of an argument list, or a clear error naming the argument that cannot be sent. */
-export function encodeArgs(task: string, args: unknown): string {
+export function encodeArgs(task: string | TaskManifestEntry, args: unknown): string {
+  const name = typeof task === 'string' ? task : task.name;
   if (!Array.isArray(args)) {
-    throw new CeleriacError('INVALID_ARGS', `send(${task}): args must be an array of arguments, got ${args === null ? 'null' : typeof args}; to pass one value, wrap it: [value]`);
+    throw new CeleriacError('INVALID_ARGS', `send(${name}): args must be an array of arguments, got ${args === null ? 'null' : typeof args}; to pass one value, wrap it: [value]`);
   }
+  if (typeof task !== 'string') checkArgCount(task, args);
   const out = toJson(args, 'args');
-  if ('problem' in out) throw new CeleriacError('INVALID_ARGS', `send(${task}): ${out.problem}`);
+  if ('problem' in out) throw new CeleriacError('INVALID_ARGS', `send(${name}): ${out.problem}`);
   return out.json;
+}
+
+/** Too many or too few arguments for the task's declared parameters (when they could be read). */
+export function checkArgCount(task: TaskManifestEntry, args: unknown[]): void {
+  const p = task.params;
+  if (!p || (args.length >= p.min && (p.max === null || args.length <= p.max))) return;
+  const takes =
+    p.max === null ? `at least ${p.min}`
+    : p.min === p.max ? `${p.min}`
+    : `${p.min} to ${p.max}`;
+  const shown = JSON.stringify(args);
+  throw new CeleriacError(
+    'INVALID_ARGS',
+    `send(${task.name}): ${signature(task.name, p)} takes ${takes} argument${(p.max ?? p.min) === 1 ? '' : 's'}, got ${args.length}: ${shown.length > 200 ? `${shown.slice(0, 199)}…` : shown}${task.file ? ` (defined at ${task.file}:${task.line})` : ''}`,
+  );
 }

@@ -1,6 +1,7 @@
 // Messages between the host and its worker threads. Jobs travel in batches: one
 // postMessage carries every job (or outcome) of the same event-loop turn.
 import type { SerializedError } from '../errors.js';
+import type { TaskParams } from './params.js';
 
 export interface WireJob {
   /** Per-worker sequence number: how the worker's running-slot table names the job. */
@@ -48,6 +49,8 @@ export interface TaskManifestEntry {
   timeoutMs: number;
   maxRetries: number;
   retryDelayMs: number;
+  /** The task function's declared parameters; absent when they could not be read (sends are then not checked). */
+  params?: TaskParams;
 }
 
 export interface ModuleProblem {

@@ -21,6 +21,8 @@ export interface DispatcherOptions {
   log: { error(message: string): void };
   /** A job reached a final state: wake whoever waits for it. */
   onFinished: (job: JobRecord) => void;
+  /** An outcome is durable (the job record holds it): for the per-job log lines. */
+  onRecorded?: (job: JobRecord, ev: JobEvent, runMs: number | undefined) => void;
   /** Jobs the pool runs at once: worker threads × workerConcurrency. */
   slots: number;
   /**
@@ -68,7 +70,7 @@ export class Dispatcher {
   private readonly recording = new Set<Promise<void>>();
   /** Jobs whose AbortSignal a shutdown fired: a failure now is the shutdown's doing. */
   private readonly stoppedByShutdown = new Set<string>();
-  private outcomes: { job: JobRecord; ev: JobEvent }[] = [];
+  private outcomes: { job: JobRecord; ev: JobEvent; runMs: number | undefined }[] = [];
   private reserving = 0;
   /** Jobs marked started (or being marked) whose outcome has not come back: what prefetch limits. */
   private held = 0;
@@ -281,7 +283,7 @@ export class Dispatcher {
         ev = { type: 'requeue', id: job.id, at, revert: outcome.revert };
         break;
     }
-    if (this.outcomes.push({ job, ev }) === 1) queueMicrotask(() => this.flushOutcomes());
+    if (this.outcomes.push({ job, ev, runMs: given.runMs }) === 1) queueMicrotask(() => this.flushOutcomes());
   }
 
   private flushOutcomes(): void {
@@ -298,8 +300,9 @@ export class Dispatcher {
         for (const { job } of batch) this.active.delete(job.id);
         return;
       }
-      for (const { job } of batch) {
+      for (const { job, ev, runMs } of batch) {
         this.active.delete(job.id);
+        this.o.onRecorded?.(job, ev, runMs);
         if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
         else if (WAITING_STATES.has(job.state)) this.schedule(job);
       }
