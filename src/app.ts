@@ -56,6 +56,13 @@ export interface CeleriacOptions {
   timeoutGrace?: number | string;
   /** Heap limit per worker thread in MB (worker resourceLimits); a job that exceeds it fails. */
   maxMemoryMb?: number;
+  /**
+   * How many times a job may take its worker thread down (the task called process.exit(),
+   * ran out of memory, or threw from a timer) before it fails for good with code
+   * WORKER_LOST (Celery's WorkerLostError); until then it runs again, flagged recovered.
+   * Counted within one process. 1: it fails at the first loss. Default 3.
+   */
+  maxWorkerLosses?: number;
   /** Largest return value (bytes of JSON) a task may produce. Default 16 MiB. */
   maxResultBytes?: number;
   /** Compact the journal into the snapshot after this many bytes. Default 64 MiB. */
@@ -85,7 +92,7 @@ export interface CeleriacOptions {
 }
 
 const OPTION_KEYS = [
-  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'watch', 'start', 'signal',
+  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxWorkerLosses', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'watch', 'start', 'signal',
 ] as const;
 
 interface Settings {
@@ -96,6 +103,7 @@ interface Settings {
   shutdownTimeoutMs: number;
   timeoutGraceMs: number;
   maxMemoryMb: number | undefined;
+  maxWorkerLosses: number;
   maxResultBytes: number;
   compactAfterBytes: number;
   watch: boolean;
@@ -187,6 +195,7 @@ export class Celeriac implements TaskSender {
       concurrency: settings.workerConcurrency,
       timeoutGraceMs: settings.timeoutGraceMs,
       maxResultBytes: settings.maxResultBytes,
+      maxWorkerLosses: settings.maxWorkerLosses,
       ...(settings.maxMemoryMb ? { resourceLimits: { maxOldGenerationSizeMb: settings.maxMemoryMb } } : {}),
       onEvent: (m) => log.warn(m),
       spares: settings.watch,
@@ -600,6 +609,7 @@ function resolveSettings(o: CeleriacOptions): Settings {
     shutdownTimeoutMs: o.shutdownTimeout === undefined ? 30_000 : guard(() => durationMs(o.shutdownTimeout, 'shutdownTimeout')),
     timeoutGraceMs: o.timeoutGrace === undefined ? 1000 : guard(() => durationMs(o.timeoutGrace, 'timeoutGrace')),
     maxMemoryMb: o.maxMemoryMb === undefined ? undefined : positiveInt(o.maxMemoryMb, 'maxMemoryMb', 0),
+    maxWorkerLosses: positiveInt(o.maxWorkerLosses, 'maxWorkerLosses', 3),
     maxResultBytes: positiveInt(o.maxResultBytes, 'maxResultBytes', 16 * 1024 * 1024),
     compactAfterBytes: positiveInt(o.compactAfterBytes, 'compactAfterBytes', 64 * 1024 * 1024),
     watch: o.watch === true,

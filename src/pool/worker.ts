@@ -61,7 +61,7 @@ async function warmTypeScript(): Promise<void> {
 }
 
 function startRunner(): void {
-  const { running, deadline, began, culprit } = slotViews(data.slots, data.concurrency);
+  const { running, deadline, began, culprit, taken } = slotViews(data.slots, data.concurrency);
   // With several jobs running in this thread, the host must know which one took the
   // thread down, or it would fail the innocent ones with it. process.exit() and an
   // uncaught exception (a throw in a timer, an unhandled rejection) still run inside
@@ -101,6 +101,7 @@ function startRunner(): void {
   const pump = () => {
     while (queue.length > 0 && freeSlots.length > 0) {
       const job = queue.shift()!;
+      Atomics.add(taken, 0, 1);
       void execute(job, freeSlots.pop()!);
     }
   };
@@ -185,6 +186,7 @@ function startRunner(): void {
     switch (msg.t) {
       case 'run':
         if (draining) {
+          Atomics.add(taken, 0, msg.jobs.length);
           post({ t: 'drained', seqs: msg.jobs.map((j) => j.seq) });
           return;
         }
@@ -195,6 +197,7 @@ function startRunner(): void {
         const queued = queue.findIndex((j) => j.seq === msg.seq);
         if (queued !== -1) {
           queue.splice(queued, 1);
+          Atomics.add(taken, 0, 1); // out of order: the host may take one unbegun job for begun, never the reverse
           emit({ seq: msg.seq, kind: 'failed', error: { name: 'AbortError', message: `aborted before it began (${msg.reason})` } });
         } else runs.get(msg.seq)?.abort(new DOMException(`the job was ${msg.reason === 'cancelled' ? 'cancelled' : 'aborted by a shutdown'}`, 'AbortError'));
         return;
@@ -202,12 +205,16 @@ function startRunner(): void {
       case 'drain': {
         draining = true;
         const seqs = queue.splice(0).map((j) => j.seq);
+        Atomics.add(taken, 0, seqs.length);
         post({ t: 'drained', seqs });
         return;
       }
-      case 'giveBack':
-        post({ t: 'givenBack', seqs: queue.splice(0).map((j) => j.seq) });
+      case 'giveBack': {
+        const seqs = queue.splice(0).map((j) => j.seq);
+        Atomics.add(taken, 0, seqs.length);
+        post({ t: 'givenBack', seqs });
         return;
+      }
     }
   });
 }

@@ -265,7 +265,9 @@ export class Dispatcher {
   /** Queue an outcome; all outcomes of one event-loop turn become durable in one write. */
   private record(job: JobRecord, given: Outcome): void {
     const at = Date.now();
-    const outcome: Outcome = given.kind !== 'succeeded' && this.stoppedByShutdown.has(job.id) ? { seq: given.seq, kind: 'requeue', revert: false } : given;
+    // A failure of a job the shutdown aborted is the shutdown's doing; a requeue says itself whether the job began.
+    const byShutdown = (given.kind === 'failed' || given.kind === 'retry') && this.stoppedByShutdown.has(job.id);
+    const outcome: Outcome = byShutdown ? { seq: given.seq, kind: 'requeue', revert: false } : given;
     let ev: JobEvent;
     switch (outcome.kind) {
       case 'succeeded':
@@ -332,7 +334,9 @@ export class Dispatcher {
     const unqueued = [...this.waitingToRun].flat();
     this.waitingToRun.clear();
     await this.giveBack(unqueued);
-    await this.o.pool.drain(); // jobs a worker holds but has not begun come back as requeue (revert) outcomes
+    // Jobs a worker holds but has not begun come back as requeue (revert) outcomes; a
+    // worker blocked by its task cannot answer, and is terminated below.
+    await this.o.pool.drain(deadline);
     if (!(await this.o.pool.idle(deadline))) {
       for (const id of this.active.keys()) {
         this.stoppedByShutdown.add(id);
