@@ -136,6 +136,16 @@ export class Celeriac implements TaskSender {
   private watcher: TaskWatcher | undefined;
   /** createCeleriac() has returned. */
   private opened = false;
+  /** Set when the data dir failed (STORE_FAILED): the app stopped itself. */
+  private failure: CeleriacError | undefined;
+  private markFailed!: (err: CeleriacError) => void;
+  /**
+   * Resolves with the error if the app stopped by itself because its data dir failed (an
+   * I/O error on the journal: STORE_FAILED), once it has closed; pending `result()` calls
+   * were rejected with the same error. Never resolves otherwise. A worker process exits
+   * non-zero on it, so that its supervisor restarts it.
+   */
+  readonly failed = new Promise<CeleriacError>((resolve) => (this.markFailed = resolve));
 
   private constructor(
     readonly dir: string,
@@ -200,11 +210,18 @@ export class Celeriac implements TaskSender {
       onEvent: (m) => log.warn(m),
       spares: settings.watch,
     });
+    let created: Celeriac | undefined;
     // Discovery (worker threads importing the modules: a throwaway one, or with `start`
     // the pool's own) and the journal replay overlap.
     const [discovery, store] = await Promise.allSettled([
       options.start ? pool.start() : discoverTasks(modules, plugins),
-      FileStore.begin({ dir, resultTtlMs: settings.resultTtlMs, compactAfterBytes: settings.compactAfterBytes, onBackgroundError: (e) => log.error(`compaction failed (the journal is intact; it will be retried): ${(e as Error).message}`) }),
+      FileStore.begin({
+        dir,
+        resultTtlMs: settings.resultTtlMs,
+        compactAfterBytes: settings.compactAfterBytes,
+        onBackgroundError: (e) => log.error(`compaction failed (the journal is intact; it will be retried): ${(e as Error).message}`),
+        onFatal: (e) => created?.stopOnFailure(e),
+      }),
     ]);
     const abandon = async () => {
       try {
@@ -225,6 +242,7 @@ export class Celeriac implements TaskSender {
     }
     for (const p of discovery.value.problems) log.warn(p.message);
     const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log, pool);
+    created = app;
     app.reloadSource = { taskPaths, cwd, files: discovery.value.modules.map((m) => m.file) };
     // Closing stops the dispatcher at once and the read of the data dir at its next slice.
     const onAbort = () => void app.close();
@@ -243,6 +261,7 @@ export class Celeriac implements TaskSender {
       }
       if (report.interrupted > 0) log.info(`${report.interrupted} job(s) were running when the previous process stopped: they will run again, flagged recovered`);
       await app.inbox.start();
+      if (store.value.failure) throw store.value.failure; // failed while it was read
       if (options.signal?.aborted) throw aborted();
       app.opened = true;
       if (options.start && !early) await app.start();
@@ -252,7 +271,7 @@ export class Celeriac implements TaskSender {
       } finally {
         if (options.start) await pool.close();
       }
-      throw options.signal?.aborted && err instanceof CeleriacError && err.code === 'APP_CLOSED' ? aborted() : err;
+      throw options.signal?.aborted && err instanceof CeleriacError && err.code === 'APP_CLOSED' ? aborted() : (app.failure ?? err);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
@@ -418,6 +437,7 @@ export class Celeriac implements TaskSender {
   }
 
   private assertOpen(): void {
+    if (this.failure) throw this.failure;
     if (this.closing) throw new CeleriacError('APP_CLOSED', 'the app is closing or closed: it accepts no new jobs');
   }
 
@@ -523,6 +543,7 @@ export class Celeriac implements TaskSender {
   result(id: string, opts: ResultOptions = {}): Promise<unknown> {
     const job = this.store.jobs.get(id);
     if (!job) return Promise.reject(new CeleriacError('RESULT_GONE', `job ${id} is unknown: never sent here, or finished longer ago than resultTtl and dropped`));
+    if (this.failure && !FINISHED_STATES.has(job.state)) return Promise.reject(this.failure);
     return this.waiters.wait(job, opts.timeout);
   }
 
@@ -558,6 +579,22 @@ export class Celeriac implements TaskSender {
     this.shutdownDeadline = Math.min(this.shutdownDeadline, Date.now() + graceMs);
     if (!this.closing) this.closing = this.shutdown();
     return this.closing;
+  }
+
+  /**
+   * The data dir failed (the store refuses every write from now on): fail whoever waits
+   * for a result, stop (running jobs are aborted: their outcomes could not be recorded;
+   * they stay started on disk and run again, flagged recovered, after a restart), then
+   * resolve `failed`.
+   */
+  private stopOnFailure(err: CeleriacError): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.log.error(err.message);
+    this.waiters.rejectAll(err);
+    void this.close({ timeout: 0 })
+      .catch((e: unknown) => this.log.error(`while stopping after the failure: ${(e as Error).message}`))
+      .finally(() => this.markFailed(err));
   }
 
   private async shutdown(): Promise<void> {

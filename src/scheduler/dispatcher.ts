@@ -294,7 +294,11 @@ export class Dispatcher {
       try {
         // A failed write (disk full) loses nothing: retried here, else the jobs stay started and run again after a restart.
         // The first try goes straight to the store: p-retry costs ~5% of the host's CPU per job when on the hot path.
-        await this.o.store.commit(events).catch(() => pRetry(() => this.o.store.commit(events), { retries: 8, minTimeout: 100, maxTimeout: 5000 }));
+        // A failed store (STORE_FAILED) refuses every write from now on: no retry.
+        const worthRetry = (err: unknown) => (err as { code?: unknown })?.code !== 'STORE_FAILED';
+        await this.o.store.commit(events).catch((err: unknown) =>
+          worthRetry(err) ? pRetry(() => this.o.store.commit(events), { retries: 8, minTimeout: 100, maxTimeout: 5000, shouldRetry: ({ error }) => worthRetry(error) }) : Promise.reject(err),
+        );
       } catch (err) {
         this.o.log.error(`could not record the outcome of ${batch.length} job(s); they run again after a restart: ${(err as Error).message}`);
         for (const { job } of batch) this.active.delete(job.id);

@@ -44,16 +44,29 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
     return EXIT.ok;
   }
   printBanner(app, s, opts.version);
+  // The data dir failed (an I/O error on the journal): the app has stopped itself; exit
+  // non-zero so that a supervisor restarts the worker once the disk is back.
+  const failed = app.failed.then((err) => {
+    console.error(`celeriac worker: ${err.message}`);
+    return EXIT.error;
+  });
   if (stopping) close(); // the signal came as the open completed
   else if (opts.burst) {
-    await app.idle();
-    await app.close();
-    console.log('burst: no job is due any more; exiting');
-    return EXIT.ok;
+    const burst = app.idle().then(async () => {
+      await app!.close();
+      console.log('burst: no job is due any more; exiting');
+      return EXIT.ok;
+    });
+    return Promise.race([burst, failed]);
   }
-  await (await closed);
-  console.log('worker stopped');
-  return EXIT.ok;
+  return Promise.race([
+    closed.then(async (done) => {
+      await done;
+      console.log('worker stopped');
+      return EXIT.ok;
+    }),
+    failed,
+  ]);
 }
 
 function jobsLine(app: Celeriac): string {
