@@ -85,22 +85,30 @@ function startRunner(): void {
   let flushScheduled = false;
   let draining = false;
 
+  const flush = () => {
+    if (outbox.length === 0) return;
+    const outcomes = outbox;
+    outbox = [];
+    post({ t: 'done', outcomes });
+  };
   const emit = (o: Outcome) => {
     outbox.push(o);
     if (!flushScheduled) {
       flushScheduled = true;
       setImmediate(() => {
         flushScheduled = false;
-        const outcomes = outbox;
-        outbox = [];
-        post({ t: 'done', outcomes });
+        flush();
       });
     }
   };
 
+  // A recovered job may be one that took a worker down. It runs apart: the outcomes of
+  // the jobs before it are posted before it begins, and its own as soon as it ends, so
+  // that if it takes this thread down too, jobs that ran beside it are not blamed with it.
   const pump = () => {
     while (queue.length > 0 && freeSlots.length > 0) {
       const job = queue.shift()!;
+      if (job.recovered) flush();
       Atomics.add(taken, 0, 1);
       void execute(job, freeSlots.pop()!);
     }
@@ -153,6 +161,7 @@ function startRunner(): void {
     }
     outcome.runMs = performance.now() - t0;
     emit(outcome);
+    if (job.recovered) flush();
     pump();
   }
 
