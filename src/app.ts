@@ -55,6 +55,13 @@ export interface CeleriacOptions {
   timeoutGrace?: number | string;
   /** Heap limit per worker thread in MB (worker resourceLimits); a job that exceeds it fails. */
   maxMemoryMb?: number;
+  /**
+   * How many times a job may take its worker thread down (the task called process.exit(),
+   * ran out of memory, or threw from a timer) before it fails for good with code
+   * WORKER_LOST (Celery's WorkerLostError); until then it runs again, flagged recovered.
+   * Counted within one process. 1: it fails at the first loss. Default 3.
+   */
+  maxWorkerLosses?: number;
   /** Largest return value (bytes of JSON) a task may produce. Default 16 MiB. */
   maxResultBytes?: number;
   /** Compact the journal into the snapshot after this many bytes. Default 64 MiB. */
@@ -90,7 +97,7 @@ export interface CeleriacOptions {
 }
 
 const OPTION_KEYS = [
-  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'logJobs', 'watch', 'start', 'signal',
+  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxWorkerLosses', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'logJobs', 'watch', 'start', 'signal',
 ] as const;
 
 interface Settings {
@@ -101,6 +108,7 @@ interface Settings {
   shutdownTimeoutMs: number;
   timeoutGraceMs: number;
   maxMemoryMb: number | undefined;
+  maxWorkerLosses: number;
   maxResultBytes: number;
   compactAfterBytes: number;
   watch: boolean;
@@ -127,6 +135,16 @@ export class Celeriac implements TaskSender {
   private watcher: TaskWatcher | undefined;
   /** createCeleriac() has returned. */
   private opened = false;
+  /** Set when the data dir failed (STORE_FAILED): the app stopped itself. */
+  private failure: CeleriacError | undefined;
+  private markFailed!: (err: CeleriacError) => void;
+  /**
+   * Resolves with the error if the app stopped by itself because its data dir failed (an
+   * I/O error on the journal: STORE_FAILED), once it has closed; pending `result()` calls
+   * were rejected with the same error. Never resolves otherwise. A worker process exits
+   * non-zero on it, so that its supervisor restarts it.
+   */
+  readonly failed = new Promise<CeleriacError>((resolve) => (this.markFailed = resolve));
 
   private constructor(
     readonly dir: string,
@@ -192,15 +210,23 @@ export class Celeriac implements TaskSender {
       concurrency: settings.workerConcurrency,
       timeoutGraceMs: settings.timeoutGraceMs,
       maxResultBytes: settings.maxResultBytes,
+      maxWorkerLosses: settings.maxWorkerLosses,
       ...(settings.maxMemoryMb ? { resourceLimits: { maxOldGenerationSizeMb: settings.maxMemoryMb } } : {}),
       onEvent: (m) => log.warn(m),
       spares: settings.watch,
     });
+    let created: Celeriac | undefined;
     // Discovery (worker threads importing the modules: a throwaway one, or with `start`
     // the pool's own) and the journal replay overlap.
     const [discovery, store] = await Promise.allSettled([
       options.start ? pool.start() : discoverTasks(modules, plugins),
-      FileStore.begin({ dir, resultTtlMs: settings.resultTtlMs, compactAfterBytes: settings.compactAfterBytes, onBackgroundError: (e) => log.error(`compaction failed (the journal is intact; it will be retried): ${(e as Error).message}`) }),
+      FileStore.begin({
+        dir,
+        resultTtlMs: settings.resultTtlMs,
+        compactAfterBytes: settings.compactAfterBytes,
+        onBackgroundError: (e) => log.error(`compaction failed (the journal is intact; it will be retried): ${(e as Error).message}`),
+        onFatal: (e) => created?.stopOnFailure(e),
+      }),
     ]);
     const abandon = async () => {
       try {
@@ -221,6 +247,7 @@ export class Celeriac implements TaskSender {
     }
     for (const p of discovery.value.problems) log.warn(p.message);
     const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log, pool, options.logJobs ? new JobLog(sink) : undefined);
+    created = app;
     app.reloadSource = { taskPaths, cwd, files: discovery.value.modules.map((m) => m.file) };
     // Closing stops the dispatcher at once and the read of the data dir at its next slice.
     const onAbort = () => void app.close();
@@ -239,6 +266,7 @@ export class Celeriac implements TaskSender {
       }
       if (report.interrupted > 0) log.info(`${report.interrupted} job(s) were running when the previous process stopped: they will run again, flagged recovered`);
       await app.inbox.start();
+      if (store.value.failure) throw store.value.failure; // failed while it was read
       if (options.signal?.aborted) throw aborted();
       app.opened = true;
       if (options.start && !early) await app.start();
@@ -248,7 +276,7 @@ export class Celeriac implements TaskSender {
       } finally {
         if (options.start) await pool.close();
       }
-      throw options.signal?.aborted && err instanceof CeleriacError && err.code === 'APP_CLOSED' ? aborted() : err;
+      throw options.signal?.aborted && err instanceof CeleriacError && err.code === 'APP_CLOSED' ? aborted() : (app.failure ?? err);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
@@ -417,6 +445,7 @@ export class Celeriac implements TaskSender {
   }
 
   private assertOpen(): void {
+    if (this.failure) throw this.failure;
     if (this.closing) throw new CeleriacError('APP_CLOSED', 'the app is closing or closed: it accepts no new jobs');
   }
 
@@ -533,6 +562,7 @@ export class Celeriac implements TaskSender {
   result(id: string, opts: ResultOptions = {}): Promise<unknown> {
     const job = this.store.jobs.get(id);
     if (!job) return Promise.reject(new CeleriacError('RESULT_GONE', `job ${id} is unknown: never sent here, or finished longer ago than resultTtl and dropped`));
+    if (this.failure && !FINISHED_STATES.has(job.state)) return Promise.reject(this.failure);
     return this.waiters.wait(job, opts.timeout);
   }
 
@@ -568,6 +598,22 @@ export class Celeriac implements TaskSender {
     this.shutdownDeadline = Math.min(this.shutdownDeadline, Date.now() + graceMs);
     if (!this.closing) this.closing = this.shutdown();
     return this.closing;
+  }
+
+  /**
+   * The data dir failed (the store refuses every write from now on): fail whoever waits
+   * for a result, stop (running jobs are aborted: their outcomes could not be recorded;
+   * they stay started on disk and run again, flagged recovered, after a restart), then
+   * resolve `failed`.
+   */
+  private stopOnFailure(err: CeleriacError): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.log.error(err.message);
+    this.waiters.rejectAll(err);
+    void this.close({ timeout: 0 })
+      .catch((e: unknown) => this.log.error(`while stopping after the failure: ${(e as Error).message}`))
+      .finally(() => this.markFailed(err));
   }
 
   private async shutdown(): Promise<void> {
@@ -629,6 +675,7 @@ function resolveSettings(o: CeleriacOptions): Settings {
     shutdownTimeoutMs: o.shutdownTimeout === undefined ? 30_000 : guard(() => durationMs(o.shutdownTimeout, 'shutdownTimeout')),
     timeoutGraceMs: o.timeoutGrace === undefined ? 1000 : guard(() => durationMs(o.timeoutGrace, 'timeoutGrace')),
     maxMemoryMb: o.maxMemoryMb === undefined ? undefined : positiveInt(o.maxMemoryMb, 'maxMemoryMb', 0),
+    maxWorkerLosses: positiveInt(o.maxWorkerLosses, 'maxWorkerLosses', 3),
     maxResultBytes: positiveInt(o.maxResultBytes, 'maxResultBytes', 16 * 1024 * 1024),
     compactAfterBytes: positiveInt(o.compactAfterBytes, 'compactAfterBytes', 64 * 1024 * 1024),
     watch: o.watch === true,

@@ -45,6 +45,7 @@ const CHECKS: Record<keyof CeleriacConfig, Check> = {
   shutdownTimeout: duration,
   timeoutGrace: duration,
   maxMemoryMb: posInt,
+  maxWorkerLosses: posInt,
   maxResultBytes: posInt,
   compactAfterBytes: posInt,
   watch: (v) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${JSON.stringify(v)}`),

@@ -267,7 +267,9 @@ export class Dispatcher {
   /** Queue an outcome; all outcomes of one event-loop turn become durable in one write. */
   private record(job: JobRecord, given: Outcome): void {
     const at = Date.now();
-    const outcome: Outcome = given.kind !== 'succeeded' && this.stoppedByShutdown.has(job.id) ? { seq: given.seq, kind: 'requeue', revert: false } : given;
+    // A failure of a job the shutdown aborted is the shutdown's doing; a requeue says itself whether the job began.
+    const byShutdown = (given.kind === 'failed' || given.kind === 'retry') && this.stoppedByShutdown.has(job.id);
+    const outcome: Outcome = byShutdown ? { seq: given.seq, kind: 'requeue', revert: false } : given;
     let ev: JobEvent;
     switch (outcome.kind) {
       case 'succeeded':
@@ -294,7 +296,11 @@ export class Dispatcher {
       try {
         // A failed write (disk full) loses nothing: retried here, else the jobs stay started and run again after a restart.
         // The first try goes straight to the store: p-retry costs ~5% of the host's CPU per job when on the hot path.
-        await this.o.store.commit(events).catch(() => pRetry(() => this.o.store.commit(events), { retries: 8, minTimeout: 100, maxTimeout: 5000 }));
+        // A failed store (STORE_FAILED) refuses every write from now on: no retry.
+        const worthRetry = (err: unknown) => (err as { code?: unknown })?.code !== 'STORE_FAILED';
+        await this.o.store.commit(events).catch((err: unknown) =>
+          worthRetry(err) ? pRetry(() => this.o.store.commit(events), { retries: 8, minTimeout: 100, maxTimeout: 5000, shouldRetry: ({ error }) => worthRetry(error) }) : Promise.reject(err),
+        );
       } catch (err) {
         this.o.log.error(`could not record the outcome of ${batch.length} job(s); they run again after a restart: ${(err as Error).message}`);
         for (const { job } of batch) this.active.delete(job.id);
@@ -335,7 +341,9 @@ export class Dispatcher {
     const unqueued = [...this.waitingToRun].flat();
     this.waitingToRun.clear();
     await this.giveBack(unqueued);
-    await this.o.pool.drain(); // jobs a worker holds but has not begun come back as requeue (revert) outcomes
+    // Jobs a worker holds but has not begun come back as requeue (revert) outcomes; a
+    // worker blocked by its task cannot answer, and is terminated below.
+    await this.o.pool.drain(deadline);
     if (!(await this.o.pool.idle(deadline))) {
       for (const id of this.active.keys()) {
         this.stoppedByShutdown.add(id);

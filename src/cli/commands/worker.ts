@@ -52,17 +52,30 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
     return EXIT.ok;
   }
   printBanner(app, s, opts.version);
+  // The data dir failed (an I/O error on the journal): the app has stopped itself; exit
+  // non-zero so that a supervisor restarts the worker once the disk is back.
+  const storeFailed = app.failed.then((err) => {
+    console.error(`celeriac worker: ${err.message}`);
+    return EXIT.error;
+  });
   if (stopping) close(); // the signal came as the open completed
   else if (opts.burst) {
-    await app.idle();
-    await app.close();
-    const { succeeded, failed, retried } = log.tally;
-    console.log(`burst: no job is due any more; ran ${succeeded + failed + retried} job(s): ${succeeded} succeeded, ${failed} failed, ${retried} retried (scheduled again); exiting`);
-    return EXIT.ok;
+    const burst = app.idle().then(async () => {
+      await app!.close();
+      const { succeeded, failed, retried } = log.tally;
+      console.log(`burst: no job is due any more; ran ${succeeded + failed + retried} job(s): ${succeeded} succeeded, ${failed} failed, ${retried} retried (scheduled again); exiting`);
+      return EXIT.ok;
+    });
+    return Promise.race([burst, storeFailed]);
   }
-  await (await closed);
-  console.log('worker stopped');
-  return EXIT.ok;
+  return Promise.race([
+    closed.then(async (done) => {
+      await done;
+      console.log('worker stopped');
+      return EXIT.ok;
+    }),
+    storeFailed,
+  ]);
 }
 
 function jobsLine(app: Celeriac): string {
