@@ -9,6 +9,7 @@ import { CeleriacError } from './errors.js';
 import { InboxConsumer, inboxHasMessages, type InboxMessage } from './inbox.js';
 import { jobInfo } from './job-view.js';
 import { listJobs, parseListOptions, type JobPage, type ListOptions } from './job-query.js';
+import { JobLog, plainLogger, sinkOf, type Logger } from './log.js';
 import { ResultWaiters } from './waiters.js';
 import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobEvent, type JobRecord, type JobState, type NewJob } from './jobs.js';
 import { WorkerPool } from './pool/pool.js';
@@ -26,11 +27,7 @@ import { durationMs, MAX_INSTANT_MS } from './time.js';
 import { checkKnownKeys, isPlainObject } from './validate.js';
 import { TaskWatcher } from './watch.js';
 
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+export type { Logger, StructuredLogger } from './log.js';
 
 export interface CeleriacOptions {
   /** The data dir: journal, snapshot and lock live here. */
@@ -59,14 +56,27 @@ export interface CeleriacOptions {
   timeoutGrace?: number | string;
   /** Heap limit per worker thread in MB (worker resourceLimits); a job that exceeds it fails. */
   maxMemoryMb?: number;
+  /**
+   * How many times a job may take its worker thread down (the task called process.exit(),
+   * ran out of memory, or threw from a timer) before it fails for good with code
+   * WORKER_LOST (Celery's WorkerLostError); until then it runs again, flagged recovered.
+   * Counted within one process. 1: it fails at the first loss. Default 3.
+   */
+  maxWorkerLosses?: number;
   /** Largest return value (bytes of JSON) a task may produce. Default 16 MiB. */
   maxResultBytes?: number;
   /** Compact the journal into the snapshot after this many bytes. Default 64 MiB. */
   compactAfterBytes?: number;
   /** Resolve relative paths against this directory. Default: process.cwd(). */
   cwd?: string;
-  /** Where celeriac reports recoveries and lost workers; false for silence. Default: console. */
+  /**
+   * Where celeriac reports recoveries, lost workers and (with logJobs) each job; false for
+   * silence. A plain logger (`info(message)`) or a pino-style one (`info(fields, message)`,
+   * told apart by its `child()` method; pino's type fits Logger). Default: console.
+   */
   logger?: Logger | false;
+  /** One log line per job event: received, succeeded (with its run time), retried (countdown, reason), failed (error). Default false. */
+  logJobs?: boolean;
   /**
    * Hot reload (development): watch the task modules and plugin modules; on a change a new
    * worker generation loads the new code, and running jobs finish on the old one. Default false.
@@ -88,7 +98,7 @@ export interface CeleriacOptions {
 }
 
 const OPTION_KEYS = [
-  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'watch', 'start', 'signal',
+  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxWorkerLosses', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'logJobs', 'watch', 'start', 'signal',
 ] as const;
 
 interface Settings {
@@ -99,17 +109,12 @@ interface Settings {
   shutdownTimeoutMs: number;
   timeoutGraceMs: number;
   maxMemoryMb: number | undefined;
+  maxWorkerLosses: number;
   maxResultBytes: number;
   compactAfterBytes: number;
   watch: boolean;
 }
 
-const silent: Logger = { info() {}, warn() {}, error() {} };
-const consoleLogger: Logger = {
-  info: (m) => console.log(`[celeriac] ${m}`),
-  warn: (m) => console.warn(`[celeriac] ${m}`),
-  error: (m) => console.error(`[celeriac] ${m}`),
-};
 
 export async function createCeleriac(options: CeleriacOptions): Promise<Celeriac> {
   return Celeriac.create(options);
@@ -131,6 +136,16 @@ export class Celeriac implements TaskSender {
   private watcher: TaskWatcher | undefined;
   /** createCeleriac() has returned. */
   private opened = false;
+  /** Set when the data dir failed (STORE_FAILED): the app stopped itself. */
+  private failure: CeleriacError | undefined;
+  private markFailed!: (err: CeleriacError) => void;
+  /**
+   * Resolves with the error if the app stopped by itself because its data dir failed (an
+   * I/O error on the journal: STORE_FAILED), once it has closed; pending `result()` calls
+   * were rejected with the same error. Never resolves otherwise. A worker process exits
+   * non-zero on it, so that its supervisor restarts it.
+   */
+  readonly failed = new Promise<CeleriacError>((resolve) => (this.markFailed = resolve));
 
   private constructor(
     readonly dir: string,
@@ -141,6 +156,7 @@ export class Celeriac implements TaskSender {
     private readonly settings: Settings,
     private readonly log: Logger,
     pool: WorkerPool,
+    private readonly jobLog: JobLog | undefined,
   ) {
     this.tasksByName = new Map(tasks.map((t) => [t.name, t]));
     this.pool = pool;
@@ -149,6 +165,7 @@ export class Celeriac implements TaskSender {
       pool: this.pool,
       log,
       onFinished: (job) => this.waiters.settle(job),
+      ...(jobLog ? { onRecorded: (job: JobRecord, ev: JobEvent, runMs: number | undefined) => jobLog.recorded(job, ev, runMs) } : {}),
       slots: settings.concurrency * settings.workerConcurrency,
       prefetch: settings.prefetch,
       timeoutGraceMs: settings.timeoutGraceMs,
@@ -180,8 +197,10 @@ export class Celeriac implements TaskSender {
     const aborted = () => new CeleriacError('APP_CLOSED', 'createCeleriac(): aborted (its signal fired) while the app was opening; jobs that had started finished or were given back');
     if (options.signal?.aborted) throw aborted();
     const plugins = (options.plugins ?? []).map((name) => resolvePlugin(name, cwd));
-    const log = options.logger === false ? silent : (options.logger ?? consoleLogger);
+    if (options.logJobs !== undefined && typeof options.logJobs !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "logJobs" must be true or false, got ${JSON.stringify(options.logJobs)}`);
     checkLogger(options.logger);
+    const sink = sinkOf(options.logger);
+    const log = plainLogger(sink);
     const dir = resolve(cwd, options.dir);
     await assertDataDirUsable(dir, 'createCeleriac(): "dir"');
     const modules = await findTaskModules(taskPaths, cwd);
@@ -192,15 +211,23 @@ export class Celeriac implements TaskSender {
       concurrency: settings.workerConcurrency,
       timeoutGraceMs: settings.timeoutGraceMs,
       maxResultBytes: settings.maxResultBytes,
+      maxWorkerLosses: settings.maxWorkerLosses,
       ...(settings.maxMemoryMb ? { resourceLimits: { maxOldGenerationSizeMb: settings.maxMemoryMb } } : {}),
       onEvent: (m) => log.warn(m),
       spares: settings.watch,
     });
+    let created: Celeriac | undefined;
     // Discovery (worker threads importing the modules: a throwaway one, or with `start`
     // the pool's own) and the journal replay overlap.
     const [discovery, store] = await Promise.allSettled([
       options.start ? pool.start() : discoverTasks(modules, plugins),
-      FileStore.begin({ dir, resultTtlMs: settings.resultTtlMs, compactAfterBytes: settings.compactAfterBytes, onBackgroundError: (e) => log.error(`compaction failed (the journal is intact; it will be retried): ${(e as Error).message}`) }),
+      FileStore.begin({
+        dir,
+        resultTtlMs: settings.resultTtlMs,
+        compactAfterBytes: settings.compactAfterBytes,
+        onBackgroundError: (e) => log.error(`compaction failed (the journal is intact; it will be retried): ${(e as Error).message}`),
+        onFatal: (e) => created?.stopOnFailure(e),
+      }),
     ]);
     const abandon = async () => {
       try {
@@ -220,7 +247,8 @@ export class Celeriac implements TaskSender {
       throw err;
     }
     for (const p of discovery.value.problems) log.warn(p.message);
-    const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log, pool);
+    const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log, pool, options.logJobs ? new JobLog(sink) : undefined);
+    created = app;
     app.reloadSource = { taskPaths, cwd, files: discovery.value.modules.map((m) => m.file) };
     // Closing stops the dispatcher at once and the read of the data dir at its next slice.
     const onAbort = () => void app.close();
@@ -239,6 +267,7 @@ export class Celeriac implements TaskSender {
       }
       if (report.interrupted > 0) log.info(`${report.interrupted} job(s) were running when the previous process stopped: they will run again, flagged recovered`);
       await app.inbox.start();
+      if (store.value.failure) throw store.value.failure; // failed while it was read
       if (options.signal?.aborted) throw aborted();
       app.opened = true;
       if (options.start && !early) await app.start();
@@ -248,7 +277,7 @@ export class Celeriac implements TaskSender {
       } finally {
         if (options.start) await pool.close();
       }
-      throw options.signal?.aborted && err instanceof CeleriacError && err.code === 'APP_CLOSED' ? aborted() : err;
+      throw options.signal?.aborted && err instanceof CeleriacError && err.code === 'APP_CLOSED' ? aborted() : (app.failure ?? err);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
@@ -352,7 +381,7 @@ export class Celeriac implements TaskSender {
   async send(taskOrDef: string | TaskDefinition, args: unknown = [], options?: SendOptions): Promise<JobHandle<unknown>> {
     const task = this.taskFor(taskOrDef);
     const make = jobFactory(task, options, Date.now());
-    const job = make(encodeArgs(task.name, args));
+    const job = make(encodeArgs(task, args));
     const id = job.id;
     if (this.store.jobs.has(id)) return this.handle(id, false);
     const inProgress = this.accepting.get(id);
@@ -376,6 +405,7 @@ export class Celeriac implements TaskSender {
       this.accepting.delete(id);
     }
     const rec = this.store.jobs.get(id)!;
+    this.jobLog?.received(rec);
     if (startNow && rec.state === 'started') this.dispatcher.runStarted(rec);
     else {
       if (startNow) this.dispatcher.releaseClaim();
@@ -419,7 +449,11 @@ export class Celeriac implements TaskSender {
       } finally {
         for (const id of inList) this.accepting.delete(id);
       }
-      for (const job of fresh) this.dispatcher.schedule(this.store.jobs.get(job.id)!);
+      for (const job of fresh) {
+        const rec = this.store.jobs.get(job.id)!;
+        this.jobLog?.received(rec);
+        this.dispatcher.schedule(rec);
+      }
     }
     await Promise.all(others);
     return jobs.map(({ job }, i) => this.handle(job.id, created[i]!));
@@ -434,6 +468,7 @@ export class Celeriac implements TaskSender {
   }
 
   private assertOpen(): void {
+    if (this.failure) throw this.failure;
     if (this.closing) throw new CeleriacError('APP_CLOSED', 'the app is closing or closed: it accepts no new jobs');
   }
 
@@ -449,6 +484,7 @@ export class Celeriac implements TaskSender {
         await this.store.commit(fresh.map((job) => ({ type: 'add', job })));
         for (const j of fresh) {
           const rec = this.store.jobs.get(j.id);
+          if (rec) this.jobLog?.received(rec);
           if (rec && WAITING_STATES.has(rec.state)) this.dispatcher.schedule(rec);
         }
         // Sent while no worker ran: found at the open, like the jobs on disk.
@@ -501,7 +537,7 @@ export class Celeriac implements TaskSender {
     const job: NewJob = {
       id: j.id,
       task: j.task,
-      args: encodeArgs(j.task, args),
+      args: encodeArgs(task, args),
       createdAt: time(j.createdAt, 'createdAt'),
       runAt: time(j.runAt, 'runAt'),
       expiresAt: time(j.expiresAt, 'expiresAt'),
@@ -557,6 +593,7 @@ export class Celeriac implements TaskSender {
   result(id: string, opts: ResultOptions = {}): Promise<unknown> {
     const job = this.store.jobs.get(id);
     if (!job) return Promise.reject(new CeleriacError('RESULT_GONE', `job ${id} is unknown: never sent here, or finished longer ago than resultTtl and dropped`));
+    if (this.failure && !FINISHED_STATES.has(job.state)) return Promise.reject(this.failure);
     return this.waiters.wait(job, opts.timeout);
   }
 
@@ -592,6 +629,22 @@ export class Celeriac implements TaskSender {
     this.shutdownDeadline = Math.min(this.shutdownDeadline, Date.now() + graceMs);
     if (!this.closing) this.closing = this.shutdown();
     return this.closing;
+  }
+
+  /**
+   * The data dir failed (the store refuses every write from now on): fail whoever waits
+   * for a result, stop (running jobs are aborted: their outcomes could not be recorded;
+   * they stay started on disk and run again, flagged recovered, after a restart), then
+   * resolve `failed`.
+   */
+  private stopOnFailure(err: CeleriacError): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.log.error(err.message);
+    this.waiters.rejectAll(err);
+    void this.close({ timeout: 0 })
+      .catch((e: unknown) => this.log.error(`while stopping after the failure: ${(e as Error).message}`))
+      .finally(() => this.markFailed(err));
   }
 
   private async shutdown(): Promise<void> {
@@ -653,6 +706,7 @@ function resolveSettings(o: CeleriacOptions): Settings {
     shutdownTimeoutMs: o.shutdownTimeout === undefined ? 30_000 : guard(() => durationMs(o.shutdownTimeout, 'shutdownTimeout')),
     timeoutGraceMs: o.timeoutGrace === undefined ? 1000 : guard(() => durationMs(o.timeoutGrace, 'timeoutGrace')),
     maxMemoryMb: o.maxMemoryMb === undefined ? undefined : positiveInt(o.maxMemoryMb, 'maxMemoryMb', 0),
+    maxWorkerLosses: positiveInt(o.maxWorkerLosses, 'maxWorkerLosses', 3),
     maxResultBytes: positiveInt(o.maxResultBytes, 'maxResultBytes', 16 * 1024 * 1024),
     compactAfterBytes: positiveInt(o.compactAfterBytes, 'compactAfterBytes', 64 * 1024 * 1024),
     watch: o.watch === true,

@@ -9,7 +9,7 @@ import { readInboxReadOnly, submitToInbox } from './inbox.js';
 import { FINISHED_STATES, newRecord, type JobRecord, type JobState, type NewJob } from './jobs.js';
 import { jobInfo, outcomeOf } from './job-view.js';
 import { listJobs, parseListOptions, type JobPage, type ListOptions } from './job-query.js';
-import type { TaskManifestEntry } from './pool/protocol.js';
+import type { ModuleProblem, TaskManifestEntry } from './pool/protocol.js';
 import { assertNoProblems, discoverTasks, findTaskModules } from './registry/discover.js';
 import { resolvePlugin } from './registry/plugins.js';
 import { encodeArgs, jobFactory, manyJobs, unknownTaskError } from './send.js';
@@ -42,6 +42,11 @@ export class CeleriacClient {
     readonly dir: string,
     readonly tasks: TaskManifestEntry[] | undefined,
     private readonly modules: string[],
+    /**
+     * Task modules or plugins that did not load (file:line and why). Sends to the tasks that
+     * did load work all the same: one module being edited must not stop every send.
+     */
+    readonly problems: ModuleProblem[] = [],
   ) {
     this.byName = tasks ? new Map(tasks.map((t) => [t.name, t])) : undefined;
   }
@@ -50,7 +55,12 @@ export class CeleriacClient {
     if (typeof name !== 'string') throw new CeleriacError('UNKNOWN_TASK', `send(): the task must be a name, got ${typeof name}`);
     if (!this.byName) return unseenTask(name);
     const t = this.byName.get(name);
-    if (!t) throw unknownTaskError(name, this.byName.keys(), this.modules);
+    if (!t) {
+      const err = unknownTaskError(name, this.byName.keys(), this.modules);
+      const broken = this.problems.filter((p) => p.kind === 'import' || p.kind === 'plugin');
+      if (broken.length) err.message += `; it may be defined in a module that did not load:\n${broken.map((p) => `  - ${p.message}`).join('\n')}`;
+      throw err;
+    }
     return t;
   }
 
@@ -58,7 +68,8 @@ export class CeleriacClient {
   send<T extends string | TaskDefinition = string>(task: T, ...rest: SendRest<T>): Promise<SubmittedJob>;
   async send(taskOrDef: string | TaskDefinition, args: unknown[] = [], options?: SendOptions): Promise<SubmittedJob> {
     const name = typeof taskOrDef === 'string' ? taskOrDef : taskOrDef.name;
-    const job = jobFactory(this.task(name), options, Date.now())(encodeArgs(name, args));
+    const task = this.task(name);
+    const job = jobFactory(task, options, Date.now())(encodeArgs(task, args));
     const file = await submitToInbox(this.dir, { v: 1, kind: 'send', jobs: [wireJob(job)] });
     return { id: job.id, file };
   }
@@ -146,7 +157,9 @@ export async function createClient(options: ClientOptions): Promise<CeleriacClie
   if (paths.length === 0 && pluginNames.length === 0) return new CeleriacClient(dir, undefined, []);
   const modules = await findTaskModules(paths, cwd);
   const discovery = await discoverTasks(modules, pluginNames.map((n) => resolvePlugin(n, cwd)));
-  assertNoProblems(discovery.problems);
-  return new CeleriacClient(dir, discovery.tasks, modules);
+  // Two tasks with one name is a setup error; a module that fails to import is left out
+  // (listed in client.problems) and only sends that need it fail.
+  assertNoProblems(discovery.problems.filter((p) => p.kind === 'duplicate'));
+  return new CeleriacClient(dir, discovery.tasks, modules, discovery.problems.filter((p) => p.kind !== 'empty'));
 }
 

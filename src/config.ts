@@ -16,7 +16,7 @@ const LOAD_TIMEOUT_MS = 30_000;
  * defaults; see CeleriacOptions), with the data dir optional: it defaults to ".celeriac"
  * beside the config file.
  */
-export interface CeleriacConfig extends Omit<CeleriacOptions, 'dir' | 'cwd' | 'logger' | 'start' | 'signal'> {
+export interface CeleriacConfig extends Omit<CeleriacOptions, 'dir' | 'cwd' | 'logger' | 'logJobs' | 'start' | 'signal'> {
   dir?: string;
 }
 
@@ -45,6 +45,7 @@ const CHECKS: Record<keyof CeleriacConfig, Check> = {
   shutdownTimeout: duration,
   timeoutGrace: duration,
   maxMemoryMb: posInt,
+  maxWorkerLosses: posInt,
   maxResultBytes: posInt,
   compactAfterBytes: posInt,
   watch: (v) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${JSON.stringify(v)}`),

@@ -17,6 +17,7 @@ export type CeleriacErrorCode =
   | 'UNSUPPORTED_FORMAT'
   | 'DISK_FULL'
   | 'STORE_WRITE_FAILED'
+  | 'STORE_FAILED'
   | 'APP_CLOSED'
   | 'APP_NOT_STARTED'
   | 'RESULT_TIMEOUT'

@@ -176,7 +176,7 @@ export class InboxConsumer {
       try {
         await this.apply(message);
       } catch (err) {
-        if (err instanceof CeleriacError && err.code !== 'DISK_FULL' && err.code !== 'STORE_WRITE_FAILED' && err.code !== 'APP_CLOSED') {
+        if (err instanceof CeleriacError && err.code !== 'DISK_FULL' && err.code !== 'STORE_WRITE_FAILED' && err.code !== 'STORE_FAILED' && err.code !== 'APP_CLOSED') {
           this.log.warn(`inbox message ${file} rejected: ${err.message}`);
           await rejectMessage(this.dir, file, err.message);
           continue;

@@ -1,4 +1,4 @@
-export { createCeleriac, Celeriac, type CeleriacOptions, type Logger } from './app.js';
+export { createCeleriac, Celeriac, type CeleriacOptions, type Logger, type StructuredLogger } from './app.js';
 export { task, RetryRequest, isTaskDefinition, type TaskDefinition, type TaskOptions, type RetryOptions, type ErrorMatcher, type TaskArgs, type TaskResult, type TaskSender, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DELAY_MS } from './task.js';
 export { context, type TaskContext } from './context.js';
 export { CeleriacError, TaskFailedError, type CeleriacErrorCode, type SerializedError } from './errors.js';

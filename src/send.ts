@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { closest } from 'fastest-levenshtein';
 import { CeleriacError } from './errors.js';
 import type { NewJob } from './jobs.js';
+import { signature } from './pool/params.js';
 import type { TaskManifestEntry } from './pool/protocol.js';
 import { SEND_OPTION_KEYS, type SendOptions } from './send-types.js';
 import { durationMs, instantMs } from './time.js';
@@ -81,12 +82,14 @@ export function checkId(task: string, id: unknown): asserts id is string {
 }
 
 /** The JSON text of an argument list, or a clear error naming the argument that cannot be sent. */
-export function encodeArgs(task: string, args: unknown, path = 'args', caller = 'send'): string {
+export function encodeArgs(task: string | TaskManifestEntry, args: unknown, path = 'args', caller = 'send'): string {
+  const name = typeof task === 'string' ? task : task.name;
   if (!Array.isArray(args)) {
-    throw new CeleriacError('INVALID_ARGS', `${caller}(${task}): ${path} must be an array of arguments, got ${args === null ? 'null' : typeof args}; to pass one value, wrap it: [value]`);
+    throw new CeleriacError('INVALID_ARGS', `${caller}(${name}): ${path} must be an array of arguments, got ${args === null ? 'null' : typeof args}; to pass one value, wrap it: [value]`);
   }
+  if (typeof task !== 'string') checkArgCount(task, args, caller, path);
   const out = toJson(args, path);
-  if ('problem' in out) throw new CeleriacError('INVALID_ARGS', `${caller}(${task}): ${out.problem}`);
+  if ('problem' in out) throw new CeleriacError('INVALID_ARGS', `${caller}(${name}): ${out.problem}`);
   return out.json;
 }
 
@@ -117,13 +120,28 @@ export function manyJobs(task: TaskManifestEntry, items: unknown, options: SendO
   };
   const shared = factory(options, '');
   return items.map((item: unknown, i): ManyJob => {
-    if (Array.isArray(item)) return { job: shared(encodeArgs(task.name, item, `argsList[${i}]`, 'sendMany')), chosenId: false };
+    if (Array.isArray(item)) return { job: shared(encodeArgs(task, item, `argsList[${i}]`, 'sendMany')), chosenId: false };
     if (!isPlainObject(item)) {
       throw new CeleriacError('INVALID_ARGS', `${where}: argsList[${i}] must be an argument array or { args, ...options }, got ${item === null ? 'null' : typeof item}`);
     }
     const { args, ...own } = item as { args?: unknown };
     const ownOptions = own as SendOptions;
     const make = factory({ ...options, ...ownOptions }, `argsList[${i}]: `);
-    return { job: make(encodeArgs(task.name, args, `argsList[${i}].args`, 'sendMany')), chosenId: ownOptions.id !== undefined };
+    return { job: make(encodeArgs(task, args, `argsList[${i}].args`, 'sendMany')), chosenId: ownOptions.id !== undefined };
   });
+}
+
+/** Too many or too few arguments for the task's declared parameters (when they could be read). */
+export function checkArgCount(task: TaskManifestEntry, args: unknown[], caller = 'send', path = 'args'): void {
+  const p = task.params;
+  if (!p || (args.length >= p.min && (p.max === null || args.length <= p.max))) return;
+  const takes =
+    p.max === null ? `at least ${p.min}`
+    : p.min === p.max ? `${p.min}`
+    : `${p.min} to ${p.max}`;
+  const shown = JSON.stringify(args);
+  throw new CeleriacError(
+    'INVALID_ARGS',
+    `${caller}(${task.name}): ${path === 'args' ? '' : `${path}: `}${signature(task.name, p)} takes ${takes} argument${(p.max ?? p.min) === 1 ? '' : 's'}, got ${args.length}: ${shown.length > 200 ? `${shown.slice(0, 199)}…` : shown}${task.file ? ` (defined at ${task.file}:${task.line})` : ''}`,
+  );
 }

@@ -54,10 +54,10 @@ export class ResultWaiters {
     for (const w of list) outcome.then(w.resolve, w.reject);
   }
 
-  /** The app closed: nobody will be woken any more. */
-  rejectAll(): void {
+  /** The app closed (or its store failed: `error`): nobody will be woken any more. */
+  rejectAll(error?: CeleriacError): void {
     for (const [id, list] of this.byId) {
-      for (const w of list) w.reject(new CeleriacError('APP_CLOSED', `the app closed before job ${id} finished; it is still on record and runs after the next start`));
+      for (const w of list) w.reject(error ?? new CeleriacError('APP_CLOSED', `the app closed before job ${id} finished; it is still on record and runs after the next start`));
     }
     this.byId.clear();
   }

@@ -3,13 +3,13 @@
 // says (state, attempts, retries, error) are the assertions.
 import { strict as assert } from 'node:assert';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { existsSync } from 'node:fs';
 import { rm, symlink, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
 import { createCeleriac, readJobs, TaskFailedError, type Celeriac } from '../src/index.js';
 import { EXAMPLES, exampleProject, run, TSX, typecheck } from './example-project.js';
+import { ensureBuilt } from './cli-helpers.js';
 import { ROOT, sleep } from './helpers.js';
 
 const PLUGIN = EXAMPLES.webhooks;
@@ -214,7 +214,7 @@ test('the example type-checks (strict) as installed in an app', async (t) => {
 test(
   'the plugin loads in an app that uses the built package (dist/)',
   async (t) => {
-    if (!existsSync(join(ROOT, 'dist', 'index.js'))) return t.skip('dist/ is not built (npm run build)');
+    ensureBuilt(); // `npm ci` no longer builds dist/ (it is built on pack)
     const project = await exampleProject(t, ['webhooks'], 'celeriac-webhooks-dist-');
     const installed = join(project, 'node_modules', 'celeriac');
     await rm(installed, { recursive: true });

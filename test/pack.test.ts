@@ -81,8 +81,9 @@ test('the packed tarball installs into a fresh project and runs .ts and .js task
   }
   await cp(join(ROOT, 'src'), join(stage, 'src'), { recursive: true });
   await symlink(join(ROOT, 'node_modules'), join(stage, 'node_modules'), 'dir');
-  await sh(NPM, ['run', 'build'], stage, 120_000);
-  const packed = JSON.parse(await sh(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], stage, 120_000)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  // No `npm run build` first: packing builds dist/ itself (prepack), as `npm publish` does.
+  const packOut = await sh(NPM, ['pack', '--json', '--pack-destination', tmp], stage, 180_000);
+  const packed = JSON.parse(packOut.slice(packOut.indexOf('\n[') + 1)) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const tarball = join(tmp, packed[0]!.filename);
   const packedFiles = packed[0]!.files.map((f) => f.path);
   assert.ok(packedFiles.includes('dist/index.js'));
@@ -105,6 +106,10 @@ test('the packed tarball installs into a fresh project and runs .ts and .js task
   const installed = join(project, 'node_modules', 'celeriac');
   assert.ok(await exists(join(installed, 'dist', 'index.d.ts')), 'node_modules/celeriac/dist/index.d.ts exists');
   assert.ok(await exists(join(installed, 'dist', 'index.js')));
+  // An install script (prepare included) makes `npm i celeriac-*.tgz` warn about an unapproved script.
+  const installedScripts = (JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+  const installTime = ['preinstall', 'install', 'postinstall', 'prepare'].filter((k) => k in installedScripts);
+  assert.deepEqual(installTime, [], 'the installed package runs no script at install time');
 
   await mkdir(join(project, 'tasks'));
   await writeFile(join(project, 'tasks', 'greet.ts'), TS_TASKS);

@@ -3,8 +3,10 @@
 // (`paster celeryd` and CKAN's `ckan jobs worker|list|show|cancel|clear|test`).
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { closest, distance } from 'fastest-levenshtein';
 import { CeleriacError } from '../errors.js';
 import { EXIT, settings, UsageError, type Flags } from './context.js';
+import { exitWhenFlushed } from './exit.js';
 import { doctorCommand, repairCommand, tasksCommand } from './commands/inspect.js';
 import { cancelCommand, clearCommand, listCommand, sendCommand, showCommand, testCommand } from './commands/jobs.js';
 import { workerCommand } from './commands/worker.js';
@@ -41,7 +43,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   worker: {
     summary: 'run the worker daemon: print the loaded tasks, run jobs until stopped',
-    usage: 'celeriac worker [--config PATH] [--watch] [--burst] [--concurrency N]',
+    usage: 'celeriac worker [--config PATH] [--watch] [--burst] [--concurrency N] [--loglevel LEVEL] [--log-format text|json]',
     options: {
       watch: { type: 'boolean', short: 'w', default: false },
       burst: { type: 'boolean', short: 'b', default: false },
@@ -51,6 +53,8 @@ const COMMANDS: Record<string, Command> = {
       'result-ttl': { type: 'string' },
       'shutdown-timeout': { type: 'string' },
       'max-memory-mb': { type: 'string' },
+      loglevel: { type: 'string', short: 'l' },
+      'log-format': { type: 'string' },
     },
     details: `  -w, --watch                 reload task modules when they change (development)
   -b, --burst                 run the jobs that are due, then exit 0
@@ -60,6 +64,9 @@ const COMMANDS: Record<string, Command> = {
       --result-ttl SECONDS    keep finished jobs this long (default 86400)
       --shutdown-timeout S    warm shutdown grace period (default 30)
       --max-memory-mb MB      heap limit per worker thread
+  -l, --loglevel LEVEL        info (default: a line per job received, succeeded, retried, failed),
+                              warn (no line per job but failures), or error
+      --log-format FORMAT     text (default) or json (one JSON object per line, for log shippers)
 
 SIGTERM or SIGINT: warm shutdown (running jobs finish within the grace period, exit 0).
 A second SIGINT: cold shutdown (running jobs are aborted and run again at the next start).`,
@@ -141,7 +148,11 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const command = COMMANDS[name];
-  if (!command) throw new UsageError(`unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  if (!command) {
+    const near = name.startsWith('-') ? undefined : closest(name, Object.keys(COMMANDS));
+    const hint = near && distance(name, near) <= Math.max(2, Math.floor(near.length / 2)) ? `did you mean "${near}"? ` : '';
+    throw new UsageError(`unknown command "${name}": ${hint}(commands: ${Object.keys(COMMANDS).join(', ')})`);
+  }
   let parsed;
   try {
     parsed = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
@@ -161,7 +172,7 @@ async function main(argv: string[]): Promise<number> {
   dataDir = s.dir;
   switch (name) {
     case 'worker':
-      return workerCommand(s, { burst: values.burst === true, version: VERSION });
+      return workerCommand(s, { burst: values.burst === true, version: VERSION, loglevel: values.loglevel as string | undefined, logFormat: values['log-format'] as string | undefined });
     case 'send':
       return sendCommand(s, positionals, values as Record<string, string>, json);
     case 'list':
@@ -182,23 +193,21 @@ async function main(argv: string[]): Promise<number> {
   return EXIT.usage;
 }
 
-// process.exit: stdout and stderr are synchronous for files and pipes on Linux, so
-// nothing printed is lost, and no stray handle can keep a finished command alive.
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitWhenFlushed(code),
   (err: unknown) => {
     if (err instanceof UsageError) {
       process.stderr.write(`celeriac: ${err.message}\nRun \`celeriac --help\` for usage.\n`);
-      process.exit(EXIT.usage);
+      return exitWhenFlushed(EXIT.usage);
     } else if (err instanceof CeleriacError) {
       process.stderr.write(`celeriac: ${err.message}\n`);
-      process.exit(err.code === 'INVALID_CONFIG' ? EXIT.usage : EXIT.error);
+      return exitWhenFlushed(err.code === 'INVALID_CONFIG' ? EXIT.usage : EXIT.error);
     } else if (permissionMessage(err, dataDir)) {
       process.stderr.write(`celeriac: ${permissionMessage(err, dataDir)}\n`);
-      process.exit(EXIT.error);
+      return exitWhenFlushed(EXIT.error);
     } else {
       process.stderr.write(`celeriac: ${(err as Error)?.stack ?? String(err)}\n`);
-      process.exit(EXIT.error);
+      return exitWhenFlushed(EXIT.error);
     }
   },
 );

@@ -5,6 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { definedTasks, type TaskDefinition } from '../task.js';
 import { importProblem } from './outcome.js';
+import { readParams } from './params.js';
 import type { ModuleProblem, PluginRef, TaskManifestEntry } from './protocol.js';
 
 export interface LoadedTasks {
@@ -103,6 +104,8 @@ export async function loadTasks(modules: string[], plugins: PluginRef[]): Promis
     };
     const plugin = pluginOf.get(d);
     if (plugin) entry.plugin = plugin;
+    const params = readParams(d.fn);
+    if (params) entry.params = params;
     return entry;
   });
   return { registry, manifest, problems, modules: loaded };

@@ -22,6 +22,11 @@ export interface PoolOptions {
   timeoutGraceMs: number;
   maxResultBytes: number;
   resourceLimits?: ResourceLimits;
+  /**
+   * How many times a job may lose its worker thread under it (exit, crash, out of memory)
+   * before it fails for good: below that it runs again, flagged recovered.
+   */
+  maxWorkerLosses: number;
   /** Told when a worker is lost and replaced, or a replacement fails to load its modules. */
   onEvent?: (message: string) => void;
   /**
@@ -62,6 +67,8 @@ interface Batch {
 interface Pending {
   job: WireJob;
   batch: Batch;
+  /** Its place in its worker's queue (first in, first out): it has begun once the worker has taken more than this many. */
+  index?: number;
 }
 
 interface Slot {
@@ -78,6 +85,10 @@ interface Slot {
   givingBack?: boolean;
   /** Set by the worker as it dies: the seq of the job that called process.exit() or threw uncaught (0: unknown). */
   culprit: Int32Array;
+  /** How many jobs the worker has taken off its queue (see WorkerData.slots). */
+  taken: Int32Array;
+  /** Jobs handed to this worker so far: each Pending's `index`. */
+  assigned: number;
   inFlight: Map<number, Pending>;
   outbox: WireJob[];
   /** The seq whose timeout made us terminate this worker. */
@@ -116,6 +127,8 @@ export class WorkerPool {
   private modules: string[];
   private plugins: PluginRef[];
   private reloading: Promise<ReloadResult> | undefined;
+  /** Worker threads each job has lost so far (by job id), for maxWorkerLosses; dropped at its next outcome. */
+  private readonly losses = new Map<string, number>();
   manifest: TaskManifestEntry[] = [];
 
   constructor(private readonly opts: PoolOptions) {
@@ -270,7 +283,7 @@ export class WorkerPool {
       markReady = resolve;
       failReady = reject;
     });
-    const slot: Slot = { worker, state, ready, tsx: needsTsx(modules, plugins), ...slotViews(slots, this.opts.concurrency), inFlight: new Map(), outbox: [], exited: false };
+    const slot: Slot = { worker, state, ready, tsx: needsTsx(modules, plugins), ...slotViews(slots, this.opts.concurrency), inFlight: new Map(), outbox: [], assigned: 0, exited: false };
     this.workers.push(slot);
     let isReady = false;
     worker.on('message', (msg: WorkerMessage) => {
@@ -311,6 +324,7 @@ export class WorkerPool {
       const p = slot.inFlight.get(o.seq);
       if (!p) continue;
       slot.inFlight.delete(o.seq);
+      if (this.losses.size > 0 && o.kind !== 'requeue') this.losses.delete(p.job.id);
       resolvePending(p, o);
     }
     this.stopIfRetired(slot);
@@ -347,6 +361,7 @@ export class WorkerPool {
       resolvePending(p, { seq: p.job.seq, kind: 'requeue', revert: true });
       return;
     }
+    p.index = slot.assigned++;
     slot.inFlight.set(p.job.seq, p);
     if (slot.outbox.push(p.job) === 1) {
       queueMicrotask(() => {
@@ -403,22 +418,36 @@ export class WorkerPool {
     }
   }
 
-  /** Take back every job that a worker holds but has not begun: they come back as `requeue` (revert) outcomes. */
-  async drain(): Promise<number> {
+  /**
+   * Take back every job that a worker holds but has not begun: they come back as `requeue`
+   * (revert) outcomes. A worker whose thread is blocked (a task that never yields) cannot
+   * answer: at `deadline()` the wait ends without it, and close() terminates it.
+   */
+  async drain(deadline: () => number = () => Number.POSITIVE_INFINITY): Promise<number> {
     this.closing = true;
-    const counts = await Promise.all(
-      this.workers.filter((w) => (w.state === 'active' || w.state === 'retired') && !w.exited).map(
-        (slot) =>
-          new Promise<number>((resolve) => {
-            slot.onDrained = (seqs) => {
-              this.settle(slot, seqs.map((seq) => ({ seq, kind: 'requeue', revert: true })));
-              resolve(seqs.length);
-            };
-            slot.worker.postMessage({ t: 'drain' } satisfies HostMessage);
-          }),
-      ),
-    );
-    return counts.reduce((a, b) => a + b, 0);
+    let answered = 0;
+    const pending = this.workers.filter((w) => (w.state === 'active' || w.state === 'retired') && !w.exited);
+    let left = pending.length;
+    if (left === 0) return 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (Date.now() >= deadline()) finish();
+      }, 10);
+      const finish = () => {
+        clearInterval(timer);
+        resolve();
+      };
+      for (const slot of pending) {
+        slot.onDrained = (seqs) => {
+          slot.onDrained = (later) => this.settle(slot, later.map((seq) => ({ seq, kind: 'requeue', revert: true })));
+          this.settle(slot, seqs.map((seq) => ({ seq, kind: 'requeue', revert: true })));
+          answered += seqs.length;
+          if (--left === 0) finish();
+        };
+        slot.worker.postMessage({ t: 'drain' } satisfies HostMessage);
+      }
+    });
+    return answered;
   }
 
   /** Resolves when no job is in flight (true), or once `deadline()` (epoch ms, may move) has passed (false). */
@@ -451,24 +480,45 @@ export class WorkerPool {
     }
   }
 
-  /** A worker is gone: fail the job(s) it was running, give the others back, replace it (unless it was retired). */
-  private buryWorker(slot: Slot, code: number, replace: boolean): void {
-    const runningSeqs = new Set<number>();
-    for (let i = 0; i < slot.running.length; i++) {
-      const seq = Atomics.load(slot.running, i);
-      if (seq !== 0) runningSeqs.add(seq);
-    }
-    const cause = this.deathCause(slot, code);
-    // The job to blame: the one we killed for its timeout, else the one the worker named
-    // as it died. Only that one fails; jobs running beside it are innocent and run again.
-    // When nobody is named (out of memory), every job that was running fails.
+  /**
+   * The jobs a worker's death is blamed on: the one killed for its timeout, else the one
+   * the worker named as it died; when nobody is named (out of memory, an exit outside any
+   * job's code), every job that had begun and whose outcome had not come back — running,
+   * or done with its outcome not yet posted.
+   */
+  private suspects(slot: Slot): Set<number> {
     const blamed = slot.killedFor ?? (Atomics.load(slot.culprit, 0) || undefined);
+    if (blamed !== undefined) return new Set([blamed]);
+    const taken = Atomics.load(slot.taken, 0);
+    const begun = new Set<number>();
+    for (const [seq, p] of slot.inFlight) if (p.index! < taken) begun.add(seq);
+    return begun;
+  }
+
+  /**
+   * A worker is gone: the job(s) to blame fail — or, below maxWorkerLosses, run again;
+   * the others are given back; the worker is replaced (unless it was retired).
+   */
+  private buryWorker(slot: Slot, code: number, replace: boolean): void {
+    const cause = this.deathCause(slot, code);
+    const suspects = this.suspects(slot);
     const pending = [...slot.inFlight];
     slot.inFlight.clear();
+    const taken = Atomics.load(slot.taken, 0);
     for (const [seq, p] of pending) {
-      if (this.closing) resolvePending(p, { seq, kind: 'requeue', revert: false });
-      else if (blamed !== undefined ? blamed !== seq : !runningSeqs.has(seq)) resolvePending(p, { seq, kind: 'requeue', revert: false });
-      else resolvePending(p, { seq, kind: 'failed', error: cause(p.job) });
+      // A job the worker had not taken off its queue never began: its attempt is not counted.
+      if (this.closing || !suspects.has(seq)) resolvePending(p, { seq, kind: 'requeue', revert: p.index! >= taken });
+      else if (slot.killedFor !== undefined) resolvePending(p, { seq, kind: 'failed', error: cause(p.job) });
+      else {
+        const lost = (this.losses.get(p.job.id) ?? 0) + 1;
+        if (lost < this.opts.maxWorkerLosses) {
+          this.losses.set(p.job.id, lost);
+          resolvePending(p, { seq, kind: 'requeue', revert: false });
+        } else {
+          this.losses.delete(p.job.id);
+          resolvePending(p, { seq, kind: 'failed', error: workerLost(cause(p.job), lost, this.opts.maxWorkerLosses) });
+        }
+      }
     }
     if (this.closing) return;
     const why = slot.killedFor !== undefined ? 'terminated after a timeout' : slot.crash ? slot.crash.message : `exit code ${code}`;
@@ -513,4 +563,10 @@ export class WorkerPool {
       message: `${job.task}: its worker thread exited with code ${code} while the task ran (did the task call process.exit()?)`,
     });
   }
+}
+
+/** The error of a job that lost its worker once too often: Celery's WorkerLostError, with the cause of the last loss. */
+function workerLost(cause: SerializedError, lost: number, max: number): SerializedError {
+  const times = max > 1 ? ` (it lost its worker thread ${lost} times; maxWorkerLosses is ${max})` : '';
+  return { ...cause, message: `${cause.message}${times}`, code: 'WORKER_LOST' };
 }

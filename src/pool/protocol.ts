@@ -1,6 +1,7 @@
 // Messages between the host and its worker threads. Jobs travel in batches: one
 // postMessage carries every job (or outcome) of the same event-loop turn.
 import type { SerializedError } from '../errors.js';
+import type { TaskParams } from './params.js';
 
 export interface WireJob {
   /** Per-worker sequence number: how the worker's running-slot table names the job. */
@@ -48,6 +49,8 @@ export interface TaskManifestEntry {
   timeoutMs: number;
   maxRetries: number;
   retryDelayMs: number;
+  /** The task function's declared parameters; absent when they could not be read (sends are then not checked). */
+  params?: TaskParams;
 }
 
 export interface ModuleProblem {
@@ -86,16 +89,19 @@ export interface WorkerData {
   /**
    * Shared with the host: per slot, the seq of the running job (Int32) and its hard
    * deadline (Float64, epoch ms); then one Int32, the seq of the job that brought the
-   * thread down (process.exit, an uncaught exception in its async context), 0 if unknown.
+   * thread down (process.exit, an uncaught exception in its async context), 0 if unknown;
+   * then one Int32, how many jobs the worker has taken off its queue (begun, given back,
+   * or aborted before they began). Its queue is first in, first out, so the host can tell
+   * which of the jobs it sent have begun.
    */
   slots: SharedArrayBuffer;
 }
 
 /**
  * Layout of `WorkerData.slots`: Int32 seq per slot, Float64 deadline per slot, Float64
- * start time per slot (epoch ms), then the Int32 culprit.
+ * start time per slot (epoch ms), then the Int32 culprit and the Int32 count of jobs taken.
  */
-export function slotViews(buf: SharedArrayBuffer, concurrency: number): { running: Int32Array; deadline: Float64Array; began: Float64Array; culprit: Int32Array } {
+export function slotViews(buf: SharedArrayBuffer, concurrency: number): { running: Int32Array; deadline: Float64Array; began: Float64Array; culprit: Int32Array; taken: Int32Array } {
   const running = new Int32Array(buf, 0, concurrency);
   const offset = Math.ceil((concurrency * 4) / 8) * 8;
   return {
@@ -103,6 +109,7 @@ export function slotViews(buf: SharedArrayBuffer, concurrency: number): { runnin
     deadline: new Float64Array(buf, offset, concurrency),
     began: new Float64Array(buf, offset + concurrency * 8, concurrency),
     culprit: new Int32Array(buf, offset + concurrency * 16, 1),
+    taken: new Int32Array(buf, offset + concurrency * 16 + 4, 1),
   };
 }
 

@@ -61,7 +61,7 @@ async function warmTypeScript(): Promise<void> {
 }
 
 function startRunner(): void {
-  const { running, deadline, began, culprit } = slotViews(data.slots, data.concurrency);
+  const { running, deadline, began, culprit, taken } = slotViews(data.slots, data.concurrency);
   // With several jobs running in this thread, the host must know which one took the
   // thread down, or it would fail the innocent ones with it. process.exit() and an
   // uncaught exception (a throw in a timer, an unhandled rejection) still run inside
@@ -85,22 +85,31 @@ function startRunner(): void {
   let flushScheduled = false;
   let draining = false;
 
+  const flush = () => {
+    if (outbox.length === 0) return;
+    const outcomes = outbox;
+    outbox = [];
+    post({ t: 'done', outcomes });
+  };
   const emit = (o: Outcome) => {
     outbox.push(o);
     if (!flushScheduled) {
       flushScheduled = true;
       setImmediate(() => {
         flushScheduled = false;
-        const outcomes = outbox;
-        outbox = [];
-        post({ t: 'done', outcomes });
+        flush();
       });
     }
   };
 
+  // A recovered job may be one that took a worker down. It runs apart: the outcomes of
+  // the jobs before it are posted before it begins, and its own as soon as it ends, so
+  // that if it takes this thread down too, jobs that ran beside it are not blamed with it.
   const pump = () => {
     while (queue.length > 0 && freeSlots.length > 0) {
       const job = queue.shift()!;
+      if (job.recovered) flush();
+      Atomics.add(taken, 0, 1);
       void execute(job, freeSlots.pop()!);
     }
   };
@@ -152,6 +161,7 @@ function startRunner(): void {
     }
     outcome.runMs = performance.now() - t0;
     emit(outcome);
+    if (job.recovered) flush();
     pump();
   }
 
@@ -191,6 +201,7 @@ function startRunner(): void {
     switch (msg.t) {
       case 'run':
         if (draining) {
+          Atomics.add(taken, 0, msg.jobs.length);
           post({ t: 'drained', seqs: msg.jobs.map((j) => j.seq) });
           return;
         }
@@ -201,6 +212,7 @@ function startRunner(): void {
         const queued = queue.findIndex((j) => j.seq === msg.seq);
         if (queued !== -1) {
           queue.splice(queued, 1);
+          Atomics.add(taken, 0, 1); // out of order: the host may take one unbegun job for begun, never the reverse
           emit({ seq: msg.seq, kind: 'failed', error: { name: 'AbortError', message: `aborted before it began (${msg.reason})` } });
         } else runs.get(msg.seq)?.abort(new DOMException(`the job was ${msg.reason === 'cancelled' ? 'cancelled' : 'aborted by a shutdown'}`, 'AbortError'));
         return;
@@ -208,12 +220,16 @@ function startRunner(): void {
       case 'drain': {
         draining = true;
         const seqs = queue.splice(0).map((j) => j.seq);
+        Atomics.add(taken, 0, seqs.length);
         post({ t: 'drained', seqs });
         return;
       }
-      case 'giveBack':
-        post({ t: 'givenBack', seqs: queue.splice(0).map((j) => j.seq) });
+      case 'giveBack': {
+        const seqs = queue.splice(0).map((j) => j.seq);
+        Atomics.add(taken, 0, seqs.length);
+        post({ t: 'givenBack', seqs });
         return;
+      }
     }
   });
 }

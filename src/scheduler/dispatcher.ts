@@ -21,6 +21,8 @@ export interface DispatcherOptions {
   log: { error(message: string): void };
   /** A job reached a final state: wake whoever waits for it. */
   onFinished: (job: JobRecord) => void;
+  /** An outcome is durable (the job record holds it): for the per-job log lines. */
+  onRecorded?: (job: JobRecord, ev: JobEvent, runMs: number | undefined) => void;
   /** Jobs the pool runs at once: worker threads × workerConcurrency. */
   slots: number;
   /**
@@ -68,7 +70,7 @@ export class Dispatcher {
   private readonly recording = new Set<Promise<void>>();
   /** Jobs whose AbortSignal a shutdown fired: a failure now is the shutdown's doing. */
   private readonly stoppedByShutdown = new Set<string>();
-  private outcomes: { job: JobRecord; ev: JobEvent }[] = [];
+  private outcomes: { job: JobRecord; ev: JobEvent; runMs: number | undefined }[] = [];
   private reserving = 0;
   /** Jobs marked started (or being marked) whose outcome has not come back: what prefetch limits. */
   private held = 0;
@@ -265,7 +267,9 @@ export class Dispatcher {
   /** Queue an outcome; all outcomes of one event-loop turn become durable in one write. */
   private record(job: JobRecord, given: Outcome): void {
     const at = Date.now();
-    const outcome: Outcome = given.kind !== 'succeeded' && this.stoppedByShutdown.has(job.id) ? { seq: given.seq, kind: 'requeue', revert: false } : given;
+    // A failure of a job the shutdown aborted is the shutdown's doing; a requeue says itself whether the job began.
+    const byShutdown = (given.kind === 'failed' || given.kind === 'retry') && this.stoppedByShutdown.has(job.id);
+    const outcome: Outcome = byShutdown ? { seq: given.seq, kind: 'requeue', revert: false } : given;
     let ev: JobEvent;
     switch (outcome.kind) {
       case 'succeeded':
@@ -281,7 +285,7 @@ export class Dispatcher {
         ev = { type: 'requeue', id: job.id, at, revert: outcome.revert };
         break;
     }
-    if (this.outcomes.push({ job, ev }) === 1) queueMicrotask(() => this.flushOutcomes());
+    if (this.outcomes.push({ job, ev, runMs: given.runMs }) === 1) queueMicrotask(() => this.flushOutcomes());
   }
 
   private flushOutcomes(): void {
@@ -292,14 +296,19 @@ export class Dispatcher {
       try {
         // A failed write (disk full) loses nothing: retried here, else the jobs stay started and run again after a restart.
         // The first try goes straight to the store: p-retry costs ~5% of the host's CPU per job when on the hot path.
-        await this.o.store.commit(events).catch(() => pRetry(() => this.o.store.commit(events), { retries: 8, minTimeout: 100, maxTimeout: 5000 }));
+        // A failed store (STORE_FAILED) refuses every write from now on: no retry.
+        const worthRetry = (err: unknown) => (err as { code?: unknown })?.code !== 'STORE_FAILED';
+        await this.o.store.commit(events).catch((err: unknown) =>
+          worthRetry(err) ? pRetry(() => this.o.store.commit(events), { retries: 8, minTimeout: 100, maxTimeout: 5000, shouldRetry: ({ error }) => worthRetry(error) }) : Promise.reject(err),
+        );
       } catch (err) {
         this.o.log.error(`could not record the outcome of ${batch.length} job(s); they run again after a restart: ${(err as Error).message}`);
         for (const { job } of batch) this.active.delete(job.id);
         return;
       }
-      for (const { job } of batch) {
+      for (const { job, ev, runMs } of batch) {
         this.active.delete(job.id);
+        this.o.onRecorded?.(job, ev, runMs);
         if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
         else if (WAITING_STATES.has(job.state)) this.schedule(job);
       }
@@ -332,7 +341,9 @@ export class Dispatcher {
     const unqueued = [...this.waitingToRun].flat();
     this.waitingToRun.clear();
     await this.giveBack(unqueued);
-    await this.o.pool.drain(); // jobs a worker holds but has not begun come back as requeue (revert) outcomes
+    // Jobs a worker holds but has not begun come back as requeue (revert) outcomes; a
+    // worker blocked by its task cannot answer, and is terminated below.
+    await this.o.pool.drain(deadline);
     if (!(await this.o.pool.idle(deadline))) {
       for (const id of this.active.keys()) {
         this.stoppedByShutdown.add(id);

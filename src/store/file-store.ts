@@ -32,6 +32,11 @@ export interface FileStoreOptions {
   compactAfterBytes: number;
   /** Told about a failed background compaction (the journal stays valid; it is retried later). */
   onBackgroundError?: (err: unknown) => void;
+  /**
+   * Told once when a journal write fails for a reason other than a full disk (EIO, a
+   * read-only remount): the store then refuses every commit with that STORE_FAILED error.
+   */
+  onFatal?: (err: CeleriacError) => void;
 }
 
 interface PendingCommit {
@@ -196,6 +201,11 @@ export class FileStore implements JobStore {
     return this.opts.dir;
   }
 
+  /** Set once a write failed for a reason other than a full disk: every commit is refused with it. */
+  get failure(): CeleriacError | undefined {
+    return this.broken;
+  }
+
   /**
    * Interrupted jobs go back to pending, flagged recovered, through a journaled requeue
    * (the `q` event, not reverted) rather than in memory only. Had the journal kept them
@@ -239,12 +249,15 @@ export class FileStore implements JobStore {
         this.queue = [];
         const buf = frameAll(batch.length === 1 ? batch[0]!.jsons : batch.flatMap((c) => c.jsons));
         try {
+          if (this.broken) throw this.broken;
           await this.space.beforeWrite(this.offset + buf.length);
           await writeAt(this.fh, buf, this.offset); // durable on return (O_DSYNC)
         } catch (err) {
           const error = writeError(err, `journal ${segmentName(this.segment)}`);
-          await this.undoPartialWrite(error);
-          for (const c of batch) c.reject(error);
+          // A full disk is the one failure the store lives through (space can be freed); any other leaves the journal in doubt.
+          if (error.code === 'DISK_FULL') await this.undoPartialWrite(error);
+          else this.fail(error);
+          for (const c of batch) c.reject(this.broken ?? error);
           continue;
         }
         this.offset += buf.length;
@@ -270,13 +283,20 @@ export class FileStore implements JobStore {
       await this.fh.datasync();
       this.space.truncatedTo(this.offset);
     } catch (err) {
-      this.broken = new CeleriacError(
-        'STORE_WRITE_FAILED',
-        `journal ${join(this.opts.dir, segmentName(this.segment))} could not be repaired after a failed write (${cause.message}; then ${(err as Error).message}). ` +
-          `No further jobs are accepted; restart the app once the disk is healthy (the valid prefix is recovered).`,
-        { cause: err },
-      );
+      this.fail(new CeleriacError('STORE_WRITE_FAILED', `${cause.message}; then cutting off the partial write failed: ${(err as Error).message}`, { cause: err }));
     }
+  }
+
+  /** The journal can no longer be trusted: refuse every commit from now on, and say so once. */
+  private fail(cause: CeleriacError): void {
+    if (this.broken) return;
+    this.broken = new CeleriacError(
+      'STORE_FAILED',
+      `the data dir ${this.opts.dir} failed: ${cause.message}. No further jobs are accepted and the app stops; every job acknowledged before ` +
+        `is on disk. Check the disk (dmesg), then restart the app ('celeriac doctor' checks the data dir).`,
+      { cause },
+    );
+    this.opts.onFatal?.(this.broken);
   }
 
   /** Runs the pending segment switch, if any; called only between two flushes. */
@@ -345,7 +365,9 @@ export class FileStore implements JobStore {
     while (this.flushing || this.queue.length > 0) await new Promise((r) => setImmediate(r));
     if (this.compacting) await this.compacting.catch(() => undefined);
     await this.space.settle(); // a compaction (awaited above) settles the space of the segment it retired
-    await this.fh.close();
+    await this.fh.close().catch((err: unknown) => {
+      if (!this.broken) throw err;
+    });
     await this.lock.release();
   }
 }

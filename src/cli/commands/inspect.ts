@@ -96,6 +96,9 @@ export async function doctorCommand(s: Settings, json: boolean): Promise<number>
       for (const j of jobs.values()) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
       const waiting = [...jobs.values()].filter((j) => !FINISHED_STATES.has(j.state)).length;
       add({ ok: true, what: `journal and snapshot read cleanly: ${jobs.size} job(s) (${[...counts].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}); ${waiting} not finished` });
+      if (waiting > 0 && !holder) {
+        add({ ok: false, warn: true, what: `${waiting} job(s) are waiting to run and no worker is running on ${s.dir}: nothing runs them until one starts`, fix: 'start a worker on this data dir: celeriac worker (or an app that calls start() on it)' });
+      }
     } catch (err) {
       add({ ok: false, what: `the data dir cannot be read: ${(err as Error).message}`, fix: err instanceof CeleriacError && err.code === 'CORRUPT_JOURNAL' ? 'move the damaged file aside (keep it), then restart; report the offset' : 'check permissions on the data dir' });
     }

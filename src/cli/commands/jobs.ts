@@ -73,10 +73,15 @@ export async function sendCommand(s: Settings, positionals: string[], flags: { i
   if (flags.expires !== undefined) options.expires = /^\d+(\.\d+)?$/.test(flags.expires) ? Number(flags.expires) : flags.expires;
   if (flags.priority !== undefined) options.priority = numberFlag('priority', flags.priority);
   const c = await client(s);
+  for (const p of c.problems) process.stderr.write(`celeriac: warning: ${p.message}\n`);
   const { id } = await c.send(name, args, options);
   const worker = await lockHolder(s.dir);
   if (json) console.log(JSON.stringify({ id, task: name, worker: worker ?? null }));
-  else console.log(`${id}\n(sent ${name}; ${worker ? `worker pid ${worker} will run it` : 'no worker is running: it runs when one starts'})`);
+  else {
+    // stdout is the id alone (ID=$(celeriac send ...)); the note is for the person at the terminal.
+    console.log(id);
+    process.stderr.write(`(sent ${name}; ${worker ? `worker pid ${worker} will run it` : 'no worker is running: it runs when one starts'})\n`);
+  }
   return EXIT.ok;
 }
 
@@ -95,9 +100,14 @@ export async function listCommand(s: Settings, flags: { state?: string; limit?: 
     console.log(`no jobs${want ? ` in state ${want}` : ''} in ${s.dir}`);
     return EXIT.ok;
   }
-  console.log(table(['ID', 'TASK', 'STATE', 'ATTEMPTS', 'CREATED', 'RUN AT'], shown.map((j) => [j.id, j.task, j.state, String(j.attempts), ago(j.createdAt), j.runAt ? ago(j.runAt) : ''])));
+  console.log(table(['ID', 'TASK', 'STATE', 'ATTEMPTS', 'CREATED', 'RUN AT'], shown.map((j) => [j.id, j.task, j.state, String(j.attempts), ago(j.createdAt), runAtOf(j)])));
   if (all.length > shown.length) console.log(`(${all.length - shown.length} more; use --limit)`);
   return EXIT.ok;
+}
+
+/** When a waiting job is due; nothing for a job that will not run again (finished, cancelled, expired). */
+function runAtOf(j: JobInfo): string {
+  return j.runAt && !FINISHED_STATES.has(j.state) ? ago(j.runAt) : '';
 }
 
 /** A stored time as ISO-8601; a record written by hand or by an old version may hold a time no Date can. */
@@ -117,7 +127,8 @@ function describe(j: JobInfo): string {
     ['recovered', String(j.recovered)],
     ['created', `${iso(j.createdAt)} (${ago(j.createdAt)})`],
   ];
-  if (j.runAt) rows.push(['run at', `${iso(j.runAt)} (${ago(j.runAt)})`]);
+  const runAt = runAtOf(j);
+  if (runAt) rows.push(['run at', `${iso(j.runAt!)} (${runAt})`]);
   if (j.expiresAt) rows.push(['expires', `${iso(j.expiresAt)} (${ago(j.expiresAt)})`]);
   if (j.startedAt) rows.push(['started', iso(j.startedAt)]);
   if (j.finishedAt) rows.push(['finished', iso(j.finishedAt)]);

@@ -4,9 +4,17 @@
 // flagged recovered, at the next start). `--burst` runs what is due and exits.
 import { createCeleriac, type Celeriac } from '../../app.js';
 import { CeleriacError } from '../../errors.js';
-import { EXIT, needTasks, type Settings } from '../context.js';
+import { EXIT, needTasks, UsageError, type Settings } from '../context.js';
+import { LOG_FORMATS, LOG_LEVELS, workerLog, type LogFormat } from '../worker-log.js';
 
-export async function workerCommand(s: Settings, opts: { burst: boolean; version: string }): Promise<number> {
+function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}; got "${value}"`);
+  return value as T;
+}
+
+export async function workerCommand(s: Settings, opts: { burst: boolean; version: string; loglevel?: string | undefined; logFormat?: string | undefined }): Promise<number> {
+  const log = workerLog(oneOf('loglevel', opts.loglevel?.toLowerCase(), LOG_LEVELS, 'info'), oneOf<LogFormat>('log-format', opts.logFormat, LOG_FORMATS, 'text'));
   needTasks(s);
   const { watch, ...config } = s.config;
   // Signals are handled from the start: with many jobs pending, the first jobs run while
@@ -37,23 +45,37 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
   // The worker threads start while the journal is read (start: true): the first job runs
   // sooner after a restart with many jobs pending.
   try {
-    app = await createCeleriac({ ...config, dir: s.dir, cwd: s.cwd, start: true, signal: opening.signal, ...(watch ? { watch } : {}) });
+    app = await createCeleriac({ ...config, dir: s.dir, cwd: s.cwd, start: true, signal: opening.signal, logger: log, logJobs: true, ...(watch ? { watch } : {}) });
   } catch (err) {
     if (!(opening.signal.aborted && err instanceof CeleriacError && err.code === 'APP_CLOSED')) throw err;
     console.log('worker stopped');
     return EXIT.ok;
   }
   printBanner(app, s, opts.version);
+  // The data dir failed (an I/O error on the journal): the app has stopped itself; exit
+  // non-zero so that a supervisor restarts the worker once the disk is back.
+  const storeFailed = app.failed.then((err) => {
+    console.error(`celeriac worker: ${err.message}`);
+    return EXIT.error;
+  });
   if (stopping) close(); // the signal came as the open completed
   else if (opts.burst) {
-    await app.idle();
-    await app.close();
-    console.log('burst: no job is due any more; exiting');
-    return EXIT.ok;
+    const burst = app.idle().then(async () => {
+      await app!.close();
+      const { succeeded, failed, retried } = log.tally;
+      console.log(`burst: no job is due any more; ran ${succeeded + failed + retried} job(s): ${succeeded} succeeded, ${failed} failed, ${retried} retried (scheduled again); exiting`);
+      return EXIT.ok;
+    });
+    return Promise.race([burst, storeFailed]);
   }
-  await (await closed);
-  console.log('worker stopped');
-  return EXIT.ok;
+  return Promise.race([
+    closed.then(async (done) => {
+      await done;
+      console.log('worker stopped');
+      return EXIT.ok;
+    }),
+    storeFailed,
+  ]);
 }
 
 function jobsLine(app: Celeriac): string {
