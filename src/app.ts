@@ -8,6 +8,7 @@ import { assertDataDirUsable } from './data-dir.js';
 import { CeleriacError } from './errors.js';
 import { InboxConsumer, inboxHasMessages, type InboxMessage } from './inbox.js';
 import { jobInfo } from './job-view.js';
+import { listJobs, parseListOptions, type JobPage, type ListOptions } from './job-query.js';
 import { JobLog, plainLogger, sinkOf, type Logger } from './log.js';
 import { ResultWaiters } from './waiters.js';
 import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobEvent, type JobRecord, type JobState, type NewJob } from './jobs.js';
@@ -16,11 +17,11 @@ import type { PluginRef, TaskManifestEntry } from './pool/protocol.js';
 import { resolvePlugin } from './registry/plugins.js';
 import { assertNoProblems, discoverTasks, findTaskModules } from './registry/discover.js';
 import { Dispatcher } from './scheduler/dispatcher.js';
-import { checkId, encodeArgs, jobFactory, unknownTaskError } from './send.js';
+import { checkId, encodeArgs, jobFactory, manyJobs, unknownTaskError } from './send.js';
 import type { JobHandle, JobInfo, ResultOptions, SendOptions } from './send-types.js';
 import { FileStore } from './store/file-store.js';
 import type { JobStore, RecoveryReport } from './store/types.js';
-import { isTaskDefinition, type TaskDefinition, type TaskSender } from './task.js';
+import { isTaskDefinition, type SendManyArgs, type SendRest, type SentResult, type TaskDefinition, type TaskSender } from './task.js';
 import { MAX_CONCURRENCY } from './limits.js';
 import { durationMs, MAX_INSTANT_MS } from './time.js';
 import { checkKnownKeys, isPlainObject } from './validate.js';
@@ -371,8 +372,12 @@ export class Celeriac implements TaskSender {
 
   // --- sending ------------------------------------------------------------------
 
-  send<Args extends unknown[], Result>(def: TaskDefinition<Args, Result>, args: Args, options?: SendOptions): Promise<JobHandle<Result>>;
-  send<Result = unknown>(task: string, args?: unknown[], options?: SendOptions): Promise<JobHandle<Result>>;
+  /**
+   * One signature, not overloads, so that a type error names the argument that is wrong
+   * rather than "TaskDefinition is not assignable to string". `send<Result>('name', …)`
+   * is the untyped form.
+   */
+  send<Result = unknown, T extends string | TaskDefinition = string>(task: T, ...rest: SendRest<T>): Promise<JobHandle<SentResult<T, Result>>>;
   async send(taskOrDef: string | TaskDefinition, args: unknown = [], options?: SendOptions): Promise<JobHandle<unknown>> {
     const task = this.taskFor(taskOrDef);
     const make = jobFactory(task, options, Date.now());
@@ -409,31 +414,49 @@ export class Celeriac implements TaskSender {
     return this.handle(id, true);
   }
 
-  /** Send one job per argument list, all durable with one flush. Options apply to every job; ids are generated. */
-  sendMany<Args extends unknown[], Result>(def: TaskDefinition<Args, Result>, argsList: Args[], options?: Omit<SendOptions, 'id'>): Promise<JobHandle<Result>[]>;
-  sendMany<Result = unknown>(task: string, argsList: unknown[][], options?: Omit<SendOptions, 'id'>): Promise<JobHandle<Result>[]>;
-  async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown[][], options?: Omit<SendOptions, 'id'>): Promise<JobHandle<unknown>[]> {
+  /**
+   * Send one job per item, all durable with one flush. An item is an argument list, or
+   * `{ args, ...options }` with options of its own over the shared ones (an `id`: a known
+   * id creates nothing and its handle has `created === false`, as with send()).
+   */
+  sendMany<Result = unknown, T extends string | TaskDefinition = string>(task: T, argsList: SendManyArgs<T>, options?: Omit<SendOptions, 'id'>): Promise<JobHandle<SentResult<T, Result>>[]>;
+  async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown, options?: Omit<SendOptions, 'id'>): Promise<JobHandle<unknown>[]> {
     const task = this.taskFor(taskOrDef);
-    if (!Array.isArray(argsList)) throw new CeleriacError('INVALID_ARGS', `sendMany(${task.name}): expected an array of argument arrays`);
-    if (options && 'id' in options) throw new CeleriacError('INVALID_SEND_OPTIONS', `sendMany(${task.name}): "id" cannot be shared by many jobs; send them one by one to choose ids`);
-    const make = jobFactory(task, options, Date.now());
-    const events: JobEvent[] = argsList.map((args, i) => {
-      try {
-        return { type: 'add', job: make(encodeArgs(task, args)) };
-      } catch (err) {
-        (err as Error).message = (err as Error).message.replace(/^send\(/, `sendMany(`).replace(': args', `: argsList[${i}]`);
-        throw err;
-      }
-    });
+    const jobs = manyJobs(task, argsList, options, Date.now());
     this.assertOpen();
-    await this.store.commit(events);
-    return events.map((ev) => {
-      const id = (ev as JobEvent & { type: 'add' }).job.id;
-      const rec = this.store.jobs.get(id)!;
-      this.jobLog?.received(rec);
-      this.dispatcher.schedule(rec);
-      return this.handle(id, true);
-    });
+    // Dedup as send() does: a known id, one being accepted, or one earlier in this list.
+    const fresh: NewJob[] = [];
+    const created: boolean[] = [];
+    const others: Promise<void>[] = [];
+    const inList = new Set<string>();
+    for (const { job, chosenId } of jobs) {
+      const known = chosenId && (this.store.jobs.has(job.id) || inList.has(job.id));
+      const inProgress = chosenId && !known ? this.accepting.get(job.id) : undefined;
+      if (inProgress) others.push(inProgress);
+      if (known || inProgress) {
+        created.push(false);
+        continue;
+      }
+      if (chosenId) inList.add(job.id);
+      fresh.push(job);
+      created.push(true);
+    }
+    if (fresh.length > 0) {
+      const committing = this.store.commit(fresh.map((job) => ({ type: 'add', job })));
+      for (const id of inList) this.accepting.set(id, committing);
+      try {
+        await committing;
+      } finally {
+        for (const id of inList) this.accepting.delete(id);
+      }
+      for (const job of fresh) {
+        const rec = this.store.jobs.get(job.id)!;
+        this.jobLog?.received(rec);
+        this.dispatcher.schedule(rec);
+      }
+    }
+    await Promise.all(others);
+    return jobs.map(({ job }, i) => this.handle(job.id, created[i]!));
   }
 
   private taskFor(taskOrDef: string | TaskDefinition): TaskManifestEntry {
@@ -534,6 +557,14 @@ export class Celeriac implements TaskSender {
   get(id: string): JobInfo | undefined {
     const job = this.store.jobs.get(id);
     return job ? jobInfo(job) : undefined;
+  }
+
+  /**
+   * Jobs on record, newest first, a page at a time, with the filters of `celeriac list`:
+   * `{ state, task, limit, after }`; `after` is the `next` of the previous page.
+   */
+  async list(options?: ListOptions): Promise<JobPage> {
+    return listJobs(this.store.jobs.values(), parseListOptions(options, 'list()'));
   }
 
   /** A handle to a known job (for example one sent by an earlier process). */

@@ -8,13 +8,14 @@ import { CeleriacError } from './errors.js';
 import { readInboxReadOnly, submitToInbox } from './inbox.js';
 import { FINISHED_STATES, newRecord, type JobRecord, type JobState, type NewJob } from './jobs.js';
 import { jobInfo, outcomeOf } from './job-view.js';
+import { listJobs, parseListOptions, type JobPage, type ListOptions } from './job-query.js';
 import type { ModuleProblem, TaskManifestEntry } from './pool/protocol.js';
 import { assertNoProblems, discoverTasks, findTaskModules } from './registry/discover.js';
 import { resolvePlugin } from './registry/plugins.js';
-import { encodeArgs, jobFactory, unknownTaskError } from './send.js';
+import { encodeArgs, jobFactory, manyJobs, unknownTaskError } from './send.js';
 import type { JobInfo, SendOptions } from './send-types.js';
 import { ConcurrentChange, loadState } from './store/load.js';
-import type { TaskDefinition } from './task.js';
+import type { SendManyArgs, SendRest, TaskDefinition } from './task.js';
 
 export interface ClientOptions {
   /** The data dir of the app that will run the jobs. */
@@ -64,6 +65,7 @@ export class CeleriacClient {
   }
 
   /** Hand a job to the owner; durable when this resolves. */
+  send<T extends string | TaskDefinition = string>(task: T, ...rest: SendRest<T>): Promise<SubmittedJob>;
   async send(taskOrDef: string | TaskDefinition, args: unknown[] = [], options?: SendOptions): Promise<SubmittedJob> {
     const name = typeof taskOrDef === 'string' ? taskOrDef : taskOrDef.name;
     const task = this.task(name);
@@ -72,12 +74,14 @@ export class CeleriacClient {
     return { id: job.id, file };
   }
 
-  async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown[][], options?: Omit<SendOptions, 'id'>): Promise<SubmittedJob[]> {
+  /** Hand many jobs to the owner in one inbox message; items as in app.sendMany (an id of their own, dedup by the owner). */
+  sendMany<T extends string | TaskDefinition = string>(task: T, argsList: SendManyArgs<T>, options?: Omit<SendOptions, 'id'>): Promise<SubmittedJob[]>;
+  async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown, options?: Omit<SendOptions, 'id'>): Promise<SubmittedJob[]> {
     const name = typeof taskOrDef === 'string' ? taskOrDef : taskOrDef.name;
-    const task = this.task(name);
-    const make = jobFactory(task, options, Date.now());
-    const jobs = argsList.map((args) => make(encodeArgs(task, args)));
-    const file = await submitToInbox(this.dir, { v: 1, kind: 'send', jobs: jobs.map(wireJob) });
+    const jobs = manyJobs(this.task(name), argsList, options, Date.now()).map((j) => j.job);
+    const once = new Map<string, NewJob>();
+    for (const j of jobs) if (!once.has(j.id)) once.set(j.id, j); // an id twice in the list: the first job
+    const file = await submitToInbox(this.dir, { v: 1, kind: 'send', jobs: [...once.values()].map(wireJob) });
     return jobs.map((j) => ({ id: j.id, file }));
   }
 
@@ -99,6 +103,12 @@ export class CeleriacClient {
   async get(id: string): Promise<JobInfo | undefined> {
     const job = (await this.jobs()).get(id);
     return job ? jobInfo(job) : undefined;
+  }
+
+  /** As app.list(): jobs on record (and waiting in the inbox, as pending), newest first, a page at a time. */
+  async list(options?: ListOptions): Promise<JobPage> {
+    const query = parseListOptions(options, 'client.list()');
+    return listJobs((await this.jobs()).values(), query);
   }
 
   /** Wait for a job to finish by re-reading the data dir; resolves with its result. */

@@ -42,6 +42,8 @@ export interface SerializedError {
   message: string;
   stack?: string;
   code?: string;
+  /** The error's `cause`, recorded the same way (a chain of at most 8 causes). */
+  cause?: SerializedError;
 }
 
 /** `job.result()` rejects with this when the task failed: it wraps the task's own error. */
@@ -50,28 +52,36 @@ export class TaskFailedError extends CeleriacError {
   readonly task: string;
   readonly remote: SerializedError;
   constructor(jobId: string, task: string, remote: SerializedError) {
-    super('JOB_FAILED', `${task} [${jobId}] failed: ${remote.name}: ${remote.message}`);
+    const root = rootCause(remote);
+    super('JOB_FAILED', `${task} [${jobId}] failed: ${remote.name}: ${remote.message}${root ? ` (caused by ${errorLine(root)})` : ''}`);
     this.name = 'TaskFailedError';
     this.jobId = jobId;
     this.task = task;
     this.remote = remote;
-    if (remote.stack) this.stack = `${this.name}: ${this.message}\n--- in the worker ---\n${remote.stack}`;
+    if (remote.stack || remote.cause) this.stack = `${this.name}: ${this.message}\n--- in the worker ---\n${errorTrace(remote)}`;
   }
 }
 
-export function serializeError(value: unknown): SerializedError {
-  if (value instanceof Error) {
-    const out: SerializedError = { name: value.name, message: value.message };
-    if (value.stack) out.stack = value.stack;
-    const code = (value as { code?: unknown }).code;
-    if (typeof code === 'string') out.code = code;
-    return out;
-  }
-  let shown: string;
-  try {
-    shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  } catch {
-    shown = Object.prototype.toString.call(value);
-  }
-  return { name: 'NonErrorThrown', message: `the task threw a non-Error value: ${shown}` };
+/** `Name [code]: message`: one line for an error record. */
+export function errorLine(e: SerializedError): string {
+  return `${e.name}${e.code ? ` [${e.code}]` : ''}: ${e.message}`;
 }
+
+/** The last link of an error's cause chain, if it has one. */
+export function rootCause(e: SerializedError): SerializedError | undefined {
+  let c = e.cause;
+  while (c?.cause) c = c.cause;
+  return c;
+}
+
+/** An error record's stack followed by each cause's, as Java prints "Caused by:". */
+export function errorTrace(e: SerializedError): string {
+  const parts: string[] = [];
+  for (let c: SerializedError | undefined = e; c; c = c.cause) {
+    const head = parts.length === 0 ? '' : 'Caused by: ';
+    parts.push(head + (c.stack ?? errorLine(c)));
+  }
+  return parts.join('\n');
+}
+
+export { serializeError } from './serialize-error.js';

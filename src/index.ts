@@ -3,8 +3,9 @@ export { task, RetryRequest, isTaskDefinition, type TaskDefinition, type TaskOpt
 export { context, type TaskContext } from './context.js';
 export { CeleriacError, TaskFailedError, type CeleriacErrorCode, type SerializedError } from './errors.js';
 export { JOB_STATES, type JobState } from './jobs.js';
-export type { JobHandle, JobInfo, SendOptions, ResultOptions } from './send-types.js';
+export type { JobHandle, JobInfo, SendOptions, SendManyItem, ResultOptions } from './send-types.js';
 export type { RecoveryReport } from './store/types.js';
+export type { JobPage, ListOptions } from './job-query.js';
 export type { TaskManifestEntry } from './pool/protocol.js';
 // defineConfig: celeriac.config.ts imports it from 'celeriac' (the README's example); it was
 // only in config.ts, so `import { defineConfig } from 'celeriac'` failed.

@@ -18,6 +18,12 @@ export interface SendOptions {
   retryDelay?: number | string;
 }
 
+/**
+ * One job of a sendMany: its argument list, or `{ args, ...options }` to give this job
+ * options of its own (an `id`, a countdown…) over the options shared by the call.
+ */
+export type SendManyItem<Args extends unknown[] = unknown[]> = Args | (SendOptions & { args: Args });
+
 export const SEND_OPTION_KEYS = ['id', 'countdown', 'eta', 'expires', 'priority', 'maxRetries', 'retryDelay'] as const;
 
 export interface ResultOptions {

@@ -82,19 +82,57 @@ export function checkId(task: string, id: unknown): asserts id is string {
 }
 
 /** The JSON text of an argument list, or a clear error naming the argument that cannot be sent. */
-export function encodeArgs(task: string | TaskManifestEntry, args: unknown): string {
+export function encodeArgs(task: string | TaskManifestEntry, args: unknown, path = 'args', caller = 'send'): string {
   const name = typeof task === 'string' ? task : task.name;
   if (!Array.isArray(args)) {
-    throw new CeleriacError('INVALID_ARGS', `send(${name}): args must be an array of arguments, got ${args === null ? 'null' : typeof args}; to pass one value, wrap it: [value]`);
+    throw new CeleriacError('INVALID_ARGS', `${caller}(${name}): ${path} must be an array of arguments, got ${args === null ? 'null' : typeof args}; to pass one value, wrap it: [value]`);
   }
-  if (typeof task !== 'string') checkArgCount(task, args);
-  const out = toJson(args, 'args');
-  if ('problem' in out) throw new CeleriacError('INVALID_ARGS', `send(${name}): ${out.problem}`);
+  if (typeof task !== 'string') checkArgCount(task, args, caller, path);
+  const out = toJson(args, path);
+  if ('problem' in out) throw new CeleriacError('INVALID_ARGS', `${caller}(${name}): ${out.problem}`);
   return out.json;
 }
 
+export interface ManyJob {
+  job: NewJob;
+  /** The caller chose the id (it may name a known job: dedup applies). */
+  chosenId: boolean;
+}
+
+/**
+ * The jobs of a sendMany, or a clear error naming the item at fault (nothing is written
+ * then). An item is an argument list, or `{ args, ...options }` whose options apply over
+ * the shared ones.
+ */
+export function manyJobs(task: TaskManifestEntry, items: unknown, options: SendOptions | undefined, now: number): ManyJob[] {
+  const where = `sendMany(${task.name})`;
+  if (!Array.isArray(items)) throw new CeleriacError('INVALID_ARGS', `${where}: expected an array of argument arrays (or of { args, ...options })`);
+  if (isPlainObject(options) && 'id' in (options as object)) {
+    throw new CeleriacError('INVALID_SEND_OPTIONS', `${where}: "id" cannot be shared by many jobs: give each job its own, as { args, id }`);
+  }
+  const factory = (o: SendOptions | undefined, item: string) => {
+    try {
+      return jobFactory(task, o, now);
+    } catch (err) {
+      if (err instanceof CeleriacError) throw new CeleriacError(err.code, err.message.replace(`send(${task.name}): `, `${where}: ${item}`));
+      throw err;
+    }
+  };
+  const shared = factory(options, '');
+  return items.map((item: unknown, i): ManyJob => {
+    if (Array.isArray(item)) return { job: shared(encodeArgs(task, item, `argsList[${i}]`, 'sendMany')), chosenId: false };
+    if (!isPlainObject(item)) {
+      throw new CeleriacError('INVALID_ARGS', `${where}: argsList[${i}] must be an argument array or { args, ...options }, got ${item === null ? 'null' : typeof item}`);
+    }
+    const { args, ...own } = item as { args?: unknown };
+    const ownOptions = own as SendOptions;
+    const make = factory({ ...options, ...ownOptions }, `argsList[${i}]: `);
+    return { job: make(encodeArgs(task, args, `argsList[${i}].args`, 'sendMany')), chosenId: ownOptions.id !== undefined };
+  });
+}
+
 /** Too many or too few arguments for the task's declared parameters (when they could be read). */
-export function checkArgCount(task: TaskManifestEntry, args: unknown[]): void {
+export function checkArgCount(task: TaskManifestEntry, args: unknown[], caller = 'send', path = 'args'): void {
   const p = task.params;
   if (!p || (args.length >= p.min && (p.max === null || args.length <= p.max))) return;
   const takes =
@@ -104,6 +142,6 @@ export function checkArgCount(task: TaskManifestEntry, args: unknown[]): void {
   const shown = JSON.stringify(args);
   throw new CeleriacError(
     'INVALID_ARGS',
-    `send(${task.name}): ${signature(task.name, p)} takes ${takes} argument${(p.max ?? p.min) === 1 ? '' : 's'}, got ${args.length}: ${shown.length > 200 ? `${shown.slice(0, 199)}…` : shown}${task.file ? ` (defined at ${task.file}:${task.line})` : ''}`,
+    `${caller}(${task.name}): ${path === 'args' ? '' : `${path}: `}${signature(task.name, p)} takes ${takes} argument${(p.max ?? p.min) === 1 ? '' : 's'}, got ${args.length}: ${shown.length > 200 ? `${shown.slice(0, 199)}…` : shown}${task.file ? ` (defined at ${task.file}:${task.line})` : ''}`,
   );
 }

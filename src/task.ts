@@ -3,7 +3,7 @@
 import { CeleriacError } from './errors.js';
 import { durationMs, instantMs } from './time.js';
 import { checkKnownKeys, checkTaskName, isPlainObject } from './validate.js';
-import type { JobHandle, SendOptions } from './send-types.js';
+import type { JobHandle, SendManyItem, SendOptions } from './send-types.js';
 
 /** Which errors a task retries by itself: an Error class, an error name or code, or a predicate. */
 export type ErrorMatcher = (abstract new (...args: never[]) => Error) | string | ((err: unknown) => boolean);
@@ -56,7 +56,11 @@ export interface RetryOptions<Args extends unknown[]> {
   countdown?: number;
   /** Run at this time instead. */
   eta?: Date | string | number;
-  /** Override the retry limit for this job from now on. */
+  /**
+   * The retry limit for this retry only (as Celery's `max_retries` argument): if the job's
+   * retries so far reach it, the job fails now. Later retries that give none use the
+   * job's `maxRetries` send option, else the task's.
+   */
   maxRetries?: number;
   /** Run the retry with these arguments instead. */
   args?: Args;
@@ -89,7 +93,11 @@ export class RetryRequest extends Error {
 }
 
 export function isRetryRequest(value: unknown): value is RetryRequest {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[RETRY_BRAND] === true;
+  try {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[RETRY_BRAND] === true;
+  } catch {
+    return false; // a Proxy whose traps throw: whatever it is, not a retry request
+  }
 }
 
 /** Anything that can send a job: the app. Declared here so task definitions need not import it. */
@@ -114,6 +122,16 @@ export interface TaskDefinition<Args extends unknown[] = any[], Result = unknown
 export type TaskArgs<D> = D extends TaskDefinition<infer A, unknown> ? A : never;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- argument lists are contravariant: only `any` matches them all
 export type TaskResult<D> = D extends TaskDefinition<any, infer R> ? Awaited<R> : never;
+
+/** What send() takes after the task: the task's own argument types for a definition, any list for a name. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see TaskResult
+export type SendRest<T> = T extends TaskDefinition<infer A, any> ? [args: A, options?: SendOptions] : [args?: unknown[], options?: SendOptions];
+/** sendMany()'s list: argument lists (or `{ args, ...options }`) typed by the definition, any for a name. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see TaskResult
+export type SendManyArgs<T> = readonly SendManyItem<T extends TaskDefinition<infer A, any> ? A : unknown[]>[];
+/** The result type of a job of T: the definition's, else the one named (`send<Result>('name')`). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see TaskResult
+export type SentResult<T, R> = T extends TaskDefinition<any, infer X> ? Awaited<X> : R;
 
 export function isTaskDefinition(value: unknown): value is TaskDefinition {
   return typeof value === 'function' || (typeof value === 'object' && value !== null)

@@ -35,7 +35,7 @@ function jobs(): JobRecord[] {
         if (state !== 'pending') job.startedAt = 1_795_680_000_500 + n;
         if (state === 'succeeded' || state === 'failed' || state === 'cancelled' || state === 'expired') job.finishedAt = 1_795_680_001_000 + n;
         if (state === 'succeeded' && n % 2) job.result = ['42', '"text"', '{"ok":true,"quote":"\\""}', 'null'][n % 4]!;
-        if (state === 'failed' || state === 'retrying') job.error = { name: 'Error', message: `boom "${n}"`, ...(n % 2 ? { stack: 'Error: boom\n    at x (y.ts:1:2)' } : {}), ...(n % 3 ? { code: 'E_X' } : {}) };
+        if (state === 'failed' || state === 'retrying') job.error = { name: 'Error', message: `boom "${n}"`, ...(n % 2 ? { stack: 'Error: boom\n    at x (y.ts:1:2)' } : {}), ...(n % 3 ? { code: 'E_X' } : {}), ...(n % 5 === 0 ? { cause: { name: 'Error', message: 'text like ,"a":[1] inside', code: 'ECONNREFUSED', cause: { name: 'X', message: 'deepest', stack: 'X: deepest\n    at z' } } } : {}) };
         out.push(job);
       }
     }
@@ -107,6 +107,7 @@ test('other journal records pass through the general path unchanged', () => {
     { type: 'start', id: 'x', at: 1 },
     { type: 'succeed', id: 'x', at: 2, result: '[1,2]' },
     { type: 'fail', id: 'x', at: 3, error: { name: 'TypeError', message: 'no' } },
+    { type: 'fail', id: 'y', at: 3, error: { name: 'TypeError', message: 'fetch failed', cause: { name: 'Error', message: 'connect ECONNREFUSED', code: 'ECONNREFUSED' } } },
     { type: 'retry', id: 'x', at: 4, runAt: 9, error: { name: 'E', message: 'later' }, args: '[3]' },
     { type: 'cancel', id: 'x', at: 5 },
     { type: 'expire', id: 'x', at: 6 },

@@ -57,6 +57,16 @@ test('maxRetries can be overridden per call', async (t) => {
   await assert.rejects(flaky.result({ timeout: 10_000 }), /transient failure #4/);
 });
 
+test('retry({ maxRetries }) applies to that retry only, as in Celery: the next retry without it uses the task limit', async (t) => {
+  const app = await retryApp(t);
+  await app.start();
+  const h = await app.send('retry.raisedOnce', []);
+  // Retry #1 is allowed by its own limit (5); retry #2 names none: the task's 1 is reached.
+  await assert.rejects(h.result({ timeout: 10_000 }), /^.*failure #2 \(gave up after 1 retry; maxRetries is 1\)/);
+  assert.equal(h.info()?.attempts, 2);
+  assert.equal(h.info()?.retries, 1);
+});
+
 test('retry({ args }) runs the retry with new arguments', async (t) => {
   const app = await retryApp(t);
   await app.start();

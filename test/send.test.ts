@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CeleriacError } from '../src/index.js';
+import { CeleriacError, createClient } from '../src/index.js';
 import { openApp, tempDir } from './helpers.js';
 
 async function journalText(dir: string): Promise<string> {
@@ -85,6 +85,39 @@ test('sending a known id again creates no second job', async (t) => {
   await app.start();
   assert.equal(await c.result(), 'first');
   assert.equal(app.get('same')?.attempts, 1);
+});
+
+test('sendMany gives each job options of its own, an id included, deduplicated per id as send() does', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const app = await openApp(t, { dir });
+  await app.send('demo.echo', ['old'], { id: 'k1' });
+  const handles = await app.sendMany('demo.echo', [{ args: ['a'], id: 'k1' }, { args: ['b'], id: 'k2', priority: 5 }, ['c'], { args: ['d'], id: 'k2' }], { priority: 1 });
+  assert.deepEqual(handles.map((h) => h.id).filter((id, i) => i !== 2), ['k1', 'k2', 'k2']);
+  assert.deepEqual(handles.map((h) => h.created), [false, true, true, false]);
+  assert.deepEqual(app.get('k1')?.args, ['old'], 'a known id creates nothing');
+  assert.deepEqual([app.get('k2')?.args, app.get('k2')?.priority], [['b'], 5], 'the first of an id twice in the list wins; its own options over the shared ones');
+  assert.equal(handles[2]!.info()?.priority, 1, 'the shared options apply to the items that give none');
+
+  const [one, many] = await Promise.all([app.send('demo.echo', ['x'], { id: 'k3' }), app.sendMany('demo.echo', [{ args: ['y'], id: 'k3' }])]);
+  assert.equal(one.created !== many[0]!.created, true, 'a send and a sendMany racing on one id: exactly one creates it');
+  assert.equal(app.counts().pending, 4);
+
+  const before = await journalText(dir);
+  await assert.rejects(app.sendMany('demo.echo', [['a'], { args: ['b'], colour: 1 }] as never), /sendMany\(demo\.echo\): argsList\[1\]: unknown option "colour"/);
+  await assert.rejects(app.sendMany('demo.echo', [['a'], { args: ['b'], id: '' }]), /argsList\[1\]: id must be a non-empty string/);
+  await assert.rejects(app.sendMany('demo.echo', [['a'], { args: [undefined] }]), /argsList\[1\]\.args\[0\] is undefined/);
+  await assert.rejects(app.sendMany('demo.echo', [['a'], 'b'] as never), /argsList\[1\] must be an argument array or \{ args, \.\.\.options \}/);
+  await assert.rejects(app.sendMany('demo.echo', [['a']], { id: 'shared' } as never), /"id" cannot be shared by many jobs/);
+  await assert.rejects(app.sendMany('demo.echo', [['a']], { priority: 1.5 }), /^CeleriacError: sendMany\(demo\.echo\): priority must be an integer, got 1\.5/);
+  assert.equal(await journalText(dir), before, 'a refused sendMany writes nothing');
+  await app.close();
+
+  const client = await createClient({ dir });
+  const sent = await client.sendMany('demo.echo', [{ args: ['z'], id: 'k1' }, { args: ['w'], id: 'k9' }, { args: ['v'], id: 'k9' }]);
+  assert.deepEqual(sent.map((s) => s.id), ['k1', 'k9', 'k9']);
+  const reopened = await openApp(t, { dir });
+  assert.deepEqual([reopened.get('k1')?.args, reopened.get('k9')?.args], [['old'], ['w']], 'through the inbox too, a known id creates nothing');
+  assert.equal(reopened.counts().pending, 5);
 });
 
 test('jobs sent before start() wait, then run once the app starts', async (t) => {

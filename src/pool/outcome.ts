@@ -47,12 +47,13 @@ function exhausted(error: SerializedError, job: WireJob, max: number): Serialize
 }
 
 function matches(m: ErrorMatcher, err: unknown): boolean {
-  if (typeof m === 'string') {
-    const e = err as { name?: unknown; code?: unknown } | null;
-    return e != null && (e.name === m || e.code === m);
-  }
-  if (m.prototype instanceof Error || m === Error) return err instanceof (m as abstract new () => Error);
+  // Reading a thrown value can throw (getters, Proxy traps): such a value matches nothing.
   try {
+    if (typeof m === 'string') {
+      const e = err as { name?: unknown; code?: unknown } | null;
+      return e != null && (e.name === m || e.code === m);
+    }
+    if (m.prototype instanceof Error || m === Error) return err instanceof (m as abstract new () => Error);
     return (m as (e: unknown) => boolean)(err) === true;
   } catch {
     return false;

@@ -182,7 +182,13 @@ function startRunner(): void {
 
   function failure(job: WireJob, def: TaskDefinition | undefined, err: unknown): Outcome {
     if (!def) return { seq: job.seq, kind: 'failed', error: serializeError(err) };
-    const decision = retryDecision(job, def, err, Date.now(), Math.random);
+    let decision: ReturnType<typeof retryDecision>;
+    try {
+      decision = retryDecision(job, def, err, Date.now(), Math.random);
+    } catch {
+      // Reading what was thrown threw again: fail this job only, never the thread.
+      return { seq: job.seq, kind: 'failed', error: serializeError(err) };
+    }
     if (decision.retry) {
       const o: Outcome = { seq: job.seq, kind: 'retry', error: decision.error, runAt: decision.runAt };
       if (decision.args !== undefined) o.args = decision.args;

@@ -3,6 +3,7 @@
 // Keys are one letter to keep a pending job near 200 bytes on disk.
 import { crc32 } from 'node:zlib';
 import type { SerializedError } from '../errors.js';
+import { MAX_CAUSE_DEPTH } from '../serialize-error.js';
 import type { JobEvent, JobRecord, NewJob } from '../jobs.js';
 import type { FastDecoder } from './fast-decode.js';
 
@@ -107,13 +108,17 @@ function text(v: unknown): string {
   if (typeof v !== 'string') throw new BadRecord('expected a string');
   return v;
 }
-/** Only the four known fields survive: no other key (no "a") ever sits inside an encoded error. */
-function err(v: unknown): SerializedError {
+/**
+ * Only the known fields survive, in the cause chain too: no other key (no "a") ever sits
+ * inside an encoded error. Records written before causes were kept simply have none.
+ */
+function err(v: unknown, depth = 0): SerializedError {
   const e = v as SerializedError;
   if (!e || typeof e.name !== 'string' || typeof e.message !== 'string') throw new BadRecord('expected an error');
   const out: SerializedError = { name: e.name, message: e.message };
   if (typeof e.stack === 'string') out.stack = e.stack;
   if (typeof e.code === 'string') out.code = e.code;
+  if (e.cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = err(e.cause, depth + 1);
   return out;
 }
 function args(v: unknown): string {

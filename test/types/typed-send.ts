@@ -15,9 +15,15 @@ export async function usage(): Promise<void> {
   const byName = await app.send<string>('types.echo', ['untyped', 1]);
   const alsoText: string = await byName.result();
   const many = await app.sendMany(echo, [['a', 1], ['b', 2]]);
+  const manyWithIds = await app.sendMany(echo, [['a', 1], { args: ['b', 2], id: 'b', countdown: 5 }], { priority: 1 });
+  const manyTexts: string[] = await Promise.all(manyWithIds.map((m) => m.result()));
+  const manyByName = await app.sendMany<number>('types.size', [['x'], { args: ['y'], id: 'y' }]);
+  const firstNumber: number = await manyByName[0]!.result();
+  const noArgs = await app.send('types.echo');
+  const unknownResult: unknown = await noArgs.result();
   const args: TaskArgs<typeof echo> = ['x', 1];
   const result: TaskResult<typeof fetchSize> = { url: 'u', bytes: 1 };
-  void [text, h2, size, alsoText, many, args, result];
+  void [text, h2, size, alsoText, many, args, result, manyTexts, firstNumber, unknownResult];
 
   // @ts-expect-error the second argument must be a number
   await app.send(echo, ['hi', 'two']);

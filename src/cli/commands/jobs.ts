@@ -5,7 +5,7 @@
 import { access } from 'node:fs/promises';
 import { createCeleriac } from '../../app.js';
 import { createClient, readJobs, type CeleriacClient } from '../../client.js';
-import { CeleriacError } from '../../errors.js';
+import { CeleriacError, errorLine, errorTrace } from '../../errors.js';
 import { submitToInbox } from '../../inbox.js';
 import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobState } from '../../jobs.js';
 import { jobInfo } from '../../job-view.js';
@@ -134,7 +134,8 @@ function describe(j: JobInfo): string {
   if (j.finishedAt) rows.push(['finished', iso(j.finishedAt)]);
   if ('result' in j) rows.push(['result', JSON.stringify(j.result)]);
   if (j.error) rows.push(['error', `${j.error.name}: ${j.error.message}`]);
-  return rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n') + (j.error?.stack ? `\n\n${j.error.stack}` : '');
+  for (let c = j.error?.cause; c; c = c.cause) rows.push(['caused by', errorLine(c)]);
+  return rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n') + (j.error?.stack || j.error?.cause ? `\n\n${errorTrace(j.error)}` : '');
 }
 
 export async function showCommand(s: Settings, positionals: string[], json: boolean): Promise<number> {
