@@ -498,7 +498,8 @@ export class Celeriac implements TaskSender {
     checkId('cancel', id);
     const job = this.store.jobs.get(id);
     if (!job || FINISHED_STATES.has(job.state)) return false;
-    const wasRunning = job.state === 'started';
+    // A reserved job may be handed to a worker while the cancel is written: abort it there too.
+    const wasRunning = job.state === 'started' || job.state === 'reserved';
     await this.store.commit([{ type: 'cancel', id, at: Date.now() }]);
     if (job.state !== 'cancelled') return false;
     if (wasRunning) this.pool.abort(id, 'cancelled');

@@ -3,12 +3,18 @@
 // so both paths reach the same state by construction.
 import type { SerializedError } from './errors.js';
 
-export const JOB_STATES = ['pending', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
+export const JOB_STATES = ['pending', 'reserved', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export const FINISHED_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'expired']);
 /** States in which a job waits for its turn: it holds no worker. */
 export const WAITING_STATES: ReadonlySet<JobState> = new Set(['pending', 'retrying']);
+/**
+ * States a job may be taken from to be reserved, started or expired: waiting, or reserved
+ * (taken by a dispatcher, not yet handed to a worker). A reserved job is taken again after
+ * a crash: the process that reserved it never began it.
+ */
+const TAKEABLE_STATES: ReadonlySet<JobState> = new Set(['pending', 'retrying', 'reserved']);
 
 export interface JobRecord {
   id: string;
@@ -54,13 +60,16 @@ export interface NewJob {
 
 export type JobEvent =
   | { type: 'add'; job: NewJob }
+  /** Taken by the dispatcher ahead of a free worker (prefetch): not begun, no attempt counted. */
+  | { type: 'reserve'; id: string; at: number }
+  /** Handed to a worker: it may begin at any moment (an attempt). */
   | { type: 'start'; id: string; at: number }
   | { type: 'succeed'; id: string; at: number; result?: string }
   | { type: 'fail'; id: string; at: number; error: SerializedError }
   | { type: 'retry'; id: string; at: number; runAt: number; error: SerializedError; args?: string }
   | { type: 'cancel'; id: string; at: number }
   | { type: 'expire'; id: string; at: number }
-  /** Give a started job back: `revert` when it never began (attempt uncounted), else it may have run (recovered). */
+  /** Give a started job back: `revert` when it never began (attempt uncounted), else it may have run (recovered). A reserved job goes back as it was. */
   | { type: 'requeue'; id: string; at: number; revert: boolean }
   /** Drop a finished job and its result before its retention time (`celeriac clear`). */
   | { type: 'forget'; id: string; at: number };
@@ -110,8 +119,12 @@ export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent): JobRecor
   const job = jobs.get(ev.id);
   if (!job) return undefined;
   switch (ev.type) {
+    case 'reserve':
+      if (!TAKEABLE_STATES.has(job.state)) return undefined;
+      job.state = 'reserved';
+      return job;
     case 'start':
-      if (!WAITING_STATES.has(job.state)) return undefined;
+      if (!TAKEABLE_STATES.has(job.state)) return undefined;
       job.state = 'started';
       job.attempts += 1;
       job.startedAt = ev.at;
@@ -144,7 +157,7 @@ export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent): JobRecor
       job.finishedAt = ev.at;
       return job;
     case 'expire':
-      if (!WAITING_STATES.has(job.state)) return undefined;
+      if (!TAKEABLE_STATES.has(job.state)) return undefined;
       job.state = 'expired';
       job.finishedAt = ev.at;
       return job;
@@ -153,12 +166,21 @@ export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent): JobRecor
       jobs.delete(job.id);
       return job;
     case 'requeue':
+      if (job.state === 'reserved') {
+        job.state = 'pending';
+        return job;
+      }
       if (job.state !== 'started') return undefined;
       job.state = 'pending';
       if (ev.revert) job.attempts -= 1;
       else job.recovered = true;
       return job;
   }
+}
+
+/** After a restart: a reserved job never began: it waits again, unflagged (in memory, when the journaled requeue failed: every record that can follow accepts a reserved job too). */
+export function releaseReserved(jobs: Iterable<JobRecord>): void {
+  for (const job of jobs) if (job.state === 'reserved') job.state = 'pending';
 }
 
 /** After a restart: a job that was started and never finished may have run; run it again, flagged. */

@@ -63,6 +63,8 @@ export function encodeEvent(ev: JobEvent): string {
       if (j.retryDelay !== undefined) s += `,"d":${j.retryDelay}`;
       return `${s},"a":${j.args}}`;
     }
+    case 'reserve':
+      return `{"o":"v","i":${str(ev.id)},"t":${ev.at}}`;
     case 'start':
       return `{"o":"s","i":${str(ev.id)},"t":${ev.at}}`;
     case 'succeed':
@@ -143,6 +145,8 @@ export function decodeEvent(json: string): JobEvent | { type: 'header'; raw: Raw
   switch (r.o) {
     case 'a':
       return { type: 'add', job: decodeAdd(r, args(r.a)) };
+    case 'v':
+      return { type: 'reserve', id: text(r.i), at: num(r.t) };
     case 's':
       return { type: 'start', id: text(r.i), at: num(r.t) };
     case 'd':
@@ -199,7 +203,7 @@ export function encodeJob(j: JobRecord): string {
   return `${s},"a":${j.args}}`;
 }
 
-const STATES = new Set(['pending', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired']);
+const STATES = new Set(['pending', 'reserved', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired']);
 
 const ARGS_KEY = ',"a":';
 
