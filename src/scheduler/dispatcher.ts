@@ -152,7 +152,7 @@ export class Dispatcher {
   /** Take due jobs from the heap, up to the reservation depth, and mark them started together. */
   private pump(): void {
     if (!this.running || this.stopping) return;
-    // Everything marked started and not yet finished counts: reserved, queued, on the pool.
+    // Everything taken and not yet finished counts: being reserved, reserved, queued, on the pool.
     const room = this.reserveAhead - this.held - this.claims;
     if (room <= 0 || this.ready.size === 0) return;
     const batch: JobRecord[] = [];
