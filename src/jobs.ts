@@ -10,9 +10,8 @@ export const FINISHED_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'fai
 /** States in which a job waits for its turn: it holds no worker. */
 export const WAITING_STATES: ReadonlySet<JobState> = new Set(['pending', 'retrying']);
 /**
- * States a job may be taken from to be reserved, started or expired: waiting, or reserved
- * (taken by a dispatcher, not yet handed to a worker). A reserved job is taken again after
- * a crash: the process that reserved it never began it.
+ * States a job may be started or expired from: waiting, or reserved (taken by the
+ * dispatcher ahead of a free worker; in memory only, pending on disk).
  */
 const TAKEABLE_STATES: ReadonlySet<JobState> = new Set(['pending', 'retrying', 'reserved']);
 
@@ -60,8 +59,6 @@ export interface NewJob {
 
 export type JobEvent =
   | { type: 'add'; job: NewJob }
-  /** Taken by the dispatcher ahead of a free worker (prefetch): not begun, no attempt counted. */
-  | { type: 'reserve'; id: string; at: number }
   /** Handed to a worker: it may begin at any moment (an attempt). */
   | { type: 'start'; id: string; at: number }
   | { type: 'succeed'; id: string; at: number; result?: string }
@@ -119,10 +116,6 @@ export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent): JobRecor
   const job = jobs.get(ev.id);
   if (!job) return undefined;
   switch (ev.type) {
-    case 'reserve':
-      if (!TAKEABLE_STATES.has(job.state)) return undefined;
-      job.state = 'reserved';
-      return job;
     case 'start':
       if (!TAKEABLE_STATES.has(job.state)) return undefined;
       job.state = 'started';
@@ -176,11 +169,6 @@ export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent): JobRecor
       else job.recovered = true;
       return job;
   }
-}
-
-/** After a restart: a reserved job never began: it waits again, unflagged (in memory, when the journaled requeue failed: every record that can follow accepts a reserved job too). */
-export function releaseReserved(jobs: Iterable<JobRecord>): void {
-  for (const job of jobs) if (job.state === 'reserved') job.state = 'pending';
 }
 
 /** After a restart: a job that was started and never finished may have run; run it again, flagged. */

@@ -1,10 +1,11 @@
-// From "due" to "done": the dispatcher takes due jobs from the ready heap, reserves them
-// in batches (one journal write for many), groups them into dispatch units (a few jobs
-// bound for one worker message) that p-queue runs on the pool a couple per slot at a
-// time, marks each unit started as it goes to the pool, and records outcomes in batches
-// too. Data flows one way: ready → reserve (durable) → p-queue → start (durable) → pool →
-// outcome (durable) → waiters, or back to ready/delayed for a retry. Only started jobs may
-// have begun: after a crash they run again flagged recovered; reserved ones wait again.
+// From "due" to "done": the dispatcher takes due jobs from the ready heap and reserves
+// them (in memory: nothing durable depends on a reservation), groups them into dispatch
+// units (a few jobs bound for one worker message) that p-queue runs on the pool a couple
+// per slot at a time, marks each unit started (durably) as it goes to the pool, and
+// records outcomes in batches too. Data flows one way: ready → reserve → p-queue → start
+// (durable) → pool → outcome (durable) → waiters, or back to ready/delayed for a retry.
+// Only started jobs may have begun: after a crash they run again flagged recovered;
+// reserved ones are pending on disk and simply wait again.
 // Nothing on this path costs a promise or a p-queue entry per job: at tens of thousands of
 // jobs a second those were most of the host's time.
 import PQueue from 'p-queue';
@@ -26,11 +27,11 @@ export interface DispatcherOptions {
   slots: number;
   /**
    * Jobs reserved ahead of time per slot. They wait in the host, not in a worker, so
-   * whichever worker frees up first takes the next one, and one journal write carries
-   * many reservations. A unit's start is written as p-queue hands it to the pool, while
-   * the worker still runs the unit before it (UNITS_PER_SLOT), so the extra write stays
-   * off the workers' path. A crash flags as recovered only the started jobs (those a
-   * worker held); close() gives all of them back exactly.
+   * whichever worker frees up first takes the next one. A reservation is not written to
+   * the journal (it would cost a write per batch for nothing a restart needs: a reserved
+   * job is pending on disk); a unit's start is written as p-queue hands it to the pool.
+   * A crash flags as recovered only the started jobs (those a worker held); close()
+   * gives all of them back exactly.
    */
   prefetch: number;
   timeoutGraceMs: number;
@@ -176,12 +177,14 @@ export class Dispatcher {
   private async reserve(batch: JobRecord[]): Promise<void> {
     this.reserving += batch.length;
     const now = Date.now();
-    const events: JobEvent[] = batch.map((job) => (job.expiresAt && now >= job.expiresAt ? { type: 'expire', id: job.id, at: now } : { type: 'reserve', id: job.id, at: now }));
+    const expired: JobEvent[] = batch.filter((job) => job.expiresAt && now >= job.expiresAt).map((job) => ({ type: 'expire', id: job.id, at: now }));
     try {
-      await this.o.store.commit(events);
+      if (expired.length > 0) await this.o.store.commit(expired);
+      // In memory only: on disk the job stays pending until its start is written.
+      for (const job of batch) if (WAITING_STATES.has(job.state)) job.state = 'reserved';
     } catch (err) {
-      // Rare (disk full): the jobs stay pending on disk; try them again shortly.
-      this.o.log.error(`could not record the reservation of ${batch.length} job(s); they stay pending and are tried again in 1 s: ${(err as Error).message}`);
+      // Rare (disk full): the jobs stay pending; try them again shortly.
+      this.o.log.error(`could not record the expiry of ${expired.length} job(s); ${batch.length} job(s) stay pending and are tried again in 1 s: ${(err as Error).message}`);
       for (const job of batch) this.active.delete(job.id);
       this.held -= batch.length;
       setTimeout(() => batch.forEach((job) => this.makeReady(job)), 1000).unref();
@@ -343,10 +346,14 @@ export class Dispatcher {
   private async giveBack(jobs: JobRecord[]): Promise<void> {
     this.held -= jobs.length;
     if (jobs.length === 0) return;
+    const started = jobs.filter((job) => job.state === 'started');
+    for (const job of jobs) if (job.state === 'reserved') job.state = 'pending'; // pending on disk already
     const at = Date.now();
-    await this.o.store.commit(jobs.map((job) => ({ type: 'requeue', id: job.id, at, revert: true }))).catch((err: unknown) => {
-      this.o.log.error(`could not give back ${jobs.length} job(s) at close; they run again after the restart, flagged recovered: ${(err as Error).message}`);
-    });
+    if (started.length > 0) {
+      await this.o.store.commit(started.map((job) => ({ type: 'requeue', id: job.id, at, revert: true }))).catch((err: unknown) => {
+        this.o.log.error(`could not give back ${started.length} job(s) at close; they run again after the restart, flagged recovered: ${(err as Error).message}`);
+      });
+    }
     for (const job of jobs) this.active.delete(job.id);
   }
 

@@ -63,8 +63,6 @@ export function encodeEvent(ev: JobEvent): string {
       if (j.retryDelay !== undefined) s += `,"d":${j.retryDelay}`;
       return `${s},"a":${j.args}}`;
     }
-    case 'reserve':
-      return `{"o":"v","i":${str(ev.id)},"t":${ev.at}}`;
     case 'start':
       return `{"o":"s","i":${str(ev.id)},"t":${ev.at}}`;
     case 'succeed':
@@ -145,8 +143,6 @@ export function decodeEvent(json: string): JobEvent | { type: 'header'; raw: Raw
   switch (r.o) {
     case 'a':
       return { type: 'add', job: decodeAdd(r, args(r.a)) };
-    case 'v':
-      return { type: 'reserve', id: text(r.i), at: num(r.t) };
     case 's':
       return { type: 'start', id: text(r.i), at: num(r.t) };
     case 'd':
@@ -187,7 +183,9 @@ export function decodeLine(buf: Buffer, start: number, end: number, fast: FastDe
 
 // A snapshot line holds a whole job; same one-letter keys as the events where they overlap.
 export function encodeJob(j: JobRecord): string {
-  let s = `{"o":"j","i":${str(j.id)},"n":${str(j.task)},"s":"${j.state}","k":${j.attempts},"y":${j.retries},"t":${j.createdAt}`;
+  // A reservation lives in memory only: on disk the job is pending.
+  const state = j.state === 'reserved' ? 'pending' : j.state;
+  let s = `{"o":"j","i":${str(j.id)},"n":${str(j.task)},"s":"${state}","k":${j.attempts},"y":${j.retries},"t":${j.createdAt}`;
   if (j.runAt) s += `,"r":${j.runAt}`;
   if (j.expiresAt) s += `,"x":${j.expiresAt}`;
   if (j.priority) s += `,"p":${j.priority}`;
@@ -203,7 +201,7 @@ export function encodeJob(j: JobRecord): string {
   return `${s},"a":${j.args}}`;
 }
 
-const STATES = new Set(['pending', 'reserved', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired']);
+const STATES = new Set(['pending', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired']);
 
 const ARGS_KEY = ',"a":';
 

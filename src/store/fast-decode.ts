@@ -17,7 +17,7 @@ const BRACKET_OPEN = 0x5b;
 const BRACKET_CLOSE = 0x5d;
 const MINUS = 0x2d;
 
-const STATES: { name: JobState; bytes: Buffer }[] = (['pending', 'reserved', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired'] as const).map((name) => ({ name, bytes: Buffer.from(name) }));
+const STATES: { name: JobState; bytes: Buffer }[] = (['pending', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired'] as const).map((name) => ({ name, bytes: Buffer.from(name) }));
 
 /** The state named by buf[from, to), without making a string of it; undefined for an unknown name. */
 function stateAt(buf: Buffer, from: number, to: number): JobState | undefined {

@@ -9,7 +9,7 @@ import { constants } from 'node:fs';
 import { join } from 'node:path';
 import type { Low } from 'lowdb';
 import { CeleriacError } from '../errors.js';
-import { applyEvent, dropExpiredResults, recoverInterrupted, releaseReserved, type JobEvent, type JobRecord } from '../jobs.js';
+import { applyEvent, dropExpiredResults, recoverInterrupted, type JobEvent, type JobRecord } from '../jobs.js';
 import { encodeEvent, FORMAT_VERSION, frame, frameAll } from './codec.js';
 import { openState, SEGMENT, segmentName, type PartialLoad } from './load.js';
 import { acquireLock, type DataDirLock } from './lock.js';
@@ -182,14 +182,12 @@ export class FileStore implements JobStore {
     const early = onJobs && (async (jobs: JobRecord[]) => {
       const stale = jobs.filter((j) => j.state === 'started').map((j) => j.id);
       if (stale.length > 0) interruptedEarly += await this.requeueInterrupted(stale);
-      await this.requeueReserved(jobs);
       onJobs(jobs);
     });
     const { interrupted, late } = await state.rest(early, () => this.closed);
     report.droppedResults = dropExpiredResults(this.jobs, Date.now(), this.opts.resultTtlMs);
     report.found.finished -= report.droppedResults;
     report.interrupted = interruptedEarly + (await this.requeueInterrupted(interrupted));
-    await this.requeueReserved(late);
     report.loadMs = Math.round(performance.now() - this.loadStarted);
     onJobs?.(late);
   }
@@ -217,22 +215,6 @@ export class FileStore implements JobStore {
       recoverInterrupted(this.jobs, ids);
     }
     return ids.length;
-  }
-
-  /**
-   * Reserved jobs (taken by the previous process, never handed to a worker) wait again,
-   * unflagged, through a journaled requeue: a reader beside this process then sees them
-   * pending too. If the write fails, the change is made in memory only.
-   */
-  private async requeueReserved(jobs: JobRecord[]): Promise<void> {
-    const ids = jobs.filter((j) => j.state === 'reserved').map((j) => j.id);
-    if (ids.length === 0) return;
-    const at = Date.now();
-    try {
-      await this.commit(ids.map((id) => ({ type: 'requeue', id, at, revert: true })));
-    } catch {
-      releaseReserved(jobs);
-    }
   }
 
   /** Resolves once every event is durable and applied to `jobs`; rejects with nothing written. */

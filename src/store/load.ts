@@ -92,7 +92,7 @@ export class PartialLoad implements LoadedState {
     const found = this.report.found;
     const count = (job: JobRecord) => {
       if (job.state === 'retrying') found.retrying++;
-      else if (job.state === 'pending' || job.state === 'reserved' || job.state === 'started') found.pending++;
+      else if (job.state === 'pending' || job.state === 'started') found.pending++;
       else found.finished++;
     };
     const later = (job: JobRecord) => {
@@ -157,8 +157,8 @@ export class PartialLoad implements LoadedState {
   }
 }
 
-/** Waiting; reserved (never begun: it waits again); or started: running when the previous process stopped, it runs again. */
-const willRun = (job: JobRecord) => job.state === 'started' || job.state === 'reserved' || WAITING_STATES.has(job.state);
+/** Waiting, or started: running when the previous process stopped, it runs again. */
+const willRun = (job: JobRecord) => job.state === 'started' || WAITING_STATES.has(job.state);
 
 /** Read the snapshot's header and the whole journal; the snapshot's jobs follow in `rest()`. */
 export async function openState(dir: string, { readOnly }: { readOnly: boolean }): Promise<PartialLoad> {
