@@ -41,11 +41,10 @@ export interface CeleriacOptions {
   /** Jobs one worker runs at once (async tasks overlap). Default 1. */
   workerConcurrency?: number;
   /**
-   * Jobs marked started ahead of time per worker slot (Celery's prefetch multiplier),
-   * held in the host until any slot frees, so one journal write carries many starts.
-   * Default 64. Higher raises throughput of short jobs; after a crash, up to
-   * slots × prefetch jobs run again flagged recovered although they may not have begun.
-   * 1: a job is marked started only when a slot is free for it.
+   * Jobs reserved ahead of time per worker slot (Celery's prefetch multiplier), held in
+   * the host until any slot frees, so that workers never wait for the host between jobs.
+   * Default 64. Higher raises throughput of short jobs. Reserved jobs have not begun: a
+   * crash does not flag them recovered.
    */
   prefetch?: number;
   /** How long finished jobs and their results are kept (seconds or "1d"). Default 1 day. */
@@ -577,7 +576,8 @@ export class Celeriac implements TaskSender {
     checkId('cancel', id);
     const job = this.store.jobs.get(id);
     if (!job || FINISHED_STATES.has(job.state)) return false;
-    const wasRunning = job.state === 'started';
+    // A reserved job may be handed to a worker while the cancel is written: abort it there too.
+    const wasRunning = job.state === 'started' || job.state === 'reserved';
     await this.store.commit([{ type: 'cancel', id, at: Date.now() }]);
     if (job.state !== 'cancelled') return false;
     if (wasRunning) this.pool.abort(id, 'cancelled');

@@ -3,12 +3,17 @@
 // so both paths reach the same state by construction.
 import type { SerializedError } from './errors.js';
 
-export const JOB_STATES = ['pending', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
+export const JOB_STATES = ['pending', 'reserved', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export const FINISHED_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'expired']);
 /** States in which a job waits for its turn: it holds no worker. */
 export const WAITING_STATES: ReadonlySet<JobState> = new Set(['pending', 'retrying']);
+/**
+ * States a job may be started or expired from: waiting, or reserved (taken by the
+ * dispatcher ahead of a free worker; in memory only, pending on disk).
+ */
+const TAKEABLE_STATES: ReadonlySet<JobState> = new Set(['pending', 'retrying', 'reserved']);
 
 export interface JobRecord {
   id: string;
@@ -54,13 +59,14 @@ export interface NewJob {
 
 export type JobEvent =
   | { type: 'add'; job: NewJob }
+  /** Handed to a worker: it may begin at any moment (an attempt). */
   | { type: 'start'; id: string; at: number }
   | { type: 'succeed'; id: string; at: number; result?: string }
   | { type: 'fail'; id: string; at: number; error: SerializedError }
   | { type: 'retry'; id: string; at: number; runAt: number; error: SerializedError; args?: string }
   | { type: 'cancel'; id: string; at: number }
   | { type: 'expire'; id: string; at: number }
-  /** Give a started job back: `revert` when it never began (attempt uncounted), else it may have run (recovered). */
+  /** Give a started job back: `revert` when it never began (attempt uncounted), else it may have run (recovered). A reserved job goes back as it was. */
   | { type: 'requeue'; id: string; at: number; revert: boolean }
   /** Drop a finished job and its result before its retention time (`celeriac clear`). */
   | { type: 'forget'; id: string; at: number };
@@ -111,7 +117,7 @@ export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent): JobRecor
   if (!job) return undefined;
   switch (ev.type) {
     case 'start':
-      if (!WAITING_STATES.has(job.state)) return undefined;
+      if (!TAKEABLE_STATES.has(job.state)) return undefined;
       job.state = 'started';
       job.attempts += 1;
       job.startedAt = ev.at;
@@ -144,7 +150,7 @@ export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent): JobRecor
       job.finishedAt = ev.at;
       return job;
     case 'expire':
-      if (!WAITING_STATES.has(job.state)) return undefined;
+      if (!TAKEABLE_STATES.has(job.state)) return undefined;
       job.state = 'expired';
       job.finishedAt = ev.at;
       return job;
@@ -153,6 +159,10 @@ export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent): JobRecor
       jobs.delete(job.id);
       return job;
     case 'requeue':
+      if (job.state === 'reserved') {
+        job.state = 'pending';
+        return job;
+      }
       if (job.state !== 'started') return undefined;
       job.state = 'pending';
       if (ev.revert) job.attempts -= 1;

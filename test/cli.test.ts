@@ -69,7 +69,7 @@ describe('celeriac CLI', { concurrency: 3 }, () => {
       [[], /Usage: celeriac <command>/],
       [['show'], /show needs a job id/],
       [['show', 'a', 'b'], /unexpected argument "b"/],
-      [['list', '--state', 'bogus'], /--state must be one of pending, started, retrying, succeeded, failed, cancelled, expired/],
+      [['list', '--state', 'bogus'], /--state must be one of pending, reserved, started, retrying, succeeded, failed, cancelled, expired/],
       [['list', '--limit', '0'], /--limit must be an integer/],
       [['send', 'demo.echo', '[not json'], /ARGS_JSON is not valid JSON/],
       [['send', 'demo.echo', '[]', '--countdown', 'soon'], /--countdown must be a number, got "soon"/],

@@ -14,7 +14,8 @@ function jobs(): JobRecord[] {
   const out: JobRecord[] = [];
   let n = 0;
   for (const id of IDS) {
-    for (const state of JOB_STATES) {
+    // 'reserved' lives in memory only: it is written as pending (tested below).
+    for (const state of JOB_STATES.filter((st) => st !== 'reserved')) {
       for (const args of ARGS) {
         n++;
         const job: JobRecord = {
@@ -177,4 +178,11 @@ test('peek (the journal index before decoding) names the same job and priority a
   // A priority given twice is left to the general path (JSON.parse keeps the last).
   const twice = linesOf(['{"o":"a","i":"d","n":"t","t":1,"p":1,"p":2,"a":[]}']);
   assert.equal(fast.peek(twice.buf, twice.at[0]![0] + 9, twice.at[0]![1]), undefined);
+});
+
+test('a reserved job (taken by the dispatcher, in memory only) is written to a snapshot as pending', () => {
+  const job = { ...jobs()[0]!, id: 'r-1', state: 'reserved' } as JobRecord;
+  const decoded = decodeEvent(encodeJob(job));
+  assert.equal(decoded.type, 'job');
+  assert.equal((decoded as { job: JobRecord }).job.state, 'pending');
 });

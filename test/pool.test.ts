@@ -2,12 +2,13 @@
 // how many jobs overlap inside one thread, and that the host thread stays free.
 import { strict as assert } from 'node:assert';
 import { availableParallelism } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { test } from 'node:test';
 import { threadId as hostThreadId } from 'node:worker_threads';
 import { createCeleriac } from '../src/index.js';
-import { fixture, openApp, tempDir } from './helpers.js';
+import { fixture, openApp, tempDir, waitFor } from './helpers.js';
 
 const POOL = fixture('pool');
 
@@ -80,36 +81,50 @@ test('without workerConcurrency a worker runs one job at a time (the barrier abo
 });
 
 test('the host event loop stays responsive while CPU-bound tasks run', async (t) => {
-  // Long enough that scheduler noise on a loaded machine stays well below half a task.
-  const TASK_MS = 500;
+  const tmp = await tempDir(t);
+  const release = join(tmp, 'release');
   const app = await openApp(t, { tasks: [POOL], concurrency: 2, prefetch: 1 });
   await app.start();
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
-  // Two busy jobs per worker: about a second of solid CPU work in each worker thread.
-  const handles = await app.sendMany('pool.busy', Array.from({ length: 4 }, () => [TASK_MS]));
-  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 30_000 })))) as Array<{ threadId: number; spins: boolean }>;
+  // Two jobs that spin their worker's CPU until the host creates `release`: they can only
+  // end if the host's event loop keeps turning while both workers are busy.
+  const handles = await app.sendMany('pool.spinUntil', [[release, 60_000], [release, 60_000]]);
+  await waitFor(() => handles.every((h) => h.info()?.state === 'started'), 30_000, 'both jobs to start');
+  let ticks = 0;
+  while (ticks < 20) await new Promise<void>((r) => setTimeout(() => r(void ticks++), 1));
+  await writeFile(release, '');
+  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 60_000 })))) as Array<{ threadId: number; isMainThread: boolean; released: boolean }>;
   histogram.disable();
-  assert.ok(results.every((r) => r.threadId !== hostThreadId && r.spins));
-  assert.ok(histogram.count > 10, `the histogram sampled the loop (${histogram.count} samples)`);
-  const p99 = histogram.percentile(99) / 1e6;
-  t.diagnostic(`host event-loop delay: p99 ${p99.toFixed(1)} ms, max ${(histogram.max / 1e6).toFixed(1)} ms`);
-  // Had a task run on the host thread, the loop would have stalled for a whole task.
-  assert.ok(p99 < TASK_MS / 2, `host event-loop delay p99 ${p99.toFixed(1)} ms should stay well under one task's ${TASK_MS} ms`);
+  assert.deepEqual(results.map((r) => r.released), [true, true], 'both jobs spun until the host, turning its loop meanwhile, released them');
+  assert.equal(new Set(results.map((r) => r.threadId)).size, 2, 'they spun in two workers at once');
+  assert.ok(results.every((r) => r.threadId !== hostThreadId && !r.isMainThread));
+  t.diagnostic(`host event-loop delay: p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms, max ${(histogram.max / 1e6).toFixed(1)} ms`);
 });
 
-test('jobs of a few ms each go to the workers a few at a time, so a burst ends with both workers busy', async (t) => {
+test('jobs of a few ms each go to the workers a few at a time: about 2 ms of work per message, by the measured run time of their task', async (t) => {
   const app = await openApp(t, { tasks: [fixture('steal')], concurrency: 2, workerConcurrency: 1 });
+  // Each pool.run() call is one dispatch unit: one message to one worker. Recorded, then run as usual.
+  const pool = (app as unknown as { pool: { run: (jobs: unknown[], ...rest: unknown[]) => Promise<void> } }).pool;
+  const units: number[] = [];
+  const run = pool.run.bind(pool);
+  pool.run = (jobs: unknown[], ...rest: unknown[]) => {
+    units.push(jobs.length);
+    return run(jobs, ...rest);
+  };
   await app.start();
-  // One run teaches the host how long steal.busy takes (20 ms): from then on its jobs
-  // travel one per message. Sent in larger groups (four to a message, as for a task not
-  // yet measured), the twelve would split eight to four between the two workers.
-  await (await app.send('steal.busy', [20])).result({ timeout: 20_000 });
-  const handles = await app.sendMany<number>('steal.busy', Array.from({ length: 12 }, () => [20]));
-  const threads = await Promise.all(handles.map((h) => h.result({ timeout: 20_000 })));
+  // Not yet measured, steal.busy counts as 0.5 ms a job: four to a message.
+  const unmeasured = await app.sendMany<number>('steal.busy', Array.from({ length: 8 }, () => [20]));
+  await Promise.all(unmeasured.map((h) => h.result({ timeout: 20_000 })));
+  assert.deepEqual(units, [4, 4]);
+  // Its runs took 20 ms each: now each of its jobs travels alone, so that neither worker
+  // ends a burst holding jobs the other could have taken.
+  units.length = 0;
+  const measured = await app.sendMany<number>('steal.busy', Array.from({ length: 12 }, () => [20]));
+  const threads = await Promise.all(measured.map((h) => h.result({ timeout: 20_000 })));
+  assert.deepEqual(units, Array.from({ length: 12 }, () => 1));
   const perThread = [...new Set(threads)].map((id) => threads.filter((x) => x === id).length);
-  assert.equal(perThread.length, 2, `both workers ran some: ${JSON.stringify(perThread)}`);
-  assert.ok(Math.abs(perThread[0]! - perThread[1]!) <= 2, `the burst is split evenly between the workers: ${JSON.stringify(perThread)}`);
+  t.diagnostic(`jobs per worker thread: ${JSON.stringify(perThread)}`);
 });
 
 test('jobs queued behind a long job in one worker move to an idle worker', async (t) => {

@@ -2,8 +2,8 @@ import { strict as assert } from 'node:assert';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DELAY_MS, TaskFailedError, task } from '../src/index.js';
-import { backoffMs } from '../src/pool/outcome.js';
+import { DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DELAY_MS, TaskFailedError, task, type TaskDefinition } from '../src/index.js';
+import { backoffMs, retryDecision } from '../src/pool/outcome.js';
 import type { WireJob } from '../src/pool/protocol.js';
 import { fixture, openApp, tempDir, waitFor } from './helpers.js';
 
@@ -85,6 +85,46 @@ test('declarative policy: autoretryFor retries matching errors only', async (t) 
   assert.equal(await byCode.result({ timeout: 10_000 }), 1);
   await assert.rejects(other.result({ timeout: 10_000 }), /RangeError: not retried/);
   assert.equal(other.info()?.attempts, 1);
+});
+
+test('autoretryFor stops at maxRetries: the task\'s own, or the one given at send', async (t) => {
+  const app = await retryApp(t);
+  await app.start();
+  const byTask = await app.send('retry.autoAlways', []);
+  const bySend = await app.send('retry.autoAlways', [], { maxRetries: 1 });
+  const none = await app.send('retry.autoAlways', [], { maxRetries: 0 });
+  await assert.rejects(byTask.result({ timeout: 10_000 }), /flaky #3 \(gave up after 2 retries; maxRetries is 2\)/);
+  await assert.rejects(bySend.result({ timeout: 10_000 }), /flaky #2 \(gave up after 1 retry; maxRetries is 1\)/);
+  await assert.rejects(none.result({ timeout: 10_000 }), /flaky #1 \(gave up after 0 retries; maxRetries is 0\)/);
+  assert.deepEqual([byTask, bySend, none].map((h) => [h.info()?.attempts, h.info()?.retries]), [[3, 2], [2, 1], [1, 0]], 'the first run plus maxRetries retries, no more');
+});
+
+test('retry({ maxRetries }) stops at the limit it gives', async (t) => {
+  const app = await retryApp(t);
+  await app.start();
+  const h = await app.send('retry.capped', []);
+  await assert.rejects(h.result({ timeout: 10_000 }), /capped \(gave up after 1 retry; maxRetries is 1\)/);
+  assert.equal(h.info()?.attempts, 2);
+});
+
+test('every retry path allows exactly maxRetries retries: the last one is granted, the next refused', () => {
+  const auto = task('limit.auto', { autoretryFor: [TypeError], maxRetries: 2, retryDelay: 1 }, () => 0);
+  const manual = task('limit.manual', { maxRetries: 2, retryDelay: 1 }, () => 0);
+  const wire = (retries: number, maxRetries?: number) => ({ seq: 1, id: 'j', task: 't', args: '[]', attempt: retries + 1, retries, recovered: false, ...(maxRetries === undefined ? {} : { maxRetries }) }) as WireJob;
+  const paths: { path: string; def: TaskDefinition; err: () => unknown; max: number; sendMax?: number }[] = [
+    { path: 'autoretryFor, the task\'s maxRetries', def: auto, err: () => new TypeError('x'), max: 2 },
+    { path: 'autoretryFor, maxRetries given at send', def: auto, err: () => new TypeError('x'), max: 4, sendMax: 4 },
+    { path: 'retry(), the task\'s maxRetries', def: manual, err: () => manual.retry({ exc: new Error('x') }), max: 2 },
+    { path: 'retry(), maxRetries given at send', def: manual, err: () => manual.retry({ exc: new Error('x') }), max: 4, sendMax: 4 },
+    { path: 'retry({ maxRetries })', def: manual, err: () => manual.retry({ exc: new Error('x'), maxRetries: 1 }), max: 1, sendMax: 4 },
+  ];
+  for (const { path, def, err, max, sendMax } of paths) {
+    const decide = (retries: number) => retryDecision(wire(retries, sendMax), def, err(), 0, () => 0.5);
+    assert.equal(decide(max - 1).retry, true, `${path}: retry #${max} is granted`);
+    const refused = decide(max);
+    assert.equal(refused.retry, false, `${path}: retry #${max + 1} is refused`);
+    assert.match(refused.error.message, new RegExp(`maxRetries is ${max}\\)$`), path);
+  }
 });
 
 test('backoff: exponential, capped, with full jitter', () => {

@@ -69,9 +69,24 @@ test('a rejected send writes nothing', async (t) => {
 });
 
 test('sendMany makes every job durable in one flush and returns a handle per job', async (t) => {
-  const app = await openApp(t);
-  await app.start();
+  const dir = join(await tempDir(t), 'data');
+  const app = await openApp(t, { dir });
+  // Every buffer the store writes to its journal (one write per flush: O_DSYNC, durable on return).
+  const fh = (app as unknown as { store: { fh: { write: (buf: Buffer, ...rest: unknown[]) => Promise<unknown> } } }).store.fh;
+  const writes: string[] = [];
+  const original = fh.write.bind(fh);
+  fh.write = (buf: Buffer, ...rest: unknown[]) => {
+    writes.push(buf.toString('utf8'));
+    return original(buf, ...rest);
+  };
   const handles = await app.sendMany('math.add', [[1, 2], [3, 4], [5, 6]]);
+  assert.equal(handles.length, 3);
+  assert.equal(writes.length, 1, `one flush carried the three jobs (writes: ${writes.length})`);
+  const adds = writes[0]!.split('\n').filter((l) => l.includes('{"o":"a"'));
+  assert.deepEqual(adds.map((l) => (JSON.parse(l.slice(9)) as { i: string }).i), handles.map((h) => h.id), 'that write holds the add record of every job, in order');
+  const onDisk = await journalText(dir);
+  for (const h of handles) assert.ok(onDisk.includes(`{"o":"a","i":"${h.id}"`), `job ${h.id} is in the journal when sendMany resolves`);
+  await app.start();
   assert.deepEqual(await Promise.all(handles.map((h) => h.result())), [3, 7, 11]);
 });
 

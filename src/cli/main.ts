@@ -60,7 +60,7 @@ const COMMANDS: Record<string, Command> = {
   -b, --burst                 run the jobs that are due, then exit 0
       --concurrency N         worker threads (default: number of cores)
       --worker-concurrency N  jobs one worker runs at once (default 1)
-      --prefetch N            jobs marked started ahead per slot (default 64)
+      --prefetch N            jobs reserved ahead per slot (default 64)
       --result-ttl SECONDS    keep finished jobs this long (default 86400)
       --shutdown-timeout S    warm shutdown grace period (default 30)
       --max-memory-mb MB      heap limit per worker thread

@@ -1,10 +1,14 @@
 // Jobs waiting for their time (eta, countdown, retry countdown): one min-heap and one
-// timer for the earliest, however many jobs wait — no timer per job.
+// timer for the earliest, however many jobs wait — no timer per job. Jobs due at the same
+// instant come out in the order they were added (the order they were accepted: the
+// ready heap keeps it among equal priorities).
 import TinyQueue from 'tinyqueue';
 import type { JobRecord } from '../jobs.js';
 
 interface Entry {
   at: number;
+  /** Ties on `at` go first come, first served: a heap alone breaks them arbitrarily. */
+  order: number;
   job: JobRecord;
 }
 
@@ -12,7 +16,8 @@ interface Entry {
 const MAX_DELAY = 0x7fffffff;
 
 export class DelayedJobs {
-  private readonly heap = new TinyQueue<Entry>([], (a, b) => a.at - b.at);
+  private readonly heap = new TinyQueue<Entry>([], (a, b) => a.at - b.at || a.order - b.order);
+  private order = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private active = false;
@@ -25,7 +30,7 @@ export class DelayedJobs {
   }
 
   add(job: JobRecord): void {
-    this.heap.push({ at: job.runAt, job });
+    this.heap.push({ at: job.runAt, order: this.order++, job });
     if (this.active && job.runAt < this.timerAt) this.arm();
   }
 

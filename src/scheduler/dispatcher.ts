@@ -1,11 +1,13 @@
-// From "due" to "done": the dispatcher takes due jobs from the ready heap, marks them
-// started in batches (one journal write for many starts), groups them into dispatch
-// units (a few jobs bound for one worker message) that p-queue runs on the pool a
-// couple per slot at a time, and records their outcomes in batches too. Data flows one
-// way: ready → reserve (durable start) → p-queue → pool → outcome (durable) → waiters,
-// or back to ready/delayed for a retry. Nothing on this path costs a promise or a
-// p-queue entry per job: at tens of thousands of jobs a second those were most of the
-// host's time.
+// From "due" to "done": the dispatcher takes due jobs from the ready heap and reserves
+// them (in memory: nothing durable depends on a reservation), groups them into dispatch
+// units (a few jobs bound for one worker message) that p-queue runs on the pool a couple
+// per slot at a time, marks each unit started (durably) as it goes to the pool, and
+// records outcomes in batches too. Data flows one way: ready → reserve → p-queue → start
+// (durable) → pool → outcome (durable) → waiters, or back to ready/delayed for a retry.
+// Only started jobs may have begun: after a crash they run again flagged recovered;
+// reserved ones are pending on disk and simply wait again.
+// Nothing on this path costs a promise or a p-queue entry per job: at tens of thousands of
+// jobs a second those were most of the host's time.
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
 import { FINISHED_STATES, WAITING_STATES, type JobEvent, type JobRecord } from '../jobs.js';
@@ -26,12 +28,12 @@ export interface DispatcherOptions {
   /** Jobs the pool runs at once: worker threads × workerConcurrency. */
   slots: number;
   /**
-   * Jobs marked started ahead of time per slot. They wait in the host, not in a worker,
-   * so whichever worker frees up first takes the next one, and one journal write carries
-   * many starts: a job holds its place for about two writes (its start, then its
-   * outcome), so throughput ≤ slots × prefetch / (2 × write latency). A crash flags these
-   * as recovered although they may not have begun (the conservative side of
-   * at-least-once); close() gives them back exactly.
+   * Jobs reserved ahead of time per slot. They wait in the host, not in a worker, so
+   * whichever worker frees up first takes the next one. A reservation is not written to
+   * the journal (it would cost a write per batch for nothing a restart needs: a reserved
+   * job is pending on disk); a unit's start is written as p-queue hands it to the pool.
+   * A crash flags as recovered only the started jobs (those a worker held); close()
+   * gives all of them back exactly.
    */
   prefetch: number;
   timeoutGraceMs: number;
@@ -72,7 +74,7 @@ export class Dispatcher {
   private readonly stoppedByShutdown = new Set<string>();
   private outcomes: { job: JobRecord; ev: JobEvent; runMs: number | undefined }[] = [];
   private reserving = 0;
-  /** Jobs marked started (or being marked) whose outcome has not come back: what prefetch limits. */
+  /** Jobs reserved or started (or being marked) whose outcome has not come back: what prefetch limits. */
   private held = 0;
   /** Slots claimed by send()s whose add+start write is in progress. */
   private claims = 0;
@@ -153,7 +155,7 @@ export class Dispatcher {
   /** Take due jobs from the heap, up to the reservation depth, and mark them started together. */
   private pump(): void {
     if (!this.running || this.stopping) return;
-    // Everything marked started and not yet finished counts: reserved, queued, on the pool.
+    // Everything taken and not yet finished counts: being reserved, reserved, queued, on the pool.
     const room = this.reserveAhead - this.held - this.claims;
     if (room <= 0 || this.ready.size === 0) return;
     const batch: JobRecord[] = [];
@@ -177,12 +179,14 @@ export class Dispatcher {
   private async reserve(batch: JobRecord[]): Promise<void> {
     this.reserving += batch.length;
     const now = Date.now();
-    const events: JobEvent[] = batch.map((job) => (job.expiresAt && now >= job.expiresAt ? { type: 'expire', id: job.id, at: now } : { type: 'start', id: job.id, at: now }));
+    const expired: JobEvent[] = batch.filter((job) => job.expiresAt && now >= job.expiresAt).map((job) => ({ type: 'expire', id: job.id, at: now }));
     try {
-      await this.o.store.commit(events);
+      if (expired.length > 0) await this.o.store.commit(expired);
+      // In memory only: on disk the job stays pending until its start is written.
+      for (const job of batch) if (WAITING_STATES.has(job.state)) job.state = 'reserved';
     } catch (err) {
-      // Rare (disk full): the jobs stay pending on disk; try them again shortly.
-      this.o.log.error(`could not record the start of ${batch.length} job(s); they stay pending and are tried again in 1 s: ${(err as Error).message}`);
+      // Rare (disk full): the jobs stay pending; try them again shortly.
+      this.o.log.error(`could not record the expiry of ${expired.length} job(s); ${batch.length} job(s) stay pending and are tried again in 1 s: ${(err as Error).message}`);
       for (const job of batch) this.active.delete(job.id);
       this.held -= batch.length;
       setTimeout(() => batch.forEach((job) => this.makeReady(job)), 1000).unref();
@@ -190,21 +194,21 @@ export class Dispatcher {
     } finally {
       this.reserving -= batch.length;
     }
-    const started: JobRecord[] = [];
+    const reserved: JobRecord[] = [];
     for (const job of batch) {
-      if (job.state !== 'started') {
-        // Expired, or cancelled while its start was being written.
+      if (job.state !== 'reserved') {
+        // Expired, or cancelled while its reservation was being written.
         this.active.delete(job.id);
         this.held--;
         if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
-      } else started.push(job);
+      } else reserved.push(job);
     }
-    if (this.stopping) await this.giveBack(started);
-    else this.enqueueUnits(started);
+    if (this.stopping) await this.giveBack(reserved);
+    else this.enqueueUnits(reserved);
     this.pump();
   }
 
-  /** Cut started jobs (in the heap's order) into units of at most unitJobs jobs and about UNIT_BUDGET_MS of work. */
+  /** Cut reserved jobs (in the heap's order) into units of at most unitJobs jobs and about UNIT_BUDGET_MS of work. */
   private enqueueUnits(jobs: JobRecord[]): void {
     let unit: JobRecord[] = [];
     let cost = 0;
@@ -221,7 +225,7 @@ export class Dispatcher {
     if (unit.length > 0) this.enqueueUnit(unit);
   }
 
-  /** Queue started jobs (in the heap's order) as one unit; it runs as one message to one worker. */
+  /** Queue reserved (or, from send(), started) jobs as one unit; it runs as one message to one worker. */
   private enqueueUnit(unit: JobRecord[]): void {
     this.waitingToRun.add(unit);
     void this.queue
@@ -235,13 +239,36 @@ export class Dispatcher {
       .catch((err: unknown) => this.o.log.error(`dispatch of ${unit.length} job(s) failed: ${(err as Error).message}`));
   }
 
-  private run(unit: JobRecord[]): Promise<void> {
-    const wires: WireJob[] = [];
+  /** Mark the unit's reserved jobs started (durably: from now on they may begin), then hand it to the pool. */
+  private async run(unit: JobRecord[]): Promise<void> {
+    const live: JobRecord[] = [];
     for (const job of unit) {
+      if (job.state === 'reserved' || job.state === 'started') live.push(job);
+      else this.drop(job); // cancelled while it waited for a slot
+    }
+    let handed = live;
+    const toStart = live.filter((job) => job.state === 'reserved');
+    if (toStart.length > 0) {
+      const at = Date.now();
+      try {
+        await this.o.store.commit(toStart.map((job) => ({ type: 'start', id: job.id, at })));
+      } catch (err) {
+        // Rare (disk full): give them back (pending on disk already after a restart) and try them again shortly.
+        this.o.log.error(`could not record the start of ${toStart.length} job(s); they are tried again in 1 s: ${(err as Error).message}`);
+        this.track(this.giveBack(toStart).then(() => void setTimeout(() => toStart.forEach((job) => this.makeReady(job)), 1000).unref()));
+        handed = live.filter((job) => !toStart.includes(job));
+      }
+    }
+    if (this.stopping) {
+      // close() began while the start was being written: these never reach a worker.
+      for (const job of handed) if (job.state !== 'started') this.drop(job);
+      await this.giveBack(handed.filter((job) => job.state === 'started'));
+      return;
+    }
+    const wires: WireJob[] = [];
+    for (const job of handed) {
       if (job.state !== 'started') {
-        this.active.delete(job.id); // cancelled while it waited for a slot
-        this.held--;
-        this.schedulePump(); // its room is free now
+        this.drop(job); // cancelled while its start was being written
         continue;
       }
       const wire: WireJob = { seq: 0, id: job.id, task: job.task, args: job.args, attempt: job.attempts, retries: job.retries, recovered: job.recovered };
@@ -250,6 +277,13 @@ export class Dispatcher {
       wires.push(wire);
     }
     return this.o.pool.run(wires, this.onOutcome);
+  }
+
+  /** A job taken for dispatch that will not run (cancelled meanwhile): free its room. */
+  private drop(job: JobRecord): void {
+    this.active.delete(job.id);
+    this.held--;
+    this.schedulePump();
   }
 
   /** The pool's report of one job (its seq aside, the wire job is the one run() built). */
@@ -317,14 +351,18 @@ export class Dispatcher {
     this.track(done);
   }
 
-  /** Jobs marked started that never reached a worker: back to pending, attempt uncounted. */
+  /** Jobs reserved or started that never reached a worker: back to pending, attempt uncounted. */
   private async giveBack(jobs: JobRecord[]): Promise<void> {
     this.held -= jobs.length;
     if (jobs.length === 0) return;
+    const started = jobs.filter((job) => job.state === 'started');
+    for (const job of jobs) if (job.state === 'reserved') job.state = 'pending'; // pending on disk already
     const at = Date.now();
-    await this.o.store.commit(jobs.map((job) => ({ type: 'requeue', id: job.id, at, revert: true }))).catch((err: unknown) => {
-      this.o.log.error(`could not give back ${jobs.length} job(s) at close; they run again after the restart, flagged recovered: ${(err as Error).message}`);
-    });
+    if (started.length > 0) {
+      await this.o.store.commit(started.map((job) => ({ type: 'requeue', id: job.id, at, revert: true }))).catch((err: unknown) => {
+        this.o.log.error(`could not give back ${started.length} job(s) at close; they run again after the restart, flagged recovered: ${(err as Error).message}`);
+      });
+    }
     for (const job of jobs) this.active.delete(job.id);
   }
 

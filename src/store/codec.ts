@@ -188,7 +188,9 @@ export function decodeLine(buf: Buffer, start: number, end: number, fast: FastDe
 
 // A snapshot line holds a whole job; same one-letter keys as the events where they overlap.
 export function encodeJob(j: JobRecord): string {
-  let s = `{"o":"j","i":${str(j.id)},"n":${str(j.task)},"s":"${j.state}","k":${j.attempts},"y":${j.retries},"t":${j.createdAt}`;
+  // A reservation lives in memory only: on disk the job is pending.
+  const state = j.state === 'reserved' ? 'pending' : j.state;
+  let s = `{"o":"j","i":${str(j.id)},"n":${str(j.task)},"s":"${state}","k":${j.attempts},"y":${j.retries},"t":${j.createdAt}`;
   if (j.runAt) s += `,"r":${j.runAt}`;
   if (j.expiresAt) s += `,"x":${j.expiresAt}`;
   if (j.priority) s += `,"p":${j.priority}`;
