@@ -6,11 +6,12 @@
 // between re-reads it, and job ids make the second reading a no-op.
 import { randomBytes } from 'node:crypto';
 import { constants, watch, type FSWatcher } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CeleriacError } from './errors.js';
 import type { NewJob } from './jobs.js';
-import { fsyncDir, writeError, writeNewFileDurably } from './store/io.js';
+import { ensureDataDir } from './store/dir-trust.js';
+import { createReplacing, fsyncDir, privateDir, writeError, writeNewFileDurably } from './store/io.js';
 
 export const INBOX_DIR = 'inbox';
 export const REJECTED_DIR = 'inbox-rejected';
@@ -27,8 +28,9 @@ export type InboxMessage =
 
 /** Durably hand a message to the owner of `dir` (running or not). Returns the message file's path. */
 export async function submitToInbox(dir: string, message: InboxMessage): Promise<string> {
+  const owner = await ensureDataDir(dir);
   const inbox = join(dir, INBOX_DIR);
-  await mkdir(inbox, { recursive: true, mode: 0o700 });
+  await privateDir(inbox, owner);
   const text = JSON.stringify(message);
   if (Buffer.byteLength(text) > MAX_MESSAGE_BYTES) {
     throw new CeleriacError('INVALID_ARGS', `inbox message of ${Buffer.byteLength(text)} bytes is over the limit of ${MAX_MESSAGE_BYTES}: send the jobs in smaller batches`);
@@ -37,7 +39,7 @@ export async function submitToInbox(dir: string, message: InboxMessage): Promise
   const tmp = join(inbox, `.${name}.tmp`);
   const final = join(inbox, name);
   try {
-    await writeNewFileDurably(tmp, text);
+    await writeNewFileDurably(tmp, text, owner);
     await rename(tmp, final);
     await fsyncDir(inbox);
   } catch (err) {
@@ -152,10 +154,10 @@ function parseMessage(text: string): InboxMessage {
 /** Move a message the owner will not apply aside, with the reason beside it. */
 export async function rejectMessage(dir: string, file: string, reason: string): Promise<void> {
   const aside = join(dir, REJECTED_DIR);
-  await mkdir(aside, { recursive: true, mode: 0o700 });
+  await privateDir(aside);
   const base = file.slice(file.lastIndexOf('/') + 1);
   await rename(file, join(aside, base)).catch(() => undefined);
-  const fh = await open(join(aside, `${base}.reason.txt`), 'w', 0o600);
+  const fh = await createReplacing(join(aside, `${base}.reason.txt`));
   try {
     await fh.writeFile(`${reason}\n`);
   } finally {
@@ -191,7 +193,7 @@ export class InboxConsumer {
   /** Apply what is waiting now, then keep watching. */
   async start(pollMs = 1000): Promise<void> {
     const inbox = join(this.dir, INBOX_DIR);
-    await mkdir(inbox, { recursive: true, mode: 0o700 });
+    await privateDir(inbox);
     await this.drain();
     if (this.stopped) return;
     try {

@@ -4,11 +4,11 @@
 // same stale lock only one rename succeeds.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, readFile, rename, unlink } from 'node:fs/promises';
+import { link, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { CeleriacError } from '../errors.js';
-import { writeNewFileDurably } from './io.js';
+import { readFileNoFollow, writeNewFileDurably } from './io.js';
 
 export const LOCK_FILE = 'LOCK';
 
@@ -51,7 +51,7 @@ function isAlive(owner: LockOwner): boolean {
 async function readOwner(path: string): Promise<LockOwner | undefined> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readFileNoFollow(path)).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -102,7 +102,7 @@ export async function acquireLock(dir: string): Promise<DataDirLock> {
         path,
         async release() {
           // Only remove the lock if it is still ours.
-          const text = await readFile(path, 'utf8').catch(() => undefined);
+          const text = await readFileNoFollow(path).then((b) => b.toString('utf8'), () => undefined);
           if (text === mine) await unlink(path).catch(() => undefined);
         },
       };

@@ -7,6 +7,7 @@ import { FINISHED_STATES } from '../../jobs.js';
 import type { PluginRef, TaskManifestEntry } from '../../pool/protocol.js';
 import { discoverTasks, findTaskModules } from '../../registry/discover.js';
 import { packageDir, resolvePlugin } from '../../registry/plugins.js';
+import { dataDirProblem } from '../../store/dir-trust.js';
 import { lockHolder } from '../../store/lock.js';
 import { repairDataDir } from '../../store/repair.js';
 import { EXIT, needTasks, type Settings } from '../context.js';
@@ -88,6 +89,8 @@ export async function doctorCommand(s: Settings, json: boolean): Promise<number>
   }
 
   if (existsSync(s.dir)) {
+    const unsafe = await dataDirProblem(s.dir).catch((err: Error) => err.message);
+    if (unsafe) add({ ok: false, what: unsafe, fix: 'workers and sends refuse this dir until it is fixed (README: Security)' });
     const holder = await lockHolder(s.dir);
     add({ ok: true, what: `data dir ${s.dir} ${holder ? `is owned by a running worker (pid ${holder})` : 'has no running worker'}` });
     try {
