@@ -65,6 +65,14 @@ export interface CeleriacOptions {
   /** Where celeriac reports recoveries and lost workers; false for silence. Default: console. */
   logger?: Logger | false;
   /**
+   * Called when the app stopped on its own because it can no longer keep its promises: its
+   * data dir was deleted or replaced, or its LOCK or socket removed (error code
+   * DATA_DIR_LOST). The app has refused sends since and is closed when this is called. A
+   * process that exists to run jobs should exit non-zero here so that its supervisor
+   * restarts it (`celeriac worker` does). Default: the error is logged.
+   */
+  onFatal?: (err: CeleriacError) => void;
+  /**
    * Hot reload (development): watch the task modules and plugin modules; on a change a new
    * worker generation loads the new code, and running jobs finish on the old one. Default false.
    */
@@ -85,7 +93,7 @@ export interface CeleriacOptions {
 }
 
 const OPTION_KEYS = [
-  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'watch', 'start', 'signal',
+  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'onFatal', 'watch', 'start', 'signal',
 ] as const;
 
 interface Settings {
@@ -120,6 +128,8 @@ export class Celeriac implements TaskSender {
   private readonly accepting = new Map<string, Promise<void>>();
   private running = false;
   private closing: Promise<void> | undefined;
+  /** Set when the data dir was lost under the app (DATA_DIR_LOST): sends are refused with it. */
+  private lost: CeleriacError | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private shutdownDeadline = Number.POSITIVE_INFINITY;
   private readonly inbox: InboxConsumer;
@@ -161,6 +171,7 @@ export class Celeriac implements TaskSender {
   static async create(options: CeleriacOptions): Promise<Celeriac> {
     if (!isPlainObject(options)) throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(options): options must be an object with at least { dir, tasks }');
     checkKnownKeys(options, OPTION_KEYS, 'INVALID_CONFIG', 'createCeleriac()');
+    if (options.onFatal !== undefined && typeof options.onFatal !== 'function') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "onFatal" must be a function, got ${typeof options.onFatal}`);
     const settings = resolveSettings(options);
     const cwd = options.cwd ?? process.cwd();
     if (typeof options.dir !== 'string' || options.dir === '') throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "dir" (the data dir) is required');
@@ -217,6 +228,7 @@ export class Celeriac implements TaskSender {
     for (const p of discovery.value.problems) log.warn(p.message);
     const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log, pool);
     app.reloadSource = { taskPaths, cwd, files: discovery.value.modules.map((m) => m.file) };
+    store.value.onLost((err) => app.lose(err, options.onFatal));
     // Closing stops the dispatcher at once and the read of the data dir at its next slice.
     const onAbort = () => void app.close();
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -409,7 +421,17 @@ export class Celeriac implements TaskSender {
   }
 
   private assertOpen(): void {
+    if (this.lost) throw this.lost;
     if (this.closing) throw new CeleriacError('APP_CLOSED', 'the app is closing or closed: it accepts no new jobs');
+  }
+
+  /** The store lost its data dir: refuse sends with that error, stop at once (no outcome can be recorded), then tell the host. */
+  private lose(err: CeleriacError, onFatal: ((err: CeleriacError) => void) | undefined): void {
+    this.lost = err;
+    this.log.error(err.message);
+    void this.close({ timeout: 0 })
+      .catch((closeErr: unknown) => this.log.error(`closing after the data dir was lost: ${(closeErr as Error).message}`))
+      .finally(() => onFatal?.(err));
   }
 
   // --- work handed in by other processes ------------------------------------------

@@ -11,7 +11,7 @@ import { CeleriacError } from './errors.js';
  * defaults; see CeleriacOptions), with the data dir optional: it defaults to ".celeriac"
  * beside the config file.
  */
-export interface CeleriacConfig extends Omit<CeleriacOptions, 'dir' | 'cwd' | 'logger' | 'start' | 'signal'> {
+export interface CeleriacConfig extends Omit<CeleriacOptions, 'dir' | 'cwd' | 'logger' | 'onFatal' | 'start' | 'signal'> {
   dir?: string;
 }
 

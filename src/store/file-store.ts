@@ -52,6 +52,8 @@ export class FileStore implements JobStore {
   private compacting: Promise<void> | undefined;
   private closed = false;
   private broken: CeleriacError | undefined;
+  private lost: CeleriacError | undefined;
+  private lostListener: ((err: CeleriacError) => void) | undefined;
   private bytesSinceSnapshot = 0;
   /** Until loadRest(): the snapshot's jobs, not yet read. */
   private partial: PartialLoad | undefined;
@@ -99,7 +101,9 @@ export class FileStore implements JobStore {
     await ensureDataDir(dir);
     const lock = await acquireLock(dir);
     try {
-      return await FileStore.load(opts, lock);
+      const store = await FileStore.load(opts, lock);
+      lock.watch((err) => store.lose(err));
+      return store;
     } catch (err) {
       await lock.release();
       throw err;
@@ -218,6 +222,19 @@ export class FileStore implements JobStore {
     return ids.length;
   }
 
+  /** The dir is no longer this store's: refuse every commit from now on, and say so. */
+  private lose(err: CeleriacError): void {
+    if (this.closed || this.lost) return;
+    this.lost = err;
+    this.broken = err;
+    this.lostListener?.(err);
+  }
+
+  onLost(listener: (err: CeleriacError) => void): void {
+    this.lostListener = listener;
+    if (this.lost) listener(this.lost);
+  }
+
   /** Resolves once every event is durable and applied to `jobs`; rejects with nothing written. */
   commit(events: JobEvent[]): Promise<void> {
     if (this.closed) return Promise.reject(new CeleriacError('APP_CLOSED', `the store of ${this.opts.dir} is closed`));
@@ -294,6 +311,7 @@ export class FileStore implements JobStore {
    * it covers. Appends continue meanwhile, into a fresh segment.
    */
   compact(): Promise<void> {
+    if (this.lost) return Promise.reject(this.lost); // its paths may now name another owner's files
     if (this.compacting) return this.compacting;
     this.compacting = this.loaded.then(() => (this.complete && !this.closed ? this.doCompact() : undefined)).finally(() => {
       this.compacting = undefined;

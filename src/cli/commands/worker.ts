@@ -17,6 +17,7 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
   let stopping = false;
   let closing: ((done: Promise<void>) => void) | undefined;
   const closed = new Promise<Promise<void>>((resolve) => (closing = resolve));
+  let fatal: CeleriacError | undefined;
   const close = (timeout?: number) => closing!(app!.close(timeout === undefined ? {} : { timeout }));
   const onSignal = (name: string) => {
     if (!stopping) {
@@ -37,7 +38,13 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
   // The worker threads start while the journal is read (start: true): the first job runs
   // sooner after a restart with many jobs pending.
   try {
-    app = await createCeleriac({ ...config, dir: s.dir, cwd: s.cwd, start: true, signal: opening.signal, ...(watch ? { watch } : {}) });
+    // The app closed itself (its data dir was lost): exit non-zero so that a supervisor restarts the worker.
+    const onFatal = (err: CeleriacError) => {
+      fatal = err;
+      stopping = true;
+      closing!(Promise.resolve());
+    };
+    app = await createCeleriac({ ...config, dir: s.dir, cwd: s.cwd, start: true, signal: opening.signal, onFatal, ...(watch ? { watch } : {}) });
   } catch (err) {
     if (!(opening.signal.aborted && err instanceof CeleriacError && err.code === 'APP_CLOSED')) throw err;
     console.log('worker stopped');
@@ -52,6 +59,10 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
     return EXIT.ok;
   }
   await (await closed);
+  if (fatal) {
+    process.stderr.write(`celeriac: worker stopped: ${fatal.message}\n`);
+    return EXIT.error;
+  }
   console.log('worker stopped');
   return EXIT.ok;
 }
