@@ -9,6 +9,7 @@ import { test, type TestContext } from 'node:test';
 import { createCeleriac, createClient, type CeleriacError } from '../src/index.js';
 import { fixture, openApp, ROOT, tempDir } from './helpers.js';
 import { needRoot, otherUser } from './users.js';
+import { repairDataDir } from '../src/store/repair.js';
 import { celeriac, ensureBuilt, explain, json } from './cli-helpers.js';
 
 const unsafe = (pattern: RegExp) => (err: CeleriacError) => {
@@ -32,6 +33,7 @@ test('a group- or world-writable data dir is refused with the fix, and nothing i
     const fix = new RegExp(`writable by its ${mode === 0o770 ? 'group' : 'world'}.*Fix: chmod 700 ${dir}`);
     await assert.rejects(createCeleriac({ dir, tasks: [fixture('basic')], logger: false }), unsafe(fix));
     await assert.rejects((await createClient({ dir })).send('demo.echo', ['x']), unsafe(fix));
+    await assert.rejects(repairDataDir(dir), unsafe(fix));
     assert.deepEqual(await readdir(dir), [], 'nothing written');
     await chmod(dir, 0o700);
     await (await openApp(t, { dir })).close();
@@ -47,6 +49,7 @@ test("root is refused on another user's data dir unless CELERIAC_ALLOW_ROOT=1", 
   const runAs = new RegExp(`belongs to uid ${user.uid} \\(${user.name}\\).*run celeriac as ${user.name}.*CELERIAC_ALLOW_ROOT=1`);
   await assert.rejects(createCeleriac({ dir, tasks: [fixture('basic')], logger: false }), unsafe(runAs));
   await assert.rejects((await createClient({ dir })).send('demo.echo', ['x']), unsafe(runAs));
+  await assert.rejects(repairDataDir(dir), unsafe(runAs));
   assert.deepEqual(await readdir(dir), [], 'nothing written');
   allowRoot(t);
   const app = await openApp(t, { dir });

@@ -10,6 +10,7 @@ import { Low } from 'lowdb';
 import { CeleriacError } from '../errors.js';
 import { applyEvent, type JobRecord } from '../jobs.js';
 import { BadRecord, decodeEvent, FORMAT_VERSION } from './codec.js';
+import { dataDirProblem } from './dir-trust.js';
 import { fsyncDir, readFileNoFollow } from './io.js';
 import { SEGMENT, segmentName, SNAPSHOT_FILE } from './load.js';
 import { acquireLock } from './lock.js';
@@ -27,6 +28,8 @@ export interface RepairReport {
 }
 
 export async function repairDataDir(dir: string): Promise<RepairReport> {
+  const unsafe = await dataDirProblem(dir);
+  if (unsafe) throw new CeleriacError('DATA_DIR_UNSAFE', unsafe);
   const lock = await acquireLock(dir);
   try {
     return await repairLocked(dir);
