@@ -30,7 +30,7 @@ export type InboxMessage =
 export async function submitToInbox(dir: string, message: InboxMessage): Promise<string> {
   const owner = await ensureDataDir(dir);
   const inbox = join(dir, INBOX_DIR);
-  await privateDir(inbox, owner);
+  await privateDir(inbox);
   const text = JSON.stringify(message);
   if (Buffer.byteLength(text) > MAX_MESSAGE_BYTES) {
     throw new CeleriacError('INVALID_ARGS', `inbox message of ${Buffer.byteLength(text)} bytes is over the limit of ${MAX_MESSAGE_BYTES}: send the jobs in smaller batches`);

@@ -54,6 +54,7 @@ test("root is refused on another user's data dir unless CELERIAC_ALLOW_ROOT=1", 
   allowRoot(t);
   const app = await openApp(t, { dir });
   assert.equal(app.get('nothing'), undefined);
+  assert.equal((await stat(join(dir, 'inbox'))).uid, user.uid, "the inbox root made is the dir's user's, for that user's worker");
 });
 
 test("a send by root before the first worker start leaves no root-owned dir: refused, or (forced) made for the dir's user", { timeout: 120_000 }, async (t) => {

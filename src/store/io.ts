@@ -4,7 +4,8 @@
 // e.g. root, at another file. Files are created exclusively (O_EXCL: a link in the way
 // fails instead of being followed) and existing ones are opened with O_NOFOLLOW.
 import { constants } from 'node:fs';
-import { chown, lstat, mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
+import { chown, lstat, mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { CeleriacError } from '../errors.js';
 
 /** Create a new file; fails with EEXIST when anything (a file or a link) has the name. */
@@ -44,10 +45,13 @@ export async function readFileNoFollow(path: string): Promise<Buffer> {
 }
 
 /**
- * Make `path` a private directory of this user (0700), or check that it already is one:
- * a symlink or another user's directory in its place is refused, not written into.
+ * Make `path` a private directory (0700) of the data dir's owner (the owner of the dir it
+ * is in, checked before), or check that it already is one: a symlink or another user's
+ * directory in its place is refused, not written into.
  */
-export async function privateDir(path: string, owner?: Owner): Promise<void> {
+export async function privateDir(path: string): Promise<void> {
+  const parent = await stat(dirname(path));
+  const owner: Owner = { uid: parent.uid, gid: parent.gid };
   const made = await mkdir(path, { mode: 0o700 }).then(
     () => true,
     (err: NodeJS.ErrnoException) => {
@@ -57,8 +61,8 @@ export async function privateDir(path: string, owner?: Owner): Promise<void> {
   );
   if (made) await adopt(path, owner);
   const info = await lstat(path);
-  const uid = owner?.uid ?? process.getuid?.();
-  if (!info.isDirectory() || (uid !== undefined && info.uid !== uid)) {
+  const uid = owner.uid;
+  if (!info.isDirectory() || info.uid !== uid) {
     throw new CeleriacError(
       'STORE_WRITE_FAILED',
       `${path} is ${info.isSymbolicLink() ? 'a symbolic link' : info.isDirectory() ? `a directory of uid ${info.uid}` : 'not a directory'}, where celeriac keeps a private directory: someone else wrote in the data dir; remove it and check the dir's permissions (chmod 700)`,
