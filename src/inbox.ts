@@ -197,14 +197,19 @@ export class InboxConsumer {
     await this.drain();
     if (this.stopped) return;
     try {
-      this.watcher = watch(inbox, () => void this.drain());
+      this.watcher = watch(inbox, () => this.drainInBackground());
       this.watcher.on('error', () => undefined);
       this.watcher.unref();
     } catch {
       // No change events here: the poll below still picks messages up.
     }
-    this.poll = setInterval(() => void this.drain(), pollMs);
+    this.poll = setInterval(() => this.drainInBackground(), pollMs);
     this.poll.unref();
+  }
+
+  /** A pass nobody awaits: a failure (e.g. a planted link where inbox-rejected/ should be) is logged, and the next pass tries again. */
+  private drainInBackground(): void {
+    this.drain().catch((err: unknown) => this.log.error(`inbox not read: ${(err as Error).message}`));
   }
 
   /** Apply every waiting message; concurrent calls fold into one more pass. */
@@ -231,12 +236,12 @@ export class InboxConsumer {
       try {
         await this.apply(message);
       } catch (err) {
-        if (err instanceof CeleriacError && err.code !== 'DISK_FULL' && err.code !== 'STORE_WRITE_FAILED' && err.code !== 'APP_CLOSED') {
+        if (err instanceof CeleriacError && err.code !== 'DISK_FULL' && err.code !== 'STORE_WRITE_FAILED' && err.code !== 'APP_CLOSED' && err.code !== 'DATA_DIR_LOST') {
           this.log.warn(`inbox message ${file} rejected: ${err.message}`);
           await rejectMessage(this.dir, file, err.message);
           continue;
         }
-        // Not the message's fault (disk full, closing): leave it for a later pass.
+        // Not the message's fault (disk full, closing, the dir lost): leave it for a later pass.
         this.log.error(`inbox message ${file} not applied yet: ${(err as Error).message}`);
         return;
       }

@@ -89,3 +89,18 @@ test('repair copies damaged files into a fresh dir of its own, and reads no link
   assert.equal(report.clean, false);
   assert.equal(await readFile(target, 'utf8'), PRECIOUS);
 });
+
+test('a running owner that meets a planted link in place of inbox-rejected/ logs it and goes on', { timeout: 60_000 }, async (t) => {
+  const root = await tempDir(t);
+  const dir = join(root, 'data');
+  const elsewhere = join(root, 'elsewhere');
+  await mkdir(elsewhere);
+  const errors: string[] = [];
+  const app = await openApp(t, { dir, logger: { info: () => undefined, warn: () => undefined, error: (m: string) => errors.push(m) } });
+  await app.start();
+  await symlink(elsewhere, join(dir, 'inbox-rejected'));
+  await (await createClient({ dir })).send('no.such.task', []);
+  await waitFor(() => errors.some((m) => /inbox not read: .*inbox-rejected is a symbolic link/.test(m)), 20_000, 'the error to be logged');
+  assert.deepEqual(await readdir(elsewhere), [], 'nothing was moved or written through the link');
+  assert.equal(await (await app.send('math.add', [2, 2])).result({ timeout: 10_000 }), 4, 'the app goes on');
+});

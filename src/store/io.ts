@@ -64,7 +64,7 @@ export async function privateDir(path: string): Promise<void> {
   const uid = owner.uid;
   if (!info.isDirectory() || info.uid !== uid) {
     throw new CeleriacError(
-      'STORE_WRITE_FAILED',
+      'DATA_DIR_UNSAFE',
       `${path} is ${info.isSymbolicLink() ? 'a symbolic link' : info.isDirectory() ? `a directory of uid ${info.uid}` : 'not a directory'}, where celeriac keeps a private directory: someone else wrote in the data dir; remove it and check the dir's permissions (chmod 700)`,
     );
   }
