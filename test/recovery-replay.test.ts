@@ -32,7 +32,7 @@ async function crashedWhileRunning(t: TestContext, id: string, opts: { hangFirst
   await app.start();
   await app.send('crash.record', [side, id, opts], { id });
   await waitFor(async () => (await readFile(side, 'utf8').catch(() => '')).includes('"start"'), 20_000, `${id} to begin`);
-  for (const name of await readdir(live)) if (name !== 'LOCK') await cp(join(live, name), join(dir, name), { recursive: true });
+  for (const name of await readdir(live)) if (name !== 'LOCK' && name !== 'worker.sock') await cp(join(live, name), join(dir, name), { recursive: true });
   await app.close({ timeout: 0 });
   return { dir, side };
 }
