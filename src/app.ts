@@ -135,14 +135,16 @@ export class Celeriac implements TaskSender {
   private watcher: TaskWatcher | undefined;
   /** createCeleriac() has returned. */
   private opened = false;
-  /** Set when the data dir failed (STORE_FAILED): the app stopped itself. */
+  /** Set when the data dir failed (STORE_FAILED) or was lost (DATA_DIR_LOST): the app stopped itself. */
   private failure: CeleriacError | undefined;
   private markFailed!: (err: CeleriacError) => void;
   /**
-   * Resolves with the error if the app stopped by itself because its data dir failed (an
-   * I/O error on the journal: STORE_FAILED), once it has closed; pending `result()` calls
-   * were rejected with the same error. Never resolves otherwise. A worker process exits
-   * non-zero on it, so that its supervisor restarts it.
+   * Resolves with the error if the app stopped by itself because it can no longer keep its
+   * promises, once it has closed: its data dir failed (an I/O error on the journal:
+   * STORE_FAILED) or is no longer its own (deleted, replaced, its LOCK or socket removed:
+   * DATA_DIR_LOST). Sends are refused with that error from the moment it is known and
+   * pending `result()` calls are rejected with it. Never resolves otherwise. A worker
+   * process exits non-zero on it, so that its supervisor restarts it.
    */
   readonly failed = new Promise<CeleriacError>((resolve) => (this.markFailed = resolve));
 
@@ -249,6 +251,7 @@ export class Celeriac implements TaskSender {
     const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log, pool, options.logJobs ? new JobLog(sink) : undefined);
     created = app;
     app.reloadSource = { taskPaths, cwd, files: discovery.value.modules.map((m) => m.file) };
+    store.value.onLost((err) => app.stopOnFailure(err));
     // Closing stops the dispatcher at once and the read of the data dir at its next slice.
     const onAbort = () => void app.close();
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -637,7 +640,7 @@ export class Celeriac implements TaskSender {
    * they stay started on disk and run again, flagged recovered, after a restart), then
    * resolve `failed`.
    */
-  private stopOnFailure(err: CeleriacError): void {
+  stopOnFailure(err: CeleriacError): void {
     if (this.failure) return;
     this.failure = err;
     this.log.error(err.message);

@@ -13,6 +13,8 @@ export type CeleriacErrorCode =
   | 'TASKS_NOT_FOUND'
   | 'PLUGIN_NOT_FOUND'
   | 'DATA_DIR_LOCKED'
+  | 'DATA_DIR_UNSAFE'
+  | 'DATA_DIR_LOST'
   | 'CORRUPT_JOURNAL'
   | 'UNSUPPORTED_FORMAT'
   | 'DISK_FULL'

@@ -7,7 +7,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import { CeleriacError } from '../errors.js';
 import { EXIT, settings, UsageError, type Flags } from './context.js';
 import { exitWhenFlushed } from './exit.js';
-import { doctorCommand, repairCommand, tasksCommand } from './commands/inspect.js';
+import { doctorCommand, releaseLockCommand, repairCommand, tasksCommand } from './commands/inspect.js';
 import { cancelCommand, clearCommand, listCommand, sendCommand, showCommand, testCommand } from './commands/jobs.js';
 import { workerCommand } from './commands/worker.js';
 import { permissionMessage } from './permission.js';
@@ -97,12 +97,14 @@ With --state: cancel jobs in the waiting states given, drop jobs in the finished
   tasks: { summary: 'list the tasks the configured modules and plugins define', usage: 'celeriac tasks', options: {}, details: 'Discovery runs in a worker thread, as the worker does it.' },
   doctor: {
     summary: 'check why tasks would not show up, with fixes; --repair salvages a damaged data dir',
-    usage: 'celeriac doctor [--repair]',
-    options: { repair: { type: 'boolean', default: false } },
+    usage: 'celeriac doctor [--repair | --release-lock]',
+    options: { repair: { type: 'boolean', default: false }, 'release-lock': { type: 'boolean', default: false } },
     details: `Checks config, task paths, plugins, taskImports(), module imports (file:line), task names and the data dir.
       --repair   (no worker may run) keep every intact journal/snapshot record, copy damaged
                  files to <dir>/damaged-<time>/, write a fresh snapshot, and report every byte
-                 range that was lost`,
+                 range that was lost
+      --release-lock  remove a LOCK left by a worker that no longer runs (e.g. on another
+                 host: a replaced container); refused while a worker on this machine holds it`,
   },
   test: {
     summary: 'send a test job and wait for a worker to run it (like `ckan jobs test`)',
@@ -186,6 +188,7 @@ async function main(argv: string[]): Promise<number> {
     case 'tasks':
       return tasksCommand(s, json);
     case 'doctor':
+      if (values['release-lock'] === true) return releaseLockCommand(s, json);
       return values.repair === true ? repairCommand(s, json) : doctorCommand(s, json);
     case 'test':
       return testCommand(s, values as { timeout?: string }, json);

@@ -11,7 +11,8 @@
 // yet decoded, at that point: journal-index.ts). Every event concerns one job, so applying
 // each job's events to its snapshot record gives what replaying the journal over the
 // whole snapshot gives.
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
+import { readFileNoFollow } from './io.js';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { CeleriacError } from '../errors.js';
@@ -205,7 +206,7 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
     const path = join(dir, segmentName(segments[i]!));
     let buf: Buffer;
     try {
-      buf = await readFile(path);
+      buf = await readFileNoFollow(path);
     } catch (err) {
       if (readOnly && (err as NodeJS.ErrnoException).code === 'ENOENT') throw new ConcurrentChange(`${path} vanished while reading`);
       throw err;
@@ -221,7 +222,7 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
       if (!(await holdNoEvents(dir, later, readOnly))) {
         // A reader may have read this segment mid-write, before the owner switched and
         // wrote on: if the tail is whole now, read again.
-        if (readOnly && !scanLines(await readFile(path), { zeroTail: true }).tornTail) throw new ConcurrentChange(`${path} was written while reading`);
+        if (readOnly && !scanLines(await readFileNoFollow(path), { zeroTail: true }).tornTail) throw new ConcurrentChange(`${path} was written while reading`);
         throw new CeleriacError(
           'CORRUPT_JOURNAL',
           `journal ${path} is cut short at byte ${scan.tornTail.offset}, but later segments (${later.map(segmentName).join(', ')}) hold records written after it. ` +
@@ -263,7 +264,7 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
 async function holdNoEvents(dir: string, segments: number[], readOnly: boolean): Promise<boolean> {
   for (const n of segments) {
     const path = join(dir, segmentName(n));
-    const buf = await readFile(path).catch((err: NodeJS.ErrnoException) => {
+    const buf = await readFileNoFollow(path).catch((err: NodeJS.ErrnoException) => {
       throw readOnly && err.code === 'ENOENT' ? new ConcurrentChange(`${path} vanished while reading`) : err;
     });
     const scan = scanLines(buf, { zeroTail: true });

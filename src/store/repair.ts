@@ -3,13 +3,15 @@
 // out: every record whose checksum holds is kept, the damaged files are copied aside
 // (never lost), and a fresh snapshot holds what was salvaged. The report says
 // exactly which byte ranges were lost, so nothing disappears silently.
-import { copyFile, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { CeleriacError } from '../errors.js';
 import { applyEvent, type JobRecord } from '../jobs.js';
 import { BadRecord, decodeEvent, FORMAT_VERSION } from './codec.js';
-import { fsyncDir } from './io.js';
+import { dataDirProblem } from './dir-trust.js';
+import { fsyncDir, readFileNoFollow } from './io.js';
 import { SEGMENT, segmentName, SNAPSHOT_FILE } from './load.js';
 import { acquireLock } from './lock.js';
 import { salvageRecords } from './scan.js';
@@ -26,6 +28,8 @@ export interface RepairReport {
 }
 
 export async function repairDataDir(dir: string): Promise<RepairReport> {
+  const unsafe = await dataDirProblem(dir);
+  if (unsafe) throw new CeleriacError('DATA_DIR_UNSAFE', unsafe);
   const lock = await acquireLock(dir);
   try {
     return await repairLocked(dir);
@@ -41,7 +45,7 @@ async function repairLocked(dir: string): Promise<RepairReport> {
   const snapshotPath = join(dir, SNAPSHOT_FILE);
   let journalFrom = 1;
 
-  const snapBuf = await readFile(snapshotPath).catch((err: NodeJS.ErrnoException) => {
+  const snapBuf = await readFileNoFollow(snapshotPath).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined;
     throw err;
   });
@@ -74,7 +78,7 @@ async function repairLocked(dir: string): Promise<RepairReport> {
     last = n;
     const path = join(dir, segmentName(n));
     if (n < journalFrom) continue; // already folded into the snapshot
-    const { records, damaged } = salvageRecords(await readFile(path), { zeroTail: true });
+    const { records, damaged } = salvageRecords(await readFileNoFollow(path), { zeroTail: true });
     let undecodable = 0;
     for (const json of records) {
       try {
@@ -98,7 +102,7 @@ async function repairLocked(dir: string): Promise<RepairReport> {
 
   report.clean = false;
   const aside = join(dir, `damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  await mkdir(aside, { recursive: true, mode: 0o700 });
+  await mkdir(aside, { mode: 0o700 }); // a fresh name: fails rather than writing into something already there
   // The salvaged state becomes the snapshot; every segment is folded into it.
   const next = Math.max(last, journalFrom - 1) + 1;
   const db = new Low<Snapshot>(new SnapshotFile(snapshotPath), { version: FORMAT_VERSION, journalFrom: next, createdAt: Date.now(), jobs: [] });
@@ -106,7 +110,7 @@ async function repairLocked(dir: string): Promise<RepairReport> {
   // crash in the middle of a repair leaves the dir as it found it.
   for (const file of damagedFiles) {
     const target = join(aside, file.slice(file.lastIndexOf('/') + 1));
-    await copyFile(file, target);
+    await copyFile(file, target, constants.COPYFILE_EXCL);
     report.movedAside.push(target);
   }
   await fsyncDir(aside);

@@ -18,6 +18,7 @@
 // and a send's clear DISK_FULL error, come first).
 import { open, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { WRITE_NOFOLLOW } from './io.js';
 
 const ZEROS = Buffer.alloc(1024 * 1024);
 /** Zero a chunk only while the disk has this many chunks free. */
@@ -91,7 +92,7 @@ export class SegmentSpace {
 async function zeroRange(path: string, from: number, bytes: number): Promise<boolean> {
   const { bavail, bsize } = await statfs(dirname(path));
   if (bavail * bsize < FREE_CHUNKS_NEEDED * bytes) return false;
-  const fh = await open(path, 'r+');
+  const fh = await open(path, WRITE_NOFOLLOW);
   try {
     for (let done = 0; done < bytes; ) {
       const { bytesWritten } = await fh.write(ZEROS, 0, Math.min(ZEROS.length, bytes - done), from + done);

@@ -14,7 +14,7 @@ import { FINISHED_STATES, type JobRecord } from '../jobs.js';
 import { decodeEvent, decodeLine, encodeJob, FORMAT_VERSION, frameAll } from './codec.js';
 import { FastDecoder } from './fast-decode.js';
 import { recordText, scanLines } from './scan.js';
-import { fsyncDir, isTransientIoError, writeError } from './io.js';
+import { createReplacing, fsyncDir, isTransientIoError, READ_NOFOLLOW, writeError } from './io.js';
 
 export interface Snapshot {
   version: number;
@@ -177,7 +177,7 @@ export class SnapshotFile implements Adapter<Snapshot> {
   async read(): Promise<Snapshot | null> {
     let fh: FileHandle;
     try {
-      fh = await open(this.path, 'r');
+      fh = await open(this.path, READ_NOFOLLOW);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
@@ -230,7 +230,7 @@ export class SnapshotFile implements Adapter<Snapshot> {
 
   private async replace(tmp: string, records: string[]): Promise<void> {
     try {
-      const fh = await open(tmp, 'w', 0o600);
+      const fh = await createReplacing(tmp);
       try {
         // Framed and written in slices, between awaits: one string of a million jobs would
         // approach V8's string limit, and framing them all at once would hold the event loop.

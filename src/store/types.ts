@@ -1,3 +1,4 @@
+import type { CeleriacError } from '../errors.js';
 import type { JobEvent, JobRecord } from '../jobs.js';
 
 /** What a restart found. */
@@ -37,4 +38,6 @@ export interface JobStore {
   /** Fold history into a snapshot and drop results past their retention time. */
   compact(): Promise<void>;
   close(): Promise<void>;
+  /** Told once if the store can no longer write safely (its data dir removed or replaced, its lock taken): every commit is refused from then on. */
+  onLost?(listener: (err: CeleriacError) => void): void;
 }

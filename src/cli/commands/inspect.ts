@@ -7,7 +7,8 @@ import { FINISHED_STATES } from '../../jobs.js';
 import type { PluginRef, TaskManifestEntry } from '../../pool/protocol.js';
 import { discoverTasks, findTaskModules } from '../../registry/discover.js';
 import { packageDir, resolvePlugin } from '../../registry/plugins.js';
-import { lockHolder } from '../../store/lock.js';
+import { dataDirProblem } from '../../store/dir-trust.js';
+import { inspectLock, releaseStaleLock } from '../../store/lock.js';
 import { repairDataDir } from '../../store/repair.js';
 import { EXIT, needTasks, type Settings } from '../context.js';
 import { table } from '../table.js';
@@ -88,15 +89,17 @@ export async function doctorCommand(s: Settings, json: boolean): Promise<number>
   }
 
   if (existsSync(s.dir)) {
-    const holder = await lockHolder(s.dir);
-    add({ ok: true, what: `data dir ${s.dir} ${holder ? `is owned by a running worker (pid ${holder})` : 'has no running worker'}` });
+    const unsafe = await dataDirProblem(s.dir).catch((err: Error) => err.message);
+    if (unsafe) add({ ok: false, what: unsafe, fix: 'workers and sends refuse this dir until it is fixed (README: Security)' });
+    const lock = await inspectLock(s.dir);
+    add(lockCheck(s.dir, lock));
     try {
       const jobs = await readJobs(s.dir);
       const counts = new Map<string, number>();
       for (const j of jobs.values()) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
       const waiting = [...jobs.values()].filter((j) => !FINISHED_STATES.has(j.state)).length;
       add({ ok: true, what: `journal and snapshot read cleanly: ${jobs.size} job(s) (${[...counts].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}); ${waiting} not finished` });
-      if (waiting > 0 && !holder) {
+      if (waiting > 0 && !lock.live) {
         add({ ok: false, warn: true, what: `${waiting} job(s) are waiting to run and no worker is running on ${s.dir}: nothing runs them until one starts`, fix: 'start a worker on this data dir: celeriac worker (or an app that calls start() on it)' });
       }
     } catch (err) {
@@ -116,6 +119,28 @@ export async function doctorCommand(s: Settings, json: boolean): Promise<number>
     console.log(failed.length ? `\n${failed.length} problem(s) found.` : '\nno problems found.');
   }
   return failed.length ? EXIT.error : EXIT.ok;
+}
+
+function lockCheck(dir: string, lock: Awaited<ReturnType<typeof inspectLock>>): Check {
+  if (lock.live) return { ok: true, what: `data dir ${dir} is owned by a running worker (pid ${lock.pid ?? 'unknown'})` };
+  const left = lock.file;
+  if (!left) return { ok: true, what: `data dir ${dir} has no running worker` };
+  if (left.host !== lock.thisHost) {
+    return {
+      ok: false,
+      what: `data dir ${dir} has a LOCK left by pid ${left.pid} on host ${left.host} (since ${left.since}); this host is ${lock.thisHost}. A worker here refuses to start while it is there: it cannot tell whether that process still runs`,
+      fix: `if no celeriac worker runs on ${left.host} any more (a replaced container gets a new hostname), release it: celeriac doctor --release-lock (refused while a worker on this machine holds the dir)`,
+    };
+  }
+  return { ok: true, what: `data dir ${dir} has no running worker (a LOCK left by pid ${left.pid}, which is gone: the next worker takes it over)` };
+}
+
+export async function releaseLockCommand(s: Settings, json: boolean): Promise<number> {
+  if (!existsSync(s.dir)) throw new CeleriacError('INVALID_CONFIG', `data dir ${s.dir} does not exist: no lock to release`);
+  const released = await releaseStaleLock(s.dir);
+  if (json) console.log(JSON.stringify({ released: released ?? null }));
+  else console.log(released ? `released the LOCK of ${s.dir} left by pid ${released.pid} on ${released.host} (since ${released.since})` : `${s.dir} has no LOCK: nothing to release`);
+  return EXIT.ok;
 }
 
 export async function repairCommand(s: Settings, json: boolean): Promise<number> {
