@@ -89,7 +89,7 @@ test('celeriac worker exits non-zero when its data dir is deleted under it', { t
   await rm(join(cwd, 'data'), { recursive: true, force: true });
   const exit = await exitWithin(worker, 30_000);
   assert.equal(exit.code, 1, `exit ${exit.code}/${exit.signal}\n${worker.stdout()}\n${worker.stderr()}`);
-  assert.match(worker.stderr(), /worker stopped: data dir .* is no longer this worker's .*the dir was deleted/);
+  assert.match(worker.stderr(), /celeriac worker: data dir .* is no longer this worker's .*the dir was deleted/);
 });
 
 test('a LOCK left on another host: the worker refuses and says how to release it; doctor explains it; --release-lock frees the dir', { timeout: LIMIT_MS }, async (t) => {

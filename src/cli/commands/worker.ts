@@ -55,7 +55,7 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
   // The data dir failed (an I/O error on the journal) or is no longer this worker's: the
   // app has stopped itself; exit non-zero so that a supervisor restarts the worker.
   const storeFailed = app.failed.then((err) => {
-    console.error(`celeriac worker: worker stopped: ${err.message}`);
+    console.error(`celeriac worker: ${err.message}`);
     return EXIT.error;
   });
   if (stopping) close(); // the signal came as the open completed
