@@ -51,6 +51,30 @@ describe('arity at send', () => {
     assert.equal((await readJobs(data)).size, 6);
   });
 
+  test('TypeScript erases `b?: T` to `b`: a TypeScript task module\'s optional parameters are allowed for, its required ones still checked', async (t) => {
+    const dir = await tempDir(t, 'celeriac-arity-ts-');
+    const from = JSON.stringify(join(ROOT, 'src', 'index.ts'));
+    await writeFile(join(dir, 'helpers.mts'), 'export function elsewhere(a: string, b?: string): string { return a + (b ?? ""); }\n');
+    await writeFile(
+      join(dir, 'tasks.mts'),
+      `import { task } from ${from};
+import { elsewhere } from './helpers.mts';
+export const greet = task('ts.greet', (name: string, greeting?: string): string => \`\${greeting ?? 'hello'} \${name}\`);
+export const pair = task('ts.pair', (left: string, right: string): string => left + right);
+export const imported = task('ts.imported', elsewhere);
+`,
+    );
+    const data = join(dir, 'data');
+    const app = await createCeleriac({ dir: data, tasks: [join(dir, 'tasks.mts')], logger: false });
+    t.after(() => app.close({ timeout: 1 }));
+    await app.start();
+    assert.equal(await (await app.send('ts.greet', ['ann'])).result({ timeout: 20_000 }), 'hello ann', 'the optional parameter may be left out');
+    assert.equal(await (await app.send('ts.greet', ['ann', 'hi'])).result({ timeout: 20_000 }), 'hi ann');
+    await assert.rejects(app.send('ts.greet', ['ann', 'hi', 'extra']), refused('INVALID_ARGS', /ts\.greet\(name, greeting\) takes 1 to 2 arguments, got 3/));
+    await assert.rejects(app.send('ts.pair', ['a']), refused('INVALID_ARGS', /ts\.pair\(left, right\) takes 2 arguments, got 1/), 'a required parameter is still checked');
+    assert.equal(await (await app.send('ts.imported', ['x'])).result({ timeout: 20_000 }), 'x', 'a function from another file: no minimum');
+  });
+
   test('the client (with the task paths) refuses the same way; an inbox job with the wrong count is rejected by the owner', async (t) => {
     const dir = await tasksDir(t);
     const data = join(dir, 'data');

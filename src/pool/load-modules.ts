@@ -1,11 +1,12 @@
 // Inside a worker thread: import the task modules and the modules plugins declare,
 // and build the registry. Plugin code (taskImports()) runs here too, never in the host.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { definedTasks, type TaskDefinition } from '../task.js';
 import { importProblem } from './outcome.js';
-import { readParams } from './params.js';
+import { allowErasedOptionals, readParams } from './params.js';
 import type { ModuleProblem, PluginRef, TaskManifestEntry } from './protocol.js';
 
 export interface LoadedTasks {
@@ -91,6 +92,17 @@ export async function loadTasks(modules: string[], plugins: PluginRef[]): Promis
       });
     }
   }
+  const sources = new Map<string, string | undefined>();
+  const sourceOf = (file: string) => {
+    if (!sources.has(file)) {
+      try {
+        sources.set(file, readFileSync(file, 'utf8'));
+      } catch {
+        sources.set(file, undefined);
+      }
+    }
+    return sources.get(file);
+  };
   const manifest: TaskManifestEntry[] = [...registry.values()].map((d) => {
     const entry: TaskManifestEntry = {
       name: d.name,
@@ -105,7 +117,7 @@ export async function loadTasks(modules: string[], plugins: PluginRef[]): Promis
     const plugin = pluginOf.get(d);
     if (plugin) entry.plugin = plugin;
     const params = readParams(d.fn);
-    if (params) entry.params = params;
+    if (params) entry.params = d.file ? allowErasedOptionals(params, d.file, sourceOf(d.file)) : params;
     return entry;
   });
   return { registry, manifest, problems, modules: loaded };

@@ -198,6 +198,31 @@ export function readParams(fn: (...args: never[]) => unknown): TaskParams | unde
   return { list: list.map((p) => p.replace(/\s+/g, ' ')), min, max: rest || usesArguments ? null : list.length };
 }
 
+const TYPESCRIPT_FILE = /\.[cm]?tsx?$/;
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const word = (name: string) => `(?<![\\w$])${escapeRegExp(name)}(?![\\w$])`;
+
+/**
+ * TypeScript erases an optional parameter (`greeting?: string`) to a plain one, so the
+ * compiled text reads as if it were required. For a task in a TypeScript module, the
+ * module's own text decides: a parameter it writes as `name?` lowers the minimum to that
+ * parameter, and a function whose parameter names do not appear there in order (defined
+ * in another file) has no minimum at all. It only ever lowers the minimum, so that a
+ * task's optional parameters are not refused as missing.
+ */
+export function allowErasedOptionals(params: TaskParams, file: string, source: string | undefined): TaskParams {
+  if (!TYPESCRIPT_FILE.test(file) || params.min === 0) return params;
+  if (source === undefined) return { ...params, min: 0 };
+  const required = params.list.slice(0, params.min);
+  const names = required.filter((p) => IDENTIFIER.test(p));
+  if (names.length > 0 && !new RegExp(names.map(word).join('[\\s\\S]*?')).test(source)) return { ...params, min: 0 };
+  for (const [i, p] of required.entries()) {
+    if (IDENTIFIER.test(p) && new RegExp(`${word(p)}\\s*\\?\\s*[:,)=]`).test(source)) return { ...params, min: i };
+  }
+  return params;
+}
+
 /** `name(a, b = 1, ...rest)`: the signature as a message shows it. */
 export function signature(name: string, params: TaskParams): string {
   const shown = params.list.map((p) => (p.length > 40 ? `${p.slice(0, 39)}…` : p));
