@@ -137,6 +137,10 @@ export class Celeriac implements TaskSender {
   private opened = false;
   /** Set when the data dir failed (STORE_FAILED) or was lost (DATA_DIR_LOST): the app stopped itself. */
   private failure: CeleriacError | undefined;
+  /** The error the app stopped itself with (see `failed`), as soon as it is known; undefined otherwise. */
+  get failedWith(): CeleriacError | undefined {
+    return this.failure;
+  }
   private markFailed!: (err: CeleriacError) => void;
   /**
    * Resolves with the error if the app stopped by itself because it can no longer keep its

@@ -123,11 +123,8 @@ test('EIO on the journal: result() waiters fail with it, sends are refused with 
 describe('celeriac worker on a failing disk', () => {
   before(() => ensureBuilt());
 
-  test('EIO on the journal: the worker exits non-zero with the error', async (t) => {
-    const disk = await failingDisk(t);
-    if (typeof disk === 'string') return t.skip(disk);
-    // Starts, then waits for the go file: its outcome is written only after the disk failed.
-    const WAIT_JS = `${importTask()}import { existsSync, writeFileSync } from 'node:fs';
+  // Starts, then waits for the go file: its outcome is written only after the disk failed.
+  const WAIT_JS = `${importTask()}import { existsSync, writeFileSync } from 'node:fs';
 
 export const wait = task('work.wait', async (marker, go) => {
   writeFileSync(marker, String(Date.now()));
@@ -135,6 +132,10 @@ export const wait = task('work.wait', async (marker, go) => {
   return 'went';
 });
 `;
+
+  test('EIO on the journal: the worker exits non-zero with the error', async (t) => {
+    const disk = await failingDisk(t);
+    if (typeof disk === 'string') return t.skip(disk);
     const cwd = await project(t, { 'celeriac.config.json': JSON.stringify({ dir: join(disk.mnt, 'data'), tasks: ['tasks'], concurrency: 1 }), 'tasks/wait.js': WAIT_JS });
     const worker = await startWorker(t, cwd);
     const marker = join(cwd, 'started');
@@ -147,5 +148,23 @@ export const wait = task('work.wait', async (marker, go) => {
     const exit = await exitWithin(worker, 60_000);
     assert.equal(exit.code, 1, `exit ${exit.code}/${exit.signal}\n${worker.stdout()}\n${worker.stderr()}`);
     assert.match(worker.stderr(), /celeriac worker: the data dir .* failed: .*No further jobs are accepted/);
+  });
+
+  test('EIO on the journal under --burst: the worker exits non-zero, not 0 with a burst summary', async (t) => {
+    const disk = await failingDisk(t);
+    if (typeof disk === 'string') return t.skip(disk);
+    const cwd = await project(t, { 'celeriac.config.json': JSON.stringify({ dir: join(disk.mnt, 'data'), tasks: ['tasks'], concurrency: 1 }), 'tasks/wait.js': WAIT_JS });
+    const marker = join(cwd, 'started');
+    const go = join(cwd, 'go');
+    const sent = await celeriac(t, cwd, ['send', 'work.wait', JSON.stringify([marker, go])]); // no worker yet: the inbox
+    assert.equal(sent.code, 0, explain(sent));
+    const worker = await startWorker(t, cwd, ['--burst']);
+    await waitFile(marker, 30_000);
+    disk.fail();
+    await writeFile(go, '');
+    const exit = await exitWithin(worker, 60_000);
+    assert.equal(exit.code, 1, `exit ${exit.code}/${exit.signal}\n${worker.stdout()}\n${worker.stderr()}`);
+    assert.match(worker.stderr(), /celeriac worker: the data dir .* failed: .*No further jobs are accepted/);
+    assert.doesNotMatch(worker.stdout(), /burst: no job is due any more/);
   });
 });

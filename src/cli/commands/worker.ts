@@ -62,6 +62,12 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
   else if (opts.burst) {
     const burst = app.idle().then(async () => {
       await app!.close();
+      // A failure stops the app, which then has nothing due: idle() resolves too.
+      const failure = app!.failedWith;
+      if (failure) {
+        console.error(`celeriac worker: ${failure.message}`);
+        return EXIT.error;
+      }
       const { succeeded, failed, retried } = log.tally;
       console.log(`burst: no job is due any more; ran ${succeeded + failed + retried} job(s): ${succeeded} succeeded, ${failed} failed, ${retried} retried (scheduled again); exiting`);
       return EXIT.ok;
