@@ -96,6 +96,21 @@ test('a thread that ends by a way that names no job: the recovered job runs apar
   assert.equal(lost(), 3, logged.join('\n'));
 });
 
+test('a job whose id is used again once its result expired starts with no worker loss counted, even if the old one ended by a timeout kill', async (t) => {
+  const { app } = await poisonApp(t, { maxWorkerLosses: 2, resultTtl: 1, timeoutGrace: 0.2 });
+  const id = 'exit-then-hang';
+  const ended = async () => {
+    const err = await failure(await app.send('poison.exitThenHang', [], { id }));
+    assert.equal(err.remote.name, 'TimeoutError', `${err.remote.name}: ${err.remote.message}`);
+    assert.notEqual(err.remote.code, 'WORKER_LOST');
+    assert.equal(app.get(id)?.attempts, 2, 'one loss, then the recovered run timed out');
+  };
+  await ended();
+  await waitFor(() => app.get(id) === undefined, 30_000, 'the result to expire and be dropped');
+  // The same id again: its first loss is its first, not the old job's second.
+  await ended();
+});
+
 test('an error whose message getter throws fails its job; it does not kill worker after worker', async (t) => {
   const { app, lost, logged } = await poisonApp(t);
   const before = await bystanders(app, 10);
