@@ -82,6 +82,35 @@ test('a thread that ends after the task returned, before its outcome was posted,
   assert.deepEqual(await next.result({ timeout: 30_000 }), { attempt: 1, recovered: false });
 });
 
+test('a thread that ends by a way that names no job: the recovered job runs apart in its worker, the job that began beside it the first time succeeds', async (t) => {
+  // One thread running two jobs at once: the first loss blames both (nobody was named),
+  // so both run again recovered; each then runs alone, and only the poison is blamed again.
+  const { app, lost, logged } = await poisonApp(t, { concurrency: 1, workerConcurrency: 2 });
+  const innocent = await app.send('poison.ok', [400, 'innocent']);
+  const bad = await app.send('poison.exitUnnamed', []);
+  const err = await failure(bad);
+  assert.equal(err.remote.code, 'WORKER_LOST', `${err.remote.name}: ${err.remote.message}`);
+  assert.equal(app.get(bad.id)?.attempts, 3);
+  assert.equal(await innocent.result({ timeout: 60_000 }), 'innocent');
+  assert.equal(app.get(innocent.id)?.state, 'succeeded');
+  assert.equal(lost(), 3, logged.join('\n'));
+});
+
+test('a job whose id is used again once its result expired starts with no worker loss counted, even if the old one ended by a timeout kill', async (t) => {
+  const { app } = await poisonApp(t, { maxWorkerLosses: 2, resultTtl: 1, timeoutGrace: 0.2 });
+  const id = 'exit-then-hang';
+  const ended = async () => {
+    const err = await failure(await app.send('poison.exitThenHang', [], { id }));
+    assert.equal(err.remote.name, 'TimeoutError', `${err.remote.name}: ${err.remote.message}`);
+    assert.notEqual(err.remote.code, 'WORKER_LOST');
+    assert.equal(app.get(id)?.attempts, 2, 'one loss, then the recovered run timed out');
+  };
+  await ended();
+  await waitFor(() => app.get(id) === undefined, 30_000, 'the result to expire and be dropped');
+  // The same id again: its first loss is its first, not the old job's second.
+  await ended();
+});
+
 test('an error whose message getter throws fails its job; it does not kill worker after worker', async (t) => {
   const { app, lost, logged } = await poisonApp(t);
   const before = await bystanders(app, 10);

@@ -127,7 +127,10 @@ export class WorkerPool {
   private modules: string[];
   private plugins: PluginRef[];
   private reloading: Promise<ReloadResult> | undefined;
-  /** Worker threads each job has lost so far (by job id), for maxWorkerLosses; dropped at its next outcome. */
+  /**
+   * Worker threads each job has lost so far (by job id), for maxWorkerLosses; dropped at
+   * its next outcome, or when a job of that id comes to run not flagged recovered.
+   */
   private readonly losses = new Map<string, number>();
   manifest: TaskManifestEntry[] = [];
 
@@ -342,6 +345,10 @@ export class WorkerPool {
       const batch: Batch = { left: jobs.length, onOutcome, done };
       const slot = this.leastBusy();
       for (const job of jobs) {
+        // Not recovered: this job lost no worker since its last outcome. An entry under its
+        // id is a namesake's that left without one here (cancelled or expired while it
+        // waited to run again), whose result has since expired and freed the id.
+        if (!job.recovered && this.losses.size > 0) this.losses.delete(job.id);
         job.seq = this.nextSeq++; // the caller's seq is a placeholder: numbering is the pool's
         if (this.nextSeq > 0x7fffffff) this.nextSeq = 1;
         this.assign({ job, batch }, slot);
@@ -508,7 +515,10 @@ export class WorkerPool {
     for (const [seq, p] of pending) {
       // A job the worker had not taken off its queue never began: its attempt is not counted.
       if (this.closing || !suspects.has(seq)) resolvePending(p, { seq, kind: 'requeue', revert: p.index! >= taken });
-      else if (slot.killedFor !== undefined) resolvePending(p, { seq, kind: 'failed', error: cause(p.job) });
+      else if (slot.killedFor !== undefined) {
+        this.losses.delete(p.job.id);
+        resolvePending(p, { seq, kind: 'failed', error: cause(p.job) });
+      }
       else {
         const lost = (this.losses.get(p.job.id) ?? 0) + 1;
         if (lost < this.opts.maxWorkerLosses) {

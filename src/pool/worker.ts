@@ -102,13 +102,22 @@ function startRunner(): void {
     }
   };
 
-  // A recovered job may be one that took a worker down. It runs apart: the outcomes of
-  // the jobs before it are posted before it begins, and its own as soon as it ends, so
-  // that if it takes this thread down too, jobs that ran beside it are not blamed with it.
+  // A recovered job may be one that took a worker down. It runs apart: it begins once
+  // the jobs running here are done and their outcomes posted, nothing else begins while
+  // it runs, and its outcome is posted as soon as it ends. If it takes this thread down
+  // by a way that names no job, it is then the only job that had begun, the only one
+  // blamed. Jobs begin in queue order (the host counts what has begun by `taken`), so the
+  // jobs behind a recovered one wait too.
+  let apart = false;
   const pump = () => {
-    while (queue.length > 0 && freeSlots.length > 0) {
-      const job = queue.shift()!;
-      if (job.recovered) flush();
+    while (queue.length > 0 && freeSlots.length > 0 && !apart) {
+      const job = queue[0]!;
+      if (job.recovered) {
+        if (runs.size > 0) return;
+        apart = true;
+        flush();
+      }
+      queue.shift();
       Atomics.add(taken, 0, 1);
       void execute(job, freeSlots.pop()!);
     }
@@ -161,7 +170,10 @@ function startRunner(): void {
     }
     outcome.runMs = performance.now() - t0;
     emit(outcome);
-    if (job.recovered) flush();
+    if (job.recovered) {
+      flush();
+      apart = false;
+    }
     pump();
   }
 
