@@ -97,12 +97,14 @@ export class Dispatcher {
 
   /**
    * Claim a free slot for a job that send() will write together with its start (one disk
-   * write instead of two). Claims count against prefetch like any reservation, so a burst
-   * of concurrent sends cannot mark more jobs started than there is room for. Every true
-   * ends in runStarted() or releaseClaim().
+   * write instead of two). A claim is one unit's place on the pool that is free now, so a
+   * burst of concurrent sends (all claiming in one turn) cannot mark more jobs started
+   * than the pool can hold; the rest go the usual way, reserved first. Claims also count
+   * against prefetch like any reservation. Every true ends in runStarted() or releaseClaim().
    */
   claimNow(): boolean {
     if (!this.running || this.stopping || this.ready.size > 0 || this.reserving > 0 || this.queue.size > 0) return false;
+    if (this.queue.pending + this.claims >= this.queue.concurrency) return false;
     const inUse = this.held + this.claims;
     if (inUse >= this.o.slots * this.unitJobs || inUse >= this.reserveAhead) return false;
     this.claims++;
