@@ -31,3 +31,24 @@ test('concurrent sends while the only slot is busy mark started only what the po
   await app.cancel(busy.id);
   await waitFor(() => hs.every((h) => h.info()?.state === 'succeeded'), 60_000, 'the sent jobs to run once the slot is free');
 });
+
+test('a job reserved while its slot is busy is expired, not started, once its expiry has passed', { timeout: LIMIT_MS }, async (t) => {
+  const tmp = await tempDir(t);
+  const dir = join(tmp, 'data');
+  const log = join(tmp, 'runs.log');
+  const app = await openApp(t, { dir, tasks: [fixture('timing')], concurrency: 1 });
+  await app.start();
+  const busy = await app.send('timing.wait', [1500, log]);
+  await waitFor(() => busy.info()?.state === 'started', 20_000, 'the busy job to start');
+
+  const hs = await app.sendMany('timing.stamp', Array.from({ length: 20 }, () => [log]), { expires: 0.5 });
+  await waitFor(() => hs.every((h) => ['succeeded', 'expired'].includes(h.info()?.state ?? '')), 60_000, 'every job to run or expire');
+
+  const jobs = await readJobs(dir);
+  const ran = hs.map((h) => jobs.get(h.id)!).filter((j) => j.state === 'succeeded');
+  for (const j of ran) assert.ok(j.startedAt! < j.expiresAt, `${j.id} started ${j.startedAt! - j.expiresAt} ms after its expiry`);
+  const expired = hs.map((h) => jobs.get(h.id)!).filter((j) => j.state === 'expired');
+  assert.ok(expired.length >= 20 - HELD_PER_SLOT, `the jobs the busy worker could not hold expire (${expired.length} of 20)`);
+  for (const j of expired) assert.equal(j.startedAt, undefined, `${j.id} expired without a start`);
+  for (const h of hs.filter((h) => h.info()?.state === 'expired')) await assert.rejects(h.result(), `${h.id}: its waiter settles as expired`);
+});

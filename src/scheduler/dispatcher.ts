@@ -252,8 +252,10 @@ export class Dispatcher {
     const toStart = live.filter((job) => job.state === 'reserved');
     if (toStart.length > 0) {
       const at = Date.now();
+      // A reservation can outlive the job's expiry (its worker was busy): such a job is expired here, never started.
+      const startOrExpire = (job: JobRecord): JobEvent => (job.expiresAt && at >= job.expiresAt ? { type: 'expire', id: job.id, at } : { type: 'start', id: job.id, at });
       try {
-        await this.o.store.commit(toStart.map((job) => ({ type: 'start', id: job.id, at })));
+        await this.o.store.commit(toStart.map(startOrExpire));
       } catch (err) {
         // Rare (disk full): give them back (pending on disk already after a restart) and try them again shortly.
         this.o.log.error(`could not record the start of ${toStart.length} job(s); they are tried again in 1 s: ${(err as Error).message}`);
@@ -263,14 +265,19 @@ export class Dispatcher {
     }
     if (this.stopping) {
       // close() began while the start was being written: these never reach a worker.
-      for (const job of handed) if (job.state !== 'started') this.drop(job);
+      for (const job of handed) {
+        if (job.state === 'started') continue;
+        this.drop(job);
+        if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
+      }
       await this.giveBack(handed.filter((job) => job.state === 'started'));
       return;
     }
     const wires: WireJob[] = [];
     for (const job of handed) {
       if (job.state !== 'started') {
-        this.drop(job); // cancelled while its start was being written
+        this.drop(job); // expired, or cancelled while its start was being written
+        if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
         continue;
       }
       const wire: WireJob = { seq: 0, id: job.id, task: job.task, args: job.args, attempt: job.attempts, retries: job.retries, recovered: job.recovered };
