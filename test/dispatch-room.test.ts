@@ -52,3 +52,20 @@ test('a job reserved while its slot is busy is expired, not started, once its ex
   for (const j of expired) assert.equal(j.startedAt, undefined, `${j.id} expired without a start`);
   for (const h of hs.filter((h) => h.info()?.state === 'expired')) await assert.rejects(h.result(), `${h.id}: its waiter settles as expired`);
 });
+
+test('a reserved job that was retrying and is given back at close reads as retrying, as on disk', { timeout: LIMIT_MS }, async (t) => {
+  const tmp = await tempDir(t);
+  const dir = join(tmp, 'data');
+  const log = join(tmp, 'runs.log');
+  const app = await openApp(t, { dir, tasks: [fixture('timing'), fixture('retry')], concurrency: 1 });
+  await app.start();
+  const retried = await app.send('retry.slow', [log]);
+  await waitFor(() => retried.info()?.state === 'retrying', 20_000, 'the first run to ask for a retry');
+  // Two long jobs fill the pool's places for the one slot: the retry, once due, is reserved and waits.
+  for (let i = 0; i < 2; i++) await app.send('timing.wait', [60_000, log]);
+  await waitFor(() => retried.info()?.state === 'reserved', 20_000, 'the retry to be reserved behind the busy worker');
+
+  await app.close({ timeout: 1 });
+  assert.equal((await readJobs(dir)).get(retried.id)?.state, 'retrying', 'on disk');
+  assert.equal(retried.info()?.state, 'retrying', 'in memory, after the reservation was given back');
+});

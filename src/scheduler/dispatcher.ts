@@ -10,7 +10,7 @@
 // jobs a second those were most of the host's time.
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
-import { FINISHED_STATES, WAITING_STATES, type JobEvent, type JobRecord } from '../jobs.js';
+import { FINISHED_STATES, WAITING_STATES, type JobEvent, type JobRecord, type JobState } from '../jobs.js';
 import type { WorkerPool } from '../pool/pool.js';
 import type { Outcome, WireJob } from '../pool/protocol.js';
 import type { JobStore } from '../store/types.js';
@@ -72,6 +72,8 @@ export class Dispatcher {
   private readonly recording = new Set<Promise<void>>();
   /** Jobs whose AbortSignal a shutdown fired: a failure now is the shutdown's doing. */
   private readonly stoppedByShutdown = new Set<string>();
+  /** A reserved job's waiting state (pending or retrying), what it is again if given back. */
+  private readonly stateBeforeReserve = new WeakMap<JobRecord, JobState>();
   private outcomes: { job: JobRecord; ev: JobEvent; runMs: number | undefined }[] = [];
   private reserving = 0;
   /** Jobs reserved or started (or being marked) whose outcome has not come back: what prefetch limits. */
@@ -185,7 +187,11 @@ export class Dispatcher {
     try {
       if (expired.length > 0) await this.o.store.commit(expired);
       // In memory only: on disk the job stays pending until its start is written.
-      for (const job of batch) if (WAITING_STATES.has(job.state)) job.state = 'reserved';
+      for (const job of batch) {
+        if (!WAITING_STATES.has(job.state)) continue;
+        this.stateBeforeReserve.set(job, job.state);
+        job.state = 'reserved';
+      }
     } catch (err) {
       // Rare (disk full): the jobs stay pending; try them again shortly.
       this.o.log.error(`could not record the expiry of ${expired.length} job(s); ${batch.length} job(s) stay pending and are tried again in 1 s: ${(err as Error).message}`);
@@ -365,7 +371,7 @@ export class Dispatcher {
     this.held -= jobs.length;
     if (jobs.length === 0) return;
     const started = jobs.filter((job) => job.state === 'started');
-    for (const job of jobs) if (job.state === 'reserved') job.state = 'pending'; // pending on disk already
+    for (const job of jobs) if (job.state === 'reserved') job.state = this.stateBeforeReserve.get(job) ?? 'pending'; // as on disk already
     const at = Date.now();
     if (started.length > 0) {
       await this.o.store.commit(started.map((job) => ({ type: 'requeue', id: job.id, at, revert: true }))).catch((err: unknown) => {
