@@ -10,7 +10,7 @@
 // jobs a second those were most of the host's time.
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
-import { FINISHED_STATES, WAITING_STATES, type JobEvent, type JobRecord } from '../jobs.js';
+import { FINISHED_STATES, WAITING_STATES, type JobEvent, type JobRecord, type JobState } from '../jobs.js';
 import type { WorkerPool } from '../pool/pool.js';
 import type { Outcome, WireJob } from '../pool/protocol.js';
 import type { JobStore } from '../store/types.js';
@@ -72,6 +72,8 @@ export class Dispatcher {
   private readonly recording = new Set<Promise<void>>();
   /** Jobs whose AbortSignal a shutdown fired: a failure now is the shutdown's doing. */
   private readonly stoppedByShutdown = new Set<string>();
+  /** A reserved job's waiting state (pending or retrying), what it is again if given back. */
+  private readonly stateBeforeReserve = new WeakMap<JobRecord, JobState>();
   private outcomes: { job: JobRecord; ev: JobEvent; runMs: number | undefined }[] = [];
   private reserving = 0;
   /** Jobs reserved or started (or being marked) whose outcome has not come back: what prefetch limits. */
@@ -97,12 +99,14 @@ export class Dispatcher {
 
   /**
    * Claim a free slot for a job that send() will write together with its start (one disk
-   * write instead of two). Claims count against prefetch like any reservation, so a burst
-   * of concurrent sends cannot mark more jobs started than there is room for. Every true
-   * ends in runStarted() or releaseClaim().
+   * write instead of two). A claim is one unit's place on the pool that is free now, so a
+   * burst of concurrent sends (all claiming in one turn) cannot mark more jobs started
+   * than the pool can hold; the rest go the usual way, reserved first. Claims also count
+   * against prefetch like any reservation. Every true ends in runStarted() or releaseClaim().
    */
   claimNow(): boolean {
     if (!this.running || this.stopping || this.ready.size > 0 || this.reserving > 0 || this.queue.size > 0) return false;
+    if (this.queue.pending + this.claims >= this.queue.concurrency) return false;
     const inUse = this.held + this.claims;
     if (inUse >= this.o.slots * this.unitJobs || inUse >= this.reserveAhead) return false;
     this.claims++;
@@ -183,7 +187,11 @@ export class Dispatcher {
     try {
       if (expired.length > 0) await this.o.store.commit(expired);
       // In memory only: on disk the job stays pending until its start is written.
-      for (const job of batch) if (WAITING_STATES.has(job.state)) job.state = 'reserved';
+      for (const job of batch) {
+        if (!WAITING_STATES.has(job.state)) continue;
+        this.stateBeforeReserve.set(job, job.state);
+        job.state = 'reserved';
+      }
     } catch (err) {
       // Rare (disk full): the jobs stay pending; try them again shortly.
       this.o.log.error(`could not record the expiry of ${expired.length} job(s); ${batch.length} job(s) stay pending and are tried again in 1 s: ${(err as Error).message}`);
@@ -250,8 +258,10 @@ export class Dispatcher {
     const toStart = live.filter((job) => job.state === 'reserved');
     if (toStart.length > 0) {
       const at = Date.now();
+      // A reservation can outlive the job's expiry (its worker was busy): such a job is expired here, never started.
+      const startOrExpire = (job: JobRecord): JobEvent => (job.expiresAt && at >= job.expiresAt ? { type: 'expire', id: job.id, at } : { type: 'start', id: job.id, at });
       try {
-        await this.o.store.commit(toStart.map((job) => ({ type: 'start', id: job.id, at })));
+        await this.o.store.commit(toStart.map(startOrExpire));
       } catch (err) {
         // Rare (disk full): give them back (pending on disk already after a restart) and try them again shortly.
         this.o.log.error(`could not record the start of ${toStart.length} job(s); they are tried again in 1 s: ${(err as Error).message}`);
@@ -261,14 +271,19 @@ export class Dispatcher {
     }
     if (this.stopping) {
       // close() began while the start was being written: these never reach a worker.
-      for (const job of handed) if (job.state !== 'started') this.drop(job);
+      for (const job of handed) {
+        if (job.state === 'started') continue;
+        this.drop(job);
+        if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
+      }
       await this.giveBack(handed.filter((job) => job.state === 'started'));
       return;
     }
     const wires: WireJob[] = [];
     for (const job of handed) {
       if (job.state !== 'started') {
-        this.drop(job); // cancelled while its start was being written
+        this.drop(job); // expired, or cancelled while its start was being written
+        if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
         continue;
       }
       const wire: WireJob = { seq: 0, id: job.id, task: job.task, args: job.args, attempt: job.attempts, retries: job.retries, recovered: job.recovered };
@@ -356,7 +371,7 @@ export class Dispatcher {
     this.held -= jobs.length;
     if (jobs.length === 0) return;
     const started = jobs.filter((job) => job.state === 'started');
-    for (const job of jobs) if (job.state === 'reserved') job.state = 'pending'; // pending on disk already
+    for (const job of jobs) if (job.state === 'reserved') job.state = this.stateBeforeReserve.get(job) ?? 'pending'; // as on disk already
     const at = Date.now();
     if (started.length > 0) {
       await this.o.store.commit(started.map((job) => ({ type: 'requeue', id: job.id, at, revert: true }))).catch((err: unknown) => {
