@@ -311,7 +311,8 @@ export class FileStore implements JobStore {
     this.broken = new CeleriacError(
       'STORE_FAILED',
       `the data dir ${this.opts.dir} failed: ${cause.message}. No further jobs are accepted and the app stops; every job acknowledged before ` +
-        `is on disk. Check the disk (dmesg), then restart the app ('celeriac doctor' checks the data dir).`,
+        `is on disk; a send refused with this error may or may not have reached it (resend it with the same id after the restart: ids dedupe). ` +
+        `Check the disk (dmesg), then restart the app ('celeriac doctor' checks the data dir).`,
       { cause },
     );
     this.opts.onFatal?.(this.broken);
