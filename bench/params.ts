@@ -1,6 +1,6 @@
 // Every parameter of the bench, in one module: sizes (full and quick), the payload, the
 // CPU job, the systems and which workloads each runs, and the metrics with their units.
-// The definitions follow ../shared/bench/workloads.md. Worker threads import this module
+// The definitions follow bench/workloads.md. Worker threads import this module
 // too (the CPU job), so it imports nothing heavy.
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
