@@ -9,6 +9,7 @@ import { CeleriacError } from './errors.js';
 import { InboxConsumer, inboxHasMessages, type InboxMessage } from './inbox.js';
 import { jobInfo } from './job-view.js';
 import { listJobs, parseListOptions, type JobPage, type ListOptions } from './job-query.js';
+import { JobEvents, type CeleriacEventListener, type CeleriacEventType, EVENT_TYPES } from './events.js';
 import { JobLog, plainLogger, sinkOf, type Logger } from './log.js';
 import { ResultWaiters } from './waiters.js';
 import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobEvent, type JobRecord, type JobState, type NewJob } from './jobs.js';
@@ -124,6 +125,7 @@ export class Celeriac implements TaskSender {
   private readonly pool: WorkerPool;
   private readonly dispatcher: Dispatcher;
   private readonly waiters = new ResultWaiters();
+  private readonly events: JobEvents;
   private readonly accepting = new Map<string, Promise<void>>();
   private running = false;
   private closing: Promise<void> | undefined;
@@ -165,6 +167,8 @@ export class Celeriac implements TaskSender {
   ) {
     this.tasksByName = new Map(tasks.map((t) => [t.name, t]));
     this.pool = pool;
+    this.events = new JobEvents(log);
+    store.onApplied?.((evs) => this.events.applied(evs, store.jobs));
     this.dispatcher = new Dispatcher({
       store,
       pool: this.pool,
@@ -556,6 +560,26 @@ export class Celeriac implements TaskSender {
     }
     if (j.retryDelay !== undefined) job.retryDelay = time(j.retryDelay, 'retryDelay');
     return job;
+  }
+
+  // --- events ---------------------------------------------------------------------
+
+  /**
+   * Listen for a job event, told once the change is durable: received, started,
+   * progress, retrying, succeeded, failed, cancelled, expired. A listener that throws is
+   * logged and affects neither the job nor other listeners.
+   */
+  on(type: CeleriacEventType, listener: CeleriacEventListener): this {
+    if (!(EVENT_TYPES as readonly string[]).includes(type)) throw new CeleriacError('INVALID_ARGS', `on(): unknown event "${String(type)}" (events: ${EVENT_TYPES.join(', ')})`);
+    if (typeof listener !== 'function') throw new CeleriacError('INVALID_ARGS', `on("${type}"): the listener must be a function`);
+    this.events.on(type, listener);
+    return this;
+  }
+
+  /** Stop a listener added with on(). */
+  off(type: CeleriacEventType, listener: CeleriacEventListener): this {
+    this.events.off(type, listener);
+    return this;
   }
 
   // --- reading and cancelling -----------------------------------------------------

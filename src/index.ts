@@ -6,6 +6,7 @@ export { JOB_STATES, type JobState } from './jobs.js';
 export type { JobHandle, JobInfo, SendOptions, SendManyItem, ResultOptions } from './send-types.js';
 export type { RecoveryReport } from './store/types.js';
 export type { JobPage, ListOptions } from './job-query.js';
+export { EVENT_TYPES, type CeleriacEvent, type CeleriacEventType, type CeleriacEventListener } from './events.js';
 export type { TaskManifestEntry } from './pool/protocol.js';
 // defineConfig: celeriac.config.ts imports it from 'celeriac' (the README's example); it was
 // only in config.ts, so `import { defineConfig } from 'celeriac'` failed.

@@ -28,7 +28,7 @@ export interface JobPage {
 export const DEFAULT_LIST_LIMIT = 50;
 const LIST_OPTION_KEYS = ['state', 'task', 'limit', 'after'] as const;
 
-interface Query {
+export interface ParsedListOptions {
   state: JobState | undefined;
   task: string | undefined;
   limit: number;
@@ -36,7 +36,7 @@ interface Query {
 }
 
 /** Validate list options before anything is read; a clear error names the bad one. */
-export function parseListOptions(options: unknown, where: string): Query {
+export function parseListOptions(options: unknown, where: string): ParsedListOptions {
   const o = (options ?? {}) as ListOptions;
   if (!isPlainObject(o)) throw new CeleriacError('INVALID_ARGS', `${where}: options must be a plain object such as { state: 'failed', limit: 20 }`);
   const stray = Object.keys(o).find((k) => !(LIST_OPTION_KEYS as readonly string[]).includes(k));
@@ -66,7 +66,7 @@ function before(a: { createdAt: number; id: string }, b: { createdAt: number; id
 }
 
 /** One page of the jobs that match. Keeps only `limit` candidates at a time (a heap), not a sort of everything. */
-export function listJobs(jobs: Iterable<JobRecord>, q: Query): JobPage {
+export function listJobs(jobs: Iterable<JobRecord>, q: ParsedListOptions): JobPage {
   // A min-heap by listing order: its root is the last of the newest `limit` seen so far.
   const heap: JobRecord[] = [];
   let matches = 0;

@@ -59,6 +59,7 @@ export class FileStore implements JobStore {
   private broken: CeleriacError | undefined;
   private lost: CeleriacError | undefined;
   private lostListener: ((err: CeleriacError) => void) | undefined;
+  private appliedListener: ((events: JobEvent[]) => void) | undefined;
   private bytesSinceSnapshot = 0;
   /** Until loadRest(): the snapshot's jobs, not yet read. */
   private partial: PartialLoad | undefined;
@@ -240,6 +241,11 @@ export class FileStore implements JobStore {
     this.lostListener?.(err);
   }
 
+  /** Told after each flush, with the events it made durable and applied to `jobs` (for event listeners). */
+  onApplied(listener: (events: JobEvent[]) => void): void {
+    this.appliedListener = listener;
+  }
+
   onLost(listener: (err: CeleriacError) => void): void {
     this.lostListener = listener;
     if (this.lost) listener(this.lost);
@@ -283,6 +289,7 @@ export class FileStore implements JobStore {
         this.space.afterWrite(this.offset);
         for (const c of batch) for (const ev of c.events) applyEvent(this.jobs, ev);
         for (const c of batch) c.resolve();
+        if (this.appliedListener) this.appliedListener(batch.length === 1 ? batch[0]!.events : batch.flatMap((c) => c.events));
         this.runBarrier();
         if (this.bytesSinceSnapshot >= this.opts.compactAfterBytes && !this.compacting && !this.closed) {
           this.compact().catch((err) => this.opts.onBackgroundError?.(err));

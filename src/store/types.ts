@@ -40,4 +40,6 @@ export interface JobStore {
   close(): Promise<void>;
   /** Told once if the store can no longer write safely (its data dir removed or replaced, its lock taken): every commit is refused from then on. */
   onLost?(listener: (err: CeleriacError) => void): void;
+  /** Told after each write with the events it made durable and applied to `jobs`. */
+  onApplied?(listener: (events: JobEvent[]) => void): void;
 }

@@ -1,0 +1,70 @@
+// The seam between the app (the facade users call) and where jobs are kept and how they
+// reach the worker pool. Two implementations: the file journal in a data dir (embedded,
+// the default) and BullMQ over Redis or PostgreSQL (several hosts). The app owns the
+// task registry, the pool and reload; a backend owns durability, dedup, the order jobs
+// run in, retries, expiry, cancel, results and recovery. Neither reaches into the other.
+import type { CeleriacError } from '../errors.js';
+import type { CeleriacEvent } from '../events.js';
+import type { JobPage, ParsedListOptions } from '../job-query.js';
+import type { JobState, NewJob } from '../jobs.js';
+import type { Logger } from '../log.js';
+import type { WorkerPool } from '../pool/pool.js';
+import type { TaskManifestEntry } from '../pool/protocol.js';
+import type { JobInfo } from '../send-types.js';
+import type { RecoveryReport } from '../store/types.js';
+
+export type BackendKind = 'file' | 'redis' | 'postgres';
+
+/** What the app gives a backend when it opens it. */
+export interface BackendContext {
+  /** Runs task code in worker threads: `pool.run(wireJobs, onOutcome)`, `pool.abort(id, reason)`. */
+  pool: WorkerPool;
+  /** The tasks the modules define now (hot reload replaces them): checks jobs handed in by other processes. */
+  task(name: string): TaskManifestEntry | undefined;
+  log: Logger;
+  /** Jobs the pool runs at once (threads × workerConcurrency). */
+  slots: number;
+  prefetch: number;
+  resultTtlMs: number;
+  timeoutGraceMs: number;
+  /** Tell listeners (`app.on`): called once per event, after the change is durable. */
+  emit(event: CeleriacEvent): void;
+  /** Whether anyone listens for this event type (build nothing otherwise). */
+  wants(type: CeleriacEvent['type']): boolean;
+  /** The backend can no longer keep its promises (STORE_FAILED, DATA_DIR_LOST, a lost broker): the app stops. */
+  fail(err: CeleriacError): void;
+}
+
+export interface Backend {
+  readonly kind: BackendKind;
+  /** Where the jobs are: the data dir, or the broker URL with its password masked. */
+  readonly location: string;
+  /** What the open found (jobs interrupted by a crash, results kept…). */
+  readonly recovery: RecoveryReport;
+
+  /**
+   * Make new jobs durable. A job whose id is already known (or being accepted) creates
+   * nothing: its entry in the result is false. Resolves once every created job is durable.
+   * `startNow`: the caller would like the job started in the same write if a slot is free.
+   */
+  accept(jobs: NewJob[], hint?: { startNow?: boolean }): Promise<boolean[]>;
+  get(id: string): Promise<JobInfo | undefined>;
+  list(options: ParsedListOptions): Promise<JobPage>;
+  counts(): Promise<Record<JobState, number>>;
+  /** Cancel a job that has not finished; a running one sees its AbortSignal fire (on whichever host runs it). */
+  cancel(id: string): Promise<boolean>;
+  /** The job's result once it finished; rejects as `JobHandle.result()` documents. */
+  result(id: string, timeoutMs?: number): Promise<unknown>;
+  /** Begin running due jobs on the pool. */
+  start(): Promise<void>;
+  /** Resolves once nothing this process holds is due, queued or running. */
+  idle(): Promise<void>;
+  /** Stop taking work, let running jobs finish until `deadline()` (epoch ms), give back the rest, release. */
+  close(deadline: () => number): Promise<void>;
+  /**
+   * Small durable values by key (a periodic schedule's last slot): written before the
+   * promise resolves, read back after a restart.
+   */
+  readMark(key: string): Promise<string | undefined>;
+  writeMark(key: string, value: string): Promise<void>;
+}
