@@ -15,6 +15,7 @@ import type { JobInfo } from '../../send-types.js';
 import { FileStore } from '../../store/file-store.js';
 import type { RecoveryReport } from '../../store/types.js';
 import { ResultWaiters } from '../../waiters.js';
+import { checkMarkKey, checkMarkValue } from '../marks.js';
 import type { Backend, BackendContext } from '../types.js';
 import { checkHandedIn } from './handed-in.js';
 import { emitApplied } from './journal-events.js';
@@ -270,12 +271,15 @@ export class FileBackend implements Backend {
     return this.waiters.wait(job, timeoutMs);
   }
 
-  async readMark(_key: string): Promise<string | undefined> {
-    throw new CeleriacError('INVALID_ARGS', 'readMark(): not implemented by the file backend yet');
+  async readMark(key: string): Promise<string | undefined> {
+    checkMarkKey(key, 'readMark()');
+    return this.store.readMark(key);
   }
 
-  async writeMark(_key: string, _value: string): Promise<void> {
-    throw new CeleriacError('INVALID_ARGS', 'writeMark(): not implemented by the file backend yet');
+  async writeMark(key: string, value: string): Promise<void> {
+    checkMarkKey(key, 'writeMark()');
+    checkMarkValue(key, value, 'writeMark()');
+    await this.store.writeMark(key, value);
   }
 
   private sweep(): void {
