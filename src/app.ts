@@ -28,7 +28,7 @@ export async function createCeleriac(options: CeleriacOptions): Promise<Celeriac
   return Celeriac.create(options);
 }
 
-export class Celeriac implements TaskSender, AppHooks {
+export class Celeriac implements TaskSender {
   /** The data dir: journal, snapshot and lock live here. */
   readonly dir: string;
   readonly plugins: PluginRef[];
@@ -75,7 +75,11 @@ export class Celeriac implements TaskSender, AppHooks {
     const host: { app?: AppHooks } = {};
     const opened = await openApp(options, host);
     const app = new Celeriac(opened);
-    host.app = app;
+    host.app = {
+      stopOnFailure: (err) => app.stopOnFailure(err),
+      assertOpen: () => app.assertOpen(),
+      isClosing: () => app.closing !== undefined,
+    };
     // Closing stops the backend at once and its read of what is on record at the next slice.
     const onAbort = () => void app.close();
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -167,13 +171,9 @@ export class Celeriac implements TaskSender, AppHooks {
   }
 
   /** Throws why no new job is taken: the backend failed, or the app is closing. */
-  assertOpen(): void {
+  private assertOpen(): void {
     if (this.failure) throw this.failure;
     if (this.closing) throw new CeleriacError('APP_CLOSED', 'the app is closing or closed: it accepts no new jobs');
-  }
-
-  get isClosing(): boolean {
-    return this.closing !== undefined;
   }
 
   // --- events ---------------------------------------------------------------------

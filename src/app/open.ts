@@ -22,7 +22,7 @@ import { HotReload } from './reload.js';
 export interface AppHooks {
   stopOnFailure(err: CeleriacError): void;
   assertOpen(): void;
-  readonly isClosing: boolean;
+  isClosing(): boolean;
 }
 
 export interface OpenedApp {
@@ -122,7 +122,7 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
   for (const p of discovery.value.problems) log.warn(p.message);
   registry = new TaskRegistry(discovery.value.tasks, modules);
   const reload = settings.watch
-    ? new HotReload({ taskPaths, cwd, files: discovery.value.modules.map((m) => m.file), plugins, dataDir: dir, pool, registry, log, closing: () => host.app?.isClosing ?? false })
+    ? new HotReload({ taskPaths, cwd, files: discovery.value.modules.map((m) => m.file), plugins, dataDir: dir, pool, registry, log, closing: () => host.app?.isClosing() ?? false })
     : undefined;
   return { dir, settings, log, plugins, pool, registry, events, backend: backend.value, reload };
 }
