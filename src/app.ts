@@ -27,6 +27,9 @@ import { MAX_CONCURRENCY } from './limits.js';
 import { durationMs, MAX_INSTANT_MS } from './time.js';
 import { checkKnownKeys, isPlainObject } from './validate.js';
 import { TaskWatcher } from './watch.js';
+import { appSource } from './dashboard/app-source.js';
+import { createDashboard } from './dashboard/handler.js';
+import type { DashboardHandler, DashboardOptions, WorkersInfo } from './dashboard/types.js';
 
 export type { Logger, StructuredLogger } from './log.js';
 
@@ -307,6 +310,26 @@ export class Celeriac implements TaskSender {
   /** Worker threads in the pool. */
   get poolSize(): number {
     return this.settings.concurrency;
+  }
+
+  /** The worker threads: hot reload generation, busy slots, per-thread load, memory (what the dashboard's workers page shows). */
+  workers(): WorkersInfo {
+    return {
+      generation: this.pool.generation,
+      slots: this.pool.capacity,
+      busy: this.pool.inFlight,
+      threads: this.pool.threads(),
+      ...(this.settings.maxMemoryMb ? { maxMemoryMb: this.settings.maxMemoryMb } : {}),
+      memory: (({ rss, heapUsed, heapTotal, external }) => ({ rss, heapUsed, heapTotal, external }))(process.memoryUsage()),
+    };
+  }
+
+  /**
+   * Serve the dashboard: a node:http request handler (node:http, Express, Fastify) with the
+   * JSON API and live updates over Server-Sent Events. See the README's Dashboard section.
+   */
+  dashboard(options?: DashboardOptions): DashboardHandler {
+    return createDashboard(appSource(this), options);
   }
 
   /** How many jobs are on record in each state. */
@@ -614,6 +637,15 @@ export class Celeriac implements TaskSender {
     if (wasRunning) this.pool.abort(id, 'cancelled');
     this.waiters.settle(job);
     return true;
+  }
+
+  /** Drop a finished job and its result from the record now (rather than after resultTtl). False if unknown or not finished. */
+  async forget(id: string): Promise<boolean> {
+    checkId('forget', id);
+    const job = this.store.jobs.get(id);
+    if (!job || !FINISHED_STATES.has(job.state)) return false;
+    await this.store.commit([{ type: 'forget', id, at: Date.now() }]);
+    return !this.store.jobs.has(id);
   }
 
   private handle(id: string, created: boolean): JobHandle<unknown> {
