@@ -53,7 +53,7 @@ test('a state-changing request from a foreign Origin gets 403 and changes nothin
   const cookie = await loginCookie(m);
   const job = await m.app.send('demo.wait', [`${await tempDir(t)}/marker`], { countdown: 3600 });
   const cancel = (headers: Record<string, string>) => fetch(`${m.base}api/jobs/${job.id}/cancel`, { method: 'POST', headers: { cookie, ...headers } });
-  for (const headers of [{ Origin: 'http://evil.example' }, { Origin: 'null' }, {}, { Origin: m.origin, 'Sec-Fetch-Site': 'cross-site' }]) {
+  for (const headers of [{ Origin: 'http://evil.example' }, { Origin: 'null' }, {}, { Origin: m.origin, 'Sec-Fetch-Site': 'cross-site' }] as Record<string, string>[]) {
     const res = await cancel(headers);
     assert.equal(res.status, 403, JSON.stringify(headers));
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'FOREIGN_ORIGIN');

@@ -106,7 +106,8 @@ export class DashboardStats {
       this.timelines.set(e.id, (list = []));
     }
     if (list.length >= TIMELINE_EVENTS) list.splice(1, 1); // keep the first (received) and the latest
-    const entry: TimelineEntry = { type: e.type, at: e.at.getTime(), attempt: e.attempt };
+    // Told after the flush that made it durable: a job started in the same flush already counts its attempt.
+    const entry: TimelineEntry = { type: e.type, at: e.at.getTime(), attempt: e.type === 'received' ? 0 : e.attempt };
     if (e.recovered) entry.recovered = true;
     if (e.runAt) entry.runAt = e.runAt.getTime();
     if (e.error) entry.error = `${e.error.name}: ${e.error.message}`;

@@ -61,8 +61,11 @@ function parseHashQuery(query) {
 export function Jobs({ query, tasks }) {
   const initial = parseHashQuery(query);
   const [filters, setFilters] = useState(initial);
+  // What the form shows while the reader edits it: kept in state, so that a live refresh does not undo their typing.
+  const [draft, setDraft] = useState(initial);
+  const edit = (key) => (e) => setDraft((d) => ({ ...d, [key]: e.target.value }));
   const [cursors, setCursors] = useState([]); // the `after` of each page before this one
-  useEffect(() => { setFilters(parseHashQuery(query)); setCursors([]); }, [query]);
+  useEffect(() => { const f = parseHashQuery(query); setFilters(f); setDraft(f); setCursors([]); }, [query]);
   const params = new URLSearchParams();
   if (filters.state) params.set('state', filters.state);
   if (filters.task) params.set('task', filters.task);
@@ -73,20 +76,19 @@ export function Jobs({ query, tasks }) {
   const [data, error] = useLive(`./api/jobs?${params}`, { when: () => !after && !filters.q });
   const submit = (e) => {
     e.preventDefault();
-    const f = new FormData(e.target);
     const next = new URLSearchParams();
-    for (const k of ['state', 'task', 'q']) if (f.get(k)) next.set(k, f.get(k));
+    for (const k of ['state', 'task', 'q']) if (draft[k]) next.set(k, draft[k].trim());
     location.hash = `#/jobs?${next}`;
   };
   return html`<h2>Jobs</h2>
     <form class="filters" role="search" onSubmit=${submit}>
-      <label>State<select name="state" value=${filters.state}>
+      <label>State<select name="state" value=${draft.state} onChange=${edit('state')}>
         <option value="">any</option>${STATES.map((s) => html`<option value=${s}>${s}</option>`)}
       </select></label>
-      <label>Task<select name="task" value=${filters.task}>
+      <label>Task<select name="task" value=${draft.task} onChange=${edit('task')}>
         <option value="">any</option>${(tasks ?? []).map((t) => html`<option value=${t.name}>${t.name}</option>`)}
       </select></label>
-      <label>Search by id or args text<input name="q" type="search" value=${filters.q} size="32" /></label>
+      <label>Search by id or args text<input name="q" type="search" value=${draft.q} onInput=${edit('q')} size="32" /></label>
       <button type="submit">Search</button>
     </form>
     <${Problem} error=${error} />
