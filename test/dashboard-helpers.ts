@@ -47,7 +47,7 @@ export async function loginCookie(m: Mounted): Promise<string> {
 }
 
 /** Read an SSE stream until `until` says stop (bounded); frames as { id, event, data }. */
-export async function readEvents(url: string, headers: Record<string, string>, until: (frames: SseFrame[]) => boolean, ms = 10_000): Promise<SseFrame[]> {
+export async function readEvents(url: string, headers: Record<string, string>, until: (frames: SseFrame[]) => boolean, ms = 10_000, onFirst?: () => void): Promise<SseFrame[]> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), ms);
   const frames: SseFrame[] = [];
@@ -67,7 +67,10 @@ export async function readEvents(url: string, headers: Record<string, string>, u
           const m = /^(id|event|data): ?(.*)$/.exec(line);
           if (m) f[m[1] as 'id' | 'event' | 'data'] = m[2];
         }
-        if (f.event) frames.push(f);
+        if (f.event) {
+          frames.push(f);
+          if (frames.length === 1) onFirst?.();
+        }
       }
       if (until(frames)) break;
     }

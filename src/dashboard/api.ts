@@ -52,19 +52,34 @@ function summary(job: JobInfo) {
   };
 }
 
+/** How long counts (a scan of the whole record on the file backend) are reused across pages and clients. */
+const COUNTS_FRESH_MS = 1000;
+
 export class DashboardApi {
+  private counts: { at: number; value: Promise<Record<JobState, number>> } | undefined;
+
   constructor(
     private readonly source: DashboardSource,
     private readonly stats: DashboardStats,
     private readonly readOnly: boolean,
   ) {}
 
+  private freshCounts(): Promise<Record<JobState, number>> {
+    const now = Date.now();
+    if (!this.counts || now - this.counts.at >= COUNTS_FRESH_MS) {
+      const value = this.source.counts();
+      value.catch(() => (this.counts = undefined));
+      this.counts = { at: now, value };
+    }
+    return this.counts.value;
+  }
+
   async overview(): Promise<Reply> {
     const workers = this.source.workers?.();
     return {
       status: 200,
       body: {
-        counts: await this.source.counts(),
+        counts: await this.freshCounts(),
         busy: workers ? { busy: workers.busy, slots: workers.slots } : undefined,
         recovery: this.source.recovery(),
         series: this.stats.series(),

@@ -47,7 +47,7 @@ export function createDashboard(source: DashboardSource, options: DashboardOptio
   const allowed = options.allowedOrigins ?? [];
   const tokenAuth = options.authorize ? undefined : new TokenAuth(options.token ?? randomToken());
   const stats = new DashboardStats();
-  const live = new LiveStream(async () => ({ counts: await source.counts() }));
+  const live = new LiveStream();
   const api = new DashboardApi(source, stats, readOnly);
   const files = assets();
   const listener = (e: CeleriacEvent) => {

@@ -25,7 +25,6 @@ export interface LiveEvent {
 export interface LiveBatch {
   events: LiveEvent[];
   dropped: number;
-  counts?: Record<string, number>;
 }
 
 export class LiveStream {
@@ -39,8 +38,7 @@ export class LiveStream {
   private readonly heartbeat: NodeJS.Timeout;
   private closed = false;
 
-  /** `extra` adds what every batch carries besides the events (the counts). */
-  constructor(private readonly extra: () => Promise<Partial<LiveBatch>>) {
+  constructor() {
     this.heartbeat = setInterval(() => this.broadcast(': keep-alive\n\n'), HEARTBEAT_MS);
     this.heartbeat.unref();
   }
@@ -59,20 +57,15 @@ export class LiveStream {
   private schedule(): void {
     if (this.timer) return;
     const wait = Math.max(0, this.lastFlush + BATCH_MS - Date.now());
-    this.timer = setTimeout(() => void this.flush(), wait);
+    this.timer = setTimeout(() => this.flush(), wait);
     this.timer.unref();
   }
 
-  private async flush(): Promise<void> {
+  private flush(): void {
     const batch: LiveBatch = { events: this.pending, dropped: this.dropped };
     this.pending = [];
     this.dropped = 0;
     this.lastFlush = Date.now();
-    try {
-      if (this.clients.size > 0) Object.assign(batch, await this.extra());
-    } catch {
-      // The counts could not be read this time; the events still go out.
-    }
     const seq = ++this.seq;
     const frame = `id: ${seq}\nevent: batch\ndata: ${JSON.stringify(batch)}\n\n`;
     this.kept.push({ seq, frame });
