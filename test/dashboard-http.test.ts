@@ -221,3 +221,16 @@ test('celeriac dashboard --host 0.0.0.0 without a token refuses to start; with l
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
 });
+
+test('a first page reused across clients (it costs a scan) says when to ask again once jobs changed, and then shows them', async (t) => {
+  const m = await mountDashboard(t);
+  const get = async () => (await (await fetch(`${m.base}api/jobs`, { headers: bearer(m) })).json()) as { jobs: { id: string }[]; retryInMs?: number };
+  assert.deepEqual((await get()).jobs, []);
+  const h = await m.app.send('demo.echo', ['new'], { countdown: 3600 });
+  const again = await get();
+  if (!again.jobs.some((j) => j.id === h.id)) {
+    assert.ok(again.retryInMs !== undefined && again.retryInMs > 0, `a stale page says when to ask again: ${JSON.stringify(again)}`);
+    await new Promise((r) => setTimeout(r, again.retryInMs));
+    assert.ok((await get()).jobs.some((j) => j.id === h.id), 'asked again then: the new job is there');
+  }
+});

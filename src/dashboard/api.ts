@@ -2,8 +2,9 @@
 // schedules, workers; and the actions: cancel, retry as a new job, forget, run a schedule now.
 import { CeleriacError } from '../errors.js';
 import { FINISHED_STATES, JOB_STATES, type JobState } from '../jobs.js';
-import type { ListOptions } from '../job-query.js';
+import type { JobPage, ListOptions } from '../job-query.js';
 import type { JobInfo } from '../send-types.js';
+import { Reuse } from './reuse.js';
 import type { DashboardStats, TimelineEntry } from './stats.js';
 import type { DashboardSource } from './types.js';
 
@@ -52,34 +53,27 @@ function summary(job: JobInfo) {
   };
 }
 
-/** How long counts (a scan of the whole record on the file backend) are reused across pages and clients. */
-const COUNTS_FRESH_MS = 1000;
-
 export class DashboardApi {
-  private counts: { at: number; value: Promise<Record<JobState, number>> } | undefined;
+  private readonly counts: Reuse<Record<JobState, number>>;
+  private readonly firstPages: Reuse<JobPage>;
 
   constructor(
     private readonly source: DashboardSource,
     private readonly stats: DashboardStats,
     private readonly readOnly: boolean,
-  ) {}
-
-  private freshCounts(): Promise<Record<JobState, number>> {
-    const now = Date.now();
-    if (!this.counts || now - this.counts.at >= COUNTS_FRESH_MS) {
-      const value = this.source.counts();
-      value.catch(() => (this.counts = undefined));
-      this.counts = { at: now, value };
-    }
-    return this.counts.value;
+  ) {
+    this.counts = new Reuse(() => stats.version, 1000, 1);
+    this.firstPages = new Reuse(() => stats.version, 500);
   }
 
   async overview(): Promise<Reply> {
     const workers = this.source.workers?.();
+    const counts = await this.counts.get('', () => this.source.counts());
     return {
       status: 200,
       body: {
-        counts: await this.freshCounts(),
+        counts: counts.value,
+        retryInMs: counts.retryInMs,
         busy: workers ? { busy: workers.busy, slots: workers.slots } : undefined,
         recovery: this.source.recovery(),
         series: this.stats.series(),
@@ -103,8 +97,10 @@ export class DashboardApi {
     const q = query.get('q')?.trim() || undefined;
     const filter: ListOptions = { ...(state ? { state: state as JobState } : {}), ...(task ? { task } : {}) };
     if (q === undefined) {
-      const page = await this.source.list({ ...filter, limit, ...(after ? { after } : {}) });
-      return { status: 200, body: { jobs: page.jobs.map(summary), next: page.next } };
+      // The first page is what live pages re-read on every change: shared and reused briefly.
+      const read = () => this.source.list({ ...filter, limit, ...(after ? { after } : {}) });
+      const { value: page, retryInMs } = after ? { value: await read(), retryInMs: undefined } : await this.firstPages.get(`${state ?? ''}\n${task ?? ''}\n${limit}`, read);
+      return { status: 200, body: { jobs: page.jobs.map(summary), next: page.next, retryInMs } };
     }
     // An id is a map lookup; only when no job has that id are the args searched.
     if (after === undefined) {

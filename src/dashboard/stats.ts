@@ -44,8 +44,11 @@ export class DashboardStats {
   private readonly started = new Map<string, number>();
   private readonly timelines = new Map<string, TimelineEntry[]>();
   readonly since = Date.now();
+  /** Job events seen: changes whenever a job does. */
+  version = 0;
 
   record(e: CeleriacEvent): void {
+    this.version++;
     const at = e.at.getTime();
     const task = this.taskStats(e.task);
     switch (e.type) {

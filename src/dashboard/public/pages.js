@@ -7,12 +7,19 @@ import { fmtBytes, fmtMs, fmtTime, html, State, STATES, useCallback, useEffect, 
 function useLive(path, { everyMs = 500, when = () => true } = {}) {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
-  const load = useCallback(() => {
-    if (!path) return;
-    getJson(path).then((d) => { setData(d); setError(null); }, (e) => setError(e.message));
-  }, [path]);
   const last = useRef(0);
   const timer = useRef(null);
+  const retry = useRef(null);
+  const load = useCallback(() => {
+    if (!path) return;
+    getJson(path).then((d) => {
+      setData(d);
+      setError(null);
+      // The server reused an answer older than the latest change: ask again when a fresh one can be had.
+      clearTimeout(retry.current);
+      if (d.retryInMs) retry.current = setTimeout(load, d.retryInMs);
+    }, (e) => setError(e.message));
+  }, [path]);
   useEffect(() => {
     load();
     const off = subscribe((kind, batch) => {
@@ -21,7 +28,7 @@ function useLive(path, { everyMs = 500, when = () => true } = {}) {
       if (timer.current) return;
       timer.current = setTimeout(() => { timer.current = null; last.current = Date.now(); load(); }, wait);
     });
-    return () => { off(); clearTimeout(timer.current); timer.current = null; };
+    return () => { off(); clearTimeout(timer.current); clearTimeout(retry.current); timer.current = null; };
   }, [load]);
   return [data, error, load];
 }
