@@ -234,3 +234,31 @@ test('a first page reused across clients (it costs a scan) says when to ask agai
     assert.ok((await get()).jobs.some((j) => j.id === h.id), 'asked again then: the new job is there');
   }
 });
+
+test('tasks, workers and schedules pages: options and counts seen, threads and generation, an empty state without periodic tasks', async (t) => {
+  const m = await mountDashboard(t);
+  const h = await m.app.send('demo.echo', ['hi']);
+  await h.result({ timeout: 30_000 });
+  await assert.rejects(m.app.send('demo.boom', ['no']).then((b) => b.result({ timeout: 30_000 })), { code: 'JOB_FAILED' });
+  const api = async (path: string) => (await (await fetch(`${m.base}api/${path}`, { headers: bearer(m) })).json()) as any;
+  const tasks = await api('tasks');
+  const echo = tasks.tasks.find((x: { name: string }) => x.name === 'demo.echo');
+  assert.match(echo.file, /fixtures[\\/]dashboard[\\/]tasks\.ts$/);
+  assert.equal(echo.options.maxRetries, 3);
+  assert.deepEqual([echo.stats.received, echo.stats.succeeded, echo.stats.failed], [1, 1, 0]);
+  assert.equal(typeof echo.stats.meanRunMs, 'number');
+  const boom = tasks.tasks.find((x: { name: string }) => x.name === 'demo.boom');
+  assert.deepEqual([boom.stats.received, boom.stats.succeeded, boom.stats.failed], [1, 0, 1]);
+  const workers = await api('workers');
+  assert.equal(workers.available, true);
+  assert.equal(workers.generation, 0);
+  assert.equal(workers.slots, 2);
+  assert.equal(workers.threads.filter((w: { state: string }) => w.state === 'active').length, 2);
+  assert.ok(workers.memory.rss > 0);
+  assert.deepEqual(await api('schedules'), { available: false, schedules: [] });
+  const overview = await api('overview');
+  assert.equal(overview.series.t.length, 3600, 'an hour of seconds');
+  assert.equal(overview.series.succeeded.reduce((a: number, b: number) => a + b, 0), 1);
+  assert.equal(overview.series.failed.reduce((a: number, b: number) => a + b, 0), 1);
+  assert.deepEqual(overview.busy, { busy: 0, slots: 2 });
+});
