@@ -20,6 +20,9 @@ import { openAborted, openApp, type AppHooks, type OpenedApp } from './app/open.
 import type { CeleriacOptions, Settings } from './app/options.js';
 import type { HotReload } from './app/reload.js';
 import type { TaskRegistry } from './app/registry.js';
+import { appSource } from './dashboard/app-source.js';
+import { createDashboard } from './dashboard/handler.js';
+import type { DashboardHandler, DashboardOptions, WorkersInfo } from './dashboard/types.js';
 
 export type { CeleriacOptions } from './app/options.js';
 export type { Logger, StructuredLogger } from './log.js';
@@ -115,6 +118,26 @@ export class Celeriac implements TaskSender {
   /** Worker threads in the pool. */
   get poolSize(): number {
     return this.settings.concurrency;
+  }
+
+  /** The worker threads: hot reload generation, busy slots, per-thread load, memory (what the dashboard's workers page shows). */
+  workers(): WorkersInfo {
+    return {
+      generation: this.pool.generation,
+      slots: this.pool.capacity,
+      busy: this.pool.inFlight,
+      threads: this.pool.threads(),
+      ...(this.settings.maxMemoryMb ? { maxMemoryMb: this.settings.maxMemoryMb } : {}),
+      memory: (({ rss, heapUsed, heapTotal, external }) => ({ rss, heapUsed, heapTotal, external }))(process.memoryUsage()),
+    };
+  }
+
+  /**
+   * Serve the dashboard: a node:http request handler (node:http, Express, Fastify) with the
+   * JSON API and live updates over Server-Sent Events. See the README's Dashboard section.
+   */
+  dashboard(options?: DashboardOptions): DashboardHandler {
+    return createDashboard(appSource(this), options);
   }
 
   /** How many jobs are on record in each state. */
@@ -221,6 +244,12 @@ export class Celeriac implements TaskSender {
     checkId('cancel', id);
     return this.backend.cancel(id);
   }
+  /** Drop a finished job and its result from the record now (rather than after resultTtl). False if unknown or not finished. */
+  async forget(id: string): Promise<boolean> {
+    checkId('forget', id);
+    return this.backend.forget(id);
+  }
+
 
   /** The result of a job by id (what `handle.result()` calls). */
   result(id: string, opts: ResultOptions = {}): Promise<unknown> {

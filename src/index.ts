@@ -13,3 +13,4 @@ export type { TaskManifestEntry } from './pool/protocol.js';
 export { defineConfig, type CeleriacConfig } from './config.js';
 export { createClient, CeleriacClient, readJobs, type ClientOptions, type SubmittedJob } from './client.js';
 export { repairDataDir, type RepairReport } from './store/repair.js';
+export type { DashboardHandler, DashboardOptions, DashboardSource, WorkersInfo } from './dashboard/types.js';

@@ -62,6 +62,8 @@ export interface Backend {
   counts(): Promise<Record<JobState, number>>;
   /** Cancel a job that has not finished; a running one sees its AbortSignal fire (on whichever host runs it). */
   cancel(id: string): Promise<boolean>;
+  /** Drop a finished job and its result now rather than after resultTtl; false if unknown or not finished. */
+  forget(id: string): Promise<boolean>;
   /** The job's result once it finished; rejects as `JobHandle.result()` documents. */
   result(id: string, timeoutMs?: number): Promise<unknown>;
   /**

@@ -264,6 +264,13 @@ export class FileBackend implements Backend {
     return true;
   }
 
+  async forget(id: string): Promise<boolean> {
+    const job = this.store.jobs.get(id);
+    if (!job || !FINISHED_STATES.has(job.state)) return false;
+    await this.store.commit([{ type: 'forget', id, at: Date.now() }]);
+    return !this.store.jobs.has(id);
+  }
+
   result(id: string, timeoutMs?: number): Promise<unknown> {
     const job = this.store.jobs.get(id);
     if (!job) return Promise.reject(new CeleriacError('RESULT_GONE', `job ${id} is unknown: never sent here, or finished longer ago than resultTtl and dropped`));
