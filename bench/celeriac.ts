@@ -5,16 +5,41 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 // The built package, as users run it (npm run bench builds first).
 import { createCeleriac, type Celeriac, type JobHandle } from '../dist/index.js';
-import { checkIds, chunks, dirBytes, emitLatencies, measureCpu, now, runChild, withInFlight, type ChildContext } from './common.js';
+import { checkIds, chunks, dirBytes, emitLatencies, measureCpu, now, runChild, startupMedianMs, withInFlight, type ChildContext } from './common.js';
 import { makePayload, type Payload } from './params.js';
 
-const TASKS = fileURLToPath(new URL('./tasks/bench.ts', import.meta.url));
+/** W1–W3's task module: plain JavaScript, as Piscina's worker module is. */
+const TASKS = fileURLToPath(new URL('./tasks/bench.mjs', import.meta.url));
+/** W4's task module (TypeScript, as in the samples W4's history was measured with). */
+const TASKS_TS = fileURLToPath(new URL('./tasks/bench.ts', import.meta.url));
+const STARTUP = fileURLToPath(new URL('./startup/celeriac.mjs', import.meta.url));
 
-function open(ctx: ChildContext, extra: { start?: boolean } = {}): Promise<Celeriac> {
-  return createCeleriac({ dir: join(ctx.params.dataDir, 'data'), tasks: [TASKS], concurrency: ctx.params.concurrency, logger: false, ...extra });
+function open(ctx: ChildContext, extra: { start?: boolean; tasks?: string } = {}): Promise<Celeriac> {
+  const { tasks = TASKS, ...rest } = extra;
+  return createCeleriac({ dir: join(ctx.params.dataDir, 'data'), tasks: [tasks], concurrency: ctx.params.concurrency, logger: false, ...rest });
+}
+
+/** Resolves with the results of `payloads` sent in bulk calls of `bulk`, each batch's results awaited alongside the next sends. */
+async function sendAllAndWait(app: Celeriac, payloads: Payload[][]): Promise<number[]> {
+  const pending: Promise<number[]>[] = [];
+  for (const batch of payloads) {
+    const handles = await app.sendMany<number>('bench.noop', batch.map((p) => [p]));
+    pending.push(Promise.all(handles.map((h) => h.result())));
+  }
+  return (await Promise.all(pending)).flat();
 }
 
 runChild('celeriac', {
+  async startup(ctx) {
+    const { startupRuns } = ctx.params.sizes;
+    const threads = String(ctx.params.concurrency);
+    const dir = (kind: string, run: number) => join(ctx.params.dataDir, `startup-${kind}-${run}`);
+    const mjs = fileURLToPath(new URL('./startup/tasks.mjs', import.meta.url));
+    const ts = fileURLToPath(new URL('./startup/tasks.ts', import.meta.url));
+    ctx.emit('first_result_ms', startupMedianMs(startupRuns, STARTUP, (run) => [mjs, dir('mjs', run), threads]));
+    ctx.emit('first_result_ts_ms', startupMedianMs(startupRuns, STARTUP, (run) => [ts, dir('ts', run), threads]));
+  },
+
   async w1(ctx) {
     const { w1N, bulk } = ctx.params.sizes;
     const app = await open(ctx);
@@ -24,12 +49,19 @@ runChild('celeriac', {
     for (const batch of batches) handles.push(...(await app.sendMany<number>('bench.noop', batch)));
     const t1 = now();
     await app.start();
-    const results = await Promise.all(handles.map((h) => h.result()));
+    const drained = await Promise.all(handles.map((h) => h.result()));
     const t2 = now();
-    checkIds(results);
+    checkIds(drained);
+    handles.length = 0;
     ctx.emit('enqueue', w1N / ((t1 - t0) / 1000));
-    ctx.emit('process', w1N / ((t2 - t1) / 1000));
-    ctx.emit('total_s', (t2 - t0) / 1000);
+    ctx.emit('drain', w1N / ((t2 - t1) / 1000));
+    // The pool is up and has run w1N jobs: the timed phase is submit → all complete, as Piscina's.
+    const payloads = chunks(w1N, bulk, (i) => makePayload(w1N + i));
+    const t3 = now();
+    const results = await sendAllAndWait(app, payloads);
+    const t4 = now();
+    checkIds(results, w1N);
+    ctx.emit('process', w1N / ((t4 - t3) / 1000));
     await app.close();
   },
 
@@ -95,7 +127,7 @@ runChild('celeriac', {
     const { w4N, w4Batch } = ctx.params.sizes;
     if (ctx.params.phase === 'prep') {
       // Process 1: write the pending jobs with celeriac itself.
-      const app = await open(ctx);
+      const app = await open(ctx, { tasks: TASKS_TS });
       const t0 = now();
       for (let start = 0; start < w4N; start += w4Batch) {
         const batch = Array.from({ length: Math.min(w4Batch, w4N - start) }, (_, j) => [makePayload(start + j)]);
@@ -112,7 +144,7 @@ runChild('celeriac', {
     const t0 = now();
     // As a worker process opens it (`celeriac worker` does the same): the worker threads
     // start while the journal is read.
-    const app = await open(ctx, { start: true });
+    const app = await open(ctx, { start: true, tasks: TASKS_TS });
     const pending = app.recovery;
     const openMs = now() - t0;
     const deadline = Date.now() + 120_000;

@@ -1,5 +1,6 @@
 // Helpers for the child processes: argument parsing, the JSON lines they print, timing,
 // percentiles, the single-job time and the event-loop monitor.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -184,4 +185,22 @@ export function chunks<T>(n: number, size: number, make: (i: number) => T): T[][
     out.push(chunk);
   }
   return out;
+}
+
+/**
+ * Start-up: runs `node <script> ...args` (this node, no loader: as a user's plain
+ * process) `runs` times, each printing {"ms": process start → first result}, and
+ * returns the median.
+ */
+export function startupMedianMs(runs: number, script: string, args: (run: number) => string[]): number {
+  const times: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const r = spawnSync(process.execPath, [script, ...args(run)], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`${script} exited ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    const ms = (JSON.parse(line) as { ms: number }).ms;
+    if (!(ms > 0)) throw new Error(`${script} printed ${JSON.stringify(line)}`);
+    times.push(ms);
+  }
+  return median(times);
 }

@@ -2,7 +2,6 @@
 // CPU job, the systems and which workloads each runs, and the metrics with their units.
 // The definitions follow bench/workloads.md. Worker threads import this module
 // too (the CPU job), so it imports nothing heavy.
-import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 
 /** Concurrency for every system: the number of cores (2 slots or 2 worker threads). */
@@ -28,6 +27,8 @@ export interface Sizes {
   /** W4: pending jobs in the data dir, written by sendMany in batches of w4Batch. */
   w4N: number;
   w4Batch: number;
+  /** startup: fresh processes per child (each measures process start → first result); the child reports their median. */
+  startupRuns: number;
   limits: {
     /** fsync'd appends, one record per fsync. */
     fsyncOneRecords: number;
@@ -52,6 +53,7 @@ export const FULL: Sizes = {
   singleJobSamples: 200,
   w4N: 1_000_000,
   w4Batch: 10_000,
+  startupRuns: 5,
   limits: {
     fsyncOneRecords: 2_000,
     groups: [
@@ -81,6 +83,7 @@ export const QUICK: Sizes = {
   singleJobSamples: 20,
   w4N: 20_000,
   w4Batch: 10_000,
+  startupRuns: 1,
   limits: {
     fsyncOneRecords: 100,
     groups: [
@@ -123,33 +126,13 @@ export function makePayload(i: number): Payload {
   return p;
 }
 
-/** The no-op job: returns payload.id. */
-export function noopJob(p: Payload): number {
-  return p.id;
-}
-
-export const CPU_ROUNDS = 1075;
-const CPU_BLOCK = Buffer.alloc(1024, 0x5a);
-
-/** The CPU job: 1075 × sha256(1 KiB of 0x5a, String(k)) (≈ 2 ms on the reference machine). */
-export function cpuWork(): number {
-  let acc = 0;
-  for (let k = 0; k < CPU_ROUNDS; k++) {
-    const d = createHash('sha256').update(CPU_BLOCK).update(String(k)).digest();
-    acc ^= d[0]!;
-  }
-  return acc;
-}
-
-/** The CPU job as a task: does the work, returns payload.id. */
-export function cpuJob(p: Payload): number {
-  cpuWork();
-  return p.id;
-}
+// The jobs themselves are plain JavaScript (jobs.mjs), so that worker modules can load
+// them without tsx, as their users would.
+export { CPU_ROUNDS, cpuJob, cpuWork, noopJob } from './jobs.mjs';
 
 // --- systems and workloads ------------------------------------------------------------
 
-export const WORKLOADS = ['limits', 'w1', 'w1-single', 'w1-concurrent', 'w2', 'w3', 'w4'] as const;
+export const WORKLOADS = ['limits', 'startup', 'w1', 'w1-single', 'w1-concurrent', 'w2', 'w3', 'w4'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 export type SystemName = 'limits' | 'celeriac' | 'pqueue' | 'piscina' | 'bullmq' | 'graphile';
@@ -175,7 +158,7 @@ export const SYSTEMS: SystemSpec[] = [
     name: 'celeriac',
     label: 'celeriac (journal, fsync)',
     file: 'celeriac.ts',
-    workloads: { w1: true, 'w1-single': true, 'w1-concurrent': true, w2: true, w3: true, w4: true },
+    workloads: { startup: true, w1: true, 'w1-single': true, 'w1-concurrent': true, w2: true, w3: true, w4: true },
   },
   {
     name: 'pqueue',
@@ -187,7 +170,7 @@ export const SYSTEMS: SystemSpec[] = [
     name: 'piscina',
     label: 'Piscina (threads, memory)',
     file: 'piscina.ts',
-    workloads: { w1: true, 'w1-single': NO_DURABLE_SEND, w2: true, w3: true },
+    workloads: { startup: true, w1: true, 'w1-single': NO_DURABLE_SEND, w2: true, w3: true },
   },
   {
     name: 'bullmq',
@@ -231,10 +214,14 @@ export const METRICS: Record<Workload, Record<string, MetricSpec>> = {
     pqueue_noop: { label: 'p-queue add()+run of no-op async fns', unit: 'ops/s', better: 'higher' },
     w3_ceiling: { label: 'W3 efficiency of bare threads (CPU jobs only)', unit: 'ratio', better: 'higher' },
   },
+  startup: {
+    first_result_ms: { label: 'process start → first result, .mjs worker/task module', unit: 'ms', better: 'lower' },
+    first_result_ts_ms: { label: 'process start → first result, .ts task module', unit: 'ms', better: 'lower' },
+  },
   w1: {
     enqueue: { label: 'enqueue, bulk calls of 1,000, no worker', unit: 'jobs/s', better: 'higher' },
-    process: { label: 'processing: start workers → all complete', unit: 'jobs/s', better: 'higher' },
-    total_s: { label: 'total (enqueue + processing)', unit: 's', better: 'lower' },
+    drain: { label: 'drain: start workers → the enqueued jobs complete', unit: 'jobs/s', better: 'higher' },
+    process: { label: 'processing: workers up and warm, bulk submit → all complete', unit: 'jobs/s', better: 'higher' },
   },
   'w1-single': {
     rate: { label: 'single sends, each awaited', unit: 'jobs/s', better: 'higher' },
@@ -264,6 +251,7 @@ export const METRICS: Record<Workload, Record<string, MetricSpec>> = {
 
 export const WORKLOAD_TITLES: Record<Workload, string> = {
   limits: 'Limits of this machine',
+  startup: 'Start-up (a fresh process, one no-op job)',
   w1: 'W1 durable burst',
   'w1-single': 'W1 single sends',
   'w1-concurrent': 'W1 concurrent sends (celeriac only)',

@@ -3,6 +3,8 @@
 import { METRICS, SYSTEMS, WORKLOADS, WORKLOAD_TITLES, type SystemName, type Workload } from './params.js';
 
 export interface Measurement {
+  /** The Node.js version the child ran on (`process.version`). */
+  node: string;
   system: SystemName;
   workload: Workload;
   metric: string;
@@ -20,6 +22,7 @@ export interface NotApplicable {
 }
 
 export interface Failure {
+  node: string;
   system: SystemName;
   workload: Workload;
   rep: number;

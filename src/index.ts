@@ -1,4 +1,7 @@
-export { createCeleriac, Celeriac, type CeleriacOptions, type Logger, type StructuredLogger } from './app.js';
+// The host's machinery loads on first use (entry-lazy.ts): worker threads import this
+// entry through every task module. Celeriac and CeleriacClient are exported as types.
+export { createCeleriac, createClient, readJobs, repairDataDir } from './entry-lazy.js';
+export type { Celeriac, CeleriacOptions, Logger, StructuredLogger } from './app.js';
 export { task, RetryRequest, isTaskDefinition, type TaskDefinition, type TaskOptions, type RetryOptions, type ErrorMatcher, type TaskArgs, type TaskResult, type TaskSender, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DELAY_MS } from './task.js';
 export { context, type TaskContext } from './context.js';
 export { CeleriacError, TaskFailedError, type CeleriacErrorCode, type SerializedError } from './errors.js';
@@ -11,6 +14,6 @@ export type { TaskManifestEntry } from './pool/protocol.js';
 // defineConfig: celeriac.config.ts imports it from 'celeriac' (the README's example); it was
 // only in config.ts, so `import { defineConfig } from 'celeriac'` failed.
 export { defineConfig, type CeleriacConfig } from './config.js';
-export { createClient, CeleriacClient, readJobs, type ClientOptions, type SubmittedJob } from './client.js';
-export { repairDataDir, type RepairReport } from './store/repair.js';
+export type { CeleriacClient, ClientOptions, SubmittedJob } from './client.js';
+export type { RepairReport } from './store/repair.js';
 export type { DashboardHandler, DashboardOptions, DashboardSource, WorkersInfo } from './dashboard/types.js';

@@ -1,9 +1,10 @@
 // Inside a worker thread: import the task modules and the modules plugins declare,
 // and build the registry. Plugin code (taskImports()) runs here too, never in the host.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import module, { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { workerData } from 'node:worker_threads';
 import { definedTasks, type TaskDefinition } from '../task.js';
 import { importProblem } from './outcome.js';
 import { allowErasedOptionals, readParams } from './params.js';
@@ -17,11 +18,46 @@ export interface LoadedTasks {
   modules: { file: string; plugin?: string }[];
 }
 
+/**
+ * tsx's module, when this thread started without it (spawn.ts: Node strips erasable
+ * TypeScript itself). Registered the first time a module fails to load in a way only a
+ * transform can fix; until then, no thread pays for loading tsx and esbuild.
+ */
+const tsxFallback = (workerData as { boot?: { tsxFallback?: string } } | null)?.boot?.tsxFallback;
+let tsxRegistered = false;
+
+const TS_MODULE = /\.[cm]?tsx?$/;
+/** Failures that type stripping gives and tsx does not: syntax to transform, `./x.js` meaning x.ts, .tsx, .ts under node_modules. */
+const NEEDS_TRANSFORM = new Set(['ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX', 'ERR_INVALID_TYPESCRIPT_SYNTAX', 'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING', 'ERR_UNKNOWN_FILE_EXTENSION', 'ERR_MODULE_NOT_FOUND']);
+
+function needsTransform(file: string, err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.includes('TYPESCRIPT')) return true;
+  return TS_MODULE.test(file) && (err instanceof SyntaxError || (typeof code === 'string' && NEEDS_TRANSFORM.has(code)));
+}
+
+/**
+ * Import one module. Where Node stripped the types and that was not enough, register tsx
+ * and import it again: a load that failed to parse or resolve evaluated nothing, and Node
+ * does not keep such a failure, so the second import starts afresh.
+ */
+async function importModule(file: string): Promise<unknown> {
+  const url = pathToFileURL(file).href;
+  try {
+    return await import(url);
+  } catch (err) {
+    if (!tsxFallback || tsxRegistered || !needsTransform(file, err)) throw err;
+    ((await import(tsxFallback)) as { register(): void }).register();
+    tsxRegistered = true;
+    return await import(url);
+  }
+}
+
 /** What a plugin's taskImports() names, resolved to files; or the problem that stopped it. */
 async function pluginModules(plugin: PluginRef): Promise<{ files: string[]; problems: ModuleProblem[] }> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(plugin.entry).href)) as Record<string, unknown>;
+    mod = (await importModule(plugin.entry)) as Record<string, unknown>;
   } catch (err) {
     const p = importProblem(plugin.entry, err);
     return { files: [], problems: [{ ...p, plugin: plugin.name, message: `plugin ${plugin.name}: ${p.message}` }] };
@@ -68,7 +104,7 @@ export async function loadTasks(modules: string[], plugins: PluginRef[]): Promis
     loaded.push(m);
     const before = definedTasks().length;
     try {
-      await import(pathToFileURL(m.file).href);
+      await importModule(m.file);
     } catch (err) {
       const p = importProblem(m.file, err);
       problems.push(m.plugin ? { ...p, plugin: m.plugin } : p);
@@ -120,5 +156,8 @@ export async function loadTasks(modules: string[], plugins: PluginRef[]): Promis
     if (params) entry.params = d.file ? allowErasedOptionals(params, d.file, sourceOf(d.file)) : params;
     return entry;
   });
+  // Write what this thread compiled to the compile cache now (spawn.ts enables it), not
+  // at the thread's exit, which termination may skip.
+  (module as { flushCompileCache?: () => void }).flushCompileCache?.();
   return { registry, manifest, problems, modules: loaded };
 }

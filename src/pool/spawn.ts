@@ -1,15 +1,23 @@
 // Starting a worker thread that can import TypeScript: a tiny CommonJS bootstrap
-// registers tsx's ESM hooks (only when a .ts module may be involved: they cost ~100 ms
-// of start-up), then imports the worker entry.
+// registers tsx's ESM hooks (only when a .ts module may be involved: they cost hundreds
+// of ms of start-up per thread), then imports the worker entry. Where Node strips
+// erasable TypeScript itself, no thread registers tsx up front: load-modules.ts loads it
+// for a module that needs more than stripping (the `tsxFallback` below).
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { compileCacheDir } from './compile-cache.js';
 import type { WorkerData } from './protocol.js';
 
 const OWN_EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const ENTRY = new URL(`./worker${OWN_EXT}`, import.meta.url).href;
 const TS_MODULE = /\.[cm]?tsx?$/;
+/** Node ≥ 22.18 (and 23.6+) loads erasable TypeScript without a loader. */
+export const NODE_STRIPS_TYPES = Boolean((process.features as { typescript?: string | false }).typescript);
 
 const BOOT = `
 const { workerData } = require('node:worker_threads');
+if (workerData.boot.cache) {
+  try { require('node:module').enableCompileCache(workerData.boot.cache); } catch {}
+}
 (async () => {
   if (workerData.boot.tsx) (await import(workerData.boot.tsx)).register();
   await import(workerData.boot.entry);
@@ -21,11 +29,14 @@ const { workerData } = require('node:worker_threads');
  * entry and the modules its taskImports() returns are only known inside the worker.
  */
 export function needsTsx(modules: string[], plugins: readonly unknown[]): boolean {
-  return OWN_EXT === '.ts' || plugins.length > 0 || modules.some((m) => TS_MODULE.test(m));
+  if (OWN_EXT === '.ts') return true; // celeriac's own source imports './x.js' meaning x.ts
+  return !NODE_STRIPS_TYPES && (plugins.length > 0 || modules.some((m) => TS_MODULE.test(m)));
 }
 
 export function spawnWorker(data: WorkerData, resourceLimits?: ResourceLimits): Worker {
-  const boot = { entry: ENTRY, tsx: needsTsx(data.modules, data.plugins) ? import.meta.resolve('tsx/esm/api') : undefined };
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const atBoot = needsTsx(data.modules, data.plugins);
+  const boot = { entry: ENTRY, tsx: atBoot ? tsx : undefined, tsxFallback: atBoot ? undefined : tsx, cache: compileCacheDir() };
   return new Worker(BOOT, {
     eval: true,
     workerData: { ...data, boot },

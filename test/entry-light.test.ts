@@ -1,0 +1,54 @@
+// Importing the package (what every task module does in every worker thread) loads only
+// what a task uses; the host's machinery (app, store, pool, client, file watching) loads
+// when createCeleriac(), createClient(), readJobs() or repairDataDir() is first called.
+// Seen in a fresh process of the built package, with a resolve hook listing every module.
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { DIST_INDEX, ensureBuilt, project } from './cli-helpers.js';
+
+const run = promisify(execFile);
+
+const HOOK = `import { appendFileSync } from 'node:fs';
+let log;
+export function initialize(data) { log = data.log; }
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(log, r.url + '\\n');
+  return r;
+}
+`;
+
+const MAIN = `import { register } from 'node:module';
+import { readFileSync } from 'node:fs';
+const [log, dir] = process.argv.slice(2);
+register(new URL('./hook.mjs', import.meta.url), { data: { log } });
+const loaded = () => readFileSync(log, 'utf8').split('\\n').filter(Boolean);
+const celeriac = await import(${JSON.stringify(DIST_INDEX)});
+const afterImport = loaded();
+const app = await celeriac.createCeleriac({ dir, logger: false });
+await app.close();
+const afterCreate = loaded();
+await celeriac.repairDataDir(dir).catch(() => undefined);
+await celeriac.readJobs(dir);
+process.stdout.write(JSON.stringify({ afterImport, afterCreate, afterClient: loaded(), exports: Object.keys(celeriac).sort() }));
+`;
+
+const HOST_ONLY = /\/dist\/(?:app|client|watch|inbox)\.js$|\/dist\/(?:store|scheduler|registry)\/|\/dist\/pool\/pool\.js$|node_modules\/(?:chokidar|lowdb|p-queue|p-retry)\//;
+
+test('importing celeriac loads none of the host machinery until an app or client is made', { timeout: 240_000 }, async (t) => {
+  ensureBuilt();
+  const dir = await project(t, { 'main.mjs': MAIN, 'hook.mjs': HOOK });
+  const { stdout } = await run(process.execPath, [join(dir, 'main.mjs'), join(dir, 'loaded.log'), join(dir, 'data')], { cwd: dir, timeout: 120_000 });
+  const seen = JSON.parse(stdout) as { afterImport: string[]; afterCreate: string[]; afterClient: string[]; exports: string[] };
+  assert.ok(seen.afterImport.some((u) => u.endsWith('/dist/task.js')), `the import itself was seen by the hook: ${seen.afterImport.join(', ')}`);
+  assert.deepEqual(seen.afterImport.filter((u) => HOST_ONLY.test(u)), [], 'host-only modules loaded by the import alone');
+  assert.ok(seen.afterCreate.some((u) => u.endsWith('/dist/app.js')), 'createCeleriac() loads the app');
+  assert.ok(seen.afterClient.some((u) => u.endsWith('/dist/client.js')), 'readJobs() loads the client');
+  // The value exports users import by name are all still there.
+  for (const name of ['createCeleriac', 'createClient', 'readJobs', 'repairDataDir', 'task', 'context', 'RetryRequest', 'CeleriacError', 'TaskFailedError', 'defineConfig', 'JOB_STATES', 'EVENT_TYPES']) {
+    assert.ok(seen.exports.includes(name), `celeriac exports ${name}`);
+  }
+});

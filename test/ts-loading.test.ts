@@ -1,0 +1,86 @@
+// How worker threads load TypeScript task modules, seen from a user's process (the built
+// package, a plain .mjs script, a fresh process on this test's node): where Node strips
+// erasable types itself (≥ 22.18), no thread loads tsx for them; a module that needs a
+// transform (an enum, `./x.js` meaning x.ts) still loads, through tsx; and the threads'
+// compile cache lives only in a private directory of this user's.
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { lstat, mkdir, readdir, symlink } from 'node:fs/promises';
+import module from 'node:module';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { DIST_INDEX, ensureBuilt, project } from './cli-helpers.js';
+import { tempDir } from './helpers.js';
+
+const run = promisify(execFile);
+const nodeStripsTypes = Boolean((process.features as { typescript?: string | false }).typescript);
+const hasCompileCache = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+
+// Each task reports whether tsx is registered in its thread: tsx's register() turns
+// source maps on, which Node leaves off.
+const ERASABLE = `import { task } from ${JSON.stringify(DIST_INDEX)};
+interface Greeting { text: string }
+export const greet = task('ts.greet', (name: string, greeting?: string): Greeting & { tsx: boolean } => ({ text: \`\${greeting ?? 'hello'} \${name}\`, tsx: process.sourceMapsEnabled }));
+`;
+const NEEDS_TRANSFORM = `import { task } from ${JSON.stringify(DIST_INDEX)};
+import { twice } from './helper.js';
+enum Unit { One = 1 }
+export const double = task('ts.double', (n: number): { value: number; tsx: boolean } => ({ value: twice(n) * Unit.One, tsx: process.sourceMapsEnabled }));
+`;
+const HELPER = `export function twice(n: number): number {
+  return n * 2;
+}
+`;
+const MAIN = `import { createCeleriac } from ${JSON.stringify(DIST_INDEX)};
+const [tasks, dir, name, ...args] = process.argv.slice(2);
+const app = await createCeleriac({ dir, tasks: [tasks], concurrency: 1, logger: false });
+await app.start();
+const result = await (await app.send(name, args.map((a) => (/^\\d+$/.test(a) ? Number(a) : a)))).result();
+process.stdout.write(JSON.stringify(result));
+await app.close();
+`;
+
+async function runTask(dir: string, tasks: string, name: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>> {
+  const { stdout } = await run(process.execPath, [join(dir, 'main.mjs'), join(dir, tasks), join(dir, `data-${tasks}`), name, ...args], { cwd: dir, env, timeout: 120_000 });
+  return JSON.parse(stdout) as Record<string, unknown>;
+}
+
+test('an erasable .ts task module loads without tsx where Node strips types (with tsx elsewhere)', { timeout: 240_000 }, async (t) => {
+  ensureBuilt();
+  const dir = await project(t, { 'main.mjs': MAIN, 'tasks.ts': ERASABLE });
+  // The optional parameter (erased to whitespace by stripping) is still optional.
+  assert.deepEqual(await runTask(dir, 'tasks.ts', 'ts.greet', ['ada']), { text: 'hello ada', tsx: !nodeStripsTypes });
+  assert.deepEqual(await runTask(dir, 'tasks.ts', 'ts.greet', ['ada', 'hi']), { text: 'hi ada', tsx: !nodeStripsTypes });
+});
+
+test('a .ts task module that needs a transform (enum, ./x.js meaning x.ts) still loads, through tsx', { timeout: 240_000 }, async (t) => {
+  ensureBuilt();
+  const dir = await project(t, { 'main.mjs': MAIN, 'tasks.ts': NEEDS_TRANSFORM, 'helper.ts': HELPER });
+  assert.deepEqual(await runTask(dir, 'tasks.ts', 'ts.double', ['21']), { value: 42, tsx: true });
+});
+
+test('the threads compile cache is a private dir of this user; a planted link is not followed', { timeout: 240_000, skip: hasCompileCache ? false : `Node ${process.version} has no compile cache (module.enableCompileCache arrived in 22.1)` }, async (t) => {
+  ensureBuilt();
+  const dir = await project(t, { 'main.mjs': MAIN, 'tasks.ts': ERASABLE });
+  const { NODE_COMPILE_CACHE: _usersOwn, ...env } = process.env; // celeriac steps aside for it
+
+  // A fresh TMPDIR: celeriac makes <tmp>/celeriac-<uid>/compile-cache, 0700, and fills it.
+  const tmp = await tempDir(t);
+  await runTask(dir, 'tasks.ts', 'ts.greet', ['ada'], { ...env, TMPDIR: tmp });
+  const cache = join(tmp, `celeriac-${process.getuid!()}`, 'compile-cache');
+  for (const d of [join(tmp, `celeriac-${process.getuid!()}`), cache]) {
+    const st = await lstat(d);
+    assert.ok(st.isDirectory(), `${d} is a directory`);
+    assert.equal(st.mode & 0o777, 0o700, `${d} is private`);
+  }
+  assert.ok((await readdir(cache)).length > 0, 'the threads wrote their compile cache');
+
+  // Another user's trick: <tmp>/celeriac-<uid> planted as a link to a dir of theirs.
+  const hostileTmp = await tempDir(t);
+  const theirs = join(hostileTmp, 'theirs');
+  await mkdir(theirs, { mode: 0o700 });
+  await symlink(theirs, join(hostileTmp, `celeriac-${process.getuid!()}`));
+  assert.deepEqual(await runTask(dir, 'tasks.ts', 'ts.greet', ['ada'], { ...env, TMPDIR: hostileTmp }), { text: 'hello ada', tsx: !nodeStripsTypes });
+  assert.deepEqual(await readdir(theirs), [], 'nothing was written through the link');
+});
