@@ -27,6 +27,11 @@ import { MAX_CONCURRENCY } from './limits.js';
 import { durationMs, MAX_INSTANT_MS } from './time.js';
 import { checkKnownKeys, isPlainObject } from './validate.js';
 import { TaskWatcher } from './watch.js';
+import { optionSchedules, schedulerFor, type ScheduleTable } from './schedule/app-schedules.js';
+import { FileMarks } from './schedule/marks.js';
+import { allSchedules } from './schedule/registry.js';
+import type { PeriodicScheduler } from './schedule/scheduler.js';
+import type { ScheduleEntry, ScheduleInfo } from './schedule/types.js';
 
 export type { Logger, StructuredLogger } from './log.js';
 
@@ -95,10 +100,16 @@ export interface CeleriacOptions {
    * to stop while it is still reading a large data dir.
    */
   signal?: AbortSignal;
+  /**
+   * Periodic schedules by name, besides those task modules declare with schedule(); the
+   * task given by name: `{ 'nightly-cleanup': { cron: '0 3 * * *', tz: 'Europe/Berlin',
+   * task: 'cleanup' } }`. Names must be unique across both. See "Periodic tasks".
+   */
+  schedules?: ScheduleTable;
 }
 
 const OPTION_KEYS = [
-  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxWorkerLosses', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'logJobs', 'watch', 'start', 'signal',
+  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxWorkerLosses', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'logJobs', 'watch', 'start', 'signal', 'schedules',
 ] as const;
 
 interface Settings {
@@ -135,6 +146,10 @@ export class Celeriac implements TaskSender {
   /** What hot reload looks at again: the configured task paths, and the module files first loaded. */
   private reloadSource: { taskPaths: string[]; cwd: string; files: string[] } | undefined;
   private watcher: TaskWatcher | undefined;
+  /** Sends the slots of periodic schedules (set once the app is open). */
+  private periodic!: PeriodicScheduler;
+  /** Schedules from the `schedules` option (the modules' come with each load). */
+  private fixedSchedules: ScheduleEntry[] = [];
   /** createCeleriac() has returned. */
   private opened = false;
   /** Set when the data dir failed (STORE_FAILED) or was lost (DATA_DIR_LOST): the app stopped itself. */
@@ -206,6 +221,7 @@ export class Celeriac implements TaskSender {
     const aborted = () => new CeleriacError('APP_CLOSED', 'createCeleriac(): aborted (its signal fired) while the app was opening; jobs that had started finished or were given back');
     if (options.signal?.aborted) throw aborted();
     const plugins = (options.plugins ?? []).map((name) => resolvePlugin(name, cwd));
+    const fixedSchedules = optionSchedules(options.schedules);
     if (options.logJobs !== undefined && typeof options.logJobs !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "logJobs" must be true or false, got ${JSON.stringify(options.logJobs)}`);
     checkLogger(options.logger);
     const sink = sinkOf(options.logger);
@@ -249,8 +265,12 @@ export class Celeriac implements TaskSender {
       await abandon();
       throw discovery.status === 'rejected' ? discovery.reason : (store as PromiseRejectedResult).reason;
     }
+    let schedules: ScheduleEntry[];
+    let marks: FileMarks;
     try {
       assertNoProblems(discovery.value.problems);
+      schedules = allSchedules(discovery.value.schedules, fixedSchedules, discovery.value.tasks);
+      marks = await FileMarks.open(dir);
     } catch (err) {
       await abandon();
       throw err;
@@ -259,6 +279,8 @@ export class Celeriac implements TaskSender {
     const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log, pool, options.logJobs ? new JobLog(sink) : undefined);
     created = app;
     app.reloadSource = { taskPaths, cwd, files: discovery.value.modules.map((m) => m.file) };
+    app.fixedSchedules = fixedSchedules;
+    app.periodic = schedulerFor(app, schedules, marks, log);
     store.value.onLost((err) => app.stopOnFailure(err));
     // Closing stops the dispatcher at once and the read of the data dir at its next slice.
     const onAbort = () => void app.close();
@@ -281,6 +303,7 @@ export class Celeriac implements TaskSender {
       if (options.signal?.aborted) throw aborted();
       app.opened = true;
       if (options.start && !early) await app.start();
+      else if (early) await app.periodic.start();
     } catch (err) {
       try {
         await app.close();
@@ -302,6 +325,11 @@ export class Celeriac implements TaskSender {
   /** The tasks the modules define: name, file, line and options. */
   get tasks(): TaskManifestEntry[] {
     return [...this.tasksByName.values()];
+  }
+
+  /** The periodic schedules (task modules' and the `schedules` option's), each with its last and next slot. */
+  get schedules(): ScheduleInfo[] {
+    return this.periodic.info();
   }
 
   /** Worker threads in the pool. */
@@ -331,6 +359,8 @@ export class Celeriac implements TaskSender {
     }
     this.running = true;
     this.dispatcher.start();
+    // Slots are sent once every job on disk is known (the id dedup must see them all).
+    if (this.opened) await this.periodic.start();
     const sweepMs = Math.min(this.settings.resultTtlMs, 60_000);
     this.sweeper = setInterval(() => this.sweep(), sweepMs);
     this.sweeper.unref();
@@ -368,11 +398,19 @@ export class Celeriac implements TaskSender {
       this.log.error(`reload failed${result.error ? ` (${result.error})` : ''}: the previous code keeps running; save a fix to try again`);
       return;
     }
+    let schedules: ScheduleEntry[];
+    try {
+      schedules = allSchedules(result.schedules, this.fixedSchedules, result.tasks);
+    } catch (err) {
+      schedules = this.periodic.entries;
+      this.log.error(`reload: the new code runs, but the previous schedules stay (${(err as Error).message}); save a fix to try again`);
+    }
     for (const p of result.problems) this.log.warn(p.message);
     const before = new Set(this.tasksByName.keys());
     this.tasksByName.clear();
     for (const t of result.tasks) this.tasksByName.set(t.name, t);
     this.moduleFiles = modules;
+    await this.periodic.update(schedules);
     this.watcher?.add(result.modules.map((m) => m.file));
     const added = result.tasks.filter((t) => !before.has(t.name)).map((t) => t.name);
     const removed = [...before].filter((n) => !this.tasksByName.has(n));
@@ -679,6 +717,7 @@ export class Celeriac implements TaskSender {
   }
 
   private async shutdown(): Promise<void> {
+    await this.periodic?.stop();
     await this.watcher?.close();
     await this.inbox.stop();
     clearInterval(this.sweeper);

@@ -13,3 +13,5 @@ export type { TaskManifestEntry } from './pool/protocol.js';
 export { defineConfig, type CeleriacConfig } from './config.js';
 export { createClient, CeleriacClient, readJobs, type ClientOptions, type SubmittedJob } from './client.js';
 export { repairDataDir, type RepairReport } from './store/repair.js';
+export { schedule } from './schedule/define.js';
+export type { ScheduleOptions, ScheduleInfo, MissedRuns } from './schedule/types.js';
