@@ -54,11 +54,27 @@ class Runner {
   /** The tick in progress (ticks of one schedule never overlap). */
   busy: Promise<void> = Promise.resolve();
   stopped = false;
+  /** The slot after `after` (computing a cron slot is not cheap: each one is computed once). */
+  private cache: { after: number; next: number | undefined } | undefined;
   constructor(
     readonly entry: ScheduleEntry,
     readonly slots: SlotSource,
     public mark: Mark,
   ) {}
+
+  nextAfter(after: number): number | undefined {
+    if (this.cache?.after !== after) this.cache = { after, next: this.slots.next(after) };
+    return this.cache.next;
+  }
+
+  /** The slots in (handled, now]: the newest `limit` of them. */
+  due(now: number, limit: number): { slots: number[]; more: boolean } {
+    const first = this.nextAfter(this.mark.handled);
+    if (first === undefined || first > now) return { slots: [], more: false };
+    const second = this.nextAfter(first);
+    if (second === undefined || second > now) return { slots: [first], more: false };
+    return this.slots.between(this.mark.handled, now, limit);
+  }
 }
 
 export class PeriodicScheduler {
@@ -105,6 +121,11 @@ export class PeriodicScheduler {
   async stop(): Promise<void> {
     this.started = false;
     await Promise.all([...this.runners.values()].map((r) => this.end(r)));
+  }
+
+  /** Resolves once no schedule is sending (what a tick that just began does included). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.runners.values()].map((r) => r.busy));
   }
 
   /** The schedules it runs. */
@@ -165,7 +186,7 @@ export class PeriodicScheduler {
     const { entry } = r;
     const now = this.clock.now();
     const limit = entry.missed === 'all' ? entry.maxBackfill : 1;
-    const { slots, more } = r.slots.between(r.mark.handled, now, limit);
+    const { slots, more } = r.due(now, limit);
     // At a start the slots due passed while nothing ran; later, the newest one is on time
     // and only older ones (the process was stalled) count as missed.
     const send = catchUp && entry.missed === 'skip' ? [] : slots;
@@ -193,7 +214,7 @@ export class PeriodicScheduler {
   private arm(r: Runner, inMs?: number): void {
     // From the last slot handled, not from now: a slot that came due while this one was
     // being sent is sent at once.
-    const next = r.slots.next(r.mark.handled);
+    const next = r.nextAfter(r.mark.handled);
     if (inMs === undefined && next === undefined) return; // no future slot
     const wait = inMs ?? Math.min(next! - this.clock.now(), MAX_TIMER_MS);
     r.timer = this.clock.setTimer(() => void this.tick(r, false), Math.max(wait, 0));

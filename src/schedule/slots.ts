@@ -8,10 +8,7 @@ import type { ScheduleEntry } from './types.js';
 export interface SlotSource {
   /** The first slot strictly after `afterMs`, or undefined when there is none. */
   next(afterMs: number): number | undefined;
-  /**
-   * The slots in (afterMs, upToMs], oldest first, at most the `limit` newest of them; and
-   * how many there were in all (counted up to limit + 1: "more than limit").
-   */
+  /** The slots in (afterMs, upToMs], oldest first: the `limit` newest of them; `more` when older ones were left out. */
   between(afterMs: number, upToMs: number, limit: number): { slots: number[]; more: boolean };
 }
 
@@ -41,17 +38,22 @@ function cronSlots(cron: Cron): SlotSource {
   return {
     next,
     between(after, upTo, limit) {
-      if (upTo <= after) return { slots: [], more: false };
-      // Walking forward from `after` could take millions of steps after a long stop (a
-      // per-second pattern down for a month): start instead just before the limit+1
-      // newest slots, found walking back from upTo. croner counts in whole seconds and
-      // excludes its reference, so the reference is the second after upTo.
-      const back = cron.previousRuns(limit + 1, new Date(Math.floor(upTo / 1000) * 1000 + 1000));
+      const walk = (from: number, max: number): number[] => {
+        const out: number[] = [];
+        for (let t = next(from); t !== undefined && t <= upTo && out.length < max; t = next(t)) out.push(t);
+        return out;
+      };
+      // Usually one or two slots are due: walk forward from `after`.
+      const near = walk(after, limit + 1);
+      if (near.length <= limit) return { slots: near, more: false };
+      // More than `limit` are due (a long stop): walking all of them could take millions
+      // of steps (a per-second pattern down for a month), so start instead just before the
+      // `limit` newest, found walking back from upTo. croner counts in whole seconds and
+      // excludes its reference: the reference is the second after upTo.
+      const back = cron.previousRuns(limit, new Date(Math.floor(upTo / 1000) * 1000 + 1000));
       const oldest = back.at(-1)?.getTime();
-      const start = back.length === limit + 1 && oldest !== undefined && oldest > after ? oldest - 1 : after;
-      const slots: number[] = [];
-      for (let t = next(start); t !== undefined && t <= upTo; t = next(t)) slots.push(t);
-      return { slots: slots.slice(-limit), more: slots.length > limit };
+      const from = back.length === limit && oldest !== undefined && oldest > after ? oldest - 1 : after;
+      return { slots: walk(from, Number.POSITIVE_INFINITY).slice(-limit), more: true };
     },
   };
 }
