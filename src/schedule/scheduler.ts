@@ -24,7 +24,7 @@ export interface SchedulerOptions {
 }
 
 /** What the mark of a schedule holds. */
-interface Mark {
+export interface Mark {
   /** Every slot at or before this instant is handled (sent, or passed over by the missed policy). */
   handled: number;
   /** The timing it was computed for: a different cron, zone or interval starts afresh. */
@@ -35,11 +35,28 @@ interface Mark {
 
 export const markKey = (name: string) => `schedule:${name}`;
 
+/** A schedule with its last slot sent (from its mark) and its next slot after `now`. */
+export function scheduleInfo(e: ScheduleEntry, mark: Mark | undefined, now: number, slots: SlotSource = slotSource(e)): ScheduleInfo {
+  const current = mark?.spec === timingOf(e) ? mark : undefined;
+  const next = slots.next(Math.max(now, current?.handled ?? now));
+  return {
+    name: e.name,
+    task: e.task,
+    pattern: e.cron ?? `every ${e.everyMs! / 1000}s`,
+    tz: e.tz,
+    missed: e.missed,
+    lastRun: mark?.sent === undefined ? undefined : new Date(mark.sent),
+    nextRun: next === undefined ? undefined : new Date(next),
+    file: e.file,
+    line: e.line,
+  };
+}
+
 function timingOf(e: ScheduleEntry): string {
   return e.everyMs !== undefined ? `every ${e.everyMs}` : `cron ${e.cron} ${e.tz}`;
 }
 
-function parseMark(text: string | undefined): Mark | undefined {
+export function parseMark(text: string | undefined): Mark | undefined {
   if (text === undefined) return undefined;
   try {
     const m = JSON.parse(text) as Mark;
@@ -138,18 +155,7 @@ export class PeriodicScheduler {
     const now = this.clock.now();
     return this.schedules.map((e) => {
       const r = this.runners.get(e.name);
-      const next = (r?.slots ?? slotSource(e)).next(Math.max(now, r?.mark.handled ?? now));
-      return {
-        name: e.name,
-        task: e.task,
-        pattern: e.cron ?? `every ${e.everyMs! / 1000}s`,
-        tz: e.tz,
-        missed: e.missed,
-        lastRun: r?.mark.sent === undefined ? undefined : new Date(r.mark.sent),
-        nextRun: next === undefined ? undefined : new Date(next),
-        file: e.file,
-        line: e.line,
-      };
+      return scheduleInfo(e, r?.mark, now, r?.slots);
     });
   }
 
