@@ -15,3 +15,4 @@ export { createClient, CeleriacClient, readJobs, type ClientOptions, type Submit
 export { repairDataDir, type RepairReport } from './store/repair.js';
 export { schedule } from './schedule/define.js';
 export type { ScheduleOptions, ScheduleInfo, MissedRuns } from './schedule/types.js';
+export type { DashboardHandler, DashboardOptions, DashboardSource, WorkersInfo } from './dashboard/types.js';

@@ -3,7 +3,6 @@
 // (all, oldest first); the marks survive a new scheduler (a restart). Bad declarations
 // fail the open with a clear error, and nothing is written.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,12 +10,14 @@ import { createCeleriac, type Celeriac } from '../src/index.js';
 import { loadConfig } from '../src/config.js';
 import { schedulerFor } from '../src/schedule/app-schedules.js';
 import { checkSchedule } from '../src/schedule/check.js';
-import { FileMarks, MARKS_FILE } from '../src/schedule/marks.js';
+import { readMarksReadOnly, type MarkStore } from '../src/schedule/marks.js';
 import type { MissedRuns } from '../src/schedule/types.js';
 import { fixture, openApp, tempDir } from './helpers.js';
 import { ManualClock } from './schedule/manual-clock.js';
 
 const quiet = { info() {}, warn() {}, error() {} };
+/** The app's own mark store: its backend (durable in the data dir's journal). */
+const marksOf = (app: Celeriac): MarkStore => (app as unknown as { backend: MarkStore }).backend;
 const MIN = 60_000;
 const T0 = Date.parse('2027-01-01T00:00:30Z');
 
@@ -31,7 +32,7 @@ async function slotJobs(app: Celeriac): Promise<{ id: string; runAt: string | un
 /** One scheduler run from `from` to `to` on the app's data dir (a process that was up then). */
 async function runUp(app: Celeriac, missed: MissedRuns, clock: ManualClock, to: number): Promise<void> {
   const entry = checkSchedule('minutely', { cron: '* * * * *', task: 'demo.echo', args: ['tick'], missed }, { file: 'test', line: 1 });
-  const scheduler = schedulerFor(app, [entry], await FileMarks.open(app.dir), quiet, clock);
+  const scheduler = schedulerFor(app, [entry], marksOf(app), quiet, clock);
   await scheduler.start();
   await clock.advanceTo(to, () => scheduler.settled());
   await scheduler.stop();
@@ -71,11 +72,11 @@ test('missed: "all" runs at most maxBackfill slots (the newest) after a long sto
   const entry = checkSchedule('minutely', { cron: '* * * * *', task: 'demo.echo', args: ['x'], missed: 'all', maxBackfill: 3 }, { file: 'test', line: 1 });
   const warnings: string[] = [];
   const log = { ...quiet, warn: (m: string) => warnings.push(m) };
-  let scheduler = schedulerFor(app, [entry], await FileMarks.open(app.dir), log, clock);
+  let scheduler = schedulerFor(app, [entry], marksOf(app), log, clock);
   await scheduler.start();
   await scheduler.stop();
   clock.set(T0 + 30 * 24 * 60 * MIN); // a month down
-  scheduler = schedulerFor(app, [entry], await FileMarks.open(app.dir), log, clock);
+  scheduler = schedulerFor(app, [entry], marksOf(app), log, clock);
   await scheduler.start();
   await scheduler.stop();
   assert.deepEqual((await slotJobs(app)).map((j) => j.id), ['minutely@20270130T235800Z', 'minutely@20270130T235900Z', 'minutely@20270131T000000Z']);
@@ -85,7 +86,7 @@ test('missed: "all" runs at most maxBackfill slots (the newest) after a long sto
 test('a changed cron starts afresh from its next slot: the slots of the new pattern before the change are not owed', async (t) => {
   const app = await openApp(t);
   const clock = new ManualClock(T0);
-  const marks = await FileMarks.open(app.dir);
+  const marks = marksOf(app);
   const hourly = checkSchedule('minutely', { cron: '0 * * * *', task: 'demo.echo', args: ['x'], missed: 'all' }, { file: 'test', line: 1 });
   let scheduler = schedulerFor(app, [hourly], marks, quiet, clock);
   await scheduler.start();
@@ -103,7 +104,7 @@ test('a changed cron starts afresh from its next slot: the slots of the new patt
 // --- bad input: clear errors at load, nothing written ------------------------------
 
 async function assertNothingWritten(t: import('node:test').TestContext, dir: string): Promise<void> {
-  assert.equal(existsSync(join(dir, MARKS_FILE)), false, 'no marks written');
+  assert.equal((await readMarksReadOnly(dir)).size, 0, 'no marks written');
   const app = await createCeleriac({ dir, tasks: [fixture('basic')], logger: false, concurrency: 1 });
   t.after(() => app.close({ timeout: 1 }));
   assert.equal((await app.list()).jobs.length, 0, 'no job written');

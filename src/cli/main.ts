@@ -11,6 +11,7 @@ import { doctorCommand, releaseLockCommand, repairCommand, tasksCommand } from '
 import { cancelCommand, clearCommand, listCommand, sendCommand, showCommand, testCommand } from './commands/jobs.js';
 import { schedulesCommand } from './commands/schedules.js';
 import { workerCommand } from './commands/worker.js';
+import { dashboardCommand, TOKEN_ENV, type DashboardFlags } from './commands/dashboard.js';
 import { permissionMessage } from './permission.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -113,6 +114,17 @@ With --state: cancel jobs in the waiting states given, drop jobs in the finished
       --release-lock  remove a LOCK left by a worker that no longer runs (e.g. on another
                  host: a replaced container); refused while a worker on this machine holds it`,
   },
+  dashboard: {
+    summary: 'serve the web dashboard for the data dir: jobs, tasks, throughput, live',
+    usage: 'celeriac dashboard [--host 127.0.0.1] [--port 5555] [--read-only] [--token SECRET]',
+    options: { host: { type: 'string' }, port: { type: 'string' }, 'read-only': { type: 'boolean', default: false }, token: { type: 'string' } },
+    details: `      --host ADDR     address to listen on (default 127.0.0.1); any other needs a token
+      --port N        port (default 5555; 0 picks a free one)
+      --read-only     hide and refuse cancel, retry, forget and run-now
+      --token SECRET  the login token (default: random, printed once as a link that logs in);
+                      or set ${TOKEN_ENV}
+Opens the data dir itself (no worker may run on it meanwhile). Stop with Ctrl-C.`,
+  },
   test: {
     summary: 'send a test job and wait for a worker to run it (like `ckan jobs test`)',
     usage: 'celeriac test [--timeout SECONDS]',
@@ -199,6 +211,8 @@ async function main(argv: string[]): Promise<number> {
     case 'doctor':
       if (values['release-lock'] === true) return releaseLockCommand(s, json);
       return values.repair === true ? repairCommand(s, json) : doctorCommand(s, json);
+    case 'dashboard':
+      return dashboardCommand(s, values as DashboardFlags);
     case 'test':
       return testCommand(s, values as { timeout?: string }, json);
   }

@@ -136,6 +136,8 @@ export class WorkerPool {
    */
   private readonly losses = new Map<string, number>();
   manifest: TaskManifestEntry[] = [];
+  /** Hot reload generation: 0 for the code loaded at start, +1 per reload that took over. */
+  generation = 0;
 
   constructor(private readonly opts: PoolOptions) {
     this.modules = opts.modules;
@@ -165,6 +167,13 @@ export class WorkerPool {
     let n = 0;
     for (const w of this.workers) n += w.inFlight.size;
     return n;
+  }
+
+  /** Each live thread, for the dashboard: its state, jobs in flight, event-loop utilization. */
+  threads(): { threadId: number; state: string; inFlight: number; utilization: number }[] {
+    return this.workers
+      .filter((w) => !w.exited)
+      .map((w) => ({ threadId: w.worker.threadId, state: w.state, inFlight: w.inFlight.size, utilization: w.worker.performance.eventLoopUtilization().utilization }));
   }
 
   /**
@@ -252,6 +261,7 @@ export class WorkerPool {
     this.modules = modules;
     this.plugins = plugins;
     this.manifest = first.tasks;
+    this.generation++;
     return { ok: true, ...first };
   }
 

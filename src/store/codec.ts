@@ -87,6 +87,26 @@ export function encodeEvent(ev: JobEvent): string {
   }
 }
 
+/** A mark: a small durable value by key (markKey, markValue: see marks.ts). */
+export interface MarkRecord {
+  type: 'mark';
+  key: string;
+  value: string;
+}
+
+export function encodeMark(key: string, value: string): string {
+  return `{"o":"k","k":${str(key)},"v":${str(value)}}`;
+}
+
+/** The marks a snapshot header holds ("m": an object of strings), or undefined when it holds none. */
+export function decodeMarks(v: unknown): Map<string, string> | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new BadRecord('expected an object of marks');
+  const marks = new Map<string, string>();
+  for (const [key, value] of Object.entries(v)) marks.set(key, text(value));
+  return marks;
+}
+
 /** JSON cannot hold Infinity: an unlimited maxRetries is stored as -1. */
 function encodeMax(n: number): number {
   return n === Number.POSITIVE_INFINITY ? -1 : n;
@@ -130,7 +150,7 @@ function args(v: unknown): string {
  * Decode a checksummed JSON record into an event. Throws on a record whose checksum
  * held but whose shape is wrong (a bug or a newer writer), never returns a half event.
  */
-export function decodeEvent(json: string): JobEvent | { type: 'header'; raw: Raw } | { type: 'job'; job: JobRecord } {
+export function decodeEvent(json: string): JobEvent | MarkRecord | { type: 'header'; raw: Raw } | { type: 'job'; job: JobRecord } {
   // Adds and snapshot jobs are most of what a restart reads. Their args come last and
   // stay text: parse only what precedes them (the fields before are numbers, strings and
   // a sanitized error, none of which can hold an unescaped `,"a":`) — half the work of a
@@ -169,6 +189,8 @@ export function decodeEvent(json: string): JobEvent | { type: 'header'; raw: Raw
       return { type: 'forget', id: text(r.i), at: num(r.t) };
     case 'q':
       return { type: 'requeue', id: text(r.i), at: num(r.t), revert: r.b === 1 };
+    case 'k':
+      return { type: 'mark', key: text(r.k), value: text(r.v) };
     case 'h':
       return { type: 'header', raw: r };
     case 'j':

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Low } from 'lowdb';
 import { CeleriacError } from '../errors.js';
 import { applyEvent, dropExpiredResults, recoverInterrupted, type JobEvent, type JobRecord } from '../jobs.js';
-import { encodeEvent, FORMAT_VERSION, frame, frameAll } from './codec.js';
+import { encodeEvent, encodeMark, FORMAT_VERSION, frame, frameAll } from './codec.js';
 import { openState, SEGMENT, segmentName, type PartialLoad } from './load.js';
 import { acquireLock, type DataDirLock } from './lock.js';
 import { ensureDataDir } from './dir-trust.js';
@@ -44,12 +44,16 @@ interface PendingCommit {
   events: JobEvent[];
   /** The records' JSON, encoded at commit() (framed with the rest of the flush). */
   jsons: string[];
+  /** A mark to set once durable (writeMark). */
+  mark?: { key: string; value: string };
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
 export class FileStore implements JobStore {
   readonly report: RecoveryReport;
+  /** Small durable values by key: what the disk holds (set after their write, like `jobs`). */
+  private marks = new Map<string, string>();
 
   private queue: PendingCommit[] = [];
   private flushing = false;
@@ -155,6 +159,7 @@ export class FileStore implements JobStore {
       // lastEnd is lastValid when the tail was torn (cut off above) or there were no zeros.
       const space = spaceOf(opts, segment, Math.max(offset, state.lastEnd));
       const store = new FileStore(opts, state.jobs, lock, db, fh, segment, offset, space, report);
+      store.marks = state.marks;
       store.partial = state;
       store.loadStarted = started;
       store.bytesSinceSnapshot = state.journalBytes;
@@ -253,11 +258,24 @@ export class FileStore implements JobStore {
 
   /** Resolves once every event is durable and applied to `jobs`; rejects with nothing written. */
   commit(events: JobEvent[]): Promise<void> {
+    return this.enqueue(events, events.map(encodeEvent));
+  }
+
+  /** The value last written under `key` (durable), or undefined. */
+  readMark(key: string): string | undefined {
+    return this.marks.get(key);
+  }
+
+  /** Durably set `key` to `value` (a journal record, carried into every snapshot after). */
+  writeMark(key: string, value: string): Promise<void> {
+    return this.enqueue([], [encodeMark(key, value)], { key, value });
+  }
+
+  private enqueue(events: JobEvent[], jsons: string[], mark?: { key: string; value: string }): Promise<void> {
     if (this.closed) return Promise.reject(new CeleriacError('APP_CLOSED', `the store of ${this.opts.dir} is closed`));
     if (this.broken) return Promise.reject(this.broken);
-    const jsons = events.map(encodeEvent);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ events, jsons, resolve, reject });
+      this.queue.push(mark ? { events, jsons, mark, resolve, reject } : { events, jsons, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         // Wait one microtask turn so that every commit made in this tick shares the flush.
@@ -287,7 +305,10 @@ export class FileStore implements JobStore {
         this.offset += buf.length;
         this.bytesSinceSnapshot += buf.length;
         this.space.afterWrite(this.offset);
-        for (const c of batch) for (const ev of c.events) applyEvent(this.jobs, ev);
+        for (const c of batch) {
+          for (const ev of c.events) applyEvent(this.jobs, ev);
+          if (c.mark) this.marks.set(c.mark.key, c.mark.value);
+        }
         for (const c of batch) c.resolve();
         if (this.appliedListener) this.appliedListener(batch.length === 1 ? batch[0]!.events : batch.flatMap((c) => c.events));
         this.runBarrier();
@@ -364,7 +385,7 @@ export class FileStore implements JobStore {
         this.space = space;
         this.bytesSinceSnapshot = 0;
         dropExpiredResults(this.jobs, Date.now(), this.opts.resultTtlMs);
-        this.db.data = { version: FORMAT_VERSION, journalFrom: next, createdAt: Date.now(), jobs: this.jobs.values() };
+        this.db.data = { version: FORMAT_VERSION, journalFrom: next, createdAt: Date.now(), jobs: this.jobs.values(), marks: this.marks };
         const writing = this.db.write(); // serializes synchronously, here
         this.db.data = { ...this.db.data, jobs: [] };
         resolve(writing.finally(() => old.close()));

@@ -6,7 +6,7 @@
 // records are decoded later, when the job they belong to is read.
 import { CeleriacError } from '../errors.js';
 import type { JobEvent } from '../jobs.js';
-import { decodeEvent, decodeLine } from './codec.js';
+import { decodeEvent, decodeLine, type MarkRecord } from './codec.js';
 import type { FastDecoder } from './fast-decode.js';
 
 const ADD = 0x61;
@@ -21,6 +21,8 @@ export class JournalIndex {
   private taken: Uint8Array | undefined;
   /** The highest priority of any job the journal added (−∞: none). */
   bestAdded = Number.NEGATIVE_INFINITY;
+  /** The marks the journal wrote, the last value of each key (applied over the snapshot's). */
+  readonly marks = new Map<string, string>();
 
   constructor(private readonly fast: FastDecoder) {}
 
@@ -42,8 +44,12 @@ export class JournalIndex {
     const peek = this.fast.peek(buf, start + 9, end);
     if (peek) ({ kind, id, priority } = peek);
     else {
-      // Unusual bytes (an escape in the id, …): decode it whole now, which also checks it.
+      // Unusual bytes (an escape in the id, …), or a mark: decode it whole now, which also checks it.
       const ev = this.decodeAt(path, buf, start, end);
+      if (ev.type === 'mark') {
+        this.marks.set(ev.key, ev.value);
+        return;
+      }
       kind = ev.type === 'add' ? ADD : 0;
       id = ev.type === 'add' ? ev.job.id : ev.id;
       priority = ev.type === 'add' ? ev.job.priority : 0;
@@ -82,10 +88,13 @@ export class JournalIndex {
 
   private decode(n: number): JobEvent {
     const { path, buf } = this.files[this.where[n * 3]!]!;
-    return this.decodeAt(path, buf, this.where[n * 3 + 1]!, this.where[n * 3 + 2]!);
+    const start = this.where[n * 3 + 1]!;
+    const ev = this.decodeAt(path, buf, start, this.where[n * 3 + 2]!);
+    if (ev.type === 'mark') throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${start}: a mark record was indexed as a job's`);
+    return ev;
   }
 
-  private decodeAt(path: string, buf: Buffer, start: number, end: number): JobEvent {
+  private decodeAt(path: string, buf: Buffer, start: number, end: number): JobEvent | MarkRecord {
     let ev: ReturnType<typeof decodeEvent>;
     try {
       ev = decodeLine(buf, start, end, this.fast);

@@ -44,6 +44,8 @@ export interface LoadedState {
   /** Valid bytes in all segments to replay: the journal appended since the snapshot. */
   journalBytes: number;
   report: RecoveryReport;
+  /** Small durable values by key: the snapshot's, with the journal's writes over them. */
+  marks: Map<string, string>;
 }
 
 /** What reading the snapshot's jobs found, besides the jobs themselves. */
@@ -76,7 +78,11 @@ export class PartialLoad implements LoadedState {
     readonly journalBytes: number,
     readonly report: RecoveryReport,
     private readonly journal: JournalIndex,
-  ) {}
+  ) {
+    this.marks = new Map([...(db.data.marks ?? []), ...journal.marks]);
+  }
+
+  readonly marks: Map<string, string>;
 
   /**
    * Read the snapshot's jobs into `jobs`, the journal's events applied, then the jobs only

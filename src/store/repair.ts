@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { CeleriacError } from '../errors.js';
 import { applyEvent, type JobRecord } from '../jobs.js';
-import { BadRecord, decodeEvent, FORMAT_VERSION } from './codec.js';
+import { BadRecord, decodeEvent, decodeMarks, FORMAT_VERSION } from './codec.js';
 import { dataDirProblem } from './dir-trust.js';
 import { fsyncDir, readFileNoFollow } from './io.js';
 import { SEGMENT, segmentName, SNAPSHOT_FILE } from './load.js';
@@ -41,6 +41,7 @@ export async function repairDataDir(dir: string): Promise<RepairReport> {
 async function repairLocked(dir: string): Promise<RepairReport> {
   const report: RepairReport = { files: [], movedAside: [], jobs: 0, clean: true };
   const jobs = new Map<string, JobRecord>();
+  const marks = new Map<string, string>();
   const damagedFiles: string[] = [];
   const snapshotPath = join(dir, SNAPSHOT_FILE);
   let journalFrom = 1;
@@ -66,6 +67,11 @@ async function repairLocked(dir: string): Promise<RepairReport> {
           throw new CeleriacError('UNSUPPORTED_FORMAT', `${snapshotPath} has format version ${String(rec.raw.v)}: upgrade celeriac instead of repairing`);
         }
         journalFrom = Number(rec.raw.j) || 1;
+        try {
+          for (const [key, value] of decodeMarks(rec.raw.m) ?? []) marks.set(key, value);
+        } catch {
+          undecodable++;
+        }
       } else if (rec.type === 'job') jobs.set(rec.job.id, rec.job);
     }
     report.files.push({ file: snapshotPath, keptRecords: records.length, damaged, undecodable });
@@ -88,7 +94,8 @@ async function repairLocked(dir: string): Promise<RepairReport> {
           continue;
         }
         if (ev.type === 'job') throw new BadRecord('a snapshot record inside a journal');
-        applyEvent(jobs, ev);
+        if (ev.type === 'mark') marks.set(ev.key, ev.value);
+        else applyEvent(jobs, ev);
       } catch (err) {
         if (err instanceof CeleriacError) throw err;
         undecodable++;
@@ -114,7 +121,7 @@ async function repairLocked(dir: string): Promise<RepairReport> {
     report.movedAside.push(target);
   }
   await fsyncDir(aside);
-  db.data = { version: FORMAT_VERSION, journalFrom: next, createdAt: Date.now(), jobs: jobs.values() };
+  db.data = { version: FORMAT_VERSION, journalFrom: next, createdAt: Date.now(), jobs: jobs.values(), marks };
   await db.write();
   // Every segment is now folded into the snapshot (journalFrom = next): remove them.
   for (const n of segments) await unlink(join(dir, segmentName(n))).catch(() => undefined);

@@ -11,7 +11,7 @@ import type { Adapter } from 'lowdb';
 import pRetry from 'p-retry';
 import { CeleriacError } from '../errors.js';
 import { FINISHED_STATES, type JobRecord } from '../jobs.js';
-import { decodeEvent, decodeLine, encodeJob, FORMAT_VERSION, frameAll } from './codec.js';
+import { decodeEvent, decodeLine, decodeMarks, encodeJob, FORMAT_VERSION, frameAll } from './codec.js';
 import { FastDecoder } from './fast-decode.js';
 import { recordText, scanLines } from './scan.js';
 import { createReplacing, fsyncDir, isTransientIoError, READ_NOFOLLOW, writeError } from './io.js';
@@ -23,6 +23,8 @@ export interface Snapshot {
   createdAt: number;
   /** The jobs to write. Empty after read(): read() gives `body` instead. */
   jobs: Iterable<JobRecord>;
+  /** Small durable values by key (FileStore.writeMark), in the header line ("m"). */
+  marks?: ReadonlyMap<string, string>;
   /** After read(): the job lines, decoded a slice at a time as the loader asks for them. */
   body?: SnapshotBody;
 }
@@ -214,14 +216,21 @@ export class SnapshotFile implements Adapter<Snapshot> {
       );
     }
     const runnable = typeof header.raw.w === 'number' ? header.raw.w : 0;
+    let marks: Map<string, string> | undefined;
+    try {
+      marks = decodeMarks(header.raw.m);
+    } catch (err) {
+      throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${this.path} at byte 0: its header's marks do not decode (${(err as Error).message}); run \`celeriac doctor --repair\` to keep what is intact`);
+    }
     const body = new SnapshotBody(this.path, fh, runnable, buf.subarray(nl + 1), nl + 1);
-    return { version, journalFrom: Number(header.raw.j), createdAt: Number(header.raw.t), jobs: [], body };
+    return { version, journalFrom: Number(header.raw.j), createdAt: Number(header.raw.t), jobs: [], body, ...(marks ? { marks } : {}) };
   }
 
   /** Serializes synchronously before its first await, so the caller fixes the content at the moment of the call. */
   async write(data: Snapshot): Promise<void> {
     const { ordered, runnable } = dispatchOrder(data.jobs);
-    const records: string[] = [`{"o":"h","k":"snapshot","v":${data.version},"j":${data.journalFrom},"t":${data.createdAt},"w":${runnable}}`];
+    const marks = data.marks && data.marks.size > 0 ? `,"m":${JSON.stringify(Object.fromEntries(data.marks))}` : '';
+    const records: string[] = [`{"o":"h","k":"snapshot","v":${data.version},"j":${data.journalFrom},"t":${data.createdAt},"w":${runnable}${marks}}`];
     for (const group of ordered) for (const job of group) records.push(encodeJob(job));
     records.push(`{"o":"e","n":${records.length - 1}}`);
     const tmp = `${this.path}.tmp`;

@@ -1,6 +1,6 @@
 // Compiled (never run) by test/types.test.ts: every @ts-expect-error must be an error,
 // every other line must compile. If typed sends stop checking arguments, tsc fails.
-import { task, type Celeriac, type TaskArgs, type TaskResult } from '../../src/index.js';
+import { task, type Celeriac, type JobHandle, type JobInfo, type JobState, type TaskArgs, type TaskResult } from '../../src/index.js';
 
 export const echo = task('types.echo', (message: string, times: number) => message.repeat(times));
 export const fetchSize = task('types.size', async (url: string) => ({ url, bytes: url.length }));
@@ -36,4 +36,18 @@ export async function usage(): Promise<void> {
   // @ts-expect-error unknown send option
   await app.send(echo, ['a', 1], { delay: 5 });
   void wrong;
+
+  // Reads are asynchronous: get(), counts(), job() and info() give Promises.
+  const info: JobInfo | undefined = await app.get('some-id');
+  const counts: Record<JobState, number> = await app.counts();
+  const known: JobHandle | undefined = await app.job('some-id');
+  const infoOfHandle: JobInfo | undefined = await h2.info();
+  void [info, counts, known, infoOfHandle];
+  // @ts-expect-error get() gives a Promise, not the info
+  const notAwaited: JobInfo | undefined = app.get('some-id');
+  // @ts-expect-error counts() gives a Promise
+  void app.counts().pending;
+  // @ts-expect-error info() gives a Promise
+  void h2.info()?.state;
+  void notAwaited;
 }

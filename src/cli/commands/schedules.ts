@@ -5,7 +5,7 @@ import type { PluginRef } from '../../pool/protocol.js';
 import { discoverTasks, findTaskModules } from '../../registry/discover.js';
 import { resolvePlugin } from '../../registry/plugins.js';
 import { checkSchedule } from '../../schedule/check.js';
-import { readMarksFile } from '../../schedule/marks.js';
+import { readMarksReadOnly } from '../../schedule/marks.js';
 import { allSchedules } from '../../schedule/registry.js';
 import { markKey, parseMark, scheduleInfo } from '../../schedule/scheduler.js';
 import { EXIT, needTasks, type Settings } from '../context.js';
@@ -22,7 +22,7 @@ export async function schedulesCommand(s: Settings, json: boolean): Promise<numb
   if (errors.length) return EXIT.error;
   const fromConfig = Object.entries(s.config.schedules ?? {}).map(([name, o]) => checkSchedule(name, o, { file: `${s.configFile ?? 'the config'} ("schedules")`, line: 0 }));
   const entries = allSchedules(found.schedules, fromConfig, found.tasks);
-  const marks = await readMarksFile(s.dir);
+  const marks = await readMarksReadOnly(s.dir);
   const now = Date.now();
   const infos = entries.map((e) => scheduleInfo(e, parseMark(marks.get(markKey(e.name))), now));
   if (json) {

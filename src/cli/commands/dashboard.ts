@@ -1,0 +1,70 @@
+// `celeriac dashboard`: serve the dashboard for a data dir. The page reads a DashboardSource:
+// with no worker on the dir, this command opens the dir itself (it then owns it: a worker
+// started meanwhile waits for the lock); with a worker running, the source must be a
+// client of that worker's socket (runningWorkerSource below).
+import { createCeleriac } from '../../app.js';
+import { CeleriacError } from '../../errors.js';
+import { appSource } from '../../dashboard/app-source.js';
+import { MIN_TOKEN_LENGTH } from '../../dashboard/auth.js';
+import { isLoopback, serveDashboard } from '../../dashboard/serve.js';
+import type { DashboardSource } from '../../dashboard/types.js';
+import { lockHolder } from '../../store/lock.js';
+import { EXIT, UsageError, type Settings } from '../context.js';
+
+export interface DashboardFlags {
+  host?: string;
+  port?: string;
+  token?: string;
+  'read-only'?: boolean;
+}
+
+export const TOKEN_ENV = 'CELERIAC_DASHBOARD_TOKEN';
+
+/** The seam for a worker that already runs on the dir: a client of its socket, once that protocol exists. */
+async function runningWorkerSource(s: Settings, pid: number): Promise<DashboardSource> {
+  throw new CeleriacError(
+    'DATA_DIR_LOCKED',
+    `a worker${pid > 0 ? ` (pid ${pid})` : ''} runs on ${s.dir}: this build cannot read a running worker yet; mount app.dashboard() in the worker's own process, or stop the worker to browse the dir`,
+  );
+}
+
+export async function dashboardCommand(s: Settings, flags: DashboardFlags): Promise<number> {
+  const host = flags.host ?? '127.0.0.1';
+  const port = flags.port === undefined ? 5555 : Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got "${flags.port}"`);
+  const token = flags.token ?? (process.env[TOKEN_ENV] || undefined);
+  if (token !== undefined && (token.length < MIN_TOKEN_LENGTH || /\s/.test(token))) {
+    throw new UsageError(`${flags.token !== undefined ? '--token' : TOKEN_ENV} must be at least ${MIN_TOKEN_LENGTH} characters without spaces (try: openssl rand -base64 24)`);
+  }
+  if (!isLoopback(host) && token === undefined) {
+    throw new UsageError(`--host ${host}: refusing to listen beyond this machine without a token (anyone who reaches it could read every job's args and results); pass --token SECRET or set ${TOKEN_ENV}, or keep --host 127.0.0.1`);
+  }
+  const holder = await lockHolder(s.dir);
+  let close: () => Promise<void> = async () => undefined;
+  let source: DashboardSource;
+  if (holder !== undefined) source = await runningWorkerSource(s, holder);
+  else {
+    const { watch: _watch, ...config } = s.config;
+    const app = await createCeleriac({ ...config, dir: s.dir, cwd: s.cwd, logger: false });
+    source = appSource(app);
+    close = () => app.close();
+  }
+  let served;
+  try {
+    served = await serveDashboard(source, { host, port, readOnly: flags['read-only'] === true, ...(token !== undefined ? { token } : {}) });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  console.log(`celeriac dashboard for ${s.dir} on ${served.url}${flags['read-only'] ? ' (read-only)' : ''}`);
+  // The token is shown once, as the link that logs in; a token given by flag or env is not echoed.
+  if (token === undefined) console.log(`open (logs in): ${served.loginUrl}`);
+  else console.log(`log in with the token you gave (or open ${served.url}?token=…)`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await served.close();
+  await close();
+  return EXIT.ok;
+}
