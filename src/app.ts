@@ -23,6 +23,9 @@ import type { TaskRegistry } from './app/registry.js';
 import { appSource } from './dashboard/app-source.js';
 import { createDashboard } from './dashboard/handler.js';
 import type { DashboardHandler, DashboardOptions, WorkersInfo } from './dashboard/types.js';
+import { schedulerFor } from './schedule/app-schedules.js';
+import type { PeriodicScheduler } from './schedule/scheduler.js';
+import type { ScheduleInfo } from './schedule/types.js';
 
 export type { CeleriacOptions } from './app/options.js';
 export type { Logger, StructuredLogger } from './log.js';
@@ -43,6 +46,10 @@ export class Celeriac implements TaskSender {
   private readonly settings: Settings;
   private readonly log: Logger;
   private running = false;
+  /** Sends the slots of periodic schedules; its marks are the backend's. */
+  private readonly periodic: PeriodicScheduler;
+  /** Every job on record is known: slots may be sent (the id dedup must see them all). */
+  private loaded = false;
   private closing: Promise<void> | undefined;
   private shutdownDeadline = Number.POSITIVE_INFINITY;
   /** Set when the backend failed (STORE_FAILED, DATA_DIR_LOST): the app stopped itself. */
@@ -72,6 +79,7 @@ export class Celeriac implements TaskSender {
     this.reloader = opened.reload;
     this.settings = opened.settings;
     this.log = opened.log;
+    this.periodic = schedulerFor(this, opened.schedules, opened.backend, opened.log);
   }
 
   static async create(options: CeleriacOptions): Promise<Celeriac> {
@@ -82,6 +90,7 @@ export class Celeriac implements TaskSender {
       stopOnFailure: (err) => app.stopOnFailure(err),
       assertOpen: () => app.assertOpen(),
       isClosing: () => app.closing !== undefined,
+      updateSchedules: (entries) => app.periodic.update(entries),
     };
     // Closing stops the backend at once and its read of what is on record at the next slice.
     const onAbort = () => void app.close();
@@ -90,8 +99,10 @@ export class Celeriac implements TaskSender {
       if (options.signal?.aborted) throw openAborted();
       // With `start`, jobs may run while the backend still reads (it says when).
       await opened.backend.load(options.start ? { startEarly: () => app.start() } : {});
+      app.loaded = true;
       if (options.signal?.aborted) throw openAborted();
       if (options.start) await app.start();
+      if (app.running) await app.periodic.start();
     } catch (err) {
       try {
         await app.close();
@@ -113,6 +124,11 @@ export class Celeriac implements TaskSender {
   /** The tasks the modules define: name, file, line and options. */
   get tasks(): TaskManifestEntry[] {
     return this.registry.tasks;
+  }
+
+  /** The periodic schedules (task modules' and the `schedules` option's), each with its last and next slot. */
+  get schedules(): ScheduleInfo[] {
+    return this.periodic.info();
   }
 
   /** Worker threads in the pool. */
@@ -160,6 +176,7 @@ export class Celeriac implements TaskSender {
     }
     this.running = true;
     await this.backend.start();
+    if (this.loaded) await this.periodic.start();
     await this.reloader?.watch();
   }
 
@@ -292,6 +309,7 @@ export class Celeriac implements TaskSender {
   }
 
   private async shutdown(): Promise<void> {
+    await this.periodic.stop();
     await this.reloader?.close();
     await this.backend.close(() => this.shutdownDeadline);
     this.running = false;

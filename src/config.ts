@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { CeleriacOptions } from './app.js';
 import { CeleriacError } from './errors.js';
 import { MAX_CONCURRENCY } from './limits.js';
+import { checkSchedule } from './schedule/check.js';
 import { isPlainObject } from './validate.js';
 
 /** How long a config module may take to load (its top-level await included). */
@@ -49,6 +50,8 @@ const CHECKS: Record<keyof CeleriacConfig, Check> = {
   maxResultBytes: posInt,
   compactAfterBytes: posInt,
   watch: (v) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${JSON.stringify(v)}`),
+  // Each entry is checked in full below, where the error can name the file.
+  schedules: (v) => (isPlainObject(v) ? undefined : `must be an object of schedules by name: { "nightly-cleanup": { cron: "0 3 * * *", task: "cleanup" } }, got ${JSON.stringify(v)}`),
 };
 
 /** Check every key and type; the error names the file and the key. */
@@ -65,6 +68,13 @@ export function validateConfig(config: unknown, where: string): CeleriacConfig {
     if (value === undefined) continue;
     const problem = check(value);
     if (problem) throw new CeleriacError('INVALID_CONFIG', `${where}: "${key}" ${problem}`);
+  }
+  const schedules = (config as CeleriacConfig).schedules ?? {};
+  for (const [name, options] of Object.entries(schedules)) {
+    if (isPlainObject(options) && typeof (options as { task?: unknown }).task !== 'string') {
+      throw new CeleriacError('INVALID_SCHEDULE', `schedule(${JSON.stringify(name)}) at ${where}: "task" must be a task name in a config file (the host never imports task code), got ${typeof (options as { task?: unknown }).task}`);
+    }
+    checkSchedule(name, options, { file: `${where} ("schedules")`, line: 0 });
   }
   return config as CeleriacConfig;
 }

@@ -27,7 +27,8 @@ export type CeleriacErrorCode =
   | 'JOB_FAILED'
   | 'JOB_CANCELLED'
   | 'JOB_EXPIRED'
-  | 'NOT_IN_TASK';
+  | 'NOT_IN_TASK'
+  | 'INVALID_SCHEDULE';
 
 export class CeleriacError extends Error {
   readonly code: CeleriacErrorCode;

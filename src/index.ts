@@ -16,4 +16,6 @@ export type { TaskManifestEntry } from './pool/protocol.js';
 export { defineConfig, type CeleriacConfig } from './config.js';
 export type { CeleriacClient, ClientOptions, SubmittedJob } from './client.js';
 export type { RepairReport } from './store/repair.js';
+export { schedule } from './schedule/define.js';
+export type { ScheduleOptions, ScheduleInfo, MissedRuns } from './schedule/types.js';
 export type { DashboardHandler, DashboardOptions, DashboardSource, WorkersInfo } from './dashboard/types.js';

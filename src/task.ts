@@ -1,5 +1,6 @@
 // task(): a named, validated task definition. Importing a task module only creates
 // definitions; the worker threads run them, the host only ever sees their manifest.
+import { callSite, ownFile } from './call-site.js';
 import { CeleriacError } from './errors.js';
 import { durationMs, instantMs } from './time.js';
 import { checkKnownKeys, checkTaskName, isPlainObject } from './validate.js';
@@ -157,7 +158,7 @@ export function task<Args extends unknown[], Result, const Name extends string =
   fn: (...args: Args) => Result,
 ): TaskDefinition<Args, Awaited<Result>, Name>;
 export function task(name: string, a: unknown, b?: unknown): TaskDefinition {
-  const site = callSite();
+  const site = callSite(OWN_FILE);
   const where = `task("${String(name)}") at ${site.file}:${site.line}`;
   checkTaskName(name, where);
   const options = (b === undefined ? {} : a) as TaskOptions;
@@ -225,24 +226,5 @@ export function resolveTaskOptions(given: TaskOptions, where: string): ResolvedT
   };
 }
 
-const FRAME = /\(?((?:file:\/\/|\/)[^()]*?):(\d+):\d+\)?\s*$/;
-
-function frameFile(frame: string): { file: string; line: number } | undefined {
-  const m = FRAME.exec(frame);
-  if (!m) return undefined;
-  const plain = m[1]!.split('?')[0]!;
-  return { file: plain.startsWith('file://') ? decodeURIComponent(new URL(plain).pathname) : plain, line: Number(m[2]) };
-}
-
-// How this very module appears in stack traces (source maps may show src/task.ts for
-// dist/task.js): frames from here are skipped when looking for task()'s caller.
-const OWN_FILE = frameFile(new Error().stack?.split('\n')[1] ?? '')?.file;
-
-/** The file and line of the code that called task(), skipping this library's own frames. */
-function callSite(): { file: string; line: number } {
-  for (const frame of new Error().stack?.split('\n').slice(1) ?? []) {
-    const site = frameFile(frame);
-    if (site && site.file !== OWN_FILE) return site;
-  }
-  return { file: '<unknown>', line: 0 };
-}
+// How this very module appears in stack traces: frames from here are skipped when looking for task()'s caller.
+const OWN_FILE = new Set([ownFile()]);

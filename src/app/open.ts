@@ -2,6 +2,9 @@
 // (worker threads importing them: a throwaway one, or with `start` the pool's own) while
 // the backend opens (the file backend reads its journal meanwhile). What it returns is
 // what the facade composes; nothing of it is half-open if it throws.
+import { optionSchedules } from '../schedule/app-schedules.js';
+import { allSchedules } from '../schedule/registry.js';
+import type { ScheduleEntry } from '../schedule/types.js';
 import { resolve } from 'node:path';
 import { openBackend } from '../backend/open.js';
 import type { Backend, BackendContext } from '../backend/types.js';
@@ -23,6 +26,8 @@ export interface AppHooks {
   stopOnFailure(err: CeleriacError): void;
   assertOpen(): void;
   isClosing(): boolean;
+  /** A reload brought new schedules. */
+  updateSchedules(entries: ScheduleEntry[]): Promise<void>;
 }
 
 export interface OpenedApp {
@@ -37,6 +42,10 @@ export interface OpenedApp {
   backend: Backend;
   /** With `watch: true`. */
   reload: HotReload | undefined;
+  /** The periodic schedules: the modules' and the `schedules` option's. */
+  schedules: ScheduleEntry[];
+  /** The `schedules` option's alone (a reload brings the modules' anew). */
+  fixedSchedules: ScheduleEntry[];
 }
 
 export function openAborted(): CeleriacError {
@@ -62,6 +71,7 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "signal" must be an AbortSignal (from an AbortController)');
   if (options.signal?.aborted) throw openAborted();
   const plugins = (options.plugins ?? []).map((name) => resolvePlugin(name, cwd));
+  const fixedSchedules = optionSchedules(options.schedules);
   if (options.logJobs !== undefined && typeof options.logJobs !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "logJobs" must be true or false, got ${JSON.stringify(options.logJobs)}`);
   checkLogger(options.logger);
   const sink = sinkOf(options.logger);
@@ -113,8 +123,10 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
     await abandon();
     throw discovery.status === 'rejected' ? discovery.reason : (backend as PromiseRejectedResult).reason;
   }
+  let schedules: ScheduleEntry[];
   try {
     assertNoProblems(discovery.value.problems);
+    schedules = allSchedules(discovery.value.schedules, fixedSchedules, discovery.value.tasks);
   } catch (err) {
     await abandon();
     throw err;
@@ -122,7 +134,7 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
   for (const p of discovery.value.problems) log.warn(p.message);
   registry = new TaskRegistry(discovery.value.tasks, modules);
   const reload = settings.watch
-    ? new HotReload({ taskPaths, cwd, files: discovery.value.modules.map((m) => m.file), plugins, dataDir: dir, pool, registry, log, closing: () => host.app?.isClosing() ?? false })
+    ? new HotReload({ taskPaths, cwd, files: discovery.value.modules.map((m) => m.file), plugins, dataDir: dir, pool, registry, log, closing: () => host.app?.isClosing() ?? false, fixedSchedules, onSchedules: (s) => host.app?.updateSchedules(s) ?? Promise.resolve() })
     : undefined;
-  return { dir, settings, log, plugins, pool, registry, events, backend: backend.value, reload };
+  return { dir, settings, log, plugins, pool, registry, events, backend: backend.value, reload, schedules, fixedSchedules };
 }

@@ -1,5 +1,6 @@
 // createCeleriac()'s options: their types and defaults (documented at each), and the
 // checks that turn them into settings or refuse them with INVALID_CONFIG naming the option.
+import type { ScheduleTable } from '../schedule/app-schedules.js';
 import { availableParallelism } from 'node:os';
 import { CeleriacError } from '../errors.js';
 import { MAX_CONCURRENCY } from '../limits.js';
@@ -71,10 +72,16 @@ export interface CeleriacOptions {
    * to stop while it is still reading a large data dir.
    */
   signal?: AbortSignal;
+  /**
+   * Periodic schedules by name, besides those task modules declare with schedule(); the
+   * task given by name: `{ 'nightly-cleanup': { cron: '0 3 * * *', tz: 'Europe/Berlin',
+   * task: 'cleanup' } }`. Names must be unique across both. See "Periodic tasks".
+   */
+  schedules?: ScheduleTable;
 }
 
 export const OPTION_KEYS = [
-  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxWorkerLosses', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'logJobs', 'watch', 'start', 'signal',
+  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxWorkerLosses', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'logJobs', 'watch', 'start', 'signal', 'schedules',
 ] as const;
 
 export interface Settings {

@@ -8,6 +8,8 @@ import type { PluginRef } from '../pool/protocol.js';
 import { findTaskModules } from '../registry/discover.js';
 import { TaskWatcher } from '../watch.js';
 import type { TaskRegistry } from './registry.js';
+import { allSchedules } from '../schedule/registry.js';
+import type { ScheduleEntry } from '../schedule/types.js';
 
 export interface HotReloadOptions {
   /** The task paths as configured, resolved against `cwd` on each reload (files may come and go). */
@@ -23,6 +25,10 @@ export interface HotReloadOptions {
   log: Logger;
   /** The app is closing: a reload that finishes now changes nothing. */
   closing: () => boolean;
+  /** Schedules from the `schedules` option, checked with the modules' on each reload. */
+  fixedSchedules: ScheduleEntry[];
+  /** The schedules after a reload (the scheduler applies them). */
+  onSchedules: (entries: ScheduleEntry[]) => Promise<void>;
 }
 
 export class HotReload {
@@ -60,8 +66,15 @@ export class HotReload {
       log.error(`reload failed${result.error ? ` (${result.error})` : ''}: the previous code keeps running; save a fix to try again`);
       return;
     }
+    let schedules: ScheduleEntry[] | undefined;
+    try {
+      schedules = allSchedules(result.schedules, this.o.fixedSchedules, result.tasks);
+    } catch (err) {
+      log.error(`reload: the new code runs, but the previous schedules stay (${(err as Error).message}); save a fix to try again`);
+    }
     for (const p of result.problems) log.warn(p.message);
     const { added, removed } = this.o.registry.replace(result.tasks, modules);
+    if (schedules) await this.o.onSchedules(schedules);
     this.watcher?.add(result.modules.map((m) => m.file));
     const changes = [added.length ? `added ${added.join(', ')}` : '', removed.length ? `removed ${removed.join(', ')}` : ''].filter(Boolean).join('; ');
     log.info(`reloaded the task modules in ${Date.now() - began} ms (${result.tasks.length} tasks${changes ? `; ${changes}` : ''})`);

@@ -9,6 +9,7 @@ import { EXIT, settings, UsageError, type Flags } from './context.js';
 import { exitWhenFlushed } from './exit.js';
 import { doctorCommand, releaseLockCommand, repairCommand, tasksCommand } from './commands/inspect.js';
 import { cancelCommand, clearCommand, listCommand, sendCommand, showCommand, testCommand } from './commands/jobs.js';
+import { schedulesCommand } from './commands/schedules.js';
 import { workerCommand } from './commands/worker.js';
 import { dashboardCommand, TOKEN_ENV, type DashboardFlags } from './commands/dashboard.js';
 import { permissionMessage } from './permission.js';
@@ -96,6 +97,12 @@ not an array is the single argument. Prints the job id. Durable once it returns.
 With --state: cancel jobs in the waiting states given, drop jobs in the finished states given.`,
   },
   tasks: { summary: 'list the tasks the configured modules and plugins define', usage: 'celeriac tasks', options: {}, details: 'Discovery runs in a worker thread, as the worker does it.' },
+  schedules: {
+    summary: 'list the periodic schedules with their last and next run',
+    usage: 'celeriac schedules [--json]',
+    options: {},
+    details: 'Schedules from the task modules (schedule()) and the config ("schedules"); times in this\nmachine\'s time zone and in UTC. Works whether or not a worker runs.',
+  },
   doctor: {
     summary: 'check why tasks would not show up, with fixes; --repair salvages a damaged data dir',
     usage: 'celeriac doctor [--repair | --release-lock]',
@@ -199,6 +206,8 @@ async function main(argv: string[]): Promise<number> {
       return clearCommand(s, values as { state?: string[] }, json);
     case 'tasks':
       return tasksCommand(s, json);
+    case 'schedules':
+      return schedulesCommand(s, json);
     case 'doctor':
       if (values['release-lock'] === true) return releaseLockCommand(s, json);
       return values.repair === true ? repairCommand(s, json) : doctorCommand(s, json);

@@ -26,7 +26,9 @@ export function appSource(app: Celeriac): DashboardSource {
   if (extra.schedules !== undefined) {
     source.schedules = async () => {
       const s = typeof extra.schedules === 'function' ? await (extra.schedules as () => unknown).call(app) : extra.schedules;
-      return Array.isArray(s) ? (s as ScheduleInfo[]) : [];
+      // app.schedules names its times lastRun / nextRun.
+      const list = Array.isArray(s) ? (s as (ScheduleInfo & { lastRun?: Date; nextRun?: Date })[]) : [];
+      return list.map(({ lastRun, nextRun, ...rest }) => ({ ...rest, ...(rest.next ?? nextRun ? { next: rest.next ?? nextRun } : {}), ...(rest.last ?? lastRun ? { last: rest.last ?? lastRun } : {}) }));
     };
   }
   if (typeof extra.runSchedule === 'function') {

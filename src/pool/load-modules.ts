@@ -5,6 +5,9 @@ import module, { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { workerData } from 'node:worker_threads';
+import { checkSchedules } from '../schedule/registry.js';
+import { definedSchedules } from '../schedule/define.js';
+import type { ScheduleEntry } from '../schedule/types.js';
 import { definedTasks, type TaskDefinition } from '../task.js';
 import { importProblem } from './outcome.js';
 import { allowErasedOptionals, readParams } from './params.js';
@@ -13,6 +16,7 @@ import type { ModuleProblem, PluginRef, TaskManifestEntry } from './protocol.js'
 export interface LoadedTasks {
   registry: Map<string, TaskDefinition>;
   manifest: TaskManifestEntry[];
+  schedules: ScheduleEntry[];
   problems: ModuleProblem[];
   /** Every module file imported, with the plugin that declared it (for watching and doctor). */
   modules: { file: string; plugin?: string }[];
@@ -103,17 +107,21 @@ export async function loadTasks(modules: string[], plugins: PluginRef[]): Promis
     if (loaded.some((l) => l.file === m.file)) continue;
     loaded.push(m);
     const before = definedTasks().length;
+    const schedulesBefore = definedSchedules().length;
     try {
       await importModule(m.file);
     } catch (err) {
       const p = importProblem(m.file, err);
+      // A bad schedule() throws while its module is imported: report it as what it is.
+      if ((err as { code?: unknown } | null)?.code === 'INVALID_SCHEDULE') p.kind = 'schedule';
       problems.push(m.plugin ? { ...p, plugin: m.plugin } : p);
       // Tasks the module defined before it threw are not loaded: the module as a whole failed.
       definedTasks().splice(before);
+      definedSchedules().splice(schedulesBefore);
       continue;
     }
     const defs = definedTasks();
-    if (defs.length === before) problems.push({ kind: 'empty', file: m.file, ...(m.plugin ? { plugin: m.plugin } : {}), message: `task module ${m.file} defines no task (does it call task(...) at the top level?)` });
+    if (defs.length === before && definedSchedules().length === schedulesBefore) problems.push({ kind: 'empty', file: m.file, ...(m.plugin ? { plugin: m.plugin } : {}), message: `task module ${m.file} defines no task (does it call task(...) at the top level?)` });
     if (m.plugin) for (let i = before; i < defs.length; i++) pluginOf.set(defs[i]!, m.plugin);
   }
   const registry = new Map<string, TaskDefinition>();
@@ -156,8 +164,9 @@ export async function loadTasks(modules: string[], plugins: PluginRef[]): Promis
     if (params) entry.params = d.file ? allowErasedOptionals(params, d.file, sourceOf(d.file)) : params;
     return entry;
   });
+  const schedules = checkSchedules(definedSchedules(), manifest, problems);
   // Write what this thread compiled to the compile cache now (spawn.ts enables it), not
   // at the thread's exit, which termination may skip.
   (module as { flushCompileCache?: () => void }).flushCompileCache?.();
-  return { registry, manifest, problems, modules: loaded };
+  return { registry, manifest, schedules, problems, modules: loaded };
 }

@@ -11,6 +11,7 @@ import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { needsTsx, spawnWorker } from './spawn.js';
 import { slotBytes, slotViews, type HostMessage, type ModuleProblem, type Outcome, type PluginRef, type TaskManifestEntry, type WireJob, type WorkerMessage } from './protocol.js';
 import type { SerializedError } from '../errors.js';
+import type { ScheduleEntry } from '../schedule/types.js';
 
 export interface PoolOptions {
   modules: string[];
@@ -39,6 +40,8 @@ export interface PoolOptions {
 /** What a worker reports once it has imported its modules. */
 export interface WorkerReady {
   tasks: TaskManifestEntry[];
+  /** The schedules the modules declare (schedule()). */
+  schedules: ScheduleEntry[];
   problems: ModuleProblem[];
   /** Every module file it imported (task paths and plugins' taskImports). */
   modules: { file: string; plugin?: string }[];
@@ -302,7 +305,7 @@ export class WorkerPool {
     worker.on('message', (msg: WorkerMessage) => {
       if (msg.t === 'ready') {
         isReady = true;
-        markReady({ tasks: msg.tasks, problems: msg.problems, modules: msg.modules });
+        markReady({ tasks: msg.tasks, schedules: msg.schedules, problems: msg.problems, modules: msg.modules });
       } else if (msg.t === 'done') this.settle(slot, msg.outcomes);
       else if (msg.t === 'drained') slot.onDrained?.(msg.seqs);
       else if (msg.t === 'givenBack') this.reassign(slot, msg.seqs);

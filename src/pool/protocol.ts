@@ -1,6 +1,7 @@
 // Messages between the host and its worker threads. Jobs travel in batches: one
 // postMessage carries every job (or outcome) of the same event-loop turn.
 import type { SerializedError } from '../errors.js';
+import type { ScheduleEntry } from '../schedule/types.js';
 import type { TaskParams } from './params.js';
 
 export interface WireJob {
@@ -55,7 +56,7 @@ export interface TaskManifestEntry {
 
 export interface ModuleProblem {
   /** `empty` (a module that defines no task) is a warning; the others are errors. */
-  kind: 'import' | 'duplicate' | 'empty' | 'plugin';
+  kind: 'import' | 'duplicate' | 'empty' | 'plugin' | 'schedule';
   file: string;
   plugin?: string;
   message: string;
@@ -68,7 +69,7 @@ export interface PluginRef {
 }
 
 export type WorkerMessage =
-  | { t: 'ready'; tasks: TaskManifestEntry[]; problems: ModuleProblem[]; modules: { file: string; plugin?: string }[] }
+  | { t: 'ready'; tasks: TaskManifestEntry[]; schedules: ScheduleEntry[]; problems: ModuleProblem[]; modules: { file: string; plugin?: string }[] }
   | { t: 'done'; outcomes: Outcome[] }
   | { t: 'drained'; seqs: number[] }
   | { t: 'givenBack'; seqs: number[] };

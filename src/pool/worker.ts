@@ -21,8 +21,8 @@ const post = (msg: WorkerMessage) => port.postMessage(msg);
 // A spare worker has paid for its start (thread, tsx, this module's imports) ahead of
 // time: hot reload hands it the modules to load when a file changes.
 const source = data.mode === 'spare' ? await loadRequest() : data;
-const { registry, manifest, problems, modules } = await loadTasks(source.modules, source.plugins);
-post({ t: 'ready', tasks: manifest, problems, modules });
+const { registry, manifest, schedules, problems, modules } = await loadTasks(source.modules, source.plugins);
+post({ t: 'ready', tasks: manifest, schedules, problems, modules });
 
 if (data.mode !== 'discover') startRunner();
 

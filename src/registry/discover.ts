@@ -6,6 +6,7 @@ import { CeleriacError } from '../errors.js';
 import { spawnWorker } from '../pool/spawn.js';
 import type { ModuleProblem, PluginRef, TaskManifestEntry, WorkerMessage } from '../pool/protocol.js';
 import { slotBytes } from '../pool/protocol.js';
+import type { ScheduleEntry } from '../schedule/types.js';
 
 const MODULE_FILE = /\.(?:[cm]?ts|[cm]?js)$/;
 const SKIPPED = /\.d\.[cm]?ts$/;
@@ -40,6 +41,7 @@ async function walk(dir: string): Promise<string[]> {
 
 export interface Discovery {
   tasks: TaskManifestEntry[];
+  schedules: ScheduleEntry[];
   problems: ModuleProblem[];
   /** Every module imported (task paths and plugins' taskImports), with its plugin. */
   modules: { file: string; plugin?: string }[];
@@ -51,7 +53,7 @@ export function discoverTasks(modules: string[], plugins: PluginRef[] = []): Pro
   return new Promise<Discovery>((resolvePromise, reject) => {
     let crash: Error | undefined;
     worker.once('message', (msg: WorkerMessage) => {
-      if (msg.t === 'ready') resolvePromise({ tasks: msg.tasks, problems: msg.problems, modules: msg.modules });
+      if (msg.t === 'ready') resolvePromise({ tasks: msg.tasks, schedules: msg.schedules, problems: msg.problems, modules: msg.modules });
       void worker.terminate();
     });
     worker.once('error', (err) => {
@@ -65,7 +67,11 @@ export function discoverTasks(modules: string[], plugins: PluginRef[] = []): Pro
 export function assertNoProblems(all: ModuleProblem[]): void {
   const problems = all.filter((p) => p.kind !== 'empty');
   if (problems.length === 0) return;
-  const code = problems.some((p) => p.kind === 'import') ? 'TASK_IMPORT_FAILED' : problems.some((p) => p.kind === 'plugin') ? 'PLUGIN_NOT_FOUND' : 'DUPLICATE_TASK';
+  const code =
+    problems.some((p) => p.kind === 'import') ? 'TASK_IMPORT_FAILED'
+    : problems.some((p) => p.kind === 'plugin') ? 'PLUGIN_NOT_FOUND'
+    : problems.some((p) => p.kind === 'duplicate') ? 'DUPLICATE_TASK'
+    : 'INVALID_SCHEDULE';
   const list = problems.map((p) => `  - ${p.message}`).join('\n');
   throw new CeleriacError(code, `${problems.length === 1 ? 'a task module has a problem' : `${problems.length} task module problems`}:\n${list}`);
 }

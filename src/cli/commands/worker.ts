@@ -5,6 +5,7 @@
 import { createCeleriac, type Celeriac } from '../../app.js';
 import { CeleriacError } from '../../errors.js';
 import { EXIT, needTasks, UsageError, type Settings } from '../context.js';
+import { localAndUtc } from '../when.js';
 import { LOG_FORMATS, LOG_LEVELS, workerLog, type LogFormat } from '../worker-log.js';
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -92,6 +93,14 @@ function jobsLine(app: Celeriac): string {
   return parts.join(', ');
 }
 
+function scheduleLines(app: Celeriac): string[] {
+  const all = app.schedules;
+  if (all.length === 0) return [];
+  const width = Math.max(...all.map((s) => s.name.length));
+  const when = (s: (typeof all)[number]) => (s.pattern.startsWith('every') || s.tz === 'UTC' ? s.pattern : `${s.pattern} (${s.tz})`);
+  return ['[schedules]', ...all.map((s) => `  . ${s.name.padEnd(width)}  ${when(s)} → ${s.task}, next ${localAndUtc(s.nextRun) || 'none'}`), ''];
+}
+
 function printBanner(app: Celeriac, s: Settings, version: string): void {
   const width = Math.max(...app.tasks.map((t) => t.name.length), 4);
   const lines = [
@@ -104,6 +113,7 @@ function printBanner(app: Celeriac, s: Settings, version: string): void {
     '[tasks]',
     ...app.tasks.map((t) => `  . ${t.name.padEnd(width)}  ${t.file}:${t.line}${t.plugin ? `  (plugin ${t.plugin})` : ''}`),
     '',
+    ...scheduleLines(app),
   ];
   console.log(lines.join('\n'));
 }

@@ -1,0 +1,38 @@
+// The app's side of periodic schedules, kept here so that the app only calls in at
+// open, start, reload and close: the config's schedules checked, and the scheduler
+// wired to the app's public send and to a mark store.
+import { CeleriacError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { SendOptions } from '../send-types.js';
+import { isPlainObject } from '../validate.js';
+import { checkSchedule } from './check.js';
+import type { Clock } from './clock.js';
+import type { MarkStore } from './marks.js';
+import { PeriodicScheduler } from './scheduler.js';
+import type { ScheduleEntry, ScheduleOptions } from './types.js';
+
+/** Schedules given to createCeleriac() (or in the config file) by name; their task by name. */
+export type ScheduleTable = Record<string, ScheduleOptions & { task: string }>;
+
+/** The `schedules` option checked, or an error naming the schedule. */
+export function optionSchedules(given: unknown): ScheduleEntry[] {
+  if (given === undefined) return [];
+  if (!isPlainObject(given)) throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "schedules" must be an object of schedules by name: { "nightly-cleanup": { cron: "0 3 * * *", task: "cleanup" } }');
+  return Object.entries(given as object).map(([name, options]) => checkSchedule(name, options, { file: 'createCeleriac() option "schedules"', line: 0 }));
+}
+
+interface Sender {
+  send(task: string, args: unknown[], options: SendOptions): Promise<unknown>;
+}
+
+/** A scheduler that sends each slot through `app.send` with the slot's id and the slot as its eta. */
+export function schedulerFor(app: Sender, entries: ScheduleEntry[], marks: MarkStore, log: Logger, clock?: Clock): PeriodicScheduler {
+  return new PeriodicScheduler(entries, {
+    marks,
+    log,
+    ...(clock ? { clock } : {}),
+    send: async (entry, slotMs, id) => {
+      await app.send(entry.task, JSON.parse(entry.args) as unknown[], { id, eta: slotMs });
+    },
+  });
+}
