@@ -3,7 +3,7 @@
 // AOF with appendfsync always) and a PostgreSQL 15 cluster (initdb + pg_ctl, run as a
 // non-root user because PostgreSQL refuses root).
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -165,7 +165,11 @@ export async function startPostgres(root: string, log: (m: string) => void): Pro
   const dir = join(root, 'postgres');
   const data = join(dir, 'data');
   mkdirSync(dir, { recursive: true });
-  if (user) chownSync(dir, user.uid, user.gid);
+  if (user) {
+    // A mkdtemp root is 0700: the server's user must be able to pass through it (not list it).
+    chmodSync(root, 0o711);
+    chownSync(dir, user.uid, user.gid);
+  }
   const as: SpawnSyncOptions = { cwd: dir, env: { ...process.env, LC_ALL: 'C' }, ...(user ? { uid: user.uid, gid: user.gid } : {}) };
   // --no-sync only skips initdb's own final sync; the server keeps fsync and synchronous_commit on.
   run(initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'], as);
@@ -179,6 +183,7 @@ export async function startPostgres(root: string, log: (m: string) => void): Pro
     port,
     config: [`initdb -D <tmp> -U postgres --auth=trust (as ${user?.name ?? 'self'})`, `pg_ctl start -o "${serverOpts}"`, 'fsync=on, synchronous_commit=on (defaults)'],
     async stop() {
+      if (!existsSync(join(data, 'postmaster.pid'))) return;
       try {
         run(pgCtl, ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop'], as);
       } catch (err) {
