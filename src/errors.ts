@@ -27,7 +27,10 @@ export type CeleriacErrorCode =
   | 'JOB_FAILED'
   | 'JOB_CANCELLED'
   | 'JOB_EXPIRED'
-  | 'NOT_IN_TASK';
+  | 'NOT_IN_TASK'
+  | 'BROKER_UNREACHABLE'
+  | 'BROKER_NOT_DURABLE'
+  | 'BROKER_FAILED';
 
 export class CeleriacError extends Error {
   readonly code: CeleriacErrorCode;
