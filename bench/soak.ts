@@ -49,14 +49,14 @@ const samples: Sample[] = [];
 const t0 = Date.now();
 const mb = (n: number) => Math.round((n / 1024 / 1024) * 10) / 10;
 
-function sample(): void {
+async function sample(): Promise<void> {
   const m = process.memoryUsage();
   const s: Sample = {
     t_s: Math.round((Date.now() - t0) / 1000),
     rss_mb: mb(m.rss),
     heap_used_mb: mb(m.heapUsed),
     external_mb: mb(m.external + m.arrayBuffers),
-    jobs_in_table: Object.values(app.counts()).reduce((a, b) => a + b, 0),
+    jobs_in_table: Object.values(await app.counts()).reduce((a, b) => a + b, 0),
     sent,
     completed,
   };
@@ -80,14 +80,14 @@ const traffic = setInterval(() => {
     })
     .catch((err) => (failed ??= err));
 }, TICK_MS);
-sample();
-const sampler = setInterval(sample, sampleEverySec * 1000);
+await sample();
+const sampler = setInterval(() => void sample(), sampleEverySec * 1000);
 
 await new Promise((r) => setTimeout(r, minutes * 60_000));
 clearInterval(traffic);
 clearInterval(sampler);
 await app.idle();
-sample();
+await sample();
 await app.close();
 rmSync(dir, { recursive: true, force: true });
 if (failed) throw failed;

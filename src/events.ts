@@ -2,7 +2,6 @@
 // told after it is durable. A listener runs on the host thread, after the store applied
 // the change; one that throws is logged and never affects a job or another listener.
 import type { SerializedError } from './errors.js';
-import type { JobEvent as JournalEvent, JobRecord } from './jobs.js';
 
 export const EVENT_TYPES = ['received', 'started', 'progress', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
 export type CeleriacEventType = (typeof EVENT_TYPES)[number];
@@ -29,17 +28,10 @@ export interface CeleriacEvent {
 
 export type CeleriacEventListener = (event: CeleriacEvent) => void;
 
-const JOURNAL_TO_EVENT: Partial<Record<JournalEvent['type'], CeleriacEventType>> = {
-  add: 'received',
-  start: 'started',
-  retry: 'retrying',
-  succeed: 'succeeded',
-  fail: 'failed',
-  cancel: 'cancelled',
-  expire: 'expired',
-};
-
-/** Listeners by event type; building an event costs nothing while nobody listens for its type. */
+/**
+ * Listeners by event type, owned by the app; a backend builds and emits events, asking
+ * `wants(type)` first so that nothing is built while nobody listens for that type.
+ */
 export class JobEvents {
   private readonly listeners = new Map<CeleriacEventType, Set<CeleriacEventListener>>();
   private count = 0;
@@ -74,43 +66,4 @@ export class JobEvents {
       }
     }
   }
-
-  /** Journal events just made durable and applied to `jobs`: tell the listeners. */
-  applied(events: readonly JournalEvent[], jobs: ReadonlyMap<string, JobRecord>): void {
-    if (this.count === 0) return;
-    for (const ev of events) {
-      const type = JOURNAL_TO_EVENT[ev.type];
-      if (!type || !this.wants(type)) continue;
-      const id = ev.type === 'add' ? ev.job.id : ev.id;
-      const job = jobs.get(id);
-      if (!job) continue;
-      this.emit(fromJournal(type, ev, job));
-    }
-  }
-}
-
-function fromJournal(type: CeleriacEventType, ev: JournalEvent, job: JobRecord): CeleriacEvent {
-  const at = ev.type === 'add' ? ev.job.createdAt : ev.at;
-  const event: CeleriacEvent = { type, id: job.id, task: job.task, at: new Date(at), attempt: job.attempts };
-  switch (ev.type) {
-    case 'add':
-      if (ev.job.runAt > at) event.runAt = new Date(ev.job.runAt);
-      break;
-    case 'start':
-      event.recovered = job.recovered;
-      break;
-    case 'retry':
-      event.runAt = new Date(ev.runAt);
-      event.error = ev.error;
-      break;
-    case 'succeed':
-      event.result = ev.result === undefined ? undefined : JSON.parse(ev.result);
-      break;
-    case 'fail':
-      event.error = ev.error;
-      break;
-    default:
-      break;
-  }
-  return event;
 }

@@ -38,7 +38,7 @@ export interface JobHandle<Result = unknown> {
   /** The task's return value once it succeeds; rejects with TaskFailedError, or when cancelled or expired. */
   result(options?: ResultOptions): Promise<Result>;
   /** The job's current state (undefined once dropped after the result retention time). */
-  info(): JobInfo | undefined;
+  info(): Promise<JobInfo | undefined>;
 }
 
 export interface JobInfo {

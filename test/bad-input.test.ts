@@ -44,7 +44,7 @@ test('values JSON would change silently are refused: -0, symbol keys, named prop
   // eslint-disable-next-line no-sparse-arrays
   await assert.rejects(app.send('demo.echo', [[1, , 3]]), refused('INVALID_ARGS', /args\[0\] has holes/));
   const job = await app.send('demo.echo', [{ zero: 0, list: [0, 1] }]);
-  assert.deepEqual(app.get(job.id)?.args, [{ zero: 0, list: [0, 1] }], 'plain values still pass');
+  assert.deepEqual((await app.get(job.id))?.args, [{ zero: 0, list: [0, 1] }], 'plain values still pass');
 });
 
 test('countdown, eta and expires beyond the range of a Date are refused', async (t) => {
@@ -57,7 +57,7 @@ test('countdown, eta and expires beyond the range of a Date are refused', async 
   await assert.rejects(app.send('demo.echo', ['x'], { countdown: '1e300y' as never }), refused('INVALID_SEND_OPTIONS', /countdown/));
   assert.equal(await journalBytes(dir), before, 'nothing was written');
   const later = await app.send('demo.echo', ['x'], { countdown: 86_400 * 365 * 100 });
-  assert.ok(app.get(later.id)!.runAt!.getTime() > Date.now(), 'a countdown of a century is still fine');
+  assert.ok((await app.get(later.id))!.runAt!.getTime() > Date.now(), 'a countdown of a century is still fine');
 });
 
 test('createCeleriac refuses a logger that is not one, and a concurrency no machine can start', async (t) => {
@@ -98,8 +98,8 @@ test('an inbox cancel message with one bad id cancels nothing and is rejected wi
   const b = await app.send('demo.echo', ['b'], { countdown: 3600 });
   await submitToInbox(dir, { v: 1, kind: 'cancel', ids: [a.id, 42 as never, b.id] });
   const reasonFile = await waitFor(async () => (await readdir(join(dir, 'inbox-rejected')).catch(() => [] as string[])).find((f) => f.endsWith('.reason.txt')), 10_000, 'the message to be rejected');
-  assert.equal(app.get(a.id)?.state, 'pending', 'the id before the bad one was not cancelled');
-  assert.equal(app.get(b.id)?.state, 'pending');
+  assert.equal((await app.get(a.id))?.state, 'pending', 'the id before the bad one was not cancelled');
+  assert.equal((await app.get(b.id))?.state, 'pending');
   const reason = await readFile(join(dir, 'inbox-rejected', reasonFile), 'utf8');
   assert.match(reason, /inbox cancel message: ids\[1\] is not a job id \(42\); no job of this message was cancelled/);
 });

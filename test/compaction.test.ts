@@ -67,7 +67,7 @@ test('with a small compactAfterBytes the data dir stays bounded while thousands 
   // What the journal alone would hold for these jobs: an add, a start and a success each.
   let uncompacted = 0;
   for (const id of ids) {
-    const j = app.get(id)!;
+    const j = (await app.get(id))!;
     assert.equal(j.state, 'succeeded');
     const args = JSON.stringify(j.args);
     uncompacted += frame(encodeEvent({ type: 'add', job: { id, task: j.task, args, createdAt: j.createdAt.getTime(), runAt: 0, expiresAt: 0, priority: 0 } })).length;
@@ -98,7 +98,7 @@ test('with a small compactAfterBytes the data dir stays bounded while thousands 
   assert.ok(again.recovery.snapshotJobs > 0, 'the reopen starts from the snapshot');
   assert.ok(again.recovery.replayedRecords < N, `only the journal tail is replayed (${again.recovery.replayedRecords} records)`);
   for (const id of ids) {
-    const j = again.get(id);
+    const j = (await again.get(id));
     assert.equal(j?.state, 'succeeded', id);
     const [a, b] = j.args as [number, number];
     assert.equal(j.result, a + b, id);
@@ -118,17 +118,17 @@ test('finished jobs are dropped after resultTtl; pending and retrying jobs never
   const eta = new Date(Date.now() + 3_600_000);
   const pending = await Promise.all(Array.from({ length: 3 }, (_, i) => app.send('crash.add', [i, 2], { id: `pending-${i}`, eta })));
   const retrying = await app.send('crash.retry_once', [side, 3600], { id: 'retrying-1' });
-  await waitFor(() => app.get('retrying-1')?.state === 'retrying', 10_000, 'the retry to be scheduled');
+  await waitFor(async () => (await app.get('retrying-1'))?.state === 'retrying', 10_000, 'the retry to be scheduled');
   const gone = [...finished, failed];
 
   // The sweep compacts once results are past their ttl, which drops them.
-  await waitFor(() => gone.every((h) => app.get(h.id) === undefined), 15_000, 'finished jobs to be dropped');
+  await waitFor(async () => (await Promise.all(gone.map((h) => app.get(h.id)))).every((info) => info === undefined), 15_000, 'finished jobs to be dropped');
   for (const h of gone) {
     await assert.rejects(h.result(), (err: CeleriacError) => err.code === 'RESULT_GONE');
-    assert.equal(app.job(h.id), undefined);
+    assert.equal((await app.job(h.id)), undefined);
   }
-  for (const h of pending) assert.equal(app.get(h.id)?.state, 'pending', `${h.id}: older than the ttl, but pending`);
-  assert.equal(retrying.info()?.state, 'retrying');
+  for (const h of pending) assert.equal((await app.get(h.id))?.state, 'pending', `${h.id}: older than the ttl, but pending`);
+  assert.equal((await retrying.info())?.state, 'retrying');
   // The drop is visible in memory as soon as the compaction fixes the snapshot's content;
   // the snapshot file lands when its write (and the segment cleanup) completes.
   await waitFor(() => existsSync(join(dir, 'snapshot.db')) && [...readdirSync(dir)].filter((f) => f.startsWith('journal-')).length === 1, 15_000, 'the compaction to finish');
@@ -143,9 +143,9 @@ test('finished jobs are dropped after resultTtl; pending and retrying jobs never
   await app.close();
 
   const again = await open(t, dir, { resultTtl: 1 });
-  for (const h of gone) assert.equal(again.get(h.id), undefined, `${h.id} stays dropped`);
-  for (const h of pending) assert.equal(again.get(h.id)?.state, 'pending', h.id);
-  assert.equal(again.get('retrying-1')?.state, 'retrying');
+  for (const h of gone) assert.equal((await again.get(h.id)), undefined, `${h.id} stays dropped`);
+  for (const h of pending) assert.equal((await again.get(h.id))?.state, 'pending', h.id);
+  assert.equal((await again.get('retrying-1'))?.state, 'retrying');
 });
 
 test('a reopen after resultTtl drops the finished jobs it loads, not the pending ones', { timeout: LIMIT_MS }, async (t) => {
@@ -160,19 +160,19 @@ test('a reopen after resultTtl drops the finished jobs it loads, not the pending
   assert.equal(await done.result({ timeout: 10_000 }), 5);
   const waiting = await app.send('crash.add', [1, 1], { id: 'waiting-1', eta: new Date(Date.now() + 3_600_000) });
   await app.close(); // the finished job is still in the journal
-  const finishedAt = done.info()!.finishedAt!.getTime();
+  const finishedAt = (await done.info())!.finishedAt!.getTime();
 
   const early = await open(t, dir, { resultTtl: KEEP_S });
-  assert.equal(early.get('done-1')?.result, 5, 'within the ttl the result is kept');
+  assert.equal((await early.get('done-1'))?.result, 5, 'within the ttl the result is kept');
   assert.equal(early.recovery.droppedResults, 0);
   await early.close();
 
   await waitFor(() => Date.now() > finishedAt + TTL_S * 1000 + 100, TTL_S * 1000 + 5000, 'the ttl to pass');
   const late = await open(t, dir, { resultTtl: TTL_S });
   assert.equal(late.recovery.droppedResults, 1);
-  assert.equal(late.get('done-1'), undefined);
-  assert.equal(late.job('done-1'), undefined);
-  assert.equal(late.get(waiting.id)?.state, 'pending', 'a pending job older than the ttl is kept');
+  assert.equal((await late.get('done-1')), undefined);
+  assert.equal((await late.job('done-1')), undefined);
+  assert.equal((await late.get(waiting.id))?.state, 'pending', 'a pending job older than the ttl is kept');
 });
 
 test('an eta survives a restart: the job runs after it, not before', { timeout: LIMIT_MS }, async (t) => {
@@ -187,11 +187,11 @@ test('an eta survives a restart: the job runs after it, not before', { timeout: 
   assert.deepEqual(await runs(side), [], 'it did not run before the close');
 
   const again = await open(t, dir);
-  const info = again.get('eta-1')!;
+  const info = (await again.get('eta-1'))!;
   assert.equal(info.state, 'pending');
   assert.equal(info.runAt?.getTime(), eta.getTime(), 'the eta is on record');
   await again.start();
-  assert.equal(await again.job('eta-1')!.result({ timeout: 10_000 }), 'eta');
+  assert.equal(await (await again.job('eta-1'))!.result({ timeout: 10_000 }), 'eta');
   const starts = (await runs(side)).filter((r) => r.phase === 'start');
   assert.equal(starts.length, 1);
   assert.ok(starts[0]!.at >= eta.getTime(), `ran ${eta.getTime() - starts[0]!.at} ms before its eta`);
@@ -205,27 +205,27 @@ test('a retry countdown survives a restart: the app closed mid-wait runs the ret
   const app = await open(t, dir);
   await app.start();
   await app.send('crash.retry_once', [side, 1.5], { id: 'retry-1' });
-  await waitFor(() => app.get('retry-1')?.state === 'retrying', 10_000, 'the retry to be scheduled');
-  const runAt = app.get('retry-1')!.runAt!.getTime();
+  await waitFor(async () => (await app.get('retry-1'))?.state === 'retrying', 10_000, 'the retry to be scheduled');
+  const runAt = (await app.get('retry-1'))!.runAt!.getTime();
   await app.close();
   assert.ok(Date.now() < runAt, 'closed while the retry was still waiting');
   assert.equal((await runs(side)).filter((r) => r.phase === 'start').length, 1);
 
   const again = await open(t, dir);
-  const info = again.get('retry-1')!;
+  const info = (await again.get('retry-1'))!;
   assert.equal(info.state, 'retrying');
   assert.equal(info.retries, 1);
   assert.equal(info.runAt?.getTime(), runAt, 'the retry time is on record');
   assert.equal(info.error?.message, 'first run fails');
   await again.start();
-  assert.equal(await again.job('retry-1')!.result({ timeout: 10_000 }), 'retried');
+  assert.equal(await (await again.job('retry-1'))!.result({ timeout: 10_000 }), 'retried');
   const starts = (await runs(side)).filter((r) => r.phase === 'start');
   assert.equal(starts.length, 2, 'the first run and the retry');
   assert.ok(starts[1]!.at >= runAt, `the retry ran ${runAt - starts[1]!.at} ms early`);
   assert.equal(starts[1]!.retries, 1);
   assert.equal(starts[1]!.attempt, 2);
   assert.equal(starts[1]!.recovered, false, 'a scheduled retry is not a crash recovery');
-  assert.equal(again.get('retry-1')!.state, 'succeeded');
+  assert.equal((await again.get('retry-1'))!.state, 'succeeded');
 });
 
 test('an id sent again after its result expired is kept across restarts (the old finished record does not swallow it)', { timeout: LIMIT_MS }, async (t) => {
@@ -235,18 +235,18 @@ test('an id sent again after its result expired is kept across restarts (the old
   const done = await app.send('crash.add', [2, 3], { id: 'again-1' });
   assert.equal(await done.result({ timeout: 10_000 }), 5);
   await app.close(); // no sweep yet: the finished record stays in the journal
-  const finishedAt = done.info()!.finishedAt!.getTime();
+  const finishedAt = (await done.info())!.finishedAt!.getTime();
   await waitFor(() => Date.now() > finishedAt + 1100, 5000, 'the ttl to pass');
 
   // This open drops the expired result in memory (not on disk), so the id is free again.
   const second = await open(t, dir, { resultTtl: 1 });
-  assert.equal(second.get('again-1'), undefined);
+  assert.equal((await second.get('again-1')), undefined);
   const resent = await second.send('crash.add', [20, 30], { id: 'again-1', eta: new Date(Date.now() + 3_600_000) });
   assert.equal(resent.created, true, 'accepted as a new job');
   await second.close();
 
   const third = await open(t, dir, { resultTtl: 1 });
-  const info = third.get('again-1');
+  const info = (await third.get('again-1'));
   assert.equal(info?.state, 'pending', 'the accepted resend survives the restart');
   assert.deepEqual(info.args, [20, 30]);
 });

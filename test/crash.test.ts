@@ -38,14 +38,15 @@ test('every job acknowledged before a SIGKILL is on disk after restart, and runs
   assert.equal(new Set(acked).size, acked.length, 'each id is acknowledged once');
 
   const app = await open(t, dir);
-  const missing = acked.filter((id) => app.get(id) === undefined);
+  const infos = await Promise.all(acked.map((id) => app.get(id)));
+  const missing = acked.filter((_, i) => infos[i] === undefined);
   assert.deepEqual(missing, [], `acknowledged jobs lost by the crash (of ${acked.length})`);
-  for (const id of acked) assert.equal(app.get(id)!.state, 'pending', id);
+  for (const id of acked) assert.equal((await app.get(id))!.state, 'pending', id);
 
   await app.start();
-  await Promise.all(acked.map((id) => app.job(id)!.result({ timeout: 30_000 })));
+  await Promise.all(acked.map(async (id) => (await app.job(id))!.result({ timeout: 30_000 })));
   for (const id of acked) {
-    const info = app.get(id)!;
+    const info = (await app.get(id))!;
     assert.equal(info.state, 'succeeded', id);
     const [a, b] = info.args as [number, number];
     assert.equal(info.result, a + b, `${id}: the result of its own arguments`);
@@ -68,11 +69,12 @@ test('SIGKILLs while compactions run all the time lose no acknowledged job', { t
   }
   const app = await open(t, dir);
   assert.ok(app.recovery.snapshotJobs > 0, 'compactions happened');
-  const missing = acked.filter((id) => app.get(id) === undefined);
+  const infos = await Promise.all(acked.map((id) => app.get(id)));
+  const missing = acked.filter((_, i) => infos[i] === undefined);
   assert.deepEqual(missing, [], `acknowledged jobs lost (of ${acked.length})`);
   await app.start();
-  await Promise.all(acked.map((id) => app.job(id)!.result({ timeout: 30_000 })));
-  for (const id of acked) assert.equal(app.get(id)!.state, 'succeeded', id);
+  await Promise.all(acked.map(async (id) => (await app.job(id))!.result({ timeout: 30_000 })));
+  for (const id of acked) assert.equal((await app.get(id))!.state, 'succeeded', id);
 });
 
 test('jobs running at a SIGKILL run again with attempt + 1 and recovered; finished ones never run again', { timeout: LIMIT_MS }, async (t) => {
@@ -102,22 +104,22 @@ test('jobs running at a SIGKILL run again with attempt + 1 and recovered; finish
   const app = await open(t, dir);
   assert.equal(app.recovery.interrupted, 2, 'two jobs were running when the process died');
   for (const id of ['hung-0', 'hung-1']) {
-    const info = app.get(id)!;
+    const info = (await app.get(id))!;
     assert.equal(info.state, 'pending');
     assert.equal(info.recovered, true);
   }
-  for (const id of done) assert.equal(app.get(id)?.state, 'succeeded', id);
+  for (const id of done) assert.equal((await app.get(id))?.state, 'succeeded', id);
 
   await app.start();
   const all = [...child.acks()];
   assert.equal(all.length, 9);
-  await Promise.all(all.map((id) => app.job(id)!.result({ timeout: 20_000 })));
+  await Promise.all(all.map(async (id) => (await app.job(id))!.result({ timeout: 20_000 })));
   const after = await runs(side);
   const startsOf = (id: string) => after.filter((r) => r.id === id && r.phase === 'start');
 
   for (const id of done) {
     assert.equal(startsOf(id).length, 1, `${id} finished before the crash and must not run again`);
-    assert.equal(app.get(id)!.result, id);
+    assert.equal((await app.get(id))!.result, id);
   }
   for (const id of ['hung-0', 'hung-1']) {
     const starts = startsOf(id);
@@ -125,7 +127,7 @@ test('jobs running at a SIGKILL run again with attempt + 1 and recovered; finish
     const first = hungBefore.get(id)!;
     assert.equal(starts[1]!.attempt, first.attempt + 1, `${id}: the interrupted run counts as an attempt`);
     assert.equal(starts[1]!.recovered, true, `${id}: the task sees recovered`);
-    const info = app.get(id)!;
+    const info = (await app.get(id))!;
     assert.equal(info.state, 'succeeded');
     assert.equal(info.attempts, first.attempt + 1);
     assert.equal(info.result, id);
@@ -136,7 +138,7 @@ test('jobs running at a SIGKILL run again with attempt + 1 and recovered; finish
     assert.equal(starts.length, 1, `${id} runs once`);
     assert.equal(starts[0]!.attempt, 1);
     assert.equal(starts[0]!.recovered, false, `${id} never ran before: not recovered`);
-    assert.equal(app.get(id)!.state, 'succeeded');
+    assert.equal((await app.get(id))!.state, 'succeeded');
   }
 });
 
@@ -148,7 +150,8 @@ test('a torn last record is cut off: the app opens, reports it, keeps every earl
   await Promise.all(finished.map((h) => h.result()));
   const eta = new Date(Date.now() + 3_600_000);
   for (let i = 0; i < 3; i++) await app.send('crash.add', [i, 20], { id: `later-${i}`, eta });
-  const expected = new Map([...finished.map((h) => h.id), 'later-0', 'later-1', 'later-2'].map((id) => [id, app.get(id)!]));
+  const expectedIds = [...finished.map((h) => h.id), 'later-0', 'later-1', 'later-2'];
+  const expected = new Map(await Promise.all(expectedIds.map(async (id) => [id, (await app.get(id))!] as const)));
   await app.close();
 
   // A crash in the middle of a write: half of a valid record, no newline, written where
@@ -162,7 +165,7 @@ test('a torn last record is cut off: the app opens, reports it, keeps every earl
   assert.deepEqual(app2.recovery.truncated, { file: journal, offset: sizeBefore, bytes: torn.length });
   const after = await readFile(journal);
   assert.ok(after.length >= sizeBefore && after.subarray(sizeBefore).every((b) => b === 0), 'the torn bytes are cut off the file (zeros may follow the records again)');
-  for (const [id, info] of expected) assert.deepEqual(app2.get(id), info, `${id} is intact`);
+  for (const [id, info] of expected) assert.deepEqual((await app2.get(id)), info, `${id} is intact`);
 
   await app2.start();
   const fresh = await app2.send('crash.add', [40, 2], { id: 'after-tear' });
@@ -171,9 +174,9 @@ test('a torn last record is cut off: the app opens, reports it, keeps every earl
 
   const app3 = await open(t, dir);
   assert.equal(app3.recovery.truncated, undefined, 'nothing torn the second time');
-  assert.equal(app3.get('after-tear')?.state, 'succeeded');
-  assert.equal(app3.get('after-tear')?.result, 42);
-  for (const [id, info] of expected) assert.deepEqual(app3.get(id), info, `${id} is still intact`);
+  assert.equal((await app3.get('after-tear'))?.state, 'succeeded');
+  assert.equal((await app3.get('after-tear'))?.result, 42);
+  for (const [id, info] of expected) assert.deepEqual((await app3.get(id)), info, `${id} is still intact`);
 });
 
 test('a journal segment whose header never landed (crash while compaction created it) is discarded', { timeout: LIMIT_MS }, async (t) => {
@@ -189,16 +192,16 @@ test('a journal segment whose header never landed (crash while compaction create
   await writeFile(empty, '');
 
   const app2 = await open(t, dir);
-  assert.equal(app2.get('kept')?.state, 'pending');
+  assert.equal((await app2.get('kept'))?.state, 'pending');
   await app2.start();
-  assert.equal(await app2.job('kept')!.result({ timeout: 10_000 }), 3);
+  assert.equal(await (await app2.job('kept'))!.result({ timeout: 10_000 }), 3);
   const more = await app2.send('crash.add', [2, 2], { id: 'more' });
   assert.equal(await more.result({ timeout: 10_000 }), 4);
   await app2.close();
 
   const app3 = await open(t, dir);
-  assert.equal(app3.get('kept')?.state, 'succeeded');
-  assert.equal(app3.get('more')?.state, 'succeeded');
+  assert.equal((await app3.get('kept'))?.state, 'succeeded');
+  assert.equal((await app3.get('more'))?.state, 'succeeded');
 
   // The same on a brand-new dir whose very first open was killed that early.
   const fresh = join(await tempDir(t), 'data');
@@ -208,7 +211,7 @@ test('a journal segment whose header never landed (crash while compaction create
   await app4.send('crash.add', [5, 5], { id: 'first' });
   await app4.close();
   const app5 = await open(t, fresh);
-  assert.equal(app5.get('first')?.state, 'pending');
+  assert.equal((await app5.get('first'))?.state, 'pending');
 });
 
 test('damage in the middle of the journal is refused with the file and the byte offset', { timeout: LIMIT_MS }, async (t) => {

@@ -53,7 +53,7 @@ test("root is refused on another user's data dir unless CELERIAC_ALLOW_ROOT=1", 
   assert.deepEqual(await readdir(dir), [], 'nothing written');
   allowRoot(t);
   const app = await openApp(t, { dir });
-  assert.equal(app.get('nothing'), undefined);
+  assert.equal((await app.get('nothing')), undefined);
   assert.equal((await stat(join(dir, 'inbox'))).uid, user.uid, "the inbox root made is the dir's user's, for that user's worker");
 });
 
@@ -79,7 +79,7 @@ test("a send by root before the first worker start leaves no root-owned dir: ref
   const script = `
     import { createCeleriac } from ${JSON.stringify(join(ROOT, 'src', 'index.ts'))};
     const app = await createCeleriac({ dir: ${JSON.stringify(dir)}, tasks: [${JSON.stringify(fixture('basic'))}], logger: false, concurrency: 1 });
-    console.log(JSON.stringify(app.get('from-root')?.state ?? null));
+    console.log(JSON.stringify((await app.get('from-root'))?.state ?? null));
     await app.close();`;
   const env = { ...process.env };
   delete env.CELERIAC_ALLOW_ROOT;

@@ -18,18 +18,18 @@ test('concurrent sends while the only slot is busy mark started only what the po
   const app = await openApp(t, { dir, tasks: [fixture('timing')], concurrency: 1 });
   await app.start();
   const busy = await app.send('timing.wait', [60_000, log]);
-  await waitFor(() => busy.info()?.state === 'started', 20_000, 'the busy job to start');
+  await waitFor(async () => (await busy.info())?.state === 'started', 20_000, 'the busy job to start');
 
   const hs = await Promise.all(Array.from({ length: 40 }, () => app.send('timing.stamp', [log])));
   const onDisk = [...(await readJobs(dir)).values()];
   const started = onDisk.filter((j) => j.state === 'started').length;
   assert.ok(started >= 1 && started <= HELD_PER_SLOT, `started on disk: at most what one slot's worker holds (${started} of 41)`);
   assert.equal(onDisk.filter((j) => j.state === 'pending').length, 41 - started, 'the rest wait, pending on disk');
-  const counts = app.counts();
+  const counts = (await app.counts());
   assert.ok(counts.started <= HELD_PER_SLOT, `started in memory too (${JSON.stringify(counts)})`);
 
   await app.cancel(busy.id);
-  await waitFor(() => hs.every((h) => h.info()?.state === 'succeeded'), 60_000, 'the sent jobs to run once the slot is free');
+  await waitFor(async () => (await Promise.all(hs.map((h) => h.info()))).every((info) => info?.state === 'succeeded'), 60_000, 'the sent jobs to run once the slot is free');
 });
 
 test('a job reserved while its slot is busy is expired, not started, once its expiry has passed', { timeout: LIMIT_MS }, async (t) => {
@@ -39,10 +39,10 @@ test('a job reserved while its slot is busy is expired, not started, once its ex
   const app = await openApp(t, { dir, tasks: [fixture('timing')], concurrency: 1 });
   await app.start();
   const busy = await app.send('timing.wait', [1500, log]);
-  await waitFor(() => busy.info()?.state === 'started', 20_000, 'the busy job to start');
+  await waitFor(async () => (await busy.info())?.state === 'started', 20_000, 'the busy job to start');
 
   const hs = await app.sendMany('timing.stamp', Array.from({ length: 20 }, () => [log]), { expires: 0.5 });
-  await waitFor(() => hs.every((h) => ['succeeded', 'expired'].includes(h.info()?.state ?? '')), 60_000, 'every job to run or expire');
+  await waitFor(async () => (await Promise.all(hs.map((h) => h.info()))).every((info) => ['succeeded', 'expired'].includes(info?.state ?? '')), 60_000, 'every job to run or expire');
 
   const jobs = await readJobs(dir);
   const ran = hs.map((h) => jobs.get(h.id)!).filter((j) => j.state === 'succeeded');
@@ -50,7 +50,7 @@ test('a job reserved while its slot is busy is expired, not started, once its ex
   const expired = hs.map((h) => jobs.get(h.id)!).filter((j) => j.state === 'expired');
   assert.ok(expired.length >= 20 - HELD_PER_SLOT, `the jobs the busy worker could not hold expire (${expired.length} of 20)`);
   for (const j of expired) assert.equal(j.startedAt, undefined, `${j.id} expired without a start`);
-  for (const h of hs.filter((h) => h.info()?.state === 'expired')) await assert.rejects(h.result(), `${h.id}: its waiter settles as expired`);
+  for (const h of hs) if ((await h.info())?.state === 'expired') await assert.rejects(h.result(), `${h.id}: its waiter settles as expired`);
 });
 
 test('a reserved job that was retrying and is given back at close reads as retrying, as on disk', { timeout: LIMIT_MS }, async (t) => {
@@ -60,12 +60,12 @@ test('a reserved job that was retrying and is given back at close reads as retry
   const app = await openApp(t, { dir, tasks: [fixture('timing'), fixture('retry')], concurrency: 1 });
   await app.start();
   const retried = await app.send('retry.slow', [log]);
-  await waitFor(() => retried.info()?.state === 'retrying', 20_000, 'the first run to ask for a retry');
+  await waitFor(async () => (await retried.info())?.state === 'retrying', 20_000, 'the first run to ask for a retry');
   // Two long jobs fill the pool's places for the one slot: the retry, once due, is reserved and waits.
   for (let i = 0; i < 2; i++) await app.send('timing.wait', [60_000, log]);
-  await waitFor(() => retried.info()?.state === 'reserved', 20_000, 'the retry to be reserved behind the busy worker');
+  await waitFor(async () => (await retried.info())?.state === 'reserved', 20_000, 'the retry to be reserved behind the busy worker');
 
   await app.close({ timeout: 1 });
   assert.equal((await readJobs(dir)).get(retried.id)?.state, 'retrying', 'on disk');
-  assert.equal(retried.info()?.state, 'retrying', 'in memory, after the reservation was given back');
+  assert.equal((await retried.info())?.state, 'retrying', 'in memory, after the reservation was given back');
 });

@@ -302,14 +302,14 @@ test('with start: true, the first jobs run while the data dir is still being rea
 
   const app = await createCeleriac({ dir, tasks: TASKS, logger: false, start: true, concurrency: 2 });
   // The table as createCeleriac() resolved: nothing changes it between the resolve and here (no I/O in between).
-  const atOpen = app.counts();
+  const atOpen = (await app.counts());
   t.after(() => app.close({ timeout: 5 }));
   assert.ok(atOpen.started + atOpen.succeeded > 0, `jobs were dispatched before createCeleriac() resolved (${JSON.stringify(atOpen)})`);
   await app.idle();
   const all = (await readRuns(side)).filter((r) => r.phase === 'start');
   assert.deepEqual(all.map((r) => r.label).sort(), ['a', 'b', 'c'], 'the higher-priority jobs ran once each');
-  assert.equal(app.counts().succeeded, N + 3, 'every job ran');
-  assert.equal(app.counts().pending, 0);
+  assert.equal((await app.counts()).succeeded, N + 3, 'every job ran');
+  assert.equal((await app.counts()).pending, 0);
 });
 
 test('a message waiting in the inbox (a cancel sent while no worker ran) is applied before any job runs', { timeout: LIMIT_MS }, async (t) => {
@@ -322,9 +322,9 @@ test('a message waiting in the inbox (a cancel sent while no worker ran) is appl
   const app = await createCeleriac({ dir, tasks: TASKS, logger: false, start: true });
   t.after(() => app.close({ timeout: 5 }));
   await app.idle();
-  assert.equal(app.get('first-in-line')?.state, 'cancelled');
+  assert.equal((await app.get('first-in-line'))?.state, 'cancelled');
   assert.deepEqual(await readRuns(side), [], 'the cancelled job never ran');
-  assert.equal(app.counts().succeeded, 5000);
+  assert.equal((await app.counts()).succeeded, 5000);
 });
 
 test('closing the store while it reads the snapshot stops the read, releases the data dir and loses nothing', { timeout: LIMIT_MS }, async (t) => {

@@ -46,11 +46,11 @@ test('the cause chain of a failure is kept: in TaskFailedError, the stored job, 
   assert.match(cause.stack ?? '', /ECONNREFUSED/);
   assert.match(err.message, /failed: TypeError: fetch failed \(caused by Error \[ECONNREFUSED\]: connect ECONNREFUSED/);
   assert.match(err.stack ?? '', /Caused by: Error: connect ECONNREFUSED/);
-  assert.deepEqual(h.info()?.error, err.remote, 'the stored error is the one result() reports');
+  assert.deepEqual((await h.info())?.error, err.remote, 'the stored error is the one result() reports');
   await app.close();
 
   const again = await createCeleriac({ dir, tasks: [fixture('errors')], logger: false, concurrency: 1 });
-  const stored = again.get(h.id)?.error;
+  const stored = (await again.get(h.id))?.error;
   await again.close();
   assert.equal(stored?.cause?.code, 'ECONNREFUSED', 'the cause survives the journal');
 
@@ -111,7 +111,7 @@ test('a task throwing an unreadable value fails its own job only; the worker goe
   const errors = await Promise.all(bad.map((h) => failure(h.result({ timeout: 20_000 }))));
   assert.equal(await good.result({ timeout: 20_000 }), 7);
   for (const [i, h] of bad.entries()) {
-    const info = h.info()!;
+    const info = (await h.info())!;
     assert.equal(info.state, 'failed', names[i]);
     assert.equal(info.recovered, false, `${names[i]} never ran in a worker that died`);
     assert.equal(info.attempts, 1, `${names[i]} ran once: a hostile value matches no autoretryFor entry`);

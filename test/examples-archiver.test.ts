@@ -116,7 +116,7 @@ test('404, 410 and 403 are broken links: the job succeeds with { broken: true, r
     assert.equal(a.reason, reason);
     assert.equal(a.status, status);
     assert.equal(a.sha256, undefined);
-    const info = app.get(job.id)!;
+    const info = (await app.get(job.id))!;
     assert.equal(info.state, 'succeeded', 'a broken link is a finding, not a failure');
     assert.equal(info.retries, 0, 'and is not retried');
     const rec = await readRecord(a.record);
@@ -135,7 +135,7 @@ test('a host name that cannot resolve is a broken link (DNS failure)', async (t)
   const a = await job.result({ timeout: 20_000 });
   assert.equal(a.broken, true);
   assert.equal(a.reason, `DNS lookup failed: no such host "${host}" (ENOTFOUND)`);
-  assert.equal(app.get(job.id)!.retries, 0);
+  assert.equal((await app.get(job.id))!.retries, 0);
   assert.equal((await readRecord(a.record)).broken, true);
 });
 
@@ -160,7 +160,7 @@ test('transient failures (503, a timeout, a reset connection, a cut-off body) ar
   assert.equal(a.size, BYTES.length);
   assert.equal(a.attempt, 5);
   assert.equal(srv.hits['/flaky.csv'], 5, 'four transient failures, then the download');
-  const info = app.get(job.id)!;
+  const info = (await app.get(job.id))!;
   assert.equal(info.state, 'succeeded');
   assert.equal(info.retries, 4);
   assert.equal(info.attempts, 5);
@@ -177,7 +177,7 @@ test('when the retries run out, the job fails with the last transient error, and
     return true;
   });
   assert.equal(srv.hits['/down.csv'], 3);
-  assert.equal(app.get(job.id)!.state, 'failed');
+  assert.equal((await app.get(job.id))!.state, 'failed');
   await assert.rejects(readdir(outDir), { code: 'ENOENT' });
 });
 

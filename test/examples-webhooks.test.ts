@@ -94,7 +94,7 @@ test('5xx is retried with a doubling countdown, then delivered; every attempt ca
   assert.ok(sub.seen[1]!.at - sub.seen[0]!.at >= 45, `first retry after ${sub.seen[1]!.at - sub.seen[0]!.at} ms`);
   assert.ok(sub.seen[2]!.at - sub.seen[1]!.at >= 95, `second retry after ${sub.seen[2]!.at - sub.seen[1]!.at} ms`);
 
-  const info = app.get(id)!;
+  const info = (await app.get(id))!;
   assert.equal(info.state, 'succeeded');
   assert.equal(info.retries, 2);
   assert.equal(info.attempts, 3);
@@ -112,7 +112,7 @@ test('a subscriber that does not answer within the timeout is retried', async (t
   // The client's clock starts before the request reaches the server: allow for that trip.
   const gap = sub.seen[1]!.at - sub.seen[0]!.at;
   assert.ok(gap >= 800, `retried ${gap} ms after the first request arrived (timeout 1 s, countdown 50 ms)`);
-  const info = app.get(job.id)!;
+  const info = (await app.get(job.id))!;
   assert.equal(info.state, 'succeeded');
   assert.equal(info.retries, 1);
 });
@@ -131,7 +131,7 @@ test('a 4xx fails the job at once, with the status in a clear error', async (t) 
   assert.match(err.remote.message, /^POST http:\/\/127\.0\.0\.1:\d+\/hooks: HTTP 422 Unprocessable Entity; the subscriber refused the notification, not retried$/);
   await sleep(150); // a retry, had there been one, would have come by now
   assert.equal(sub.seen.length, 1);
-  const info = app.get(job.id)!;
+  const info = (await app.get(job.id))!;
   assert.equal(info.state, 'failed');
   assert.equal(info.retries, 0);
   assert.equal(info.attempts, 1);
@@ -148,7 +148,7 @@ test('when the retries run out, the job fails with the last 5xx', async (t) => {
     return true;
   });
   assert.equal(sub.seen.length, 3, 'the first try and two retries');
-  const info = app.get(job.id)!;
+  const info = (await app.get(job.id))!;
   assert.equal(info.state, 'failed');
   assert.equal(info.retries, 2);
 });
@@ -169,7 +169,7 @@ test('sending the same job id twice creates one job, and the subscriber gets one
   await sleep(100);
   assert.equal(sub.seen.length, 1);
   assert.equal(sub.seen[0]!.key, id);
-  assert.equal(app.get(id)!.attempts, 1);
+  assert.equal((await app.get(id))!.attempts, 1);
 });
 
 test('the host script embeds the plugin in an app and runs it end to end', async (t) => {

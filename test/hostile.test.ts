@@ -12,7 +12,7 @@ async function failure(app: Celeriac, task: string): Promise<TaskFailedError> {
     await h.result({ timeout: 20_000 });
   } catch (err) {
     assert.ok(err instanceof TaskFailedError, `${task}: ${(err as Error).message}`);
-    assert.equal(app.get(h.id)?.state, 'failed');
+    assert.equal((await app.get(h.id))?.state, 'failed');
     return err;
   }
   throw new Error(`${task} was expected to fail`);
@@ -47,7 +47,7 @@ test('hostile tasks fail only their own job, with an error that says what happen
   assert.match(spin.remote.message, /worker thread was terminated/);
 
   await stillWhole(app, [5, 6, 7, 8, 9, 10]);
-  assert.equal(app.get(first.id)?.result, 42, 'an earlier result is untouched');
+  assert.equal((await app.get(first.id))?.result, 42, 'an earlier result is untouched');
   const threads = (app as unknown as { pool: { workers: unknown[] } }).pool.workers.length;
   assert.equal(threads, 2, 'the pool is back to full size');
 });

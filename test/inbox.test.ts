@@ -14,10 +14,10 @@ test('a job handed in while the owner runs is picked up promptly and runs', asyn
   const client = await createClient({ dir, tasks: [fixture('basic')] });
   const sentAt = Date.now();
   const { id } = await client.send('math.add', [2, 3]);
-  const seen = await waitFor(() => app.get(id), 5000, 'the owner to take the job');
+  const seen = await waitFor(async () => (await app.get(id)), 5000, 'the owner to take the job');
   const tookMs = Date.now() - sentAt;
   assert.ok(seen);
-  assert.equal(await app.job(id)!.result({ timeout: 10_000 }), 5);
+  assert.equal(await (await app.job(id))!.result({ timeout: 10_000 }), 5);
   assert.equal(await client.result(id, { timeout: 10_000 }), 5, 'a reader in another role sees the result');
   assert.equal((await readdir(join(dir, 'inbox'))).filter((f) => f.endsWith('.json')).length, 0, 'the applied message is gone');
   t.diagnostic(`inbox pickup took ${tookMs} ms`);
@@ -30,9 +30,9 @@ test('a job handed in while no owner runs is durable and runs at the next start'
   assert.equal(id, 'offline-1');
   assert.equal((await client.get(id))?.state, 'pending', 'readers see it as pending while it waits in the inbox');
   const app = await openApp(t, { dir });
-  assert.equal(app.get(id)?.state, 'pending', 'opening the dir applied the inbox');
+  assert.equal((await app.get(id))?.state, 'pending', 'opening the dir applied the inbox');
   await app.start();
-  assert.equal(await app.job(id)!.result({ timeout: 10_000 }), 'queued while down');
+  assert.equal(await (await app.job(id))!.result({ timeout: 10_000 }), 'queued while down');
 });
 
 test('a client checks task names and arguments before writing anything', async (t) => {
@@ -48,7 +48,7 @@ test('invalid messages are moved aside with a reason, never applied', async (t) 
   const client = await createClient({ dir });
   await client.send('no.such.task', [], { id: 'unknown-1' });
   const app = await openApp(t, { dir });
-  assert.equal(app.get('unknown-1'), undefined);
+  assert.equal((await app.get('unknown-1')), undefined);
   const reasons = await rejectedReasons(dir);
   assert.ok(reasons.some((r) => /unknown task "no.such.task"/.test(r)), reasons.join('\n'));
 });
@@ -61,8 +61,8 @@ test('a message written by another uid is moved aside with a reason, never appli
   const mine = await client.send('demo.echo', ['from the owner'], { id: 'mine-1' });
   await chown(foreign.file, 65534, 65534);
   const app = await openApp(t, { dir });
-  assert.equal(app.get('foreign-1'), undefined, 'a job from another uid is not accepted');
-  assert.equal(app.get(mine.id)?.state, 'pending', "the owner's own message beside it is");
+  assert.equal((await app.get('foreign-1')), undefined, 'a job from another uid is not accepted');
+  assert.equal((await app.get(mine.id))?.state, 'pending', "the owner's own message beside it is");
   const reasons = await rejectedReasons(dir);
   assert.ok(reasons.some((r) => /written by uid 65534/.test(r)), reasons.join('\n'));
 });
@@ -78,8 +78,8 @@ test('a malformed message is rejected without touching the journal', async (t) =
   const ok = await client.send('demo.echo', ['fine'], { id: 'fine-1' });
   await writeFile(join(dir, 'inbox', `${Date.now() + 1}-1-deadbeef.json`), '{"v":1,"kind":"send","jobs":[{"id":"x","task":"demo.echo","args":"[1",', { mode: 0o600 });
   const app = await openApp(t, { dir });
-  assert.equal(app.get(ok.id)?.state, 'pending');
-  assert.equal(app.get('x'), undefined);
+  assert.equal((await app.get(ok.id))?.state, 'pending');
+  assert.equal((await app.get('x')), undefined);
   assert.equal((await readdir(join(dir, 'inbox-rejected'))).length, 2, 'the bad message and its reason');
 });
 
@@ -89,7 +89,7 @@ test('cancel through the inbox reaches a running owner', async (t) => {
   const h = await app.send('demo.echo', ['never'], { countdown: 60 });
   const client = await createClient({ dir });
   await client.cancel(h.id);
-  await waitFor(() => app.get(h.id)?.state === 'cancelled', 5000, 'the cancel to apply');
+  await waitFor(async () => (await app.get(h.id))?.state === 'cancelled', 5000, 'the cancel to apply');
 });
 
 test('a submitter killed mid-write leaves no half message behind', async (t) => {
@@ -106,7 +106,7 @@ for (let i = 0; ; i++) { const { id } = await c.send('demo.echo', ['n' + i]); pr
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   const app = await openApp(t, { dir });
-  for (const id of acked) assert.equal(app.get(id)?.state, 'pending', `acknowledged job ${id} is on record`);
+  for (const id of acked) assert.equal((await app.get(id))?.state, 'pending', `acknowledged job ${id} is on record`);
   const rejected = await readdir(join(dir, 'inbox-rejected')).catch(() => [] as string[]);
   assert.deepEqual(rejected, [], 'no torn message was ever visible to the owner');
 });

@@ -23,7 +23,7 @@ async function expectFailure(app: Celeriac, handle: JobHandle, name: string, mes
   assert.equal(err.jobId, handle.id);
   assert.equal(err.remote.name, name, `remote error: ${err.remote.name}: ${err.remote.message}`);
   assert.match(err.remote.message, message);
-  const info = app.get(handle.id);
+  const info = (await app.get(handle.id));
   assert.equal(info?.state, 'failed');
   assert.equal(info?.error?.name, name);
   assert.equal(info?.error?.message, err.remote.message);
@@ -43,8 +43,8 @@ async function appWithHistory(t: TestContext, options: Parameters<typeof openApp
   await app.start();
   const before = await app.send('limits.nap', [0, { kept: 'before' }]);
   assert.deepEqual(await before.result({ timeout: 15_000 }), { kept: 'before' });
-  const untouched = () => {
-    const info = app.get(before.id);
+  const untouched = async () => {
+    const info = (await app.get(before.id));
     assert.equal(info?.state, 'succeeded');
     assert.deepEqual(info?.result, { kept: 'before' });
     assert.equal(info?.attempts, 1);
@@ -68,9 +68,9 @@ async function workerKillerScenario(t: TestContext, task: string, args: unknown[
   const bad = await app.send(task, args);
   const err = await expectFailure(app, bad, name, message);
   assert.equal(await bystander.result({ timeout: 15_000 }), 'bystander');
-  assert.equal(app.get(bystander.id)?.attempts, 1, 'the bystander ran once, undisturbed');
-  assert.equal(app.get(bystander.id)?.recovered, false);
-  untouched();
+  assert.equal((await app.get(bystander.id))?.attempts, 1, 'the bystander ran once, undisturbed');
+  assert.equal((await app.get(bystander.id))?.recovered, false);
+  await untouched();
   await newJobsRun();
   await waitFor(() => logged.some((m) => /starting a replacement/.test(m)), 5000, 'the pool to report the replacement');
   // Back to full size: jobs that each hold a worker a while land on two threads.
@@ -92,7 +92,7 @@ test('a timeout fires the task\'s AbortSignal and fails the job with TimeoutErro
   // One worker: the next job runs on the very same thread, so it was not terminated.
   const next = await app.send('limits.where', [0]);
   assert.equal(await next.result({ timeout: 15_000 }), seen.threadId);
-  untouched();
+  await untouched();
   await newJobsRun();
 });
 
@@ -122,7 +122,7 @@ test('throwing a non-Error fails the job with NonErrorThrown', async (t) => {
   const b = await app.send('limits.throwString', []);
   await expectFailure(app, a, 'NonErrorThrown', /non-Error value: null/);
   await expectFailure(app, b, 'NonErrorThrown', /non-Error value: "str"/);
-  untouched();
+  await untouched();
   await newJobsRun();
 });
 
@@ -134,7 +134,7 @@ test('a result JSON cannot carry fails the job with ResultNotSerializable', asyn
   await expectFailure(app, fn, 'ResultNotSerializable', /limits\.returnFunction: the return value\.nested\.fn is a function/);
   await expectFailure(app, big, 'ResultNotSerializable', /limits\.returnBigInt: the return value is a BigInt/);
   await expectFailure(app, cycle, 'ResultNotSerializable', /limits\.returnCycle: the return value\.self refers back to itself/);
-  untouched();
+  await untouched();
   await newJobsRun();
 });
 
@@ -146,8 +146,8 @@ for (const [task, name] of [['limits.exit', 'WorkerExited'], ['limits.crashLater
     await expectFailure(app, bad, name, /./);
     // The sibling was interrupted by no fault of its own: it runs again (flagged recovered) and succeeds.
     assert.equal(await sibling.result({ timeout: 15_000 }), 'sibling');
-    assert.equal(app.get(sibling.id)?.state, 'succeeded');
-    untouched();
+    assert.equal((await app.get(sibling.id))?.state, 'succeeded');
+    await untouched();
     await newJobsRun();
   });
 }

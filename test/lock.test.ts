@@ -67,9 +67,9 @@ test('a LOCK left by a SIGKILLed process is taken over, and its jobs are there',
   t.after(() => app.close({ timeout: 1 }));
   const now = JSON.parse(await readFile(join(dir, 'LOCK'), 'utf8')) as { pid: number };
   assert.equal(now.pid, process.pid, 'the LOCK is ours now');
-  assert.equal(app.get('held-1')?.state, 'pending', 'the job the dead process accepted');
+  assert.equal((await app.get('held-1'))?.state, 'pending', 'the job the dead process accepted');
   await app.start();
-  assert.equal(await app.job('held-1')!.result({ timeout: 10_000 }), 3);
+  assert.equal(await (await app.job('held-1'))!.result({ timeout: 10_000 }), 3);
   // And it is a real lock again: another opener is refused.
   await assert.rejects(createCeleriac(options(dir)), locked);
 });
@@ -99,7 +99,7 @@ test('close() releases the dir: it opens again, in this process and in another',
   assert.equal(existsSync(join(dir, 'LOCK')), false, 'close() removes the LOCK');
 
   const again = await createCeleriac(options(dir));
-  assert.equal(again.get('before-close')?.state, 'pending');
+  assert.equal((await again.get('before-close'))?.state, 'pending');
   await again.close();
 
   // Another process can take it too, and sees the job.

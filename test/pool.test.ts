@@ -90,7 +90,7 @@ test('the host event loop stays responsive while CPU-bound tasks run', async (t)
   // Two jobs that spin their worker's CPU until the host creates `release`: they can only
   // end if the host's event loop keeps turning while both workers are busy.
   const handles = await app.sendMany('pool.spinUntil', [[release, 60_000], [release, 60_000]]);
-  await waitFor(() => handles.every((h) => h.info()?.state === 'started'), 30_000, 'both jobs to start');
+  await waitFor(async () => (await Promise.all(handles.map((h) => h.info()))).every((info) => info?.state === 'started'), 30_000, 'both jobs to start');
   let ticks = 0;
   while (ticks < 20) await new Promise<void>((r) => setTimeout(() => r(void ticks++), 1));
   await writeFile(release, '');
@@ -137,5 +137,5 @@ test('jobs queued behind a long job in one worker move to an idle worker', async
   const shortDoneAt = (await Promise.all(shorts.map((h) => h.result({ timeout: 20_000 })))) as number[];
   const late = shortDoneAt.filter((at) => at >= longDoneAt).length;
   assert.equal(late, 0, `${late} short job(s) waited behind the long one instead of moving to the idle worker`);
-  for (const h of shorts) assert.equal(h.info()?.attempts, 1, 'a moved job is not counted as a second attempt');
+  for (const h of shorts) assert.equal((await h.info())?.attempts, 1, 'a moved job is not counted as a second attempt');
 });

@@ -17,8 +17,8 @@ async function open(t: TestContext, dir: string): Promise<Celeriac> {
   return app;
 }
 
-const brief = (app: Celeriac, id: string) => {
-  const info = app.get(id)!;
+const brief = async (app: Celeriac, id: string) => {
+  const info = (await app.get(id))!;
   return { state: info.state, attempts: info.attempts, recovered: info.recovered };
 };
 
@@ -43,13 +43,13 @@ test('a job rerun after a crash keeps its attempt and recovered flag at the next
   const second = await open(t, dir);
   assert.equal(second.recovery.interrupted, 1);
   await second.start();
-  assert.equal(await second.job('x')!.result({ timeout: 20_000 }), 'x');
-  const live = brief(second, 'x');
+  assert.equal(await (await second.job('x'))!.result({ timeout: 20_000 }), 'x');
+  const live = await brief(second, 'x');
   assert.deepEqual(live, { state: 'succeeded', attempts: 2, recovered: true });
   await second.close();
 
   const third = await open(t, dir);
-  assert.deepEqual(brief(third, 'x'), live, 'the replay agrees with what the process that ran it saw');
+  assert.deepEqual(await brief(third, 'x'), live, 'the replay agrees with what the process that ran it saw');
   assert.equal(third.recovery.interrupted, 0);
   await third.close();
   const runs = (await readFile(side, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { phase: string; attempt: number; recovered: boolean });
@@ -69,5 +69,5 @@ test('a job interrupted twice counts both attempts at the third open', { timeout
   const third = await open(t, again);
   assert.equal(third.recovery.interrupted, 1);
   // The next run is attempt 3; it was attempt 2 again (the second start was dropped at replay).
-  assert.deepEqual(brief(third, 'y'), { state: 'pending', attempts: 2, recovered: true });
+  assert.deepEqual(await brief(third, 'y'), { state: 'pending', attempts: 2, recovered: true });
 });

@@ -18,12 +18,15 @@ test('jobs taken ahead of a free worker read as reserved, not started, in counts
   const app = await openApp(t, { tasks: [fixture('timing')], concurrency: 1, prefetch: 16 });
   await app.start();
   const hs = await app.sendMany('timing.wait', Array.from({ length: 30 }, () => [60_000, log]));
-  await waitFor(() => app.counts().started >= 1 && app.counts().reserved + app.counts().started === 16, 20_000, 'prefetch to fill and the worker to take its first jobs');
-  const counts = app.counts();
+  await waitFor(async () => {
+    const c = await app.counts();
+    return c.started >= 1 && c.reserved + c.started === 16;
+  }, 20_000, 'prefetch to fill and the worker to take its first jobs');
+  const counts = (await app.counts());
   assert.ok(counts.started >= 1 && counts.started <= HELD_PER_SLOT, `started: only what the worker holds (${JSON.stringify(counts)})`);
   assert.equal(counts.reserved, 16 - counts.started);
   assert.equal(counts.pending, 14);
-  const states = hs.map((h) => h.info()?.state);
+  const states = (await Promise.all(hs.map((h) => h.info()))).map((info) => info?.state);
   assert.equal(states.filter((s) => s === 'reserved').length, counts.reserved, 'get() says reserved too');
   for (const h of hs) await app.cancel(h.id);
 });
@@ -56,5 +59,5 @@ test('after a SIGKILL, only started jobs are flagged recovered; reserved ones wa
   for (const id of begun) assert.ok(recovered.includes(id), `${id} began before the kill: it is flagged recovered`);
   assert.deepEqual(jobs.filter((j) => j.state !== 'pending').map((j) => j.state), [], 'every job waits again');
   assert.equal(jobs.filter((j) => j.attempts > 0).length, recovered.length, 'only the started jobs count an attempt');
-  assert.equal(app.counts().pending, N);
+  assert.equal((await app.counts()).pending, N);
 });

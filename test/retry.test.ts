@@ -15,7 +15,10 @@ test("Celery's defaults: countdown 180 s, at most 3 retries", async (t) => {
   const app = await retryApp(t);
   await app.start();
   const h = await app.send('retry.defaults', []);
-  const info = await waitFor(() => (h.info()?.state === 'retrying' ? h.info() : undefined), 10_000, 'a retry');
+  const info = await waitFor(async () => {
+    const info = await h.info();
+    return info?.state === 'retrying' ? info : undefined;
+  }, 10_000, 'a retry');
   assert.equal(info!.retries, 1);
   const wait = info!.runAt!.getTime() - info!.startedAt!.getTime();
   assert.ok(wait >= 179_000 && wait <= 181_000, `retry scheduled ${wait} ms after the start`);
@@ -28,7 +31,7 @@ test('retry() reschedules until the task succeeds', async (t) => {
   await app.start();
   const h = await app.send('retry.flaky', [2]);
   assert.equal(await h.result({ timeout: 10_000 }), 2);
-  const info = h.info()!;
+  const info = (await h.info())!;
   assert.equal(info.state, 'succeeded');
   assert.equal(info.attempts, 3);
   assert.equal(info.retries, 2);
@@ -44,7 +47,7 @@ test('exhausted retries fail the job with the last error', async (t) => {
     assert.match(err.remote.message, /gave up after 3 retries/);
     return true;
   });
-  assert.equal(h.info()?.attempts, 4, 'the first run plus 3 retries');
+  assert.equal((await h.info())?.attempts, 4, 'the first run plus 3 retries');
 });
 
 test('maxRetries can be overridden per call', async (t) => {
@@ -52,7 +55,7 @@ test('maxRetries can be overridden per call', async (t) => {
   await app.start();
   const one = await app.send('retry.always', [], { maxRetries: 1 });
   await assert.rejects(one.result({ timeout: 10_000 }), /gave up after 1 retry/);
-  assert.equal(one.info()?.attempts, 2);
+  assert.equal((await one.info())?.attempts, 2);
   const flaky = await app.send('retry.flaky', [4], { maxRetries: 3 });
   await assert.rejects(flaky.result({ timeout: 10_000 }), /transient failure #4/);
 });
@@ -63,8 +66,8 @@ test('retry({ maxRetries }) applies to that retry only, as in Celery: the next r
   const h = await app.send('retry.raisedOnce', []);
   // Retry #1 is allowed by its own limit (5); retry #2 names none: the task's 1 is reached.
   await assert.rejects(h.result({ timeout: 10_000 }), /^.*failure #2 \(gave up after 1 retry; maxRetries is 1\)/);
-  assert.equal(h.info()?.attempts, 2);
-  assert.equal(h.info()?.retries, 1);
+  assert.equal((await h.info())?.attempts, 2);
+  assert.equal((await h.info())?.retries, 1);
 });
 
 test('retry({ args }) runs the retry with new arguments', async (t) => {
@@ -72,7 +75,7 @@ test('retry({ args }) runs the retry with new arguments', async (t) => {
   await app.start();
   const h = await app.send('retry.newargs', [0]);
   assert.equal(await h.result({ timeout: 10_000 }), 3);
-  assert.deepEqual(h.info()?.args, [3]);
+  assert.deepEqual((await h.info())?.args, [3]);
 });
 
 test('declarative policy: autoretryFor retries matching errors only', async (t) => {
@@ -84,7 +87,7 @@ test('declarative policy: autoretryFor retries matching errors only', async (t) 
   assert.equal(await byClass.result({ timeout: 10_000 }), 2);
   assert.equal(await byCode.result({ timeout: 10_000 }), 1);
   await assert.rejects(other.result({ timeout: 10_000 }), /RangeError: not retried/);
-  assert.equal(other.info()?.attempts, 1);
+  assert.equal((await other.info())?.attempts, 1);
 });
 
 test('autoretryFor stops at maxRetries: the task\'s own, or the one given at send', async (t) => {
@@ -96,7 +99,7 @@ test('autoretryFor stops at maxRetries: the task\'s own, or the one given at sen
   await assert.rejects(byTask.result({ timeout: 10_000 }), /flaky #3 \(gave up after 2 retries; maxRetries is 2\)/);
   await assert.rejects(bySend.result({ timeout: 10_000 }), /flaky #2 \(gave up after 1 retry; maxRetries is 1\)/);
   await assert.rejects(none.result({ timeout: 10_000 }), /flaky #1 \(gave up after 0 retries; maxRetries is 0\)/);
-  assert.deepEqual([byTask, bySend, none].map((h) => [h.info()?.attempts, h.info()?.retries]), [[3, 2], [2, 1], [1, 0]], 'the first run plus maxRetries retries, no more');
+  assert.deepEqual((await Promise.all([byTask, bySend, none].map((h) => h.info()))).map((info) => [info?.attempts, info?.retries]), [[3, 2], [2, 1], [1, 0]], 'the first run plus maxRetries retries, no more');
 });
 
 test('retry({ maxRetries }) stops at the limit it gives', async (t) => {
@@ -104,7 +107,7 @@ test('retry({ maxRetries }) stops at the limit it gives', async (t) => {
   await app.start();
   const h = await app.send('retry.capped', []);
   await assert.rejects(h.result({ timeout: 10_000 }), /capped \(gave up after 1 retry; maxRetries is 1\)/);
-  assert.equal(h.info()?.attempts, 2);
+  assert.equal((await h.info())?.attempts, 2);
 });
 
 test('every retry path allows exactly maxRetries retries: the last one is granted, the next refused', () => {
@@ -143,10 +146,10 @@ test('a waiting retry holds no worker', async (t) => {
   const app = await retryApp(t, { concurrency: 1, prefetch: 1 });
   await app.start();
   const slow = await app.send('retry.slow', [log]);
-  await waitFor(() => slow.info()?.state === 'retrying', 10_000, 'the retry to be scheduled');
+  await waitFor(async () => (await slow.info())?.state === 'retrying', 10_000, 'the retry to be scheduled');
   const quick = await app.send('retry.quick', [log]);
   assert.equal(await quick.result({ timeout: 10_000 }), 'quick');
-  assert.equal(slow.info()?.state, 'retrying', 'the only worker ran another job while the retry waited');
+  assert.equal((await slow.info())?.state, 'retrying', 'the only worker ran another job while the retry waited');
   assert.equal(await slow.result({ timeout: 10_000 }), 'done');
   const runs = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(runs.map((r) => r.quick ?? r.retries), [0, true, 1]);

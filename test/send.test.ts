@@ -24,12 +24,12 @@ test('send resolves with a handle whose job is already on disk, with a checksum 
   assert.match(line, /^[0-9a-f]{8} \{"o":"a","i":"seed-1","n":"demo.echo",.*"a":\["Hello World"\]\}$/);
   const { crc32 } = await import('node:zlib');
   assert.equal(Number.parseInt(line.slice(0, 8), 16), crc32(line.slice(9)));
-  assert.equal(app.get('seed-1')?.state, 'pending');
+  assert.equal((await app.get('seed-1'))?.state, 'pending');
 });
 
 test('concurrent sends share flushes (group commit)', async (t) => {
   const app = await openApp(t);
-  const store = (app as unknown as { store: { commit: (...a: unknown[]) => Promise<void> } }).store;
+  const store = (app as unknown as { backend: { store: { commit: (...a: unknown[]) => Promise<void> } } }).backend.store;
   // Count the real writes by watching the file handle the store writes with.
   const fh = (store as unknown as { fh: { write: (...a: unknown[]) => Promise<unknown> } }).fh;
   let writes = 0;
@@ -72,7 +72,7 @@ test('sendMany makes every job durable in one flush and returns a handle per job
   const dir = join(await tempDir(t), 'data');
   const app = await openApp(t, { dir });
   // Every buffer the store writes to its journal (one write per flush: O_DSYNC, durable on return).
-  const fh = (app as unknown as { store: { fh: { write: (buf: Buffer, ...rest: unknown[]) => Promise<unknown> } } }).store.fh;
+  const fh = (app as unknown as { backend: { store: { fh: { write: (buf: Buffer, ...rest: unknown[]) => Promise<unknown> } } } }).backend.store.fh;
   const writes: string[] = [];
   const original = fh.write.bind(fh);
   fh.write = (buf: Buffer, ...rest: unknown[]) => {
@@ -96,10 +96,10 @@ test('sending a known id again creates no second job', async (t) => {
   assert.equal(a.created !== b.created, true, 'exactly one of two concurrent sends creates the job');
   const c = await app.send('demo.echo', ['third'], { id: 'same' });
   assert.equal(c.created, false);
-  assert.deepEqual(app.get('same')?.args, ['first']);
+  assert.deepEqual((await app.get('same'))?.args, ['first']);
   await app.start();
   assert.equal(await c.result(), 'first');
-  assert.equal(app.get('same')?.attempts, 1);
+  assert.equal((await app.get('same'))?.attempts, 1);
 });
 
 test('sendMany gives each job options of its own, an id included, deduplicated per id as send() does', async (t) => {
@@ -109,13 +109,13 @@ test('sendMany gives each job options of its own, an id included, deduplicated p
   const handles = await app.sendMany('demo.echo', [{ args: ['a'], id: 'k1' }, { args: ['b'], id: 'k2', priority: 5 }, ['c'], { args: ['d'], id: 'k2' }], { priority: 1 });
   assert.deepEqual(handles.map((h) => h.id).filter((id, i) => i !== 2), ['k1', 'k2', 'k2']);
   assert.deepEqual(handles.map((h) => h.created), [false, true, true, false]);
-  assert.deepEqual(app.get('k1')?.args, ['old'], 'a known id creates nothing');
-  assert.deepEqual([app.get('k2')?.args, app.get('k2')?.priority], [['b'], 5], 'the first of an id twice in the list wins; its own options over the shared ones');
-  assert.equal(handles[2]!.info()?.priority, 1, 'the shared options apply to the items that give none');
+  assert.deepEqual((await app.get('k1'))?.args, ['old'], 'a known id creates nothing');
+  assert.deepEqual([(await app.get('k2'))?.args, (await app.get('k2'))?.priority], [['b'], 5], 'the first of an id twice in the list wins; its own options over the shared ones');
+  assert.equal((await handles[2]!.info())?.priority, 1, 'the shared options apply to the items that give none');
 
   const [one, many] = await Promise.all([app.send('demo.echo', ['x'], { id: 'k3' }), app.sendMany('demo.echo', [{ args: ['y'], id: 'k3' }])]);
   assert.equal(one.created !== many[0]!.created, true, 'a send and a sendMany racing on one id: exactly one creates it');
-  assert.equal(app.counts().pending, 4);
+  assert.equal((await app.counts()).pending, 4);
 
   const before = await journalText(dir);
   await assert.rejects(app.sendMany('demo.echo', [['a'], { args: ['b'], colour: 1 }] as never), /sendMany\(demo\.echo\): argsList\[1\]: unknown option "colour"/);
@@ -131,14 +131,14 @@ test('sendMany gives each job options of its own, an id included, deduplicated p
   const sent = await client.sendMany('demo.echo', [{ args: ['z'], id: 'k1' }, { args: ['w'], id: 'k9' }, { args: ['v'], id: 'k9' }]);
   assert.deepEqual(sent.map((s) => s.id), ['k1', 'k9', 'k9']);
   const reopened = await openApp(t, { dir });
-  assert.deepEqual([reopened.get('k1')?.args, reopened.get('k9')?.args], [['old'], ['w']], 'through the inbox too, a known id creates nothing');
-  assert.equal(reopened.counts().pending, 5);
+  assert.deepEqual([(await reopened.get('k1'))?.args, (await reopened.get('k9'))?.args], [['old'], ['w']], 'through the inbox too, a known id creates nothing');
+  assert.equal((await reopened.counts()).pending, 5);
 });
 
 test('jobs sent before start() wait, then run once the app starts', async (t) => {
   const app = await openApp(t);
   const h = await app.send('demo.echo', ['early']);
-  assert.equal(h.info()?.state, 'pending');
+  assert.equal((await h.info())?.state, 'pending');
   await app.start();
   assert.equal(await h.result({ timeout: 10_000 }), 'early');
 });

@@ -32,11 +32,11 @@ test('close({ timeout }) ends with a task blocking its thread: the thread is ter
 
   const again = await createCeleriac({ dir, tasks: [fixture('poison')], concurrency: 1, logger: false });
   t.after(() => again.close({ timeout: 1 }));
-  const b = again.get(blocked.id);
+  const b = (await again.get(blocked.id));
   assert.equal(b?.state, 'pending', JSON.stringify(b));
   assert.equal(b?.attempts, 1);
   assert.equal(b?.recovered, true, 'it was running: it may have had effects');
-  const q = again.get(behind.id);
+  const q = (await again.get(behind.id));
   assert.equal(q?.state, 'pending', JSON.stringify(q));
   assert.equal(q?.recovered, false, 'it never began');
   assert.equal(q?.attempts, 0);

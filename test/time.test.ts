@@ -20,22 +20,22 @@ test('countdown and eta delay a job; it runs after its time, not before', async 
   const far = await app.send('timing.stamp', [log], { countdown: 60 });
   const now = await app.send('timing.stamp', [log]);
   await now.result({ timeout: 10_000 });
-  assert.equal(far.info()?.state, 'pending', 'an undelayed job does not wait for the delayed ones');
+  assert.equal((await far.info())?.state, 'pending', 'an undelayed job does not wait for the delayed ones');
   const a = (await byCountdown.result({ timeout: 10_000 })) as number;
   const b = (await byEta.result({ timeout: 10_000 })) as number;
-  assert.ok(a >= byCountdown.info()!.runAt!.getTime(), 'countdown job ran at or after its time');
+  assert.ok(a >= (await byCountdown.info())!.runAt!.getTime(), 'countdown job ran at or after its time');
   assert.ok(a >= sentAt + 400);
   assert.ok(b >= sentAt + 600);
-  assert.equal(byEta.info()?.runAt?.getTime(), sentAt + 600);
+  assert.equal((await byEta.info())?.runAt?.getTime(), sentAt + 600);
 });
 
 test('overdue jobs run right after start, ahead of jobs sent after it', async (t) => {
   const log = join(await tempDir(t), 'runs.log');
   const app = await timingApp(t, { concurrency: 1 });
   const overdue = await app.send('timing.stamp', [log], { countdown: 0.1 });
-  const dueAt = overdue.info()!.runAt!.getTime();
+  const dueAt = (await overdue.info())!.runAt!.getTime();
   await waitFor(() => Date.now() > dueAt, 10_000, 'the job to be overdue');
-  assert.equal(overdue.info()?.state, 'pending', 'nothing runs before start()');
+  assert.equal((await overdue.info())?.state, 'pending', 'nothing runs before start()');
   const startedAt = Date.now();
   await app.start();
   const later = await app.send('timing.stamp', [log]);
@@ -54,15 +54,15 @@ test('an expired job is marked expired, not run', async (t) => {
   await app.start();
   await assert.rejects(h.result({ timeout: 10_000 }), (err: CeleriacError) => err.code === 'JOB_EXPIRED');
   await keep.result({ timeout: 10_000 });
-  assert.equal(h.info()?.state, 'expired');
-  assert.equal(h.info()?.attempts, 0);
+  assert.equal((await h.info())?.state, 'expired');
+  assert.equal((await h.info())?.attempts, 0);
   assert.deepEqual((await runs(log)).map((r) => r.id), [keep.id], 'only the unexpired job ran');
 });
 
 test('expires accepts a Date and rejects one that makes the job impossible', async (t) => {
   const app = await timingApp(t);
   const h = await app.send('timing.stamp', ['/dev/null'], { expires: new Date(Date.now() + 60_000) });
-  assert.ok(h.info()?.expiresAt instanceof Date);
+  assert.ok((await h.info())?.expiresAt instanceof Date);
   await assert.rejects(app.send('timing.stamp', ['/dev/null'], { eta: new Date(Date.now() + 5000), expires: new Date(Date.now() + 1000) }), /could never run/);
   await assert.rejects(app.send('timing.stamp', ['/dev/null'], { countdown: 1, eta: new Date() }), /either countdown or eta/);
 });
@@ -73,7 +73,7 @@ test('cancel: a waiting job never runs; a running job sees its AbortSignal', asy
   await app.start();
   const running = await app.send('timing.wait', [30_000, log]);
   const waiting = await app.send('timing.stamp', [log], { countdown: 60 });
-  await waitFor(() => running.info()?.state === 'started', 10_000, 'the job to start');
+  await waitFor(async () => (await running.info())?.state === 'started', 10_000, 'the job to start');
   assert.equal(await app.cancel(waiting.id), true);
   assert.equal(await app.cancel(running.id), true);
   await assert.rejects(waiting.result(), (err: CeleriacError) => err.code === 'JOB_CANCELLED');
@@ -83,7 +83,7 @@ test('cancel: a waiting job never runs; a running job sees its AbortSignal', asy
   assert.equal(entries[0]!.id, running.id);
   assert.equal(entries[0]!.aborted, true);
   assert.match(entries[0]!.reason, /cancelled/);
-  assert.equal(waiting.info()?.state, 'cancelled');
+  assert.equal((await waiting.info())?.state, 'cancelled');
   assert.equal(await app.cancel(waiting.id), false, 'a finished job cannot be cancelled again');
 });
 
@@ -93,14 +93,14 @@ test('close() lets running jobs finish within the grace period and leaves the re
   const app = await timingApp(t, { dir, concurrency: 1, prefetch: 4 });
   await app.start();
   const running = await app.send('timing.wait', [300, log]);
-  await waitFor(() => running.info()?.state === 'started', 10_000, 'the job to start');
+  await waitFor(async () => (await running.info())?.state === 'started', 10_000, 'the job to start');
   const queued = await Promise.all([1, 2, 3].map(() => app.send('timing.stamp', [log])));
   await app.close({ timeout: 10 });
   await assert.rejects(app.send('timing.stamp', [log]), (err: CeleriacError) => err.code === 'APP_CLOSED');
   const reopened = await timingApp(t, { dir, concurrency: 1 });
-  assert.equal(reopened.get(running.id)?.state, 'succeeded', 'the running job finished during close');
+  assert.equal((await reopened.get(running.id))?.state, 'succeeded', 'the running job finished during close');
   for (const q of queued) {
-    const info = reopened.get(q.id);
+    const info = (await reopened.get(q.id));
     assert.equal(info?.state, 'pending', 'jobs not begun are left pending');
     assert.equal(info?.attempts, 0);
     assert.equal(info?.recovered, false);
@@ -113,10 +113,10 @@ test('close() with a short grace stops a long job; it runs again after restart, 
   const app = await timingApp(t, { dir, concurrency: 1 });
   await app.start();
   const long = await app.send('timing.wait', [60_000, log]);
-  await waitFor(() => long.info()?.state === 'started', 10_000, 'the job to start');
+  await waitFor(async () => (await long.info())?.state === 'started', 10_000, 'the job to start');
   await app.close({ timeout: 0.2 });
   const reopened = await timingApp(t, { dir, concurrency: 1 });
-  const info = reopened.get(long.id)!;
+  const info = (await reopened.get(long.id))!;
   assert.equal(info.state, 'pending');
   assert.equal(info.recovered, true);
   assert.equal(info.attempts, 1);
@@ -127,8 +127,8 @@ test('a burst of concurrent sends never marks more jobs started than prefetch al
   const app = await timingApp(t, { concurrency: 1, prefetch: 1 });
   await app.start();
   const handles = await Promise.all(Array.from({ length: 20 }, () => app.send('timing.wait', [300, log])));
-  assert.equal(app.counts().started, 1, 'one slot, prefetch 1: only the running job is marked started');
-  assert.equal(app.counts().pending, 19);
+  assert.equal((await app.counts()).started, 1, 'one slot, prefetch 1: only the running job is marked started');
+  assert.equal((await app.counts()).pending, 19);
   await app.cancel(handles[0]!.id);
   for (const h of handles.slice(1)) await app.cancel(h.id);
 });

@@ -49,7 +49,7 @@ test('a task name read from the journal is only ever looked up, never imported o
   const app = await openApp(t, { dir });
   await app.start();
   for (const id of ['planted-' + evil.length, `planted-${`file://${evil}`.length}`, `planted-${'require("child_process")'.length}`]) {
-    const h = app.job(id)!;
+    const h = (await app.job(id))!;
     await assert.rejects(h.result({ timeout: 10_000 }), (err: TaskFailedError) => /is not registered in this worker/.test(err.remote.message));
   }
   assert.equal(existsSync(marker), false, 'the module named by the journal was never imported');

@@ -87,15 +87,15 @@ export const version = task('w.version', () => '${label}');
 
   await p.write('tasks.ts', slow('new'));
   assert.equal(await prefetched.result({ timeout: WAIT }), 'new');
-  assert.equal(app.get(prefetched.id)?.attempts, 1, 'giving a job back does not count an attempt');
+  assert.equal((await app.get(prefetched.id))?.attempts, 1, 'giving a job back does not count an attempt');
   await untilResult(app, 'w.version', 'new');
-  assert.equal(app.get(running.id)?.state, 'started', 'the old job is still running on the old generation');
+  assert.equal((await app.get(running.id))?.state, 'started', 'the old job is still running on the old generation');
   const pool = poolOf(app);
   assert.ok(pool.workers.some((w) => w.state === 'retired'), 'the old worker is retired, not terminated, while its job runs');
 
   await writeFile(release, '');
   assert.equal(await running.result({ timeout: WAIT }), 'old');
-  assert.equal(app.get(running.id)?.attempts, 1, 'the running job was neither interrupted nor run again');
+  assert.equal((await app.get(running.id))?.attempts, 1, 'the running job was neither interrupted nor run again');
   // Once its job is done the old worker is terminated, and not replaced as if it were lost.
   await waitFor(() => !pool.workers.some((w) => w.state === 'retired'), WAIT, 'the retired worker to stop');
   assert.equal(pool.workers.filter((w) => w.state === 'active').length, 1);
@@ -155,14 +155,14 @@ export const block = task('w.block', async (release: string) => {
   await waitFor(() => !app.tasks.some((task) => task.name === 'w.a'), WAIT, 'w.a to disappear');
   assert.ok(log.lines.some((l) => l.includes('removed w.a')), log.lines.join('\n'));
   await assert.rejects(app.send('w.a', []), { code: 'UNKNOWN_TASK' });
-  assert.equal(app.get(orphan.id)?.state, 'pending', 'the queued job is kept, not dropped');
+  assert.equal((await app.get(orphan.id))?.state, 'pending', 'the queued job is kept, not dropped');
   await writeFile(release, '');
   assert.equal(await blocking.result({ timeout: WAIT }), 'released');
   await assert.rejects(orphan.result({ timeout: WAIT }), (err: Error & { remote?: { message: string } }) => {
     assert.match(err.remote?.message ?? err.message, /task "w\.a" is not registered/);
     return true;
   });
-  assert.equal(app.get(orphan.id)?.state, 'failed');
+  assert.equal((await app.get(orphan.id))?.state, 'failed');
   assert.equal(await (await app.send('w.b', [])).result({ timeout: WAIT }), 'b');
 });
 

@@ -42,7 +42,7 @@ test('a task that calls process.exit() runs maxWorkerLosses times (default 3, fl
   assert.equal(err.remote.code, 'WORKER_LOST', `${err.remote.name}: ${err.remote.message}`);
   assert.equal(err.remote.name, 'WorkerExited');
   assert.match(err.remote.message, /poison\.exit: its worker thread exited with code 3.*\(it lost its worker thread 3 times; maxWorkerLosses is 3\)/);
-  const info = app.get(bad.id);
+  const info = (await app.get(bad.id));
   assert.equal(info?.state, 'failed');
   assert.equal(info?.attempts, 3);
   assert.equal(info?.recovered, true, 'the runs after the first were flagged recovered');
@@ -57,7 +57,7 @@ test('maxWorkerLosses 1: the job fails at the first loss', async (t) => {
   const err = await failure(bad);
   assert.equal(err.remote.code, 'WORKER_LOST');
   assert.doesNotMatch(err.remote.message, /maxWorkerLosses/);
-  assert.equal(app.get(bad.id)?.attempts, 1);
+  assert.equal((await app.get(bad.id))?.attempts, 1);
   assert.equal(lost(), 1);
 });
 
@@ -71,7 +71,7 @@ test('a thread that ends after the task returned, before its outcome was posted,
   // job's outcome is posted as soon as it ends, so the second run reports before the
   // thread ends again.
   assert.equal(await bad.result({ timeout: 60_000 }), 'returned');
-  const info = app.get(bad.id);
+  const info = (await app.get(bad.id));
   assert.equal(info?.attempts, 2);
   assert.equal(info?.recovered, true);
   await before();
@@ -90,9 +90,9 @@ test('a thread that ends by a way that names no job: the recovered job runs apar
   const bad = await app.send('poison.exitUnnamed', []);
   const err = await failure(bad);
   assert.equal(err.remote.code, 'WORKER_LOST', `${err.remote.name}: ${err.remote.message}`);
-  assert.equal(app.get(bad.id)?.attempts, 3);
+  assert.equal((await app.get(bad.id))?.attempts, 3);
   assert.equal(await innocent.result({ timeout: 60_000 }), 'innocent');
-  assert.equal(app.get(innocent.id)?.state, 'succeeded');
+  assert.equal((await app.get(innocent.id))?.state, 'succeeded');
   assert.equal(lost(), 3, logged.join('\n'));
 });
 
@@ -103,10 +103,10 @@ test('a job whose id is used again once its result expired starts with no worker
     const err = await failure(await app.send('poison.exitThenHang', [], { id }));
     assert.equal(err.remote.name, 'TimeoutError', `${err.remote.name}: ${err.remote.message}`);
     assert.notEqual(err.remote.code, 'WORKER_LOST');
-    assert.equal(app.get(id)?.attempts, 2, 'one loss, then the recovered run timed out');
+    assert.equal((await app.get(id))?.attempts, 2, 'one loss, then the recovered run timed out');
   };
   await ended();
-  await waitFor(() => app.get(id) === undefined, 30_000, 'the result to expire and be dropped');
+  await waitFor(async () => (await app.get(id)) === undefined, 30_000, 'the result to expire and be dropped');
   // The same id again: its first loss is its first, not the old job's second.
   await ended();
 });
@@ -117,8 +117,8 @@ test('an error whose message getter throws fails its job; it does not kill worke
   const bad = await app.send('poison.unreadableError', []);
   const after = await bystanders(app, 10);
   await failure(bad);
-  assert.equal(app.get(bad.id)?.state, 'failed');
-  assert.ok(app.get(bad.id)!.attempts <= 3, `attempts: ${app.get(bad.id)!.attempts}`);
+  assert.equal((await app.get(bad.id))?.state, 'failed');
+  assert.ok((await app.get(bad.id))!.attempts <= 3, `attempts: ${(await app.get(bad.id))!.attempts}`);
   await before();
   await after();
   assert.ok(lost() <= 3, logged.join('\n'));

@@ -66,7 +66,7 @@ const [again] = await onRecordChanged(app, change, subscribers); // the same cha
 console.log(`job ${first!.id}: created ${first!.created}; sent again: created ${again!.created}`);
 
 const delivery = await first!.result({ timeout: 30_000 });
-const info = app.get(first!.id)!;
+const info = (await app.get(first!.id))!;
 console.log(`delivered: HTTP ${delivery.status} on attempt ${delivery.attempt}, Idempotency-Key ${delivery.idempotencyKey}`);
 console.log(`job state ${info.state}, attempts ${info.attempts}, retries ${info.retries}; the subscriber saw ${requests} requests`);
 

@@ -7,7 +7,7 @@ import type { CeleriacError } from '../errors.js';
 import type { CeleriacEvent } from '../events.js';
 import type { JobPage, ParsedListOptions } from '../job-query.js';
 import type { JobState, NewJob } from '../jobs.js';
-import type { Logger } from '../log.js';
+import type { JobLog, Logger } from '../log.js';
 import type { WorkerPool } from '../pool/pool.js';
 import type { TaskManifestEntry } from '../pool/protocol.js';
 import type { JobInfo } from '../send-types.js';
@@ -21,7 +21,11 @@ export interface BackendContext {
   pool: WorkerPool;
   /** The tasks the modules define now (hot reload replaces them): checks jobs handed in by other processes. */
   task(name: string): TaskManifestEntry | undefined;
+  /** The UNKNOWN_TASK error for a name `task()` does not know (it lists the known tasks and modules). */
+  unknownTask(name: string): CeleriacError;
   log: Logger;
+  /** One log line per job event (`logJobs: true`); absent otherwise. */
+  jobLog?: JobLog;
   /** Jobs the pool runs at once (threads × workerConcurrency). */
   slots: number;
   prefetch: number;
@@ -33,6 +37,11 @@ export interface BackendContext {
   wants(type: CeleriacEvent['type']): boolean;
   /** The backend can no longer keep its promises (STORE_FAILED, DATA_DIR_LOST, a lost broker): the app stops. */
   fail(err: CeleriacError): void;
+  /**
+   * Throws why the app takes no new jobs now (closing: APP_CLOSED; failed: its error).
+   * accept() calls it after its dedup, so that a send of a known id still gets its handle.
+   */
+  assertOpen(): void;
 }
 
 export interface Backend {
@@ -55,7 +64,14 @@ export interface Backend {
   cancel(id: string): Promise<boolean>;
   /** The job's result once it finished; rejects as `JobHandle.result()` documents. */
   result(id: string, timeoutMs?: number): Promise<unknown>;
-  /** Begin running due jobs on the pool. */
+  /**
+   * Finish opening: read the rest of what is on record and begin taking work handed in
+   * by other processes. `startEarly` (the app's start()): the app wants jobs run as soon
+   * as possible; the backend calls it once it may, which can be while it still reads.
+   * Rejects with the backend's failure if it failed meanwhile.
+   */
+  load(options?: { startEarly?: () => Promise<void> }): Promise<void>;
+  /** Begin running due jobs on the pool (the app has started the pool). */
   start(): Promise<void>;
   /** Resolves once nothing this process holds is due, queued or running. */
   idle(): Promise<void>;

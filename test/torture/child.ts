@@ -104,12 +104,12 @@ if (opts.final) {
   const until = Date.now() + 300_000;
   for (;;) {
     await app.idle();
-    const c = app.counts();
+    const c = (await app.counts());
     if (c.pending + c.started + c.retrying === 0 || Date.now() > until) break;
     await sleep(50);
   }
   await app.close();
-  say(`final ${JSON.stringify(app.counts())}`);
+  say(`final ${JSON.stringify((await app.counts()))}`);
   process.exit(0);
 }
 

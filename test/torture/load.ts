@@ -46,7 +46,7 @@ await Promise.all(
 const sentAt = performance.now();
 await app.idle();
 const doneAt = performance.now();
-const counts = app.counts();
+const counts = (await app.counts());
 await app.close();
 console.log(`all sent in ${((sentAt - t0) / 1000).toFixed(1)} s; all finished ${((doneAt - t0) / 1000).toFixed(1)} s after start; ${counts.succeeded} succeeded`);
 
@@ -57,7 +57,7 @@ let missing = 0;
 let notSucceeded = 0;
 for (const list of ids) {
   for (const id of list) {
-    const info = again.get(id);
+    const info = (await again.get(id));
     if (!info) missing++;
     else if (info.state !== 'succeeded') notSucceeded++;
   }
@@ -69,7 +69,7 @@ await again.close();
 clearInterval(sampler);
 const start = rssSamples.slice(0, 3);
 const end = rssSamples.slice(-3);
-console.log(`reopen with ${again.counts().succeeded} finished jobs took ${reopenMs.toFixed(0)} ms; data dir ${mb(bytes)}`);
+console.log(`reopen with ${(await again.counts()).succeeded} finished jobs took ${reopenMs.toFixed(0)} ms; data dir ${mb(bytes)}`);
 console.log(`rss: peak ${mb(peakRss)}, first samples ${start.map(mb).join('/')}, last ${end.map(mb).join('/')}`);
 console.log(`jobs: ${N}, acknowledged: ${acknowledged}, missing: ${missing}, not succeeded: ${notSucceeded}`);
 await rm(join(dir, '..'), { recursive: true, force: true });

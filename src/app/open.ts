@@ -1,0 +1,128 @@
+// Opening an app: check the options, find the task modules, then discover their tasks
+// (worker threads importing them: a throwaway one, or with `start` the pool's own) while
+// the backend opens (the file backend reads its journal meanwhile). What it returns is
+// what the facade composes; nothing of it is half-open if it throws.
+import { resolve } from 'node:path';
+import { openBackend } from '../backend/open.js';
+import type { Backend, BackendContext } from '../backend/types.js';
+import { assertDataDirUsable } from '../data-dir.js';
+import { CeleriacError } from '../errors.js';
+import { JobEvents } from '../events.js';
+import { JobLog, plainLogger, sinkOf, type Logger } from '../log.js';
+import { WorkerPool } from '../pool/pool.js';
+import type { PluginRef } from '../pool/protocol.js';
+import { assertNoProblems, discoverTasks, findTaskModules } from '../registry/discover.js';
+import { resolvePlugin } from '../registry/plugins.js';
+import { checkKnownKeys, isPlainObject } from '../validate.js';
+import { checkLogger, OPTION_KEYS, resolveSettings, type CeleriacOptions, type Settings } from './options.js';
+import { TaskRegistry } from './registry.js';
+import { HotReload } from './reload.js';
+
+/** What the backend reaches the app for, once the app exists. */
+export interface AppHooks {
+  stopOnFailure(err: CeleriacError): void;
+  assertOpen(): void;
+  readonly isClosing: boolean;
+}
+
+export interface OpenedApp {
+  /** The data dir (absolute). */
+  dir: string;
+  settings: Settings;
+  log: Logger;
+  plugins: PluginRef[];
+  pool: WorkerPool;
+  registry: TaskRegistry;
+  events: JobEvents;
+  backend: Backend;
+  /** With `watch: true`. */
+  reload: HotReload | undefined;
+}
+
+export function openAborted(): CeleriacError {
+  return new CeleriacError('APP_CLOSED', 'createCeleriac(): aborted (its signal fired) while the app was opening; jobs that had started finished or were given back');
+}
+
+/** Everything up to the backend's load(); `host.app` is set by the caller once the app exists. */
+export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }): Promise<OpenedApp> {
+  if (!isPlainObject(options)) throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(options): options must be an object with at least { dir, tasks }');
+  checkKnownKeys(options, OPTION_KEYS, 'INVALID_CONFIG', 'createCeleriac()');
+  const settings = resolveSettings(options);
+  const cwd = options.cwd ?? process.cwd();
+  if (typeof options.dir !== 'string' || options.dir === '') throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "dir" (the data dir) is required');
+  const taskPaths = typeof options.tasks === 'string' ? [options.tasks] : (options.tasks ?? []);
+  if (!Array.isArray(taskPaths) || taskPaths.some((t) => typeof t !== 'string')) {
+    throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "tasks" must be a path or a list of paths (task module files or directories)');
+  }
+  if (options.plugins !== undefined && !Array.isArray(options.plugins)) {
+    throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "plugins" must be a list of package names');
+  }
+  if (options.watch !== undefined && typeof options.watch !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "watch" must be true or false, got ${JSON.stringify(options.watch)}`);
+  if (options.start !== undefined && typeof options.start !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "start" must be true or false, got ${JSON.stringify(options.start)}`);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "signal" must be an AbortSignal (from an AbortController)');
+  if (options.signal?.aborted) throw openAborted();
+  const plugins = (options.plugins ?? []).map((name) => resolvePlugin(name, cwd));
+  if (options.logJobs !== undefined && typeof options.logJobs !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "logJobs" must be true or false, got ${JSON.stringify(options.logJobs)}`);
+  checkLogger(options.logger);
+  const sink = sinkOf(options.logger);
+  const log = plainLogger(sink);
+  const dir = resolve(cwd, options.dir);
+  await assertDataDirUsable(dir, 'createCeleriac(): "dir"');
+  const modules = await findTaskModules(taskPaths, cwd);
+  const pool = new WorkerPool({
+    modules,
+    plugins,
+    size: settings.concurrency,
+    concurrency: settings.workerConcurrency,
+    timeoutGraceMs: settings.timeoutGraceMs,
+    maxResultBytes: settings.maxResultBytes,
+    maxWorkerLosses: settings.maxWorkerLosses,
+    ...(settings.maxMemoryMb ? { resourceLimits: { maxOldGenerationSizeMb: settings.maxMemoryMb } } : {}),
+    onEvent: (m) => log.warn(m),
+    spares: settings.watch,
+  });
+  const events = new JobEvents(log);
+  let registry: TaskRegistry | undefined;
+  const ctx: BackendContext = {
+    pool,
+    task: (name) => registry?.get(name),
+    unknownTask: (name) => registry!.unknown(name),
+    log,
+    ...(options.logJobs ? { jobLog: new JobLog(sink) } : {}),
+    slots: settings.concurrency * settings.workerConcurrency,
+    prefetch: settings.prefetch,
+    resultTtlMs: settings.resultTtlMs,
+    timeoutGraceMs: settings.timeoutGraceMs,
+    emit: (event) => events.emit(event),
+    wants: (type) => events.wants(type),
+    fail: (err) => host.app?.stopOnFailure(err),
+    assertOpen: () => host.app?.assertOpen(),
+  };
+  const [discovery, backend] = await Promise.allSettled([
+    options.start ? pool.start() : discoverTasks(modules, plugins),
+    openBackend({ dir, compactAfterBytes: settings.compactAfterBytes }, ctx),
+  ]);
+  const abandon = async () => {
+    try {
+      await pool.close();
+    } finally {
+      if (backend.status === 'fulfilled') await backend.value.close(() => Date.now());
+    }
+  };
+  if (discovery.status === 'rejected' || backend.status === 'rejected') {
+    await abandon();
+    throw discovery.status === 'rejected' ? discovery.reason : (backend as PromiseRejectedResult).reason;
+  }
+  try {
+    assertNoProblems(discovery.value.problems);
+  } catch (err) {
+    await abandon();
+    throw err;
+  }
+  for (const p of discovery.value.problems) log.warn(p.message);
+  registry = new TaskRegistry(discovery.value.tasks, modules);
+  const reload = settings.watch
+    ? new HotReload({ taskPaths, cwd, files: discovery.value.modules.map((m) => m.file), plugins, dataDir: dir, pool, registry, log, closing: () => host.app?.isClosing ?? false })
+    : undefined;
+  return { dir, settings, log, plugins, pool, registry, events, backend: backend.value, reload };
+}
