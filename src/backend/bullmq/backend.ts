@@ -15,7 +15,7 @@ import type { JobInfo } from '../../send-types.js';
 import type { RecoveryReport } from '../../store/types.js';
 import type { Backend, BackendContext } from '../types.js';
 import type { BrokerUrl } from './broker-url.js';
-import { brokerParts, type BrokerParts, type StallSettings } from './connect.js';
+import { brokerParts, type BrokerParts } from './connect.js';
 import { fromBullId, toBullId } from './job-id.js';
 import { endingText, jobInfoOf, maxRetriesOf, outcomeOfEnding, parseResult, readEnding, resultText, stateOf, toBullPriority, toData, type Ending, type JobData } from './job-data.js';
 import { openMarks, type Marks } from './marks.js';
@@ -26,8 +26,6 @@ export interface BullMQBackendOptions {
   broker: BrokerUrl;
   /** The BullMQ queue name; hosts that share it share the jobs. Default `celeriac`. */
   queue: string;
-  /** Lower them to find a dead host's jobs sooner (tests); BullMQ's defaults otherwise (30 s each). */
-  stall?: StallSettings;
   /** Who opens it, for messages: `createCeleriac()`, `createClient()`… */
   where: string;
 }
@@ -106,7 +104,13 @@ export class BullMQBackend implements Backend {
 
   // --- sending --------------------------------------------------------------------
 
+  async load(options?: { startEarly?: () => Promise<void> }): Promise<void> {
+    // Nothing to read: the jobs are in the broker.
+    await options?.startEarly?.();
+  }
+
   async accept(jobs: NewJob[]): Promise<boolean[]> {
+    this.ctx.assertOpen();
     if (this.closed) throw new CeleriacError('APP_CLOSED', 'the app is closing or closed: it accepts no new jobs');
     const work = this.add(jobs);
     this.accepting.add(work);
@@ -142,7 +146,7 @@ export class BullMQBackend implements Backend {
     if (this.worker || this.closed) return;
     // A few jobs beyond the pool's slots wait in the host, so a slot never waits for the broker.
     const concurrency = this.ctx.slots + Math.min(this.ctx.slots, this.ctx.prefetch);
-    this.worker = this.parts.worker((job, token) => this.process(job, token), concurrency, this.o.stall ?? {});
+    this.worker = this.parts.worker((job, token) => this.process(job, token), concurrency, this.o.broker.stall);
     this.worker.on('error', (err) => this.ctx.log.warn(`broker ${this.o.broker.masked}: worker: ${err.message}`));
     this.working = this.worker.run().catch((err: unknown) => this.ctx.log.error(`broker ${this.o.broker.masked}: the worker stopped: ${(err as Error).message}`));
     await this.worker.waitUntilReady();

@@ -12,7 +12,12 @@ export interface BrokerUrl {
   masked: string;
   host: string;
   port: number;
+  /** From the URL's `lockDuration` and `stalledInterval` parameters (ms), taken out of `url`. */
+  stall: { lockDuration?: number; stalledInterval?: number };
 }
+
+/** URL parameters celeriac reads (and removes before the URL reaches the client library). */
+const STALL_PARAMS = ['lockDuration', 'stalledInterval'] as const;
 
 const SCHEMES: Record<string, BrokerKind> = { 'redis:': 'redis', 'rediss:': 'redis', 'postgres:': 'postgres', 'postgresql:': 'postgres' };
 
@@ -44,7 +49,16 @@ export function parseBrokerUrl(value: unknown, where: string): BrokerUrl {
   }
   if (!u.hostname) throw new CeleriacError('INVALID_CONFIG', `${where}: "broker" ${masked} names no host`);
   const port = u.port ? Number(u.port) : kind === 'redis' ? 6379 : 5432;
-  return { kind, url: value, masked, host: u.hostname, port };
+  const stall: BrokerUrl['stall'] = {};
+  for (const name of STALL_PARAMS) {
+    const text = u.searchParams.get(name);
+    if (text === null) continue;
+    const ms = Number(text);
+    if (!Number.isInteger(ms) || ms < 100) throw new CeleriacError('INVALID_CONFIG', `${where}: "broker" ${masked}: ${name} must be a whole number of milliseconds ≥ 100, got ${JSON.stringify(text)}`);
+    stall[name] = ms;
+    u.searchParams.delete(name);
+  }
+  return { kind, url: u.toString(), masked: maskUrl(u.toString()), host: u.hostname, port, stall };
 }
 
 /** BullMQ refuses a queue name with ':'; the name also becomes part of Redis keys and SQL rows. */
