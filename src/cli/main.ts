@@ -19,6 +19,8 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 const COMMON: Options = {
   config: { type: 'string', short: 'c' },
   dir: { type: 'string', short: 'd' },
+  broker: { type: 'string' },
+  queue: { type: 'string' },
   tasks: { type: 'string', short: 't', multiple: true },
   plugin: { type: 'string', short: 'p', multiple: true },
   json: { type: 'boolean', default: false },
@@ -28,6 +30,8 @@ const COMMON: Options = {
 const COMMON_HELP = `Common options:
   -c, --config PATH     config file (default: celeriac.config.{ts,mts,mjs,js,json} in the working directory)
   -d, --dir DIR         data dir (default: "dir" from the config, else .celeriac)
+      --broker URL      keep jobs in BullMQ on redis://… or postgres://… instead (default: "broker" from the config)
+      --queue NAME      with --broker: the BullMQ queue (default: "queue" from the config, else celeriac)
   -t, --tasks PATH      task module file or directory (repeatable; replaces the config's "tasks")
   -p, --plugin NAME     plugin package (repeatable; replaces the config's "plugins")
       --json            machine-readable output
