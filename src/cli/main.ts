@@ -176,6 +176,10 @@ async function main(argv: string[]): Promise<number> {
   const json = values.json === true;
   const s = await settings(values as Flags);
   dataDir = s.dir;
+  if (s.config.broker !== undefined && !['worker', 'doctor', 'tasks', 'test'].includes(name)) {
+    // These commands read the data dir; on a broker they would show another store's jobs.
+    throw new UsageError(`${name}: not available with a broker yet (only worker, doctor, tasks and test are); use the API on the broker instead: createCeleriac({ broker, tasks }) then list(), get(), cancel(), send()`);
+  }
   switch (name) {
     case 'worker':
       return workerCommand(s, { burst: values.burst === true, version: VERSION, loglevel: values.loglevel as string | undefined, logFormat: values['log-format'] as string | undefined });
