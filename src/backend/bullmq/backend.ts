@@ -381,14 +381,34 @@ export class BullMQBackend implements Backend {
         }
       }, 50);
       try {
-        await stopping;
-        await this.working;
+        // A broker that is gone cannot take the jobs back: stop waiting for it a little after the deadline.
+        if (!(await settlesBy(Promise.all([stopping, this.working]), () => deadline() + BROKER_GRACE_MS))) {
+          this.ctx.log.warn(`broker ${this.o.broker.masked} did not answer while closing: the jobs this host held run again on another host once their locks lapse`);
+          await settlesBy(this.worker.close(true), () => Date.now() + BROKER_GRACE_MS);
+        }
       } finally {
         clearInterval(watch);
       }
     }
     await this.ctx.pool.close();
     this.waiters.rejectAll(new CeleriacError('APP_CLOSED', 'the app closed while waiting for this result; the job goes on (ask again after a restart)'));
-    await Promise.allSettled([this.parts.events.close(), this.parts.producer.close(), this.parts.queue.close(), this.marks.close()]);
+    const parts = [this.parts.events, this.parts.producer, this.parts.queue];
+    if (!(await settlesBy(Promise.allSettled([...parts.map((p) => p.close()), this.marks.close()]), () => Date.now() + BROKER_GRACE_MS))) {
+      await Promise.allSettled(parts.map((p) => p.disconnect()));
+    }
   }
+}
+
+/** How long close() waits for a broker beyond its deadline. */
+const BROKER_GRACE_MS = 5000;
+
+/** Whether `work` settled by the (movable) deadline. */
+async function settlesBy(work: Promise<unknown>, deadline: () => number): Promise<boolean> {
+  let settled = false;
+  void work.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  while (!settled && Date.now() < deadline()) await new Promise((r) => setTimeout(r, 50));
+  return settled;
 }
