@@ -15,6 +15,8 @@ export interface RunningServer {
   /** Shown in the results: how it was started. */
   config: string[];
   stop(): Promise<void>;
+  /** Stop it the hard way (redis-server: SIGKILL; PostgreSQL: immediate shutdown), then start it again on the same port and data. */
+  crashAndRestart(downMs: number): Promise<void>;
 }
 
 const HOST = '127.0.0.1';
@@ -101,18 +103,23 @@ export async function startRedis(root: string, log: (m: string) => void): Promis
     '--save', '', // no RDB snapshots: AOF is the durability, and no fork in the middle of a run
     '--daemonize', 'no', '--logfile', join(dir, 'redis.log'),
   ];
-  const child: ChildProcess = spawn(bin, args, { stdio: 'ignore' });
+  let child!: ChildProcess;
   let exited: string | undefined;
-  child.on('exit', (code, signal) => (exited = `redis-server exited (${code ?? signal})`));
-  try {
-    await waitFor('redis-server', 15_000, async () => {
-      if (exited) throw new Error(`${exited}: ${tail(join(dir, 'redis.log'))}`);
-      return redisPing(port);
-    });
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
+  const launch = async () => {
+    exited = undefined;
+    child = spawn(bin, args, { stdio: 'ignore' });
+    child.on('exit', (code, signal) => (exited = `redis-server exited (${code ?? signal})`));
+    try {
+      await waitFor('redis-server', 15_000, async () => {
+        if (exited) throw new Error(`${exited}: ${tail(join(dir, 'redis.log'))}`);
+        return redisPing(port);
+      });
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
+  };
+  await launch();
   return {
     name: 'redis',
     version,
@@ -126,6 +133,13 @@ export async function startRedis(root: string, log: (m: string) => void): Promis
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await gone;
       clearTimeout(timer);
+    },
+    async crashAndRestart(downMs) {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+      await new Promise((r) => setTimeout(r, downMs));
+      await launch();
     },
   };
 }
@@ -182,6 +196,11 @@ export async function startPostgres(root: string, log: (m: string) => void): Pro
     host: HOST,
     port,
     config: [`initdb -D <tmp> -U postgres --auth=trust (as ${user?.name ?? 'self'})`, `pg_ctl start -o "${serverOpts}"`, 'fsync=on, synchronous_commit=on (defaults)'],
+    async crashAndRestart(downMs) {
+      run(pgCtl, ['-D', data, '-m', 'immediate', '-w', '-t', '60', 'stop'], as);
+      await new Promise((r) => setTimeout(r, downMs));
+      run(pgCtl, ['-D', data, '-l', join(dir, 'postgres.log'), '-w', '-t', '60', '-o', serverOpts, 'start'], as);
+    },
     async stop() {
       if (!existsSync(join(data, 'postmaster.pid'))) return;
       try {

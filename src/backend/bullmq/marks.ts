@@ -22,6 +22,8 @@ export async function openMarks(b: BrokerUrl, queueName: string, queue: BrokerQu
   }
   const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: b.url, max: 2 });
+  // An idle connection the server drops (a restart) is replaced at the next query; without a listener it would crash the process.
+  pool.on('error', () => {});
   await pool.query('CREATE TABLE IF NOT EXISTS celeriac_marks (queue text NOT NULL, key text NOT NULL, value text NOT NULL, PRIMARY KEY (queue, key))');
   return {
     read: async (key) => (await pool.query<{ value: string }>('SELECT value FROM celeriac_marks WHERE queue = $1 AND key = $2', [queueName, key])).rows[0]?.value,
