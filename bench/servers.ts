@@ -3,7 +3,7 @@
 // AOF with appendfsync always) and a PostgreSQL 15 cluster (initdb + pg_ctl, run as a
 // non-root user because PostgreSQL refuses root).
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -15,6 +15,8 @@ export interface RunningServer {
   /** Shown in the results: how it was started. */
   config: string[];
   stop(): Promise<void>;
+  /** Stop it the hard way (redis-server: SIGKILL; PostgreSQL: immediate shutdown), then start it again on the same port and data. */
+  crashAndRestart(downMs: number): Promise<void>;
 }
 
 const HOST = '127.0.0.1';
@@ -101,18 +103,23 @@ export async function startRedis(root: string, log: (m: string) => void): Promis
     '--save', '', // no RDB snapshots: AOF is the durability, and no fork in the middle of a run
     '--daemonize', 'no', '--logfile', join(dir, 'redis.log'),
   ];
-  const child: ChildProcess = spawn(bin, args, { stdio: 'ignore' });
+  let child!: ChildProcess;
   let exited: string | undefined;
-  child.on('exit', (code, signal) => (exited = `redis-server exited (${code ?? signal})`));
-  try {
-    await waitFor('redis-server', 15_000, async () => {
-      if (exited) throw new Error(`${exited}: ${tail(join(dir, 'redis.log'))}`);
-      return redisPing(port);
-    });
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
+  const launch = async () => {
+    exited = undefined;
+    child = spawn(bin, args, { stdio: 'ignore' });
+    child.on('exit', (code, signal) => (exited = `redis-server exited (${code ?? signal})`));
+    try {
+      await waitFor('redis-server', 15_000, async () => {
+        if (exited) throw new Error(`${exited}: ${tail(join(dir, 'redis.log'))}`);
+        return redisPing(port);
+      });
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
+  };
+  await launch();
   return {
     name: 'redis',
     version,
@@ -126,6 +133,13 @@ export async function startRedis(root: string, log: (m: string) => void): Promis
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await gone;
       clearTimeout(timer);
+    },
+    async crashAndRestart(downMs) {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+      await new Promise((r) => setTimeout(r, downMs));
+      await launch();
     },
   };
 }
@@ -165,7 +179,11 @@ export async function startPostgres(root: string, log: (m: string) => void): Pro
   const dir = join(root, 'postgres');
   const data = join(dir, 'data');
   mkdirSync(dir, { recursive: true });
-  if (user) chownSync(dir, user.uid, user.gid);
+  if (user) {
+    // A mkdtemp root is 0700: the server's user must be able to pass through it (not list it).
+    chmodSync(root, 0o711);
+    chownSync(dir, user.uid, user.gid);
+  }
   const as: SpawnSyncOptions = { cwd: dir, env: { ...process.env, LC_ALL: 'C' }, ...(user ? { uid: user.uid, gid: user.gid } : {}) };
   // --no-sync only skips initdb's own final sync; the server keeps fsync and synchronous_commit on.
   run(initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'], as);
@@ -178,7 +196,13 @@ export async function startPostgres(root: string, log: (m: string) => void): Pro
     host: HOST,
     port,
     config: [`initdb -D <tmp> -U postgres --auth=trust (as ${user?.name ?? 'self'})`, `pg_ctl start -o "${serverOpts}"`, 'fsync=on, synchronous_commit=on (defaults)'],
+    async crashAndRestart(downMs) {
+      run(pgCtl, ['-D', data, '-m', 'immediate', '-w', '-t', '60', 'stop'], as);
+      await new Promise((r) => setTimeout(r, downMs));
+      run(pgCtl, ['-D', data, '-l', join(dir, 'postgres.log'), '-w', '-t', '60', '-o', serverOpts, 'start'], as);
+    },
     async stop() {
+      if (!existsSync(join(data, 'postmaster.pid'))) return;
       try {
         run(pgCtl, ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop'], as);
       } catch (err) {

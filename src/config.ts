@@ -37,6 +37,8 @@ const strList: Check = (v) => (Array.isArray(v) && v.every((x) => typeof x === '
 const concurrency: Check = (v) => posInt(v) ?? (Number(v) > MAX_CONCURRENCY ? `must be at most ${MAX_CONCURRENCY}, got ${JSON.stringify(v)}` : undefined);
 const CHECKS: Record<keyof CeleriacConfig, Check> = {
   dir: str,
+  broker: (v) => str(v) ?? (/^(rediss?|postgres(ql)?):\/\//.test(v as string) ? undefined : 'must be a redis:// or postgres:// URL'),
+  queue: str,
   tasks: (v) => (typeof v === 'string' ? str(v) : strList(v)),
   plugins: strList,
   concurrency,

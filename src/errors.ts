@@ -28,7 +28,10 @@ export type CeleriacErrorCode =
   | 'JOB_CANCELLED'
   | 'JOB_EXPIRED'
   | 'NOT_IN_TASK'
-  | 'INVALID_SCHEDULE';
+  | 'INVALID_SCHEDULE'
+  | 'BROKER_UNREACHABLE'
+  | 'BROKER_NOT_DURABLE'
+  | 'BROKER_FAILED';
 
 export class CeleriacError extends Error {
   readonly code: CeleriacErrorCode;

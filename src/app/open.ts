@@ -6,6 +6,7 @@ import { optionSchedules } from '../schedule/app-schedules.js';
 import { allSchedules } from '../schedule/registry.js';
 import type { ScheduleEntry } from '../schedule/types.js';
 import { resolve } from 'node:path';
+import { checkQueueName, parseBrokerUrl } from '../backend/bullmq/broker-url.js';
 import { openBackend } from '../backend/open.js';
 import type { Backend, BackendContext } from '../backend/types.js';
 import { assertDataDirUsable } from '../data-dir.js';
@@ -58,7 +59,11 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
   checkKnownKeys(options, OPTION_KEYS, 'INVALID_CONFIG', 'createCeleriac()');
   const settings = resolveSettings(options);
   const cwd = options.cwd ?? process.cwd();
-  if (typeof options.dir !== 'string' || options.dir === '') throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "dir" (the data dir) is required');
+  const broker = options.broker === undefined ? undefined : parseBrokerUrl(options.broker, 'createCeleriac()');
+  if (!broker && options.queue !== undefined) throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "queue" names a BullMQ queue and needs "broker" (redis://… or postgres://…)');
+  const queue = checkQueueName(options.queue, 'createCeleriac()');
+  if (!broker && (typeof options.dir !== 'string' || options.dir === '')) throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "dir" (the data dir) is required, or "broker" (a redis:// or postgres:// URL)');
+  if (options.dir !== undefined && (typeof options.dir !== 'string' || options.dir === '')) throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "dir" must be a path, got ${JSON.stringify(options.dir)}`);
   const taskPaths = typeof options.tasks === 'string' ? [options.tasks] : (options.tasks ?? []);
   if (!Array.isArray(taskPaths) || taskPaths.some((t) => typeof t !== 'string')) {
     throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "tasks" must be a path or a list of paths (task module files or directories)');
@@ -76,8 +81,9 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
   checkLogger(options.logger);
   const sink = sinkOf(options.logger);
   const log = plainLogger(sink);
-  const dir = resolve(cwd, options.dir);
-  await assertDataDirUsable(dir, 'createCeleriac(): "dir"');
+  // With a broker the data dir holds nothing of celeriac's: it is not required.
+  const dir = options.dir === undefined ? '' : resolve(cwd, options.dir);
+  if (!broker) await assertDataDirUsable(dir, 'createCeleriac(): "dir"');
   const modules = await findTaskModules(taskPaths, cwd);
   const pool = new WorkerPool({
     modules,
@@ -110,7 +116,7 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
   };
   const [discovery, backend] = await Promise.allSettled([
     options.start ? pool.start() : discoverTasks(modules, plugins),
-    openBackend({ dir, compactAfterBytes: settings.compactAfterBytes }, ctx),
+    openBackend({ dir, compactAfterBytes: settings.compactAfterBytes, ...(broker ? { broker, queue } : {}) }, ctx),
   ]);
   const abandon = async () => {
     try {

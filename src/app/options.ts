@@ -8,8 +8,16 @@ import type { Logger } from '../log.js';
 import { durationMs } from '../time.js';
 
 export interface CeleriacOptions {
-  /** The data dir: journal, snapshot and lock live here. */
-  dir: string;
+  /** The data dir: journal, snapshot and lock live here. Required unless `broker` is given. */
+  dir?: string;
+  /**
+   * Keep jobs in BullMQ on this Redis or PostgreSQL instead of the data dir, shared by every
+   * host that gives the same broker and queue: `redis://[user:password@]host:6379[/db]`
+   * (or rediss://) or `postgres://user[:password]@host:5432/db`. Default: none (the data dir).
+   */
+  broker?: string;
+  /** With `broker`: the BullMQ queue name; hosts with the same broker and queue share jobs. Default `celeriac`. */
+  queue?: string;
   /** Task modules: files, or directories searched recursively for .ts/.mts/.js/.mjs. */
   tasks?: string | string[];
   /** Plugin packages whose package.json declares `"celeriac": { "taskImports": "./module.js" }`. */
@@ -81,7 +89,7 @@ export interface CeleriacOptions {
 }
 
 export const OPTION_KEYS = [
-  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxWorkerLosses', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'logJobs', 'watch', 'start', 'signal', 'schedules',
+  'dir', 'broker', 'queue', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxWorkerLosses', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'logJobs', 'watch', 'start', 'signal', 'schedules',
 ] as const;
 
 export interface Settings {

@@ -41,7 +41,7 @@ export class HotReload {
     const o = this.o;
     this.watcher = new TaskWatcher({
       paths: [...o.taskPaths.map((p) => resolve(o.cwd, p)), ...o.plugins.map((p) => p.entry), ...o.files],
-      exclude: [o.dataDir],
+      exclude: o.dataDir ? [o.dataDir] : [],
       onChange: () => this.reload(),
       onError: (err) => o.log.error(`watching the task modules: ${err.message}`),
     });

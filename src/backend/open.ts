@@ -1,4 +1,6 @@
-// Chooses where jobs are kept and opens it: the data dir (the file backend, the default).
+// Chooses where jobs are kept and opens it: the data dir (the file backend, the default),
+// or BullMQ on a Redis or PostgreSQL broker.
+import type { BrokerUrl } from './bullmq/broker-url.js';
 import { FileBackend } from './file/file-backend.js';
 import type { Backend, BackendContext } from './types.js';
 
@@ -7,7 +9,10 @@ export interface BackendChoice {
   dir: string;
   /** The file backend's journal compaction threshold (bytes). */
   compactAfterBytes: number;
-  // BROKER: the `broker` (and `queue`) options go here; see openBackend().
+  /** Jobs in BullMQ on this broker instead of the data dir. */
+  broker?: BrokerUrl;
+  /** The BullMQ queue (with `broker`). */
+  queue?: string;
 }
 
 /**
@@ -15,7 +20,10 @@ export interface BackendChoice {
  * jobs; `backend.load()` then reads the rest of what is on record.
  */
 export async function openBackend(choice: BackendChoice, ctx: BackendContext): Promise<Backend> {
-  // BROKER: a `broker` URL (redis://, postgres://) opens the BullMQ backend here, through a
-  // dynamic import, so that an app on a data dir never loads bullmq. Without one: the file backend.
+  if (choice.broker) {
+    // A dynamic import: an app on a data dir never loads bullmq (nor ioredis, nor pg).
+    const { openBullMQBackend } = await import('./bullmq/backend.js');
+    return openBullMQBackend(ctx, { broker: choice.broker, queue: choice.queue ?? 'celeriac', where: 'createCeleriac()' });
+  }
   return FileBackend.open({ dir: choice.dir, compactAfterBytes: choice.compactAfterBytes }, ctx);
 }

@@ -13,6 +13,8 @@ export class UsageError extends Error {}
 export interface Flags {
   config?: string;
   dir?: string;
+  broker?: string;
+  queue?: string;
   tasks?: string[];
   plugin?: string[];
   concurrency?: string;
@@ -68,8 +70,11 @@ export async function settings(flags: Flags): Promise<Settings> {
   set('shutdownTimeout', seconds('shutdown-timeout', flags['shutdown-timeout']));
   set('maxMemoryMb', int('max-memory-mb', flags['max-memory-mb']));
   if (flags.watch) config.watch = true;
+  if (flags.broker !== undefined) config.broker = flags.broker;
+  if (flags.queue !== undefined) config.queue = flags.queue;
   const dir = config.dir ?? resolve(base, '.celeriac');
-  await assertDataDirUsable(dir, flags.dir !== undefined ? '--dir' : loaded.file ? `${loaded.file}: "dir"` : 'the default data dir');
+  // With a broker the jobs are not in the data dir: it is neither checked nor created.
+  if (config.broker === undefined) await assertDataDirUsable(dir, flags.dir !== undefined ? '--dir' : loaded.file ? `${loaded.file}: "dir"` : 'the default data dir');
   return { config: { ...config, dir }, configFile: loaded.file, cwd: base, dir };
 }
 

@@ -21,6 +21,8 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 const COMMON: Options = {
   config: { type: 'string', short: 'c' },
   dir: { type: 'string', short: 'd' },
+  broker: { type: 'string' },
+  queue: { type: 'string' },
   tasks: { type: 'string', short: 't', multiple: true },
   plugin: { type: 'string', short: 'p', multiple: true },
   json: { type: 'boolean', default: false },
@@ -30,6 +32,8 @@ const COMMON: Options = {
 const COMMON_HELP = `Common options:
   -c, --config PATH     config file (default: celeriac.config.{ts,mts,mjs,js,json} in the working directory)
   -d, --dir DIR         data dir (default: "dir" from the config, else .celeriac)
+      --broker URL      keep jobs in BullMQ on redis://… or postgres://… instead (default: "broker" from the config)
+      --queue NAME      with --broker: the BullMQ queue (default: "queue" from the config, else celeriac)
   -t, --tasks PATH      task module file or directory (repeatable; replaces the config's "tasks")
   -p, --plugin NAME     plugin package (repeatable; replaces the config's "plugins")
       --json            machine-readable output
@@ -191,6 +195,10 @@ async function main(argv: string[]): Promise<number> {
   const json = values.json === true;
   const s = await settings(values as Flags);
   dataDir = s.dir;
+  if (s.config.broker !== undefined && !['worker', 'doctor', 'tasks', 'test'].includes(name)) {
+    // These commands read the data dir; on a broker they would show another store's jobs.
+    throw new UsageError(`${name}: not available with a broker yet (only worker, doctor, tasks and test are); use the API on the broker instead: createCeleriac({ broker, tasks }) then list(), get(), cancel(), send()`);
+  }
   switch (name) {
     case 'worker':
       return workerCommand(s, { burst: values.burst === true, version: VERSION, loglevel: values.loglevel as string | undefined, logFormat: values['log-format'] as string | undefined });

@@ -1,5 +1,7 @@
 // `celeriac tasks` and `celeriac doctor`: what would load, and — when a task does not
 // show up — why. doctor is the seed's troubleshooting list turned into checks with fixes.
+import { parseBrokerUrl } from '../../backend/bullmq/broker-url.js';
+import { checkBroker } from '../../backend/bullmq/probe.js';
 import { existsSync } from 'node:fs';
 import { readJobs } from '../../client.js';
 import { CeleriacError } from '../../errors.js';
@@ -88,7 +90,8 @@ export async function doctorCommand(s: Settings, json: boolean): Promise<number>
     add({ ok: user.length > 0, what: `${user.length} task(s) load in a worker thread: ${user.map((t) => t.name).join(', ') || 'none'}`, ...(user.length ? {} : { fix: 'see the problems above' }) });
   }
 
-  if (existsSync(s.dir)) {
+  if (s.config.broker !== undefined) await brokerChecks(s.config.broker, add);
+  else if (existsSync(s.dir)) {
     const unsafe = await dataDirProblem(s.dir).catch((err: Error) => err.message);
     if (unsafe) add({ ok: false, what: unsafe, fix: 'workers and sends refuse this dir until it is fixed (README: Security)' });
     const lock = await inspectLock(s.dir);
@@ -119,6 +122,30 @@ export async function doctorCommand(s: Settings, json: boolean): Promise<number>
     console.log(failed.length ? `\n${failed.length} problem(s) found.` : '\nno problems found.');
   }
   return failed.length ? EXIT.error : EXIT.ok;
+}
+
+/** With a broker: is it there, and does it keep what it acknowledges? */
+async function brokerChecks(url: string, add: (c: Check) => void): Promise<void> {
+  let broker;
+  try {
+    broker = parseBrokerUrl(url, '--broker');
+  } catch (err) {
+    add({ ok: false, what: (err as Error).message, fix: 'give a redis://host:6379 or postgres://user@host:5432/db URL' });
+    return;
+  }
+  let checks;
+  try {
+    checks = await checkBroker(broker, 'broker');
+  } catch (err) {
+    add({ ok: false, what: (err as Error).message, fix: `start the server, or correct the URL (${broker.masked})` });
+    return;
+  }
+  add({ ok: true, what: `broker ${broker.masked} answers` });
+  for (const c of checks) {
+    // everysec loses at most about a second of acknowledged jobs, and only when the machine stops: a warning.
+    const warn = !c.ok && (c.name === 'appendfsync' && c.value === 'everysec');
+    add({ ok: c.ok, ...(warn ? { warn } : {}), what: `${c.name} is ${c.value}`, ...(c.advice ? { fix: c.advice } : {}) });
+  }
 }
 
 function lockCheck(dir: string, lock: Awaited<ReturnType<typeof inspectLock>>): Check {

@@ -46,7 +46,7 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
   // The worker threads start while the journal is read (start: true): the first job runs
   // sooner after a restart with many jobs pending.
   try {
-    app = await createCeleriac({ ...config, dir: s.dir, cwd: s.cwd, start: true, signal: opening.signal, logger: log, logJobs: true, ...(watch ? { watch } : {}) });
+    app = await createCeleriac({ ...config, ...(config.broker ? {} : { dir: s.dir }), cwd: s.cwd, start: true, signal: opening.signal, logger: log, logJobs: true, ...(watch ? { watch } : {}) });
   } catch (err) {
     if (!(opening.signal.aborted && err instanceof CeleriacError && err.code === 'APP_CLOSED')) throw err;
     console.log('worker stopped');
