@@ -27,7 +27,10 @@ export type CeleriacErrorCode =
   | 'JOB_FAILED'
   | 'JOB_CANCELLED'
   | 'JOB_EXPIRED'
-  | 'NOT_IN_TASK';
+  | 'NOT_IN_TASK'
+  | 'INVALID_PROGRESS'
+  | 'UNKNOWN_QUEUE'
+  | 'INVALID_WORKFLOW';
 
 export class CeleriacError extends Error {
   readonly code: CeleriacErrorCode;

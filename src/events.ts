@@ -37,6 +37,7 @@ const JOURNAL_TO_EVENT: Partial<Record<JournalEvent['type'], CeleriacEventType>>
   fail: 'failed',
   cancel: 'cancelled',
   expire: 'expired',
+  progress: 'progress',
 };
 
 /** Listeners by event type; building an event costs nothing while nobody listens for its type. */
@@ -108,6 +109,9 @@ function fromJournal(type: CeleriacEventType, ev: JournalEvent, job: JobRecord):
       break;
     case 'fail':
       event.error = ev.error;
+      break;
+    case 'progress':
+      event.progress = JSON.parse(ev.value);
       break;
     default:
       break;

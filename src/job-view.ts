@@ -36,5 +36,6 @@ export function jobInfo(job: JobRecord): JobInfo {
   if (job.finishedAt !== undefined) info.finishedAt = new Date(job.finishedAt);
   if (job.result !== undefined) info.result = JSON.parse(job.result);
   if (job.error !== undefined) info.error = job.error;
+  if (job.progress !== undefined) info.progress = JSON.parse(job.progress);
   return info;
 }

@@ -58,4 +58,6 @@ export interface JobInfo {
   finishedAt?: Date;
   result?: unknown;
   error?: SerializedError;
+  /** The latest value the task reported with context().progress() (kept once it finished). */
+  progress?: unknown;
 }

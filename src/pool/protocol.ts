@@ -70,6 +70,8 @@ export interface PluginRef {
 export type WorkerMessage =
   | { t: 'ready'; tasks: TaskManifestEntry[]; problems: ModuleProblem[]; modules: { file: string; plugin?: string }[] }
   | { t: 'done'; outcomes: Outcome[] }
+  /** The latest progress of running jobs (JSON text), coalesced: one message for many calls. */
+  | { t: 'progress'; updates: { seq: number; value: string }[] }
   | { t: 'drained'; seqs: number[] }
   | { t: 'givenBack'; seqs: number[] };
 

@@ -291,7 +291,7 @@ export class Dispatcher {
       if (job.retryDelay !== undefined) wire.retryDelayMs = job.retryDelay;
       wires.push(wire);
     }
-    return this.o.pool.run(wires, this.onOutcome);
+    return this.o.pool.run(wires, this.onOutcome, this.onProgress);
   }
 
   /** A job taken for dispatch that will not run (cancelled meanwhile): free its room. */
@@ -300,6 +300,15 @@ export class Dispatcher {
     this.held--;
     this.schedulePump();
   }
+
+  /** A running job's latest progress (JSON text, checked in its worker): kept, not synced on its own. */
+  private readonly onProgress = (wire: WireJob, value: string): void => {
+    const job = this.active.get(wire.id);
+    if (job?.state !== 'started') return;
+    const ev: JobEvent = { type: 'progress', id: job.id, at: Date.now(), value };
+    if (this.o.store.note) this.o.store.note([ev]);
+    else this.o.store.commit([ev]).catch((err: unknown) => this.o.log.error(`could not record the progress of job ${job.id}: ${(err as Error).message}`));
+  };
 
   /** The pool's report of one job (its seq aside, the wire job is the one run() built). */
   private readonly onOutcome = (wire: WireJob, outcome: Outcome): void => {

@@ -82,6 +82,8 @@ export function encodeEvent(ev: JobEvent): string {
       return `{"o":"x","i":${str(ev.id)},"t":${ev.at}}`;
     case 'forget':
       return `{"o":"g","i":${str(ev.id)},"t":${ev.at}}`;
+    case 'progress':
+      return `{"o":"p","i":${str(ev.id)},"t":${ev.at},"u":${ev.value}}`;
     case 'requeue':
       return `{"o":"q","i":${str(ev.id)},"t":${ev.at},"b":${ev.revert ? 1 : 0}}`;
   }
@@ -169,6 +171,9 @@ export function decodeEvent(json: string): JobEvent | { type: 'header'; raw: Raw
       return { type: 'forget', id: text(r.i), at: num(r.t) };
     case 'q':
       return { type: 'requeue', id: text(r.i), at: num(r.t), revert: r.b === 1 };
+    case 'p':
+      if (r.u === undefined) throw new BadRecord('expected a progress value');
+      return { type: 'progress', id: text(r.i), at: num(r.t), value: JSON.stringify(r.u) };
     case 'h':
       return { type: 'header', raw: r };
     case 'j':
@@ -203,6 +208,7 @@ export function encodeJob(j: JobRecord): string {
   // The result as a JSON string (encoded twice): inside a string no unescaped `,"a":` can
   // occur, so the args that follow are found by a search, not a parse (see decodeEvent).
   if (j.result !== undefined) s += `,"v":${str(j.result)}`;
+  if (j.progress !== undefined) s += `,"u":${str(j.progress)}`;
   return `${s},"a":${j.args}}`;
 }
 
@@ -249,6 +255,7 @@ function decodeJob(r: Raw, rawArgs: string): JobRecord {
   if (r.z !== undefined) job.finishedAt = num(r.z);
   if (r.e !== undefined) job.error = err(r.e);
   if (r.v !== undefined) job.result = text(r.v);
+  if (r.u !== undefined) job.progress = text(r.u);
   return job;
 }
 

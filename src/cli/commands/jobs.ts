@@ -100,7 +100,7 @@ export async function listCommand(s: Settings, flags: { state?: string; limit?: 
     console.log(`no jobs${want ? ` in state ${want}` : ''} in ${s.dir}`);
     return EXIT.ok;
   }
-  console.log(table(['ID', 'TASK', 'STATE', 'ATTEMPTS', 'CREATED', 'RUN AT'], shown.map((j) => [j.id, j.task, j.state, String(j.attempts), ago(j.createdAt), runAtOf(j)])));
+  console.log(table(['ID', 'TASK', 'STATE', 'ATTEMPTS', 'CREATED', 'RUN AT', 'PROGRESS'], shown.map((j) => [j.id, j.task, j.state, String(j.attempts), ago(j.createdAt), runAtOf(j), j.progress === undefined ? '' : progressText(j.progress)])));
   if (all.length > shown.length) console.log(`(${all.length - shown.length} more; use --limit)`);
   return EXIT.ok;
 }
@@ -108,6 +108,11 @@ export async function listCommand(s: Settings, flags: { state?: string; limit?: 
 /** When a waiting job is due; nothing for a job that will not run again (finished, cancelled, expired). */
 function runAtOf(j: JobInfo): string {
   return j.runAt && !FINISHED_STATES.has(j.state) ? ago(j.runAt) : '';
+}
+
+/** A percentage as "42%", an object as its JSON. */
+function progressText(value: unknown): string {
+  return typeof value === 'number' ? `${value}%` : JSON.stringify(value);
 }
 
 /** A stored time as ISO-8601; a record written by hand or by an old version may hold a time no Date can. */
@@ -132,6 +137,7 @@ function describe(j: JobInfo): string {
   if (j.expiresAt) rows.push(['expires', `${iso(j.expiresAt)} (${ago(j.expiresAt)})`]);
   if (j.startedAt) rows.push(['started', iso(j.startedAt)]);
   if (j.finishedAt) rows.push(['finished', iso(j.finishedAt)]);
+  if (j.progress !== undefined) rows.push(['progress', progressText(j.progress)]);
   if ('result' in j) rows.push(['result', JSON.stringify(j.result)]);
   if (j.error) rows.push(['error', `${j.error.name}: ${j.error.message}`]);
   for (let c = j.error?.cause; c; c = c.cause) rows.push(['caused by', errorLine(c)]);
