@@ -178,6 +178,7 @@ export class Celeriac implements TaskSender {
       slots: settings.concurrency * settings.workerConcurrency,
       prefetch: settings.prefetch,
       timeoutGraceMs: settings.timeoutGraceMs,
+      rateLimitOf: (name) => this.tasksByName.get(name)?.rateLimit,
     });
     this.inbox = new InboxConsumer(dir, (m) => this.applyInboxMessage(m), log);
   }
@@ -402,7 +403,7 @@ export class Celeriac implements TaskSender {
     this.assertOpen();
     // Fast path: with a slot free and nothing waiting, accept and start the job in the
     // same flush, saving one disk write on the way to a worker.
-    const startNow = job.runAt === 0 && this.dispatcher.claimNow();
+    const startNow = job.runAt === 0 && this.dispatcher.claimNow(job.task);
     const events: JobEvent[] = startNow ? [{ type: 'add', job }, { type: 'start', id, at: job.createdAt }] : [{ type: 'add', job }];
     const committing = this.store.commit(events);
     this.accepting.set(id, committing);

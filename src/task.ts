@@ -2,6 +2,7 @@
 // definitions; the worker threads run them, the host only ever sees their manifest.
 import { CeleriacError } from './errors.js';
 import { durationMs, instantMs } from './time.js';
+import { parseRateLimit, type RateLimit } from './scheduler/rate-limit.js';
 import { checkKnownKeys, checkTaskName, isPlainObject } from './validate.js';
 import type { JobHandle, SendManyItem, SendOptions } from './send-types.js';
 
@@ -27,10 +28,16 @@ export interface TaskOptions {
   priority?: number;
   /** Default expiry of this task's jobs, counted from send (seconds or "1h"). */
   expires?: number | string;
+  /**
+   * Most starts of this task's jobs per second, minute or hour in this app: "10/s",
+   * "100/m", "1000/h" (Celery's rate_limit). Jobs over it wait their turn; they are never
+   * failed or dropped. Starts are spaced evenly (a job every 100 ms at "10/s"). Default: none.
+   */
+  rateLimit?: string;
 }
 
 const TASK_OPTION_KEYS = [
-  'maxRetries', 'retryDelay', 'timeout', 'autoretryFor', 'retryBackoff', 'retryBackoffMax', 'retryJitter', 'priority', 'expires',
+  'maxRetries', 'retryDelay', 'timeout', 'autoretryFor', 'retryBackoff', 'retryBackoffMax', 'retryJitter', 'priority', 'expires', 'rateLimit',
 ] as const;
 
 /** Task options with every duration in milliseconds and every default filled in. */
@@ -44,6 +51,7 @@ export interface ResolvedTaskOptions {
   jitter: boolean;
   priority: number;
   expiresMs: number;
+  rateLimit: RateLimit | undefined;
 }
 
 export const DEFAULT_MAX_RETRIES = 3;
@@ -222,6 +230,7 @@ export function resolveTaskOptions(given: TaskOptions, where: string): ResolvedT
     jitter: options.retryJitter ?? true,
     priority,
     expiresMs: options.expires === undefined ? 0 : guard(() => durationMs(options.expires, 'expires')),
+    rateLimit: options.rateLimit === undefined ? undefined : parseRateLimit(options.rateLimit, where),
   };
 }
 

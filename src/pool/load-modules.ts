@@ -114,6 +114,7 @@ export async function loadTasks(modules: string[], plugins: PluginRef[]): Promis
       maxRetries: d.options.maxRetries,
       retryDelayMs: d.options.retryDelayMs,
     };
+    if (d.options.rateLimit) entry.rateLimit = d.options.rateLimit;
     const plugin = pluginOf.get(d);
     if (plugin) entry.plugin = plugin;
     const params = readParams(d.fn);

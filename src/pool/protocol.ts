@@ -27,6 +27,8 @@ export type Outcome = (
 ) & {
   /** How long the task ran in its worker, in ms (absent when it did not run): the host sizes the groups of jobs it sends by it. */
   runMs?: number;
+  /** When the task function was called (epoch ms; absent when it was not): what rate limits count. */
+  begunAt?: number;
 };
 
 export type HostMessage =
@@ -49,6 +51,8 @@ export interface TaskManifestEntry {
   timeoutMs: number;
   maxRetries: number;
   retryDelayMs: number;
+  /** Most starts per window in this app (task option rateLimit). */
+  rateLimit?: { count: number; windowMs: number };
   /** The task function's declared parameters; absent when they could not be read (sends are then not checked). */
   params?: TaskParams;
 }

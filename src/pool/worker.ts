@@ -162,6 +162,7 @@ function startRunner(): void {
       }, timeoutMs);
     }
     let outcome: Outcome;
+    let begunAt: number | undefined;
     const t0 = performance.now();
     try {
       if (!def) throw new Error(`task "${job.task}" is not registered in this worker (was its module removed?)`);
@@ -181,7 +182,10 @@ function startRunner(): void {
       };
       seqOf.set(ctx, job.seq);
       const args = JSON.parse(job.args) as unknown[];
-      const value = await contextStorage.run(ctx, () => def.fn(...args));
+      const value = await contextStorage.run(ctx, () => {
+        begunAt = Date.now();
+        return def.fn(...args);
+      });
       outcome = timedOut ? failure(job, def, timeoutError(job.task, timeoutMs)) : success(job, value);
     } catch (err) {
       outcome = failure(job, def, timedOut && !isRetryRequest(err) ? timeoutError(job.task, timeoutMs) : err);
@@ -193,6 +197,7 @@ function startRunner(): void {
       freeSlots.push(slot);
     }
     outcome.runMs = performance.now() - t0;
+    if (begunAt !== undefined) outcome.begunAt = begunAt;
     emit(outcome);
     if (job.recovered) {
       flush();

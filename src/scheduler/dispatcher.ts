@@ -16,6 +16,7 @@ import type { Outcome, WireJob } from '../pool/protocol.js';
 import type { JobStore } from '../store/types.js';
 import { DelayedJobs } from './delayed.js';
 import { ReadyJobs } from './ready.js';
+import { TaskRateLimiter, type RateLimit } from './rate-limit.js';
 
 export interface DispatcherOptions {
   store: JobStore;
@@ -37,6 +38,8 @@ export interface DispatcherOptions {
    */
   prefetch: number;
   timeoutGraceMs: number;
+  /** A task's rate limit (task option rateLimit), if it has one. */
+  rateLimitOf?: (task: string) => RateLimit | undefined;
 }
 
 /**
@@ -83,6 +86,8 @@ export class Dispatcher {
   private running = false;
   private stopping = false;
   private pumpScheduled = false;
+  /** Rate-limited tasks' limiters, by task name (made when the first job of the task is taken). */
+  private readonly limiters = new Map<string, TaskRateLimiter>();
 
   constructor(private readonly o: DispatcherOptions) {
     this.delayed = new DelayedJobs((job) => this.makeReady(job));
@@ -104,7 +109,8 @@ export class Dispatcher {
    * than the pool can hold; the rest go the usual way, reserved first. Claims also count
    * against prefetch like any reservation. Every true ends in runStarted() or releaseClaim().
    */
-  claimNow(): boolean {
+  claimNow(task?: string): boolean {
+    if (task !== undefined && this.o.rateLimitOf?.(task)) return false; // its start must wait its turn
     if (!this.running || this.stopping || this.ready.size > 0 || this.reserving > 0 || this.queue.size > 0) return false;
     if (this.queue.pending + this.claims >= this.queue.concurrency) return false;
     const inUse = this.held + this.claims;
@@ -136,7 +142,7 @@ export class Dispatcher {
 
   /** Nothing due, reserved, running or being recorded (jobs waiting for a later time do not count). */
   get busy(): boolean {
-    return this.ready.size > 0 || this.active.size > 0 || this.held > 0 || this.claims > 0 || this.queue.size > 0 || this.queue.pending > 0 || this.outcomes.length > 0 || this.recording.size > 0;
+    return this.ready.size > 0 || this.throttled > 0 || this.active.size > 0 || this.held > 0 || this.claims > 0 || this.queue.size > 0 || this.queue.pending > 0 || this.outcomes.length > 0 || this.recording.size > 0;
   }
 
   private makeReady(job: JobRecord): void {
@@ -161,17 +167,60 @@ export class Dispatcher {
     if (!this.running || this.stopping) return;
     // Everything taken and not yet finished counts: being reserved, reserved, queued, on the pool.
     const room = this.reserveAhead - this.held - this.claims;
-    if (room <= 0 || this.ready.size === 0) return;
+    if (room <= 0) return;
     const batch: JobRecord[] = [];
+    const now = Date.now();
+    // Jobs a rate limit held back go first, in their order, as far as their limit allows.
+    for (const limiter of this.limiters.values()) {
+      for (let job = limiter.peek(); job && batch.length < room; job = limiter.peek()) {
+        const stale = !WAITING_STATES.has(job.state) || this.active.has(job.id);
+        if (!stale && !limiter.tryTake(job.id, now)) break;
+        limiter.shift();
+        if (stale) continue;
+        this.active.set(job.id, job);
+        batch.push(job);
+      }
+    }
     while (batch.length < room) {
       const job = this.ready.take();
       if (!job) break;
       if (!WAITING_STATES.has(job.state) || this.active.has(job.id)) continue; // stale heap entry
+      const limiter = this.limiterOf(job.task);
+      if (limiter && (limiter.held > 0 || !limiter.tryTake(job.id, now))) {
+        limiter.hold(job);
+        continue;
+      }
       this.active.set(job.id, job);
       batch.push(job);
     }
     this.held += batch.length;
     if (batch.length > 0) this.track(this.reserve(batch));
+  }
+
+  /** The limiter of a rate-limited task; undefined for a task without a limit. */
+  private limiterOf(task: string): TaskRateLimiter | undefined {
+    const limit = this.o.rateLimitOf?.(task);
+    let limiter = this.limiters.get(task);
+    if (!limit) return limiter?.held ? limiter : undefined; // limit removed by a reload: let the held ones out first
+    if (!limiter || limiter.limit.count !== limit.count || limiter.limit.windowMs !== limit.windowMs) {
+      if (limiter?.held) return limiter; // changed by a reload: the new limit applies once the held ones are out
+      limiter = new TaskRateLimiter(limit, () => this.schedulePump());
+      this.limiters.set(task, limiter);
+    }
+    return limiter;
+  }
+
+  /** Jobs a rate limit holds back. */
+  private get throttled(): number {
+    let n = 0;
+    for (const limiter of this.limiters.values()) n += limiter.held;
+    return n;
+  }
+
+  /** A job leaves the dispatcher's hands: its rate-limit place (if any) frees a window after it began, or now. */
+  private settled(job: JobRecord, begunAt?: number): void {
+    this.active.delete(job.id);
+    this.limiters.get(job.task)?.release(job.id, begunAt);
   }
 
   /** Work that must be done before the store may close. */
@@ -195,7 +244,7 @@ export class Dispatcher {
     } catch (err) {
       // Rare (disk full): the jobs stay pending; try them again shortly.
       this.o.log.error(`could not record the expiry of ${expired.length} job(s); ${batch.length} job(s) stay pending and are tried again in 1 s: ${(err as Error).message}`);
-      for (const job of batch) this.active.delete(job.id);
+      for (const job of batch) this.settled(job);
       this.held -= batch.length;
       setTimeout(() => batch.forEach((job) => this.makeReady(job)), 1000).unref();
       return;
@@ -206,7 +255,7 @@ export class Dispatcher {
     for (const job of batch) {
       if (job.state !== 'reserved') {
         // Expired, or cancelled while its reservation was being written.
-        this.active.delete(job.id);
+        this.settled(job);
         this.held--;
         if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
       } else reserved.push(job);
@@ -296,7 +345,7 @@ export class Dispatcher {
 
   /** A job taken for dispatch that will not run (cancelled meanwhile): free its room. */
   private drop(job: JobRecord): void {
-    this.active.delete(job.id);
+    this.settled(job);
     this.held--;
     this.schedulePump();
   }
@@ -314,6 +363,8 @@ export class Dispatcher {
   private readonly onOutcome = (wire: WireJob, outcome: Outcome): void => {
     const job = this.active.get(wire.id);
     this.held--;
+    // A job that lost its worker, or was stopped by the host, began at an unknown time: count it from now.
+    if (job && this.limiters.size > 0) this.limiters.get(job.task)?.release(job.id, outcome.begunAt ?? (outcome.kind === 'requeue' && outcome.revert ? undefined : Date.now()));
     if (outcome.runMs !== undefined) {
       const avg = this.runMs.get(wire.task);
       this.runMs.set(wire.task, avg === undefined ? outcome.runMs : avg + RUN_TIME_WEIGHT * (outcome.runMs - avg));
@@ -361,11 +412,11 @@ export class Dispatcher {
         );
       } catch (err) {
         this.o.log.error(`could not record the outcome of ${batch.length} job(s); they run again after a restart: ${(err as Error).message}`);
-        for (const { job } of batch) this.active.delete(job.id);
+        for (const { job } of batch) this.settled(job);
         return;
       }
       for (const { job, ev, runMs } of batch) {
-        this.active.delete(job.id);
+        this.settled(job);
         this.o.onRecorded?.(job, ev, runMs);
         if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
         else if (WAITING_STATES.has(job.state)) this.schedule(job);
@@ -387,7 +438,7 @@ export class Dispatcher {
         this.o.log.error(`could not give back ${started.length} job(s) at close; they run again after the restart, flagged recovered: ${(err as Error).message}`);
       });
     }
-    for (const job of jobs) this.active.delete(job.id);
+    for (const job of jobs) this.settled(job);
   }
 
   /**
@@ -397,6 +448,7 @@ export class Dispatcher {
   async stop(deadline: () => number): Promise<void> {
     this.stopping = true;
     this.delayed.stop();
+    for (const limiter of this.limiters.values()) limiter.stop();
     if (!this.running) return;
     this.queue.pause();
     this.queue.clear();
