@@ -27,6 +27,7 @@ import { MAX_CONCURRENCY } from './limits.js';
 import { durationMs, MAX_INSTANT_MS } from './time.js';
 import { checkKnownKeys, isPlainObject } from './validate.js';
 import { TaskWatcher } from './watch.js';
+import { checkQueueName, DEFAULT_QUEUE, resolveQueues, unknownQueueError, type ServedQueues } from './queues.js';
 
 export type { Logger, StructuredLogger } from './log.js';
 
@@ -95,10 +96,17 @@ export interface CeleriacOptions {
    * to stop while it is still reading a large data dir.
    */
   signal?: AbortSignal;
+  /**
+   * The queues this app runs: names (`['io', 'default']`), or names with a concurrency of
+   * their own (`{ io: 8, default: 2 }`: at most that many of the queue's jobs reserved or
+   * running at once, within the pool). Jobs of other queues stay pending on disk for an
+   * app that runs them. Default: every queue.
+   */
+  queues?: string[] | Record<string, number>;
 }
 
 const OPTION_KEYS = [
-  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxWorkerLosses', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'logJobs', 'watch', 'start', 'signal',
+  'dir', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxWorkerLosses', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'logJobs', 'watch', 'start', 'signal', 'queues',
 ] as const;
 
 interface Settings {
@@ -113,6 +121,7 @@ interface Settings {
   maxResultBytes: number;
   compactAfterBytes: number;
   watch: boolean;
+  queues: ServedQueues | undefined;
 }
 
 
@@ -179,6 +188,7 @@ export class Celeriac implements TaskSender {
       prefetch: settings.prefetch,
       timeoutGraceMs: settings.timeoutGraceMs,
       rateLimitOf: (name) => this.tasksByName.get(name)?.rateLimit,
+      ...(settings.queues ? { queues: settings.queues } : {}),
     });
     this.inbox = new InboxConsumer(dir, (m) => this.applyInboxMessage(m), log);
   }
@@ -257,6 +267,9 @@ export class Celeriac implements TaskSender {
       throw err;
     }
     for (const p of discovery.value.problems) log.warn(p.message);
+    for (const q of settings.queues?.keys() ?? []) {
+      if (q !== DEFAULT_QUEUE && !discovery.value.tasks.some((t) => t.queue === q)) log.warn(`queue "${q}" is no task's queue option: this app runs only the jobs sent to it with { queue: "${q}" }`);
+    }
     const app = new Celeriac(dir, modules, plugins, discovery.value.tasks, store.value, settings, log, pool, options.logJobs ? new JobLog(sink) : undefined);
     created = app;
     app.reloadSource = { taskPaths, cwd, files: discovery.value.modules.map((m) => m.file) };
@@ -403,7 +416,8 @@ export class Celeriac implements TaskSender {
     this.assertOpen();
     // Fast path: with a slot free and nothing waiting, accept and start the job in the
     // same flush, saving one disk write on the way to a worker.
-    const startNow = job.runAt === 0 && this.dispatcher.claimNow(job.task);
+    this.assertKnownQueue(job, `send(${task.name})`);
+    const startNow = job.runAt === 0 && this.dispatcher.claimNow(job);
     const events: JobEvent[] = startNow ? [{ type: 'add', job }, { type: 'start', id, at: job.createdAt }] : [{ type: 'add', job }];
     const committing = this.store.commit(events);
     this.accepting.set(id, committing);
@@ -440,6 +454,7 @@ export class Celeriac implements TaskSender {
     const created: boolean[] = [];
     const others: Promise<void>[] = [];
     const inList = new Set<string>();
+    for (const { job } of jobs) this.assertKnownQueue(job, `sendMany(${task.name})`);
     for (const { job, chosenId } of jobs) {
       const known = chosenId && (this.store.jobs.has(job.id) || inList.has(job.id));
       const inProgress = chosenId && !known ? this.accepting.get(job.id) : undefined;
@@ -476,6 +491,16 @@ export class Celeriac implements TaskSender {
     const task = this.tasksByName.get(name);
     if (!task) throw unknownTaskError(name, this.tasksByName.keys(), this.modules);
     return task;
+  }
+
+  // --- queues (routing) ---------------------------------------------------------
+
+  /** A job's queue must be "default", a task's queue option, or one of this app's `queues`: a typo would leave it pending for ever. */
+  private assertKnownQueue(job: NewJob, where: string): void {
+    if (job.queue === undefined || this.settings.queues?.has(job.queue)) return;
+    for (const t of this.tasksByName.values()) if (t.queue === job.queue) return;
+    const known = [DEFAULT_QUEUE, ...[...this.tasksByName.values()].flatMap((t) => (t.queue ? [t.queue] : [])), ...(this.settings.queues?.keys() ?? [])];
+    throw unknownQueueError(job.queue, known, where);
   }
 
   private assertOpen(): void {
@@ -560,6 +585,7 @@ export class Celeriac implements TaskSender {
       job.maxRetries = j.maxRetries === -1 || j.maxRetries === null ? Number.POSITIVE_INFINITY : j.maxRetries;
     }
     if (j.retryDelay !== undefined) job.retryDelay = time(j.retryDelay, 'retryDelay');
+    if (j.queue !== undefined && j.queue !== DEFAULT_QUEUE) job.queue = checkQueueName(j.queue, `${where}: queue`, 'INVALID_SEND_OPTIONS');
     return job;
   }
 
@@ -742,5 +768,6 @@ function resolveSettings(o: CeleriacOptions): Settings {
     maxResultBytes: positiveInt(o.maxResultBytes, 'maxResultBytes', 16 * 1024 * 1024),
     compactAfterBytes: positiveInt(o.compactAfterBytes, 'compactAfterBytes', 64 * 1024 * 1024),
     watch: o.watch === true,
+    queues: resolveQueues(o.queues, 'createCeleriac()'),
   };
 }

@@ -45,6 +45,8 @@ export interface JobRecord {
   recovered: boolean;
   /** JSON text of the latest value the task reported through context().progress(). */
   progress?: string;
+  /** The queue the job belongs to; absent: the default queue. */
+  queue?: string;
 }
 
 export interface NewJob {
@@ -57,6 +59,8 @@ export interface NewJob {
   priority: number;
   maxRetries?: number;
   retryDelay?: number;
+  /** The queue; absent: the default queue. */
+  queue?: string;
 }
 
 export type JobEvent =
@@ -96,6 +100,7 @@ export function newRecord(job: NewJob): JobRecord {
     result: undefined,
     error: undefined,
     recovered: false,
+    queue: job.queue,
   };
 }
 

@@ -3,6 +3,7 @@
 import { CeleriacError } from './errors.js';
 import { durationMs, instantMs } from './time.js';
 import { parseRateLimit, type RateLimit } from './scheduler/rate-limit.js';
+import { checkQueueName, DEFAULT_QUEUE } from './queues.js';
 import { checkKnownKeys, checkTaskName, isPlainObject } from './validate.js';
 import type { JobHandle, SendManyItem, SendOptions } from './send-types.js';
 
@@ -34,10 +35,12 @@ export interface TaskOptions {
    * failed or dropped. Starts are spaced evenly (a job every 100 ms at "10/s"). Default: none.
    */
   rateLimit?: string;
+  /** The queue this task's jobs go to unless a send names another (see createCeleriac's `queues`). Default "default". */
+  queue?: string;
 }
 
 const TASK_OPTION_KEYS = [
-  'maxRetries', 'retryDelay', 'timeout', 'autoretryFor', 'retryBackoff', 'retryBackoffMax', 'retryJitter', 'priority', 'expires', 'rateLimit',
+  'maxRetries', 'retryDelay', 'timeout', 'autoretryFor', 'retryBackoff', 'retryBackoffMax', 'retryJitter', 'priority', 'expires', 'rateLimit', 'queue',
 ] as const;
 
 /** Task options with every duration in milliseconds and every default filled in. */
@@ -52,6 +55,7 @@ export interface ResolvedTaskOptions {
   priority: number;
   expiresMs: number;
   rateLimit: RateLimit | undefined;
+  queue: string;
 }
 
 export const DEFAULT_MAX_RETRIES = 3;
@@ -231,6 +235,7 @@ export function resolveTaskOptions(given: TaskOptions, where: string): ResolvedT
     priority,
     expiresMs: options.expires === undefined ? 0 : guard(() => durationMs(options.expires, 'expires')),
     rateLimit: options.rateLimit === undefined ? undefined : parseRateLimit(options.rateLimit, where),
+    queue: options.queue === undefined ? DEFAULT_QUEUE : checkQueueName(options.queue, `${where}: queue`, 'INVALID_TASK_OPTIONS'),
   };
 }
 

@@ -177,7 +177,7 @@ export default defineConfig({
     assert.equal(list.code, 0, explain(list));
     assert.equal(json<unknown[]>(list).length, sends.length + 1);
     assert.ok(json<{ state: string }[]>(list).every((x) => x.state === 'pending'));
-    assert.match(table.stdout, /^ID +TASK +STATE +ATTEMPTS +CREATED +RUN AT +PROGRESS$/m, explain(table));
+    assert.match(table.stdout, /^ID +TASK +QUEUE +STATE +ATTEMPTS +CREATED +RUN AT +PROGRESS$/m, explain(table));
     assert.match(table.stdout, /^later +demo\.echo +pending +0 +\S+ ago +in (?:1h|\d+m)$/m, explain(table)); // minutes: a loaded machine may take one to get here
 
     const w = await celeriac(t, cwd, ['worker', '--burst', '--concurrency', '2'], { timeoutMs: 90_000 });

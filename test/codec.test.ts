@@ -33,6 +33,7 @@ function jobs(): JobRecord[] {
         };
         if (n % 4 === 1) job.maxRetries = n % 8 === 1 ? Number.POSITIVE_INFINITY : 7;
         if (n % 6 === 2) job.retryDelay = 180_000;
+        if (n % 5 === 2) job.queue = n % 2 ? 'io' : 'mail.outbound';
         if (state !== 'pending') job.startedAt = 1_795_680_000_500 + n;
         if (state === 'succeeded' || state === 'failed' || state === 'cancelled' || state === 'expired') job.finishedAt = 1_795_680_001_000 + n;
         if (state === 'succeeded' && n % 2) job.result = ['42', '"text"', '{"ok":true,"quote":"\\""}', 'null'][n % 4]!;
@@ -50,6 +51,7 @@ function adds(): NewJob[] {
     const add: NewJob = { id: j.id, task: j.task, args: j.args, createdAt: j.createdAt, runAt: j.runAt, expiresAt: j.expiresAt, priority: j.priority };
     if (j.maxRetries !== undefined) add.maxRetries = j.maxRetries;
     if (j.retryDelay !== undefined) add.retryDelay = j.retryDelay;
+    if (j.queue !== undefined) add.queue = j.queue;
     return add;
   });
 }

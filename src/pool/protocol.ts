@@ -51,6 +51,8 @@ export interface TaskManifestEntry {
   timeoutMs: number;
   maxRetries: number;
   retryDelayMs: number;
+  /** The task's queue (task option queue), when not the default one. */
+  queue?: string;
   /** Most starts per window in this app (task option rateLimit). */
   rateLimit?: { count: number; windowMs: number };
   /** The task function's declared parameters; absent when they could not be read (sends are then not checked). */

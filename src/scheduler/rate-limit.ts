@@ -8,7 +8,7 @@
 //   so that however late some jobs begin in their workers, no window of `windowMs` ever
 //   holds more than `count` starts.
 import { CeleriacError } from '../errors.js';
-import type { JobRecord } from '../jobs.js';
+import { HeldJobs } from './held-jobs.js';
 
 export interface RateLimit {
   /** Starts allowed per window. */
@@ -37,8 +37,7 @@ const SLACK_MS = 5;
 
 export class TaskRateLimiter {
   /** Jobs held back, in the order the dispatcher took them from the ready heap. */
-  private waiting: JobRecord[] = [];
-  private head = 0;
+  readonly held = new HeldJobs();
   /** Job ids holding a place; a place is freed one window after its job began. */
   private readonly holders = new Set<string>();
   private places = 0;
@@ -51,41 +50,23 @@ export class TaskRateLimiter {
     this.intervalMs = limit.windowMs / limit.count;
   }
 
-  get held(): number {
-    return this.waiting.length - this.head;
-  }
-
-  /** The job may start now: it takes a place (give it back with release()). */
-  tryTake(id: string, now: number): boolean {
+  /** Whether a job may start now; if only the spacing stops it, the dispatcher is woken when it may. */
+  canTake(now: number): boolean {
     if (this.places >= this.limit.count) return false;
     if (now < this.nextAt) {
       this.wakeAt(this.nextAt, now);
       return false;
     }
+    return true;
+  }
+
+  /** After canTake(): the job takes a place (give it back with release()). */
+  take(id: string, now: number): void {
     this.places++;
     this.holders.add(id);
     // A start made late (timers, a busy loop) does not push the next ones back; an idle
     // spell earns half an interval of catch-up at most, never a burst.
     this.nextAt = Math.max(this.nextAt, now - this.intervalMs / 2) + this.intervalMs;
-    return true;
-  }
-
-  /** Keep a job back until a place is free (after any job already held back). */
-  hold(job: JobRecord): void {
-    this.waiting.push(job);
-  }
-
-  /** The first job held back, without taking it. */
-  peek(): JobRecord | undefined {
-    return this.head < this.waiting.length ? this.waiting[this.head] : undefined;
-  }
-
-  shift(): void {
-    this.waiting[this.head++] = undefined as unknown as JobRecord;
-    if (this.head > 1024 && this.head * 2 > this.waiting.length) {
-      this.waiting = this.waiting.slice(this.head);
-      this.head = 0;
-    }
   }
 
   /**

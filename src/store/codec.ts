@@ -62,6 +62,7 @@ export function encodeEvent(ev: JobEvent): string {
       if (j.priority) s += `,"p":${j.priority}`;
       if (j.maxRetries !== undefined) s += `,"m":${encodeMax(j.maxRetries)}`;
       if (j.retryDelay !== undefined) s += `,"d":${j.retryDelay}`;
+      if (j.queue !== undefined) s += `,"q":${str(j.queue)}`;
       return `${s},"a":${j.args}}`;
     }
     case 'start':
@@ -209,6 +210,7 @@ export function encodeJob(j: JobRecord): string {
   // occur, so the args that follow are found by a search, not a parse (see decodeEvent).
   if (j.result !== undefined) s += `,"v":${str(j.result)}`;
   if (j.progress !== undefined) s += `,"u":${str(j.progress)}`;
+  if (j.queue !== undefined) s += `,"q":${str(j.queue)}`;
   return `${s},"a":${j.args}}`;
 }
 
@@ -229,6 +231,7 @@ function decodeAdd(r: Raw, rawArgs: string): NewJob {
   const m = decodeMax(r.m);
   if (m !== undefined) job.maxRetries = m;
   if (r.d !== undefined) job.retryDelay = num(r.d);
+  if (r.q !== undefined) job.queue = text(r.q);
   return job;
 }
 
@@ -256,6 +259,7 @@ function decodeJob(r: Raw, rawArgs: string): JobRecord {
   if (r.e !== undefined) job.error = err(r.e);
   if (r.v !== undefined) job.result = text(r.v);
   if (r.u !== undefined) job.progress = text(r.u);
+  if (r.q !== undefined) job.queue = text(r.q);
   return job;
 }
 
