@@ -27,6 +27,8 @@ import { MAX_CONCURRENCY } from './limits.js';
 import { durationMs, MAX_INSTANT_MS } from './time.js';
 import { checkKnownKeys, isPlainObject } from './validate.js';
 import { TaskWatcher } from './watch.js';
+import { Workflows, type WorkflowHandle, type WorkflowSendOptions } from './workflows/engine.js';
+import type { Workflow } from './workflows/canvas.js';
 import { checkQueueName, DEFAULT_QUEUE, resolveQueues, unknownQueueError, type ServedQueues } from './queues.js';
 
 export type { Logger, StructuredLogger } from './log.js';
@@ -141,6 +143,7 @@ export class Celeriac implements TaskSender {
   private sweeper: NodeJS.Timeout | undefined;
   private shutdownDeadline = Number.POSITIVE_INFINITY;
   private readonly inbox: InboxConsumer;
+  private readonly workflows: Workflows;
   /** What hot reload looks at again: the configured task paths, and the module files first loaded. */
   private reloadSource: { taskPaths: string[]; cwd: string; files: string[] } | undefined;
   private watcher: TaskWatcher | undefined;
@@ -182,7 +185,10 @@ export class Celeriac implements TaskSender {
       store,
       pool: this.pool,
       log,
-      onFinished: (job) => this.waiters.settle(job),
+      onFinished: (job) => {
+        this.waiters.settle(job);
+        this.workflows.finished(job);
+      },
       ...(jobLog ? { onRecorded: (job: JobRecord, ev: JobEvent, runMs: number | undefined) => jobLog.recorded(job, ev, runMs) } : {}),
       slots: settings.concurrency * settings.workerConcurrency,
       prefetch: settings.prefetch,
@@ -191,6 +197,14 @@ export class Celeriac implements TaskSender {
       ...(settings.queues ? { queues: settings.queues } : {}),
     });
     this.inbox = new InboxConsumer(dir, (m) => this.applyInboxMessage(m), log);
+    this.workflows = new Workflows({
+      store,
+      schedule: (job) => this.dispatcher.schedule(job),
+      task: (name) => this.tasksByName.get(name),
+      unknownTask: (name) => unknownTaskError(name, this.tasksByName.keys(), this.modules),
+      result: (id, o) => this.result(id, o),
+      log,
+    });
   }
 
   /** Jobs read from the data dir, in the order they should run. */
@@ -285,6 +299,7 @@ export class Celeriac implements TaskSender {
       const early = options.start === true && !(await inboxHasMessages(dir));
       if (early) await app.start();
       await store.value.loadRest((jobs) => app.scheduleLoaded(jobs));
+      await app.workflows.repair(); // steps a crash left uncreated
       const report = store.value.report;
       if (report.truncated) {
         log.warn(`the journal's last record was torn (the previous process stopped mid-write): cut ${report.truncated.bytes} bytes at byte ${report.truncated.offset} of ${report.truncated.file}; every acknowledged job is intact`);
@@ -491,6 +506,17 @@ export class Celeriac implements TaskSender {
     const task = this.tasksByName.get(name);
     if (!task) throw unknownTaskError(name, this.tasksByName.keys(), this.modules);
     return task;
+  }
+
+  // --- workflows ------------------------------------------------------------------
+
+  /**
+   * Send a chain, group or chord (see src/workflows/canvas.ts): its first jobs are durable
+   * when this resolves; the rest are created as it advances, each durably.
+   */
+  async sendWorkflow<Result = unknown>(workflow: Workflow, options?: WorkflowSendOptions): Promise<WorkflowHandle<Result>> {
+    this.assertOpen();
+    return (await this.workflows.send(workflow, options)) as WorkflowHandle<Result>;
   }
 
   // --- queues (routing) ---------------------------------------------------------

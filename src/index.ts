@@ -13,3 +13,5 @@ export type { TaskManifestEntry } from './pool/protocol.js';
 export { defineConfig, type CeleriacConfig } from './config.js';
 export { createClient, CeleriacClient, readJobs, type ClientOptions, type SubmittedJob } from './client.js';
 export { repairDataDir, type RepairReport } from './store/repair.js';
+export { chain, chord, group, signature, type Chain, type Chord, type Group, type Signature, type Workflow } from './workflows/canvas.js';
+export type { WorkflowHandle, WorkflowSendOptions } from './workflows/engine.js';

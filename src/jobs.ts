@@ -47,6 +47,8 @@ export interface JobRecord {
   progress?: string;
   /** The queue the job belongs to; absent: the default queue. */
   queue?: string;
+  /** JSON text of the job's workflow link (src/workflows/link.ts): what its success sets off. */
+  link?: string;
 }
 
 export interface NewJob {
@@ -61,6 +63,8 @@ export interface NewJob {
   retryDelay?: number;
   /** The queue; absent: the default queue. */
   queue?: string;
+  /** JSON text of the job's workflow link. */
+  link?: string;
 }
 
 export type JobEvent =
@@ -101,6 +105,7 @@ export function newRecord(job: NewJob): JobRecord {
     error: undefined,
     recovered: false,
     queue: job.queue,
+    link: job.link,
   };
 }
 

@@ -4,6 +4,7 @@ import { CeleriacError } from './errors.js';
 import { durationMs, instantMs } from './time.js';
 import { parseRateLimit, type RateLimit } from './scheduler/rate-limit.js';
 import { checkQueueName, DEFAULT_QUEUE } from './queues.js';
+import { signature, type Signature } from './workflows/canvas.js';
 import { checkKnownKeys, checkTaskName, isPlainObject } from './validate.js';
 import type { JobHandle, SendManyItem, SendOptions } from './send-types.js';
 
@@ -127,6 +128,8 @@ export interface TaskDefinition<Args extends unknown[] = any[], Result = unknown
   readonly line: number;
   /** Build the error to throw from inside the task to reschedule it. */
   retry(options?: RetryOptions<Args>): RetryRequest;
+  /** A signature for workflows (Celery's `.s()`): in a chain, the previous result is prepended to these arguments. */
+  s(...args: unknown[]): Signature;
   /** Send a job of this task with type-checked arguments. */
   send(app: TaskSender, args: Args, options?: SendOptions): Promise<JobHandle<Awaited<Result>>>;
 }
@@ -187,6 +190,7 @@ export function task(name: string, a: unknown, b?: unknown): TaskDefinition {
     line: site.line,
     retry: (opts = {}) => new RetryRequest(name, opts as RetryOptions<unknown[]>),
     send: (app, args, opts) => app.send(def, args, opts) as Promise<JobHandle<unknown>>,
+    s: (...args) => signature(name, args),
   };
   definedTasks().push(def);
   return def;

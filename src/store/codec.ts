@@ -63,6 +63,7 @@ export function encodeEvent(ev: JobEvent): string {
       if (j.maxRetries !== undefined) s += `,"m":${encodeMax(j.maxRetries)}`;
       if (j.retryDelay !== undefined) s += `,"d":${j.retryDelay}`;
       if (j.queue !== undefined) s += `,"q":${str(j.queue)}`;
+      if (j.link !== undefined) s += `,"l":${str(j.link)}`;
       return `${s},"a":${j.args}}`;
     }
     case 'start':
@@ -211,6 +212,7 @@ export function encodeJob(j: JobRecord): string {
   if (j.result !== undefined) s += `,"v":${str(j.result)}`;
   if (j.progress !== undefined) s += `,"u":${str(j.progress)}`;
   if (j.queue !== undefined) s += `,"q":${str(j.queue)}`;
+  if (j.link !== undefined) s += `,"l":${str(j.link)}`;
   return `${s},"a":${j.args}}`;
 }
 
@@ -232,6 +234,7 @@ function decodeAdd(r: Raw, rawArgs: string): NewJob {
   if (m !== undefined) job.maxRetries = m;
   if (r.d !== undefined) job.retryDelay = num(r.d);
   if (r.q !== undefined) job.queue = text(r.q);
+  if (r.l !== undefined) job.link = text(r.l);
   return job;
 }
 
@@ -260,6 +263,7 @@ function decodeJob(r: Raw, rawArgs: string): JobRecord {
   if (r.v !== undefined) job.result = text(r.v);
   if (r.u !== undefined) job.progress = text(r.u);
   if (r.q !== undefined) job.queue = text(r.q);
+  if (r.l !== undefined) job.link = text(r.l);
   return job;
 }
 
