@@ -68,3 +68,27 @@ test('workflows: bad input (a chord over zero tasks, an empty chain, an unknown 
   await assert.rejects(app.sendWorkflow(chord([add(1, 2)], signature('wf.nope'))), code('UNKNOWN_TASK', /chord callback: unknown task "wf\.nope"/));
   assert.equal((await app.list()).jobs.length, 0, 'nothing was written');
 });
+
+test('workflows: a step whose predecessor succeeded just before a crash (its follow-up never written) is created at the next open, once', async (t) => {
+  const { FileStore } = await import('../src/store/file-store.js');
+  const { join } = await import('node:path');
+  const { tempDir } = await import('./helpers.js');
+  const dir = join(await tempDir(t), 'data');
+  // What a process killed between the outcome's write and its follow-up's leaves on disk.
+  const store = await FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes: 64 * 1024 * 1024 });
+  const link = JSON.stringify({ c: 'r1', i: 0, next: [{ n: 'wf.double', a: '[]' }, { n: 'wf.add', a: '[1]' }] });
+  const at = Date.now();
+  await store.commit([
+    { type: 'add', job: { id: 'r1.0', task: 'wf.add', args: '[20,1]', createdAt: at, runAt: 0, expiresAt: 0, priority: 0, link } },
+    { type: 'start', id: 'r1.0', at },
+    { type: 'succeed', id: 'r1.0', at, result: '21' },
+  ]);
+  await store.close();
+  const app = await openApp(t, { tasks, dir });
+  await app.start();
+  await app.idle();
+  const last = await app.job('r1.2')?.result({ timeout: 20_000 });
+  assert.equal(last, 43, 'the chain went on: double(21) then add(42, 1)');
+  assert.deepEqual((await app.get('r1.1'))?.args, [21]);
+  assert.equal((await app.get('r1.1'))?.attempts, 1);
+});
