@@ -272,8 +272,13 @@ export class Dispatcher {
   /** A job leaves the dispatcher's hands: its queue place frees, its rate-limit place (if any) a window after it began, or now. */
   private settled(job: JobRecord, begunAt?: number): void {
     this.active.delete(job.id);
-    this.queueGates.get(job.queue ?? DEFAULT_QUEUE)?.release(job.id);
-    this.limiters.get(job.task)?.release(job.id, begunAt);
+    this.releasePlaces(job, begunAt);
+  }
+
+  /** Give back the job's places in its queue and rate limit (a second call does nothing). */
+  private releasePlaces(job: JobRecord, begunAt?: number): void {
+    if (this.queueGates.size > 0) this.queueGates.get(job.queue ?? DEFAULT_QUEUE)?.release(job.id);
+    if (this.limiters.size > 0) this.limiters.get(job.task)?.release(job.id, begunAt);
   }
 
   /** Work that must be done before the store may close. */
@@ -417,7 +422,7 @@ export class Dispatcher {
     const job = this.active.get(wire.id);
     this.held--;
     // A job that lost its worker, or was stopped by the host, began at an unknown time: count it from now.
-    if (job && (this.limiters.size > 0 || this.queueGates.size > 0)) this.settled(job, outcome.begunAt ?? (outcome.kind === 'requeue' && outcome.revert ? undefined : Date.now()));
+    if (job && (this.limiters.size > 0 || this.queueGates.size > 0)) this.releasePlaces(job, outcome.begunAt ?? (outcome.kind === 'requeue' && outcome.revert ? undefined : Date.now()));
     if (outcome.runMs !== undefined) {
       const avg = this.runMs.get(wire.task);
       this.runMs.set(wire.task, avg === undefined ? outcome.runMs : avg + RUN_TIME_WEIGHT * (outcome.runMs - avg));
