@@ -1,5 +1,5 @@
 // The durable links between a workflow's jobs, kept on each job (journal key "l", see
-// docs/on-disk-format.md), and what a finished job sets off. Pure: the live path and the
+// docs/on-disk-format-workflows.md), and what a finished job sets off. Pure: the live path and the
 // repair at an open compute the same follow-ups, and every follow-up has an id derived
 // from the workflow's, so creating one twice is impossible (ids dedupe).
 import type { JobRecord } from '../jobs.js';
