@@ -694,7 +694,7 @@ export class Celeriac implements TaskSender {
   /** Resolves once nothing is due, queued or running (jobs waiting for a later time do not count). */
   async idle(): Promise<void> {
     for (;;) {
-      const busy = this.dispatcher.busy || this.accepting.size > 0;
+      const busy = this.dispatcher.busy || this.accepting.size > 0 || this.workflows.busy;
       if (!busy) return;
       await new Promise((r) => setTimeout(r, 10));
     }

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { chain, chord, group, signature, type CeleriacError } from '../src/index.js';
-import { fixture, openApp } from './helpers.js';
+import { fixture, openApp, waitFor } from './helpers.js';
 
 const tasks = [fixture('workflows', 'canvas.ts')];
 const add = (...a: unknown[]) => signature('wf.add', a);
@@ -86,8 +86,7 @@ test('workflows: a step whose predecessor succeeded just before a crash (its fol
   await store.close();
   const app = await openApp(t, { tasks, dir });
   await app.start();
-  await app.idle();
-  const last = await app.job('r1.2')?.result({ timeout: 20_000 });
+  const last = await (await waitFor(() => app.job('r1.2'), 20_000, 'the last step')).result({ timeout: 20_000 });
   assert.equal(last, 43, 'the chain went on: double(21) then add(42, 1)');
   assert.deepEqual((await app.get('r1.1'))?.args, [21]);
   assert.equal((await app.get('r1.1'))?.attempts, 1);

@@ -57,6 +57,11 @@ export class Workflows {
 
   constructor(private readonly host: WorkflowHost) {}
 
+  /** Follow-ups are being written (app.idle() waits for them). */
+  get busy(): boolean {
+    return this.spawning.size > 0;
+  }
+
   async send(wf: Workflow, options: WorkflowSendOptions = {}): Promise<WorkflowHandle> {
     if (!isWorkflow(wf)) throw new CeleriacError('INVALID_WORKFLOW', 'sendWorkflow(): expected a signature, chain(), group() or chord()');
     const id = options.id ?? randomUUID();
