@@ -20,6 +20,10 @@ import { openAborted, openApp, type AppHooks, type OpenedApp } from './app/open.
 import type { CeleriacOptions, Settings } from './app/options.js';
 import type { HotReload } from './app/reload.js';
 import type { TaskRegistry } from './app/registry.js';
+import type { NewJob } from './jobs.js';
+import { DEFAULT_QUEUE, unknownQueueError } from './queues.js';
+import type { Workflow } from './workflows/canvas.js';
+import type { WorkflowHandle, WorkflowSendOptions } from './workflows/engine.js';
 import { appSource } from './dashboard/app-source.js';
 import { createDashboard } from './dashboard/handler.js';
 import type { DashboardHandler, DashboardOptions, WorkersInfo } from './dashboard/types.js';
@@ -192,6 +196,7 @@ export class Celeriac implements TaskSender {
     const task = this.registry.resolve(taskOrDef);
     const make = jobFactory(task, options, Date.now());
     const job = make(encodeArgs(task, args));
+    this.assertKnownQueue(job, `send(${task.name})`);
     const [created] = await this.backend.accept([job], { startNow: true });
     return new Handle(job.id, created!, this);
   }
@@ -205,9 +210,32 @@ export class Celeriac implements TaskSender {
   async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown, options?: Omit<SendOptions, 'id'>): Promise<JobHandle<unknown>[]> {
     const task = this.registry.resolve(taskOrDef);
     const jobs = manyJobs(task, argsList, options, Date.now());
+    for (const { job } of jobs) this.assertKnownQueue(job, `sendMany(${task.name})`);
     this.assertOpen();
     const created = await this.backend.accept(jobs.map((j) => j.job));
     return jobs.map(({ job }, i) => new Handle(job.id, created[i]!, this));
+  }
+
+  // --- workflows ------------------------------------------------------------------
+
+  /**
+   * Send a chain, group or chord (see the README's Workflows): its first jobs are durable
+   * when this resolves; the rest are created as it advances, each durably.
+   */
+  async sendWorkflow<Result = unknown>(workflow: Workflow, options?: WorkflowSendOptions): Promise<WorkflowHandle<Result>> {
+    this.assertOpen();
+    return (await this.backend.sendWorkflow(workflow, options)) as WorkflowHandle<Result>;
+  }
+
+  // --- queues (routing) -----------------------------------------------------------
+
+  /** A job's queue must be "default", a task's queue option, or one of this app's `queues`: a typo would leave it pending for ever. */
+  private assertKnownQueue(job: NewJob, where: string): void {
+    if (job.queue === undefined || this.settings.queues?.has(job.queue)) return;
+    const tasks = this.registry.tasks;
+    if (tasks.some((t) => t.queue === job.queue)) return;
+    const known = [DEFAULT_QUEUE, ...tasks.flatMap((t) => (t.queue ? [t.queue] : [])), ...(this.settings.queues?.keys() ?? [])];
+    throw unknownQueueError(job.queue, known, where);
   }
 
   /** Throws why no new job is taken: the backend failed, or the app is closing. */

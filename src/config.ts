@@ -1,5 +1,6 @@
 // celeriac.config.{ts,mjs,js,json}: the worker's settings in one typed file, found in
 // the working directory or given with --config. Paths in it are relative to the file.
+import { resolveQueues } from './queues.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -54,6 +55,14 @@ const CHECKS: Record<keyof CeleriacConfig, Check> = {
   watch: (v) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${JSON.stringify(v)}`),
   // Each entry is checked in full below, where the error can name the file.
   schedules: (v) => (isPlainObject(v) ? undefined : `must be an object of schedules by name: { "nightly-cleanup": { cron: "0 3 * * *", task: "cleanup" } }, got ${JSON.stringify(v)}`),
+  queues: (v) => {
+    try {
+      resolveQueues(v, 'queues');
+      return undefined;
+    } catch (err) {
+      return `is not valid: ${(err as Error).message.replace(/^queues: /, '')}`;
+    }
+  },
 };
 
 /** Check every key and type; the error names the file and the key. */

@@ -17,7 +17,17 @@ export interface TaskContext {
   readonly recovered: boolean;
   /** Fires on timeout, cancel and cold shutdown. Pass it to fetch() and friends. */
   readonly signal: AbortSignal;
+  /**
+   * Report how far the job has come: a number from 0 to 100, or a small plain object
+   * (at most 4 KiB of JSON). Cheap to call often: only the latest value reaches the host,
+   * a few times a second; it shows in `get()`, `celeriac show`/`list` and as a
+   * 'progress' event. Throws INVALID_PROGRESS for any other value.
+   */
+  progress(value: ProgressValue): void;
 }
+
+/** What `context().progress()` takes: a percentage, or a small JSON object of your own. */
+export type ProgressValue = number | Record<string, unknown>;
 
 const KEY = Symbol.for('celeriac.context');
 const holder = globalThis as typeof globalThis & { [KEY]?: AsyncLocalStorage<TaskContext> };

@@ -31,7 +31,11 @@ export type CeleriacErrorCode =
   | 'INVALID_SCHEDULE'
   | 'BROKER_UNREACHABLE'
   | 'BROKER_NOT_DURABLE'
-  | 'BROKER_FAILED';
+  | 'BROKER_FAILED'
+  | 'INVALID_PROGRESS'
+  | 'UNKNOWN_QUEUE'
+  | 'INVALID_WORKFLOW'
+  | 'NOT_SUPPORTED';
 
 export class CeleriacError extends Error {
   readonly code: CeleriacErrorCode;

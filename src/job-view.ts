@@ -2,6 +2,7 @@
 import { CeleriacError, TaskFailedError } from './errors.js';
 import type { JobRecord } from './jobs.js';
 import type { JobInfo } from './send-types.js';
+import { DEFAULT_QUEUE } from './queues.js';
 
 export function outcomeOf(job: JobRecord): Promise<unknown> {
   switch (job.state) {
@@ -27,6 +28,7 @@ export function jobInfo(job: JobRecord): JobInfo {
     attempts: job.attempts,
     retries: job.retries,
     priority: job.priority,
+    queue: job.queue ?? DEFAULT_QUEUE,
     recovered: job.recovered,
     createdAt: new Date(job.createdAt),
   };
@@ -36,5 +38,6 @@ export function jobInfo(job: JobRecord): JobInfo {
   if (job.finishedAt !== undefined) info.finishedAt = new Date(job.finishedAt);
   if (job.result !== undefined) info.result = JSON.parse(job.result);
   if (job.error !== undefined) info.error = job.error;
+  if (job.progress !== undefined) info.progress = JSON.parse(job.progress);
   return info;
 }

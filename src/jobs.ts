@@ -43,6 +43,12 @@ export interface JobRecord {
   error?: SerializedError;
   /** True when the previous run was interrupted (crash, killed worker): the task may have run before. */
   recovered: boolean;
+  /** JSON text of the latest value the task reported through context().progress(). */
+  progress?: string;
+  /** The queue the job belongs to; absent: the default queue. */
+  queue?: string;
+  /** JSON text of the job's workflow link (src/workflows/link.ts): what its success sets off. */
+  link?: string;
 }
 
 export interface NewJob {
@@ -55,6 +61,10 @@ export interface NewJob {
   priority: number;
   maxRetries?: number;
   retryDelay?: number;
+  /** The queue; absent: the default queue. */
+  queue?: string;
+  /** JSON text of the job's workflow link. */
+  link?: string;
 }
 
 export type JobEvent =
@@ -69,7 +79,9 @@ export type JobEvent =
   /** Give a started job back: `revert` when it never began (attempt uncounted), else it may have run (recovered). A reserved job goes back as it was. */
   | { type: 'requeue'; id: string; at: number; revert: boolean }
   /** Drop a finished job and its result before its retention time (`celeriac clear`). */
-  | { type: 'forget'; id: string; at: number };
+  | { type: 'forget'; id: string; at: number }
+  /** The latest progress of a running job (JSON text). Journaled lazily: a crash may lose it. */
+  | { type: 'progress'; id: string; at: number; value: string };
 
 export function newRecord(job: NewJob): JobRecord {
   // Every field present from the start, in one order: a million records share one
@@ -92,6 +104,8 @@ export function newRecord(job: NewJob): JobRecord {
     result: undefined,
     error: undefined,
     recovered: false,
+    queue: job.queue,
+    link: job.link,
   };
 }
 
@@ -157,6 +171,10 @@ export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent): JobRecor
     case 'forget':
       if (!FINISHED_STATES.has(job.state)) return undefined;
       jobs.delete(job.id);
+      return job;
+    case 'progress':
+      if (job.state !== 'started') return undefined;
+      job.progress = ev.value;
       return job;
     case 'requeue':
       if (job.state === 'reserved') {

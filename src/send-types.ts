@@ -16,6 +16,8 @@ export interface SendOptions {
   maxRetries?: number;
   /** Override the task's default retry countdown for this job (seconds or "3m"). */
   retryDelay?: number | string;
+  /** The queue this job goes to. Default: the task's `queue`, else "default". */
+  queue?: string;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface SendOptions {
  */
 export type SendManyItem<Args extends unknown[] = unknown[]> = Args | (SendOptions & { args: Args });
 
-export const SEND_OPTION_KEYS = ['id', 'countdown', 'eta', 'expires', 'priority', 'maxRetries', 'retryDelay'] as const;
+export const SEND_OPTION_KEYS = ['id', 'countdown', 'eta', 'expires', 'priority', 'maxRetries', 'retryDelay', 'queue'] as const;
 
 export interface ResultOptions {
   /** Give up waiting after this many milliseconds (the job itself goes on). */
@@ -49,6 +51,8 @@ export interface JobInfo {
   attempts: number;
   retries: number;
   priority: number;
+  /** The queue the job belongs to ("default" unless routed elsewhere). */
+  queue: string;
   recovered: boolean;
   createdAt: Date;
   /** When the job may run (eta, countdown, or a retry's countdown). */
@@ -58,4 +62,6 @@ export interface JobInfo {
   finishedAt?: Date;
   result?: unknown;
   error?: SerializedError;
+  /** The latest value the task reported with context().progress() (kept once it finished). */
+  progress?: unknown;
 }

@@ -9,6 +9,7 @@ import { signature } from './pool/params.js';
 import type { TaskManifestEntry } from './pool/protocol.js';
 import { SEND_OPTION_KEYS, type SendOptions } from './send-types.js';
 import { durationMs, instantMs } from './time.js';
+import { checkQueueName, DEFAULT_QUEUE } from './queues.js';
 import { checkKnownKeys, isPlainObject, toJson } from './validate.js';
 
 const MAX_ID = 200;
@@ -66,10 +67,12 @@ export function jobFactory(task: TaskManifestEntry, options: SendOptions | undef
     throw optionError(task.name, err);
   }
   if (o.id !== undefined) checkId(task.name, o.id);
+  const queue = o.queue === undefined ? task.queue : checkQueueName(o.queue, `send(${task.name}): queue`, 'INVALID_SEND_OPTIONS');
   return (args, id) => {
     const job: NewJob = { id: id ?? o.id ?? randomUUID(), task: task.name, args, createdAt: now, runAt, expiresAt, priority };
     if (o.maxRetries !== undefined) job.maxRetries = o.maxRetries;
     if (retryDelay !== undefined) job.retryDelay = retryDelay;
+    if (queue !== undefined && queue !== DEFAULT_QUEUE) job.queue = queue;
     return job;
   };
 }

@@ -3,6 +3,9 @@
 import { callSite, ownFile } from './call-site.js';
 import { CeleriacError } from './errors.js';
 import { durationMs, instantMs } from './time.js';
+import { parseRateLimit, type RateLimit } from './scheduler/rate-limit.js';
+import { checkQueueName, DEFAULT_QUEUE } from './queues.js';
+import { signature, type Signature } from './workflows/canvas.js';
 import { checkKnownKeys, checkTaskName, isPlainObject } from './validate.js';
 import type { JobHandle, SendManyItem, SendOptions } from './send-types.js';
 
@@ -28,10 +31,18 @@ export interface TaskOptions {
   priority?: number;
   /** Default expiry of this task's jobs, counted from send (seconds or "1h"). */
   expires?: number | string;
+  /**
+   * Most starts of this task's jobs per second, minute or hour in this app: "10/s",
+   * "100/m", "1000/h" (Celery's rate_limit). Jobs over it wait their turn; they are never
+   * failed or dropped. Starts are spaced evenly (a job every 100 ms at "10/s"). Default: none.
+   */
+  rateLimit?: string;
+  /** The queue this task's jobs go to unless a send names another (see createCeleriac's `queues`). Default "default". */
+  queue?: string;
 }
 
 const TASK_OPTION_KEYS = [
-  'maxRetries', 'retryDelay', 'timeout', 'autoretryFor', 'retryBackoff', 'retryBackoffMax', 'retryJitter', 'priority', 'expires',
+  'maxRetries', 'retryDelay', 'timeout', 'autoretryFor', 'retryBackoff', 'retryBackoffMax', 'retryJitter', 'priority', 'expires', 'rateLimit', 'queue',
 ] as const;
 
 /** Task options with every duration in milliseconds and every default filled in. */
@@ -45,6 +56,8 @@ export interface ResolvedTaskOptions {
   jitter: boolean;
   priority: number;
   expiresMs: number;
+  rateLimit: RateLimit | undefined;
+  queue: string;
 }
 
 export const DEFAULT_MAX_RETRIES = 3;
@@ -116,6 +129,8 @@ export interface TaskDefinition<Args extends unknown[] = any[], Result = unknown
   readonly line: number;
   /** Build the error to throw from inside the task to reschedule it. */
   retry(options?: RetryOptions<Args>): RetryRequest;
+  /** A signature for workflows (Celery's `.s()`): in a chain, the previous result is prepended to these arguments. */
+  s(...args: unknown[]): Signature;
   /** Send a job of this task with type-checked arguments. */
   send(app: TaskSender, args: Args, options?: SendOptions): Promise<JobHandle<Awaited<Result>>>;
 }
@@ -176,6 +191,7 @@ export function task(name: string, a: unknown, b?: unknown): TaskDefinition {
     line: site.line,
     retry: (opts = {}) => new RetryRequest(name, opts as RetryOptions<unknown[]>),
     send: (app, args, opts) => app.send(def, args, opts) as Promise<JobHandle<unknown>>,
+    s: (...args) => signature(name, args),
   };
   definedTasks().push(def);
   return def;
@@ -223,6 +239,8 @@ export function resolveTaskOptions(given: TaskOptions, where: string): ResolvedT
     jitter: options.retryJitter ?? true,
     priority,
     expiresMs: options.expires === undefined ? 0 : guard(() => durationMs(options.expires, 'expires')),
+    rateLimit: options.rateLimit === undefined ? undefined : parseRateLimit(options.rateLimit, where),
+    queue: options.queue === undefined ? DEFAULT_QUEUE : checkQueueName(options.queue, `${where}: queue`, 'INVALID_TASK_OPTIONS'),
   };
 }
 

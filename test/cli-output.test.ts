@@ -105,8 +105,8 @@ describe('CLI output', { concurrency: 2 }, () => {
     const c = await celeriac(t, tmp, ['cancel', 'gone', '--dir', dir]);
     assert.equal(c.code, 0, explain(c));
     const list = await celeriac(t, tmp, ['list', '--dir', dir]);
-    assert.match(list.stdout, /^gone +celeriac\.test +cancelled +0 +\S+ ago$/m, explain(list));
-    assert.match(list.stdout, /^later +celeriac\.test +pending +0 +\S+ ago +in (?:1h|\d+m)$/m, explain(list));
+    assert.match(list.stdout, /^gone +celeriac\.test +default +cancelled +0 +\S+ ago$/m, explain(list));
+    assert.match(list.stdout, /^later +celeriac\.test +default +pending +0 +\S+ ago +in (?:1h|\d+m)$/m, explain(list));
     const [gone, later] = await Promise.all([celeriac(t, tmp, ['show', 'gone', '--dir', dir]), celeriac(t, tmp, ['show', 'later', '--dir', dir])]);
     assert.match(gone.stdout, /^state +cancelled$/m, explain(gone));
     assert.doesNotMatch(gone.stdout, /^run at/m, explain(gone));

@@ -177,8 +177,8 @@ export default defineConfig({
     assert.equal(list.code, 0, explain(list));
     assert.equal(json<unknown[]>(list).length, sends.length + 1);
     assert.ok(json<{ state: string }[]>(list).every((x) => x.state === 'pending'));
-    assert.match(table.stdout, /^ID +TASK +STATE +ATTEMPTS +CREATED +RUN AT$/m, explain(table));
-    assert.match(table.stdout, /^later +demo\.echo +pending +0 +\S+ ago +in (?:1h|\d+m)$/m, explain(table)); // minutes: a loaded machine may take one to get here
+    assert.match(table.stdout, /^ID +TASK +QUEUE +STATE +ATTEMPTS +CREATED +RUN AT +PROGRESS$/m, explain(table));
+    assert.match(table.stdout, /^later +demo\.echo +default +pending +0 +\S+ ago +in (?:1h|\d+m)$/m, explain(table)); // minutes: a loaded machine may take one to get here
 
     const w = await celeriac(t, cwd, ['worker', '--burst', '--concurrency', '2'], { timeoutMs: 90_000 });
     assert.equal(w.code, 0, explain(w));
@@ -270,7 +270,7 @@ export default defineConfig({
     assert.match(showTable.stdout, /^result +"Hello World"$/m, explain(showTable));
     assert.match(showTable.stdout, /^finished +\d{4}-/m);
     assert.deepEqual(json<{ id: string }[]>(list).map((x) => x.id), ['live']);
-    assert.match(listTable.stdout, /^live +demo\.echo +succeeded +1 +\S+ ago$/m, explain(listTable));
+    assert.match(listTable.stdout, /^live +demo\.echo +default +succeeded +1 +\S+ ago$/m, explain(listTable));
     const started = await celeriac(t, cwd, ['send', 'demo.sleep', '[60000]', '--id', 'running']);
     assert.equal(started.code, 0, explain(started));
     await waitJob(data, 'running', (j) => j.state === 'started');
@@ -331,7 +331,7 @@ export default defineConfig({
       celeriac(t, cwd, ['test', '--timeout', '1']),
     ]);
     assert.equal(json(offShow).state, 'pending');
-    assert.match(listStopped.stdout, /^offline +demo\.echo +pending +0 /m, explain(listStopped));
+    assert.match(listStopped.stdout, /^offline +demo\.echo +default +pending +0 /m, explain(listStopped));
     assert.deepEqual(json<{ id: string }[]>(cancelledList).map((x) => x.id).sort(), ['c1', 'c2', 'running', 'waiting']);
     assert.equal(noWorkerTest.code, 4, explain(noWorkerTest));
     assert.match(noWorkerTest.stdout, /no worker is running/);

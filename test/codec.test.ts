@@ -33,9 +33,11 @@ function jobs(): JobRecord[] {
         };
         if (n % 4 === 1) job.maxRetries = n % 8 === 1 ? Number.POSITIVE_INFINITY : 7;
         if (n % 6 === 2) job.retryDelay = 180_000;
+        if (n % 5 === 2) job.queue = n % 2 ? 'io' : 'mail.outbound';
         if (state !== 'pending') job.startedAt = 1_795_680_000_500 + n;
         if (state === 'succeeded' || state === 'failed' || state === 'cancelled' || state === 'expired') job.finishedAt = 1_795_680_001_000 + n;
         if (state === 'succeeded' && n % 2) job.result = ['42', '"text"', '{"ok":true,"quote":"\\""}', 'null'][n % 4]!;
+        if (state !== 'pending' && n % 3 === 1) job.progress = ['42.5', '{"stage":"fetch","a":[1],"note":",\\"a\\":[2]"}'][n % 2]!;
         if (state === 'failed' || state === 'retrying') job.error = { name: 'Error', message: `boom "${n}"`, ...(n % 2 ? { stack: 'Error: boom\n    at x (y.ts:1:2)' } : {}), ...(n % 3 ? { code: 'E_X' } : {}), ...(n % 5 === 0 ? { cause: { name: 'Error', message: 'text like ,"a":[1] inside', code: 'ECONNREFUSED', cause: { name: 'X', message: 'deepest', stack: 'X: deepest\n    at z' } } } : {}) };
         out.push(job);
       }
@@ -49,6 +51,7 @@ function adds(): NewJob[] {
     const add: NewJob = { id: j.id, task: j.task, args: j.args, createdAt: j.createdAt, runAt: j.runAt, expiresAt: j.expiresAt, priority: j.priority };
     if (j.maxRetries !== undefined) add.maxRetries = j.maxRetries;
     if (j.retryDelay !== undefined) add.retryDelay = j.retryDelay;
+    if (j.queue !== undefined) add.queue = j.queue;
     return add;
   });
 }
@@ -89,7 +92,7 @@ test('snapshot job lines decode the same from bytes as through decodeEvent, in e
   const all = jobs();
   const tookFastPath = decodeBothWays(all.map(encodeJob), (i) => ({ type: 'job', job: all[i] }));
   // The point of the fast path: plain jobs (no escapes, no error object) take it.
-  const plain = all.filter((j) => j.error === undefined && !/["\\\t\n]/.test(j.id) && (j.result === undefined || !j.result.includes('"'))).length;
+  const plain = all.filter((j) => j.error === undefined && !/["\\\t\n]/.test(j.id) && (j.result === undefined || !j.result.includes('"')) && (j.progress === undefined || !j.progress.includes('"'))).length;
   assert.equal(tookFastPath, plain, 'every plain job line is decoded from bytes');
   assert.ok(plain > 50, `only ${plain} plain jobs in the sample`);
 });
@@ -114,6 +117,8 @@ test('other journal records pass through the general path unchanged', () => {
     { type: 'expire', id: 'x', at: 6 },
     { type: 'requeue', id: 'x', at: 7, revert: true },
     { type: 'forget', id: 'x', at: 8 },
+    { type: 'progress', id: 'x', at: 9, value: '{"stage":"fetch","a":[1]}' },
+    { type: 'progress', id: 'x', at: 10, value: '7' },
   ];
   const jsons = events.map(encodeEvent);
   const { buf, at } = linesOf(jsons);
@@ -155,7 +160,7 @@ test('peek (the journal index before decoding) names the same job and priority a
   for (const id of IDS) {
     events.push({ type: 'start', id, at: 1 }, { type: 'succeed', id, at: 2, result: '"a,\\"p\\":9"' }, { type: 'fail', id, at: 3, error: { name: 'E', message: '"p":7' } });
     events.push({ type: 'retry', id, at: 4, runAt: 9, error: { name: 'E', message: 'x' } }, { type: 'cancel', id, at: 5 }, { type: 'expire', id, at: 6 });
-    events.push({ type: 'requeue', id, at: 7, revert: false }, { type: 'forget', id, at: 8 });
+    events.push({ type: 'requeue', id, at: 7, revert: false }, { type: 'forget', id, at: 8 }, { type: 'progress', id, at: 9, value: '{"p":3}' });
   }
   // A task name that looks like a key must not be taken for one.
   events.push({ type: 'add', job: { id: 'tricky', task: 'a,"p":5', args: '[]', createdAt: 1, runAt: 0, expiresAt: 0, priority: -2 } });

@@ -17,7 +17,7 @@ export const TSX = import.meta.resolve('tsx');
 const TSX_API = import.meta.resolve('tsx/esm/api');
 
 /** The example packages: directory under examples/ → package name. */
-export const EXAMPLES = { webhooks: 'celeriac-example-webhooks', archiver: 'celeriac-example-archiver' } as const;
+export const EXAMPLES = { webhooks: 'celeriac-example-webhooks', archiver: 'celeriac-example-archiver', 'archive-flow': 'celeriac-example-archive-flow' } as const;
 
 /** Where to register the clean-up: a test's context (`t`), or node:test's `{ after }` for a whole file. */
 export interface Scope {

@@ -107,6 +107,7 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
     ...(options.logJobs ? { jobLog: new JobLog(sink) } : {}),
     slots: settings.concurrency * settings.workerConcurrency,
     prefetch: settings.prefetch,
+    ...(settings.queues ? { queues: settings.queues } : {}),
     resultTtlMs: settings.resultTtlMs,
     timeoutGraceMs: settings.timeoutGraceMs,
     emit: (event) => events.emit(event),

@@ -1,6 +1,7 @@
 // createCeleriac()'s options: their types and defaults (documented at each), and the
 // checks that turn them into settings or refuse them with INVALID_CONFIG naming the option.
 import type { ScheduleTable } from '../schedule/app-schedules.js';
+import { resolveQueues, type ServedQueues } from '../queues.js';
 import { availableParallelism } from 'node:os';
 import { CeleriacError } from '../errors.js';
 import { MAX_CONCURRENCY } from '../limits.js';
@@ -86,10 +87,17 @@ export interface CeleriacOptions {
    * task: 'cleanup' } }`. Names must be unique across both. See "Periodic tasks".
    */
   schedules?: ScheduleTable;
+  /**
+   * The queues this app runs: names (`['io', 'default']`), or names with a concurrency of
+   * their own (`{ io: 8, default: 2 }`: at most that many of the queue's jobs reserved or
+   * running at once, within the pool). Jobs of other queues stay pending on disk for an
+   * app that runs them. Default: every queue.
+   */
+  queues?: string[] | Record<string, number>;
 }
 
 export const OPTION_KEYS = [
-  'dir', 'broker', 'queue', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxWorkerLosses', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'logJobs', 'watch', 'start', 'signal', 'schedules',
+  'dir', 'broker', 'queue', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxWorkerLosses', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'logJobs', 'watch', 'start', 'signal', 'schedules', 'queues',
 ] as const;
 
 export interface Settings {
@@ -104,6 +112,7 @@ export interface Settings {
   maxResultBytes: number;
   compactAfterBytes: number;
   watch: boolean;
+  queues: ServedQueues | undefined;
 }
 
 export function checkLogger(logger: unknown): void {
@@ -141,5 +150,6 @@ export function resolveSettings(o: CeleriacOptions): Settings {
     maxResultBytes: positiveInt(o.maxResultBytes, 'maxResultBytes', 16 * 1024 * 1024),
     compactAfterBytes: positiveInt(o.compactAfterBytes, 'compactAfterBytes', 64 * 1024 * 1024),
     watch: o.watch === true,
+    queues: resolveQueues(o.queues, 'createCeleriac()'),
   };
 }

@@ -12,6 +12,9 @@ import type { WorkerPool } from '../pool/pool.js';
 import type { TaskManifestEntry } from '../pool/protocol.js';
 import type { JobInfo } from '../send-types.js';
 import type { RecoveryReport } from '../store/types.js';
+import type { ServedQueues } from '../queues.js';
+import type { Workflow } from '../workflows/canvas.js';
+import type { WorkflowHandle, WorkflowSendOptions } from '../workflows/engine.js';
 
 export type BackendKind = 'file' | 'redis' | 'postgres';
 
@@ -29,6 +32,8 @@ export interface BackendContext {
   /** Jobs the pool runs at once (threads × workerConcurrency). */
   slots: number;
   prefetch: number;
+  /** The queues this process runs, with their own concurrency caps; undefined: every queue. */
+  queues?: ServedQueues;
   resultTtlMs: number;
   timeoutGraceMs: number;
   /** Tell listeners (`app.on`): called once per event, after the change is durable. */
@@ -62,6 +67,12 @@ export interface Backend {
   counts(): Promise<Record<JobState, number>>;
   /** Cancel a job that has not finished; a running one sees its AbortSignal fire (on whichever host runs it). */
   cancel(id: string): Promise<boolean>;
+  /**
+   * Send a chain, group or chord: its first jobs are durable when this resolves; the rest
+   * are created as it advances. A backend that cannot keep workflows durable refuses with
+   * NOT_SUPPORTED.
+   */
+  sendWorkflow(workflow: Workflow, options?: WorkflowSendOptions): Promise<WorkflowHandle>;
   /** Drop a finished job and its result now rather than after resultTtl; false if unknown or not finished. */
   forget(id: string): Promise<boolean>;
   /** The job's result once it finished; rejects as `JobHandle.result()` documents. */

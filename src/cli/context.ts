@@ -5,6 +5,7 @@ import { CeleriacError } from '../errors.js';
 import { loadConfig, type CeleriacConfig } from '../config.js';
 import { assertDataDirUsable } from '../data-dir.js';
 import { MAX_CONCURRENCY } from '../limits.js';
+import { parseQueuesFlag } from '../queues.js';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, notFound: 3, testFailed: 4, notCancelled: 5 } as const;
 
@@ -19,6 +20,7 @@ export interface Flags {
   plugin?: string[];
   concurrency?: string;
   'worker-concurrency'?: string;
+  queues?: string;
   prefetch?: string;
   'result-ttl'?: string;
   'shutdown-timeout'?: string;
@@ -69,6 +71,7 @@ export async function settings(flags: Flags): Promise<Settings> {
   set('resultTtl', seconds('result-ttl', flags['result-ttl']));
   set('shutdownTimeout', seconds('shutdown-timeout', flags['shutdown-timeout']));
   set('maxMemoryMb', int('max-memory-mb', flags['max-memory-mb']));
+  if (flags.queues !== undefined) config.queues = parseQueuesFlag(flags.queues);
   if (flags.watch) config.watch = true;
   if (flags.broker !== undefined) config.broker = flags.broker;
   if (flags.queue !== undefined) config.queue = flags.queue;

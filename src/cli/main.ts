@@ -49,12 +49,13 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   worker: {
     summary: 'run the worker daemon: print the loaded tasks, run jobs until stopped',
-    usage: 'celeriac worker [--config PATH] [--watch] [--burst] [--concurrency N] [--loglevel LEVEL] [--log-format text|json]',
+    usage: 'celeriac worker [--config PATH] [--watch] [--burst] [--concurrency N] [-Q QUEUES] [--loglevel LEVEL] [--log-format text|json]',
     options: {
       watch: { type: 'boolean', short: 'w', default: false },
       burst: { type: 'boolean', short: 'b', default: false },
       concurrency: { type: 'string' },
       'worker-concurrency': { type: 'string' },
+      queues: { type: 'string', short: 'Q' },
       prefetch: { type: 'string' },
       'result-ttl': { type: 'string' },
       'shutdown-timeout': { type: 'string' },
@@ -66,6 +67,8 @@ const COMMANDS: Record<string, Command> = {
   -b, --burst                 run the jobs that are due, then exit 0
       --concurrency N         worker threads (default: number of cores)
       --worker-concurrency N  jobs one worker runs at once (default 1)
+  -Q, --queues LIST           run only these queues: io,default, or with a concurrency each:
+                              io:8,default:2 (default: every queue)
       --prefetch N            jobs reserved ahead per slot (default 64)
       --result-ttl SECONDS    keep finished jobs this long (default 86400)
       --shutdown-timeout S    warm shutdown grace period (default 30)
@@ -79,8 +82,8 @@ A second SIGINT: cold shutdown (running jobs are aborted and run again at the ne
   },
   send: {
     summary: 'send a job by task name (works whether or not a worker runs)',
-    usage: `celeriac send NAME [ARGS_JSON] [--id ID] [--countdown S] [--eta ISO] [--expires S|ISO] [--priority N]`,
-    options: { id: { type: 'string' }, countdown: { type: 'string' }, eta: { type: 'string' }, expires: { type: 'string' }, priority: { type: 'string' } },
+    usage: `celeriac send NAME [ARGS_JSON] [--id ID] [--countdown S] [--eta ISO] [--expires S|ISO] [--priority N] [--queue NAME]`,
+    options: { id: { type: 'string' }, countdown: { type: 'string' }, eta: { type: 'string' }, expires: { type: 'string' }, priority: { type: 'string' }, queue: { type: 'string' } },
     details: `ARGS_JSON is the JSON array of arguments, e.g. '["Hello World"]'; a JSON value that is
 not an array is the single argument. Prints the job id. Durable once it returns.`,
   },

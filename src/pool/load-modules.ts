@@ -1,6 +1,7 @@
 // Inside a worker thread: import the task modules and the modules plugins declare,
 // and build the registry. Plugin code (taskImports()) runs here too, never in the host.
 import { readFileSync } from 'node:fs';
+import { DEFAULT_QUEUE } from '../queues.js';
 import module, { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -158,6 +159,8 @@ export async function loadTasks(modules: string[], plugins: PluginRef[]): Promis
       maxRetries: d.options.maxRetries,
       retryDelayMs: d.options.retryDelayMs,
     };
+    if (d.options.rateLimit) entry.rateLimit = d.options.rateLimit;
+    if (d.options.queue !== DEFAULT_QUEUE) entry.queue = d.options.queue;
     const plugin = pluginOf.get(d);
     if (plugin) entry.plugin = plugin;
     const params = readParams(d.fn);

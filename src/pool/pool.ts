@@ -64,6 +64,7 @@ type SlotState = 'spare' | 'standby' | 'active' | 'retired';
 interface Batch {
   left: number;
   onOutcome: (job: WireJob, outcome: Outcome) => void;
+  onProgress: ((job: WireJob, value: string) => void) | undefined;
   done: () => void;
 }
 
@@ -307,6 +308,7 @@ export class WorkerPool {
         isReady = true;
         markReady({ tasks: msg.tasks, schedules: msg.schedules, problems: msg.problems, modules: msg.modules });
       } else if (msg.t === 'done') this.settle(slot, msg.outcomes);
+      else if (msg.t === 'progress') this.progress(slot, msg.updates);
       else if (msg.t === 'drained') slot.onDrained?.(msg.seqs);
       else if (msg.t === 'givenBack') this.reassign(slot, msg.seqs);
     });
@@ -335,6 +337,13 @@ export class WorkerPool {
     return slot;
   }
 
+  private progress(slot: Slot, updates: { seq: number; value: string }[]): void {
+    for (const u of updates) {
+      const p = slot.inFlight.get(u.seq);
+      p?.batch.onProgress?.(p.job, u.value);
+    }
+  }
+
   private settle(slot: Slot, outcomes: Outcome[]): void {
     for (const o of outcomes) {
       const p = slot.inFlight.get(o.seq);
@@ -352,10 +361,10 @@ export class WorkerPool {
    * (it never rejects: a lost worker's jobs come back as `failed` or `requeue`). One
    * callback per batch, no promise per job: this is the hot path of every job.
    */
-  run(jobs: WireJob[], onOutcome: (job: WireJob, outcome: Outcome) => void): Promise<void> {
+  run(jobs: WireJob[], onOutcome: (job: WireJob, outcome: Outcome) => void, onProgress?: (job: WireJob, value: string) => void): Promise<void> {
     return new Promise<void>((done) => {
       if (jobs.length === 0) return done();
-      const batch: Batch = { left: jobs.length, onOutcome, done };
+      const batch: Batch = { left: jobs.length, onOutcome, onProgress, done };
       const slot = this.leastBusy();
       for (const job of jobs) {
         // Not recovered: this job lost no worker since its last outcome. An entry under its

@@ -28,6 +28,8 @@ export type Outcome = (
 ) & {
   /** How long the task ran in its worker, in ms (absent when it did not run): the host sizes the groups of jobs it sends by it. */
   runMs?: number;
+  /** When the task function was called (epoch ms; absent when it was not): what rate limits count. */
+  begunAt?: number;
 };
 
 export type HostMessage =
@@ -50,6 +52,10 @@ export interface TaskManifestEntry {
   timeoutMs: number;
   maxRetries: number;
   retryDelayMs: number;
+  /** The task's queue (task option queue), when not the default one. */
+  queue?: string;
+  /** Most starts per window in this app (task option rateLimit). */
+  rateLimit?: { count: number; windowMs: number };
   /** The task function's declared parameters; absent when they could not be read (sends are then not checked). */
   params?: TaskParams;
 }
@@ -71,6 +77,8 @@ export interface PluginRef {
 export type WorkerMessage =
   | { t: 'ready'; tasks: TaskManifestEntry[]; schedules: ScheduleEntry[]; problems: ModuleProblem[]; modules: { file: string; plugin?: string }[] }
   | { t: 'done'; outcomes: Outcome[] }
+  /** The latest progress of running jobs (JSON text), coalesced: one message for many calls. */
+  | { t: 'progress'; updates: { seq: number; value: string }[] }
   | { t: 'drained'; seqs: number[] }
   | { t: 'givenBack'; seqs: number[] };
 

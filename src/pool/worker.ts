@@ -7,14 +7,17 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, threadId, workerData as rawWorkerData } from 'node:worker_threads';
 import { contextStorage, type TaskContext } from '../context.js';
-import { serializeError, type SerializedError } from '../errors.js';
+import { CeleriacError, serializeError, type SerializedError } from '../errors.js';
 import { isRetryRequest, type TaskDefinition } from '../task.js';
 import { jsonProblem } from '../validate.js';
+import { progressJson } from '../progress.js';
 import { loadTasks } from './load-modules.js';
 import { retryDecision } from './outcome.js';
 import { slotViews, type HostMessage, type Outcome, type PluginRef, type WireJob, type WorkerData, type WorkerMessage } from './protocol.js';
 
 const data = rawWorkerData as WorkerData;
+/** How often a worker posts the latest progress of its running jobs. */
+const PROGRESS_EVERY_MS = 100;
 const port = parentPort!;
 const post = (msg: WorkerMessage) => port.postMessage(msg);
 
@@ -84,8 +87,25 @@ function startRunner(): void {
   let outbox: Outcome[] = [];
   let flushScheduled = false;
   let draining = false;
+  // Progress is coalesced: only each job's latest value waits here, and leaves at most
+  // once per PROGRESS_EVERY_MS (or just ahead of the job's outcome).
+  const progress = new Map<number, string>();
+  let progressTimer: NodeJS.Timeout | undefined;
+  const flushProgress = () => {
+    clearTimeout(progressTimer);
+    progressTimer = undefined;
+    if (progress.size === 0) return;
+    const updates = [...progress].map(([seq, value]) => ({ seq, value }));
+    progress.clear();
+    post({ t: 'progress', updates });
+  };
+  const reportProgress = (seq: number, task: string, value: unknown) => {
+    progress.set(seq, progressJson(value, task));
+    progressTimer ??= setTimeout(flushProgress, PROGRESS_EVERY_MS);
+  };
 
   const flush = () => {
+    flushProgress();
     if (outbox.length === 0) return;
     const outcomes = outbox;
     outbox = [];
@@ -142,6 +162,7 @@ function startRunner(): void {
       }, timeoutMs);
     }
     let outcome: Outcome;
+    let begunAt: number | undefined;
     const t0 = performance.now();
     try {
       if (!def) throw new Error(`task "${job.task}" is not registered in this worker (was its module removed?)`);
@@ -154,10 +175,17 @@ function startRunner(): void {
         get signal() {
           return abort.signal;
         },
+        progress(value) {
+          if (!runs.has(job.seq)) throw new CeleriacError('INVALID_PROGRESS', `${job.task}: context().progress() was called after the job ended: report progress while it runs`);
+          reportProgress(job.seq, job.task, value);
+        },
       };
       seqOf.set(ctx, job.seq);
       const args = JSON.parse(job.args) as unknown[];
-      const value = await contextStorage.run(ctx, () => def.fn(...args));
+      const value = await contextStorage.run(ctx, () => {
+        begunAt = Date.now();
+        return def.fn(...args);
+      });
       outcome = timedOut ? failure(job, def, timeoutError(job.task, timeoutMs)) : success(job, value);
     } catch (err) {
       outcome = failure(job, def, timedOut && !isRetryRequest(err) ? timeoutError(job.task, timeoutMs) : err);
@@ -169,6 +197,7 @@ function startRunner(): void {
       freeSlots.push(slot);
     }
     outcome.runMs = performance.now() - t0;
+    if (begunAt !== undefined) outcome.begunAt = begunAt;
     emit(outcome);
     if (job.recovered) {
       flush();

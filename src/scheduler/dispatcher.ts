@@ -10,12 +10,15 @@
 // jobs a second those were most of the host's time.
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
-import { FINISHED_STATES, WAITING_STATES, type JobEvent, type JobRecord, type JobState } from '../jobs.js';
+import { FINISHED_STATES, WAITING_STATES, type JobEvent, type JobRecord, type JobState, type NewJob } from '../jobs.js';
 import type { WorkerPool } from '../pool/pool.js';
 import type { Outcome, WireJob } from '../pool/protocol.js';
 import type { JobStore } from '../store/types.js';
 import { DelayedJobs } from './delayed.js';
 import { ReadyJobs } from './ready.js';
+import { TaskRateLimiter, type RateLimit } from './rate-limit.js';
+import { QueueGate } from './queue-gate.js';
+import { DEFAULT_QUEUE, type ServedQueues } from '../queues.js';
 
 export interface DispatcherOptions {
   store: JobStore;
@@ -37,6 +40,10 @@ export interface DispatcherOptions {
    */
   prefetch: number;
   timeoutGraceMs: number;
+  /** The queues this app runs, each with its concurrency (undefined: no cap); absent: every queue. */
+  queues?: ServedQueues;
+  /** A task's rate limit (task option rateLimit), if it has one. */
+  rateLimitOf?: (task: string) => RateLimit | undefined;
 }
 
 /**
@@ -83,6 +90,10 @@ export class Dispatcher {
   private running = false;
   private stopping = false;
   private pumpScheduled = false;
+  /** Rate-limited tasks' limiters, by task name (made when the first job of the task is taken). */
+  private readonly limiters = new Map<string, TaskRateLimiter>();
+  /** Queues with a concurrency of their own, by name. */
+  private readonly queueGates = new Map<string, QueueGate>();
 
   constructor(private readonly o: DispatcherOptions) {
     this.delayed = new DelayedJobs((job) => this.makeReady(job));
@@ -93,6 +104,7 @@ export class Dispatcher {
 
   /** A waiting job: run it once due. */
   schedule(job: JobRecord): void {
+    if (!this.serves(job)) return; // stays pending, durable, for an app that runs its queue
     if (job.runAt > Date.now()) this.delayed.add(job);
     else this.makeReady(job);
   }
@@ -104,7 +116,9 @@ export class Dispatcher {
    * than the pool can hold; the rest go the usual way, reserved first. Claims also count
    * against prefetch like any reservation. Every true ends in runStarted() or releaseClaim().
    */
-  claimNow(): boolean {
+  claimNow(job?: NewJob): boolean {
+    // A job of a queue this app does not run, or one a limit may hold back, goes the usual way.
+    if (job && (!this.serves(job) || this.o.rateLimitOf?.(job.task) || this.o.queues?.get(job.queue ?? DEFAULT_QUEUE) !== undefined)) return false;
     if (!this.running || this.stopping || this.ready.size > 0 || this.reserving > 0 || this.queue.size > 0) return false;
     if (this.queue.pending + this.claims >= this.queue.concurrency) return false;
     const inUse = this.held + this.claims;
@@ -136,7 +150,7 @@ export class Dispatcher {
 
   /** Nothing due, reserved, running or being recorded (jobs waiting for a later time do not count). */
   get busy(): boolean {
-    return this.ready.size > 0 || this.active.size > 0 || this.held > 0 || this.claims > 0 || this.queue.size > 0 || this.queue.pending > 0 || this.outcomes.length > 0 || this.recording.size > 0;
+    return this.ready.size > 0 || this.throttled > 0 || this.active.size > 0 || this.held > 0 || this.claims > 0 || this.queue.size > 0 || this.queue.pending > 0 || this.outcomes.length > 0 || this.recording.size > 0;
   }
 
   private makeReady(job: JobRecord): void {
@@ -161,17 +175,110 @@ export class Dispatcher {
     if (!this.running || this.stopping) return;
     // Everything taken and not yet finished counts: being reserved, reserved, queued, on the pool.
     const room = this.reserveAhead - this.held - this.claims;
-    if (room <= 0 || this.ready.size === 0) return;
+    if (room <= 0) return;
     const batch: JobRecord[] = [];
+    const now = Date.now();
+    // Jobs a limit held back go first, in their order, as far as their limits allow.
+    for (const gate of this.gates()) {
+      for (let job = gate.held.peek(); job && batch.length < room; job = gate.held.peek()) {
+        const stale = !WAITING_STATES.has(job.state) || this.active.has(job.id);
+        if (!stale && !this.admit(job, now)) break;
+        gate.held.shift();
+        if (stale) continue;
+        this.active.set(job.id, job);
+        batch.push(job);
+      }
+    }
     while (batch.length < room) {
       const job = this.ready.take();
       if (!job) break;
       if (!WAITING_STATES.has(job.state) || this.active.has(job.id)) continue; // stale heap entry
+      if (!this.admit(job, now)) continue;
       this.active.set(job.id, job);
       batch.push(job);
     }
     this.held += batch.length;
     if (batch.length > 0) this.track(this.reserve(batch));
+  }
+
+  /**
+   * Whether the job's queue and rate limit let it start now; if so it takes its places in
+   * both. If not, it is held back by the first that refused (after any job already held
+   * there: a queue's or a task's jobs keep their order).
+   */
+  private admit(job: JobRecord, now: number): boolean {
+    const queue = this.gateOf(job.queue ?? DEFAULT_QUEUE);
+    const limiter = this.limiterOf(job.task);
+    if (!queue && !limiter) return true;
+    const fresh = !this.heldNow.has(job);
+    if (queue && ((fresh && queue.held.size > 0) || !queue.canTake())) return this.hold(queue, job, fresh);
+    if (limiter && ((fresh && limiter.held.size > 0) || !limiter.canTake(now))) return this.hold(limiter, job, fresh);
+    this.heldNow.delete(job);
+    queue?.take(job.id);
+    limiter?.take(job.id, now);
+    return true;
+  }
+
+  /** Jobs held back: whether a job is in some held list already (then it keeps its place there). */
+  private readonly heldNow = new WeakSet<JobRecord>();
+
+  private hold(gate: QueueGate | TaskRateLimiter, job: JobRecord, fresh: boolean): false {
+    if (fresh) {
+      this.heldNow.add(job);
+      gate.held.push(job);
+    }
+    return false;
+  }
+
+  private *gates(): Iterable<QueueGate | TaskRateLimiter> {
+    yield* this.queueGates.values();
+    yield* this.limiters.values();
+  }
+
+  /** The gate of a queue with a concurrency of its own; undefined for one without. */
+  private gateOf(queue: string): QueueGate | undefined {
+    const concurrency = this.o.queues?.get(queue);
+    if (concurrency === undefined) return undefined;
+    let gate = this.queueGates.get(queue);
+    if (!gate) this.queueGates.set(queue, (gate = new QueueGate(queue, concurrency, () => this.schedulePump())));
+    return gate;
+  }
+
+  /** Whether this app runs the job's queue (every queue without the `queues` option). */
+  private serves(job: JobRecord | NewJob): boolean {
+    return !this.o.queues || this.o.queues.has(job.queue ?? DEFAULT_QUEUE);
+  }
+
+  /** The limiter of a rate-limited task; undefined for a task without a limit. */
+  private limiterOf(task: string): TaskRateLimiter | undefined {
+    const limit = this.o.rateLimitOf?.(task);
+    let limiter = this.limiters.get(task);
+    if (!limit) return limiter?.held.size ? limiter : undefined; // limit removed by a reload: let the held ones out first
+    if (!limiter || limiter.limit.count !== limit.count || limiter.limit.windowMs !== limit.windowMs) {
+      if (limiter?.held.size) return limiter; // changed by a reload: the new limit applies once the held ones are out
+      limiter = new TaskRateLimiter(limit, () => this.schedulePump());
+      this.limiters.set(task, limiter);
+    }
+    return limiter;
+  }
+
+  /** Jobs a limit holds back. */
+  private get throttled(): number {
+    let n = 0;
+    for (const gate of this.gates()) n += gate.held.size;
+    return n;
+  }
+
+  /** A job leaves the dispatcher's hands: its queue place frees, its rate-limit place (if any) a window after it began, or now. */
+  private settled(job: JobRecord, begunAt?: number): void {
+    this.active.delete(job.id);
+    this.releasePlaces(job, begunAt);
+  }
+
+  /** Give back the job's places in its queue and rate limit (a second call does nothing). */
+  private releasePlaces(job: JobRecord, begunAt?: number): void {
+    if (this.queueGates.size > 0) this.queueGates.get(job.queue ?? DEFAULT_QUEUE)?.release(job.id);
+    if (this.limiters.size > 0) this.limiters.get(job.task)?.release(job.id, begunAt);
   }
 
   /** Work that must be done before the store may close. */
@@ -195,7 +302,7 @@ export class Dispatcher {
     } catch (err) {
       // Rare (disk full): the jobs stay pending; try them again shortly.
       this.o.log.error(`could not record the expiry of ${expired.length} job(s); ${batch.length} job(s) stay pending and are tried again in 1 s: ${(err as Error).message}`);
-      for (const job of batch) this.active.delete(job.id);
+      for (const job of batch) this.settled(job);
       this.held -= batch.length;
       setTimeout(() => batch.forEach((job) => this.makeReady(job)), 1000).unref();
       return;
@@ -206,7 +313,7 @@ export class Dispatcher {
     for (const job of batch) {
       if (job.state !== 'reserved') {
         // Expired, or cancelled while its reservation was being written.
-        this.active.delete(job.id);
+        this.settled(job);
         this.held--;
         if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
       } else reserved.push(job);
@@ -291,20 +398,31 @@ export class Dispatcher {
       if (job.retryDelay !== undefined) wire.retryDelayMs = job.retryDelay;
       wires.push(wire);
     }
-    return this.o.pool.run(wires, this.onOutcome);
+    return this.o.pool.run(wires, this.onOutcome, this.onProgress);
   }
 
   /** A job taken for dispatch that will not run (cancelled meanwhile): free its room. */
   private drop(job: JobRecord): void {
-    this.active.delete(job.id);
+    this.settled(job);
     this.held--;
     this.schedulePump();
   }
+
+  /** A running job's latest progress (JSON text, checked in its worker): kept, not synced on its own. */
+  private readonly onProgress = (wire: WireJob, value: string): void => {
+    const job = this.active.get(wire.id);
+    if (job?.state !== 'started') return;
+    const ev: JobEvent = { type: 'progress', id: job.id, at: Date.now(), value };
+    if (this.o.store.note) this.o.store.note([ev]);
+    else this.o.store.commit([ev]).catch((err: unknown) => this.o.log.error(`could not record the progress of job ${job.id}: ${(err as Error).message}`));
+  };
 
   /** The pool's report of one job (its seq aside, the wire job is the one run() built). */
   private readonly onOutcome = (wire: WireJob, outcome: Outcome): void => {
     const job = this.active.get(wire.id);
     this.held--;
+    // A job that lost its worker, or was stopped by the host, began at an unknown time: count it from now.
+    if (job && (this.limiters.size > 0 || this.queueGates.size > 0)) this.releasePlaces(job, outcome.begunAt ?? (outcome.kind === 'requeue' && outcome.revert ? undefined : Date.now()));
     if (outcome.runMs !== undefined) {
       const avg = this.runMs.get(wire.task);
       this.runMs.set(wire.task, avg === undefined ? outcome.runMs : avg + RUN_TIME_WEIGHT * (outcome.runMs - avg));
@@ -352,11 +470,11 @@ export class Dispatcher {
         );
       } catch (err) {
         this.o.log.error(`could not record the outcome of ${batch.length} job(s); they run again after a restart: ${(err as Error).message}`);
-        for (const { job } of batch) this.active.delete(job.id);
+        for (const { job } of batch) this.settled(job);
         return;
       }
       for (const { job, ev, runMs } of batch) {
-        this.active.delete(job.id);
+        this.settled(job);
         this.o.onRecorded?.(job, ev, runMs);
         if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
         else if (WAITING_STATES.has(job.state)) this.schedule(job);
@@ -378,7 +496,7 @@ export class Dispatcher {
         this.o.log.error(`could not give back ${started.length} job(s) at close; they run again after the restart, flagged recovered: ${(err as Error).message}`);
       });
     }
-    for (const job of jobs) this.active.delete(job.id);
+    for (const job of jobs) this.settled(job);
   }
 
   /**
@@ -388,6 +506,7 @@ export class Dispatcher {
   async stop(deadline: () => number): Promise<void> {
     this.stopping = true;
     this.delayed.stop();
+    for (const limiter of this.limiters.values()) limiter.stop();
     if (!this.running) return;
     this.queue.pause();
     this.queue.clear();

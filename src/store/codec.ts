@@ -62,6 +62,8 @@ export function encodeEvent(ev: JobEvent): string {
       if (j.priority) s += `,"p":${j.priority}`;
       if (j.maxRetries !== undefined) s += `,"m":${encodeMax(j.maxRetries)}`;
       if (j.retryDelay !== undefined) s += `,"d":${j.retryDelay}`;
+      if (j.queue !== undefined) s += `,"q":${str(j.queue)}`;
+      if (j.link !== undefined) s += `,"l":${str(j.link)}`;
       return `${s},"a":${j.args}}`;
     }
     case 'start':
@@ -82,6 +84,8 @@ export function encodeEvent(ev: JobEvent): string {
       return `{"o":"x","i":${str(ev.id)},"t":${ev.at}}`;
     case 'forget':
       return `{"o":"g","i":${str(ev.id)},"t":${ev.at}}`;
+    case 'progress':
+      return `{"o":"p","i":${str(ev.id)},"t":${ev.at},"u":${ev.value}}`;
     case 'requeue':
       return `{"o":"q","i":${str(ev.id)},"t":${ev.at},"b":${ev.revert ? 1 : 0}}`;
   }
@@ -191,6 +195,9 @@ export function decodeEvent(json: string): JobEvent | MarkRecord | { type: 'head
       return { type: 'requeue', id: text(r.i), at: num(r.t), revert: r.b === 1 };
     case 'k':
       return { type: 'mark', key: text(r.k), value: text(r.v) };
+    case 'p':
+      if (r.u === undefined) throw new BadRecord('expected a progress value');
+      return { type: 'progress', id: text(r.i), at: num(r.t), value: JSON.stringify(r.u) };
     case 'h':
       return { type: 'header', raw: r };
     case 'j':
@@ -225,6 +232,9 @@ export function encodeJob(j: JobRecord): string {
   // The result as a JSON string (encoded twice): inside a string no unescaped `,"a":` can
   // occur, so the args that follow are found by a search, not a parse (see decodeEvent).
   if (j.result !== undefined) s += `,"v":${str(j.result)}`;
+  if (j.progress !== undefined) s += `,"u":${str(j.progress)}`;
+  if (j.queue !== undefined) s += `,"q":${str(j.queue)}`;
+  if (j.link !== undefined) s += `,"l":${str(j.link)}`;
   return `${s},"a":${j.args}}`;
 }
 
@@ -245,6 +255,8 @@ function decodeAdd(r: Raw, rawArgs: string): NewJob {
   const m = decodeMax(r.m);
   if (m !== undefined) job.maxRetries = m;
   if (r.d !== undefined) job.retryDelay = num(r.d);
+  if (r.q !== undefined) job.queue = text(r.q);
+  if (r.l !== undefined) job.link = text(r.l);
   return job;
 }
 
@@ -271,6 +283,9 @@ function decodeJob(r: Raw, rawArgs: string): JobRecord {
   if (r.z !== undefined) job.finishedAt = num(r.z);
   if (r.e !== undefined) job.error = err(r.e);
   if (r.v !== undefined) job.result = text(r.v);
+  if (r.u !== undefined) job.progress = text(r.u);
+  if (r.q !== undefined) job.queue = text(r.q);
+  if (r.l !== undefined) job.link = text(r.l);
   return job;
 }
 

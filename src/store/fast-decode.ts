@@ -39,13 +39,15 @@ class Fields {
   task: string | undefined;
   state: JobState | undefined;
   result: string | undefined;
+  progress: string | undefined;
+  queue: string | undefined;
   args: string | undefined;
   readonly nums = new Float64Array(128);
   readonly has = new Uint8Array(128);
   private readonly seen: number[] = [];
 
   reset(): void {
-    this.id = this.task = this.state = this.result = this.args = undefined;
+    this.id = this.task = this.state = this.result = this.progress = this.queue = this.args = undefined;
     for (const k of this.seen) this.has[k] = 0;
     this.seen.length = 0;
   }
@@ -104,6 +106,8 @@ export class FastDecoder {
           f.state = stateAt(buf, p + 1, close);
           if (f.state === undefined) return undefined;
         } else if (key === 0x76) f.result = buf.toString('utf8', p + 1, close);
+        else if (key === 0x75 && kind === 0x6a) f.progress = buf.toString('utf8', p + 1, close);
+        else if (key === 0x71) f.queue = buf.toString('utf8', p + 1, close);
         else return undefined;
         next = close + 1;
       } else {
@@ -139,7 +143,7 @@ export class FastDecoder {
       if (key === 0x61 /* a: args, last */) return { kind, id, priority: priority ?? 0 };
       if (buf[p] === QUOTE) {
         const end = stringEnd(buf, p + 1, to);
-        if (end < 0 || key !== 0x6e) return undefined;
+        if (end < 0 || (key !== 0x6e && key !== 0x71)) return undefined;
         p = end + 1;
         continue;
       }
@@ -172,6 +176,7 @@ export class FastDecoder {
     if (m !== undefined) job.maxRetries = m === -1 ? Number.POSITIVE_INFINITY : m;
     const d = f.num(0x64);
     if (d !== undefined) job.retryDelay = d;
+    if (f.queue !== undefined) job.queue = f.queue;
     return { type: 'add', job };
   }
 
@@ -207,12 +212,14 @@ export class FastDecoder {
     const z = f.num(0x7a);
     if (z !== undefined) job.finishedAt = z;
     if (result !== undefined) job.result = result;
+    if (f.progress !== undefined) job.progress = f.progress;
+    if (f.queue !== undefined) job.queue = f.queue;
     return { type: 'job', job };
   }
 }
 
 /** The `o` of journal events (codec.ts encodeEvent): anything else is decoded whole, and refused, at once. */
-const EVENT_KINDS = new Set([...'asdfrcxqg'].map((c) => c.charCodeAt(0)));
+const EVENT_KINDS = new Set([...'asdfrcxqgp'].map((c) => c.charCodeAt(0)));
 
 // Number-valued keys: t r x p m d (add); also k y b z c (job).
 const ADD_NUMBERS = new Set([0x74, 0x72, 0x78, 0x70, 0x6d, 0x64]);

@@ -35,6 +35,12 @@ export interface JobStore {
   readonly report: RecoveryReport;
   /** Durably record events; resolves after they are on disk and applied to `jobs`. */
   commit(events: JobEvent[]): Promise<void>;
+  /**
+   * Record events that may be lost in a crash (progress): applied to `jobs` and told to
+   * onApplied at once, written with the next commit's write (or within a second), never
+   * synced on their own. Optional: a store without it gets them through commit().
+   */
+  note?(events: JobEvent[]): void;
   /** Fold history into a snapshot and drop results past their retention time. */
   compact(): Promise<void>;
   close(): Promise<void>;

@@ -4,6 +4,8 @@
 // are the file backend's); celeriac, not BullMQ, decides retries, expiry and cancel.
 // One QueueEvents per app tells this host what happened on every host: results for
 // result(), cancels for running jobs, events for app.on() listeners.
+import { DEFAULT_QUEUE } from '../../queues.js';
+import type { WorkflowHandle } from '../../workflows/engine.js';
 import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job } from 'bullmq';
 import { CeleriacError, type SerializedError } from '../../errors.js';
@@ -109,7 +111,14 @@ export class BullMQBackend implements Backend {
     await options?.startEarly?.();
   }
 
+  /** Workflows keep their links in the file journal; on a broker they are not durable yet, so they are refused rather than half-kept. */
+  async sendWorkflow(): Promise<WorkflowHandle> {
+    throw new CeleriacError('NOT_SUPPORTED', `sendWorkflow(): workflows run on the file backend only for now; with broker ${this.o.broker.masked}, chain the tasks by sending the next one from inside a task`);
+  }
+
   async accept(jobs: NewJob[]): Promise<boolean[]> {
+    const routed = jobs.find((j) => j.queue !== undefined && j.queue !== DEFAULT_QUEUE);
+    if (routed) throw new CeleriacError('NOT_SUPPORTED', `send(${routed.task}): queue "${routed.queue}": per-job queues run on the file backend only for now; on a broker, give each group of workers its own createCeleriac({ broker, queue })`);
     this.ctx.assertOpen();
     if (this.closed) throw new CeleriacError('APP_CLOSED', 'the app is closing or closed: it accepts no new jobs');
     const work = this.add(jobs);

@@ -1,6 +1,7 @@
 // What celeriac keeps in a BullMQ job, and how a BullMQ job reads back as a celeriac job:
 // its state (BullMQ's states plus celeriac's cancelled, expired and retrying), its
 // priority, its outcome.
+import { DEFAULT_QUEUE } from '../../queues.js';
 import type { Job } from 'bullmq';
 import { CeleriacError, TaskFailedError, type SerializedError } from '../../errors.js';
 import type { JobState, NewJob } from '../../jobs.js';
@@ -108,6 +109,7 @@ export function jobInfoOf(job: Job<JobData>, state: JobState): JobInfo {
     attempts: job.attemptsStarted,
     retries: d.retries,
     priority: d.priority,
+    queue: DEFAULT_QUEUE,
     recovered: d.recovered === true || (state === 'started' && job.stalledCounter > (d.stalls ?? 0)),
     createdAt: new Date(d.createdAt),
   };

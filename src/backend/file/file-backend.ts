@@ -19,6 +19,8 @@ import { checkMarkKey, checkMarkValue } from '../marks.js';
 import type { Backend, BackendContext } from '../types.js';
 import { checkHandedIn } from './handed-in.js';
 import { emitApplied } from './journal-events.js';
+import { Workflows, type WorkflowHandle, type WorkflowSendOptions } from '../../workflows/engine.js';
+import type { Workflow } from '../../workflows/canvas.js';
 
 export interface FileBackendOptions {
   /** The data dir (absolute): journal, snapshot, lock, inbox. */
@@ -34,6 +36,7 @@ export class FileBackend implements Backend {
   /** Ids whose add is being written: a second send of one waits for it and creates nothing. */
   private readonly accepting = new Map<string, Promise<void>>();
   private readonly inbox: InboxConsumer;
+  private readonly workflows: Workflows;
   private sweeper: NodeJS.Timeout | undefined;
   /** load() has finished: jobs handed in from now on were not found at the open. */
   private opened = false;
@@ -67,11 +70,24 @@ export class FileBackend implements Backend {
       store,
       pool: ctx.pool,
       log: ctx.log,
-      onFinished: (job) => this.waiters.settle(job),
+      onFinished: (job) => {
+        this.waiters.settle(job);
+        this.workflows.finished(job);
+      },
       ...(jobLog ? { onRecorded: (job: JobRecord, ev: JobEvent, runMs: number | undefined) => jobLog.recorded(job, ev, runMs) } : {}),
       slots: ctx.slots,
       prefetch: ctx.prefetch,
       timeoutGraceMs: ctx.timeoutGraceMs,
+      rateLimitOf: (name) => ctx.task(name)?.rateLimit,
+      ...(ctx.queues ? { queues: ctx.queues } : {}),
+    });
+    this.workflows = new Workflows({
+      store,
+      schedule: (job) => this.dispatcher.schedule(job),
+      task: (name) => ctx.task(name),
+      unknownTask: (name) => ctx.unknownTask(name),
+      result: (id, o) => this.result(id, o?.timeout),
+      log: ctx.log,
     });
     this.inbox = new InboxConsumer(dir, (m) => this.applyInboxMessage(m), ctx.log);
   }
@@ -92,6 +108,7 @@ export class FileBackend implements Backend {
     const early = options.startEarly !== undefined && !(await inboxHasMessages(this.dir));
     if (early) await options.startEarly!();
     await this.store.loadRest((jobs) => this.scheduleLoaded(jobs));
+    await this.workflows.repair(); // steps a crash left uncreated
     const report = this.store.report;
     const log = this.ctx.log;
     if (report.truncated) {
@@ -134,7 +151,7 @@ export class FileBackend implements Backend {
       return [false];
     }
     this.ctx.assertOpen();
-    const startNow = job.runAt === 0 && this.dispatcher.claimNow();
+    const startNow = job.runAt === 0 && this.dispatcher.claimNow(job);
     const events: JobEvent[] = startNow ? [{ type: 'add', job }, { type: 'start', id, at: job.createdAt }] : [{ type: 'add', job }];
     const committing = this.store.commit(events);
     this.accepting.set(id, committing);
@@ -264,6 +281,11 @@ export class FileBackend implements Backend {
     return true;
   }
 
+  sendWorkflow(workflow: Workflow, options?: WorkflowSendOptions): Promise<WorkflowHandle> {
+    this.ctx.assertOpen();
+    return this.workflows.send(workflow, options);
+  }
+
   async forget(id: string): Promise<boolean> {
     const job = this.store.jobs.get(id);
     if (!job || !FINISHED_STATES.has(job.state)) return false;
@@ -301,7 +323,7 @@ export class FileBackend implements Backend {
 
   async idle(): Promise<void> {
     for (;;) {
-      const busy = this.dispatcher.busy || this.accepting.size > 0;
+      const busy = this.dispatcher.busy || this.accepting.size > 0 || this.workflows.busy;
       if (!busy) return;
       await new Promise((r) => setTimeout(r, 10));
     }

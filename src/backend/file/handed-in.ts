@@ -1,5 +1,6 @@
 // Jobs written into the inbox by another process (the CLI, createClient): trust nothing
 // in them. Each is checked against the tasks loaded now and rebuilt field by field.
+import { checkQueueName, DEFAULT_QUEUE } from '../../queues.js';
 import { CeleriacError } from '../../errors.js';
 import type { NewJob } from '../../jobs.js';
 import { checkId, encodeArgs } from '../../send.js';
@@ -41,5 +42,6 @@ export function checkHandedIn(j: NewJob, index: number, ctx: Pick<BackendContext
     job.maxRetries = j.maxRetries === -1 || j.maxRetries === null ? Number.POSITIVE_INFINITY : j.maxRetries;
   }
   if (j.retryDelay !== undefined) job.retryDelay = time(j.retryDelay, 'retryDelay');
+  if (j.queue !== undefined && j.queue !== DEFAULT_QUEUE) job.queue = checkQueueName(j.queue, `${where}: queue`, 'INVALID_SEND_OPTIONS');
   return job;
 }

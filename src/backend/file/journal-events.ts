@@ -12,6 +12,7 @@ const JOURNAL_TO_EVENT: Partial<Record<JournalEvent['type'], CeleriacEventType>>
   fail: 'failed',
   cancel: 'cancelled',
   expire: 'expired',
+  progress: 'progress',
 };
 
 /** Journal events just made durable and applied to `jobs`: tell the listeners. */
@@ -45,6 +46,9 @@ function fromJournal(type: CeleriacEventType, ev: JournalEvent, job: JobRecord):
       break;
     case 'fail':
       event.error = ev.error;
+      break;
+    case 'progress':
+      event.progress = JSON.parse(ev.value);
       break;
     default:
       break;

@@ -61,7 +61,7 @@ function state(value: string | undefined): JobState | undefined {
   return value as JobState;
 }
 
-export async function sendCommand(s: Settings, positionals: string[], flags: { id?: string; countdown?: string; eta?: string; expires?: string; priority?: string }, json: boolean): Promise<number> {
+export async function sendCommand(s: Settings, positionals: string[], flags: { id?: string; countdown?: string; eta?: string; expires?: string; priority?: string; queue?: string }, json: boolean): Promise<number> {
   const [name, argsJson, extra] = positionals;
   if (!name) throw new UsageError('send needs a task name: celeriac send NAME [ARGS_JSON]');
   if (extra !== undefined) throw new UsageError(`send takes one ARGS_JSON; got an extra argument "${extra}" (quote the JSON array)`);
@@ -72,6 +72,7 @@ export async function sendCommand(s: Settings, positionals: string[], flags: { i
   if (flags.eta !== undefined) options.eta = flags.eta;
   if (flags.expires !== undefined) options.expires = /^\d+(\.\d+)?$/.test(flags.expires) ? Number(flags.expires) : flags.expires;
   if (flags.priority !== undefined) options.priority = numberFlag('priority', flags.priority);
+  if (flags.queue !== undefined) options.queue = flags.queue;
   const c = await client(s);
   for (const p of c.problems) process.stderr.write(`celeriac: warning: ${p.message}\n`);
   const { id } = await c.send(name, args, options);
@@ -100,7 +101,7 @@ export async function listCommand(s: Settings, flags: { state?: string; limit?: 
     console.log(`no jobs${want ? ` in state ${want}` : ''} in ${s.dir}`);
     return EXIT.ok;
   }
-  console.log(table(['ID', 'TASK', 'STATE', 'ATTEMPTS', 'CREATED', 'RUN AT'], shown.map((j) => [j.id, j.task, j.state, String(j.attempts), ago(j.createdAt), runAtOf(j)])));
+  console.log(table(['ID', 'TASK', 'QUEUE', 'STATE', 'ATTEMPTS', 'CREATED', 'RUN AT', 'PROGRESS'], shown.map((j) => [j.id, j.task, j.queue, j.state, String(j.attempts), ago(j.createdAt), runAtOf(j), j.progress === undefined ? '' : progressText(j.progress)])));
   if (all.length > shown.length) console.log(`(${all.length - shown.length} more; use --limit)`);
   return EXIT.ok;
 }
@@ -108,6 +109,11 @@ export async function listCommand(s: Settings, flags: { state?: string; limit?: 
 /** When a waiting job is due; nothing for a job that will not run again (finished, cancelled, expired). */
 function runAtOf(j: JobInfo): string {
   return j.runAt && !FINISHED_STATES.has(j.state) ? ago(j.runAt) : '';
+}
+
+/** A percentage as "42%", an object as its JSON. */
+function progressText(value: unknown): string {
+  return typeof value === 'number' ? `${value}%` : JSON.stringify(value);
 }
 
 /** A stored time as ISO-8601; a record written by hand or by an old version may hold a time no Date can. */
@@ -119,6 +125,7 @@ function describe(j: JobInfo): string {
   const rows: [string, string][] = [
     ['id', j.id],
     ['task', j.task],
+    ['queue', j.queue],
     ['state', j.state],
     ['args', JSON.stringify(j.args)],
     ['attempts', String(j.attempts)],
@@ -132,6 +139,7 @@ function describe(j: JobInfo): string {
   if (j.expiresAt) rows.push(['expires', `${iso(j.expiresAt)} (${ago(j.expiresAt)})`]);
   if (j.startedAt) rows.push(['started', iso(j.startedAt)]);
   if (j.finishedAt) rows.push(['finished', iso(j.finishedAt)]);
+  if (j.progress !== undefined) rows.push(['progress', progressText(j.progress)]);
   if ('result' in j) rows.push(['result', JSON.stringify(j.result)]);
   if (j.error) rows.push(['error', `${j.error.name}: ${j.error.message}`]);
   for (let c = j.error?.cause; c; c = c.cause) rows.push(['caused by', errorLine(c)]);
