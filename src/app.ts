@@ -27,6 +27,7 @@ import { MAX_CONCURRENCY } from './limits.js';
 import { durationMs, MAX_INSTANT_MS } from './time.js';
 import { checkKnownKeys, isPlainObject } from './validate.js';
 import { TaskWatcher } from './watch.js';
+import { serveClients, type ClientSocketServer } from './socket/serve.js';
 
 export type { Logger, StructuredLogger } from './log.js';
 
@@ -135,6 +136,8 @@ export class Celeriac implements TaskSender {
   /** What hot reload looks at again: the configured task paths, and the module files first loaded. */
   private reloadSource: { taskPaths: string[]; cwd: string; files: string[] } | undefined;
   private watcher: TaskWatcher | undefined;
+  /** <dir>/client.sock, where other processes' clients reach this app while it is open. */
+  private clientSocket: ClientSocketServer | undefined;
   /** createCeleriac() has returned. */
   private opened = false;
   /** Set when the data dir failed (STORE_FAILED) or was lost (DATA_DIR_LOST): the app stopped itself. */
@@ -280,6 +283,10 @@ export class Celeriac implements TaskSender {
       if (store.value.failure) throw store.value.failure; // failed while it was read
       if (options.signal?.aborted) throw aborted();
       app.opened = true;
+      app.clientSocket = await serveClients(app, dir, log).catch((err: unknown) => {
+        log.warn(`could not listen for clients on the data dir's socket (${(err as Error).message}): clients hand work in through the inbox`);
+        return undefined;
+      });
       if (options.start && !early) await app.start();
     } catch (err) {
       try {
@@ -679,6 +686,7 @@ export class Celeriac implements TaskSender {
   }
 
   private async shutdown(): Promise<void> {
+    await this.clientSocket?.close();
     await this.watcher?.close();
     await this.inbox.stop();
     clearInterval(this.sweeper);
