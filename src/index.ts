@@ -11,5 +11,5 @@ export type { TaskManifestEntry } from './pool/protocol.js';
 // defineConfig: celeriac.config.ts imports it from 'celeriac' (the README's example); it was
 // only in config.ts, so `import { defineConfig } from 'celeriac'` failed.
 export { defineConfig, type CeleriacConfig } from './config.js';
-export { createClient, CeleriacClient, readJobs, type ClientOptions, type SubmittedJob } from './client.js';
+export { createClient, CeleriacClient, readJobs, type ClientJobHandle, type ClientOptions, type SubmittedJob } from './client.js';
 export { repairDataDir, type RepairReport } from './store/repair.js';

@@ -77,6 +77,9 @@ class ClientConnection {
   private closed = false;
   private corked = false;
   private readonly forwarding = new Map<CeleriacEventType, CeleriacEventListener>();
+  /** Requests read while held back (a chunk holds many): run once this client reads again. */
+  private queued: Request[] = [];
+  private runningQueued = false;
 
   constructor(
     private readonly socket: Socket,
@@ -112,8 +115,18 @@ class ClientConnection {
         this.drop(`malformed request: ${problem}`);
         return;
       }
-      this.run(m as Request);
+      this.queued.push(m as Request);
     }
+    this.runQueued();
+  }
+
+  private runQueued(): void {
+    if (this.runningQueued) return; // run() → flow() lands here again: the loop below goes on
+    this.runningQueued = true;
+    let i = 0;
+    while (i < this.queued.length && !this.paused && !this.closed) this.run(this.queued[i++]!);
+    this.queued = i === this.queued.length ? [] : this.queued.slice(i);
+    this.runningQueued = false;
   }
 
   private run(req: Request): void {
@@ -162,6 +175,7 @@ class ClientConnection {
     if (hold && !this.paused) this.socket.pause();
     else if (!hold && this.paused) this.socket.resume();
     this.paused = hold;
+    if (!hold && this.queued.length > 0) this.runQueued();
   }
 
   private subscribe(types: CeleriacEventType[]): void {
