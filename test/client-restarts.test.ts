@@ -11,7 +11,7 @@ import { spawnScript, type Proc } from './fixtures/client/spawn.js';
 const WORKER = fixture('client', 'worker.ts');
 const SENDER = fixture('client', 'sender.ts');
 
-test('4 clients send while the worker is SIGKILLed and restarted 10 times: 0 acknowledged sends lost, none doubled', { timeout: 600_000 }, async (t) => {
+test('4 clients send while the worker is SIGKILLed and restarted 10 times: 0 acknowledged sends lost, none doubled', { timeout: 1_200_000 }, async (t) => {
   const root = await tempDir(t);
   const dir = join(root, 'data');
   const side = join(root, 'runs.jsonl');
@@ -21,16 +21,18 @@ test('4 clients send while the worker is SIGKILLed and restarted 10 times: 0 ack
     return w;
   };
   let worker = await startWorker();
-  // Paced, so that what piles up in the inbox while the worker is down stays a few hundred messages.
-  const senders = Array.from({ length: 4 }, () => spawnScript(t, SENDER, [dir, side, '2', '20']));
+  // Paced, so that what piles up in the inbox while the worker is down (its restart takes
+  // seconds on a loaded machine) stays a few hundred messages.
+  const senders = Array.from({ length: 4 }, () => spawnScript(t, SENDER, [dir, side, '2', '5', '200']));
+  const rounds: string[] = [];
   const acks = () => senders.flatMap((s) => s.lines.filter((l) => l.startsWith('ack ')));
   const ackedVia = (how: string) => acks().filter((l) => l.endsWith(` ${how}`)).length;
 
   // Stopped before the temp dir is removed, even when an assertion fails: a sender would recreate it.
   try {
     for (let round = 0; round < 10; round++) {
-      console.error(`round ${round} ${ackedVia("socket")} ${ackedVia("inbox")} ${new Date().toISOString()}`);
-      const before = ackedVia("socket");
+      rounds.push(`${new Date().toISOString()} round ${round}: ${ackedVia('socket')} acked over the socket, ${ackedVia('inbox')} through the inbox`);
+      const before = ackedVia('socket');
       await waitFor(() => ackedVia('socket') >= before + 20, 60_000, `round ${round}: sends acknowledged over the socket`);
       await worker.kill();
       const down = ackedVia('inbox');
@@ -61,6 +63,7 @@ test('4 clients send while the worker is SIGKILLed and restarted 10 times: 0 ack
     assert.equal(jobs.size, acked.length, 'one job per acknowledged send: none lost, none doubled');
     assert.ok([...jobs.values()].every((j) => j.state === 'succeeded'), 'every job succeeded');
   } finally {
+    t.diagnostic(rounds.join('\n'));
     await Promise.all([...senders, worker].map((p) => p.kill()));
   }
 });
