@@ -152,7 +152,7 @@ export function cpuJob(p: Payload): number {
 export const WORKLOADS = ['limits', 'w1', 'w1-single', 'w1-concurrent', 'w2', 'w3', 'w4'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
-export type SystemName = 'limits' | 'celeriac' | 'pqueue' | 'piscina' | 'bullmq' | 'graphile';
+export type SystemName = 'limits' | 'celeriac' | 'celeriac-client' | 'pqueue' | 'piscina' | 'bullmq' | 'graphile';
 export type Server = 'redis' | 'postgres';
 
 export interface SystemSpec {
@@ -176,6 +176,12 @@ export const SYSTEMS: SystemSpec[] = [
     label: 'celeriac (journal, fsync)',
     file: 'celeriac.ts',
     workloads: { w1: true, 'w1-single': true, 'w1-concurrent': true, w2: true, w3: true, w4: true },
+  },
+  {
+    name: 'celeriac-client',
+    label: 'celeriac, 2 processes (createClient → celeriac worker over its socket)',
+    file: 'celeriac-client.ts',
+    workloads: { 'w1-single': true, 'w1-concurrent': true, w2: true },
   },
   {
     name: 'pqueue',
@@ -238,6 +244,7 @@ export const METRICS: Record<Workload, Record<string, MetricSpec>> = {
   },
   'w1-single': {
     rate: { label: 'single sends, each awaited', unit: 'jobs/s', better: 'higher' },
+    ack_p50_ms: { label: 'send acknowledged (durable) p50', unit: 'ms', better: 'lower' },
   },
   'w1-concurrent': {
     rate: { label: 'single sends, 256 in flight', unit: 'jobs/s', better: 'higher' },
@@ -246,6 +253,7 @@ export const METRICS: Record<Workload, Record<string, MetricSpec>> = {
     p50_ms: { label: 'send → completion p50', unit: 'ms', better: 'lower' },
     p95_ms: { label: 'send → completion p95', unit: 'ms', better: 'lower' },
     p99_ms: { label: 'send → completion p99', unit: 'ms', better: 'lower' },
+    cli_started_ms: { label: '`celeriac send` process start → job started (median of 5)', unit: 'ms', better: 'lower' },
   },
   w3: {
     wall_ms: { label: 'wall, first send → last completion', unit: 'ms', better: 'lower' },
