@@ -16,8 +16,12 @@ const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
 async function withWorker(ctx: ChildContext, run: (client: CeleriacClient, dir: string) => Promise<void>): Promise<void> {
   const dir = join(ctx.params.dataDir, 'data');
-  const worker: ChildProcess = spawn(process.execPath, [BIN, 'worker', '--dir', dir, '--tasks', TASKS, '--concurrency', String(ctx.params.concurrency)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Its stderr is a pipe of this process, not inherited: a worker outliving a killed child
+  // must not hold the orchestrator's pipe open.
+  const worker: ChildProcess = spawn(process.execPath, [BIN, 'worker', '--dir', dir, '--tasks', TASKS, '--concurrency', String(ctx.params.concurrency)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  worker.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
   const exited = new Promise((r) => worker.once('exit', r));
+  process.once('exit', () => worker.kill('SIGKILL'));
   try {
     const client = await createClient({ dir });
     const until = Date.now() + 120_000;
