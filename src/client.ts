@@ -72,6 +72,8 @@ export class CeleriacClient {
   private closed = false;
   private readonly listeners = new Map<CeleriacEventType, Set<CeleriacEventListener>>();
   private reconnector: NodeJS.Timeout | undefined;
+  /** The last subscribe request sent: subscribed() waits for the worker's answer to it. */
+  private subscribing: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly dir: string,
@@ -334,7 +336,7 @@ export class CeleriacClient {
     let set = this.listeners.get(type);
     if (!set) {
       this.listeners.set(type, (set = new Set()));
-      if (this.conn) void this.conn.request({ op: 'subscribe', events: [type] }).catch(() => undefined);
+      if (this.conn) this.subscribing = this.conn.request({ op: 'subscribe', events: [type] }).catch(() => undefined);
       else void this.connection(true);
       this.keepReconnecting();
     }
@@ -351,9 +353,11 @@ export class CeleriacClient {
     return this;
   }
 
-  /** Resolves once subscribed to the worker's events (false: no worker runs now; reconnects by itself). */
+  /** Resolves once the worker has taken the subscriptions made so far (false: no worker runs now; reconnects by itself). */
   async subscribed(): Promise<boolean> {
-    return (await this.connection(true)) !== undefined;
+    if ((await this.connection(true)) === undefined) return false;
+    await this.subscribing;
+    return true;
   }
 
   private emit(wire: CeleriacEvent): void {
