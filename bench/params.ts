@@ -132,10 +132,10 @@ export { CPU_ROUNDS, cpuJob, cpuWork, noopJob } from './jobs.mjs';
 
 // --- systems and workloads ------------------------------------------------------------
 
-export const WORKLOADS = ['limits', 'startup', 'w1', 'w1-single', 'w1-concurrent', 'w2', 'w3', 'w4'] as const;
+export const WORKLOADS = ['limits', 'startup', 'w1', 'w1-single', 'w1-concurrent', 'w2', 'w3', 'w4', 'client'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
-export type SystemName = 'limits' | 'celeriac' | 'pqueue' | 'piscina' | 'bullmq' | 'graphile';
+export type SystemName = 'limits' | 'celeriac' | 'celeriac-client' | 'pqueue' | 'piscina' | 'bullmq' | 'graphile';
 export type Server = 'redis' | 'postgres';
 
 export interface SystemSpec {
@@ -159,6 +159,12 @@ export const SYSTEMS: SystemSpec[] = [
     label: 'celeriac (journal, fsync)',
     file: 'celeriac.ts',
     workloads: { startup: true, w1: true, 'w1-single': true, 'w1-concurrent': true, w2: true, w3: true, w4: true },
+  },
+  {
+    name: 'celeriac-client',
+    label: 'celeriac, 2 processes (createClient → celeriac worker over its socket)',
+    file: 'celeriac-client.ts',
+    workloads: { 'w1-single': true, 'w1-concurrent': true, w2: true, client: true },
   },
   {
     name: 'pqueue',
@@ -247,6 +253,10 @@ export const METRICS: Record<Workload, Record<string, MetricSpec>> = {
     peak_rss_mb: { label: 'peak RSS', unit: 'MB', better: 'lower' },
     bytes_per_job: { label: 'journal + snapshot bytes per job', unit: 'B', better: 'lower' },
   },
+  client: {
+    ack_p50_ms: { label: 'client send acknowledged (durable), one at a time, p50', unit: 'ms', better: 'lower' },
+    cli_started_ms: { label: '`celeriac send` process start → job started (median of 5)', unit: 'ms', better: 'lower' },
+  },
 };
 
 export const WORKLOAD_TITLES: Record<Workload, string> = {
@@ -258,6 +268,7 @@ export const WORKLOAD_TITLES: Record<Workload, string> = {
   w2: 'W2 latency (one job at a time)',
   w3: 'W3 CPU-bound',
   w4: 'W4 restart with pending jobs (celeriac only)',
+  client: 'Two processes: client sends and the CLI (celeriac-client only)',
 };
 
 // --- what the orchestrator hands a child ---------------------------------------------

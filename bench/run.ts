@@ -24,7 +24,7 @@ const ROOT = join(BENCH, '..');
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
 const option = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-const unknownArgs = argv.filter((a) => !/^--(quick|verbose|reps=\d+|systems=[\w,]+|workloads=[\w,-]+|nodes=(current|24)(,(current|24))?)$/.test(a));
+const unknownArgs = argv.filter((a) => !/^--(quick|verbose|reps=\d+|systems=[\w,-]+|workloads=[\w,-]+|nodes=(current|24)(,(current|24))?)$/.test(a));
 if (unknownArgs.length) {
   console.error(`unknown arguments: ${unknownArgs.join(' ')}\nusage: node --import tsx bench/run.ts [--quick] [--reps=N] [--systems=a,b] [--workloads=w1,w2] [--nodes=current,24] [--verbose]`);
   process.exit(2);

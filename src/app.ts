@@ -20,6 +20,7 @@ import { openAborted, openApp, type AppHooks, type OpenedApp } from './app/open.
 import type { CeleriacOptions, Settings } from './app/options.js';
 import type { HotReload } from './app/reload.js';
 import type { TaskRegistry } from './app/registry.js';
+import { serveClients, type ClientSocketServer } from './socket/serve.js';
 import type { NewJob } from './jobs.js';
 import { DEFAULT_QUEUE, unknownQueueError } from './queues.js';
 import type { Workflow } from './workflows/canvas.js';
@@ -56,6 +57,8 @@ export class Celeriac implements TaskSender {
   private loaded = false;
   private closing: Promise<void> | undefined;
   private shutdownDeadline = Number.POSITIVE_INFINITY;
+  /** <dir>/client.sock, where other processes' clients reach this app while it is open. */
+  private clientSocket: ClientSocketServer | undefined;
   /** Set when the backend failed (STORE_FAILED, DATA_DIR_LOST): the app stopped itself. */
   private failure: CeleriacError | undefined;
   /** The error the app stopped itself with (see `failed`), as soon as it is known; undefined otherwise. */
@@ -105,6 +108,13 @@ export class Celeriac implements TaskSender {
       await opened.backend.load(options.start ? { startEarly: () => app.start() } : {});
       app.loaded = true;
       if (options.signal?.aborted) throw openAborted();
+      // Other processes' clients reach a data dir's owner on <dir>/client.sock (a broker is their meeting point otherwise).
+      if (opened.backend.kind === 'file') {
+        app.clientSocket = await serveClients(app, opened.dir, opened.log).catch((err: unknown) => {
+          opened.log.warn(`could not listen for clients on the data dir's socket (${(err as Error).message}): clients hand work in through the inbox`);
+          return undefined;
+        });
+      }
       if (options.start) await app.start();
       if (app.running) await app.periodic.start();
     } catch (err) {
@@ -337,6 +347,7 @@ export class Celeriac implements TaskSender {
   }
 
   private async shutdown(): Promise<void> {
+    await this.clientSocket?.close();
     await this.periodic.stop();
     await this.reloader?.close();
     await this.backend.close(() => this.shutdownDeadline);

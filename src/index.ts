@@ -14,7 +14,7 @@ export type { TaskManifestEntry } from './pool/protocol.js';
 // defineConfig: celeriac.config.ts imports it from 'celeriac' (the README's example); it was
 // only in config.ts, so `import { defineConfig } from 'celeriac'` failed.
 export { defineConfig, type CeleriacConfig } from './config.js';
-export type { CeleriacClient, ClientOptions, SubmittedJob } from './client.js';
+export type { CeleriacClient, ClientJobHandle, ClientOptions, SubmittedJob } from './client.js';
 export type { RepairReport } from './store/repair.js';
 export { schedule } from './schedule/define.js';
 export type { ScheduleOptions, ScheduleInfo, MissedRuns } from './schedule/types.js';

@@ -7,6 +7,7 @@ import { lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createClient } from '../src/index.js';
+import { submitToInbox } from '../src/inbox.js';
 import { repairDataDir } from '../src/store/repair.js';
 import { appendToJournal, openApp, tempDir, waitFor } from './helpers.js';
 
@@ -37,7 +38,7 @@ test("a rejected message's reason is created afresh, never written through a pla
   const target = await victim(root);
   const client = await createClient({ dir });
   const bad = await client.send('no.such.task', [], { id: 'bad-1' });
-  const base = bad.file.slice(bad.file.lastIndexOf('/') + 1);
+  const base = bad.file!.slice(bad.file!.lastIndexOf('/') + 1);
   await mkdir(join(dir, 'inbox-rejected'), { mode: 0o700 });
   await symlink(target, join(dir, 'inbox-rejected', `${base}.reason.txt`));
   await openApp(t, { dir }); // applies the inbox: the message is rejected
@@ -99,7 +100,8 @@ test('a running owner that meets a planted link in place of inbox-rejected/ logs
   const app = await openApp(t, { dir, logger: { info: () => undefined, warn: () => undefined, error: (m: string) => errors.push(m) } });
   await app.start();
   await symlink(elsewhere, join(dir, 'inbox-rejected'));
-  await (await createClient({ dir })).send('no.such.task', []);
+  // Straight into the inbox: a client would reach the running owner over its socket instead.
+  await submitToInbox(dir, { v: 1, kind: 'send', jobs: [{ id: 'unknown-task', task: 'no.such.task', args: '[]', createdAt: Date.now(), runAt: 0, expiresAt: 0, priority: 0 }] });
   await waitFor(() => errors.some((m) => /inbox not read: .*inbox-rejected is a symbolic link/.test(m)), 20_000, 'the error to be logged');
   assert.deepEqual(await readdir(elsewhere), [], 'nothing was moved or written through the link');
   assert.equal(await (await app.send('math.add', [2, 2])).result({ timeout: 10_000 }), 4, 'the app goes on');

@@ -1,11 +1,12 @@
 // Compiled (never run) by test/types.test.ts: every @ts-expect-error must be an error,
 // every other line must compile. If typed sends stop checking arguments, tsc fails.
-import { task, type Celeriac, type JobHandle, type JobInfo, type JobState, type TaskArgs, type TaskResult } from '../../src/index.js';
+import { task, type Celeriac, type CeleriacClient, type JobHandle, type JobInfo, type JobState, type TaskArgs, type TaskResult } from '../../src/index.js';
 
 export const echo = task('types.echo', (message: string, times: number) => message.repeat(times));
 export const fetchSize = task('types.size', async (url: string) => ({ url, bytes: url.length }));
 
 declare const app: Celeriac;
+declare const client: CeleriacClient;
 
 export async function usage(): Promise<void> {
   const h = await app.send(echo, ['hi', 2]);
@@ -50,4 +51,16 @@ export async function usage(): Promise<void> {
   // @ts-expect-error info() gives a Promise
   void h2.info()?.state;
   void notAwaited;
+  // The two-process client is typed the same way, and its handle's info() is asked of the worker.
+  const ch = await client.send(echo, ['hi', 2]);
+  const clientText: string = await ch.result();
+  const clientInfo: JobInfo | undefined = await ch.info();
+  const clientMany: string[] = await Promise.all((await client.sendMany(echo, [['a', 1]])).map((m) => m.result()));
+  const clientByName: number = await (await client.send<number>('types.size', ['x'])).result();
+  void [clientText, clientInfo, clientMany, clientByName];
+  // @ts-expect-error a client send checks the arguments too
+  await client.send(echo, ['hi', 'two']);
+  // @ts-expect-error and the result type
+  const clientWrong: number = await (await client.send(echo, ['a', 1])).result();
+  void clientWrong;
 }

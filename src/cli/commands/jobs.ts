@@ -1,7 +1,9 @@
 // The job commands: send, list, show, cancel, clear, test. They work whether or not a
-// worker runs: writes go through the data dir's inbox; reads replay it read-only. When
-// no worker runs, a write is applied at once by opening the dir briefly (so that `show`
-// right after `cancel` tells the truth).
+// worker runs: send, list, show and cancel talk to a running worker over its client
+// socket (so `list` and `show` see what only it knows, such as reserved jobs); otherwise
+// writes go through the data dir's inbox and reads replay it read-only. When no worker
+// runs, a write is applied at once by opening the dir briefly (so that `show` right after
+// `cancel` tells the truth).
 import { access } from 'node:fs/promises';
 import { createCeleriac } from '../../app.js';
 import { createClient, readJobs, type CeleriacClient } from '../../client.js';
@@ -16,6 +18,16 @@ import { ago, table } from '../table.js';
 
 async function client(s: Settings): Promise<CeleriacClient> {
   return createClient({ dir: s.dir, cwd: s.cwd, ...(s.config.tasks ? { tasks: s.config.tasks } : {}), ...(s.config.plugins ? { plugins: s.config.plugins } : {}) });
+}
+
+/** Ask the running worker over its socket; undefined when none answers. */
+async function fromWorker<T>(s: Settings, ask: (c: CeleriacClient) => Promise<T>): Promise<T | undefined> {
+  const c = await createClient({ dir: s.dir });
+  try {
+    return (await c.connected()) ? await ask(c) : undefined;
+  } finally {
+    c.close();
+  }
 }
 
 /** No worker owns the dir: open it briefly so that what was just handed in is applied now. */
@@ -76,6 +88,7 @@ export async function sendCommand(s: Settings, positionals: string[], flags: { i
   const c = await client(s);
   for (const p of c.problems) process.stderr.write(`celeriac: warning: ${p.message}\n`);
   const { id } = await c.send(name, args, options);
+  c.close();
   const worker = await lockHolder(s.dir);
   if (json) console.log(JSON.stringify({ id, task: name, worker: worker ?? null }));
   else {
@@ -90,9 +103,18 @@ export async function listCommand(s: Settings, flags: { state?: string; limit?: 
   const want = state(flags.state);
   const limit = flags.limit === undefined ? 50 : Number(flags.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be an integer ≥ 1, got "${flags.limit}"`);
-  const all = [...(await readJobs(s.dir)).values()].filter((j) => !want || j.state === want);
-  all.sort((a, b) => b.createdAt - a.createdAt);
-  const shown = all.slice(0, limit).map(jobInfo);
+  const live = await fromWorker(s, (c) => c.list({ limit, ...(want ? { state: want } : {}) }));
+  let shown: JobInfo[];
+  let more: string;
+  if (live) {
+    shown = live.jobs;
+    more = live.next ? '(more; use --limit)' : '';
+  } else {
+    const all = [...(await readJobs(s.dir)).values()].filter((j) => !want || j.state === want);
+    all.sort((a, b) => b.createdAt - a.createdAt);
+    shown = all.slice(0, limit).map(jobInfo);
+    more = all.length > shown.length ? `(${all.length - shown.length} more; use --limit)` : '';
+  }
   if (json) {
     console.log(JSON.stringify(shown));
     return EXIT.ok;
@@ -102,7 +124,7 @@ export async function listCommand(s: Settings, flags: { state?: string; limit?: 
     return EXIT.ok;
   }
   console.log(table(['ID', 'TASK', 'QUEUE', 'STATE', 'ATTEMPTS', 'CREATED', 'RUN AT', 'PROGRESS'], shown.map((j) => [j.id, j.task, j.queue, j.state, String(j.attempts), ago(j.createdAt), runAtOf(j), j.progress === undefined ? '' : progressText(j.progress)])));
-  if (all.length > shown.length) console.log(`(${all.length - shown.length} more; use --limit)`);
+  if (more) console.log(more);
   return EXIT.ok;
 }
 
@@ -149,18 +171,22 @@ function describe(j: JobInfo): string {
 export async function showCommand(s: Settings, positionals: string[], json: boolean): Promise<number> {
   const id = positionals[0];
   if (!id) throw new UsageError('show needs a job id: celeriac show ID');
-  const job = (await readJobs(s.dir)).get(id);
-  if (!job) {
+  const live = await fromWorker(s, async (c) => ({ info: await c.get(id) }));
+  const rec = live ? undefined : (await readJobs(s.dir)).get(id);
+  const info = live ? live.info : rec && jobInfo(rec);
+  if (!info) {
     process.stderr.write(`celeriac: no job ${id} in ${s.dir} (never sent here, or dropped after its result retention time)\n`);
     return EXIT.notFound;
   }
-  console.log(json ? JSON.stringify(jobInfo(job)) : describe(jobInfo(job)));
+  console.log(json ? JSON.stringify(info) : describe(info));
   return EXIT.ok;
 }
 
 export async function cancelCommand(s: Settings, positionals: string[], json: boolean): Promise<number> {
   const id = positionals[0];
   if (!id) throw new UsageError('cancel needs a job id: celeriac cancel ID');
+  const live = await fromWorker(s, async (c) => ({ cancelled: await c.cancel(id), after: await c.get(id) }));
+  if (live) return cancelled(s, id, live.cancelled, live.after?.state, json);
   const before = (await readJobs(s.dir)).get(id);
   if (!before) {
     process.stderr.write(`celeriac: no job ${id} in ${s.dir}\n`);
@@ -173,10 +199,20 @@ export async function cancelCommand(s: Settings, positionals: string[], json: bo
   const file = await submitToInbox(s.dir, { v: 1, kind: 'cancel', ids: [id] });
   if (!(await applyIfNoWorker(s))) await waitApplied(file);
   const after = (await readJobs(s.dir)).get(id);
-  const cancelled = after?.state === 'cancelled';
-  if (json) console.log(JSON.stringify({ id, cancelled, state: after?.state ?? null }));
-  else console.log(cancelled ? `cancelled ${id}` : `job ${id} could not be cancelled: it is ${after?.state}`);
-  return cancelled ? EXIT.ok : EXIT.notCancelled;
+  return cancelled(s, id, after?.state === 'cancelled', after?.state, json);
+}
+
+function cancelled(s: Settings, id: string, done: boolean, state: JobState | undefined, json: boolean): number {
+  if (json) console.log(JSON.stringify({ id, cancelled: done, state: state ?? null }));
+  else if (done) console.log(`cancelled ${id}`);
+  else if (state === undefined) {
+    process.stderr.write(`celeriac: no job ${id} in ${s.dir}\n`);
+    return EXIT.notFound;
+  } else if (FINISHED_STATES.has(state)) {
+    process.stderr.write(`celeriac: job ${id} already ${state}: nothing to cancel\n`);
+    return EXIT.notCancelled;
+  } else console.log(`job ${id} could not be cancelled: it is ${state}`);
+  return done ? EXIT.ok : EXIT.notCancelled;
 }
 
 export async function clearCommand(s: Settings, flags: { state?: string[] }, json: boolean): Promise<number> {
