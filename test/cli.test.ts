@@ -89,7 +89,7 @@ describe('celeriac CLI', { concurrency: 3 }, () => {
 
   test('config errors exit 2 and name the file and the key', async (t) => {
     const cases: { files: Record<string, string>; args?: string[]; expect: RegExp }[] = [
-      { files: { 'celeriac.config.json': JSON.stringify({ tasks: './tasks', concurency: 2 }) }, expect: /celeriac\.config\.json: unknown key "concurency" \(known keys: dir, tasks, plugins, concurrency/ },
+      { files: { 'celeriac.config.json': JSON.stringify({ tasks: './tasks', concurency: 2 }) }, expect: /celeriac\.config\.json: unknown key "concurency" \(known keys: dir, broker, queue, tasks, plugins, concurrency/ },
       { files: { 'celeriac.config.json': JSON.stringify({ tasks: './tasks', concurrency: '2' }) }, expect: /celeriac\.config\.json: "concurrency" must be an integer ≥ 1, got "2"/ },
       {
         files: { 'celeriac.config.ts': `import { defineConfig } from ${JSON.stringify(DIST_INDEX)};\nexport default defineConfig({ tasks: './tasks', plugins: 'celeriac-plugin-hello' as unknown as string[] });\n` },

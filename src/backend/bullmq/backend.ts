@@ -285,10 +285,13 @@ export class BullMQBackend implements Backend {
   // --- reading and cancelling -----------------------------------------------------
 
   private async read(id: string): Promise<{ job: Job<JobData, string>; state: JobState } | undefined> {
-    const job = await this.parts.queue.getJob(toBullId(id));
-    if (!job) return undefined;
-    const bullState = await job.getState();
+    // The state first, then the job: a job read before it ended could be paired with the
+    // ended state and lack its result or failure reason.
+    const bullId = toBullId(id);
+    const bullState = await this.parts.queue.getJobState(bullId);
     if (bullState === 'unknown') return undefined;
+    const job = await this.parts.queue.getJob(bullId);
+    if (!job) return undefined;
     return { job, state: stateOf(bullState, job) };
   }
 
