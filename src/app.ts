@@ -28,7 +28,7 @@ import type { WorkflowHandle, WorkflowSendOptions } from './workflows/engine.js'
 import { appSource } from './dashboard/app-source.js';
 import { createDashboard } from './dashboard/handler.js';
 import type { DashboardHandler, DashboardOptions, WorkersInfo } from './dashboard/types.js';
-import { schedulerFor, sendSlot } from './schedule/app-schedules.js';
+import { manualRun, schedulerFor, sendSlot } from './schedule/app-schedules.js';
 import type { PeriodicScheduler } from './schedule/scheduler.js';
 import type { ScheduleInfo } from './schedule/types.js';
 
@@ -143,6 +143,16 @@ export class Celeriac implements TaskSender {
   /** The periodic schedules (task modules' and the `schedules` option's), each with its last and next slot. */
   get schedules(): ScheduleInfo[] {
     return this.periodic.info();
+  }
+
+  /**
+   * Run a periodic schedule's task with its args now, as an ordinary job of its own
+   * (`<name>@manual-<ms>`): the schedule's slots go on as before. UNKNOWN_SCHEDULE for a
+   * name no schedule has.
+   */
+  async runSchedule(name: string): Promise<JobHandle<unknown>> {
+    const { task, args, id } = manualRun(this.periodic.entries, name, Date.now());
+    return this.send(task, args, { id });
   }
 
   /** Worker threads in the pool. */

@@ -29,6 +29,7 @@ export type CeleriacErrorCode =
   | 'JOB_EXPIRED'
   | 'NOT_IN_TASK'
   | 'INVALID_SCHEDULE'
+  | 'UNKNOWN_SCHEDULE'
   | 'BROKER_UNREACHABLE'
   | 'BROKER_NOT_DURABLE'
   | 'BROKER_FAILED'

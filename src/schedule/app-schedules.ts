@@ -29,6 +29,19 @@ export interface SlotSender {
   [sendSlot](task: string, args: unknown[], options: SendOptions, slot: SlotKind): Promise<unknown>;
 }
 
+/**
+ * What "run now" sends for a schedule: its task and args as an ordinary job (no slot: the
+ * schedule's own slots and marks are untouched) under the id `<name>@manual-<ms>`.
+ */
+export function manualRun(entries: ScheduleEntry[], name: string, now: number): { task: string; args: unknown[]; id: string } {
+  const entry = entries.find((e) => e.name === name);
+  if (!entry) {
+    const known = entries.map((e) => e.name);
+    throw new CeleriacError('UNKNOWN_SCHEDULE', `runSchedule(${JSON.stringify(name)}): no schedule has this name (schedules: ${known.length ? known.join(', ') : 'none'})`);
+  }
+  return { task: entry.task, args: JSON.parse(entry.args) as unknown[], id: `${entry.name}@manual-${now}` };
+}
+
 /** A scheduler that sends each slot through the app's send with the slot's id, the slot as its eta and its kind. */
 export function schedulerFor(app: SlotSender, entries: ScheduleEntry[], marks: MarkStore, log: Logger, clock?: Clock): PeriodicScheduler {
   return new PeriodicScheduler(entries, {
