@@ -21,7 +21,6 @@ export type CeleriacErrorCode =
   | 'STORE_WRITE_FAILED'
   | 'STORE_FAILED'
   | 'APP_CLOSED'
-  | 'APP_NOT_STARTED'
   | 'RESULT_TIMEOUT'
   | 'RESULT_GONE'
   | 'JOB_FAILED'

@@ -41,14 +41,6 @@ export function frameAll(jsons: readonly string[]): Buffer {
   return buf;
 }
 
-/** The JSON text of a line when its checksum holds, else undefined. `line` has no newline. */
-export function unframe(line: string): string | undefined {
-  if (line.length < 10 || line.charCodeAt(8) !== 32) return undefined;
-  const json = line.slice(9);
-  const sum = Number.parseInt(line.slice(0, 8), 16);
-  if (!/^[0-9a-f]{8}$/.test(line.slice(0, 8)) || crc32(json) !== sum) return undefined;
-  return json;
-}
 
 const str = JSON.stringify;
 
