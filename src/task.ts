@@ -3,7 +3,7 @@
 import { callSite, ownFile } from './call-site.js';
 import { CeleriacError } from './errors.js';
 import { durationMs, instantMs } from './time.js';
-import { parseRateLimit, type RateLimit } from './scheduler/rate-limit.js';
+import { parseRateLimit, type RateLimit } from './rate-limit-spec.js';
 import { checkQueueName, DEFAULT_QUEUE } from './queues.js';
 import { signature, type Signature } from './workflows/canvas.js';
 import { checkKnownKeys, checkTaskName, isPlainObject } from './validate.js';
