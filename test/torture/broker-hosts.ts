@@ -110,9 +110,9 @@ async function killLoop(broker: string, kills: number, random: () => number, log
   let slowest = 0;
   try {
     for (let k = 0; k < kills; k++) {
-      // Enough work that A always has some: B alone runs about 2.5 jobs a second.
-      handles.push(...(await sender.sendMany('contract.wait', Array.from({ length: 15 }, () => [log, JOB_MS]))));
+      // Sent once A is up (B alone would have run them all while A starts): both take some.
       const a = await spawnHost(url, 'kills');
+      handles.push(...(await sender.sendMany('contract.wait', Array.from({ length: 20 }, () => [log, JOB_MS]))));
       const open = async () => {
         const runs = await readRuns(log);
         const ended = new Set(runs.filter((r) => r.phase === 'end' && (r as { pid?: number }).pid === a.pid).map((r) => r.id));
