@@ -18,7 +18,12 @@ function open(ctx: ChildContext) {
 }
 
 function work(ctx: ChildContext) {
-  const worker = new Worker(queueName(ctx), async (job: Job<Payload, number>) => noopJob(job.data), { connection: connection(ctx), concurrency: ctx.params.concurrency }, createPostgresBackend);
+  const worker = new Worker(
+    queueName(ctx),
+    async (job: Job<Payload, number>) => noopJob(job.data),
+    { connection: connection(ctx), concurrency: ctx.params.concurrency },
+    createPostgresBackend,
+  );
   const done = new Completions();
   worker.on('completed', (job: Job<Payload, number>, result: number) => {
     if (result !== job.data.id) worker.emit('error', new Error(`job ${job.data.id} returned ${result}`));

@@ -10,7 +10,14 @@ const TASKS = fileURLToPath(new URL('./tasks/bench.mjs', import.meta.url));
 
 export function runCeleriacOnBroker(system: SystemName, brokerUrl: (ctx: ChildContext) => string): void {
   const open = (ctx: ChildContext): Promise<Celeriac> =>
-    createCeleriac({ broker: brokerUrl(ctx), queue: `bench-${ctx.workload}-${ctx.params.rep}-${process.pid}`, tasks: [TASKS], concurrency: ctx.params.concurrency, logger: false, start: false });
+    createCeleriac({
+      broker: brokerUrl(ctx),
+      queue: `bench-${ctx.workload}-${ctx.params.rep}-${process.pid}`,
+      tasks: [TASKS],
+      concurrency: ctx.params.concurrency,
+      logger: false,
+      start: false,
+    });
 
   runChild(system, {
     async w1(ctx) {

@@ -83,7 +83,13 @@ async function spread(broker: string, jobs: number, violations: string[]): Promi
   try {
     sender = await createCeleriac({ broker, queue: 'spread', tasks: [TASKS], logger: false, start: false });
     const handles = [];
-    for (let i = 0; i < jobs; i += 500) handles.push(...(await sender.sendMany('contract.pid', Array.from({ length: Math.min(500, jobs - i) }, () => []))));
+    for (let i = 0; i < jobs; i += 500)
+      handles.push(
+        ...(await sender.sendMany(
+          'contract.pid',
+          Array.from({ length: Math.min(500, jobs - i) }, () => []),
+        )),
+      );
     const pids = await Promise.all(handles.map((h) => h.result({ timeout: 600_000 }).catch((err: Error) => `${h.id}: ${err.message}`)));
     const share: Record<string, number> = { [a.pid]: 0, [b.pid]: 0 };
     for (const p of pids) {
@@ -101,7 +107,14 @@ async function spread(broker: string, jobs: number, violations: string[]): Promi
 }
 
 /** K SIGKILLs of host A while it runs jobs; host B stays. */
-async function killLoop(broker: string, kills: number, random: () => number, log: string, violations: string[], onKill?: (n: number) => void): Promise<{ interrupted: number; slowest: number }> {
+async function killLoop(
+  broker: string,
+  kills: number,
+  random: () => number,
+  log: string,
+  violations: string[],
+  onKill?: (n: number) => void,
+): Promise<{ interrupted: number; slowest: number }> {
   const url = `${broker}?${FAST_STALLS}`;
   const b = await spawnHost(url, 'kills');
   const sender = await createCeleriac({ broker: url, queue: 'kills', tasks: [TASKS], logger: false, start: false });
@@ -112,7 +125,12 @@ async function killLoop(broker: string, kills: number, random: () => number, log
     for (let k = 0; k < kills; k++) {
       // Sent once A is up (B alone would have run them all while A starts): both take some.
       const a = await spawnHost(url, 'kills');
-      handles.push(...(await sender.sendMany('contract.wait', Array.from({ length: 20 }, () => [log, JOB_MS]))));
+      handles.push(
+        ...(await sender.sendMany(
+          'contract.wait',
+          Array.from({ length: 20 }, () => [log, JOB_MS]),
+        )),
+      );
       const open = async () => {
         const runs = await readRuns(log);
         const ended = new Set(runs.filter((r) => r.phase === 'end' && (r as { pid?: number }).pid === a.pid).map((r) => r.id));
@@ -128,16 +146,26 @@ async function killLoop(broker: string, kills: number, random: () => number, log
       const caught = (await open()) ?? [];
       interrupted += caught.length;
       for (const run of caught) {
-        const again = await waitUntil(async () => (await readRuns(log)).find((r) => r.id === run.id && r.phase === 'start' && (r as { pid?: number }).pid === b.pid && r.at > run.at), 30_000);
+        const again = await waitUntil(
+          async () =>
+            (await readRuns(log)).find(
+              (r) => r.id === run.id && r.phase === 'start' && (r as { pid?: number }).pid === b.pid && r.at > run.at,
+            ),
+          30_000,
+        );
         if (!again) violations.push(`kill ${k + 1}: job ${run.id}, interrupted on host A, did not start again on host B within 30 s`);
         else {
           slowest = Math.max(slowest, again.at - killedAt);
           if (!again.recovered) violations.push(`kill ${k + 1}: job ${run.id} ran again on host B without the recovered flag`);
-          if (again.at - killedAt > RECOVERY_LIMIT_MS) violations.push(`kill ${k + 1}: job ${run.id} started again ${again.at - killedAt} ms after the kill (> ${RECOVERY_LIMIT_MS} ms)`);
+          if (again.at - killedAt > RECOVERY_LIMIT_MS)
+            violations.push(
+              `kill ${k + 1}: job ${run.id} started again ${again.at - killedAt} ms after the kill (> ${RECOVERY_LIMIT_MS} ms)`,
+            );
         }
       }
     }
-    if (interrupted < kills / 2) violations.push(`only ${interrupted} jobs were caught running in ${kills} kills: the kills did not land while jobs ran`);
+    if (interrupted < kills / 2)
+      violations.push(`only ${interrupted} jobs were caught running in ${kills} kills: the kills did not land while jobs ran`);
     const outcomes = await Promise.all(handles.map((h) => h.result({ timeout: 600_000 }).catch((err: Error) => `${h.id}: ${err.message}`)));
     for (const o of outcomes) if (o !== 'finished') violations.push(`kills: a job sent did not finish: ${String(o)}`);
     return { interrupted, slowest };
@@ -147,7 +175,17 @@ async function killLoop(broker: string, kills: number, random: () => number, log
   }
 }
 
-export async function brokerHosts({ jobs, kills, seed, onKill }: { jobs: number; kills: number; seed: number; onKill?: (n: number) => void }): Promise<HostsReport> {
+export async function brokerHosts({
+  jobs,
+  kills,
+  seed,
+  onKill,
+}: {
+  jobs: number;
+  kills: number;
+  seed: number;
+  onKill?: (n: number) => void;
+}): Promise<HostsReport> {
   let rs = seed >>> 0;
   const random = () => {
     rs = (Math.imul(rs, 1664525) + 1013904223) >>> 0;
@@ -159,7 +197,8 @@ export async function brokerHosts({ jobs, kills, seed, onKill }: { jobs: number;
   try {
     const broker = `redis://${redis.host}:${redis.port}`;
     const share = jobs > 0 ? await spread(broker, jobs, violations) : {};
-    const { interrupted, slowest } = kills > 0 ? await killLoop(broker, kills, random, join(work, 'runs.jsonl'), violations, onKill) : { interrupted: 0, slowest: 0 };
+    const { interrupted, slowest } =
+      kills > 0 ? await killLoop(broker, kills, random, join(work, 'runs.jsonl'), violations, onKill) : { interrupted: 0, slowest: 0 };
     return { jobs, share, kills, interrupted, slowestRecoveryMs: slowest, violations };
   } finally {
     await redis.stop();
@@ -176,10 +215,19 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   };
   const seed = arg('seed', Date.now() % 2 ** 31);
   const began = Date.now();
-  const r = await brokerHosts({ jobs: arg('jobs', 10_000), kills: arg('kills', 20), seed, onKill: (n) => process.stderr.write(`\rkills: ${n}`) });
+  const r = await brokerHosts({
+    jobs: arg('jobs', 10_000),
+    kills: arg('kills', 20),
+    seed,
+    onKill: (n) => process.stderr.write(`\rkills: ${n}`),
+  });
   process.stderr.write('\n');
-  const share = Object.entries(r.share).map(([pid, n]) => `${pid}: ${n} (${Math.round((100 * n) / r.jobs)} %)`).join(', ');
-  console.log(`seed ${seed}: ${r.jobs} jobs over 2 hosts (${share}); ${r.kills} SIGKILLs, ${r.interrupted} running jobs interrupted, slowest rerun ${r.slowestRecoveryMs} ms after its kill; ${r.violations.length} violations, in ${Math.round((Date.now() - began) / 1000)} s`);
+  const share = Object.entries(r.share)
+    .map(([pid, n]) => `${pid}: ${n} (${Math.round((100 * n) / r.jobs)} %)`)
+    .join(', ');
+  console.log(
+    `seed ${seed}: ${r.jobs} jobs over 2 hosts (${share}); ${r.kills} SIGKILLs, ${r.interrupted} running jobs interrupted, slowest rerun ${r.slowestRecoveryMs} ms after its kill; ${r.violations.length} violations, in ${Math.round((Date.now() - began) / 1000)} s`,
+  );
   for (const v of r.violations) console.error(`  - ${v}`);
   process.exit(r.violations.length === 0 ? 0 : 1);
 }
