@@ -7,7 +7,7 @@ import type { Backend } from './backend/types.js';
 import { CeleriacError } from './errors.js';
 import { EVENT_TYPES, type CeleriacEventListener, type CeleriacEventType, type JobEvents } from './events.js';
 import { parseListOptions, type JobPage, type ListOptions } from './job-query.js';
-import type { JobState } from './jobs.js';
+import type { JobState, SlotKind } from './jobs.js';
 import type { Logger } from './log.js';
 import type { WorkerPool } from './pool/pool.js';
 import type { PluginRef, TaskManifestEntry } from './pool/protocol.js';
@@ -28,7 +28,7 @@ import type { WorkflowHandle, WorkflowSendOptions } from './workflows/engine.js'
 import { appSource } from './dashboard/app-source.js';
 import { createDashboard } from './dashboard/handler.js';
 import type { DashboardHandler, DashboardOptions, WorkersInfo } from './dashboard/types.js';
-import { schedulerFor } from './schedule/app-schedules.js';
+import { manualRun, schedulerFor, sendSlot } from './schedule/app-schedules.js';
 import type { PeriodicScheduler } from './schedule/scheduler.js';
 import type { ScheduleInfo } from './schedule/types.js';
 
@@ -145,6 +145,16 @@ export class Celeriac implements TaskSender {
     return this.periodic.info();
   }
 
+  /**
+   * Run a periodic schedule's task with its args now, as an ordinary job of its own
+   * (`<name>@manual-<ms>`): the schedule's slots go on as before. UNKNOWN_SCHEDULE for a
+   * name no schedule has.
+   */
+  async runSchedule(name: string): Promise<JobHandle<unknown>> {
+    const { task, args, id } = manualRun(this.periodic.entries, name, Date.now());
+    return this.send(task, args, { id });
+  }
+
   /** Worker threads in the pool. */
   get poolSize(): number {
     return this.settings.concurrency;
@@ -203,9 +213,19 @@ export class Celeriac implements TaskSender {
    */
   send<Result = unknown, T extends string | TaskDefinition = string>(task: T, ...rest: SendRest<T>): Promise<JobHandle<SentResult<T, Result>>>;
   async send(taskOrDef: string | TaskDefinition, args: unknown = [], options?: SendOptions): Promise<JobHandle<unknown>> {
+    return this.sendOne(taskOrDef, args, options);
+  }
+
+  /** The scheduler's send: a slot job keeps how it was sent (what context().schedule reports). */
+  [sendSlot](task: string, args: unknown[], options: SendOptions, slot: SlotKind): Promise<JobHandle<unknown>> {
+    return this.sendOne(task, args, options, slot);
+  }
+
+  private async sendOne(taskOrDef: string | TaskDefinition, args: unknown, options: SendOptions | undefined, slot?: SlotKind): Promise<JobHandle<unknown>> {
     const task = this.registry.resolve(taskOrDef);
     const make = jobFactory(task, options, Date.now());
     const job = make(encodeArgs(task, args));
+    if (slot !== undefined) job.slot = slot;
     this.assertKnownQueue(job, `send(${task.name})`);
     const [created] = await this.backend.accept([job], { startNow: true, fresh: [options?.id === undefined] });
     return new Handle(job.id, created!, this);

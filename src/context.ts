@@ -24,6 +24,19 @@ export interface TaskContext {
    * 'progress' event. Throws INVALID_PROGRESS for any other value.
    */
   progress(value: ProgressValue): void;
+  /**
+   * For a job a periodic schedule sent for one of its slots: the schedule's name, the
+   * slot, and `backfill: true` when the slot was sent late (missed while nothing ran, or
+   * while the process was stalled). Undefined for every other job.
+   */
+  readonly schedule: ScheduleContext | undefined;
+}
+
+export interface ScheduleContext {
+  readonly name: string;
+  /** The slot's instant. */
+  readonly slot: Date;
+  readonly backfill: boolean;
 }
 
 /** What `context().progress()` takes: a percentage, or a small JSON object of your own. */

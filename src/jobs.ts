@@ -49,7 +49,12 @@ export interface JobRecord {
   queue?: string;
   /** JSON text of the job's workflow link (src/workflows/link.ts): what its success sets off. */
   link?: string;
+  /** Set on a periodic schedule's slot job: sent on time, or late (a missed slot). */
+  slot?: SlotKind;
 }
+
+/** How a schedule's slot job was sent: when its slot came (`on-time`), or after it (`backfill`). */
+export type SlotKind = 'on-time' | 'backfill';
 
 export interface NewJob {
   id: string;
@@ -65,6 +70,7 @@ export interface NewJob {
   queue?: string;
   /** JSON text of the job's workflow link. */
   link?: string;
+  slot?: SlotKind;
 }
 
 export type JobEvent =
@@ -106,6 +112,7 @@ export function newRecord(job: NewJob): JobRecord {
     recovered: false,
     queue: job.queue,
     link: job.link,
+    slot: job.slot,
   };
 }
 

@@ -31,7 +31,7 @@ test('with a worker running, send/list/show/cancel go through its socket: reserv
   assert.equal(show.code, 0, explain(show));
   assert.equal(json(show).state, 'reserved', 'show asks the worker, which knows the job is reserved');
   const table = await celeriac(t, cwd, ['list']);
-  assert.match(table.stdout, new RegExp(`^${reserved[0]} +demo\\.sleep +reserved `, 'm'), explain(table));
+  assert.match(table.stdout, new RegExp(`^${reserved[0]} +demo\\.sleep +default +reserved `, 'm'), explain(table));
 
   const cancel = await celeriac(t, cwd, ['cancel', reserved[0]!, '--json']);
   assert.equal(cancel.code, 0, explain(cancel));

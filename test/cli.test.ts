@@ -195,7 +195,7 @@ export default defineConfig({
     assert.match(w.stdout, taskLine('demo.sleep', join(cwd, 'tasks/basic.js'), 4));
     assert.match(w.stdout, taskLine('report.build', join(cwd, 'tasks/nested/report.ts'), 2));
     assert.match(w.stdout, taskLine('hello.greet', join(cwd, 'node_modules/celeriac-plugin-hello/tasks.js'), 2, 'celeriac-plugin-hello'));
-    assert.match(w.stdout, /^  \. celeriac\.test +\S+:\d+$/m, 'the built-in test task is listed');
+    assert.match(w.stdout, /^ {2}\. celeriac\.test +\S+:\d+$/m, 'the built-in test task is listed');
     assert.match(w.stdout, /burst: no job is due any more; ran 7 job\(s\): 7 succeeded, 0 failed, 0 retried \(scheduled again\); exiting/, explain(w));
 
     // Stopped again: every due job ran; the delayed ones wait.

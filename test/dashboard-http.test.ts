@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { celeriac, ensureBuilt, explain } from './cli-helpers.js';
 import { bearer, loginCookie, mountDashboard, readEvents } from './dashboard-helpers.js';
-import { fixture, tempDir, waitFor } from './helpers.js';
+import { fixture, openApp, tempDir, waitFor } from './helpers.js';
 
 test('without a token: 401 on the page, the API and the event stream; a wrong token is refused too', async (t) => {
   const m = await mountDashboard(t);
@@ -255,10 +255,58 @@ test('tasks, workers and schedules pages: options and counts seen, threads and g
   assert.equal(workers.slots, 2);
   assert.equal(workers.threads.filter((w: { state: string }) => w.state === 'active').length, 2);
   assert.ok(workers.memory.rss > 0);
-  assert.deepEqual(await api('schedules'), { available: true, canRun: false, schedules: [] }, 'schedules are available, and none is declared');
+  assert.deepEqual(await api('schedules'), { available: true, canRun: true, schedules: [] }, 'schedules are available, and none is declared');
   const overview = await api('overview');
   assert.equal(overview.series.t.length, 3600, 'an hour of seconds');
   assert.equal(overview.series.succeeded.reduce((a: number, b: number) => a + b, 0), 1);
   assert.equal(overview.series.failed.reduce((a: number, b: number) => a + b, 0), 1);
   assert.deepEqual(overview.busy, { busy: 0, slots: 2 });
+});
+
+test('run now: a schedule\'s task and args sent at once as a job of its own; from a foreign Origin 403, read-only 403, an unknown name 404', async (t) => {
+  const app = await openApp(t, {
+    tasks: [fixture('dashboard')],
+    start: true,
+    schedules: { yearly: { cron: '0 0 1 1 *', task: 'demo.echo', args: ['from the schedule'] } },
+  });
+  const m = await mountDashboard(t, {}, app);
+  const cookie = await loginCookie(m);
+  const schedules = (await (await fetch(`${m.base}api/schedules`, { headers: bearer(m) })).json()) as { canRun: boolean; schedules: { name: string; last?: unknown }[] };
+  assert.equal(schedules.canRun, true);
+  assert.deepEqual(schedules.schedules.map((s) => [s.name, s.last]), [['yearly', undefined]]);
+  const run = (name: string, headers: Record<string, string>) => fetch(`${m.base}api/schedules/${name}/run`, { method: 'POST', headers: { cookie, ...headers } });
+
+  const foreign = await run('yearly', { Origin: 'http://evil.example' });
+  assert.equal(foreign.status, 403);
+  assert.equal(((await foreign.json()) as { error: { code: string } }).error.code, 'FOREIGN_ORIGIN');
+  assert.deepEqual((await app.list({})).jobs, [], 'nothing was sent');
+
+  const res = await run('yearly', { Origin: m.origin });
+  assert.equal(res.status, 201);
+  const { id } = (await res.json()) as { id: string };
+  assert.match(id, /^yearly@manual-\d+$/);
+  const job = await waitFor(async () => {
+    const j = await app.get(id);
+    return j?.state === 'succeeded' ? j : undefined;
+  }, 30_000, 'the run-now job to succeed');
+  assert.equal(job.task, 'demo.echo');
+  assert.deepEqual(job.args, ['from the schedule']);
+  assert.equal(job.result, 'from the schedule');
+  assert.equal(job.runAt, undefined, 'it runs now, not at a slot');
+  // The schedule's own slots are untouched: its last run is still none.
+  assert.equal(app.schedules[0]!.lastRun, undefined);
+
+  const unknown = await run('nightly', { Origin: m.origin });
+  assert.equal(unknown.status, 404);
+  const err = ((await unknown.json()) as { error: { code: string; message: string } }).error;
+  assert.equal(err.code, 'UNKNOWN_SCHEDULE');
+  assert.match(err.message, /"nightly".*schedules: yearly/);
+
+  const ro = await mountDashboard(t, { readOnly: true }, app);
+  const roSchedules = (await (await fetch(`${ro.base}api/schedules`, { headers: bearer(ro) })).json()) as { canRun: boolean };
+  assert.equal(roSchedules.canRun, false);
+  const refused = await fetch(`${ro.base}api/schedules/yearly/run`, { method: 'POST', headers: { ...bearer(ro), Origin: ro.origin } });
+  assert.equal(refused.status, 403);
+  assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'READ_ONLY');
+  assert.equal((await app.list({})).jobs.length, 1, 'only the one run-now job');
 });

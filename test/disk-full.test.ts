@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { CeleriacError, createCeleriac } from '../src/index.js';
+import { type CeleriacError, createCeleriac } from '../src/index.js';
 import { scanLines } from '../src/store/scan.js';
 import { fixture } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CeleriacError, createClient, type Celeriac, type JobInfo, type ListOptions } from '../src/index.js';
+import { type CeleriacError, createClient, type Celeriac, type JobInfo, type ListOptions } from '../src/index.js';
 import { openApp, sleep, tempDir } from './helpers.js';
 
 /** Every page of a listing, following `next`. */

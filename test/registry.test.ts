@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CeleriacError, createCeleriac, task } from '../src/index.js';
+import { type CeleriacError, createCeleriac, task } from '../src/index.js';
 import { fixture, tempDir } from './helpers.js';
 
 async function openFails(t: Parameters<typeof tempDir>[0], tasks: string[]): Promise<{ err: CeleriacError; dir: string }> {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { open as openFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { CeleriacError, repairDataDir } from '../src/index.js';
+import { type CeleriacError, repairDataDir } from '../src/index.js';
 import type { JobEvent } from '../src/jobs.js';
 import { encodeEvent, frame, FORMAT_VERSION } from '../src/store/codec.js';
 import { FileStore } from '../src/store/file-store.js';

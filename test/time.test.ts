@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CeleriacError } from '../src/index.js';
+import type { CeleriacError } from '../src/index.js';
 import { fixture, openApp, sleep, tempDir, waitFor } from './helpers.js';
 
 const timingApp = (t: Parameters<typeof openApp>[0], extra = {}) => openApp(t, { tasks: [fixture('timing')], ...extra });

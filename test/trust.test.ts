@@ -5,7 +5,7 @@ import { appendFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createClient, TaskFailedError } from '../src/index.js';
+import { createClient, type TaskFailedError } from '../src/index.js';
 import { encodeEvent, frame } from '../src/store/codec.js';
 import { appendToJournal, fixture, openApp, tempDir } from './helpers.js';
 

@@ -26,7 +26,7 @@ export function failure(status: number, code: string, message: string): Reply {
 
 function fromError(err: unknown): Reply {
   if (err instanceof CeleriacError) {
-    const status = err.code === 'INVALID_ARGS' || err.code === 'INVALID_SEND_OPTIONS' || err.code === 'UNKNOWN_TASK' ? 400 : err.code === 'APP_CLOSED' ? 503 : 500;
+    const status = err.code === 'INVALID_ARGS' || err.code === 'INVALID_SEND_OPTIONS' || err.code === 'UNKNOWN_TASK' ? 400 : err.code === 'UNKNOWN_SCHEDULE' ? 404 : err.code === 'APP_CLOSED' ? 503 : 500;
     return failure(status, err.code, err.message);
   }
   return failure(500, 'INTERNAL', (err as Error)?.message ?? String(err));

@@ -136,7 +136,6 @@ export class WorkerPool {
    * its next outcome, or when a job of that id comes to run not flagged recovered.
    */
   private readonly losses = new Map<string, number>();
-  manifest: TaskManifestEntry[] = [];
   /** Hot reload generation: 0 for the code loaded at start, +1 per reload that took over. */
   generation = 0;
 
@@ -148,7 +147,6 @@ export class WorkerPool {
   /** Start every worker; resolves once all imported their modules. */
   async start(): Promise<WorkerReady> {
     const ready = await Promise.all(Array.from({ length: this.opts.size }, () => this.spawn('active').ready));
-    this.manifest = ready[0]!.tasks;
     this.watchdog = setInterval(() => this.checkDeadlines(), WATCHDOG_MS);
     this.watchdog.unref();
     this.warmSpares();
@@ -261,7 +259,6 @@ export class WorkerPool {
     for (const slot of spawned) slot.state = 'active';
     this.modules = modules;
     this.plugins = plugins;
-    this.manifest = first.tasks;
     this.generation++;
     return { ok: true, ...first };
   }

@@ -1,6 +1,7 @@
 // Messages between the host and its worker threads. Jobs travel in batches: one
 // postMessage carries every job (or outcome) of the same event-loop turn.
 import type { SerializedError } from '../errors.js';
+import type { SlotKind } from '../jobs.js';
 import type { ScheduleEntry } from '../schedule/types.js';
 import type { TaskParams } from './params.js';
 
@@ -17,6 +18,8 @@ export interface WireJob {
   /** Per-call overrides stored with the job, else the task's own options apply. */
   maxRetries?: number;
   retryDelayMs?: number;
+  /** A periodic schedule's slot job: how it was sent (what context().schedule reports). */
+  slot?: SlotKind;
 }
 
 export type Outcome = (

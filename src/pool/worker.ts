@@ -12,6 +12,7 @@ import { isRetryRequest, type TaskDefinition } from '../task.js';
 import { jsonProblem } from '../validate.js';
 import { progressJson } from '../progress.js';
 import { loadTasks } from './load-modules.js';
+import { scheduleContext } from '../schedule/context.js';
 import { retryDecision } from './outcome.js';
 import { slotViews, type HostMessage, type Outcome, type PluginRef, type WireJob, type WorkerData, type WorkerMessage } from './protocol.js';
 
@@ -172,6 +173,7 @@ function startRunner(): void {
         attempt: job.attempt,
         retries: job.retries,
         recovered: job.recovered,
+        schedule: scheduleContext(job),
         get signal() {
           return abort.signal;
         },

@@ -396,6 +396,7 @@ export class Dispatcher {
       const wire: WireJob = { seq: 0, id: job.id, task: job.task, args: job.args, attempt: job.attempts, retries: job.retries, recovered: job.recovered };
       if (job.maxRetries !== undefined) wire.maxRetries = job.maxRetries;
       if (job.retryDelay !== undefined) wire.retryDelayMs = job.retryDelay;
+      if (job.slot !== undefined) wire.slot = job.slot;
       wires.push(wire);
     }
     return this.o.pool.run(wires, this.onOutcome, this.onProgress);

@@ -4,7 +4,7 @@
 import { crc32 } from 'node:zlib';
 import type { SerializedError } from '../errors.js';
 import { MAX_CAUSE_DEPTH } from '../serialize-error.js';
-import type { JobEvent, JobRecord, NewJob } from '../jobs.js';
+import type { JobEvent, JobRecord, NewJob, SlotKind } from '../jobs.js';
 import type { FastDecoder } from './fast-decode.js';
 
 export const FORMAT_VERSION = 1;
@@ -41,14 +41,6 @@ export function frameAll(jsons: readonly string[]): Buffer {
   return buf;
 }
 
-/** The JSON text of a line when its checksum holds, else undefined. `line` has no newline. */
-export function unframe(line: string): string | undefined {
-  if (line.length < 10 || line.charCodeAt(8) !== 32) return undefined;
-  const json = line.slice(9);
-  const sum = Number.parseInt(line.slice(0, 8), 16);
-  if (!/^[0-9a-f]{8}$/.test(line.slice(0, 8)) || crc32(json) !== sum) return undefined;
-  return json;
-}
 
 const str = JSON.stringify;
 
@@ -64,6 +56,7 @@ export function encodeEvent(ev: JobEvent): string {
       if (j.retryDelay !== undefined) s += `,"d":${j.retryDelay}`;
       if (j.queue !== undefined) s += `,"q":${str(j.queue)}`;
       if (j.link !== undefined) s += `,"l":${str(j.link)}`;
+      if (j.slot !== undefined) s += `,"w":${str(j.slot)}`;
       return `${s},"a":${j.args}}`;
     }
     case 'start':
@@ -144,6 +137,10 @@ function err(v: unknown, depth = 0): SerializedError {
   if (typeof e.code === 'string') out.code = e.code;
   if (e.cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = err(e.cause, depth + 1);
   return out;
+}
+function slotKind(v: unknown): SlotKind {
+  if (v !== 'on-time' && v !== 'backfill') throw new BadRecord('expected a slot kind');
+  return v;
 }
 function args(v: unknown): string {
   if (!Array.isArray(v)) throw new BadRecord('expected an argument array');
@@ -235,6 +232,7 @@ export function encodeJob(j: JobRecord): string {
   if (j.progress !== undefined) s += `,"u":${str(j.progress)}`;
   if (j.queue !== undefined) s += `,"q":${str(j.queue)}`;
   if (j.link !== undefined) s += `,"l":${str(j.link)}`;
+  if (j.slot !== undefined) s += `,"w":${str(j.slot)}`;
   return `${s},"a":${j.args}}`;
 }
 
@@ -257,6 +255,7 @@ function decodeAdd(r: Raw, rawArgs: string): NewJob {
   if (r.d !== undefined) job.retryDelay = num(r.d);
   if (r.q !== undefined) job.queue = text(r.q);
   if (r.l !== undefined) job.link = text(r.l);
+  if (r.w !== undefined) job.slot = slotKind(r.w);
   return job;
 }
 
@@ -286,6 +285,7 @@ function decodeJob(r: Raw, rawArgs: string): JobRecord {
   if (r.u !== undefined) job.progress = text(r.u);
   if (r.q !== undefined) job.queue = text(r.q);
   if (r.l !== undefined) job.link = text(r.l);
+  if (r.w !== undefined) job.slot = slotKind(r.w);
   return job;
 }
 

@@ -6,7 +6,7 @@
 // records are decoded later, when the job they belong to is read.
 import { CeleriacError } from '../errors.js';
 import type { JobEvent } from '../jobs.js';
-import { decodeEvent, decodeLine, type MarkRecord } from './codec.js';
+import { type decodeEvent, decodeLine, type MarkRecord } from './codec.js';
 import type { FastDecoder } from './fast-decode.js';
 
 const ADD = 0x61;

@@ -151,6 +151,35 @@ export function contractCases(backend: string, where: Where): void {
     await waitFor(() => heard.length === 3, 20_000, 'three events');
     assert.deepEqual(heard, ['received', 'started', 'succeeded']);
   });
+
+  each('schedules: slots missed while down run marked as backfills in context(); slots on time do not', async (t, w) => {
+    const schedules = { tick: { every: 1, task: 'contract.slot', missed: 'all' as const } };
+    const slotJobs = async (app: Celeriac) => (await app.list({ limit: 500 })).jobs.filter((j) => j.id.startsWith('tick@'));
+    const first = await open(t, w, { start: true, schedules });
+    await waitFor(async () => (await slotJobs(first)).length > 0, 20_000, 'a slot sent on time');
+    await first.close();
+    const downFrom = Date.now();
+    await sleep(3_000);
+    const second = await open(t, w, { start: true, schedules });
+    const upAt = Date.now();
+    // Every slot while down (a whole second after the first app closed, a whole second before this one opened) is a backfill.
+    const seen = await waitFor(async () => {
+      const jobs = await slotJobs(second);
+      if (!jobs.some((j) => j.runAt !== undefined && j.runAt.getTime() > upAt + 1000)) return undefined;
+      return jobs.every((j) => j.state === 'succeeded') ? jobs : undefined;
+    }, 30_000, 'slot jobs after the restart, all run');
+    const results = seen.map((j) => ({ id: j.id, ...(j.result as { name: string; slot: number; backfill: boolean }) }));
+    for (const r of results) {
+      assert.equal(r.name, 'tick', r.id);
+      assert.equal(r.id, `tick@${new Date(r.slot).toISOString().replace(/[-:]/g, '').replace('.000Z', 'Z')}`);
+    }
+    const down = results.filter((r) => r.slot > downFrom + 1000 && r.slot < upAt - 1000);
+    assert.ok(down.length >= 1, `slots missed while down: ${JSON.stringify(results)}`);
+    assert.ok(down.every((r) => r.backfill), `each missed slot is a backfill: ${JSON.stringify(down)}`);
+    // Each tick's newest slot is on time.
+    assert.ok(results.some((r) => r.slot > upAt && !r.backfill), `slots after the restart run on time: ${JSON.stringify(results)}`);
+    assert.equal(await (await second.send('contract.slot', [])).result({ timeout: 20_000 }), null, 'an ordinary job has no schedule');
+  });
 }
 
 /** A fresh data dir per case. */

@@ -178,6 +178,7 @@ export class BullMQBackend implements Backend {
     const maxRetries = maxRetriesOf(d);
     if (maxRetries !== undefined) wire.maxRetries = maxRetries;
     if (d.retryDelay !== undefined) wire.retryDelayMs = d.retryDelay;
+    if (d.slot !== undefined) wire.slot = d.slot;
     this.running.set(id, wire);
     let outcome: Outcome;
     try {

@@ -4,7 +4,7 @@
 import { DEFAULT_QUEUE } from '../../queues.js';
 import type { Job } from 'bullmq';
 import { CeleriacError, TaskFailedError, type SerializedError } from '../../errors.js';
-import type { JobState, NewJob } from '../../jobs.js';
+import type { JobState, NewJob, SlotKind } from '../../jobs.js';
 import type { JobInfo } from '../../send-types.js';
 import { fromBullId } from './job-id.js';
 
@@ -30,6 +30,8 @@ export interface JobData {
   recovered?: boolean;
   /** Set by cancel(): the job will not run (a waiting one is finished as cancelled when reached). */
   cancelledAt?: number;
+  /** A periodic schedule's slot job: how it was sent. */
+  slot?: SlotKind;
 }
 
 /**
@@ -46,6 +48,7 @@ export function toData(job: NewJob, nonce: string): JobData {
   const data: JobData = { args: job.args, createdAt: job.createdAt, runAt: job.runAt, expiresAt: job.expiresAt, priority: job.priority, retries: 0, nonce };
   if (job.maxRetries !== undefined) data.maxRetries = job.maxRetries === Number.POSITIVE_INFINITY ? -1 : job.maxRetries;
   if (job.retryDelay !== undefined) data.retryDelay = job.retryDelay;
+  if (job.slot !== undefined) data.slot = job.slot;
   return data;
 }
 

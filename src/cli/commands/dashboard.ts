@@ -1,10 +1,11 @@
 // `celeriac dashboard`: serve the dashboard for a data dir. The page reads a DashboardSource:
 // with no worker on the dir, this command opens the dir itself (it then owns it: a worker
-// started meanwhile waits for the lock); with a worker running, the source must be a
-// client of that worker's socket (runningWorkerSource below).
+// started meanwhile waits for the lock); with a worker running, it is a client of that
+// worker's socket.
 import { createCeleriac } from '../../app.js';
-import { CeleriacError } from '../../errors.js';
+import { createClient } from '../../client.js';
 import { appSource } from '../../dashboard/app-source.js';
+import { clientSource } from '../../dashboard/client-source.js';
 import { MIN_TOKEN_LENGTH } from '../../dashboard/auth.js';
 import { isLoopback, serveDashboard } from '../../dashboard/serve.js';
 import type { DashboardSource } from '../../dashboard/types.js';
@@ -20,12 +21,11 @@ export interface DashboardFlags {
 
 export const TOKEN_ENV = 'CELERIAC_DASHBOARD_TOKEN';
 
-/** The seam for a worker that already runs on the dir: a client of its socket, once that protocol exists. */
-async function runningWorkerSource(s: Settings, pid: number): Promise<DashboardSource> {
-  throw new CeleriacError(
-    'DATA_DIR_LOCKED',
-    `a worker${pid > 0 ? ` (pid ${pid})` : ''} runs on ${s.dir}: this build cannot read a running worker yet; mount app.dashboard() in the worker's own process, or stop the worker to browse the dir`,
-  );
+/** A worker already runs on the dir: read it through its client socket, with the task list from the same task paths. */
+async function runningWorkerSource(s: Settings): Promise<{ source: DashboardSource; close: () => Promise<void> }> {
+  const { tasks, plugins } = s.config;
+  const client = await createClient({ dir: s.dir, cwd: s.cwd, ...(tasks !== undefined ? { tasks } : {}), ...(plugins !== undefined ? { plugins } : {}) });
+  return { source: clientSource(client), close: async () => client.close() };
 }
 
 export async function dashboardCommand(s: Settings, flags: DashboardFlags): Promise<number> {
@@ -42,8 +42,12 @@ export async function dashboardCommand(s: Settings, flags: DashboardFlags): Prom
   const holder = await lockHolder(s.dir);
   let close: () => Promise<void> = async () => undefined;
   let source: DashboardSource;
-  if (holder !== undefined) source = await runningWorkerSource(s, holder);
-  else {
+  if (holder !== undefined) {
+    const running = await runningWorkerSource(s);
+    source = running.source;
+    close = running.close;
+    console.log(`a worker${holder > 0 ? ` (pid ${holder})` : ''} runs on ${s.dir}: reading it through its socket (its worker threads and recovery report are not shown)`);
+  } else {
     const { watch: _watch, ...config } = s.config;
     const app = await createCeleriac({ ...config, dir: s.dir, cwd: s.cwd, logger: false });
     source = appSource(app);
