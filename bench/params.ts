@@ -135,7 +135,7 @@ export { CPU_ROUNDS, cpuJob, cpuWork, noopJob } from './jobs.mjs';
 export const WORKLOADS = ['limits', 'startup', 'w1', 'w1-single', 'w1-concurrent', 'w2', 'w3', 'w4', 'client'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
-export type SystemName = 'limits' | 'celeriac' | 'celeriac-client' | 'pqueue' | 'piscina' | 'bullmq' | 'graphile';
+export type SystemName = 'limits' | 'celeriac' | 'celeriac-client' | 'pqueue' | 'piscina' | 'bullmq' | 'celeriac-redis' | 'bullmq-postgres' | 'celeriac-postgres' | 'graphile';
 export type Server = 'redis' | 'postgres';
 
 export interface SystemSpec {
@@ -184,6 +184,27 @@ export const SYSTEMS: SystemSpec[] = [
     file: 'bullmq.ts',
     needs: 'redis',
     workloads: { w1: true, 'w1-single': true, w2: true, w3: true },
+  },
+  {
+    name: 'celeriac-redis',
+    label: 'celeriac on BullMQ (same Redis)',
+    file: 'celeriac-redis.ts',
+    needs: 'redis',
+    workloads: { w1: true, w2: true },
+  },
+  {
+    name: 'bullmq-postgres',
+    label: 'BullMQ on PostgreSQL 15 (createPostgresBackend)',
+    file: 'bullmq-postgres.ts',
+    needs: 'postgres',
+    workloads: { w1: true, w2: true },
+  },
+  {
+    name: 'celeriac-postgres',
+    label: 'celeriac on BullMQ (same PostgreSQL)',
+    file: 'celeriac-postgres.ts',
+    needs: 'postgres',
+    workloads: { w1: true, w2: true },
   },
   {
     name: 'graphile',

@@ -227,7 +227,7 @@ export class Celeriac implements TaskSender {
     const job = make(encodeArgs(task, args));
     if (slot !== undefined) job.slot = slot;
     this.assertKnownQueue(job, `send(${task.name})`);
-    const [created] = await this.backend.accept([job], { startNow: true });
+    const [created] = await this.backend.accept([job], { startNow: true, fresh: [options?.id === undefined] });
     return new Handle(job.id, created!, this);
   }
 
@@ -242,7 +242,10 @@ export class Celeriac implements TaskSender {
     const jobs = manyJobs(task, argsList, options, Date.now());
     for (const { job } of jobs) this.assertKnownQueue(job, `sendMany(${task.name})`);
     this.assertOpen();
-    const created = await this.backend.accept(jobs.map((j) => j.job));
+    const created = await this.backend.accept(
+      jobs.map((j) => j.job),
+      { fresh: jobs.map((j) => !j.chosenId) },
+    );
     return jobs.map(({ job }, i) => new Handle(job.id, created[i]!, this));
   }
 

@@ -60,8 +60,10 @@ export interface Backend {
    * Make new jobs durable. A job whose id is already known (or being accepted) creates
    * nothing: its entry in the result is false. Resolves once every created job is durable.
    * `startNow`: the caller would like the job started in the same write if a slot is free.
+   * `fresh[i]`: job i's id was drawn at random here (not chosen by the caller), so no
+   * known job can have it and a backend may skip the look-up that tells new from known.
    */
-  accept(jobs: NewJob[], hint?: { startNow?: boolean }): Promise<boolean[]>;
+  accept(jobs: NewJob[], hint?: { startNow?: boolean; fresh?: boolean[] }): Promise<boolean[]>;
   get(id: string): Promise<JobInfo | undefined>;
   list(options: ParsedListOptions): Promise<JobPage>;
   counts(): Promise<Record<JobState, number>>;

@@ -116,12 +116,12 @@ export class BullMQBackend implements Backend {
     throw new CeleriacError('NOT_SUPPORTED', `sendWorkflow(): workflows run on the file backend only for now; with broker ${this.o.broker.masked}, chain the tasks by sending the next one from inside a task`);
   }
 
-  async accept(jobs: NewJob[]): Promise<boolean[]> {
+  async accept(jobs: NewJob[], hint?: { fresh?: boolean[] }): Promise<boolean[]> {
     const routed = jobs.find((j) => j.queue !== undefined && j.queue !== DEFAULT_QUEUE);
     if (routed) throw new CeleriacError('NOT_SUPPORTED', `send(${routed.task}): queue "${routed.queue}": per-job queues run on the file backend only for now; on a broker, give each group of workers its own createCeleriac({ broker, queue })`);
     this.ctx.assertOpen();
     if (this.closed) throw new CeleriacError('APP_CLOSED', 'the app is closing or closed: it accepts no new jobs');
-    const work = this.add(jobs);
+    const work = this.add(jobs, hint?.fresh);
     this.accepting.add(work);
     try {
       return await work;
@@ -130,7 +130,7 @@ export class BullMQBackend implements Backend {
     }
   }
 
-  private async add(jobs: NewJob[]): Promise<boolean[]> {
+  private async add(jobs: NewJob[], fresh: boolean[] = []): Promise<boolean[]> {
     const batch = randomUUID();
     const now = Date.now();
     const keep = { age: this.ttlSeconds };
@@ -145,7 +145,8 @@ export class BullMQBackend implements Backend {
       throw new CeleriacError('BROKER_FAILED', `the broker ${this.o.broker.masked} refused ${jobs.length} job(s): ${(err as Error).message}. Whether they were written cannot be known: send again with the same ids (ids dedupe)`, { cause: err });
     }
     // A known id creates nothing: the job under it keeps the nonce of the send that created it.
-    const found = await Promise.all(items.map((it) => this.parts.queue.getJob(it.opts.jobId)));
+    // A random id drawn here cannot be known: no look-up for it.
+    const found = await Promise.all(items.map((it, i) => (fresh[i] ? undefined : this.parts.queue.getJob(it.opts.jobId))));
     return found.map((job, i) => job === undefined || job.data.nonce === items[i]!.data.nonce);
   }
 
@@ -157,6 +158,9 @@ export class BullMQBackend implements Backend {
     const concurrency = this.ctx.slots + Math.min(this.ctx.slots, this.ctx.prefetch);
     this.worker = this.parts.worker((job, token) => this.process(job, token), concurrency, this.o.broker.stall);
     this.worker.on('error', (err) => this.ctx.log.warn(`broker ${this.o.broker.masked}: worker: ${err.message}`));
+    // A job this host ran: its waiters here need not wait for the broker to tell it back.
+    // The Worker says 'completed' once the broker has the result, so nothing is told early.
+    this.worker.on('completed', (job, returnvalue) => this.settleLocally(job.id!, returnvalue));
     this.working = this.worker.run().catch((err: unknown) => this.ctx.log.error(`broker ${this.o.broker.masked}: the worker stopped: ${(err as Error).message}`));
     await this.worker.waitUntilReady();
   }
@@ -219,15 +223,13 @@ export class BullMQBackend implements Backend {
   // --- what every host hears ------------------------------------------------------
 
   private onCompleted(bullId: string, returnvalue: unknown): void {
-    const id = fromBullId(bullId);
-    let value: unknown;
-    try {
-      value = parseResult(returnvalue);
-    } catch {
-      value = returnvalue;
-    }
-    this.waiters.resolve(id, value);
+    const value = resultValue(returnvalue);
+    this.waiters.resolve(fromBullId(bullId), value);
     if (this.ctx.wants('succeeded')) void this.tellWith('succeeded', bullId, (e) => (e.result = value));
+  }
+
+  private settleLocally(bullId: string, returnvalue: unknown): void {
+    this.waiters.resolve(fromBullId(bullId), resultValue(returnvalue));
   }
 
   private onFailed(bullId: string, failedReason: string): void {
@@ -416,6 +418,15 @@ export class BullMQBackend implements Backend {
     if (!(await settlesBy(Promise.allSettled([...parts.map((p) => p.close()), this.marks.close()]), () => Date.now() + BROKER_GRACE_MS))) {
       await Promise.allSettled(parts.map((p) => p.disconnect()));
     }
+  }
+}
+
+/** A finished job's value from its stored text (kept as is if it is not celeriac's). */
+function resultValue(returnvalue: unknown): unknown {
+  try {
+    return parseResult(returnvalue);
+  } catch {
+    return returnvalue;
   }
 }
 
