@@ -32,7 +32,7 @@ async function crashedWhileRunning(t: TestContext, id: string, opts: { hangFirst
   await app.start();
   await app.send('crash.record', [side, id, opts], { id });
   await waitFor(async () => (await readFile(side, 'utf8').catch(() => '')).includes('"start"'), 20_000, `${id} to begin`);
-  for (const name of await readdir(live)) if (name !== 'LOCK' && name !== 'worker.sock') await cp(join(live, name), join(dir, name), { recursive: true });
+  for (const name of await readdir(live)) if (name !== 'LOCK' && name !== 'worker.sock' && name !== 'client.sock') await cp(join(live, name), join(dir, name), { recursive: true });
   await app.close({ timeout: 0 });
   return { dir, side };
 }
@@ -63,7 +63,7 @@ test('a job interrupted twice counts both attempts at the third open', { timeout
   await second.start();
   await waitFor(async () => (await readFile(side, 'utf8')).trim().split('\n').length === 2, 20_000, 'the second run to begin');
   const again = join(dir, '..', 'again');
-  for (const name of await readdir(dir)) if (name !== 'LOCK' && name !== 'worker.sock') await cp(join(dir, name), join(again, name), { recursive: true });
+  for (const name of await readdir(dir)) if (name !== 'LOCK' && name !== 'worker.sock' && name !== 'client.sock') await cp(join(dir, name), join(again, name), { recursive: true });
   await second.close({ timeout: 0 });
 
   const third = await open(t, again);
