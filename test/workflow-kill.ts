@@ -31,22 +31,40 @@ function life(dir: string, count: number, runs: string, killAfterMs: number | un
     proc.stdout.setEncoding('utf8').on('data', (c: string) => {
       out += c;
       if (killAfterMs !== undefined && !timer && out.includes('READY')) {
-        timer = setTimeout(() => {
+        // Killed after killAfterMs, or sooner once a random few more task runs began: on a
+        // fast machine a life can finish every workflow before a timer alone fires.
+        const began = Date.now();
+        const runsAtReady = countLines(runs);
+        const afterRuns = 1 + Math.floor(Math.random() * count);
+        timer = setInterval(() => {
+          if (Date.now() - began < killAfterMs && countLines(runs) - runsAtReady < afterRuns) return;
+          clearInterval(timer);
           killed = true;
           proc.kill('SIGKILL');
-        }, killAfterMs);
+        }, 5);
       }
     });
     proc.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
     proc.on('error', reject);
     proc.on('exit', (code, signal) => {
-      clearTimeout(timer);
+      clearInterval(timer);
       clearTimeout(guard);
       const done = out.includes('DONE');
       if (!killed && !done) reject(new Error(`the child exited (${code ?? signal}) without finishing:\n${err}`));
       else resolve({ done, killed });
     });
   });
+}
+
+function countLines(file: string): number {
+  try {
+    const text = readFileSync(file, 'utf8');
+    let n = 0;
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+    return n;
+  } catch {
+    return 0;
+  }
 }
 
 export interface KillLoopReport {
