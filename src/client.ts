@@ -8,7 +8,6 @@
 // worker keeps one job.
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import pRetry from 'p-retry';
 import { Disconnected, SocketConnection, type RequestBody } from './client/socket-connection.js';
 import { CeleriacError } from './errors.js';
 import type { CeleriacEvent, CeleriacEventListener, CeleriacEventType } from './events.js';
@@ -23,7 +22,7 @@ import { resolvePlugin } from './registry/plugins.js';
 import { encodeArgs, jobFactory, manyJobs, unknownTaskError } from './send.js';
 import type { JobHandle, JobInfo, ResultOptions, SendManyItem, SendOptions } from './send-types.js';
 import { CLIENT_SOCKET_FILE, reviveEvent, reviveInfo, type SentJob } from './socket/protocol.js';
-import { ConcurrentChange, loadState } from './store/load.js';
+import { readStateReadOnly } from './store/read-only.js';
 import { isTaskDefinition, type SendManyArgs, type SendRest, type SentResult, type TaskDefinition } from './task.js';
 
 export interface ClientOptions {
@@ -400,17 +399,7 @@ function wireJob(job: NewJob): NewJob {
 
 /** Read a data dir without owning it; retried when the owner compacts under the reader. */
 export async function readJobs(dir: string): Promise<Map<string, JobRecord>> {
-  const state = await pRetry(
-    async () => {
-      try {
-        return await loadState(dir, { readOnly: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (err as NodeJS.ErrnoException).path === dir) return undefined;
-        throw err;
-      }
-    },
-    { retries: 5, minTimeout: 10, shouldRetry: ({ error }) => error instanceof ConcurrentChange },
-  );
+  const state = await readStateReadOnly(dir);
   const jobs = state?.jobs ?? new Map<string, JobRecord>();
   for (const job of await readInboxReadOnly(dir)) if (!jobs.has(job.id)) jobs.set(job.id, newRecord(job));
   return jobs;

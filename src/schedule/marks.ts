@@ -1,8 +1,7 @@
 // Where the scheduler keeps, per schedule, the last slot it handled: a small durable
 // value by key, which every backend offers (readMark/writeMark; the file journal keeps
 // them in its records and snapshot).
-import pRetry from 'p-retry';
-import { ConcurrentChange, loadState } from '../store/load.js';
+import { readStateReadOnly } from '../store/read-only.js';
 
 export interface MarkStore {
   readMark(key: string): Promise<string | undefined>;
@@ -12,16 +11,6 @@ export interface MarkStore {
 
 /** The marks of a file data dir, read without owning it (a worker may be running): for `celeriac schedules`. */
 export async function readMarksReadOnly(dir: string): Promise<Map<string, string>> {
-  const state = await pRetry(
-    async () => {
-      try {
-        return await loadState(dir, { readOnly: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (err as NodeJS.ErrnoException).path === dir) return undefined;
-        throw err;
-      }
-    },
-    { retries: 5, minTimeout: 10, shouldRetry: ({ error }) => error instanceof ConcurrentChange },
-  );
+  const state = await readStateReadOnly(dir);
   return state?.marks ?? new Map();
 }
