@@ -14,7 +14,9 @@ export const fixture = (...parts: string[]) => join(ROOT, 'test', 'fixtures', ..
 /** A fresh temp directory, removed when the test ends. */
 export async function tempDir(t: TestContext, prefix = 'celeriac-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  // An app closed by a later after-hook may still write into it meanwhile (a compaction's
+  // snapshot): rm retries on ENOTEMPTY rather than fail the test at its cleanup.
+  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }));
   return dir;
 }
 
