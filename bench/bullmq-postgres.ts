@@ -2,7 +2,7 @@
 // an in-process worker) and W2, as bench/bullmq.ts runs them on Redis. The row celeriac
 // on PostgreSQL is compared with. Each child takes a queue of its own.
 import { Queue, Worker, createPostgresBackend, type Job } from 'bullmq';
-import { chunks, Completions, emitLatencies, now, runChild, type ChildContext } from './common.js';
+import { type ChildContext, chunks, Completions, measureLatencies, now, runChild } from './common.js';
 import { makePayload, noopJob, type Payload } from './params.js';
 
 function connection(ctx: ChildContext) {
@@ -66,7 +66,6 @@ runChild('bullmq-postgres', {
   },
 
   async w2(ctx) {
-    const { w2Warmup, w2N } = ctx.params.sizes;
     const queue = open(ctx);
     const { worker, done } = work(ctx);
     await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
@@ -74,15 +73,7 @@ runChild('bullmq-postgres', {
       const job = await queue.add('noop', p);
       await done.wait(job.id!);
     };
-    for (let i = 0; i < w2Warmup; i++) await one(makePayload(i));
-    const latencies: number[] = [];
-    for (let i = 0; i < w2N; i++) {
-      const p = makePayload(w2Warmup + i);
-      const t = now();
-      await one(p);
-      latencies.push(now() - t);
-    }
-    emitLatencies(ctx, latencies);
+    await measureLatencies(ctx, one);
     await worker.close();
     await queue.close();
   },

@@ -3,7 +3,7 @@
 // sandboxed processor on worker threads. Completion = the Worker's 'completed' event.
 import { Redis } from 'ioredis';
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { chunks, Completions, emitLatencies, measureCpu, now, runChild, type ChildContext } from './common.js';
+import { type ChildContext, chunks, Completions, measureCpu, measureLatencies, now, runChild } from './common.js';
 import { makePayload, noopJob, type Payload } from './params.js';
 
 const QUEUE = 'bench';
@@ -83,7 +83,6 @@ runChild('bullmq', {
   },
 
   async w2(ctx) {
-    const { w2Warmup, w2N } = ctx.params.sizes;
     const conn = await connection(ctx);
     const queue = new Queue<Payload, number>(QUEUE, { connection: conn });
     const worker = new Worker<Payload, number>(QUEUE, noop, { connection: conn, concurrency: ctx.params.concurrency });
@@ -93,15 +92,7 @@ runChild('bullmq', {
       const job = await queue.add('noop', p);
       await done.wait(job.id!);
     };
-    for (let i = 0; i < w2Warmup; i++) await one(makePayload(i));
-    const latencies: number[] = [];
-    for (let i = 0; i < w2N; i++) {
-      const p = makePayload(w2Warmup + i);
-      const t = now();
-      await one(p);
-      latencies.push(now() - t);
-    }
-    emitLatencies(ctx, latencies);
+    await measureLatencies(ctx, one);
     await worker.close();
     await queue.close();
   },

@@ -3,7 +3,7 @@
 // same server. Each child takes a queue of its own, so no server data is wiped.
 import { fileURLToPath } from 'node:url';
 import { createCeleriac, type Celeriac, type JobHandle } from '../dist/index.js';
-import { checkIds, chunks, emitLatencies, now, runChild, type ChildContext } from './common.js';
+import { checkIds, type ChildContext, chunks, measureLatencies, now, runChild } from './common.js';
 import { makePayload, type Payload, type SystemName } from './params.js';
 
 const TASKS = fileURLToPath(new URL('./tasks/bench.mjs', import.meta.url));
@@ -46,22 +46,13 @@ export function runCeleriacOnBroker(system: SystemName, brokerUrl: (ctx: ChildCo
     },
 
     async w2(ctx) {
-      const { w2Warmup, w2N } = ctx.params.sizes;
       const app = await open(ctx);
       await app.start();
       const one = async (p: Payload) => {
         const result = await (await app.send<number>('bench.noop', [p])).result();
         if (result !== p.id) throw new Error(`job ${p.id} returned ${result}`);
       };
-      for (let i = 0; i < w2Warmup; i++) await one(makePayload(i));
-      const latencies: number[] = [];
-      for (let i = 0; i < w2N; i++) {
-        const p = makePayload(w2Warmup + i);
-        const t = now();
-        await one(p);
-        latencies.push(now() - t);
-      }
-      emitLatencies(ctx, latencies);
+      await measureLatencies(ctx, one);
       await app.close();
     },
   });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // The built package, as users run it (npm run bench builds first).
 import { createClient, type CeleriacClient } from '../dist/index.js';
-import { emitLatencies, median, now, percentile, runChild, withInFlight, type ChildContext } from './common.js';
+import { type ChildContext, measureLatencies, median, now, percentile, runChild, withInFlight } from './common.js';
 import { makePayload, type Payload } from './params.js';
 
 const TASKS = fileURLToPath(new URL('./tasks/bench.ts', import.meta.url));
@@ -62,21 +62,12 @@ runChild('celeriac-client', {
   },
 
   async w2(ctx) {
-    const { w2Warmup, w2N } = ctx.params.sizes;
     await withWorker(ctx, async (client) => {
       const one = async (p: Payload) => {
         const result = await (await client.send<number>('bench.noop', [p])).result();
         if (result !== p.id) throw new Error(`job ${p.id} returned ${result}`);
       };
-      for (let i = 0; i < w2Warmup; i++) await one(makePayload(i));
-      const latencies: number[] = [];
-      for (let i = 0; i < w2N; i++) {
-        const p = makePayload(w2Warmup + i);
-        const t = now();
-        await one(p);
-        latencies.push(now() - t);
-      }
-      emitLatencies(ctx, latencies);
+      await measureLatencies(ctx, one);
     });
   },
 

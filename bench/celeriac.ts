@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 // The built package, as users run it (npm run bench builds first).
 import { createCeleriac, type Celeriac, type JobHandle } from '../dist/index.js';
-import { checkIds, chunks, dirBytes, emitLatencies, measureCpu, now, runChild, startupMedianMs, withInFlight, type ChildContext } from './common.js';
+import { checkIds, type ChildContext, chunks, dirBytes, measureCpu, measureLatencies, now, runChild, startupMedianMs, withInFlight } from './common.js';
 import { makePayload, type Payload } from './params.js';
 
 /** W1–W3's task module: plain JavaScript, as Piscina's worker module is. */
@@ -88,22 +88,13 @@ runChild('celeriac', {
   },
 
   async w2(ctx) {
-    const { w2Warmup, w2N } = ctx.params.sizes;
     const app = await open(ctx);
     await app.start();
     const one = async (p: Payload) => {
       const result = await (await app.send<number>('bench.noop', [p])).result();
       if (result !== p.id) throw new Error(`job ${p.id} returned ${result}`);
     };
-    for (let i = 0; i < w2Warmup; i++) await one(makePayload(i));
-    const latencies: number[] = [];
-    for (let i = 0; i < w2N; i++) {
-      const p = makePayload(w2Warmup + i);
-      const t = now();
-      await one(p);
-      latencies.push(now() - t);
-    }
-    emitLatencies(ctx, latencies);
+    await measureLatencies(ctx, one);
     await app.close();
   },
 

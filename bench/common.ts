@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { cpuWork, METRICS, type ChildParams, type SystemName, type Workload } from './params.js';
+import { cpuWork, makePayload, METRICS, type ChildParams, type Payload, type SystemName, type Workload } from './params.js';
 
 export interface ChildContext {
   system: SystemName;
@@ -69,6 +69,20 @@ export function emitLatencies(ctx: ChildContext, latencies: number[]): void {
   ctx.emit('p50_ms', percentile(sorted, 50));
   ctx.emit('p95_ms', percentile(sorted, 95));
   ctx.emit('p99_ms', percentile(sorted, 99));
+}
+
+/** W2: `one` job at a time, w2Warmup untimed, then w2N timed from send to result; emits the percentiles. */
+export async function measureLatencies(ctx: ChildContext, one: (p: Payload) => Promise<void>): Promise<void> {
+  const { w2Warmup, w2N } = ctx.params.sizes;
+  for (let i = 0; i < w2Warmup; i++) await one(makePayload(i));
+  const latencies: number[] = [];
+  for (let i = 0; i < w2N; i++) {
+    const p = makePayload(w2Warmup + i);
+    const t = now();
+    await one(p);
+    latencies.push(now() - t);
+  }
+  emitLatencies(ctx, latencies);
 }
 
 /** The CPU job's time on this thread: 20 warm-ups, then the median of `samples` runs. */

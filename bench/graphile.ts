@@ -5,7 +5,7 @@
 // is committed, so W1's processing phase also waits for the jobs table to be empty.
 import { EventEmitter } from 'node:events';
 import { Logger, makeWorkerUtils, run, type Runner, type WorkerUtils } from 'graphile-worker';
-import { chunks, Completions, emitLatencies, now, runChild, type ChildContext } from './common.js';
+import { type ChildContext, chunks, Completions, measureLatencies, now, runChild } from './common.js';
 import { makePayload, noopJob, type Payload } from './params.js';
 
 const silent = new Logger(() => () => {});
@@ -90,7 +90,6 @@ runChild('graphile', {
   },
 
   async w2(ctx) {
-    const { w2Warmup, w2N } = ctx.params.sizes;
     const u = await utils(ctx);
     const done = new Completions();
     const r = await runner(ctx, done);
@@ -98,15 +97,7 @@ runChild('graphile', {
       const job = await u.addJob('noop', p);
       await done.wait(job.id);
     };
-    for (let i = 0; i < w2Warmup; i++) await one(makePayload(i));
-    const latencies: number[] = [];
-    for (let i = 0; i < w2N; i++) {
-      const p = makePayload(w2Warmup + i);
-      const t = now();
-      await one(p);
-      latencies.push(now() - t);
-    }
-    emitLatencies(ctx, latencies);
+    await measureLatencies(ctx, one);
     await r.stop();
     await u.release();
   },
