@@ -42,7 +42,7 @@ const noop = async (job: Job<Payload, number>) => noopJob(job.data);
 
 runChild('bullmq', {
   async w1(ctx) {
-    const { w1N, bulk, } = ctx.params.sizes;
+    const { w1N, bulk } = ctx.params.sizes;
     const conn = await connection(ctx);
     const queue = new Queue<Payload, number>(QUEUE, { connection: conn });
     await queue.waitUntilReady();
@@ -101,7 +101,11 @@ runChild('bullmq', {
     const { w3N, bulk } = ctx.params.sizes;
     const conn = await connection(ctx);
     const queue = new Queue<Payload, number>(QUEUE, { connection: conn });
-    const worker = new Worker<Payload, number>(QUEUE, PROCESSOR, { connection: conn, concurrency: ctx.params.concurrency, useWorkerThreads: true });
+    const worker = new Worker<Payload, number>(QUEUE, PROCESSOR, {
+      connection: conn,
+      concurrency: ctx.params.concurrency,
+      useWorkerThreads: true,
+    });
     const done = track(worker);
     await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
     // Bring the sandbox threads up (and keep them: BullMQ's child pool retains them).

@@ -18,7 +18,11 @@ async function withWorker(ctx: ChildContext, run: (client: CeleriacClient, dir: 
   const dir = join(ctx.params.dataDir, 'data');
   // Its stderr is a pipe of this process, not inherited: a worker outliving a killed child
   // must not hold the orchestrator's pipe open.
-  const worker: ChildProcess = spawn(process.execPath, [BIN, 'worker', '--dir', dir, '--tasks', TASKS, '--concurrency', String(ctx.params.concurrency)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const worker: ChildProcess = spawn(
+    process.execPath,
+    [BIN, 'worker', '--dir', dir, '--tasks', TASKS, '--concurrency', String(ctx.params.concurrency)],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   worker.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
   const exited = new Promise((r) => worker.once('exit', r));
   process.once('exit', () => worker.kill('SIGKILL'));
@@ -81,17 +85,25 @@ runChild('celeriac-client', {
         if (i >= w2Warmup) acks.push(now() - t);
         if (h.file) throw new Error('a send went through the inbox: the worker was not reachable');
       }
-      ctx.emit('ack_p50_ms', percentile(acks.sort((a, b) => a - b), 50));
+      ctx.emit(
+        'ack_p50_ms',
+        percentile(
+          acks.sort((a, b) => a - b),
+          50,
+        ),
+      );
       // `celeriac send` while the worker runs: from the command's start to the job's start
       // event (the command's own process start is most of it).
       const started = new Map<string, number>();
       client.on('started', (e) => started.set(e.id, now()));
-      if (!(await client.subscribed())) throw new Error('not subscribed to the worker\'s events');
+      if (!(await client.subscribed())) throw new Error("not subscribed to the worker's events");
       const cli: number[] = [];
       for (let i = 0; i < 5; i++) {
         const id = `cli-${i}`;
         const t = now();
-        const r = spawn(process.execPath, [BIN, 'send', 'bench.noop', JSON.stringify([makePayload(i)]), '--id', id, '--dir', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const r = spawn(process.execPath, [BIN, 'send', 'bench.noop', JSON.stringify([makePayload(i)]), '--id', id, '--dir', dir], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let err = '';
         r.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
         const code = await new Promise((res) => r.once('exit', res));

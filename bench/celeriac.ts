@@ -5,7 +5,18 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 // The built package, as users run it (npm run bench builds first).
 import { createCeleriac, type Celeriac, type JobHandle } from '../dist/index.js';
-import { checkIds, type ChildContext, chunks, dirBytes, measureCpu, measureLatencies, now, runChild, startupMedianMs, withInFlight } from './common.js';
+import {
+  checkIds,
+  type ChildContext,
+  chunks,
+  dirBytes,
+  measureCpu,
+  measureLatencies,
+  now,
+  runChild,
+  startupMedianMs,
+  withInFlight,
+} from './common.js';
 import { makePayload, type Payload } from './params.js';
 
 /** W1–W3's task module: plain JavaScript, as Piscina's worker module is. */
@@ -16,14 +27,23 @@ const STARTUP = fileURLToPath(new URL('./startup/celeriac.mjs', import.meta.url)
 
 function open(ctx: ChildContext, extra: { start?: boolean; tasks?: string } = {}): Promise<Celeriac> {
   const { tasks = TASKS, ...rest } = extra;
-  return createCeleriac({ dir: join(ctx.params.dataDir, 'data'), tasks: [tasks], concurrency: ctx.params.concurrency, logger: false, ...rest });
+  return createCeleriac({
+    dir: join(ctx.params.dataDir, 'data'),
+    tasks: [tasks],
+    concurrency: ctx.params.concurrency,
+    logger: false,
+    ...rest,
+  });
 }
 
 /** Resolves with the results of `payloads` sent in bulk calls of `bulk`, each batch's results awaited alongside the next sends. */
 async function sendAllAndWait(app: Celeriac, payloads: Payload[][]): Promise<number[]> {
   const pending: Promise<number[]>[] = [];
   for (const batch of payloads) {
-    const handles = await app.sendMany<number>('bench.noop', batch.map((p) => [p]));
+    const handles = await app.sendMany<number>(
+      'bench.noop',
+      batch.map((p) => [p]),
+    );
     pending.push(Promise.all(handles.map((h) => h.result())));
   }
   return (await Promise.all(pending)).flat();
@@ -36,8 +56,14 @@ runChild('celeriac', {
     const dir = (kind: string, run: number) => join(ctx.params.dataDir, `startup-${kind}-${run}`);
     const mjs = fileURLToPath(new URL('./startup/tasks.mjs', import.meta.url));
     const ts = fileURLToPath(new URL('./startup/tasks.ts', import.meta.url));
-    ctx.emit('first_result_ms', startupMedianMs(startupRuns, STARTUP, (run) => [mjs, dir('mjs', run), threads]));
-    ctx.emit('first_result_ts_ms', startupMedianMs(startupRuns, STARTUP, (run) => [ts, dir('ts', run), threads]));
+    ctx.emit(
+      'first_result_ms',
+      startupMedianMs(startupRuns, STARTUP, (run) => [mjs, dir('mjs', run), threads]),
+    );
+    ctx.emit(
+      'first_result_ts_ms',
+      startupMedianMs(startupRuns, STARTUP, (run) => [ts, dir('ts', run), threads]),
+    );
   },
 
   async w1(ctx) {
@@ -144,7 +170,8 @@ runChild('celeriac', {
       await new Promise((r) => setTimeout(r, 1));
     }
     const firstAt = Number(readFileSync(mark, 'utf8'));
-    if (!(firstAt > performance.timeOrigin)) throw new Error(`bad first-job mark ${JSON.stringify(readFileSync(mark, 'utf8'))} (process started at ${performance.timeOrigin})`);
+    if (!(firstAt > performance.timeOrigin))
+      throw new Error(`bad first-job mark ${JSON.stringify(readFileSync(mark, 'utf8'))} (process started at ${performance.timeOrigin})`);
     ctx.emit('first_job_ms', firstAt - performance.timeOrigin, { recovery: pending });
     ctx.emit('open_ms', openMs);
     ctx.emit('peak_rss_mb', process.resourceUsage().maxRSS / 1024);

@@ -40,7 +40,11 @@ function groupCommit(ctx: ChildContext, perSync: number, syncs: number): void {
 /** O_DSYNC writes of one record each: appending, or over zeros already in the file. */
 function dsyncWrites(ctx: ChildContext, zeroed: boolean): void {
   const n = ctx.params.sizes.limits.fsyncOneRecords;
-  const fd = openSync(join(ctx.params.dataDir, `dsync-${zeroed ? 'zeroed' : 'append'}.log`), constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_DSYNC, 0o600);
+  const fd = openSync(
+    join(ctx.params.dataDir, `dsync-${zeroed ? 'zeroed' : 'append'}.log`),
+    constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_DSYNC,
+    0o600,
+  );
   if (zeroed) {
     const zeros = Buffer.alloc(1024 * 1024);
     for (let at = 0; at < n * RECORD.length; at += zeros.length) writeSync(fd, zeros, 0, zeros.length, at);

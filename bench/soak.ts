@@ -22,7 +22,8 @@ const { values } = parseArgs({
 const minutes = Number(values.minutes);
 const rate = Number(values.rate);
 const sampleEverySec = Number(values['sample-every']);
-if (!(minutes > 0) || !(rate > 0) || !(sampleEverySec > 0)) throw new Error('--minutes, --rate and --sample-every must be positive numbers');
+if (!(minutes > 0) || !(rate > 0) || !(sampleEverySec > 0))
+  throw new Error('--minutes, --rate and --sample-every must be positive numbers');
 
 const TASKS = fileURLToPath(new URL('./tasks/bench.ts', import.meta.url));
 const TICK_MS = 10;
@@ -76,7 +77,11 @@ const traffic = setInterval(() => {
     .sendMany<number>('bench.noop', batch)
     .then((handles: JobHandle<number>[]) => {
       inFlight = false;
-      for (const h of handles) h.result().then(() => completed++, (err) => (failed ??= err));
+      for (const h of handles)
+        h.result().then(
+          () => completed++,
+          (err) => (failed ??= err),
+        );
     })
     .catch((err) => (failed ??= err));
 }, TICK_MS);
@@ -115,4 +120,3 @@ process.stdout.write(`${JSON.stringify(summary)}\n`);
 const out = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify({ summary, samples }, null, 2));
-

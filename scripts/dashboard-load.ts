@@ -15,13 +15,25 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { createCeleriac } from '../src/index.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '1000' }, jobs: { type: 'string', default: '1000000' } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '1000' },
+    jobs: { type: 'string', default: '1000000' },
+  },
+});
 const seconds = Number(values.seconds);
 const rate = Number(values.rate);
 const onRecord = Number(values.jobs);
 
 const dir = await mkdtemp(join(tmpdir(), 'celeriac-dashboard-load-'));
-const app = await createCeleriac({ dir: join(dir, 'data'), tasks: [new URL('../test/fixtures/dashboard', import.meta.url).pathname], logger: false, start: true, resultTtl: '1d' });
+const app = await createCeleriac({
+  dir: join(dir, 'data'),
+  tasks: [new URL('../test/fixtures/dashboard', import.meta.url).pathname],
+  logger: false,
+  start: true,
+  resultTtl: '1d',
+});
 const dashboard = app.dashboard({ basePath: '/dashboard' });
 const handlerRef = { current: dashboard };
 const server = createServer((req, res) =>
@@ -44,7 +56,10 @@ app.on('succeeded', () => done++);
 const producer = setInterval(() => {
   const n = Math.round(rate / 10);
   sent += n;
-  void app.sendMany('demo.echo', Array.from({ length: n }, (_, i) => [i]));
+  void app.sendMany(
+    'demo.echo',
+    Array.from({ length: n }, (_, i) => [i]),
+  );
 }, 100);
 
 // Warm up: the pool's threads load the task module (tsx) before anything is measured.
@@ -54,9 +69,13 @@ const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
 async function measure(what: string): Promise<void> {
   const doneBefore = done;
   const batchesBefore = batches;
-  const { stdout } = await promisify(execFile)(process.execPath, [bin, '--json', '-c', '10', '-d', String(seconds), `${origin}/health`], { maxBuffer: 16 << 20 });
+  const { stdout } = await promisify(execFile)(process.execPath, [bin, '--json', '-c', '10', '-d', String(seconds), `${origin}/health`], {
+    maxBuffer: 16 << 20,
+  });
   const result = JSON.parse(stdout) as { requests: { total: number }; latency: { p50: number; p99: number; max: number } };
-  console.log(`${what}: host endpoint ${result.requests.total} requests in ${seconds} s, latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms; ${((done - doneBefore) / seconds).toFixed(0)} jobs/s succeeded (target ${rate}); ${batches - batchesBefore} SSE batches`);
+  console.log(
+    `${what}: host endpoint ${result.requests.total} requests in ${seconds} s, latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms; ${((done - doneBefore) / seconds).toFixed(0)} jobs/s succeeded (target ${rate}); ${batches - batchesBefore} SSE batches`,
+  );
 }
 // The same load without the dashboard listening first (what the machine alone gives), then with it streaming.
 handlerRef.current.close();
@@ -65,7 +84,12 @@ const dashboard2 = app.dashboard({ basePath: '/dashboard', token: dashboard.toke
 handlerRef.current = dashboard2;
 void (async () => {
   const res = await fetch(`${origin}/dashboard/api/events`, { headers: auth, signal: stream.signal });
-  for await (const chunk of res.body!) batches += (Buffer.from(chunk as Uint8Array).toString().match(/event: batch/g) ?? []).length;
+  for await (const chunk of res.body!)
+    batches += (
+      Buffer.from(chunk as Uint8Array)
+        .toString()
+        .match(/event: batch/g) ?? []
+    ).length;
 })().catch(() => undefined);
 await measure('dashboard streaming');
 stream.abort();
@@ -77,7 +101,11 @@ const chunk = 10_000;
 const started = Date.now();
 let probe = '';
 for (let i = 0; i < onRecord; i += chunk) {
-  const handles = await app.sendMany('demo.echo', Array.from({ length: Math.min(chunk, onRecord - i) }, (_, k) => [`job ${i + k}`]), { countdown: 86_400 });
+  const handles = await app.sendMany(
+    'demo.echo',
+    Array.from({ length: Math.min(chunk, onRecord - i) }, (_, k) => [`job ${i + k}`]),
+    { countdown: 86_400 },
+  );
   if (i < onRecord / 2 && i + chunk >= onRecord / 2) probe = handles[0]!.id;
 }
 console.log(`${onRecord} jobs on record after ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -103,7 +131,9 @@ for (let i = 0; i < 20; i++) {
 }
 times.sort((a, b) => a - b);
 loopDelay.disable();
-console.log(`search by id with ${onRecord} on record (20 requests): median ${times[10]!.toFixed(1)} ms, max ${times[19]!.toFixed(1)} ms; app.get() itself ${direct.toFixed(2)} ms; the host's event loop meanwhile: delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`);
+console.log(
+  `search by id with ${onRecord} on record (20 requests): median ${times[10]!.toFixed(1)} ms, max ${times[19]!.toFixed(1)} ms; app.get() itself ${direct.toFixed(2)} ms; the host's event loop meanwhile: delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
+);
 const t0 = performance.now();
 await (await fetch(`${origin}/dashboard/api/jobs`, { headers: { ...auth, Connection: 'close' } })).json();
 console.log(`first page of the jobs list (a full scan of the record): ${(performance.now() - t0).toFixed(0)} ms`);

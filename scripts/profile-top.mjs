@@ -8,7 +8,13 @@ const args = process.argv.slice(2);
 const top = Number(args.find((a) => a.startsWith('--top='))?.slice(6) ?? 25);
 const files = args
   .filter((a) => !a.startsWith('--'))
-  .flatMap((p) => (statSync(p).isDirectory() ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(p, f)) : [p]));
+  .flatMap((p) =>
+    statSync(p).isDirectory()
+      ? readdirSync(p)
+          .filter((f) => f.endsWith('.cpuprofile'))
+          .map((f) => join(p, f))
+      : [p],
+  );
 if (files.length === 0) {
   console.error('usage: node scripts/profile-top.mjs <dir-or-file.cpuprofile>... [--top=N]');
   process.exit(2);

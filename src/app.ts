@@ -111,7 +111,9 @@ export class Celeriac implements TaskSender {
       // Other processes' clients reach a data dir's owner on <dir>/client.sock (a broker is their meeting point otherwise).
       if (opened.backend.kind === 'file') {
         app.clientSocket = await serveClients(app, opened.dir, opened.log).catch((err: unknown) => {
-          opened.log.warn(`could not listen for clients on the data dir's socket (${(err as Error).message}): clients hand work in through the inbox`);
+          opened.log.warn(
+            `could not listen for clients on the data dir's socket (${(err as Error).message}): clients hand work in through the inbox`,
+          );
           return undefined;
         });
       }
@@ -211,7 +213,10 @@ export class Celeriac implements TaskSender {
    * rather than "TaskDefinition is not assignable to string". `send<Result>('name', …)`
    * is the untyped form.
    */
-  send<Result = unknown, T extends string | TaskDefinition = string>(task: T, ...rest: SendRest<T>): Promise<JobHandle<SentResult<T, Result>>>;
+  send<Result = unknown, T extends string | TaskDefinition = string>(
+    task: T,
+    ...rest: SendRest<T>
+  ): Promise<JobHandle<SentResult<T, Result>>>;
   async send(taskOrDef: string | TaskDefinition, args: unknown = [], options?: SendOptions): Promise<JobHandle<unknown>> {
     return this.sendOne(taskOrDef, args, options);
   }
@@ -221,7 +226,12 @@ export class Celeriac implements TaskSender {
     return this.sendOne(task, args, options, slot);
   }
 
-  private async sendOne(taskOrDef: string | TaskDefinition, args: unknown, options: SendOptions | undefined, slot?: SlotKind): Promise<JobHandle<unknown>> {
+  private async sendOne(
+    taskOrDef: string | TaskDefinition,
+    args: unknown,
+    options: SendOptions | undefined,
+    slot?: SlotKind,
+  ): Promise<JobHandle<unknown>> {
     const task = this.registry.resolve(taskOrDef);
     const make = jobFactory(task, options, Date.now());
     const job = make(encodeArgs(task, args));
@@ -236,7 +246,11 @@ export class Celeriac implements TaskSender {
    * `{ args, ...options }` with options of its own over the shared ones (an `id`: a known
    * id creates nothing and its handle has `created === false`, as with send()).
    */
-  sendMany<Result = unknown, T extends string | TaskDefinition = string>(task: T, argsList: SendManyArgs<T>, options?: Omit<SendOptions, 'id'>): Promise<JobHandle<SentResult<T, Result>>[]>;
+  sendMany<Result = unknown, T extends string | TaskDefinition = string>(
+    task: T,
+    argsList: SendManyArgs<T>,
+    options?: Omit<SendOptions, 'id'>,
+  ): Promise<JobHandle<SentResult<T, Result>>[]>;
   async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown, options?: Omit<SendOptions, 'id'>): Promise<JobHandle<unknown>[]> {
     const task = this.registry.resolve(taskOrDef);
     const jobs = manyJobs(task, argsList, options, Date.now());
@@ -285,7 +299,8 @@ export class Celeriac implements TaskSender {
    * logged and affects neither the job nor other listeners.
    */
   on(type: CeleriacEventType, listener: CeleriacEventListener): this {
-    if (!(EVENT_TYPES as readonly string[]).includes(type)) throw new CeleriacError('INVALID_ARGS', `on(): unknown event "${String(type)}" (events: ${EVENT_TYPES.join(', ')})`);
+    if (!(EVENT_TYPES as readonly string[]).includes(type))
+      throw new CeleriacError('INVALID_ARGS', `on(): unknown event "${String(type)}" (events: ${EVENT_TYPES.join(', ')})`);
     if (typeof listener !== 'function') throw new CeleriacError('INVALID_ARGS', `on("${type}"): the listener must be a function`);
     this.events.on(type, listener);
     return this;
@@ -327,7 +342,6 @@ export class Celeriac implements TaskSender {
     checkId('forget', id);
     return this.backend.forget(id);
   }
-
 
   /** The result of a job by id (what `handle.result()` calls). */
   result(id: string, opts: ResultOptions = {}): Promise<unknown> {

@@ -46,7 +46,16 @@ export type ClientJobHandle<Result = unknown> = Omit<JobHandle<Result>, 'info'> 
 export type SubmittedJob = ClientJobHandle;
 
 /** Defaults for a task the client cannot see (no tasks given): the owner applies the task's own when it runs. */
-const unseenTask = (name: string): TaskManifestEntry => ({ name, file: '', line: 0, priority: 0, expiresMs: 0, timeoutMs: 0, maxRetries: 0, retryDelayMs: 0 });
+const unseenTask = (name: string): TaskManifestEntry => ({
+  name,
+  file: '',
+  line: 0,
+  priority: 0,
+  expiresMs: 0,
+  timeoutMs: 0,
+  maxRetries: 0,
+  retryDelayMs: 0,
+});
 
 /** After a failed connect, sends go to the inbox without trying again for this long. */
 const RECONNECT_MS = 50;
@@ -89,13 +98,15 @@ export class CeleriacClient {
   }
 
   private task(name: string): TaskManifestEntry {
-    if (typeof name !== 'string') throw new CeleriacError('UNKNOWN_TASK', `send(): the task must be a name or a task definition, got ${typeof name}`);
+    if (typeof name !== 'string')
+      throw new CeleriacError('UNKNOWN_TASK', `send(): the task must be a name or a task definition, got ${typeof name}`);
     if (!this.byName) return unseenTask(name);
     const t = this.byName.get(name);
     if (!t) {
       const err = unknownTaskError(name, this.byName.keys(), this.modules);
       const broken = this.problems.filter((p) => p.kind === 'import' || p.kind === 'plugin');
-      if (broken.length) err.message += `; it may be defined in a module that did not load:\n${broken.map((p) => `  - ${p.message}`).join('\n')}`;
+      if (broken.length)
+        err.message += `; it may be defined in a module that did not load:\n${broken.map((p) => `  - ${p.message}`).join('\n')}`;
       throw err;
     }
     return t;
@@ -180,7 +191,10 @@ export class CeleriacClient {
    * in through the inbox when none runs). `client.send(def, args)` checks the argument
    * and result types as app.send does; `client.send<Result>('name', args)` is the untyped form.
    */
-  send<Result = unknown, T extends string | TaskDefinition = string>(task: T, ...rest: SendRest<T>): Promise<ClientJobHandle<SentResult<T, Result>>>;
+  send<Result = unknown, T extends string | TaskDefinition = string>(
+    task: T,
+    ...rest: SendRest<T>
+  ): Promise<ClientJobHandle<SentResult<T, Result>>>;
   async send(taskOrDef: string | TaskDefinition, args: unknown[] = [], options: SendOptions = {}): Promise<ClientJobHandle<unknown>> {
     const name = isTaskDefinition(taskOrDef) ? taskOrDef.name : taskOrDef;
     const task = this.task(name);
@@ -200,18 +214,33 @@ export class CeleriacClient {
   }
 
   /** Send many jobs, durable together; items as in app.sendMany (an id of their own, dedup by the owner). */
-  sendMany<Result = unknown, T extends string | TaskDefinition = string>(task: T, argsList: SendManyArgs<T>, options?: Omit<SendOptions, 'id'>): Promise<ClientJobHandle<SentResult<T, Result>>[]>;
-  async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown, options?: Omit<SendOptions, 'id'>): Promise<ClientJobHandle<unknown>[]> {
+  sendMany<Result = unknown, T extends string | TaskDefinition = string>(
+    task: T,
+    argsList: SendManyArgs<T>,
+    options?: Omit<SendOptions, 'id'>,
+  ): Promise<ClientJobHandle<SentResult<T, Result>>[]>;
+  async sendMany(
+    taskOrDef: string | TaskDefinition,
+    argsList: unknown,
+    options?: Omit<SendOptions, 'id'>,
+  ): Promise<ClientJobHandle<unknown>[]> {
     const name = isTaskDefinition(taskOrDef) ? taskOrDef.name : taskOrDef;
     const task = this.task(name);
-    if (!Array.isArray(argsList)) throw new CeleriacError('INVALID_ARGS', `sendMany(${name}): the list must be an array of argument lists, got ${typeof argsList}`);
+    if (!Array.isArray(argsList))
+      throw new CeleriacError('INVALID_ARGS', `sendMany(${name}): the list must be an array of argument lists, got ${typeof argsList}`);
     // Every item gets its id now, for the same reason as in send().
     const items: SendManyItem[] = (argsList as unknown[]).map((item) =>
-      Array.isArray(item) ? { args: item, id: randomUUID() } : item !== null && typeof item === 'object' && (item as SendOptions).id === undefined ? { ...(item as SendManyItem & object), id: randomUUID() } as SendManyItem : (item as SendManyItem),
+      Array.isArray(item)
+        ? { args: item, id: randomUUID() }
+        : item !== null && typeof item === 'object' && (item as SendOptions).id === undefined
+          ? ({ ...(item as SendManyItem & object), id: randomUUID() } as SendManyItem)
+          : (item as SendManyItem),
     );
     const jobs = manyJobs(task, items, options, Date.now()).map((j) => j.job);
     try {
-      const sent = (await this.ask({ op: 'sendMany', task: name, items, ...(options ? { options } : {}) })) as { value: SentJob[] } | undefined;
+      const sent = (await this.ask({ op: 'sendMany', task: name, items, ...(options ? { options } : {}) })) as
+        | { value: SentJob[] }
+        | undefined;
       if (sent) return sent.value.map((s) => new ClientHandle(s.id, s.created, this));
     } catch (err) {
       if (!handInstead(err)) throw err;
@@ -318,7 +347,11 @@ export class CeleriacClient {
         state = job ? `${job.state}; no worker is running on ${this.dir}` : `unknown; no worker is running on ${this.dir}`;
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new CeleriacError('RESULT_TIMEOUT', `job ${id} did not finish within ${options.timeout} ms (it is ${state ?? 'unknown'}); it goes on`);
+      if (left <= 0)
+        throw new CeleriacError(
+          'RESULT_TIMEOUT',
+          `job ${id} did not finish within ${options.timeout} ms (it is ${state ?? 'unknown'}); it goes on`,
+        );
       await sleep(Math.min(c ? 20 : 100, left));
     }
   }
@@ -330,7 +363,8 @@ export class CeleriacClient {
    * Events while no worker runs (or while reconnecting) are not replayed.
    */
   on(type: CeleriacEventType, listener: CeleriacEventListener): this {
-    if (!(EVENT_TYPES as readonly string[]).includes(type)) throw new CeleriacError('INVALID_ARGS', `client.on(): unknown event "${String(type)}" (events: ${EVENT_TYPES.join(', ')})`);
+    if (!(EVENT_TYPES as readonly string[]).includes(type))
+      throw new CeleriacError('INVALID_ARGS', `client.on(): unknown event "${String(type)}" (events: ${EVENT_TYPES.join(', ')})`);
     if (typeof listener !== 'function') throw new CeleriacError('INVALID_ARGS', `client.on("${type}"): the listener must be a function`);
     let set = this.listeners.get(type);
     if (!set) {
@@ -368,7 +402,9 @@ export class CeleriacClient {
         listener(event);
       } catch (err) {
         // As in the app: a listener's bug is reported and affects neither jobs nor other listeners.
-        console.error(`celeriac client: an event listener for "${event.type}" threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        console.error(
+          `celeriac client: an event listener for "${event.type}" threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+        );
       }
     }
   }
@@ -407,15 +443,24 @@ export async function readJobs(dir: string): Promise<Map<string, JobRecord>> {
 
 export async function createClient(options: ClientOptions): Promise<CeleriacClient> {
   const cwd = options.cwd ?? process.cwd();
-  if (typeof options.dir !== 'string' || options.dir === '') throw new CeleriacError('INVALID_CONFIG', 'createClient(): "dir" (the data dir) is required');
+  if (typeof options.dir !== 'string' || options.dir === '')
+    throw new CeleriacError('INVALID_CONFIG', 'createClient(): "dir" (the data dir) is required');
   const dir = resolve(cwd, options.dir);
   const paths = typeof options.tasks === 'string' ? [options.tasks] : (options.tasks ?? []);
   const pluginNames = options.plugins ?? [];
   if (paths.length === 0 && pluginNames.length === 0) return new CeleriacClient(dir, undefined, []);
   const modules = await findTaskModules(paths, cwd);
-  const discovery = await discoverTasks(modules, pluginNames.map((n) => resolvePlugin(n, cwd)));
+  const discovery = await discoverTasks(
+    modules,
+    pluginNames.map((n) => resolvePlugin(n, cwd)),
+  );
   // Two tasks with one name is a setup error; a module that fails to import is left out
   // (listed in client.problems) and only sends that need it fail.
   assertNoProblems(discovery.problems.filter((p) => p.kind === 'duplicate'));
-  return new CeleriacClient(dir, discovery.tasks, modules, discovery.problems.filter((p) => p.kind !== 'empty'));
+  return new CeleriacClient(
+    dir,
+    discovery.tasks,
+    modules,
+    discovery.problems.filter((p) => p.kind !== 'empty'),
+  );
 }

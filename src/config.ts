@@ -27,15 +27,25 @@ export function defineConfig(config: CeleriacConfig): CeleriacConfig {
   return config;
 }
 
-export const CONFIG_FILES = ['celeriac.config.ts', 'celeriac.config.mts', 'celeriac.config.mjs', 'celeriac.config.js', 'celeriac.config.json'];
+export const CONFIG_FILES = [
+  'celeriac.config.ts',
+  'celeriac.config.mts',
+  'celeriac.config.mjs',
+  'celeriac.config.js',
+  'celeriac.config.json',
+];
 
 type Check = (v: unknown) => string | undefined;
 const posInt: Check = (v) => (Number.isInteger(v) && (v as number) >= 1 ? undefined : `must be an integer ≥ 1, got ${JSON.stringify(v)}`);
 const duration: Check = (v) =>
-  (typeof v === 'number' && Number.isFinite(v) && v >= 0) || typeof v === 'string' ? undefined : `must be seconds (a number) or a duration string like "30s", got ${JSON.stringify(v)}`;
+  (typeof v === 'number' && Number.isFinite(v) && v >= 0) || typeof v === 'string'
+    ? undefined
+    : `must be seconds (a number) or a duration string like "30s", got ${JSON.stringify(v)}`;
 const str: Check = (v) => (typeof v === 'string' && v !== '' ? undefined : `must be a non-empty string, got ${JSON.stringify(v)}`);
-const strList: Check = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '') ? undefined : `must be a list of strings, got ${JSON.stringify(v)}`);
-const concurrency: Check = (v) => posInt(v) ?? (Number(v) > MAX_CONCURRENCY ? `must be at most ${MAX_CONCURRENCY}, got ${JSON.stringify(v)}` : undefined);
+const strList: Check = (v) =>
+  Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '') ? undefined : `must be a list of strings, got ${JSON.stringify(v)}`;
+const concurrency: Check = (v) =>
+  posInt(v) ?? (Number(v) > MAX_CONCURRENCY ? `must be at most ${MAX_CONCURRENCY}, got ${JSON.stringify(v)}` : undefined);
 const CHECKS: Record<keyof CeleriacConfig, Check> = {
   dir: str,
   broker: (v) => str(v) ?? (/^(rediss?|postgres(ql)?):\/\//.test(v as string) ? undefined : 'must be a redis:// or postgres:// URL'),
@@ -54,7 +64,10 @@ const CHECKS: Record<keyof CeleriacConfig, Check> = {
   compactAfterBytes: posInt,
   watch: (v) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${JSON.stringify(v)}`),
   // Each entry is checked in full below, where the error can name the file.
-  schedules: (v) => (isPlainObject(v) ? undefined : `must be an object of schedules by name: { "nightly-cleanup": { cron: "0 3 * * *", task: "cleanup" } }, got ${JSON.stringify(v)}`),
+  schedules: (v) =>
+    isPlainObject(v)
+      ? undefined
+      : `must be an object of schedules by name: { "nightly-cleanup": { cron: "0 3 * * *", task: "cleanup" } }, got ${JSON.stringify(v)}`,
   queues: (v) => {
     try {
       resolveQueues(v, 'queues');
@@ -71,7 +84,10 @@ export function validateConfig(config: unknown, where: string): CeleriacConfig {
     throw new CeleriacError('INVALID_CONFIG', `${where}: the config must be a plain object (export default defineConfig({ ... }))`);
   }
   if (Object.hasOwn(config as object, '__proto__')) {
-    throw new CeleriacError('INVALID_CONFIG', `${where}: the key "__proto__" is not allowed in a config (it would set the object's prototype): remove it`);
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      `${where}: the key "__proto__" is not allowed in a config (it would set the object's prototype): remove it`,
+    );
   }
   for (const [key, value] of Object.entries(config as object)) {
     const check = Object.hasOwn(CHECKS, key) ? CHECKS[key as keyof CeleriacConfig] : undefined;
@@ -83,7 +99,10 @@ export function validateConfig(config: unknown, where: string): CeleriacConfig {
   const schedules = (config as CeleriacConfig).schedules ?? {};
   for (const [name, options] of Object.entries(schedules)) {
     if (isPlainObject(options) && typeof (options as { task?: unknown }).task !== 'string') {
-      throw new CeleriacError('INVALID_SCHEDULE', `schedule(${JSON.stringify(name)}) at ${where}: "task" must be a task name in a config file (the host never imports task code), got ${typeof (options as { task?: unknown }).task}`);
+      throw new CeleriacError(
+        'INVALID_SCHEDULE',
+        `schedule(${JSON.stringify(name)}) at ${where}: "task" must be a task name in a config file (the host never imports task code), got ${typeof (options as { task?: unknown }).task}`,
+      );
     }
     checkSchedule(name, options, { file: `${where} ("schedules")`, line: 0 });
   }
@@ -156,7 +175,8 @@ export async function loadConfig({ path, cwd = process.cwd() }: { path?: string;
       // A .ts config in a package without "type": "module" is compiled to CommonJS by tsx, so
       // its `export default` arrives one level down (module.exports.default): unwrap it, or
       // validation would report an unknown key "default".
-      if (raw !== null && typeof raw === 'object' && Object.keys(raw).length === 1 && 'default' in raw) raw = (raw as { default: unknown }).default;
+      if (raw !== null && typeof raw === 'object' && Object.keys(raw).length === 1 && 'default' in raw)
+        raw = (raw as { default: unknown }).default;
     }
   } catch (err) {
     if (err instanceof CeleriacError) throw err;

@@ -50,7 +50,10 @@ export const contextStorage: AsyncLocalStorage<TaskContext> = (holder[KEY] ??= n
 export function context(): TaskContext {
   const ctx = contextStorage.getStore();
   if (!ctx) {
-    throw new CeleriacError('NOT_IN_TASK', 'context() was called outside a running task: call it from inside a task function (or code it calls)');
+    throw new CeleriacError(
+      'NOT_IN_TASK',
+      'context() was called outside a running task: call it from inside a task function (or code it calls)',
+    );
   }
   return ctx;
 }

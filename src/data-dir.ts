@@ -10,8 +10,16 @@ export async function assertDataDirUsable(dir: string, where: string): Promise<v
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return;
-    if (code === 'ENOTDIR') throw new CeleriacError('INVALID_CONFIG', `${where}: the data dir ${dir} cannot be a directory: a part of its path is a file. Choose another data dir`);
+    if (code === 'ENOTDIR')
+      throw new CeleriacError(
+        'INVALID_CONFIG',
+        `${where}: the data dir ${dir} cannot be a directory: a part of its path is a file. Choose another data dir`,
+      );
     throw err;
   }
-  if (!isDir) throw new CeleriacError('INVALID_CONFIG', `${where}: the data dir ${dir} is a file, not a directory. Choose another data dir, or move the file away`);
+  if (!isDir)
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      `${where}: the data dir ${dir} is a file, not a directory. Choose another data dir, or move the file away`,
+    );
 }

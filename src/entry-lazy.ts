@@ -10,10 +10,13 @@ import type * as Repair from './store/repair.js';
 export const createCeleriac = (async (options) => (await import('./app.js')).createCeleriac(options)) as typeof App.createCeleriac;
 
 /** A client of another process's data dir: see ClientOptions. */
-export const createClient = (async (...args: Parameters<typeof Client.createClient>) => (await import('./client.js')).createClient(...args)) as typeof Client.createClient;
+export const createClient = (async (...args: Parameters<typeof Client.createClient>) =>
+  (await import('./client.js')).createClient(...args)) as typeof Client.createClient;
 
 /** Every job on record in a data dir, read without opening it. */
-export const readJobs = (async (...args: Parameters<typeof Client.readJobs>) => (await import('./client.js')).readJobs(...args)) as typeof Client.readJobs;
+export const readJobs = (async (...args: Parameters<typeof Client.readJobs>) =>
+  (await import('./client.js')).readJobs(...args)) as typeof Client.readJobs;
 
 /** Repair a damaged data dir: see RepairReport. */
-export const repairDataDir = (async (...args: Parameters<typeof Repair.repairDataDir>) => (await import('./store/repair.js')).repairDataDir(...args)) as typeof Repair.repairDataDir;
+export const repairDataDir = (async (...args: Parameters<typeof Repair.repairDataDir>) =>
+  (await import('./store/repair.js')).repairDataDir(...args)) as typeof Repair.repairDataDir;

@@ -62,7 +62,9 @@ export class JobEvents {
       try {
         listener(event);
       } catch (err) {
-        this.log.error(`an event listener for "${event.type}" threw (the job is not affected): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        this.log.error(
+          `an event listener for "${event.type}" threw (the job is not affected): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+        );
       }
     }
   }

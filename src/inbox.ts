@@ -33,7 +33,10 @@ export async function submitToInbox(dir: string, message: InboxMessage): Promise
   await privateDir(inbox);
   const text = JSON.stringify(message);
   if (Buffer.byteLength(text) > MAX_MESSAGE_BYTES) {
-    throw new CeleriacError('INVALID_ARGS', `inbox message of ${Buffer.byteLength(text)} bytes is over the limit of ${MAX_MESSAGE_BYTES}: send the jobs in smaller batches`);
+    throw new CeleriacError(
+      'INVALID_ARGS',
+      `inbox message of ${Buffer.byteLength(text)} bytes is over the limit of ${MAX_MESSAGE_BYTES}: send the jobs in smaller batches`,
+    );
   }
   const name = `${Date.now()}-${process.pid}-${randomBytes(4).toString('hex')}.json`;
   const tmp = join(inbox, `.${name}.tmp`);
@@ -122,7 +125,8 @@ async function readMessageFile(file: string): Promise<{ text: string; refused?: 
       const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
       if (bytesRead === 0) break;
       got += bytesRead;
-      if (got === buf.length) return { refused: `grew while being read (over ${info.size} bytes): a message is written once, then renamed into the inbox` };
+      if (got === buf.length)
+        return { refused: `grew while being read (over ${info.size} bytes): a message is written once, then renamed into the inbox` };
     }
     return { text: buf.toString('utf8', 0, got) };
   } finally {
@@ -144,7 +148,11 @@ function refusal(info: { uid: number; size: number; isFile(): boolean; isSymboli
 
 function parseMessage(text: string): InboxMessage {
   const m = JSON.parse(text) as InboxMessage;
-  if (m?.v !== 1) throw new CeleriacError('UNSUPPORTED_FORMAT', `inbox message has version ${String((m as { v?: unknown })?.v)}; this celeriac reads version 1`);
+  if (m?.v !== 1)
+    throw new CeleriacError(
+      'UNSUPPORTED_FORMAT',
+      `inbox message has version ${String((m as { v?: unknown })?.v)}; this celeriac reads version 1`,
+    );
   if (m.kind === 'send' && Array.isArray(m.jobs)) return m;
   if (m.kind === 'cancel' && Array.isArray(m.ids)) return m;
   if (m.kind === 'purge' && Array.isArray(m.states)) return m;
@@ -236,7 +244,14 @@ export class InboxConsumer {
       try {
         await this.apply(message);
       } catch (err) {
-        if (err instanceof CeleriacError && err.code !== 'DISK_FULL' && err.code !== 'STORE_WRITE_FAILED' && err.code !== 'STORE_FAILED' && err.code !== 'APP_CLOSED' && err.code !== 'DATA_DIR_LOST') {
+        if (
+          err instanceof CeleriacError &&
+          err.code !== 'DISK_FULL' &&
+          err.code !== 'STORE_WRITE_FAILED' &&
+          err.code !== 'STORE_FAILED' &&
+          err.code !== 'APP_CLOSED' &&
+          err.code !== 'DATA_DIR_LOST'
+        ) {
           this.log.warn(`inbox message ${file} rejected: ${err.message}`);
           await rejectMessage(this.dir, file, err.message);
           continue;
@@ -272,7 +287,8 @@ export async function readInboxReadOnly(dir: string): Promise<NewJob[]> {
       const read = await readMessageFile(join(inbox, name));
       if (read.refused !== undefined) continue; // the owner will move it aside
       const m = parseMessage(read.text);
-      if (m.kind === 'send') jobs.push(...m.jobs.filter((j) => typeof j?.id === 'string' && typeof j.task === 'string' && typeof j.args === 'string'));
+      if (m.kind === 'send')
+        jobs.push(...m.jobs.filter((j) => typeof j?.id === 'string' && typeof j.task === 'string' && typeof j.args === 'string'));
     } catch {
       // Taken by the owner meanwhile, or not a message: nothing to show.
     }

@@ -2,7 +2,20 @@
 // entry through every task module. Celeriac and CeleriacClient are exported as types.
 export { createCeleriac, createClient, readJobs, repairDataDir } from './entry-lazy.js';
 export type { Celeriac, CeleriacOptions, Logger, StructuredLogger } from './app.js';
-export { task, RetryRequest, isTaskDefinition, type TaskDefinition, type TaskOptions, type RetryOptions, type ErrorMatcher, type TaskArgs, type TaskResult, type TaskSender, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DELAY_MS } from './task.js';
+export {
+  task,
+  RetryRequest,
+  isTaskDefinition,
+  type TaskDefinition,
+  type TaskOptions,
+  type RetryOptions,
+  type ErrorMatcher,
+  type TaskArgs,
+  type TaskResult,
+  type TaskSender,
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_RETRY_DELAY_MS,
+} from './task.js';
 export { context, type TaskContext, type ScheduleContext, type ProgressValue } from './context.js';
 export { CeleriacError, TaskFailedError, type CeleriacErrorCode, type SerializedError } from './errors.js';
 export { JOB_STATES, type JobState } from './jobs.js';

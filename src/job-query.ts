@@ -38,15 +38,19 @@ export interface ParsedListOptions {
 /** Validate list options before anything is read; a clear error names the bad one. */
 export function parseListOptions(options: unknown, where: string): ParsedListOptions {
   const o = (options ?? {}) as ListOptions;
-  if (!isPlainObject(o)) throw new CeleriacError('INVALID_ARGS', `${where}: options must be a plain object such as { state: 'failed', limit: 20 }`);
+  if (!isPlainObject(o))
+    throw new CeleriacError('INVALID_ARGS', `${where}: options must be a plain object such as { state: 'failed', limit: 20 }`);
   const stray = Object.keys(o).find((k) => !(LIST_OPTION_KEYS as readonly string[]).includes(k));
-  if (stray !== undefined) throw new CeleriacError('INVALID_ARGS', `${where}: unknown option "${stray}" (known options: ${LIST_OPTION_KEYS.join(', ')})`);
+  if (stray !== undefined)
+    throw new CeleriacError('INVALID_ARGS', `${where}: unknown option "${stray}" (known options: ${LIST_OPTION_KEYS.join(', ')})`);
   if (o.state !== undefined && !(JOB_STATES as readonly unknown[]).includes(o.state)) {
     throw new CeleriacError('INVALID_ARGS', `${where}: state must be one of ${JOB_STATES.join(', ')}; got ${JSON.stringify(o.state)}`);
   }
-  if (o.task !== undefined && (typeof o.task !== 'string' || o.task === '')) throw new CeleriacError('INVALID_ARGS', `${where}: task must be a task name, got ${JSON.stringify(o.task)}`);
+  if (o.task !== undefined && (typeof o.task !== 'string' || o.task === ''))
+    throw new CeleriacError('INVALID_ARGS', `${where}: task must be a task name, got ${JSON.stringify(o.task)}`);
   const limit = o.limit ?? DEFAULT_LIST_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1) throw new CeleriacError('INVALID_ARGS', `${where}: limit must be an integer ≥ 1, got ${String(limit)}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new CeleriacError('INVALID_ARGS', `${where}: limit must be an integer ≥ 1, got ${String(limit)}`);
   return { state: o.state, task: o.task, limit, after: o.after === undefined ? undefined : parseCursor(o.after, where) };
 }
 
@@ -56,7 +60,11 @@ function cursorOf(job: JobRecord): string {
 
 function parseCursor(text: unknown, where: string): { createdAt: number; id: string } {
   const m = typeof text === 'string' ? /^(\d{1,16}):(.+)$/s.exec(text) : null;
-  if (!m) throw new CeleriacError('INVALID_ARGS', `${where}: after must be the \`next\` of a page an earlier list() returned, got ${JSON.stringify(text)}`);
+  if (!m)
+    throw new CeleriacError(
+      'INVALID_ARGS',
+      `${where}: after must be the \`next\` of a page an earlier list() returned, got ${JSON.stringify(text)}`,
+    );
   return { createdAt: Number(m[1]), id: m[2]! };
 }
 

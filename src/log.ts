@@ -75,7 +75,12 @@ export class JobLog {
 
   /** An outcome just recorded (the job record already holds it). */
   recorded(job: JobRecord, ev: JobEvent, runMs: number | undefined): void {
-    const base = { id: job.id, task: job.task, attempt: job.attempts, ...(runMs === undefined ? {} : { runMs: Math.round(runMs * 1000) / 1000 }) };
+    const base = {
+      id: job.id,
+      task: job.task,
+      attempt: job.attempts,
+      ...(runMs === undefined ? {} : { runMs: Math.round(runMs * 1000) / 1000 }),
+    };
     const ran = runMs === undefined ? '' : ` in ${seconds(runMs)}`;
     switch (ev.type) {
       case 'succeed':
@@ -84,12 +89,20 @@ export class JobLog {
       case 'retry': {
         const countdownMs = Math.max(0, ev.runAt - ev.at);
         const reason = `${ev.error.name}: ${ev.error.message}`;
-        this.sink.log('info', `${job.task}[${job.id}] retry ${job.retries} due in ${seconds(countdownMs)}${runMs === undefined ? '' : ` (ran ${seconds(runMs)})`}: ${clip(reason)}`, { event: 'retried', ...base, retries: job.retries, countdownMs, reason: ev.error });
+        this.sink.log(
+          'info',
+          `${job.task}[${job.id}] retry ${job.retries} due in ${seconds(countdownMs)}${runMs === undefined ? '' : ` (ran ${seconds(runMs)})`}: ${clip(reason)}`,
+          { event: 'retried', ...base, retries: job.retries, countdownMs, reason: ev.error },
+        );
         return;
       }
       case 'fail':
         // A failure is an error, as in Celery's worker: it shows at every log level.
-        this.sink.log('error', `${job.task}[${job.id}] failed${ran}: ${clip(`${ev.error.name}: ${ev.error.message}`)}`, { event: 'failed', ...base, error: ev.error });
+        this.sink.log('error', `${job.task}[${job.id}] failed${ran}: ${clip(`${ev.error.name}: ${ev.error.message}`)}`, {
+          event: 'failed',
+          ...base,
+          error: ev.error,
+        });
         return;
       default:
         return;

@@ -9,7 +9,10 @@ export const MAX_PROGRESS_BYTES = 4096;
 /** The JSON text of a progress value, or INVALID_PROGRESS naming the task and what is wrong. */
 export function progressJson(value: unknown, task: string): string {
   const bad = (why: string) =>
-    new CeleriacError('INVALID_PROGRESS', `${task}: context().progress(): ${why}; pass a number from 0 to 100 or a plain object of JSON values (at most ${MAX_PROGRESS_BYTES} bytes)`);
+    new CeleriacError(
+      'INVALID_PROGRESS',
+      `${task}: context().progress(): ${why}; pass a number from 0 to 100 or a plain object of JSON values (at most ${MAX_PROGRESS_BYTES} bytes)`,
+    );
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0 || value > 100) throw bad(`${String(value)} is not a percentage`);
     return JSON.stringify(value);

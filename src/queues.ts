@@ -10,7 +10,10 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 /** A queue name, or `code` saying where it was and what a name may hold. */
 export function checkQueueName(name: unknown, where: string, code: CeleriacErrorCode): string {
   if (typeof name !== 'string' || !NAME.test(name)) {
-    throw new CeleriacError(code, `${where}: a queue name is 1 to 64 letters, digits and _ . : - (starting with a letter or digit), got ${JSON.stringify(name) ?? String(name)}`);
+    throw new CeleriacError(
+      code,
+      `${where}: a queue name is 1 to 64 letters, digits and _ . : - (starting with a letter or digit), got ${JSON.stringify(name) ?? String(name)}`,
+    );
   }
   return name;
 }
@@ -27,13 +30,21 @@ export function resolveQueues(option: unknown, where: string): ServedQueues | un
   } else if (isPlainObject(option)) {
     for (const [name, n] of Object.entries(option as object)) {
       checkQueueName(name, `${where}: queues`, 'INVALID_CONFIG');
-      if (!Number.isInteger(n) || (n as number) < 1) throw new CeleriacError('INVALID_CONFIG', `${where}: queues.${name} (its concurrency) must be an integer ≥ 1, got ${JSON.stringify(n)}`);
+      if (!Number.isInteger(n) || (n as number) < 1)
+        throw new CeleriacError(
+          'INVALID_CONFIG',
+          `${where}: queues.${name} (its concurrency) must be an integer ≥ 1, got ${JSON.stringify(n)}`,
+        );
       served.set(name, n as number);
     }
   } else {
-    throw new CeleriacError('INVALID_CONFIG', `${where}: "queues" must be a list of queue names (["io", "default"]) or { name: concurrency } ({ io: 8, default: 2 })`);
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      `${where}: "queues" must be a list of queue names (["io", "default"]) or { name: concurrency } ({ io: 8, default: 2 })`,
+    );
   }
-  if (served.size === 0) throw new CeleriacError('INVALID_CONFIG', `${where}: "queues" is empty: this app would run no job; leave it out to run every queue`);
+  if (served.size === 0)
+    throw new CeleriacError('INVALID_CONFIG', `${where}: "queues" is empty: this app would run no job; leave it out to run every queue`);
   return served;
 }
 
@@ -44,7 +55,8 @@ export function parseQueuesFlag(text: string): string[] | Record<string, number>
   const out: Record<string, number> = {};
   for (const p of parts) {
     const [name, n] = p.split(':');
-    if (n === undefined) throw new CeleriacError('INVALID_CONFIG', `-Q ${text}: give every queue a concurrency (io:8,default:2) or none (io,default)`);
+    if (n === undefined)
+      throw new CeleriacError('INVALID_CONFIG', `-Q ${text}: give every queue a concurrency (io:8,default:2) or none (io,default)`);
     out[name!] = Number(n);
   }
   return out;

@@ -16,7 +16,10 @@ export function parseRateLimit(value: unknown, where: string): RateLimit {
   const m = typeof value === 'string' ? FORMAT.exec(value) : null;
   const count = m ? Number(m[1]) : 0;
   if (!m || count < 1) {
-    throw new CeleriacError('INVALID_TASK_OPTIONS', `${where}: rateLimit must be "<count>/<s|m|h>" with a count ≥ 1, such as "10/s", "100/m" or "1000/h"; got ${JSON.stringify(value) ?? String(value)}`);
+    throw new CeleriacError(
+      'INVALID_TASK_OPTIONS',
+      `${where}: rateLimit must be "<count>/<s|m|h>" with a count ≥ 1, such as "10/s", "100/m" or "1000/h"; got ${JSON.stringify(value) ?? String(value)}`,
+    );
   }
   return { count, windowMs: UNITS[m[2]!]! };
 }

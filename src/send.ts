@@ -17,10 +17,16 @@ const MAX_ID = 200;
 export function unknownTaskError(name: string, known: Iterable<string>, modules: string[]): CeleriacError {
   const names = [...known];
   if (names.length === 0) {
-    return new CeleriacError('UNKNOWN_TASK', `unknown task "${name}": no tasks are loaded (task modules: ${modules.length ? modules.join(', ') : 'none'}). Check the "tasks" option.`);
+    return new CeleriacError(
+      'UNKNOWN_TASK',
+      `unknown task "${name}": no tasks are loaded (task modules: ${modules.length ? modules.join(', ') : 'none'}). Check the "tasks" option.`,
+    );
   }
   const near = closest(name, names);
-  return new CeleriacError('UNKNOWN_TASK', `unknown task "${name}": did you mean "${near}"? (known tasks: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''})`);
+  return new CeleriacError(
+    'UNKNOWN_TASK',
+    `unknown task "${name}": did you mean "${near}"? (known tasks: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''})`,
+  );
 }
 
 function optionError(task: string, err: unknown): CeleriacError {
@@ -46,17 +52,24 @@ export function jobFactory(task: TaskManifestEntry, options: SendOptions | undef
   let expiresAt = task.expiresMs > 0 ? now + task.expiresMs : 0;
   try {
     if (o.expires !== undefined) {
-      expiresAt = typeof o.expires === 'number' ? now + durationMs(o.expires, 'expires (seconds from now)') : instantMs(o.expires, 'expires');
+      expiresAt =
+        typeof o.expires === 'number' ? now + durationMs(o.expires, 'expires (seconds from now)') : instantMs(o.expires, 'expires');
       if (expiresAt <= now) throw new Error(`expires is already past (${new Date(expiresAt).toISOString()}): the job could never run`);
     }
   } catch (err) {
     throw optionError(task.name, err);
   }
   if (expiresAt && runAt && expiresAt <= runAt) {
-    throw optionError(task.name, new Error(`expires (${new Date(expiresAt).toISOString()}) is not after the eta (${new Date(runAt).toISOString()}): the job could never run`));
+    throw optionError(
+      task.name,
+      new Error(
+        `expires (${new Date(expiresAt).toISOString()}) is not after the eta (${new Date(runAt).toISOString()}): the job could never run`,
+      ),
+    );
   }
   const priority = o.priority ?? task.priority;
-  if (!Number.isInteger(priority) || Math.abs(priority) > 1e9) throw optionError(task.name, new Error(`priority must be an integer, got ${String(priority)}`));
+  if (!Number.isInteger(priority) || Math.abs(priority) > 1e9)
+    throw optionError(task.name, new Error(`priority must be an integer, got ${String(priority)}`));
   if (o.maxRetries !== undefined && !(o.maxRetries === Number.POSITIVE_INFINITY || (Number.isInteger(o.maxRetries) && o.maxRetries >= 0))) {
     throw optionError(task.name, new Error(`maxRetries must be an integer ≥ 0 or Infinity, got ${String(o.maxRetries)}`));
   }
@@ -80,7 +93,10 @@ export function jobFactory(task: TaskManifestEntry, options: SendOptions | undef
 export function checkId(task: string, id: unknown): asserts id is string {
   // eslint-disable-next-line no-control-regex
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID || /[\u0000-\u001f\u007f]/.test(id)) {
-    throw new CeleriacError('INVALID_SEND_OPTIONS', `send(${task}): id must be a non-empty string of at most ${MAX_ID} printable characters, got ${JSON.stringify(id)}`);
+    throw new CeleriacError(
+      'INVALID_SEND_OPTIONS',
+      `send(${task}): id must be a non-empty string of at most ${MAX_ID} printable characters, got ${JSON.stringify(id)}`,
+    );
   }
 }
 
@@ -88,7 +104,10 @@ export function checkId(task: string, id: unknown): asserts id is string {
 export function encodeArgs(task: string | TaskManifestEntry, args: unknown, path = 'args', caller = 'send'): string {
   const name = typeof task === 'string' ? task : task.name;
   if (!Array.isArray(args)) {
-    throw new CeleriacError('INVALID_ARGS', `${caller}(${name}): ${path} must be an array of arguments, got ${args === null ? 'null' : typeof args}; to pass one value, wrap it: [value]`);
+    throw new CeleriacError(
+      'INVALID_ARGS',
+      `${caller}(${name}): ${path} must be an array of arguments, got ${args === null ? 'null' : typeof args}; to pass one value, wrap it: [value]`,
+    );
   }
   if (typeof task !== 'string') checkArgCount(task, args, caller, path);
   const out = toJson(args, path);
@@ -109,7 +128,8 @@ export interface ManyJob {
  */
 export function manyJobs(task: TaskManifestEntry, items: unknown, options: SendOptions | undefined, now: number): ManyJob[] {
   const where = `sendMany(${task.name})`;
-  if (!Array.isArray(items)) throw new CeleriacError('INVALID_ARGS', `${where}: expected an array of argument arrays (or of { args, ...options })`);
+  if (!Array.isArray(items))
+    throw new CeleriacError('INVALID_ARGS', `${where}: expected an array of argument arrays (or of { args, ...options })`);
   if (isPlainObject(options) && 'id' in (options as object)) {
     throw new CeleriacError('INVALID_SEND_OPTIONS', `${where}: "id" cannot be shared by many jobs: give each job its own, as { args, id }`);
   }
@@ -125,7 +145,10 @@ export function manyJobs(task: TaskManifestEntry, items: unknown, options: SendO
   return items.map((item: unknown, i): ManyJob => {
     if (Array.isArray(item)) return { job: shared(encodeArgs(task, item, `argsList[${i}]`, 'sendMany')), chosenId: false };
     if (!isPlainObject(item)) {
-      throw new CeleriacError('INVALID_ARGS', `${where}: argsList[${i}] must be an argument array or { args, ...options }, got ${item === null ? 'null' : typeof item}`);
+      throw new CeleriacError(
+        'INVALID_ARGS',
+        `${where}: argsList[${i}] must be an argument array or { args, ...options }, got ${item === null ? 'null' : typeof item}`,
+      );
     }
     const { args, ...own } = item as { args?: unknown };
     const ownOptions = own as SendOptions;
@@ -138,10 +161,7 @@ export function manyJobs(task: TaskManifestEntry, items: unknown, options: SendO
 export function checkArgCount(task: TaskManifestEntry, args: unknown[], caller = 'send', path = 'args'): void {
   const p = task.params;
   if (!p || (args.length >= p.min && (p.max === null || args.length <= p.max))) return;
-  const takes =
-    p.max === null ? `at least ${p.min}`
-    : p.min === p.max ? `${p.min}`
-    : `${p.min} to ${p.max}`;
+  const takes = p.max === null ? `at least ${p.min}` : p.min === p.max ? `${p.min}` : `${p.min} to ${p.max}`;
   const shown = JSON.stringify(args);
   throw new CeleriacError(
     'INVALID_ARGS',

@@ -21,7 +21,10 @@ function serializeAt(value: unknown, depth: number, seen: Set<unknown>): Seriali
     }
     return out;
   } catch (err) {
-    return { name: 'UnreadableError', message: `${depth === 0 ? 'the task threw' : 'the cause is'} a value that cannot be read: ${describeFault(err)}` };
+    return {
+      name: 'UnreadableError',
+      message: `${depth === 0 ? 'the task threw' : 'the cause is'} a value that cannot be read: ${describeFault(err)}`,
+    };
   }
 }
 
@@ -30,12 +33,17 @@ function fromError(e: Error): SerializedError {
   const message = read(e, 'message');
   const out: SerializedError = {
     name: name.ok && typeof name.value === 'string' && name.value !== '' ? name.value : 'Error',
-    message: !message.ok ? `(its message could not be read: ${describeFault(message.error)})` : typeof message.value === 'string' ? message.value : text(message.value),
+    message: !message.ok
+      ? `(its message could not be read: ${describeFault(message.error)})`
+      : typeof message.value === 'string'
+        ? message.value
+        : text(message.value),
   };
   const stack = read(e, 'stack');
   if (stack.ok && typeof stack.value === 'string') out.stack = stack.value;
   const code = read(e, 'code');
-  if (code.ok && (typeof code.value === 'string' || (typeof code.value === 'number' && Number.isFinite(code.value)))) out.code = String(code.value);
+  if (code.ok && (typeof code.value === 'string' || (typeof code.value === 'number' && Number.isFinite(code.value))))
+    out.code = String(code.value);
   return out;
 }
 

@@ -42,7 +42,17 @@ export interface TaskOptions {
 }
 
 const TASK_OPTION_KEYS = [
-  'maxRetries', 'retryDelay', 'timeout', 'autoretryFor', 'retryBackoff', 'retryBackoffMax', 'retryJitter', 'priority', 'expires', 'rateLimit', 'queue',
+  'maxRetries',
+  'retryDelay',
+  'timeout',
+  'autoretryFor',
+  'retryBackoff',
+  'retryBackoffMax',
+  'retryJitter',
+  'priority',
+  'expires',
+  'rateLimit',
+  'queue',
 ] as const;
 
 /** Task options with every duration in milliseconds and every default filled in. */
@@ -141,7 +151,8 @@ export type TaskResult<D> = D extends TaskDefinition<any, infer R> ? Awaited<R> 
 
 /** What send() takes after the task: the task's own argument types for a definition, any list for a name. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see TaskResult
-export type SendRest<T> = T extends TaskDefinition<infer A, any> ? [args: A, options?: SendOptions] : [args?: unknown[], options?: SendOptions];
+export type SendRest<T> =
+  T extends TaskDefinition<infer A, any> ? [args: A, options?: SendOptions] : [args?: unknown[], options?: SendOptions];
 /** sendMany()'s list: argument lists (or `{ args, ...options }`) typed by the definition, any for a name. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see TaskResult
 export type SendManyArgs<T> = readonly SendManyItem<T extends TaskDefinition<infer A, any> ? A : unknown[]>[];
@@ -218,7 +229,10 @@ export function resolveTaskOptions(given: TaskOptions, where: string): ResolvedT
   if (options.maxRetries !== undefined) checkMaxRetries(options.maxRetries, `${where}: maxRetries`);
   const autoretryFor = options.autoretryFor ?? [];
   if (!Array.isArray(autoretryFor) || autoretryFor.some((m) => typeof m !== 'function' && typeof m !== 'string')) {
-    throw new CeleriacError('INVALID_TASK_OPTIONS', `${where}: autoretryFor must be an array of Error classes, error names/codes, or predicates`);
+    throw new CeleriacError(
+      'INVALID_TASK_OPTIONS',
+      `${where}: autoretryFor must be an array of Error classes, error names/codes, or predicates`,
+    );
   }
   const backoff = options.retryBackoff ?? false;
   if (typeof backoff !== 'boolean' && !(typeof backoff === 'number' && Number.isFinite(backoff) && backoff > 0)) {

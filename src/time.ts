@@ -10,7 +10,9 @@ export const MAX_DURATION_MS = 10_000 * 365.25 * 86_400_000;
 
 function checkDuration(ms: number, what: string, value: unknown): number {
   if (ms > MAX_DURATION_MS) {
-    throw new RangeError(`${what} must be at most ${MAX_DURATION_MS / 1000} seconds (10,000 years), got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+    throw new RangeError(
+      `${what} must be at most ${MAX_DURATION_MS / 1000} seconds (10,000 years), got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
+    );
   }
   return ms;
 }

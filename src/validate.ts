@@ -79,7 +79,13 @@ function problemAt(value: unknown, path: string, seen: Set<object> | undefined, 
     for (let i = 0; i < obj.length; i++) {
       const item: unknown = obj[i];
       // Paths are built only when something is wrong: strings and numbers need no descent.
-      if (typeof item === 'string' || typeof item === 'boolean' || (typeof item === 'number' && Number.isFinite(item) && !Object.is(item, -0)) || item === null) continue;
+      if (
+        typeof item === 'string' ||
+        typeof item === 'boolean' ||
+        (typeof item === 'number' && Number.isFinite(item) && !Object.is(item, -0)) ||
+        item === null
+      )
+        continue;
       const p = problemAt(item, `${path}[${i}]`, seen, depth + 1);
       if (p) return p;
     }
@@ -88,13 +94,17 @@ function problemAt(value: unknown, path: string, seen: Set<object> | undefined, 
   }
   const proto = Object.getPrototypeOf(obj);
   if (proto !== Object.prototype && proto !== null) {
-    const kind = obj instanceof Date ? 'a Date: pass date.toISOString()' : `an instance of ${proto?.constructor?.name ?? 'a class'}: pass a plain object`;
+    const kind =
+      obj instanceof Date
+        ? 'a Date: pass date.toISOString()'
+        : `an instance of ${proto?.constructor?.name ?? 'a class'}: pass a plain object`;
     return `${path} is ${kind}`;
   }
   seen?.add(obj);
   for (const key in obj) {
     const v = (obj as Record<string, unknown>)[key];
-    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0)) || v === null) continue;
+    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0)) || v === null)
+      continue;
     const p = problemAt(v, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen, depth + 1);
     if (p) return p;
   }

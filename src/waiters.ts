@@ -23,7 +23,12 @@ export class ResultWaiters {
       if (timeoutMs === undefined) return;
       const timer = setTimeout(() => {
         this.remove(job.id, waiter);
-        reject(new CeleriacError('RESULT_TIMEOUT', `job ${job.id} (${job.task}) did not finish within ${timeoutMs} ms; it is ${job.state} and goes on`));
+        reject(
+          new CeleriacError(
+            'RESULT_TIMEOUT',
+            `job ${job.id} (${job.task}) did not finish within ${timeoutMs} ms; it is ${job.state} and goes on`,
+          ),
+        );
       }, timeoutMs);
       waiter.resolve = (v) => {
         clearTimeout(timer);
@@ -57,7 +62,14 @@ export class ResultWaiters {
   /** The app closed (or its store failed: `error`): nobody will be woken any more. */
   rejectAll(error?: CeleriacError): void {
     for (const [id, list] of this.byId) {
-      for (const w of list) w.reject(error ?? new CeleriacError('APP_CLOSED', `the app closed before job ${id} finished; it is still on record and runs after the next start`));
+      for (const w of list)
+        w.reject(
+          error ??
+            new CeleriacError(
+              'APP_CLOSED',
+              `the app closed before job ${id} finished; it is still on record and runs after the next start`,
+            ),
+        );
     }
     this.byId.clear();
   }

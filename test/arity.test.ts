@@ -35,23 +35,45 @@ describe('arity at send', () => {
     const data = join(dir, 'data');
     const app = await createCeleriac({ dir: data, tasks: [join(dir, 'tasks.mts')], logger: false });
     t.after(() => app.close({ timeout: 1 }));
-    await assert.rejects(app.send('myapp.hash', ['abc']), refused('INVALID_ARGS', /send\(myapp\.hash\): myapp\.hash\(text, rounds\) takes 2 arguments, got 1: \["abc"\] \(defined at .*tasks\.mts:2\)/));
+    await assert.rejects(
+      app.send('myapp.hash', ['abc']),
+      refused(
+        'INVALID_ARGS',
+        /send\(myapp\.hash\): myapp\.hash\(text, rounds\) takes 2 arguments, got 1: \["abc"\] \(defined at .*tasks\.mts:2\)/,
+      ),
+    );
     await assert.rejects(app.send('myapp.hash', ['abc', 1, 2]), refused('INVALID_ARGS', /takes 2 arguments, got 3/));
-    await assert.rejects(app.send('myapp.opt', []), refused('INVALID_ARGS', /myapp\.opt\(url, \{ ?retries ?= ?3 ?\} ?= ?\{\}\) takes 1 to 2 arguments, got 0/));
+    await assert.rejects(
+      app.send('myapp.opt', []),
+      refused('INVALID_ARGS', /myapp\.opt\(url, \{ ?retries ?= ?3 ?\} ?= ?\{\}\) takes 1 to 2 arguments, got 0/),
+    );
     await assert.rejects(app.send('myapp.opt', ['u', {}, 3]), refused('INVALID_ARGS', /takes 1 to 2 arguments, got 3/));
-    await assert.rejects(app.send('myapp.rest', []), refused('INVALID_ARGS', /myapp\.rest\(first, \.\.\.more\) takes at least 1 argument, got 0/));
-    await assert.rejects(app.sendMany('myapp.hash', [['a', 1], ['b']]), refused('INVALID_ARGS', /sendMany\(myapp\.hash\).*takes 2 arguments, got 1/));
+    await assert.rejects(
+      app.send('myapp.rest', []),
+      refused('INVALID_ARGS', /myapp\.rest\(first, \.\.\.more\) takes at least 1 argument, got 0/),
+    );
+    await assert.rejects(
+      app.sendMany('myapp.hash', [['a', 1], ['b']]),
+      refused('INVALID_ARGS', /sendMany\(myapp\.hash\).*takes 2 arguments, got 1/),
+    );
     assert.equal((await readJobs(data)).size, 0, 'nothing refused was written');
 
     // What fits the signature is accepted: optional and rest parameters allowed for; a
     // task whose parameters cannot be read (a bound function) is not checked.
-    for (const [name, args] of [['myapp.hash', ['a', 1]], ['myapp.opt', ['u']], ['myapp.opt', ['u', { retries: 1 }]], ['myapp.rest', [1]], ['myapp.rest', [1, 2, 3, 4]], ['myapp.unread', [1, 2, 3]]] as const) {
+    for (const [name, args] of [
+      ['myapp.hash', ['a', 1]],
+      ['myapp.opt', ['u']],
+      ['myapp.opt', ['u', { retries: 1 }]],
+      ['myapp.rest', [1]],
+      ['myapp.rest', [1, 2, 3, 4]],
+      ['myapp.unread', [1, 2, 3]],
+    ] as const) {
       await app.send(name, [...args]);
     }
     assert.equal((await readJobs(data)).size, 6);
   });
 
-  test('TypeScript erases `b?: T` to `b`: a TypeScript task module\'s optional parameters are allowed for, its required ones still checked', async (t) => {
+  test("TypeScript erases `b?: T` to `b`: a TypeScript task module's optional parameters are allowed for, its required ones still checked", async (t) => {
     const dir = await tempDir(t, 'celeriac-arity-ts-');
     const from = JSON.stringify(join(ROOT, 'src', 'index.ts'));
     await writeFile(join(dir, 'helpers.mts'), 'export function elsewhere(a: string, b?: string): string { return a + (b ?? ""); }\n');
@@ -68,10 +90,21 @@ export const imported = task('ts.imported', elsewhere);
     const app = await createCeleriac({ dir: data, tasks: [join(dir, 'tasks.mts')], logger: false });
     t.after(() => app.close({ timeout: 1 }));
     await app.start();
-    assert.equal(await (await app.send('ts.greet', ['ann'])).result({ timeout: 20_000 }), 'hello ann', 'the optional parameter may be left out');
+    assert.equal(
+      await (await app.send('ts.greet', ['ann'])).result({ timeout: 20_000 }),
+      'hello ann',
+      'the optional parameter may be left out',
+    );
     assert.equal(await (await app.send('ts.greet', ['ann', 'hi'])).result({ timeout: 20_000 }), 'hi ann');
-    await assert.rejects(app.send('ts.greet', ['ann', 'hi', 'extra']), refused('INVALID_ARGS', /ts\.greet\(name, greeting\) takes 1 to 2 arguments, got 3/));
-    await assert.rejects(app.send('ts.pair', ['a']), refused('INVALID_ARGS', /ts\.pair\(left, right\) takes 2 arguments, got 1/), 'a required parameter is still checked');
+    await assert.rejects(
+      app.send('ts.greet', ['ann', 'hi', 'extra']),
+      refused('INVALID_ARGS', /ts\.greet\(name, greeting\) takes 1 to 2 arguments, got 3/),
+    );
+    await assert.rejects(
+      app.send('ts.pair', ['a']),
+      refused('INVALID_ARGS', /ts\.pair\(left, right\) takes 2 arguments, got 1/),
+      'a required parameter is still checked',
+    );
     assert.equal(await (await app.send('ts.imported', ['x'])).result({ timeout: 20_000 }), 'x', 'a function from another file: no minimum');
   });
 
@@ -79,7 +112,10 @@ export const imported = task('ts.imported', elsewhere);
     const dir = await tasksDir(t);
     const data = join(dir, 'data');
     const client = await createClient({ dir: data, tasks: [join(dir, 'tasks.mts')] });
-    await assert.rejects(client.send('myapp.hash', ['abc']), refused('INVALID_ARGS', /myapp\.hash\(text, rounds\) takes 2 arguments, got 1/));
+    await assert.rejects(
+      client.send('myapp.hash', ['abc']),
+      refused('INVALID_ARGS', /myapp\.hash\(text, rounds\) takes 2 arguments, got 1/),
+    );
     await assert.rejects(client.sendMany('myapp.hash', [['abc']]), refused('INVALID_ARGS', /takes 2 arguments, got 1/));
     assert.equal((await readJobs(data)).size, 0, 'nothing refused reached the inbox');
 
@@ -89,8 +125,8 @@ export const imported = task('ts.imported', elsewhere);
     await blind.send('myapp.hash', ['abc', 2], { id: 'fine' });
     const app = await createCeleriac({ dir: data, tasks: [join(dir, 'tasks.mts')], logger: false });
     t.after(() => app.close({ timeout: 1 }));
-    assert.equal((await app.get('blind')), undefined, 'the wrong-count job was not accepted');
-    assert.ok((await app.get('fine')), 'the good one was');
+    assert.equal(await app.get('blind'), undefined, 'the wrong-count job was not accepted');
+    assert.ok(await app.get('fine'), 'the good one was');
     const rejected = await readdir(join(data, 'inbox-rejected'));
     assert.ok(rejected.length >= 1, 'the refused message is kept aside');
   });

@@ -18,7 +18,8 @@ const refused = (code: string, message: RegExp) => (err: CeleriacError) => {
 
 async function journalBytes(dir: string): Promise<number> {
   let n = 0;
-  for (const f of (await readdir(dir)).filter((f) => f.startsWith('journal-'))) n += (await readFile(join(dir, f))).toString().replace(/\0+$/, '').length;
+  for (const f of (await readdir(dir)).filter((f) => f.startsWith('journal-')))
+    n += (await readFile(join(dir, f))).toString().replace(/\0+$/, '').length;
   return n;
 }
 
@@ -38,7 +39,10 @@ test('values JSON would change silently are refused: -0, symbol keys, named prop
   const app = await openApp(t);
   await assert.rejects(app.send('demo.echo', [-0]), refused('INVALID_ARGS', /args\[0\] is -0, which JSON turns into 0/));
   await assert.rejects(app.send('demo.echo', [{ n: -0 }]), refused('INVALID_ARGS', /args\[0\]\.n is -0/));
-  await assert.rejects(app.send('demo.echo', [{ [Symbol('tag')]: 1 }]), refused('INVALID_ARGS', /args\[0\] has a symbol key \(Symbol\(tag\)\)/));
+  await assert.rejects(
+    app.send('demo.echo', [{ [Symbol('tag')]: 1 }]),
+    refused('INVALID_ARGS', /args\[0\] has a symbol key \(Symbol\(tag\)\)/),
+  );
   const named = Object.assign([1, 2], { extra: 'lost' });
   await assert.rejects(app.send('demo.echo', [named]), refused('INVALID_ARGS', /args\[0\] is an array with a named property "extra"/));
   // eslint-disable-next-line no-sparse-arrays
@@ -51,9 +55,15 @@ test('countdown, eta and expires beyond the range of a Date are refused', async 
   const dir = join(await tempDir(t), 'data');
   const app = await openApp(t, { dir });
   const before = await journalBytes(dir);
-  await assert.rejects(app.send('demo.echo', ['x'], { countdown: 1e300 }), refused('INVALID_SEND_OPTIONS', /countdown must be at most 315576000000 seconds/));
+  await assert.rejects(
+    app.send('demo.echo', ['x'], { countdown: 1e300 }),
+    refused('INVALID_SEND_OPTIONS', /countdown must be at most 315576000000 seconds/),
+  );
   await assert.rejects(app.send('demo.echo', ['x'], { eta: 1e300 }), refused('INVALID_SEND_OPTIONS', /eta is out of the range of a Date/));
-  await assert.rejects(app.send('demo.echo', ['x'], { expires: 1e300 }), refused('INVALID_SEND_OPTIONS', /expires \(seconds from now\) must be at most/));
+  await assert.rejects(
+    app.send('demo.echo', ['x'], { expires: 1e300 }),
+    refused('INVALID_SEND_OPTIONS', /expires \(seconds from now\) must be at most/),
+  );
   await assert.rejects(app.send('demo.echo', ['x'], { countdown: '1e300y' as never }), refused('INVALID_SEND_OPTIONS', /countdown/));
   assert.equal(await journalBytes(dir), before, 'nothing was written');
   const later = await app.send('demo.echo', ['x'], { countdown: 86_400 * 365 * 100 });
@@ -64,17 +74,29 @@ test('createCeleriac refuses a logger that is not one, and a concurrency no mach
   const dir = join(await tempDir(t), 'data');
   const base = { dir, tasks: [fixture('basic')], concurrency: 1 };
   for (const logger of [5, 'console', null, { info() {} }]) {
-    await assert.rejects(createCeleriac({ ...base, logger: logger as never }), refused('INVALID_CONFIG', /"logger" must be false or an object with info, warn and error methods/));
+    await assert.rejects(
+      createCeleriac({ ...base, logger: logger as never }),
+      refused('INVALID_CONFIG', /"logger" must be false or an object with info, warn and error methods/),
+    );
   }
-  await assert.rejects(createCeleriac({ ...base, concurrency: 100_000 }), refused('INVALID_CONFIG', /"concurrency" must be at most 256, got 100000/));
-  assert.throws(() => validateConfig({ concurrency: 100_000 }, 'celeriac.config.json'), refused('INVALID_CONFIG', /celeriac\.config\.json: "concurrency" must be at most 256, got 100000/));
+  await assert.rejects(
+    createCeleriac({ ...base, concurrency: 100_000 }),
+    refused('INVALID_CONFIG', /"concurrency" must be at most 256, got 100000/),
+  );
+  assert.throws(
+    () => validateConfig({ concurrency: 100_000 }, 'celeriac.config.json'),
+    refused('INVALID_CONFIG', /celeriac\.config\.json: "concurrency" must be at most 256, got 100000/),
+  );
   await assert.rejects(readdir(dir), /ENOENT/, 'nothing was created');
 });
 
 test('a data dir that is a file gets a clear error', async (t) => {
   const file = join(await tempDir(t), 'not-a-dir');
   await writeFile(file, 'something else');
-  await assert.rejects(createCeleriac({ dir: file, tasks: [fixture('basic')], logger: false, concurrency: 1 }), refused('INVALID_CONFIG', /the data dir .*not-a-dir is a file, not a directory/));
+  await assert.rejects(
+    createCeleriac({ dir: file, tasks: [fixture('basic')], logger: false, concurrency: 1 }),
+    refused('INVALID_CONFIG', /the data dir .*not-a-dir is a file, not a directory/),
+  );
   await assert.rejects(
     createCeleriac({ dir: join(file, 'data'), tasks: [fixture('basic')], logger: false, concurrency: 1 }),
     refused('INVALID_CONFIG', /a part of its path is a file/),
@@ -87,7 +109,10 @@ test('a "__proto__" key in a config is refused, in JSON and in a module', async 
   await writeFile(join(dir, 'celeriac.config.json'), '{ "tasks": "./tasks", "__proto__": { "concurrency": 0 } }');
   await assert.rejects(loadConfig({ cwd: dir }), refused('INVALID_CONFIG', /celeriac\.config\.json: the key "__proto__" is not allowed/));
   // In a module, `__proto__:` sets the prototype: the config is then not a plain object.
-  assert.throws(() => validateConfig({ __proto__: { tasks: '/elsewhere' } }, 'celeriac.config.mjs'), refused('INVALID_CONFIG', /celeriac\.config\.mjs: the config must be a plain object/));
+  assert.throws(
+    () => validateConfig({ __proto__: { tasks: '/elsewhere' } }, 'celeriac.config.mjs'),
+    refused('INVALID_CONFIG', /celeriac\.config\.mjs: the config must be a plain object/),
+  );
   assert.throws(() => validateConfig({ tasks: './t', toString: 'x' }, 'c.json'), refused('INVALID_CONFIG', /unknown key "toString"/));
 });
 
@@ -97,7 +122,11 @@ test('an inbox cancel message with one bad id cancels nothing and is rejected wi
   const a = await app.send('demo.echo', ['a'], { countdown: 3600 });
   const b = await app.send('demo.echo', ['b'], { countdown: 3600 });
   await submitToInbox(dir, { v: 1, kind: 'cancel', ids: [a.id, 42 as never, b.id] });
-  const reasonFile = await waitFor(async () => (await readdir(join(dir, 'inbox-rejected')).catch(() => [] as string[])).find((f) => f.endsWith('.reason.txt')), 10_000, 'the message to be rejected');
+  const reasonFile = await waitFor(
+    async () => (await readdir(join(dir, 'inbox-rejected')).catch(() => [] as string[])).find((f) => f.endsWith('.reason.txt')),
+    10_000,
+    'the message to be rejected',
+  );
   assert.equal((await app.get(a.id))?.state, 'pending', 'the id before the bad one was not cancelled');
   assert.equal((await app.get(b.id))?.state, 'pending');
   const reason = await readFile(join(dir, 'inbox-rejected', reasonFile), 'utf8');

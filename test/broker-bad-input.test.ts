@@ -12,19 +12,29 @@ import { startTestServer } from './servers.js';
 const TASKS = [fixture('contract')];
 
 function doctor(args: string[]): { code: number | null; out: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', `${ROOT}/src/cli/main.ts`, 'doctor', '--tasks', TASKS[0]!, ...args], { encoding: 'utf8', cwd: ROOT, timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', `${ROOT}/src/cli/main.ts`, 'doctor', '--tasks', TASKS[0]!, ...args], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    timeout: 60_000,
+  });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
 test('a broker URL with another scheme is refused, naming it with the password masked', async () => {
-  await assert.rejects(createCeleriac({ broker: 'amqp://guest:hunter2@mq.example:5672/', tasks: TASKS, logger: false }), (err: Error & { code?: string }) => {
-    assert.equal(err.code, 'INVALID_CONFIG');
-    assert.match(err.message, /amqp:\/\/guest:\*\*\*@mq\.example:5672\//);
-    assert.match(err.message, /redis:\/\/.*postgres:\/\//);
-    assert.doesNotMatch(err.message, /hunter2/);
-    return true;
+  await assert.rejects(
+    createCeleriac({ broker: 'amqp://guest:hunter2@mq.example:5672/', tasks: TASKS, logger: false }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'INVALID_CONFIG');
+      assert.match(err.message, /amqp:\/\/guest:\*\*\*@mq\.example:5672\//);
+      assert.match(err.message, /redis:\/\/.*postgres:\/\//);
+      assert.doesNotMatch(err.message, /hunter2/);
+      return true;
+    },
+  );
+  await assert.rejects(createCeleriac({ dir: '/tmp/x', queue: 'q', tasks: TASKS, logger: false }), {
+    code: 'INVALID_CONFIG',
+    message: /"queue" .*needs "broker"/,
   });
-  await assert.rejects(createCeleriac({ dir: '/tmp/x', queue: 'q', tasks: TASKS, logger: false }), { code: 'INVALID_CONFIG', message: /"queue" .*needs "broker"/ });
 });
 
 test('an unreachable Redis or PostgreSQL: BROKER_UNREACHABLE naming the URL (password masked) and what to check', async () => {
@@ -41,7 +51,11 @@ test('an unreachable Redis or PostgreSQL: BROKER_UNREACHABLE naming the URL (pas
 });
 
 test('a Redis without its AOF is refused before anything is written; doctor says what to set', async (t) => {
-  const redis = await startTestServer('redis', (fn) => t.after(fn), (r) => t.skip(r));
+  const redis = await startTestServer(
+    'redis',
+    (fn) => t.after(fn),
+    (r) => t.skip(r),
+  );
   if (!redis) return;
   const client = new Redis(redis.url);
   try {

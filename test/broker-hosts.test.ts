@@ -42,7 +42,10 @@ test('the same id sent by two hosts at the same moment is created once', async (
   const a = await host(t, redis.url, 'dedup', false);
   const b = await host(t, redis.url, 'dedup', false);
   for (let i = 0; i < 20; i++) {
-    const [x, y] = await Promise.all([a.send('contract.echo', ['from a'], { id: `same:${i}` }), b.send('contract.echo', ['from b'], { id: `same:${i}` })]);
+    const [x, y] = await Promise.all([
+      a.send('contract.echo', ['from a'], { id: `same:${i}` }),
+      b.send('contract.echo', ['from b'], { id: `same:${i}` }),
+    ]);
     assert.equal(Number(x.created) + Number(y.created), 1, `id same:${i}: created ${x.created} / ${y.created}`);
     const kept = (await a.get(`same:${i}`))!.args[0];
     assert.equal(kept, x.created ? 'from a' : 'from b');
@@ -54,7 +57,10 @@ test('SIGKILL of the host running a job: it runs again on another host, flagged 
   if (!redis) return t.skip('no redis-server here');
   const broker = `${redis.url}?${FAST_STALLS}`;
   const log = join(await tempDir(t), 'runs.jsonl');
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture('broker-host', 'host.ts'), broker, 'kill'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture('broker-host', 'host.ts'), broker, 'kill'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   t.after(() => void child.kill('SIGKILL'));
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
@@ -62,11 +68,19 @@ test('SIGKILL of the host running a job: it runs again on another host, flagged 
   });
   const survivor = await host(t, broker, 'kill', false);
   const h = await survivor.send('contract.wait', [log, 3000], { id: 'survive:1' });
-  await waitFor(async () => (await readRuns(log)).some((r) => r.phase === 'start' && (r as { pid?: number }).pid === child.pid), 20_000, 'the job to start on the other host');
+  await waitFor(
+    async () => (await readRuns(log)).some((r) => r.phase === 'start' && (r as { pid?: number }).pid === child.pid),
+    20_000,
+    'the job to start on the other host',
+  );
   child.kill('SIGKILL');
   const killedAt = Date.now();
   await survivor.start();
-  const rerun = await waitFor(async () => (await readRuns(log)).find((r) => r.phase === 'start' && (r as { pid?: number }).pid === process.pid), 20_000, 'the job to run again here');
+  const rerun = await waitFor(
+    async () => (await readRuns(log)).find((r) => r.phase === 'start' && (r as { pid?: number }).pid === process.pid),
+    20_000,
+    'the job to run again here',
+  );
   assert.equal(rerun.recovered, true);
   assert.ok(rerun.at - killedAt < 5000, `ran again ${rerun.at - killedAt} ms after the kill`);
   assert.equal(await h.result({ timeout: 20_000 }), 'finished');

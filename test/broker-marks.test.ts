@@ -12,7 +12,15 @@ import { startTestServer, type BrokerKind } from './servers.js';
 function context(): BackendContext {
   const quiet = { info() {}, warn() {}, error() {} };
   return {
-    pool: new WorkerPool({ modules: [], plugins: [], size: 1, concurrency: 1, timeoutGraceMs: 100, maxResultBytes: 1024, maxWorkerLosses: 1 }),
+    pool: new WorkerPool({
+      modules: [],
+      plugins: [],
+      size: 1,
+      concurrency: 1,
+      timeoutGraceMs: 100,
+      maxResultBytes: 1024,
+      maxWorkerLosses: 1,
+    }),
     task: () => undefined,
     unknownTask: (name) => new CeleriacError('UNKNOWN_TASK', name),
     log: quiet,

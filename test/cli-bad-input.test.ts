@@ -19,7 +19,9 @@ describe('celeriac CLI on bad input', { concurrency: 3 }, () => {
     const dir = join(cwd, '.celeriac');
     // A record as an older version, or a hand edit, could leave it: past the send() checks.
     const store = await FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes: 64 << 20 });
-    await store.commit([{ type: 'add', job: { id: 'far-1', task: 'demo.echo', args: '[]', createdAt: Date.now(), runAt: 1e303, expiresAt: 0, priority: 0 } }]);
+    await store.commit([
+      { type: 'add', job: { id: 'far-1', task: 'demo.echo', args: '[]', createdAt: Date.now(), runAt: 1e303, expiresAt: 0, priority: 0 } },
+    ]);
     await store.close();
     const show = await celeriac(t, cwd, ['show', 'far-1']);
     assert.equal(show.code, 0, explain(show));
@@ -38,7 +40,7 @@ describe('celeriac CLI on bad input', { concurrency: 3 }, () => {
   });
 
   test('--dir that is a file: a clear error, for readers and writers alike', async (t) => {
-    const cwd = await project(t, { 'tasks/tasks.js': TASKS_JS, 'afile': 'not a dir' });
+    const cwd = await project(t, { 'tasks/tasks.js': TASKS_JS, afile: 'not a dir' });
     for (const args of [['list'], ['send', 'demo.echo', '[]'], ['worker', '--tasks', 'tasks', '--burst'], ['doctor', '--tasks', 'tasks']]) {
       const r = await celeriac(t, cwd, [...args, '--dir', 'afile']);
       assert.equal(r.code, 2, explain(r, args[0]));
@@ -48,7 +50,10 @@ describe('celeriac CLI on bad input', { concurrency: 3 }, () => {
   });
 
   test('a config whose top-level await never settles is an error, not a silent exit 0', async (t) => {
-    const cwd = await project(t, { 'celeriac.config.mjs': `await new Promise(() => {});\nexport default { tasks: './tasks' };\n`, 'tasks/tasks.js': TASKS_JS });
+    const cwd = await project(t, {
+      'celeriac.config.mjs': `await new Promise(() => {});\nexport default { tasks: './tasks' };\n`,
+      'tasks/tasks.js': TASKS_JS,
+    });
     const r = await celeriac(t, cwd, ['list']);
     assert.equal(r.code, 2, explain(r));
     assert.match(r.stderr, /config file .*celeriac\.config\.mjs did not finish loading: its top-level await never settles/, explain(r));
@@ -78,7 +83,11 @@ describe('celeriac CLI on bad input', { concurrency: 3 }, () => {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     assert.equal(code, 1, stderr);
-    assert.match(stderr, /^celeriac: permission denied on .*\.celeriac.*: run as root \(the owner of .*\.celeriac\); this process runs as celeriac-is-/, stderr);
+    assert.match(
+      stderr,
+      /^celeriac: permission denied on .*\.celeriac.*: run as root \(the owner of .*\.celeriac\); this process runs as celeriac-is-/,
+      stderr,
+    );
     assert.doesNotMatch(stderr, /\n\s+at /, 'no stack');
   });
 });

@@ -10,7 +10,9 @@ const SLEEP_JS = `${importTask('context, task')}export const sleep = task('demo.
 
 before(() => ensureBuilt());
 
-test('with a worker running, send/list/show/cancel go through its socket: reserved jobs show as reserved and a cancel is the worker\'s answer', { timeout: 180_000 }, async (t) => {
+test("with a worker running, send/list/show/cancel go through its socket: reserved jobs show as reserved and a cancel is the worker's answer", {
+  timeout: 180_000,
+}, async (t) => {
   const cwd = await project(t, {
     'celeriac.config.json': JSON.stringify({ dir: 'data', tasks: ['tasks'], concurrency: 1, prefetch: 4, shutdownTimeout: 1 }),
     'tasks/sleep.js': SLEEP_JS,
@@ -21,12 +23,16 @@ test('with a worker running, send/list/show/cancel go through its socket: reserv
     assert.equal(r.code, 0, explain(r));
   }
   // One runs; the worker holds the others reserved for its only slot.
-  const reserved = await waitFor(async () => {
-    const r = await celeriac(t, cwd, ['list', '--state', 'reserved', '--json']);
-    assert.equal(r.code, 0, explain(r));
-    const ids = json<{ id: string }[]>(r).map((j) => j.id);
-    return ids.length > 0 ? ids : undefined;
-  }, 60_000, 'list to show reserved jobs');
+  const reserved = await waitFor(
+    async () => {
+      const r = await celeriac(t, cwd, ['list', '--state', 'reserved', '--json']);
+      assert.equal(r.code, 0, explain(r));
+      const ids = json<{ id: string }[]>(r).map((j) => j.id);
+      return ids.length > 0 ? ids : undefined;
+    },
+    60_000,
+    'list to show reserved jobs',
+  );
   const show = await celeriac(t, cwd, ['show', reserved[0]!, '--json']);
   assert.equal(show.code, 0, explain(show));
   assert.equal(json(show).state, 'reserved', 'show asks the worker, which knows the job is reserved');

@@ -32,7 +32,11 @@ const CASES: Case[] = [
     name: 'plugin package without a "celeriac" field',
     files: {
       ...config({ plugins: ['celeriac-plugin-nofield'] }),
-      'node_modules/celeriac-plugin-nofield/package.json': JSON.stringify({ name: 'celeriac-plugin-nofield', version: '1.0.0', type: 'module' }),
+      'node_modules/celeriac-plugin-nofield/package.json': JSON.stringify({
+        name: 'celeriac-plugin-nofield',
+        version: '1.0.0',
+        type: 'module',
+      }),
       'node_modules/celeriac-plugin-nofield/index.js': 'export {};\n',
     },
     line: /^✘ plugin "celeriac-plugin-nofield" declares no task modules: add "celeriac": \{ "taskImports": .* to .*celeriac-plugin-nofield\/package\.json/m,
@@ -44,7 +48,11 @@ const CASES: Case[] = [
     files: {
       ...config({ tasks: ['tasks'], plugins: ['celeriac-plugin-broken'] }),
       'tasks/good.js': GOOD_JS,
-      ...pluginFiles('celeriac-plugin-broken', GOOD_JS.replace('demo.echo', 'broken.echo'), `export function taskImports() {\n  return ['./tasks.js', './missing.js'];\n}\n`),
+      ...pluginFiles(
+        'celeriac-plugin-broken',
+        GOOD_JS.replace('demo.echo', 'broken.echo'),
+        `export function taskImports() {\n  return ['./tasks.js', './missing.js'];\n}\n`,
+      ),
     },
     line: /^✘ plugin celeriac-plugin-broken: taskImports\(\) names "\.\/missing\.js", which does not resolve from .*celeriac-plugin-broken\/celeriac\.js$/m,
     fix: /fix: make taskImports\(\) return module paths that resolve from the plugin module/,
@@ -66,7 +74,11 @@ const CASES: Case[] = [
   },
   {
     name: 'an invalid task name',
-    files: { ...config({ tasks: ['tasks'] }), 'tasks/good.js': GOOD_JS, 'tasks/bad.js': `${importTask()}export const bad = task('bad name!', () => 1);\n` },
+    files: {
+      ...config({ tasks: ['tasks'] }),
+      'tasks/good.js': GOOD_JS,
+      'tasks/bad.js': `${importTask()}export const bad = task('bad name!', () => 1);\n`,
+    },
     line: /^✘ task module .*tasks\/bad\.js:2(?::\d+)? failed to import: .*invalid task name "bad name!"/m,
     fix: /fix: fix the error at that line/,
     code: 1,
@@ -84,14 +96,22 @@ const CASES: Case[] = [
   },
   {
     name: 'a TypeScript module with a syntax error',
-    files: { ...config({ tasks: ['tasks'] }), 'tasks/good.js': GOOD_JS, 'tasks/broken.ts': `${importTask()}export const ok = task('syntax.ok', () => 1);\nconst x: number = ;\n` },
+    files: {
+      ...config({ tasks: ['tasks'] }),
+      'tasks/good.js': GOOD_JS,
+      'tasks/broken.ts': `${importTask()}export const ok = task('syntax.ok', () => 1);\nconst x: number = ;\n`,
+    },
     line: /^✘ task module .*tasks\/broken\.ts:3(?::\d+)? failed to import/m,
     fix: /fix: fix the error at that line/,
     code: 1,
   },
   {
     name: 'a module that throws while importing',
-    files: { ...config({ tasks: ['tasks'] }), 'tasks/good.js': GOOD_JS, 'tasks/throws.js': `${importTask()}\nthrow new Error('no DATABASE_URL');\n` },
+    files: {
+      ...config({ tasks: ['tasks'] }),
+      'tasks/good.js': GOOD_JS,
+      'tasks/throws.js': `${importTask()}\nthrow new Error('no DATABASE_URL');\n`,
+    },
     line: /^✘ task module .*tasks\/throws\.js:3(?::\d+)? failed to import: Error: no DATABASE_URL$/m,
     fix: /fix: fix the error at that line/,
     code: 1,
@@ -125,10 +145,17 @@ describe('celeriac doctor', { concurrency: 4 }, () => {
     assert.equal(r.code, 0, explain(r));
     assert.doesNotMatch(r.stdout, /^✘/m, explain(r));
     // The one job sent waits, and no worker holds the dir: a warning with its fix, not a problem.
-    assert.deepEqual(r.stdout.split('\n').filter((l) => l.startsWith('!')), [`! 1 job(s) are waiting to run and no worker is running on ${join(cwd, 'data')}: nothing runs them until one starts`], explain(r));
+    assert.deepEqual(
+      r.stdout.split('\n').filter((l) => l.startsWith('!')),
+      [`! 1 job(s) are waiting to run and no worker is running on ${join(cwd, 'data')}: nothing runs them until one starts`],
+      explain(r),
+    );
     assert.match(r.stdout, /^! 1 job\(s\) are waiting.*\n {4}fix: start a worker on this data dir: celeriac worker/m, explain(r));
     assert.match(r.stdout, /^✔ config file .*celeriac\.config\.json loads and its keys are valid$/m);
-    assert.match(r.stdout, /^✔ plugin celeriac-plugin-hello is installed and declares taskImports → .*celeriac-plugin-hello\/celeriac\.js$/m);
+    assert.match(
+      r.stdout,
+      /^✔ plugin celeriac-plugin-hello is installed and declares taskImports → .*celeriac-plugin-hello\/celeriac\.js$/m,
+    );
     assert.match(r.stdout, /^✔ 2 task\(s\) load in a worker thread: demo\.echo, hello\.greet$/m, explain(r));
     assert.match(r.stdout, /^✔ data dir .*data has no running worker$/m);
     assert.match(r.stdout, /^✔ journal and snapshot read cleanly: 1 job\(s\) \(pending 1\); 1 not finished$/m);
@@ -149,20 +176,30 @@ describe('celeriac doctor', { concurrency: 4 }, () => {
       // The fix belongs to that check: it is on a line right after a ✘/! line.
       const lines = r.stdout.split('\n');
       const at = lines.findIndex((l) => c.fix.test(l));
-      assert.ok(at > 0 && /^ {4}fix: /.test(lines[at]!) && /^ {4}fix: |^[✘!] /.test(lines[at - 1]!), explain(r, `the fix ${c.fix} follows a failed check`));
+      assert.ok(
+        at > 0 && /^ {4}fix: /.test(lines[at]!) && /^ {4}fix: |^[✘!] /.test(lines[at - 1]!),
+        explain(r, `the fix ${c.fix} follows a failed check`),
+      );
       assert.match(r.stdout, c.code ? /\n\d+ problem\(s\) found\.\n$/ : /\nno problems found\.\n$/);
       if (c.code) {
         const j = await celeriac(t, cwd, ['doctor', '--json']);
         assert.equal(j.code, 1, explain(j));
         const report = json<{ ok: boolean; checks: { ok: boolean; warn?: boolean; what: string; fix?: string }[] }>(j);
         assert.equal(report.ok, false);
-        assert.ok(report.checks.some((x) => !x.ok && !x.warn && x.fix), explain(j));
+        assert.ok(
+          report.checks.some((x) => !x.ok && !x.warn && x.fix),
+          explain(j),
+        );
       }
     });
   }
 
   test('a JavaScript module with a syntax error: ✘ with file:line', async (t) => {
-    const cwd = await project(t, { ...config({ tasks: ['tasks'] }), 'tasks/good.js': GOOD_JS, 'tasks/broken.js': `${importTask()}export const ok = task('syntax.ok', () => 1);\nconst x = ;\n` });
+    const cwd = await project(t, {
+      ...config({ tasks: ['tasks'] }),
+      'tasks/good.js': GOOD_JS,
+      'tasks/broken.js': `${importTask()}export const ok = task('syntax.ok', () => 1);\nconst x = ;\n`,
+    });
     const r = await celeriac(t, cwd, ['doctor']);
     assert.equal(r.code, 1, explain(r));
     assert.match(r.stdout, /^✘ task module .*tasks\/broken\.js:3(?::\d+)? failed to import: SyntaxError/m, explain(r));

@@ -58,7 +58,11 @@ function buildOnce(): void {
   }
   try {
     if (isFresh()) return;
-    const res = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+    const res = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
     try {
       statSync(BIN);
     } catch {
@@ -78,7 +82,11 @@ export function ensureBuilt(): void {
 }
 
 /** A temp project: package.json with "type": "module", plus the given files. */
-export async function project(t: TestContext, files: Record<string, string>, pkg: Record<string, unknown> = { name: 'celeriac-cli-test', private: true, type: 'module' }): Promise<string> {
+export async function project(
+  t: TestContext,
+  files: Record<string, string>,
+  pkg: Record<string, unknown> = { name: 'celeriac-cli-test', private: true, type: 'module' },
+): Promise<string> {
   const dir = await tempDir(t, 'celeriac-cli-');
   const all: Record<string, string> = { 'package.json': JSON.stringify(pkg, null, 2), ...files };
   for (const [path, text] of Object.entries(all)) {
@@ -89,9 +97,17 @@ export async function project(t: TestContext, files: Record<string, string>, pkg
 }
 
 /** A plugin package in the project's node_modules, declaring `celeriac.taskImports`. */
-export function pluginFiles(name: string, tasksSource: string, taskImports = `export function taskImports() {\n  return ['./tasks.js'];\n}\n`): Record<string, string> {
+export function pluginFiles(
+  name: string,
+  tasksSource: string,
+  taskImports = `export function taskImports() {\n  return ['./tasks.js'];\n}\n`,
+): Record<string, string> {
   return {
-    [`node_modules/${name}/package.json`]: JSON.stringify({ name, version: '1.0.0', type: 'module', celeriac: { taskImports: './celeriac.js' } }, null, 2),
+    [`node_modules/${name}/package.json`]: JSON.stringify(
+      { name, version: '1.0.0', type: 'module', celeriac: { taskImports: './celeriac.js' } },
+      null,
+      2,
+    ),
     [`node_modules/${name}/celeriac.js`]: taskImports,
     [`node_modules/${name}/tasks.js`]: tasksSource,
   };
@@ -123,7 +139,12 @@ async function reap(child: ChildProcess): Promise<void> {
 }
 
 /** Run `celeriac ...args` in `cwd` to completion (killed after `timeoutMs`). */
-export function celeriac(t: TestContext, cwd: string, args: string[], { timeoutMs = 60_000 }: { timeoutMs?: number } = {}): Promise<RunResult> {
+export function celeriac(
+  t: TestContext,
+  cwd: string,
+  args: string[],
+  { timeoutMs = 60_000 }: { timeoutMs?: number } = {},
+): Promise<RunResult> {
   const started = Date.now();
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => reap(child));
@@ -134,7 +155,9 @@ export function celeriac(t: TestContext, cwd: string, args: string[], { timeoutM
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`celeriac ${args.join(' ')} did not exit within ${timeoutMs} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
+      reject(
+        new Error(`celeriac ${args.join(' ')} did not exit within ${timeoutMs} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`),
+      );
     }, timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
@@ -175,21 +198,29 @@ export interface WorkerProcess {
 const BANNER_DONE = /\[tasks\]\n(?: {2}\. .*\n)+\n/;
 
 /** Start `celeriac worker ...args` and wait for its banner; SIGKILLed when the test ends if still running. */
-export async function startWorker(t: TestContext, cwd: string, args: string[] = [], { readyMs = 60_000 }: { readyMs?: number } = {}): Promise<WorkerProcess> {
+export async function startWorker(
+  t: TestContext,
+  cwd: string,
+  args: string[] = [],
+  { readyMs = 60_000 }: { readyMs?: number } = {},
+): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [BIN, 'worker', ...args], { cwd, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => reap(child));
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((r) => child.once('close', (code, signal) => r({ code, signal, at: Date.now() })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((r) =>
+    child.once('close', (code, signal) => r({ code, signal, at: Date.now() })),
+  );
   let done = false;
   void exited.then(() => (done = true));
   const waitOutput = async (re: RegExp, ms = 30_000) => {
     const until = Date.now() + ms;
     while (!re.test(out)) {
       if (done) throw new Error(`the worker exited before printing ${re}\n--- stdout ---\n${out}\n--- stderr ---\n${err}`);
-      if (Date.now() > until) throw new Error(`the worker did not print ${re} within ${ms} ms\n--- stdout ---\n${out}\n--- stderr ---\n${err}`);
+      if (Date.now() > until)
+        throw new Error(`the worker did not print ${re} within ${ms} ms\n--- stdout ---\n${out}\n--- stderr ---\n${err}`);
       await sleep(20);
     }
   };
@@ -198,10 +229,16 @@ export async function startWorker(t: TestContext, cwd: string, args: string[] = 
 }
 
 /** Wait for a bounded time for the process to exit. */
-export async function exitWithin(w: WorkerProcess, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }> {
+export async function exitWithin(
+  w: WorkerProcess,
+  ms: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the worker did not exit within ${ms} ms\n--- stdout ---\n${w.stdout()}\n--- stderr ---\n${w.stderr()}`)), ms);
+    timer = setTimeout(
+      () => reject(new Error(`the worker did not exit within ${ms} ms\n--- stdout ---\n${w.stdout()}\n--- stderr ---\n${w.stderr()}`)),
+      ms,
+    );
   });
   try {
     return await Promise.race([w.exited, timeout]);
@@ -217,7 +254,8 @@ export async function waitJob(dir: string, id: string, check: (j: JobRecord) => 
   for (;;) {
     last = (await readJobs(dir)).get(id);
     if (last && check(last)) return last;
-    if (Date.now() > until) throw new Error(`job ${id} did not reach the expected state within ${ms} ms; last seen: ${JSON.stringify(last)}`);
+    if (Date.now() > until)
+      throw new Error(`job ${id} did not reach the expected state within ${ms} ms; last seen: ${JSON.stringify(last)}`);
     await sleep(10);
   }
 }

@@ -37,7 +37,10 @@ describe('CLI output', { concurrency: 2 }, () => {
     const dir = join(tmp, 'data');
     const app = await createCeleriac({ dir, logger: false });
     const jobs = 260;
-    await app.sendMany('celeriac.test', Array.from({ length: jobs }, (_, i) => [`${i}:${'x'.repeat(4000)}`]));
+    await app.sendMany(
+      'celeriac.test',
+      Array.from({ length: jobs }, (_, i) => [`${i}:${'x'.repeat(4000)}`]),
+    );
     await app.close();
 
     // The reader starts reading a second after the command began writing: by then the
@@ -60,7 +63,7 @@ describe('CLI output', { concurrency: 2 }, () => {
     assert.match(r.stdout, /^[0-9a-f-]{36}\n$/, explain(r, 'one line: the id'));
     assert.match(r.stderr, /sent celeriac\.test; no worker is running: it runs when one starts/, explain(r));
     const id = r.stdout.trim();
-    assert.equal((await readJobs(dir)).get(id)?.task, 'celeriac.test', 'the printed id is the job\'s');
+    assert.equal((await readJobs(dir)).get(id)?.task, 'celeriac.test', "the printed id is the job's");
     const j = await celeriac(t, tmp, ['send', 'celeriac.test', '["y"]', '--dir', dir, '--json']);
     assert.equal(j.code, 0, explain(j));
     assert.deepEqual(Object.keys(json(j)).sort(), ['id', 'task', 'worker'], 'stdout is the JSON alone');
@@ -82,7 +85,11 @@ describe('CLI output', { concurrency: 2 }, () => {
     // A task that may be in the broken module: refused, saying so.
     const half = await celeriac(t, cwd, ['send', 'demo.half', '[4]']);
     assert.equal(half.code, 1, explain(half));
-    assert.match(half.stderr, /unknown task "demo\.half".*; it may be defined in a module that did not load:\n {2}- task module .*broken\.js:3/, explain(half));
+    assert.match(
+      half.stderr,
+      /unknown task "demo\.half".*; it may be defined in a module that did not load:\n {2}- task module .*broken\.js:3/,
+      explain(half),
+    );
   });
 
   test('a mistyped command suggests the nearest one', async (t) => {
@@ -107,7 +114,10 @@ describe('CLI output', { concurrency: 2 }, () => {
     const list = await celeriac(t, tmp, ['list', '--dir', dir]);
     assert.match(list.stdout, /^gone +celeriac\.test +default +cancelled +0 +\S+ ago$/m, explain(list));
     assert.match(list.stdout, /^later +celeriac\.test +default +pending +0 +\S+ ago +in (?:1h|\d+m)$/m, explain(list));
-    const [gone, later] = await Promise.all([celeriac(t, tmp, ['show', 'gone', '--dir', dir]), celeriac(t, tmp, ['show', 'later', '--dir', dir])]);
+    const [gone, later] = await Promise.all([
+      celeriac(t, tmp, ['show', 'gone', '--dir', dir]),
+      celeriac(t, tmp, ['show', 'later', '--dir', dir]),
+    ]);
     assert.match(gone.stdout, /^state +cancelled$/m, explain(gone));
     assert.doesNotMatch(gone.stdout, /^run at/m, explain(gone));
     assert.match(later.stdout, /^run at +\S+ \(in (?:1h|\d+m)\)$/m, explain(later));

@@ -23,7 +23,10 @@ export const slow = task('work.slow', async (marker, ms) => {
 `;
 
 async function slowProject(t: Parameters<typeof project>[0]): Promise<string> {
-  return project(t, { 'celeriac.config.json': JSON.stringify({ dir: 'data', tasks: ['tasks'], concurrency: 1, prefetch: 1 }), 'tasks/slow.js': SLOW_JS });
+  return project(t, {
+    'celeriac.config.json': JSON.stringify({ dir: 'data', tasks: ['tasks'], concurrency: 1, prefetch: 1 }),
+    'tasks/slow.js': SLOW_JS,
+  });
 }
 
 describe('celeriac worker signals', { concurrency: 2 }, () => {
@@ -46,7 +49,9 @@ describe('celeriac worker signals', { concurrency: 2 }, () => {
     assert.deepEqual(job.result, { recovered: false, attempt: 1 });
     const finished = Date.parse(job.finishedAt);
     assert.ok(exit.at >= finished, 'the worker exited after the job finished');
-    t.diagnostic(`SIGTERM → exit: ${exit.at - signalled} ms (the job needed ~${Math.max(0, finished - signalled)} ms more; exit ${exit.at - finished} ms after it finished)`);
+    t.diagnostic(
+      `SIGTERM → exit: ${exit.at - signalled} ms (the job needed ~${Math.max(0, finished - signalled)} ms more; exit ${exit.at - finished} ms after it finished)`,
+    );
   });
 
   test('SIGINT twice during a long job: cold shutdown, exit 0; the job is pending and recovers at the next start', async (t) => {

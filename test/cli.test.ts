@@ -31,7 +31,10 @@ export const sleep = task('demo.sleep', (ms) => new Promise((resolve, reject) =>
 const REPORT_TS = `${importTask()}export const build = task('report.build', (n: number): { n: number; lang: 'ts' } => ({ n, lang: 'ts' }));
 `;
 
-const HELLO_PLUGIN = pluginFiles('celeriac-plugin-hello', `${importTask()}export const greet = task('hello.greet', (name) => \`hello \${name}\`);\n`);
+const HELLO_PLUGIN = pluginFiles(
+  'celeriac-plugin-hello',
+  `${importTask()}export const greet = task('hello.greet', (name) => \`hello \${name}\`);\n`,
+);
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -48,7 +51,10 @@ describe('celeriac CLI', { concurrency: 3 }, () => {
       assert.equal(r.code, 0, explain(r));
       assert.match(r.stdout, /Usage: celeriac <command> \[options\]/);
       for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c} +\\S`, 'm'), `main help lists ${c}`);
-      assert.match(r.stdout, /Exit codes: 0 ok, 1 error, 2 usage error, 3 no such job, 4 test job failed or timed out, 5 job not cancelled/);
+      assert.match(
+        r.stdout,
+        /Exit codes: 0 ok, 1 error, 2 usage error, 3 no such job, 4 test job failed or timed out, 5 job not cancelled/,
+      );
     }
     for (const [i, c] of [...COMMANDS, 'show'].entries()) {
       const r = helps[i + 2]!;
@@ -58,7 +64,11 @@ describe('celeriac CLI', { concurrency: 3 }, () => {
       assert.match(r.stdout, /Exit codes:/);
       assert.equal(r.stderr, '');
     }
-    assert.match(helps[2]!.stdout, /--burst[\s\S]*--concurrency N[\s\S]*SIGTERM or SIGINT: warm shutdown[\s\S]*second SIGINT: cold shutdown/, 'worker --help documents the flags and signals');
+    assert.match(
+      helps[2]!.stdout,
+      /--burst[\s\S]*--concurrency N[\s\S]*SIGTERM or SIGINT: warm shutdown[\s\S]*second SIGINT: cold shutdown/,
+      'worker --help documents the flags and signals',
+    );
     assert.match(helps[3]!.stdout, /ARGS_JSON is the JSON array of arguments/);
 
     const usage: [string[], RegExp][] = [
@@ -76,7 +86,14 @@ describe('celeriac CLI', { concurrency: 3 }, () => {
       [['test', '--timeout', 'abc'], /--timeout must be a number, got "abc"/],
       [['worker', '--concurrency', '0'], /--concurrency must be an integer ≥ 1, got "0"/],
     ];
-    const runs = await inParallel(6, usage.map(([args]) => () => celeriac(t, cwd, args)));
+    const runs = await inParallel(
+      6,
+      usage.map(
+        ([args]) =>
+          () =>
+            celeriac(t, cwd, args),
+      ),
+    );
     for (const [i, [args, re]] of usage.entries()) {
       const r = runs[i]!;
       assert.equal(r.code, 2, explain(r, `celeriac ${args.join(' ')} is a usage error`));
@@ -89,20 +106,41 @@ describe('celeriac CLI', { concurrency: 3 }, () => {
 
   test('config errors exit 2 and name the file and the key', async (t) => {
     const cases: { files: Record<string, string>; args?: string[]; expect: RegExp }[] = [
-      { files: { 'celeriac.config.json': JSON.stringify({ tasks: './tasks', concurency: 2 }) }, expect: /celeriac\.config\.json: unknown key "concurency" \(known keys: dir, broker, queue, tasks, plugins, concurrency/ },
-      { files: { 'celeriac.config.json': JSON.stringify({ tasks: './tasks', concurrency: '2' }) }, expect: /celeriac\.config\.json: "concurrency" must be an integer ≥ 1, got "2"/ },
       {
-        files: { 'celeriac.config.ts': `import { defineConfig } from ${JSON.stringify(DIST_INDEX)};\nexport default defineConfig({ tasks: './tasks', plugins: 'celeriac-plugin-hello' as unknown as string[] });\n` },
+        files: { 'celeriac.config.json': JSON.stringify({ tasks: './tasks', concurency: 2 }) },
+        expect: /celeriac\.config\.json: unknown key "concurency" \(known keys: dir, broker, queue, tasks, plugins, concurrency/,
+      },
+      {
+        files: { 'celeriac.config.json': JSON.stringify({ tasks: './tasks', concurrency: '2' }) },
+        expect: /celeriac\.config\.json: "concurrency" must be an integer ≥ 1, got "2"/,
+      },
+      {
+        files: {
+          'celeriac.config.ts': `import { defineConfig } from ${JSON.stringify(DIST_INDEX)};\nexport default defineConfig({ tasks: './tasks', plugins: 'celeriac-plugin-hello' as unknown as string[] });\n`,
+        },
         expect: /celeriac\.config\.ts: "plugins" must be a list of strings, got "celeriac-plugin-hello"/,
       },
-      { files: { 'celeriac.config.mjs': `export default { tasks: './tasks', shutdownTimeout: true };\n` }, expect: /celeriac\.config\.mjs: "shutdownTimeout" must be seconds/ },
-      { files: { 'celeriac.config.js': `export default { tasks: './tasks', watch: 'yes' };\n` }, expect: /celeriac\.config\.js: "watch" must be true or false, got "yes"/ },
-      { files: { 'elsewhere/my.json': JSON.stringify({ dir: 3 }) }, args: ['--config', 'elsewhere/my.json'], expect: /elsewhere\/my\.json: "dir" must be a non-empty string, got 3/ },
+      {
+        files: { 'celeriac.config.mjs': `export default { tasks: './tasks', shutdownTimeout: true };\n` },
+        expect: /celeriac\.config\.mjs: "shutdownTimeout" must be seconds/,
+      },
+      {
+        files: { 'celeriac.config.js': `export default { tasks: './tasks', watch: 'yes' };\n` },
+        expect: /celeriac\.config\.js: "watch" must be true or false, got "yes"/,
+      },
+      {
+        files: { 'elsewhere/my.json': JSON.stringify({ dir: 3 }) },
+        args: ['--config', 'elsewhere/my.json'],
+        expect: /elsewhere\/my\.json: "dir" must be a non-empty string, got 3/,
+      },
       { files: {}, args: ['--config', 'missing.config.json'], expect: /config file .*missing\.config\.json does not exist/ },
       { files: { 'celeriac.config.json': '{ "tasks": ' }, expect: /config file .*celeriac\.config\.json could not be loaded/ },
     ];
     const dirs = await Promise.all(cases.map((c) => project(t, c.files)));
-    const runs = await inParallel(4, cases.map((c, i) => () => celeriac(t, dirs[i]!, ['list', ...(c.args ?? [])])));
+    const runs = await inParallel(
+      4,
+      cases.map((c, i) => () => celeriac(t, dirs[i]!, ['list', ...(c.args ?? [])])),
+    );
     for (const [i, c] of cases.entries()) {
       const r = runs[i]!;
       assert.equal(r.code, 2, explain(r, `case ${i}`));
@@ -114,7 +152,9 @@ describe('celeriac CLI', { concurrency: 3 }, () => {
     // tsx compiles it to CommonJS there; its default export must still be the config.
     const cwd = await project(
       t,
-      { 'celeriac.config.ts': `import { defineConfig } from ${JSON.stringify(DIST_INDEX)};\nexport default defineConfig({ dir: './from-config' });\n` },
+      {
+        'celeriac.config.ts': `import { defineConfig } from ${JSON.stringify(DIST_INDEX)};\nexport default defineConfig({ dir: './from-config' });\n`,
+      },
       { name: 'cjs-project', private: true },
     );
     const r = await celeriac(t, cwd, ['list']);
@@ -151,13 +191,29 @@ export default defineConfig({
       ['ts', ['report.build', '[7]']],
       ['later', ['demo.echo', '["later"]', '--countdown', '3600']],
     ];
-    const sent = await inParallel(4, sends.map(([id, args]) => () => celeriac(t, cwd, ['send', ...args, '--id', id])));
+    const sent = await inParallel(
+      4,
+      sends.map(
+        ([id, args]) =>
+          () =>
+            celeriac(t, cwd, ['send', ...args, '--id', id]),
+      ),
+    );
     for (const [i, r] of sent.entries()) {
       assert.equal(r.code, 0, explain(r, `send ${sends[i]![0]}`));
       assert.equal(r.stdout, `${sends[i]![0]}\n`, 'send prints the job id alone on stdout');
       assert.match(r.stderr, /no worker is running: it runs when one starts/);
     }
-    const j = await celeriac(t, cwd, ['send', 'demo.echo', '["json"]', '--json', '--eta', new Date(Date.now() + 7_200_000).toISOString(), '--expires', '86400']);
+    const j = await celeriac(t, cwd, [
+      'send',
+      'demo.echo',
+      '["json"]',
+      '--json',
+      '--eta',
+      new Date(Date.now() + 7_200_000).toISOString(),
+      '--expires',
+      '86400',
+    ]);
     assert.equal(j.code, 0, explain(j));
     const jsonSend = json<{ id: string; task: string; worker: number | null }>(j);
     assert.equal(jsonSend.task, 'demo.echo');
@@ -170,7 +226,11 @@ export default defineConfig({
     assert.equal(unknown.code, 1, explain(unknown));
     assert.match(unknown.stderr, /unknown task "demo.ech": did you mean "demo.echo"\?/);
 
-    const [show, list, table] = await Promise.all([celeriac(t, cwd, ['show', 'single', '--json']), celeriac(t, cwd, ['list', '--json']), celeriac(t, cwd, ['list'])]);
+    const [show, list, table] = await Promise.all([
+      celeriac(t, cwd, ['show', 'single', '--json']),
+      celeriac(t, cwd, ['list', '--json']),
+      celeriac(t, cwd, ['list']),
+    ]);
     assert.equal(show.code, 0, explain(show));
     assert.deepEqual(json(show).args, [{ a: 1 }], 'a JSON value that is not an array is the single argument');
     assert.equal(json(show).state, 'pending');
@@ -196,15 +256,24 @@ export default defineConfig({
     assert.match(w.stdout, taskLine('report.build', join(cwd, 'tasks/nested/report.ts'), 2));
     assert.match(w.stdout, taskLine('hello.greet', join(cwd, 'node_modules/celeriac-plugin-hello/tasks.js'), 2, 'celeriac-plugin-hello'));
     assert.match(w.stdout, /^ {2}\. celeriac\.test +\S+:\d+$/m, 'the built-in test task is listed');
-    assert.match(w.stdout, /burst: no job is due any more; ran 7 job\(s\): 7 succeeded, 0 failed, 0 retried \(scheduled again\); exiting/, explain(w));
+    assert.match(
+      w.stdout,
+      /burst: no job is due any more; ran 7 job\(s\): 7 succeeded, 0 failed, 0 retried \(scheduled again\); exiting/,
+      explain(w),
+    );
 
     // Stopped again: every due job ran; the delayed ones wait.
     const ids = ['arr', 'single', 'nested', 'str', 'none', 'plug', 'ts', 'later', jsonSend.id];
-    const shown = await inParallel(4, ids.map((id) => () => celeriac(t, cwd, ['show', id, '--json'])));
-    const byId = Object.fromEntries(shown.map((r, i) => {
-      assert.equal(r.code, 0, explain(r));
-      return [ids[i]!, json(r)];
-    }));
+    const shown = await inParallel(
+      4,
+      ids.map((id) => () => celeriac(t, cwd, ['show', id, '--json'])),
+    );
+    const byId = Object.fromEntries(
+      shown.map((r, i) => {
+        assert.equal(r.code, 0, explain(r));
+        return [ids[i]!, json(r)];
+      }),
+    );
     assert.deepEqual(byId.arr.result, ['Hello World'], 'ARGS_JSON array: its items are the arguments');
     assert.deepEqual(byId.single.result, [{ a: 1 }]);
     assert.deepEqual(byId.nested.result, [1, [2, 3], 'x']);
@@ -230,13 +299,29 @@ export default defineConfig({
     assert.match(human.stdout, /^state +succeeded$/m, explain(human));
     assert.match(human.stdout, /^args +\["Hello World"\]$/m);
     assert.match(human.stdout, /^result +\["Hello World"\]$/m);
-    assert.deepEqual(json<{ id: string }[]>(pending).map((x) => x.id).sort(), ['later', jsonSend.id].sort());
+    assert.deepEqual(
+      json<{ id: string }[]>(pending)
+        .map((x) => x.id)
+        .sort(),
+      ['later', jsonSend.id].sort(),
+    );
     assert.equal(tasks.code, 0, explain(tasks));
     assert.match(tasks.stdout, /^TASK +MODULE +PLUGIN$/m);
-    assert.match(tasks.stdout, new RegExp(`^hello\\.greet +${escape(join(cwd, 'node_modules/celeriac-plugin-hello/tasks.js'))}:2 +celeriac-plugin-hello$`, 'm'), explain(tasks));
+    assert.match(
+      tasks.stdout,
+      new RegExp(`^hello\\.greet +${escape(join(cwd, 'node_modules/celeriac-plugin-hello/tasks.js'))}:2 +celeriac-plugin-hello$`, 'm'),
+      explain(tasks),
+    );
     assert.match(tasks.stdout, new RegExp(`^report\\.build +${escape(join(cwd, 'tasks/nested/report.ts'))}:2$`, 'm'));
     const listed = json<{ tasks: { name: string; plugin?: string }[] }>(tasksJson).tasks;
-    assert.deepEqual(listed.map((x) => x.name).sort(), ['args.inspect', 'celeriac.test', 'demo.echo', 'demo.sleep', 'hello.greet', 'report.build']);
+    assert.deepEqual(listed.map((x) => x.name).sort(), [
+      'args.inspect',
+      'celeriac.test',
+      'demo.echo',
+      'demo.sleep',
+      'hello.greet',
+      'report.build',
+    ]);
     assert.equal(listed.find((x) => x.name === 'hello.greet')?.plugin, 'celeriac-plugin-hello');
   });
 
@@ -256,7 +341,9 @@ export default defineConfig({
     assert.equal(s.code, 0, explain(s));
     assert.equal(json(s).worker, worker.pid, 'send names the running worker');
     const done = await waitJob(data, 'live', (j) => j.state === 'succeeded');
-    t.diagnostic(`pickup: job started ${done.startedAt! - done.createdAt} ms after the client created it; finished ${Date.now() - returned} ms (or less: polling) after \`send\` exited; send took ${s.ms} ms`);
+    t.diagnostic(
+      `pickup: job started ${done.startedAt! - done.createdAt} ms after the client created it; finished ${Date.now() - returned} ms (or less: polling) after \`send\` exited; send took ${s.ms} ms`,
+    );
 
     const [show, showTable, list, listTable] = await Promise.all([
       celeriac(t, cwd, ['show', 'live', '--json']),
@@ -269,7 +356,10 @@ export default defineConfig({
     assert.equal(json(show).result, 'Hello World');
     assert.match(showTable.stdout, /^result +"Hello World"$/m, explain(showTable));
     assert.match(showTable.stdout, /^finished +\d{4}-/m);
-    assert.deepEqual(json<{ id: string }[]>(list).map((x) => x.id), ['live']);
+    assert.deepEqual(
+      json<{ id: string }[]>(list).map((x) => x.id),
+      ['live'],
+    );
     assert.match(listTable.stdout, /^live +demo\.echo +default +succeeded +1 +\S+ ago$/m, explain(listTable));
     const started = await celeriac(t, cwd, ['send', 'demo.sleep', '[60000]', '--id', 'running']);
     assert.equal(started.code, 0, explain(started));
@@ -332,7 +422,12 @@ export default defineConfig({
     ]);
     assert.equal(json(offShow).state, 'pending');
     assert.match(listStopped.stdout, /^offline +demo\.echo +default +pending +0 /m, explain(listStopped));
-    assert.deepEqual(json<{ id: string }[]>(cancelledList).map((x) => x.id).sort(), ['c1', 'c2', 'running', 'waiting']);
+    assert.deepEqual(
+      json<{ id: string }[]>(cancelledList)
+        .map((x) => x.id)
+        .sort(),
+      ['c1', 'c2', 'running', 'waiting'],
+    );
     assert.equal(noWorkerTest.code, 4, explain(noWorkerTest));
     assert.match(noWorkerTest.stdout, /no worker is running/);
     assert.match(noWorkerTest.stdout, /did not succeed/);
@@ -343,7 +438,10 @@ export default defineConfig({
   });
 
   test('worker --watch starts (hot reload)', async (t) => {
-    const cwd = await project(t, { 'celeriac.config.json': JSON.stringify({ tasks: ['tasks'], concurrency: 1 }), 'tasks/basic.js': BASIC_JS });
+    const cwd = await project(t, {
+      'celeriac.config.json': JSON.stringify({ tasks: ['tasks'], concurrency: 1 }),
+      'tasks/basic.js': BASIC_JS,
+    });
     const r = await celeriac(t, cwd, ['worker', '--watch', '--burst']);
     assert.equal(r.code, 0, explain(r));
     assert.match(r.stdout, /watching task modules for changes/);

@@ -11,7 +11,9 @@ import { spawnScript, type Proc } from './fixtures/client/spawn.js';
 const WORKER = fixture('client', 'worker.ts');
 const SENDER = fixture('client', 'sender.ts');
 
-test('4 clients send while the worker is SIGKILLed and restarted 10 times: 0 acknowledged sends lost, none doubled', { timeout: 1_200_000 }, async (t) => {
+test('4 clients send while the worker is SIGKILLed and restarted 10 times: 0 acknowledged sends lost, none doubled', {
+  timeout: 1_200_000,
+}, async (t) => {
   const root = await tempDir(t);
   const dir = join(root, 'data');
   const side = join(root, 'runs.jsonl');
@@ -31,12 +33,18 @@ test('4 clients send while the worker is SIGKILLed and restarted 10 times: 0 ack
   // Stopped before the temp dir is removed, even when an assertion fails: a sender would recreate it.
   try {
     for (let round = 0; round < 10; round++) {
-      rounds.push(`${new Date().toISOString()} round ${round}: ${ackedVia('socket')} acked over the socket, ${ackedVia('inbox')} through the inbox`);
+      rounds.push(
+        `${new Date().toISOString()} round ${round}: ${ackedVia('socket')} acked over the socket, ${ackedVia('inbox')} through the inbox`,
+      );
       const before = ackedVia('socket');
       await waitFor(() => ackedVia('socket') >= before + 20, 60_000, `round ${round}: sends acknowledged over the socket`);
       await worker.kill();
       const down = ackedVia('inbox');
-      await waitFor(() => ackedVia('inbox') >= down + 10, 60_000, `round ${round}: sends acknowledged through the inbox while no worker runs`);
+      await waitFor(
+        () => ackedVia('inbox') >= down + 10,
+        60_000,
+        `round ${round}: sends acknowledged through the inbox while no worker runs`,
+      );
       worker = await startWorker();
     }
     await waitFor(() => ackedVia('socket') >= 20, 60_000, 'sends over the socket after the last restart');
@@ -50,10 +58,14 @@ test('4 clients send while the worker is SIGKILLed and restarted 10 times: 0 ack
     t.diagnostic(`${acked.length} sends acknowledged: ${ackedVia('socket')} over the socket, ${ackedVia('inbox')} through the inbox`);
 
     const ran = async () => new Set((await readRuns(side)).filter((r) => r.phase === 'end').map((r) => r.id));
-    await waitFor(async () => {
-      const done = await ran();
-      return acked.every((id) => done.has(id));
-    }, 240_000, 'every acknowledged job to run').catch(async (err: Error) => {
+    await waitFor(
+      async () => {
+        const done = await ran();
+        return acked.every((id) => done.has(id));
+      },
+      240_000,
+      'every acknowledged job to run',
+    ).catch(async (err: Error) => {
       const done = await ran();
       const missing = acked.filter((id) => !done.has(id));
       throw new Error(`${err.message}: ${missing.length} of ${acked.length} never ran, e.g. ${missing.slice(0, 5).join(', ')}`);
@@ -61,7 +73,10 @@ test('4 clients send while the worker is SIGKILLed and restarted 10 times: 0 ack
     await worker.kill(); // read the dir as it was left
     const jobs = await readJobs(dir);
     assert.equal(jobs.size, acked.length, 'one job per acknowledged send: none lost, none doubled');
-    assert.ok([...jobs.values()].every((j) => j.state === 'succeeded'), 'every job succeeded');
+    assert.ok(
+      [...jobs.values()].every((j) => j.state === 'succeeded'),
+      'every job succeeded',
+    );
   } finally {
     t.diagnostic(rounds.join('\n'));
     await Promise.all([...senders, worker].map((p) => p.kill()));

@@ -18,7 +18,10 @@ async function appWithLog(t: TestContext): Promise<{ app: Celeriac; dir: string;
   const root = await tempDir(t);
   const dir = join(root, 'data');
   const warnings: string[] = [];
-  const app = await openApp(t, { dir, logger: { info: () => undefined, warn: (m: string) => warnings.push(m), error: (m: string) => warnings.push(m) } });
+  const app = await openApp(t, {
+    dir,
+    logger: { info: () => undefined, warn: (m: string) => warnings.push(m), error: (m: string) => warnings.push(m) },
+  });
   await app.start();
   return { app, dir, root, warnings };
 }
@@ -61,7 +64,11 @@ const BAD: [string, Buffer, RegExp][] = [
   ['a frame whose body is not JSON', Buffer.concat([header(5), Buffer.from('{nope')]), /is not JSON/],
   ['a JSON frame that is not a request', encodeFrame([1, 2, 3]), /malformed request: a request must be a JSON object/],
   ['a request with an unknown op', encodeFrame({ id: 1, op: 'rm -rf' }), /malformed request: request 1: unknown "op"/],
-  ['a frame announced over the limit (its body never sent)', header(MAX_REQUEST_BYTES + 1), new RegExp(`announced ${MAX_REQUEST_BYTES + 1} bytes, over the limit of ${MAX_REQUEST_BYTES}`)],
+  [
+    'a frame announced over the limit (its body never sent)',
+    header(MAX_REQUEST_BYTES + 1),
+    new RegExp(`announced ${MAX_REQUEST_BYTES + 1} bytes, over the limit of ${MAX_REQUEST_BYTES}`),
+  ],
 ];
 
 for (const [what, bytes, reason] of BAD) {
@@ -73,36 +80,60 @@ for (const [what, bytes, reason] of BAD) {
     const raw = await connectRaw(t, join(dir, CLIENT_SOCKET_FILE));
     raw.write(bytes);
     await closedBy(raw);
-    assert.ok(warnings.some((w) => /client socket: closed client connection #\d+: /.test(w) && reason.test(w)), `logged reason, got:\n${warnings.join('\n')}`);
+    assert.ok(
+      warnings.some((w) => /client socket: closed client connection #\d+: /.test(w) && reason.test(w)),
+      `logged reason, got:\n${warnings.join('\n')}`,
+    );
     await stillServes(dir);
-    assert.equal(await (await bystander.send('math.add', [1, 1])).result({ timeout: 10_000 }), 2, 'a client connected before is not affected');
+    assert.equal(
+      await (await bystander.send('math.add', [1, 1])).result({ timeout: 10_000 }),
+      2,
+      'a client connected before is not affected',
+    );
   });
 }
 
-test('a client that sends requests and never reads the replies is no longer read from: the worker does not buffer for it without bound, and serves the rest', { timeout: 180_000 }, async (t) => {
+test('a client that sends requests and never reads the replies is no longer read from: the worker does not buffer for it without bound, and serves the rest', {
+  timeout: 180_000,
+}, async (t) => {
   const { app, dir } = await appWithLog(t);
-  await app.sendMany('demo.echo', Array.from({ length: 500 }, (_, i) => [`waiting ${i}`.padEnd(100, '.')]), { countdown: 3600 });
+  await app.sendMany(
+    'demo.echo',
+    Array.from({ length: 500 }, (_, i) => [`waiting ${i}`.padEnd(100, '.')]),
+    { countdown: 3600 },
+  );
   const raw = await connectRaw(t, join(dir, CLIENT_SOCKET_FILE));
   raw.pause(); // never reads
   const request = (id: number) => encodeFrame({ id, op: 'list', options: { limit: 500 } }); // replies of ~100 kB
   let sent = 0;
   // The worker stops reading this client once its replies wait unread; then the client's
   // own writes back up (its kernel buffer full, then its Node buffer).
-  await waitFor(() => {
-    for (let i = 0; i < 50; i++) raw.write(request(sent++));
-    return raw.writableLength > 8 * 1024 * 1024;
-  }, 60_000, 'the worker to stop reading the client that does not read');
+  await waitFor(
+    () => {
+      for (let i = 0; i < 50; i++) raw.write(request(sent++));
+      return raw.writableLength > 8 * 1024 * 1024;
+    },
+    60_000,
+    'the worker to stop reading the client that does not read',
+  );
   assert.equal(raw.destroyed, false, 'it is held back, not dropped, while it sends nothing more');
   t.diagnostic(`${sent} requests written; ${raw.writableLength} bytes of them not taken by the worker`);
   await stillServes(dir);
 });
 
-test('a client subscribed to events that never reads them is disconnected at the limit with a logged reason', { timeout: 180_000 }, async (t) => {
+test('a client subscribed to events that never reads them is disconnected at the limit with a logged reason', {
+  timeout: 180_000,
+}, async (t) => {
   const { app, dir, root, warnings } = await appWithLog(t);
   // A second socket of the same app, with small limits so that a few MB of events reach them.
   const spare = join(root, 'spare');
   await mkdir(spare, { mode: 0o700 });
-  const server = await serveClients(app, spare, { warn: (m) => warnings.push(m) }, { maxRequestBytes: 1024, pauseAboveBytes: 64 * 1024, dropAboveBytes: 256 * 1024, maxInFlight: 16 });
+  const server = await serveClients(
+    app,
+    spare,
+    { warn: (m) => warnings.push(m) },
+    { maxRequestBytes: 1024, pauseAboveBytes: 64 * 1024, dropAboveBytes: 256 * 1024, maxInFlight: 16 },
+  );
   t.after(() => server?.close());
   const raw = await connectRaw(t, join(spare, CLIENT_SOCKET_FILE));
   raw.write(encodeFrame({ id: 0, op: 'subscribe', events: ['received'] }));
@@ -110,11 +141,20 @@ test('a client subscribed to events that never reads them is disconnected at the
   await waitFor(() => server!.connections === 1, 5000, 'the connection');
   const dropped = () => warnings.some((w) => /does not read what it is sent/.test(w));
   for (let i = 0; i < 40 && !dropped(); i++) {
-    await app.sendMany('demo.echo', Array.from({ length: 500 }, () => ['x'.repeat(200)]), { countdown: 3600 });
+    await app.sendMany(
+      'demo.echo',
+      Array.from({ length: 500 }, () => ['x'.repeat(200)]),
+      { countdown: 3600 },
+    );
   }
   await waitFor(dropped, 30_000, 'the worker to drop the client that does not read');
-  await waitFor(() => server!.connections === 0, 10_000, 'the connection to be gone on the worker\'s side');
-  assert.ok(warnings.some((w) => /client socket: closed client connection #1: it does not read what it is sent \(\d+ bytes wait, over the limit of 262144\)/.test(w)), warnings.join('\n'));
+  await waitFor(() => server!.connections === 0, 10_000, "the connection to be gone on the worker's side");
+  assert.ok(
+    warnings.some((w) =>
+      /client socket: closed client connection #1: it does not read what it is sent \(\d+ bytes wait, over the limit of 262144\)/.test(w),
+    ),
+    warnings.join('\n'),
+  );
   await stillServes(dir);
 });
 
@@ -125,7 +165,14 @@ test('another uid cannot connect to the client socket (the dir is 0700, the sock
   if (!reachableBy(t, user.uid, user.gid)) return;
   await chmod(root, 0o711); // let the other user reach the data dir, so the dir's own mode is what stops it
   const tryConnect = () =>
-    spawnSync(process.execPath, ['-e', `require('node:net').createConnection(${JSON.stringify(join(dir, CLIENT_SOCKET_FILE))}).on('connect', () => { console.log('CONNECTED'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`], { uid: user.uid, gid: user.gid, encoding: 'utf8', timeout: 30_000 });
+    spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `require('node:net').createConnection(${JSON.stringify(join(dir, CLIENT_SOCKET_FILE))}).on('connect', () => { console.log('CONNECTED'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`,
+      ],
+      { uid: user.uid, gid: user.gid, encoding: 'utf8', timeout: 30_000 },
+    );
   assert.equal(tryConnect().stdout.trim(), 'EACCES', 'the 0700 dir keeps it out');
   await chmod(dir, 0o711); // even with the dir open to pass through, the socket's own mode refuses
   try {

@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import { createClient, TaskFailedError, type CeleriacEvent } from '../src/index.js';
 import { fixture, openApp, tempDir, waitFor } from './helpers.js';
 
-const inboxFiles = async (dir: string) => (await readdir(join(dir, 'inbox')).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
+const inboxFiles = async (dir: string) =>
+  (await readdir(join(dir, 'inbox')).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
 
 test('with a worker running, a client send is durable when it resolves, goes over the socket (no inbox file), and its handle gives result and info', async (t) => {
   const dir = join(await tempDir(t), 'data');
@@ -53,16 +54,22 @@ test('a failing job rejects the client handle with TaskFailedError carrying the 
   const client = await createClient({ dir });
   t.after(() => client.close());
   const h = await client.send('demo.boom', ['kaput']);
-  await assert.rejects(h.result({ timeout: 10_000 }), (err: unknown) => err instanceof TaskFailedError && err.remote.name === 'TypeError' && err.remote.message === 'kaput');
+  await assert.rejects(
+    h.result({ timeout: 10_000 }),
+    (err: unknown) => err instanceof TaskFailedError && err.remote.name === 'TypeError' && err.remote.message === 'kaput',
+  );
 });
 
-test('bad input sent over the socket is refused with the app\'s own error, and nothing is written', async (t) => {
+test("bad input sent over the socket is refused with the app's own error, and nothing is written", async (t) => {
   const dir = join(await tempDir(t), 'data');
   const app = await openApp(t, { dir });
   await app.start();
   const client = await createClient({ dir });
   t.after(() => client.close());
-  await assert.rejects(client.send('math.ad', [1, 2]), (err: Error & { code?: string }) => err.code === 'UNKNOWN_TASK' && /did you mean "math.add"/.test(err.message));
+  await assert.rejects(
+    client.send('math.ad', [1, 2]),
+    (err: Error & { code?: string }) => err.code === 'UNKNOWN_TASK' && /did you mean "math.add"/.test(err.message),
+  );
   await assert.rejects(client.send('math.add', [1]), (err: Error & { code?: string }) => err.code === 'INVALID_ARGS');
   assert.equal((await app.list()).jobs.length, 0);
   assert.deepEqual(await inboxFiles(dir), [], 'a refused send is not handed in through the inbox either');
@@ -80,7 +87,10 @@ test('client events: received, started and succeeded of a job, told by the worke
   const h = await client.send('math.add', [20, 22]);
   await waitFor(() => seen.some((e) => e.type === 'succeeded' && e.id === h.id), 10_000, 'the succeeded event');
   const mine = seen.filter((e) => e.id === h.id);
-  assert.deepEqual(mine.map((e) => e.type), ['received', 'succeeded']);
+  assert.deepEqual(
+    mine.map((e) => e.type),
+    ['received', 'succeeded'],
+  );
   assert.equal(mine[1]!.result, 42);
   assert.ok(mine[0]!.at instanceof Date);
 });

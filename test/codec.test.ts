@@ -8,7 +8,13 @@ import { decodeEvent, decodeLine, encodeEvent, encodeJob, frame, frameAll } from
 import { JOB_STATES, type JobEvent, type JobRecord, type NewJob } from '../src/jobs.js';
 
 const IDS = ['7d1f0c9e-9d4b-4c1e-8a57-3c2e3f1b2a10', 'order-42', 'ünïcødé-✓', 'with "quotes"', 'back\\slash', 'tab\tand\nnewline', 'a'];
-const ARGS = ['[]', '[1,"two",{"three":3}]', '[{"id":1,"kind":"noop","tenant":"tenant-1","pad":"xxxxxxxx"}]', '["é ✓ \\" \\\\"]', '[null,true,false,-1.5e-7]'];
+const ARGS = [
+  '[]',
+  '[1,"two",{"three":3}]',
+  '[{"id":1,"kind":"noop","tenant":"tenant-1","pad":"xxxxxxxx"}]',
+  '["é ✓ \\" \\\\"]',
+  '[null,true,false,-1.5e-7]',
+];
 
 function jobs(): JobRecord[] {
   const out: JobRecord[] = [];
@@ -35,10 +41,27 @@ function jobs(): JobRecord[] {
         if (n % 6 === 2) job.retryDelay = 180_000;
         if (n % 5 === 2) job.queue = n % 2 ? 'io' : 'mail.outbound';
         if (state !== 'pending') job.startedAt = 1_795_680_000_500 + n;
-        if (state === 'succeeded' || state === 'failed' || state === 'cancelled' || state === 'expired') job.finishedAt = 1_795_680_001_000 + n;
+        if (state === 'succeeded' || state === 'failed' || state === 'cancelled' || state === 'expired')
+          job.finishedAt = 1_795_680_001_000 + n;
         if (state === 'succeeded' && n % 2) job.result = ['42', '"text"', '{"ok":true,"quote":"\\""}', 'null'][n % 4]!;
         if (state !== 'pending' && n % 3 === 1) job.progress = ['42.5', '{"stage":"fetch","a":[1],"note":",\\"a\\":[2]"}'][n % 2]!;
-        if (state === 'failed' || state === 'retrying') job.error = { name: 'Error', message: `boom "${n}"`, ...(n % 2 ? { stack: 'Error: boom\n    at x (y.ts:1:2)' } : {}), ...(n % 3 ? { code: 'E_X' } : {}), ...(n % 5 === 0 ? { cause: { name: 'Error', message: 'text like ,"a":[1] inside', code: 'ECONNREFUSED', cause: { name: 'X', message: 'deepest', stack: 'X: deepest\n    at z' } } } : {}) };
+        if (state === 'failed' || state === 'retrying')
+          job.error = {
+            name: 'Error',
+            message: `boom "${n}"`,
+            ...(n % 2 ? { stack: 'Error: boom\n    at x (y.ts:1:2)' } : {}),
+            ...(n % 3 ? { code: 'E_X' } : {}),
+            ...(n % 5 === 0
+              ? {
+                  cause: {
+                    name: 'Error',
+                    message: 'text like ,"a":[1] inside',
+                    code: 'ECONNREFUSED',
+                    cause: { name: 'X', message: 'deepest', stack: 'X: deepest\n    at z' },
+                  },
+                }
+              : {}),
+          };
         out.push(job);
       }
     }
@@ -48,7 +71,15 @@ function jobs(): JobRecord[] {
 
 function adds(): NewJob[] {
   return jobs().map((j) => {
-    const add: NewJob = { id: j.id, task: j.task, args: j.args, createdAt: j.createdAt, runAt: j.runAt, expiresAt: j.expiresAt, priority: j.priority };
+    const add: NewJob = {
+      id: j.id,
+      task: j.task,
+      args: j.args,
+      createdAt: j.createdAt,
+      runAt: j.runAt,
+      expiresAt: j.expiresAt,
+      priority: j.priority,
+    };
     if (j.maxRetries !== undefined) add.maxRetries = j.maxRetries;
     if (j.retryDelay !== undefined) add.retryDelay = j.retryDelay;
     if (j.queue !== undefined) add.queue = j.queue;
@@ -92,7 +123,13 @@ test('snapshot job lines decode the same from bytes as through decodeEvent, in e
   const all = jobs();
   const tookFastPath = decodeBothWays(all.map(encodeJob), (i) => ({ type: 'job', job: all[i] }));
   // The point of the fast path: plain jobs (no escapes, no error object) take it.
-  const plain = all.filter((j) => j.error === undefined && !/["\\\t\n]/.test(j.id) && (j.result === undefined || !j.result.includes('"')) && (j.progress === undefined || !j.progress.includes('"'))).length;
+  const plain = all.filter(
+    (j) =>
+      j.error === undefined &&
+      !/["\\\t\n]/.test(j.id) &&
+      (j.result === undefined || !j.result.includes('"')) &&
+      (j.progress === undefined || !j.progress.includes('"')),
+  ).length;
   assert.equal(tookFastPath, plain, 'every plain job line is decoded from bytes');
   assert.ok(plain > 50, `only ${plain} plain jobs in the sample`);
 });
@@ -111,7 +148,16 @@ test('other journal records pass through the general path unchanged', () => {
     { type: 'start', id: 'x', at: 1 },
     { type: 'succeed', id: 'x', at: 2, result: '[1,2]' },
     { type: 'fail', id: 'x', at: 3, error: { name: 'TypeError', message: 'no' } },
-    { type: 'fail', id: 'y', at: 3, error: { name: 'TypeError', message: 'fetch failed', cause: { name: 'Error', message: 'connect ECONNREFUSED', code: 'ECONNREFUSED' } } },
+    {
+      type: 'fail',
+      id: 'y',
+      at: 3,
+      error: {
+        name: 'TypeError',
+        message: 'fetch failed',
+        cause: { name: 'Error', message: 'connect ECONNREFUSED', code: 'ECONNREFUSED' },
+      },
+    },
     { type: 'retry', id: 'x', at: 4, runAt: 9, error: { name: 'E', message: 'later' }, args: '[3]' },
     { type: 'cancel', id: 'x', at: 5 },
     { type: 'expire', id: 'x', at: 6 },
@@ -146,7 +192,9 @@ test('a checksummed line the general path refuses is refused on the fast path to
 });
 
 test('a batch framed at once is byte for byte the records framed one by one, ASCII or not', () => {
-  const ascii = adds().filter((j) => /^[\x20-\x7e]*$/.test(j.id + j.args)).map((job) => encodeEvent({ type: 'add', job }));
+  const ascii = adds()
+    .filter((j) => /^[\x20-\x7e]*$/.test(j.id + j.args))
+    .map((job) => encodeEvent({ type: 'add', job }));
   const mixed = jobs().map(encodeJob);
   assert.ok(ascii.length > 10 && mixed.some((j) => /[^\x00-\x7f]/.test(j)), 'the samples cover both cases');
   for (const jsons of [ascii, mixed, [mixed[0]!], []]) {
@@ -158,9 +206,21 @@ test('peek (the journal index before decoding) names the same job and priority a
   const events: JobEvent[] = [];
   for (const job of adds()) events.push({ type: 'add', job });
   for (const id of IDS) {
-    events.push({ type: 'start', id, at: 1 }, { type: 'succeed', id, at: 2, result: '"a,\\"p\\":9"' }, { type: 'fail', id, at: 3, error: { name: 'E', message: '"p":7' } });
-    events.push({ type: 'retry', id, at: 4, runAt: 9, error: { name: 'E', message: 'x' } }, { type: 'cancel', id, at: 5 }, { type: 'expire', id, at: 6 });
-    events.push({ type: 'requeue', id, at: 7, revert: false }, { type: 'forget', id, at: 8 }, { type: 'progress', id, at: 9, value: '{"p":3}' });
+    events.push(
+      { type: 'start', id, at: 1 },
+      { type: 'succeed', id, at: 2, result: '"a,\\"p\\":9"' },
+      { type: 'fail', id, at: 3, error: { name: 'E', message: '"p":7' } },
+    );
+    events.push(
+      { type: 'retry', id, at: 4, runAt: 9, error: { name: 'E', message: 'x' } },
+      { type: 'cancel', id, at: 5 },
+      { type: 'expire', id, at: 6 },
+    );
+    events.push(
+      { type: 'requeue', id, at: 7, revert: false },
+      { type: 'forget', id, at: 8 },
+      { type: 'progress', id, at: 9, value: '{"p":3}' },
+    );
   }
   // A task name that looks like a key must not be taken for one.
   events.push({ type: 'add', job: { id: 'tricky', task: 'a,"p":5', args: '[]', createdAt: 1, runAt: 0, expiresAt: 0, priority: -2 } });

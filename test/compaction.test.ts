@@ -35,8 +35,8 @@ async function sizes(dir: string): Promise<Map<string, number>> {
   return out;
 }
 
-const sum = (m: Map<string, number>, pred: (name: string) => boolean = () => true) => [...m].filter(([n]) => pred(n)).reduce((a, [, b]) => a + b, 0);
-
+const sum = (m: Map<string, number>, pred: (name: string) => boolean = () => true) =>
+  [...m].filter(([n]) => pred(n)).reduce((a, [, b]) => a + b, 0);
 
 test('with a small compactAfterBytes the data dir stays bounded while thousands of jobs run', { timeout: LIMIT_MS }, async (t) => {
   const dir = join(await tempDir(t), 'data');
@@ -49,7 +49,10 @@ test('with a small compactAfterBytes the data dir stays bounded while thousands 
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      maxJournal = Math.max(maxJournal, sum(await sizes(dir), (n) => SEGMENT.test(n)));
+      maxJournal = Math.max(
+        maxJournal,
+        sum(await sizes(dir), (n) => SEGMENT.test(n)),
+      );
       await new Promise((r) => setTimeout(r, 5));
     }
   })();
@@ -57,7 +60,10 @@ test('with a small compactAfterBytes the data dir stays bounded while thousands 
   const N = 3000;
   const ids: string[] = [];
   for (let b = 0; b < N / 250; b++) {
-    const handles = await app.sendMany('crash.add', Array.from({ length: 250 }, (_, i) => [b, i]));
+    const handles = await app.sendMany(
+      'crash.add',
+      Array.from({ length: 250 }, (_, i) => [b, i]),
+    );
     await Promise.all(handles.map((h) => h.result({ timeout: 30_000 })));
     ids.push(...handles.map((h) => h.id));
   }
@@ -70,17 +76,23 @@ test('with a small compactAfterBytes the data dir stays bounded while thousands 
     const j = (await app.get(id))!;
     assert.equal(j.state, 'succeeded');
     const args = JSON.stringify(j.args);
-    uncompacted += frame(encodeEvent({ type: 'add', job: { id, task: j.task, args, createdAt: j.createdAt.getTime(), runAt: 0, expiresAt: 0, priority: 0 } })).length;
+    uncompacted += frame(
+      encodeEvent({ type: 'add', job: { id, task: j.task, args, createdAt: j.createdAt.getTime(), runAt: 0, expiresAt: 0, priority: 0 } }),
+    ).length;
     uncompacted += frame(encodeEvent({ type: 'start', id, at: j.startedAt!.getTime() })).length;
     uncompacted += frame(encodeEvent({ type: 'succeed', id, at: j.finishedAt!.getTime(), result: JSON.stringify(j.result) })).length;
   }
 
   // A compaction may still be writing (a snapshot.db.tmp beside the old snapshot, two
   // segments): measure once it has finished, as a restart would find the dir.
-  const files = await waitFor(async () => {
-    const now = await sizes(dir);
-    return !now.has('snapshot.db.tmp') && [...now.keys()].filter((n) => SEGMENT.test(n)).length === 1 ? now : undefined;
-  }, 15_000, 'the last compaction to finish');
+  const files = await waitFor(
+    async () => {
+      const now = await sizes(dir);
+      return !now.has('snapshot.db.tmp') && [...now.keys()].filter((n) => SEGMENT.test(n)).length === 1 ? now : undefined;
+    },
+    15_000,
+    'the last compaction to finish',
+  );
   const segments = [...files.keys()].filter((n) => SEGMENT.test(n));
   const total = sum(files);
   t.diagnostic(`uncompacted ≥ ${uncompacted} B, dir ${total} B, largest journal seen ${maxJournal} B, segments now ${segments.join(', ')}`);
@@ -98,7 +110,7 @@ test('with a small compactAfterBytes the data dir stays bounded while thousands 
   assert.ok(again.recovery.snapshotJobs > 0, 'the reopen starts from the snapshot');
   assert.ok(again.recovery.replayedRecords < N, `only the journal tail is replayed (${again.recovery.replayedRecords} records)`);
   for (const id of ids) {
-    const j = (await again.get(id));
+    const j = await again.get(id);
     assert.equal(j?.state, 'succeeded', id);
     const [a, b] = j.args as [number, number];
     assert.equal(j.result, a + b, id);
@@ -122,16 +134,24 @@ test('finished jobs are dropped after resultTtl; pending and retrying jobs never
   const gone = [...finished, failed];
 
   // The sweep compacts once results are past their ttl, which drops them.
-  await waitFor(async () => (await Promise.all(gone.map((h) => app.get(h.id)))).every((info) => info === undefined), 15_000, 'finished jobs to be dropped');
+  await waitFor(
+    async () => (await Promise.all(gone.map((h) => app.get(h.id)))).every((info) => info === undefined),
+    15_000,
+    'finished jobs to be dropped',
+  );
   for (const h of gone) {
     await assert.rejects(h.result(), (err: CeleriacError) => err.code === 'RESULT_GONE');
-    assert.equal((await app.job(h.id)), undefined);
+    assert.equal(await app.job(h.id), undefined);
   }
   for (const h of pending) assert.equal((await app.get(h.id))?.state, 'pending', `${h.id}: older than the ttl, but pending`);
   assert.equal((await retrying.info())?.state, 'retrying');
   // The drop is visible in memory as soon as the compaction fixes the snapshot's content;
   // the snapshot file lands when its write (and the segment cleanup) completes.
-  await waitFor(() => existsSync(join(dir, 'snapshot.db')) && [...readdirSync(dir)].filter((f) => f.startsWith('journal-')).length === 1, 15_000, 'the compaction to finish');
+  await waitFor(
+    () => existsSync(join(dir, 'snapshot.db')) && [...readdirSync(dir)].filter((f) => f.startsWith('journal-')).length === 1,
+    15_000,
+    'the compaction to finish',
+  );
   // Dropped from the disk too, not only from memory.
   let onDisk = '';
   for (const [name] of await sizes(dir)) {
@@ -143,7 +163,7 @@ test('finished jobs are dropped after resultTtl; pending and retrying jobs never
   await app.close();
 
   const again = await open(t, dir, { resultTtl: 1 });
-  for (const h of gone) assert.equal((await again.get(h.id)), undefined, `${h.id} stays dropped`);
+  for (const h of gone) assert.equal(await again.get(h.id), undefined, `${h.id} stays dropped`);
   for (const h of pending) assert.equal((await again.get(h.id))?.state, 'pending', h.id);
   assert.equal((await again.get('retrying-1'))?.state, 'retrying');
 });
@@ -170,8 +190,8 @@ test('a reopen after resultTtl drops the finished jobs it loads, not the pending
   await waitFor(() => Date.now() > finishedAt + TTL_S * 1000 + 100, TTL_S * 1000 + 5000, 'the ttl to pass');
   const late = await open(t, dir, { resultTtl: TTL_S });
   assert.equal(late.recovery.droppedResults, 1);
-  assert.equal((await late.get('done-1')), undefined);
-  assert.equal((await late.job('done-1')), undefined);
+  assert.equal(await late.get('done-1'), undefined);
+  assert.equal(await late.job('done-1'), undefined);
   assert.equal((await late.get(waiting.id))?.state, 'pending', 'a pending job older than the ttl is kept');
 });
 
@@ -228,7 +248,9 @@ test('a retry countdown survives a restart: the app closed mid-wait runs the ret
   assert.equal((await again.get('retry-1'))!.state, 'succeeded');
 });
 
-test('an id sent again after its result expired is kept across restarts (the old finished record does not swallow it)', { timeout: LIMIT_MS }, async (t) => {
+test('an id sent again after its result expired is kept across restarts (the old finished record does not swallow it)', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const app = await open(t, dir, { resultTtl: 1 });
   await app.start();
@@ -240,13 +262,13 @@ test('an id sent again after its result expired is kept across restarts (the old
 
   // This open drops the expired result in memory (not on disk), so the id is free again.
   const second = await open(t, dir, { resultTtl: 1 });
-  assert.equal((await second.get('again-1')), undefined);
+  assert.equal(await second.get('again-1'), undefined);
   const resent = await second.send('crash.add', [20, 30], { id: 'again-1', eta: new Date(Date.now() + 3_600_000) });
   assert.equal(resent.created, true, 'accepted as a new job');
   await second.close();
 
   const third = await open(t, dir, { resultTtl: 1 });
-  const info = (await third.get('again-1'));
+  const info = await third.get('again-1');
   assert.equal(info?.state, 'pending', 'the accepted resend survives the restart');
   assert.deepEqual(info.args, [20, 30]);
 });

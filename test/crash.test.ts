@@ -20,7 +20,6 @@ async function open(t: TestContext, dir: string, options: Partial<CeleriacOption
   return app;
 }
 
-
 async function newestJournal(dir: string): Promise<string> {
   const names = (await readdir(dir)).filter((f) => /^journal-\d{8}\.log$/.test(f)).sort();
   assert.ok(names.length > 0, `no journal segment in ${dir}`);
@@ -77,17 +76,23 @@ test('SIGKILLs while compactions run all the time lose no acknowledged job', { t
   for (const id of acked) assert.equal((await app.get(id))!.state, 'succeeded', id);
 });
 
-test('jobs running at a SIGKILL run again with attempt + 1 and recovered; finished ones never run again', { timeout: LIMIT_MS }, async (t) => {
+test('jobs running at a SIGKILL run again with attempt + 1 and recovered; finished ones never run again', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   const tmp = await tempDir(t);
   const dir = join(tmp, 'data');
   const side = join(tmp, 'runs.jsonl');
   const child = spawnChild(t, ['run', dir, side, '4', '2', '3']);
   await child.waitLine((l) => l === 'ready', 30_000, 'ready');
   // Both hung jobs have begun in their workers (and hang there): kill the process now.
-  await waitFor(async () => {
-    const started = (await runs(side)).filter((r) => r.phase === 'start' && r.id.startsWith('hung-'));
-    return started.length === 2;
-  }, 20_000, 'both hung jobs to start');
+  await waitFor(
+    async () => {
+      const started = (await runs(side)).filter((r) => r.phase === 'start' && r.id.startsWith('hung-'));
+      return started.length === 2;
+    },
+    20_000,
+    'both hung jobs to start',
+  );
   await child.kill();
 
   const done = child.lines.filter((l) => l.startsWith('done ')).map((l) => l.slice(5));
@@ -142,7 +147,9 @@ test('jobs running at a SIGKILL run again with attempt + 1 and recovered; finish
   }
 });
 
-test('a torn last record is cut off: the app opens, reports it, keeps every earlier job and takes new ones', { timeout: LIMIT_MS }, async (t) => {
+test('a torn last record is cut off: the app opens, reports it, keeps every earlier job and takes new ones', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const app = await open(t, dir);
   await app.start();
@@ -157,15 +164,22 @@ test('a torn last record is cut off: the app opens, reports it, keeps every earl
   // A crash in the middle of a write: half of a valid record, no newline, written where
   // the next record goes (into the segment's preallocated zeros).
   const journal = await newestJournal(dir);
-  const lastLine = journalRecords(await readFile(journal)).toString('utf8').slice(0, -1).split('\n').at(-1)!;
+  const lastLine = journalRecords(await readFile(journal))
+    .toString('utf8')
+    .slice(0, -1)
+    .split('\n')
+    .at(-1)!;
   const torn = Buffer.from(lastLine.slice(0, Math.floor(lastLine.length / 2)));
   const sizeBefore = await appendToJournal(journal, torn);
 
   const app2 = await open(t, dir);
   assert.deepEqual(app2.recovery.truncated, { file: journal, offset: sizeBefore, bytes: torn.length });
   const after = await readFile(journal);
-  assert.ok(after.length >= sizeBefore && after.subarray(sizeBefore).every((b) => b === 0), 'the torn bytes are cut off the file (zeros may follow the records again)');
-  for (const [id, info] of expected) assert.deepEqual((await app2.get(id)), info, `${id} is intact`);
+  assert.ok(
+    after.length >= sizeBefore && after.subarray(sizeBefore).every((b) => b === 0),
+    'the torn bytes are cut off the file (zeros may follow the records again)',
+  );
+  for (const [id, info] of expected) assert.deepEqual(await app2.get(id), info, `${id} is intact`);
 
   await app2.start();
   const fresh = await app2.send('crash.add', [40, 2], { id: 'after-tear' });
@@ -176,7 +190,7 @@ test('a torn last record is cut off: the app opens, reports it, keeps every earl
   assert.equal(app3.recovery.truncated, undefined, 'nothing torn the second time');
   assert.equal((await app3.get('after-tear'))?.state, 'succeeded');
   assert.equal((await app3.get('after-tear'))?.result, 42);
-  for (const [id, info] of expected) assert.deepEqual((await app3.get(id)), info, `${id} is still intact`);
+  for (const [id, info] of expected) assert.deepEqual(await app3.get(id), info, `${id} is still intact`);
 });
 
 test('a journal segment whose header never landed (crash while compaction created it) is discarded', { timeout: LIMIT_MS }, async (t) => {

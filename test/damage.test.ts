@@ -16,7 +16,18 @@ import { scanLines, scanRecords } from '../src/store/scan.js';
 import { appendToJournal, tempDir } from './helpers.js';
 
 const open = (dir: string, extra = {}) => FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes: 1 << 30, ...extra });
-const add = (i: number): JobEvent => ({ type: 'add', job: { id: `job-${i}`, task: 'demo.echo', args: JSON.stringify([`payload ${i}`, { n: i }]), createdAt: 1_700_000_000_000 + i, runAt: 0, expiresAt: 0, priority: 0 } });
+const add = (i: number): JobEvent => ({
+  type: 'add',
+  job: {
+    id: `job-${i}`,
+    task: 'demo.echo',
+    args: JSON.stringify([`payload ${i}`, { n: i }]),
+    createdAt: 1_700_000_000_000 + i,
+    runAt: 0,
+    expiresAt: 0,
+    priority: 0,
+  },
+});
 
 /** A closed data dir with n adds and job-0 finished; `valid`: the segment's bytes up to its preallocated zeros. */
 async function journalWith(t: Parameters<typeof tempDir>[0], n: number): Promise<{ dir: string; segment: string; valid: number }> {
@@ -116,7 +127,11 @@ test('a flipped byte in the middle refuses to open (file and offset); repair sal
   assert.equal(report.movedAside.length, 1);
   assert.deepEqual(await readFile(report.movedAside[0]!), buf, 'the damaged file is kept, byte for byte');
   const store = await open(dir);
-  assert.deepEqual([...store.jobs.keys()].sort(), ['job-0', 'job-1', 'job-3', 'job-4', 'job-5', 'job-6', 'job-7'], 'all but the damaged record');
+  assert.deepEqual(
+    [...store.jobs.keys()].sort(),
+    ['job-0', 'job-1', 'job-3', 'job-4', 'job-5', 'job-6', 'job-7'],
+    'all but the damaged record',
+  );
   assert.equal(store.jobs.get('job-0')?.state, 'succeeded');
   await store.close();
   assert.equal((await repairDataDir(dir)).clean, true, 'a second repair finds nothing');
@@ -157,7 +172,11 @@ test('snapshots: missing, half-written, damaged, or from a newer version', async
   lines[0] = frame(lines[0]!.slice(9).replace('"v":1', '"v":99')).trimEnd();
   await writeFile(join(work, 'snapshot.db'), lines.join('\n'));
   await assert.rejects(open(work), (err: CeleriacError) => err.code === 'UNSUPPORTED_FORMAT' && /upgrade celeriac/.test(err.message));
-  await assert.rejects(repairDataDir(work), (err: CeleriacError) => err.code === 'UNSUPPORTED_FORMAT', 'repair does not rewrite a newer format');
+  await assert.rejects(
+    repairDataDir(work),
+    (err: CeleriacError) => err.code === 'UNSUPPORTED_FORMAT',
+    'repair does not rewrite a newer format',
+  );
 });
 
 test('fuzz: damaged journals never crash the loader and never invent jobs', async (t) => {
@@ -176,7 +195,8 @@ test('fuzz: damaged journals never crash the loader and never invent jobs', asyn
     const at = rand(valid + 256); // the records, and the start of the zeros after them
     if (kind === 0) buf[at] = rand(256);
     else if (kind === 1) buf.fill(0, at, Math.min(buf.length, at + 1 + rand(64)));
-    else if (kind === 2) buf[at] = 10; // a newline in the middle of a record
+    else if (kind === 2)
+      buf[at] = 10; // a newline in the middle of a record
     else buf.copy(buf, at, rand(valid), valid); // a shifted block
     await cp(dir, work, { recursive: true, force: true });
     await writeFile(join(work, segment.slice(segment.lastIndexOf('/') + 1)), buf);

@@ -24,7 +24,11 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'dashboard');
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 // Under CI=true (.ci/run installs chromium) a missing browser is a failure, not a skip.
-const skip = existsSync(CHROMIUM) ? false : process.env.CI === 'true' ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
+const skip = existsSync(CHROMIUM)
+  ? false
+  : process.env.CI === 'true'
+    ? false
+    : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
 
 let browser: Browser;
 before(async () => {
@@ -63,14 +67,34 @@ async function open(t: TestContext, m?: Mounted): Promise<Opened> {
 async function axeViolations(page: Page): Promise<string[]> {
   await page.evaluate(AXE);
   const results = await page.evaluate(async () => {
-    const r = await (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) }));
+    const r = await (
+      window as unknown as {
+        axe: {
+          run(
+            ctx: Document,
+            o: object,
+          ): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }>;
+        };
+      }
+    ).axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.map((n) => n.target.join(' ')).slice(0, 3),
+    }));
   });
-  return results.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} (${v.targets.join(', ')})`);
+  return results
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.targets.join(', ')})`);
 }
 
 /** Press Tab until the focused element matches, as a keyboard user would (bounded). */
-async function tabTo(page: Page, matches: (el: { tag: string; text: string; href: string | null }) => boolean, what: string): Promise<void> {
+async function tabTo(
+  page: Page,
+  matches: (el: { tag: string; text: string; href: string | null }) => boolean,
+  what: string,
+): Promise<void> {
   for (let i = 0; i < 60; i++) {
     await page.keyboard.press('Tab');
     const el = await page.evaluate(() => {
@@ -82,7 +106,9 @@ async function tabTo(page: Page, matches: (el: { tag: string; text: string; href
   assert.fail(`Tab never reached ${what}`);
 }
 
-test('overview shows the real counts; every page passes axe (no serious or critical violation), runs under the CSP, and is screenshotted', { skip }, async (t) => {
+test('overview shows the real counts; every page passes axe (no serious or critical violation), runs under the CSP, and is screenshotted', {
+  skip,
+}, async (t) => {
   const o = await open(t);
   const { m, page } = o;
   const ok = await Promise.all([1, 2, 3].map((i) => m.app.send('demo.echo', [`ok ${i}`])));
@@ -92,7 +118,11 @@ test('overview shows the real counts; every page passes axe (no serious or criti
   await m.app.send('demo.echo', ['later'], { countdown: 3600 });
   const counts = await m.app.counts();
   for (const state of ['succeeded', 'failed', 'pending'] as const) {
-    await waitFor(async () => (await page.textContent(`[data-state="${state}"]`)) === String(counts[state]), 5000, `the ${state} count to read ${counts[state]}`);
+    await waitFor(
+      async () => (await page.textContent(`[data-state="${state}"]`)) === String(counts[state]),
+      5000,
+      `the ${state} count to read ${counts[state]}`,
+    );
   }
   assert.equal(await page.textContent('[data-state="succeeded"]'), '3');
   assert.equal(await page.textContent('[data-state="failed"]'), '1');
@@ -124,14 +154,20 @@ test('overview shows the real counts; every page passes axe (no serious or criti
   assert.deepEqual(await axeViolations(anon), []);
 });
 
-test('a job sent from another process appears on the jobs page within 1 s, without a reload; search by id finds it', { skip }, async (t) => {
+test('a job sent from another process appears on the jobs page within 1 s, without a reload; search by id finds it', {
+  skip,
+}, async (t) => {
   ensureBuilt();
   const { m, page, problems } = await open(t);
   await page.evaluate(() => (location.hash = '#/jobs'));
   await page.waitForSelector('main table');
   await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
   const args = JSON.stringify(['from another process']);
-  const child = spawn(process.execPath, [BIN, 'send', 'demo.echo', args, '--countdown', '3600', '--json', '--dir', m.app.dir, '--tasks', fixture('dashboard')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [BIN, 'send', 'demo.echo', args, '--countdown', '3600', '--json', '--dir', m.app.dir, '--tasks', fixture('dashboard')],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   t.after(() => void child.kill('SIGKILL'));
   let out = '';
   let err = '';
@@ -149,7 +185,11 @@ test('a job sent from another process appears on the jobs page within 1 s, witho
   for (let i = 0; i < 5; i++) await m.app.send('demo.echo', [`noise ${i}`], { countdown: 3600 });
   await page.fill('input[name="q"]', id);
   await page.press('input[name="q"]', 'Enter');
-  await waitFor(async () => (await page.locator('tbody tr').count()) === 1 && (await page.locator(`tr[data-job="${id}"]`).count()) === 1, 5000, 'the search to show only that job');
+  await waitFor(
+    async () => (await page.locator('tbody tr').count()) === 1 && (await page.locator(`tr[data-job="${id}"]`).count()) === 1,
+    5000,
+    'the search to show only that job',
+  );
   assert.deepEqual(problems, []);
 });
 
@@ -161,12 +201,16 @@ test('by keyboard alone: open a running job from the jobs page and cancel it; th
   await tabTo(page, (el) => el.tag === 'A' && el.href === '#/jobs', 'the Jobs link');
   await page.keyboard.press('Enter');
   await page.waitForSelector(`tr[data-job="${job.id}"]`);
-  await tabTo(page, (el) => el.tag === 'A' && el.href === `#/job/${job.id}`, 'the job\'s link');
+  await tabTo(page, (el) => el.tag === 'A' && el.href === `#/job/${job.id}`, "the job's link");
   await page.keyboard.press('Enter');
   await page.waitForSelector('button:has-text("Cancel")');
   await tabTo(page, (el) => el.tag === 'BUTTON' && el.text === 'Cancel', 'the Cancel button');
   await page.keyboard.press('Enter');
-  await waitFor(async () => existsSync(marker) && (await readFile(marker, 'utf8')).includes(`aborted ${job.id}`), 10_000, 'the task to see its AbortSignal fire');
+  await waitFor(
+    async () => existsSync(marker) && (await readFile(marker, 'utf8')).includes(`aborted ${job.id}`),
+    10_000,
+    'the task to see its AbortSignal fire',
+  );
   assert.equal((await m.app.get(job.id))!.state, 'cancelled');
   await page.waitForSelector('.state-cancelled');
   // Retry as a new job, by keyboard too: the page moves to the new job.

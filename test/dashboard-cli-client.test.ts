@@ -10,7 +10,7 @@ import { BIN, ensureBuilt, startWorker } from './cli-helpers.js';
 import { readEvents } from './dashboard-helpers.js';
 import { fixture, tempDir, waitFor } from './helpers.js';
 
-test('celeriac dashboard on a running worker\'s dir serves that worker\'s jobs through its socket', async (t) => {
+test("celeriac dashboard on a running worker's dir serves that worker's jobs through its socket", async (t) => {
   ensureBuilt();
   const cwd = await tempDir(t);
   const tasks = fixture('basic');
@@ -21,16 +21,23 @@ test('celeriac dashboard on a running worker\'s dir serves that worker\'s jobs t
   assert.equal(await done.result({ timeout: 30_000 }), 'ran in the worker');
   const later = await client.send('demo.echo', ['waits an hour'], { countdown: 3600 });
 
-  const child = spawn(process.execPath, [BIN, 'dashboard', '--port', '0', '--dir', 'data', '--tasks', tasks], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'dashboard', '--port', '0', '--dir', 'data', '--tasks', tasks], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.after(() => void child.kill('SIGKILL'));
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const link = await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`celeriac dashboard exited ${child.exitCode}:\n${out}\n${err}`);
-    return /open \(logs in\): (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(out)?.[1];
-  }, 60_000, 'the login link');
+  const link = await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`celeriac dashboard exited ${child.exitCode}:\n${out}\n${err}`);
+      return /open \(logs in\): (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(out)?.[1];
+    },
+    60_000,
+    'the login link',
+  );
   assert.match(out, new RegExp(`a worker \\(pid ${worker.pid}\\) runs on .*reading it through its socket`));
   const login = await fetch(link, { redirect: 'manual' });
   assert.equal(login.status, 303);
@@ -54,13 +61,22 @@ test('celeriac dashboard on a running worker\'s dir serves that worker\'s jobs t
   assert.equal(overview.body.counts.pending, 1);
   assert.equal(overview.body.busy, undefined, 'no worker slots through the socket');
   assert.deepEqual((await api('workers')).body, { available: false });
-  assert.ok((await api('tasks')).body.tasks.some((x: { name: string }) => x.name === 'demo.echo'), 'tasks from the same task paths');
+  assert.ok(
+    (await api('tasks')).body.tasks.some((x: { name: string }) => x.name === 'demo.echo'),
+    'tasks from the same task paths',
+  );
 
   // Live: a job sent now by another process shows in the event stream.
   let sent: string | undefined;
-  const frames = await readEvents(`${origin}/api/events`, { cookie }, (f) => sent !== undefined && f.some((x) => x.event === 'batch' && x.data?.includes(sent!)), 20_000, () => {
-    void client.send('demo.echo', ['live']).then((h) => (sent = h.id));
-  });
+  const frames = await readEvents(
+    `${origin}/api/events`,
+    { cookie },
+    (f) => sent !== undefined && f.some((x) => x.event === 'batch' && x.data?.includes(sent!)),
+    20_000,
+    () => {
+      void client.send('demo.echo', ['live']).then((h) => (sent = h.id));
+    },
+  );
   assert.ok(frames.some((f) => f.data?.includes(sent!)));
 
   // Cancel in the dashboard cancels in the worker.

@@ -19,10 +19,12 @@ export interface Mounted {
 export async function mountDashboard(t: TestContext, options: DashboardOptions = {}, app?: Celeriac): Promise<Mounted> {
   app ??= await openApp(t, { tasks: [fixture('dashboard')], concurrency: 2, start: true });
   const handler = app.dashboard(options);
-  const server = createServer((req, res) => handler(req, res, () => {
-    res.writeHead(418);
-    res.end('not the dashboard');
-  }));
+  const server = createServer((req, res) =>
+    handler(req, res, () => {
+      res.writeHead(418);
+      res.end('not the dashboard');
+    }),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(
     () =>
@@ -47,7 +49,13 @@ export async function loginCookie(m: Mounted): Promise<string> {
 }
 
 /** Read an SSE stream until `until` says stop (bounded); frames as { id, event, data }. */
-export async function readEvents(url: string, headers: Record<string, string>, until: (frames: SseFrame[]) => boolean, ms = 10_000, onFirst?: () => void): Promise<SseFrame[]> {
+export async function readEvents(
+  url: string,
+  headers: Record<string, string>,
+  until: (frames: SseFrame[]) => boolean,
+  ms = 10_000,
+  onFirst?: () => void,
+): Promise<SseFrame[]> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), ms);
   const frames: SseFrame[] = [];

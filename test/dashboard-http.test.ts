@@ -52,8 +52,14 @@ test('a state-changing request from a foreign Origin gets 403 and changes nothin
   const m = await mountDashboard(t);
   const cookie = await loginCookie(m);
   const job = await m.app.send('demo.wait', [`${await tempDir(t)}/marker`], { countdown: 3600 });
-  const cancel = (headers: Record<string, string>) => fetch(`${m.base}api/jobs/${job.id}/cancel`, { method: 'POST', headers: { cookie, ...headers } });
-  for (const headers of [{ Origin: 'http://evil.example' }, { Origin: 'null' }, {}, { Origin: m.origin, 'Sec-Fetch-Site': 'cross-site' }] as Record<string, string>[]) {
+  const cancel = (headers: Record<string, string>) =>
+    fetch(`${m.base}api/jobs/${job.id}/cancel`, { method: 'POST', headers: { cookie, ...headers } });
+  for (const headers of [
+    { Origin: 'http://evil.example' },
+    { Origin: 'null' },
+    {},
+    { Origin: m.origin, 'Sec-Fetch-Site': 'cross-site' },
+  ] as Record<string, string>[]) {
     const res = await cancel(headers);
     assert.equal(res.status, 403, JSON.stringify(headers));
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'FOREIGN_ORIGIN');
@@ -84,14 +90,30 @@ test('read-only: the overview says so, and cancel, retry and forget are refused 
 
 test('jobs API: search by id is a lookup, search by args text finds the job, pages cover every job once', async (t) => {
   const m = await mountDashboard(t);
-  const handles = await m.app.sendMany('demo.echo', Array.from({ length: 120 }, (_, i) => [`item-${i}`]), { countdown: 3600 });
-  const get = async (q: string) => (await (await fetch(`${m.base}api/jobs?${q}`, { headers: bearer(m) })).json()) as { jobs: { id: string; args: string }[]; next?: string; match?: string };
+  const handles = await m.app.sendMany(
+    'demo.echo',
+    Array.from({ length: 120 }, (_, i) => [`item-${i}`]),
+    { countdown: 3600 },
+  );
+  const get = async (q: string) =>
+    (await (await fetch(`${m.base}api/jobs?${q}`, { headers: bearer(m) })).json()) as {
+      jobs: { id: string; args: string }[];
+      next?: string;
+      match?: string;
+    };
   const byId = await get(`q=${handles[7]!.id}`);
   assert.equal(byId.match, 'id');
-  assert.deepEqual(byId.jobs.map((j) => j.id), [handles[7]!.id]);
+  assert.deepEqual(
+    byId.jobs.map((j) => j.id),
+    [handles[7]!.id],
+  );
   const byArgs = await get('q=ITEM-42');
   assert.equal(byArgs.match, 'args');
-  assert.deepEqual(byArgs.jobs.map((j) => j.id), [handles[42]!.id], 'case-insensitive, and "item-42" does not match item-4 or item-420');
+  assert.deepEqual(
+    byArgs.jobs.map((j) => j.id),
+    [handles[42]!.id],
+    'case-insensitive, and "item-42" does not match item-4 or item-420',
+  );
   const seen = new Set<string>();
   let after: string | undefined;
   let pages = 0;
@@ -115,13 +137,17 @@ test('one job: args, error with its cause chain, a timeline; retry sends a new j
   const m = await mountDashboard(t);
   const h = await m.app.send('demo.boom', ['it broke']);
   await assert.rejects(h.result({ timeout: 30_000 }), { code: 'JOB_FAILED' });
-  const post = (id: string, action: string) => fetch(`${m.base}api/jobs/${id}/${action}`, { method: 'POST', headers: { ...bearer(m), Origin: m.origin } });
+  const post = (id: string, action: string) =>
+    fetch(`${m.base}api/jobs/${id}/${action}`, { method: 'POST', headers: { ...bearer(m), Origin: m.origin } });
   const one = (await (await fetch(`${m.base}api/jobs/${h.id}`, { headers: bearer(m) })).json()) as any;
   assert.deepEqual(one.args, ['it broke']);
   assert.equal(one.state, 'failed');
   assert.equal(one.error.name, 'TypeError');
   assert.equal(one.error.cause.message, 'the root cause');
-  assert.deepEqual(one.timeline.map((e: { type: string }) => e.type), ['received', 'started', 'failed']);
+  assert.deepEqual(
+    one.timeline.map((e: { type: string }) => e.type),
+    ['received', 'started', 'failed'],
+  );
   const retried = await post(h.id, 'retry');
   assert.equal(retried.status, 201);
   const { id } = (await retried.json()) as { id: string };
@@ -147,12 +173,17 @@ test('live events come in batches (at most one per 250 ms), and a reconnect with
   const send = () => {
     sending = (async () => {
       for (let i = 0; i < 20; i++) {
-        await m.app.sendMany('demo.echo', Array.from({ length: 10 }, () => ['x']), { countdown: 3600 });
+        await m.app.sendMany(
+          'demo.echo',
+          Array.from({ length: 10 }, () => ['x']),
+          { countdown: 3600 },
+        );
         await new Promise((r) => setTimeout(r, 40));
       }
     })();
   };
-  const count = (frames: { event?: string; data?: string }[]) => frames.filter((f) => f.event === 'batch').reduce((n, f) => n + (JSON.parse(f.data!) as { events: unknown[] }).events.length, 0);
+  const count = (frames: { event?: string; data?: string }[]) =>
+    frames.filter((f) => f.event === 'batch').reduce((n, f) => n + (JSON.parse(f.data!) as { events: unknown[] }).events.length, 0);
   const frames = await readEvents(url, bearer(m), (f) => count(f) >= 200, 30_000, send);
   await sending;
   const elapsed = Date.now() - began;
@@ -163,12 +194,19 @@ test('live events come in batches (at most one per 250 ms), and a reconnect with
   const last = batches[batches.length - 1]!.id!;
   // Missed while disconnected: replayed on reconnect, no reset.
   const missed = await m.app.send('demo.echo', ['while away'], { countdown: 3600 });
-  await waitFor(async () => {
-    const f = await readEvents(url, { ...bearer(m), 'Last-Event-ID': last }, (fr) => fr.length > 0);
-    return f[0]!.event === 'batch' && Number(f[0]!.id) > Number(last) ? f : undefined;
-  }, 10_000, 'a replayed batch');
+  await waitFor(
+    async () => {
+      const f = await readEvents(url, { ...bearer(m), 'Last-Event-ID': last }, (fr) => fr.length > 0);
+      return f[0]!.event === 'batch' && Number(f[0]!.id) > Number(last) ? f : undefined;
+    },
+    10_000,
+    'a replayed batch',
+  );
   const resumed = await readEvents(url, { ...bearer(m), 'Last-Event-ID': last }, (f) => f.some((x) => x.data?.includes(missed.id)));
-  assert.ok(resumed.every((f) => f.event === 'batch'), `only batches, no reset: ${resumed.map((f) => f.event).join(',')}`);
+  assert.ok(
+    resumed.every((f) => f.event === 'batch'),
+    `only batches, no reset: ${resumed.map((f) => f.event).join(',')}`,
+  );
   // An id this stream never gave (an earlier process's): reset, the page reloads.
   const stale = await readEvents(url, { ...bearer(m), 'Last-Event-ID': '999999' }, (f) => f.length > 0);
   assert.equal(stale[0]!.event, 'reset');
@@ -182,7 +220,7 @@ test('mounted under a basePath: only its paths are the dashboard, the rest goes 
   const inside = await fetch(`${m.origin}/admin/jobs/api/overview`, { headers: bearer(m) });
   assert.equal(inside.status, 200);
   const asset = await fetch(`${m.origin}/admin/jobs/assets/vendor/preact.js`);
-  assert.equal(asset.status, 200, 'assets need no login (they are the package\'s own files)');
+  assert.equal(asset.status, 200, "assets need no login (they are the package's own files)");
   assert.match(asset.headers.get('content-type')!, /javascript/);
   const hooks = await (await fetch(`${m.origin}/admin/jobs/assets/vendor/hooks.js`)).text();
   assert.doesNotMatch(hooks, /from\s*["']preact["']/, 'no bare specifier left for the browser');
@@ -207,7 +245,10 @@ test('celeriac dashboard --host 0.0.0.0 without a token refuses to start; with l
   assert.match(refused.stderr, /--token/);
   const { spawn } = await import('node:child_process');
   const { BIN } = await import('./cli-helpers.js');
-  const child = spawn(process.execPath, [BIN, 'dashboard', '--port', '0', '--dir', 'data', '--tasks', tasks], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'dashboard', '--port', '0', '--dir', 'data', '--tasks', tasks], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.after(() => void child.kill('SIGKILL'));
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -224,14 +265,18 @@ test('celeriac dashboard --host 0.0.0.0 without a token refuses to start; with l
 
 test('a first page reused across clients (it costs a scan) says when to ask again once jobs changed, and then shows them', async (t) => {
   const m = await mountDashboard(t);
-  const get = async () => (await (await fetch(`${m.base}api/jobs`, { headers: bearer(m) })).json()) as { jobs: { id: string }[]; retryInMs?: number };
+  const get = async () =>
+    (await (await fetch(`${m.base}api/jobs`, { headers: bearer(m) })).json()) as { jobs: { id: string }[]; retryInMs?: number };
   assert.deepEqual((await get()).jobs, []);
   const h = await m.app.send('demo.echo', ['new'], { countdown: 3600 });
   const again = await get();
   if (!again.jobs.some((j) => j.id === h.id)) {
     assert.ok(again.retryInMs !== undefined && again.retryInMs > 0, `a stale page says when to ask again: ${JSON.stringify(again)}`);
     await new Promise((r) => setTimeout(r, again.retryInMs));
-    assert.ok((await get()).jobs.some((j) => j.id === h.id), 'asked again then: the new job is there');
+    assert.ok(
+      (await get()).jobs.some((j) => j.id === h.id),
+      'asked again then: the new job is there',
+    );
   }
 });
 
@@ -239,7 +284,10 @@ test('tasks, workers and schedules pages: options and counts seen, threads and g
   const m = await mountDashboard(t);
   const h = await m.app.send('demo.echo', ['hi']);
   await h.result({ timeout: 30_000 });
-  await assert.rejects(m.app.send('demo.boom', ['no']).then((b) => b.result({ timeout: 30_000 })), { code: 'JOB_FAILED' });
+  await assert.rejects(
+    m.app.send('demo.boom', ['no']).then((b) => b.result({ timeout: 30_000 })),
+    { code: 'JOB_FAILED' },
+  );
   const api = async (path: string) => (await (await fetch(`${m.base}api/${path}`, { headers: bearer(m) })).json()) as any;
   const tasks = await api('tasks');
   const echo = tasks.tasks.find((x: { name: string }) => x.name === 'demo.echo');
@@ -255,15 +303,25 @@ test('tasks, workers and schedules pages: options and counts seen, threads and g
   assert.equal(workers.slots, 2);
   assert.equal(workers.threads.filter((w: { state: string }) => w.state === 'active').length, 2);
   assert.ok(workers.memory.rss > 0);
-  assert.deepEqual(await api('schedules'), { available: true, canRun: true, schedules: [] }, 'schedules are available, and none is declared');
+  assert.deepEqual(
+    await api('schedules'),
+    { available: true, canRun: true, schedules: [] },
+    'schedules are available, and none is declared',
+  );
   const overview = await api('overview');
   assert.equal(overview.series.t.length, 3600, 'an hour of seconds');
-  assert.equal(overview.series.succeeded.reduce((a: number, b: number) => a + b, 0), 1);
-  assert.equal(overview.series.failed.reduce((a: number, b: number) => a + b, 0), 1);
+  assert.equal(
+    overview.series.succeeded.reduce((a: number, b: number) => a + b, 0),
+    1,
+  );
+  assert.equal(
+    overview.series.failed.reduce((a: number, b: number) => a + b, 0),
+    1,
+  );
   assert.deepEqual(overview.busy, { busy: 0, slots: 2 });
 });
 
-test('run now: a schedule\'s task and args sent at once as a job of its own; from a foreign Origin 403, read-only 403, an unknown name 404', async (t) => {
+test("run now: a schedule's task and args sent at once as a job of its own; from a foreign Origin 403, read-only 403, an unknown name 404", async (t) => {
   const app = await openApp(t, {
     tasks: [fixture('dashboard')],
     start: true,
@@ -271,10 +329,17 @@ test('run now: a schedule\'s task and args sent at once as a job of its own; fro
   });
   const m = await mountDashboard(t, {}, app);
   const cookie = await loginCookie(m);
-  const schedules = (await (await fetch(`${m.base}api/schedules`, { headers: bearer(m) })).json()) as { canRun: boolean; schedules: { name: string; last?: unknown }[] };
+  const schedules = (await (await fetch(`${m.base}api/schedules`, { headers: bearer(m) })).json()) as {
+    canRun: boolean;
+    schedules: { name: string; last?: unknown }[];
+  };
   assert.equal(schedules.canRun, true);
-  assert.deepEqual(schedules.schedules.map((s) => [s.name, s.last]), [['yearly', undefined]]);
-  const run = (name: string, headers: Record<string, string>) => fetch(`${m.base}api/schedules/${name}/run`, { method: 'POST', headers: { cookie, ...headers } });
+  assert.deepEqual(
+    schedules.schedules.map((s) => [s.name, s.last]),
+    [['yearly', undefined]],
+  );
+  const run = (name: string, headers: Record<string, string>) =>
+    fetch(`${m.base}api/schedules/${name}/run`, { method: 'POST', headers: { cookie, ...headers } });
 
   const foreign = await run('yearly', { Origin: 'http://evil.example' });
   assert.equal(foreign.status, 403);
@@ -285,10 +350,14 @@ test('run now: a schedule\'s task and args sent at once as a job of its own; fro
   assert.equal(res.status, 201);
   const { id } = (await res.json()) as { id: string };
   assert.match(id, /^yearly@manual-\d+$/);
-  const job = await waitFor(async () => {
-    const j = await app.get(id);
-    return j?.state === 'succeeded' ? j : undefined;
-  }, 30_000, 'the run-now job to succeed');
+  const job = await waitFor(
+    async () => {
+      const j = await app.get(id);
+      return j?.state === 'succeeded' ? j : undefined;
+    },
+    30_000,
+    'the run-now job to succeed',
+  );
   assert.equal(job.task, 'demo.echo');
   assert.deepEqual(job.args, ['from the schedule']);
   assert.equal(job.result, 'from the schedule');

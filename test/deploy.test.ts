@@ -153,7 +153,10 @@ test("supervisor's own config parser loads [program:celeriac] as documented", as
   assert.equal(p.autostart, true);
   assert.equal(p.autorestart, 'true');
   assert.equal(p.stopsignal, 'SIGTERM', 'SIGTERM is the warm shutdown');
-  assert.ok(p.stopwaitsecs > SHUTDOWN_GRACE_S + 5, `stopwaitsecs ${p.stopwaitsecs} must outlast the shutdown grace (${SHUTDOWN_GRACE_S} s)`);
+  assert.ok(
+    p.stopwaitsecs > SHUTDOWN_GRACE_S + 5,
+    `stopwaitsecs ${p.stopwaitsecs} must outlast the shutdown grace (${SHUTDOWN_GRACE_S} s)`,
+  );
   assert.equal(p.stopasgroup, false, 'SIGTERM goes to the worker only');
   assert.equal(p.killasgroup, true);
   assert.equal(p.stdout_logfile, join(logDir, 'worker.log'));
@@ -165,7 +168,9 @@ test("supervisor's own config parser loads [program:celeriac] as documented", as
   assert.deepEqual((await parseWithSupervisor(python, typo)).unread, ['[program:celeriac] stopwaitsec']);
 });
 
-test('under a real supervisord: the worker starts, a killed worker is restarted and its job recovered, stop is a warm shutdown', { timeout: 120_000 }, async (t) => {
+test('under a real supervisord: the worker starts, a killed worker is restarted and its job recovered, stop is a warm shutdown', {
+  timeout: 120_000,
+}, async (t) => {
   const { python, why } = supervisorPython();
   if (!python) return skip(t, why!);
   const project = await exampleProject(t, [], 'celeriac-deploy-run-');
@@ -203,7 +208,8 @@ test('under a real supervisord: the worker starts, a killed worker is restarted 
       '',
     ].join('\n'),
   );
-  const ctl = (...args: string[]) => run(python, ['-m', 'supervisor.supervisorctl', '-c', main, ...args], { cwd: project, timeout: 60_000 });
+  const ctl = (...args: string[]) =>
+    run(python, ['-m', 'supervisor.supervisorctl', '-c', main, ...args], { cwd: project, timeout: 60_000 });
   const workerLog = () => readFile(join(logDir, 'worker.log'), 'utf8').catch(() => '');
   const workers = new Set<number>(); // every worker pid seen, killed at the end if still there
   const workerPid = async () => {
@@ -214,7 +220,11 @@ test('under a real supervisord: the worker starts, a killed worker is restarted 
     return pid;
   };
 
-  const supervisord = spawn(python, ['-m', 'supervisor.supervisord', '-c', main], { cwd: project, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const supervisord = spawn(python, ['-m', 'supervisor.supervisord', '-c', main], {
+    cwd: project,
+    env: childEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   supervisord.stdout.on('data', (c: Buffer) => (output += c.toString()));
   supervisord.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -244,7 +254,8 @@ test('under a real supervisord: the worker starts, a killed worker is restarted 
       if (cmdline.includes(project)) process.kill(pid, 'SIGKILL');
     }
   });
-  const context = async () => `\n--- supervisord ---\n${output}\n${await readFile(join(sv, 'supervisord.log'), 'utf8').catch(() => '')}\n--- worker.log ---\n${await workerLog()}`;
+  const context = async () =>
+    `\n--- supervisord ---\n${output}\n${await readFile(join(sv, 'supervisord.log'), 'utf8').catch(() => '')}\n--- worker.log ---\n${await workerLog()}`;
 
   try {
     // 1. supervisord starts the worker, which prints its banner with the tasks.

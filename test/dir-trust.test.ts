@@ -53,11 +53,13 @@ test("root is refused on another user's data dir unless CELERIAC_ALLOW_ROOT=1", 
   assert.deepEqual(await readdir(dir), [], 'nothing written');
   allowRoot(t);
   const app = await openApp(t, { dir });
-  assert.equal((await app.get('nothing')), undefined);
+  assert.equal(await app.get('nothing'), undefined);
   assert.equal((await stat(join(dir, 'inbox'))).uid, user.uid, "the inbox root made is the dir's user's, for that user's worker");
 });
 
-test("a send by root before the first worker start leaves no root-owned dir: refused, or (forced) made for the dir's user", { timeout: 120_000 }, async (t) => {
+test("a send by root before the first worker start leaves no root-owned dir: refused, or (forced) made for the dir's user", {
+  timeout: 120_000,
+}, async (t) => {
   if (!needRoot(t, 'a project dir owned by a second real uid')) return;
   const user = otherUser(t);
   if (!reachableBy(t, user.uid, user.gid)) return;
@@ -68,7 +70,10 @@ test("a send by root before the first worker start leaves no root-owned dir: ref
   await chown(project, user.uid, user.gid);
   const dir = join(project, '.celeriac');
 
-  await assert.rejects((await createClient({ dir })).send('demo.echo', ['x']), unsafe(new RegExp(`refusing to create data dir .* as root: ${project} belongs to uid ${user.uid} \\(${user.name}\\)`)));
+  await assert.rejects(
+    (await createClient({ dir })).send('demo.echo', ['x']),
+    unsafe(new RegExp(`refusing to create data dir .* as root: ${project} belongs to uid ${user.uid} \\(${user.name}\\)`)),
+  );
   await assert.rejects(stat(dir), /ENOENT/, 'no dir was created');
 
   allowRoot(t);
@@ -85,7 +90,14 @@ test("a send by root before the first worker start leaves no root-owned dir: ref
   delete env.CELERIAC_ALLOW_ROOT;
   const file = join(root, 'worker-as-user.mts');
   await writeFile(file, script, { mode: 0o644 });
-  const res = spawnSync(process.execPath, ['--import', 'tsx', file], { uid: user.uid, gid: user.gid, cwd: ROOT, env: { ...env, HOME: root }, encoding: 'utf8', timeout: 90_000 });
+  const res = spawnSync(process.execPath, ['--import', 'tsx', file], {
+    uid: user.uid,
+    gid: user.gid,
+    cwd: ROOT,
+    env: { ...env, HOME: root },
+    encoding: 'utf8',
+    timeout: 90_000,
+  });
   assert.equal(res.status, 0, res.stderr);
   assert.equal(res.stdout.trim().split('\n').at(-1), '"pending"', `the user's worker took the job: ${res.stdout} ${res.stderr}`);
 });
@@ -99,5 +111,8 @@ test('doctor reports a data dir others can write in, with the fix', { timeout: 1
   const r = await celeriac(t, root, ['doctor', '--dir', dir, '--json']);
   assert.equal(r.code, 1, explain(r));
   const checks = json<{ checks: { ok: boolean; what: string }[] }>(r).checks;
-  assert.ok(checks.some((c) => !c.ok && /writable by its world \(mode 0777\).*chmod 700/.test(c.what)), explain(r));
+  assert.ok(
+    checks.some((c) => !c.ok && /writable by its world \(mode 0777\).*chmod 700/.test(c.what)),
+    explain(r),
+  );
 });

@@ -53,7 +53,7 @@ test('disk full: send rejects clearly, the app goes on, nothing is corrupted, sp
   assert.match(full.message, /free some space/);
   assert.ok(acked.length > 0);
   // The app still answers, and every acknowledged job is on record.
-  for (const id of acked) assert.ok((await app.get(id)), `acknowledged ${id} is on record`);
+  for (const id of acked) assert.ok(await app.get(id), `acknowledged ${id} is on record`);
   // Free space: sends work again.
   await unlink(filler);
   const after = await app.send('demo.echo', ['after the disk was freed']);
@@ -69,5 +69,5 @@ test('disk full: send rejects clearly, the app goes on, nothing is corrupted, sp
   const again = await createCeleriac({ dir, tasks: [fixture('basic')], logger: false });
   t.after(() => again.close());
   assert.equal(again.recovery.truncated, undefined, 'no torn record was left behind');
-  for (const id of [...acked, after.id]) assert.ok((await again.get(id)), `${id} survived`);
+  for (const id of [...acked, after.id]) assert.ok(await again.get(id), `${id} survived`);
 });

@@ -25,11 +25,15 @@ test('concurrent sends while the only slot is busy mark started only what the po
   const started = onDisk.filter((j) => j.state === 'started').length;
   assert.ok(started >= 1 && started <= HELD_PER_SLOT, `started on disk: at most what one slot's worker holds (${started} of 41)`);
   assert.equal(onDisk.filter((j) => j.state === 'pending').length, 41 - started, 'the rest wait, pending on disk');
-  const counts = (await app.counts());
+  const counts = await app.counts();
   assert.ok(counts.started <= HELD_PER_SLOT, `started in memory too (${JSON.stringify(counts)})`);
 
   await app.cancel(busy.id);
-  await waitFor(async () => (await Promise.all(hs.map((h) => h.info()))).every((info) => info?.state === 'succeeded'), 60_000, 'the sent jobs to run once the slot is free');
+  await waitFor(
+    async () => (await Promise.all(hs.map((h) => h.info()))).every((info) => info?.state === 'succeeded'),
+    60_000,
+    'the sent jobs to run once the slot is free',
+  );
 });
 
 test('a job reserved while its slot is busy is expired, not started, once its expiry has passed', { timeout: LIMIT_MS }, async (t) => {
@@ -41,8 +45,16 @@ test('a job reserved while its slot is busy is expired, not started, once its ex
   const busy = await app.send('timing.wait', [1500, log]);
   await waitFor(async () => (await busy.info())?.state === 'started', 20_000, 'the busy job to start');
 
-  const hs = await app.sendMany('timing.stamp', Array.from({ length: 20 }, () => [log]), { expires: 0.5 });
-  await waitFor(async () => (await Promise.all(hs.map((h) => h.info()))).every((info) => ['succeeded', 'expired'].includes(info?.state ?? '')), 60_000, 'every job to run or expire');
+  const hs = await app.sendMany(
+    'timing.stamp',
+    Array.from({ length: 20 }, () => [log]),
+    { expires: 0.5 },
+  );
+  await waitFor(
+    async () => (await Promise.all(hs.map((h) => h.info()))).every((info) => ['succeeded', 'expired'].includes(info?.state ?? '')),
+    60_000,
+    'every job to run or expire',
+  );
 
   const jobs = await readJobs(dir);
   const ran = hs.map((h) => jobs.get(h.id)!).filter((j) => j.state === 'succeeded');

@@ -23,7 +23,15 @@ const begin = (dir: string) => FileStore.begin({ dir, resultTtlMs: 86_400_000, c
 const T0 = 1_700_000_000_000;
 const add = (id: string, priority = 0, extra: Partial<{ runAt: number }> = {}): JobEvent => ({
   type: 'add',
-  job: { id, task: 'demo.echo', args: JSON.stringify([id, 'x'.repeat(150)]), createdAt: T0, runAt: extra.runAt ?? 0, expiresAt: 0, priority },
+  job: {
+    id,
+    task: 'demo.echo',
+    args: JSON.stringify([id, 'x'.repeat(150)]),
+    createdAt: T0,
+    runAt: extra.runAt ?? 0,
+    expiresAt: 0,
+    priority,
+  },
 });
 
 /** Every call of loadRest's callback, and how many jobs the table held at that moment. */
@@ -42,7 +50,11 @@ const TASKS = fixture('crash', 'tasks');
  */
 async function compactedDir(dir: string, n: number, more: (app: Celeriac) => Promise<unknown>): Promise<void> {
   const first = await createCeleriac({ dir, tasks: TASKS, logger: false });
-  for (let i = 0; i < n; i += 1000) await first.sendMany('crash.add', Array.from({ length: Math.min(1000, n - i) }, (_, k) => [i + k, 1]));
+  for (let i = 0; i < n; i += 1000)
+    await first.sendMany(
+      'crash.add',
+      Array.from({ length: Math.min(1000, n - i) }, (_, k) => [i + k, 1]),
+    );
   await more(first);
   await first.close();
   const store = await open(dir);
@@ -65,14 +77,19 @@ function closeIfOpened(t: TestContext, opening: Promise<Celeriac>): Promise<Cele
 /** A comparable copy of a job table (a field set to undefined and one left out compare equal). */
 const table = (jobs: ReadonlyMap<string, JobRecord>) => [...jobs.values()].map((j) => JSON.parse(JSON.stringify(j)) as JobRecord);
 
-test('a snapshot lists the jobs that will run again first (waiting and started), higher priority first and in order within one, then the finished; its header counts them', { timeout: LIMIT_MS }, async (t) => {
+test('a snapshot lists the jobs that will run again first (waiting and started), higher priority first and in order within one, then the finished; its header counts them', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const store = await open(dir);
   const priorities = [0, 5, 0, -3, 5, 0, 9, -3];
   await store.commit(priorities.map((p, i) => add(`w${i}`, p)));
   await store.commit([add('done'), add('running', 7), add('later', 1, { runAt: Date.now() + 3_600_000 })]);
   const now = Date.now(); // finished within the result ttl: kept
-  await store.commit([{ type: 'start', id: 'done', at: now }, { type: 'start', id: 'running', at: now }]);
+  await store.commit([
+    { type: 'start', id: 'done', at: now },
+    { type: 'start', id: 'running', at: now },
+  ]);
   await store.commit([{ type: 'succeed', id: 'done', at: now }]);
   await store.compact();
   await store.close();
@@ -103,7 +120,9 @@ test('an open hands out the first waiting jobs while the rest of the snapshot is
   assert.equal(again.jobs.size, N);
 });
 
-test('after a crash, jobs that were started are given back (recovered) before they are handed out, ahead of the rest', { timeout: LIMIT_MS }, async (t) => {
+test('after a crash, jobs that were started are given back (recovered) before they are handed out, ahead of the rest', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const store = await open(dir);
   await store.commit(Array.from({ length: 50 }, (_, i) => add(`j${String(i).padStart(2, '0')}`)));
@@ -117,7 +136,10 @@ test('after a crash, jobs that were started are given back (recovered) before th
   t.after(() => again.close());
   assert.equal(again.report.interrupted, 4);
   const handed = calls.flatMap((c) => c.jobs);
-  assert.deepEqual(handed.slice(0, 4).map((j) => [j.id, j.state, j.recovered, j.attempts]), [1, 2, 3, 4].map((i) => [`j0${i}`, 'pending', true, 1]));
+  assert.deepEqual(
+    handed.slice(0, 4).map((j) => [j.id, j.state, j.recovered, j.attempts]),
+    [1, 2, 3, 4].map((i) => [`j0${i}`, 'pending', true, 1]),
+  );
   assert.equal(handed.length, 49, 'the finished one is not handed out');
   assert.equal(again.jobs.get('j00')?.state, 'succeeded');
   // The give-back is on disk: the next open sees them pending and recovered, not started.
@@ -125,10 +147,15 @@ test('after a crash, jobs that were started are given back (recovered) before th
   const third = await open(dir);
   t.after(() => third.close());
   assert.equal(third.report.interrupted, 0);
-  assert.deepEqual([1, 2, 3, 4].map((i) => third.jobs.get(`j0${i}`)?.recovered), [true, true, true, true]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((i) => third.jobs.get(`j0${i}`)?.recovered),
+    [true, true, true, true],
+  );
 });
 
-test('a better job the journal added holds the snapshot\'s jobs back: everything is handed out at the end, for the scheduler to order', { timeout: LIMIT_MS }, async (t) => {
+test("a better job the journal added holds the snapshot's jobs back: everything is handed out at the end, for the scheduler to order", {
+  timeout: LIMIT_MS,
+}, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const store = await open(dir);
   for (let i = 0; i < 10_000; i += 1000) await store.commit(Array.from({ length: 1000 }, (_, k) => add(`s${i + k}`, 1)));
@@ -145,7 +172,8 @@ test('a better job the journal added holds the snapshot\'s jobs back: everything
   // An equal priority does not hold them back: the journal's jobs came later.
   const dir2 = join(await tempDir(t), 'data2');
   const s2 = await open(dir2);
-  for (let i = 0; i < 10_000; i += 1000) await s2.commit(Array.from({ length: 1000 }, (_, k) => add(`s${String(i + k).padStart(5, '0')}`, 1)));
+  for (let i = 0; i < 10_000; i += 1000)
+    await s2.commit(Array.from({ length: 1000 }, (_, k) => add(`s${String(i + k).padStart(5, '0')}`, 1)));
   await s2.compact();
   await s2.commit([add('t-routine', 1), add('t-low', 0)]);
   await s2.close();
@@ -153,10 +181,12 @@ test('a better job the journal added holds the snapshot\'s jobs back: everything
   t.after(() => again2.close());
   assert.ok(calls2.length > 1);
   const order = calls2.flatMap((c) => c.jobs.map((j) => j.id));
-  assert.deepEqual(order.slice(-2), ['t-routine', 't-low'], 'the journal\'s jobs after the snapshot\'s');
+  assert.deepEqual(order.slice(-2), ['t-routine', 't-low'], "the journal's jobs after the snapshot's");
 });
 
-test('a snapshot that does not say its jobs are ordered (older celeriac) is read whole before any job is handed out', { timeout: LIMIT_MS }, async (t) => {
+test('a snapshot that does not say its jobs are ordered (older celeriac) is read whole before any job is handed out', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const store = await open(dir);
   for (let i = 0; i < 10_000; i += 1000) await store.commit(Array.from({ length: 1000 }, (_, k) => add(`s${i + k}`)));
@@ -182,7 +212,9 @@ function random(seed: number): () => number {
   };
 }
 
-test('the table an open builds equals the journal replayed over the snapshot, over random histories, with jobs run during the read', { timeout: LIMIT_MS }, async (t) => {
+test('the table an open builds equals the journal replayed over the snapshot, over random histories, with jobs run during the read', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   let handedEarly = 0;
   for (let seed = 1; seed <= 20; seed++) {
     const rnd = random(seed);
@@ -194,7 +226,7 @@ test('the table an open builds equals the journal replayed over the snapshot, ov
     // 1,500 ids, ~250 bytes a job: the snapshot spans several slices.
     const ids = Array.from({ length: 1500 }, (_, i) => `id${i}`);
     const STEPS = 3000;
-    const compactAt = new Set([Math.floor(rnd() * STEPS / 2), Math.floor(rnd() * STEPS / 2) + STEPS / 2]);
+    const compactAt = new Set([Math.floor((rnd() * STEPS) / 2), Math.floor((rnd() * STEPS) / 2) + STEPS / 2]);
     let batch: JobEvent[] = [];
     for (let step = 0; step < STEPS; step++) {
       const id = pick(ids);
@@ -237,7 +269,12 @@ test('the table an open builds equals the journal replayed over the snapshot, ov
         if (!WAITING_STATES.has(job.state) || job.runAt > Date.now()) continue;
         ranLive.add(job.id);
         const at = Date.now();
-        live.push(again.commit([{ type: 'start', id: job.id, at }, { type: 'succeed', id: job.id, at, result: '"live"' }]));
+        live.push(
+          again.commit([
+            { type: 'start', id: job.id, at },
+            { type: 'succeed', id: job.id, at, result: '"live"' },
+          ]),
+        );
       }
     });
     await Promise.all(live);
@@ -260,7 +297,11 @@ test('the table an open builds equals the journal replayed over the snapshot, ov
       }
       assert.equal(again.report.interrupted, interrupted.size, `seed ${seed}: interrupted`);
       const as = (states: string[]) => written.filter((j) => states.includes(j.state)).length;
-      assert.deepEqual(again.report.found, { pending: as(['pending', 'started']), retrying: as(['retrying']), finished: as(['succeeded', 'failed', 'cancelled', 'expired']) }, `seed ${seed}: found`);
+      assert.deepEqual(
+        again.report.found,
+        { pending: as(['pending', 'started']), retrying: as(['retrying']), finished: as(['succeeded', 'failed', 'cancelled', 'expired']) },
+        `seed ${seed}: found`,
+      );
       // Handed out: every waiting job once; what came early ranks before all that came later.
       const handed = calls.flatMap((c) => c.jobs);
       assert.equal(new Set(handed.map((j) => j.id)).size, handed.length, `seed ${seed}: each handed out once`);
@@ -272,8 +313,13 @@ test('the table an open builds equals the journal replayed over the snapshot, ov
         handedEarly++;
         assert.ok(calls[0]!.tableSize < written.length, `seed ${seed}: the first jobs were handed out before the table was complete`);
         const lowestEarly = Math.min(...early.map((j) => j.priority));
-        for (const j of late) assert.ok(j.priority <= lowestEarly, `seed ${seed}: ${j.id} (priority ${j.priority}) came late after a job of priority ${lowestEarly}`);
-        for (let i = 1; i < early.length; i++) assert.ok(early[i - 1]!.priority >= early[i]!.priority, `seed ${seed}: early jobs best first`);
+        for (const j of late)
+          assert.ok(
+            j.priority <= lowestEarly,
+            `seed ${seed}: ${j.id} (priority ${j.priority}) came late after a job of priority ${lowestEarly}`,
+          );
+        for (let i = 1; i < early.length; i++)
+          assert.ok(early[i - 1]!.priority >= early[i]!.priority, `seed ${seed}: early jobs best first`);
       }
     } finally {
       await again.close();
@@ -293,16 +339,28 @@ test('the table an open builds equals the journal replayed over the snapshot, ov
   assert.ok(handedEarly >= 4, `jobs were handed out early in ${handedEarly} of 20 histories`);
 });
 
-test('with start: true, the first jobs run while the data dir is still being read, and every pending job runs exactly once', { timeout: LIMIT_MS }, async (t) => {
+test('with start: true, the first jobs run while the data dir is still being read, and every pending job runs exactly once', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   const tmp = await tempDir(t);
   const dir = join(tmp, 'data');
   const side = join(tmp, 'runs.jsonl');
   const N = 20_000; // ~4.5 MB of snapshot: reading it takes far longer than starting a job
-  await compactedDir(dir, N, (app) => app.sendMany('crash.record', [[side, 'a'], [side, 'b'], [side, 'c']], { priority: 5 }));
+  await compactedDir(dir, N, (app) =>
+    app.sendMany(
+      'crash.record',
+      [
+        [side, 'a'],
+        [side, 'b'],
+        [side, 'c'],
+      ],
+      { priority: 5 },
+    ),
+  );
 
   const app = await createCeleriac({ dir, tasks: TASKS, logger: false, start: true, concurrency: 2 });
   // The table as createCeleriac() resolved: nothing changes it between the resolve and here (no I/O in between).
-  const atOpen = (await app.counts());
+  const atOpen = await app.counts();
   t.after(() => app.close({ timeout: 5 }));
   assert.ok(atOpen.started + atOpen.succeeded > 0, `jobs were dispatched before createCeleriac() resolved (${JSON.stringify(atOpen)})`);
   await app.idle();
@@ -312,7 +370,9 @@ test('with start: true, the first jobs run while the data dir is still being rea
   assert.equal((await app.counts()).pending, 0);
 });
 
-test('a message waiting in the inbox (a cancel sent while no worker ran) is applied before any job runs', { timeout: LIMIT_MS }, async (t) => {
+test('a message waiting in the inbox (a cancel sent while no worker ran) is applied before any job runs', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   const tmp = await tempDir(t);
   const dir = join(tmp, 'data');
   const side = join(tmp, 'runs.jsonl');
@@ -327,7 +387,9 @@ test('a message waiting in the inbox (a cancel sent while no worker ran) is appl
   assert.equal((await app.counts()).succeeded, 5000);
 });
 
-test('closing the store while it reads the snapshot stops the read, releases the data dir and loses nothing', { timeout: LIMIT_MS }, async (t) => {
+test('closing the store while it reads the snapshot stops the read, releases the data dir and loses nothing', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const store = await open(dir);
   for (let i = 0; i < 20_000; i += 1000) await store.commit(Array.from({ length: 1000 }, (_, k) => add(`j${i + k}`)));
@@ -346,13 +408,20 @@ test('closing the store while it reads the snapshot stops the read, releases the
   assert.equal(third.jobs.size, 20_000);
 });
 
-test('a read-only reader (the CLI beside a running worker) reads the ordered snapshot and the journal to the same table', { timeout: LIMIT_MS }, async (t) => {
+test('a read-only reader (the CLI beside a running worker) reads the ordered snapshot and the journal to the same table', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const store = await open(dir);
   await store.commit(Array.from({ length: 3000 }, (_, i) => add(`j${i}`, i % 3)));
   await store.compact();
   const at = Date.now();
-  await store.commit([{ type: 'start', id: 'j1', at }, { type: 'succeed', id: 'j1', at }, { type: 'cancel', id: 'j2', at }, add('late', 7)]);
+  await store.commit([
+    { type: 'start', id: 'j1', at },
+    { type: 'succeed', id: 'j1', at },
+    { type: 'cancel', id: 'j2', at },
+    add('late', 7),
+  ]);
   const live = table(store.jobs);
   const read = await loadState(dir, { readOnly: true }); // while the owner holds the dir
   await store.close();
@@ -361,7 +430,9 @@ test('a read-only reader (the CLI beside a running worker) reads the ordered sna
   for (const want of live) assert.deepEqual(got.get(want.id), want, want.id);
 });
 
-test('a sliced snapshot read refuses what the whole-file read refused: cut at a line boundary, a wrong count, data after the trailer', { timeout: LIMIT_MS }, async (t) => {
+test('a sliced snapshot read refuses what the whole-file read refused: cut at a line boundary, a wrong count, data after the trailer', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const store = await open(dir);
   for (let i = 0; i < 10_000; i += 1000) await store.commit(Array.from({ length: 1000 }, (_, k) => add(`j${i + k}`)));
@@ -371,9 +442,21 @@ test('a sliced snapshot read refuses what the whole-file read refused: cut at a 
   const whole = await readFile(path);
   const lineAfter = (at: number) => whole.indexOf(0x0a, at) + 1;
   const cases: Array<[string, Buffer, RegExp]> = [
-    ['cut at a line boundary past the first slices', whole.subarray(0, lineAfter(Math.floor(whole.length * 0.7))), /incomplete: its trailer is missing/],
-    ['a job line removed (the trailer counts one more)', Buffer.concat([whole.subarray(0, lineAfter(1000)), whole.subarray(lineAfter(lineAfter(1000)))]), /trailer counts 10000 jobs, found 9999/],
-    ['a valid line after the trailer', Buffer.concat([whole, whole.subarray(lineAfter(0), lineAfter(lineAfter(0)))]), /data after its trailer/],
+    [
+      'cut at a line boundary past the first slices',
+      whole.subarray(0, lineAfter(Math.floor(whole.length * 0.7))),
+      /incomplete: its trailer is missing/,
+    ],
+    [
+      'a job line removed (the trailer counts one more)',
+      Buffer.concat([whole.subarray(0, lineAfter(1000)), whole.subarray(lineAfter(lineAfter(1000)))]),
+      /trailer counts 10000 jobs, found 9999/,
+    ],
+    [
+      'a valid line after the trailer',
+      Buffer.concat([whole, whole.subarray(lineAfter(0), lineAfter(lineAfter(0)))]),
+      /data after its trailer/,
+    ],
   ];
   for (const [what, bytes, message] of cases) {
     await writeFile(path, bytes);
@@ -385,7 +468,9 @@ test('a sliced snapshot read refuses what the whole-file read refused: cut at a 
   assert.equal(ok.jobs.size, 10_000);
 });
 
-test('damage deep in a snapshot found after jobs began: the open fails with the file and offset, what ran is on record, and repair recovers the rest', { timeout: LIMIT_MS }, async (t) => {
+test('damage deep in a snapshot found after jobs began: the open fails with the file and offset, what ran is on record, and repair recovers the rest', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   const tmp = await tempDir(t);
   const dir = join(tmp, 'data');
   const side = join(tmp, 'runs.jsonl');
@@ -416,7 +501,9 @@ test('damage deep in a snapshot found after jobs began: the open fails with the 
   assert.equal(firstJob?.state, ran ? 'succeeded' : 'pending', 'a run before the failure is on record; a job not begun is still pending');
 });
 
-test('a checksummed journal record that is not an event is refused before any job is handed out; one that does not decode, by the open', { timeout: LIMIT_MS }, async (t) => {
+test('a checksummed journal record that is not an event is refused before any job is handed out; one that does not decode, by the open', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const store = await open(dir);
   await store.commit([add('a'), add('b')]);
@@ -427,42 +514,80 @@ test('a checksummed journal record that is not an event is refused before any jo
   const good = journalRecords(await readFile(segment));
   for (const line of ['{"o":"j","i":"x","n":"t","s":"pending","k":0,"y":0,"t":1,"a":[]}', '{"o":"z","i":"x","t":1}']) {
     await writeFile(segment, Buffer.concat([good, Buffer.from(frame(line))]));
-    await assert.rejects(begin(dir), (err: CeleriacError) => err.code === 'CORRUPT_JOURNAL' && err.message.includes(`at byte ${good.length}`), line);
+    await assert.rejects(
+      begin(dir),
+      (err: CeleriacError) => err.code === 'CORRUPT_JOURNAL' && err.message.includes(`at byte ${good.length}`),
+      line,
+    );
   }
   // An event of a known kind with a field missing: only seen when its job is read.
   await writeFile(segment, Buffer.concat([good, Buffer.from(frame('{"o":"s","i":"a"}'))]));
-  await assert.rejects(open(dir), (err: CeleriacError) => err.code === 'CORRUPT_JOURNAL' && err.message.includes(`at byte ${good.length}`) && /does not decode/.test(err.message));
+  await assert.rejects(
+    open(dir),
+    (err: CeleriacError) =>
+      err.code === 'CORRUPT_JOURNAL' && err.message.includes(`at byte ${good.length}`) && /does not decode/.test(err.message),
+  );
   await writeFile(segment, good);
   const ok = await open(dir);
   t.after(() => ok.close());
   assert.equal(ok.jobs.size, 3);
 });
 
-test('an open aborted by its signal while jobs run during the read: running jobs finish, the rest stay pending, createCeleriac rejects with APP_CLOSED', { timeout: LIMIT_MS }, async (t) => {
+test('an open aborted by its signal while jobs run during the read: running jobs finish, the rest stay pending, createCeleriac rejects with APP_CLOSED', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   const tmp = await tempDir(t);
   const dir = join(tmp, 'data');
   const side = join(tmp, 'runs.jsonl');
   const N = 20_000;
-  await compactedDir(dir, N, (app) => app.sendMany('crash.record', [[side, 'a', { sleepMs: 300 }], [side, 'b', { sleepMs: 300 }]], { priority: 5 }));
+  await compactedDir(dir, N, (app) =>
+    app.sendMany(
+      'crash.record',
+      [
+        [side, 'a', { sleepMs: 300 }],
+        [side, 'b', { sleepMs: 300 }],
+      ],
+      { priority: 5 },
+    ),
+  );
 
   const stop = new AbortController();
   const watching = setInterval(() => void readRuns(side).then((runs) => runs.length > 0 && stop.abort()), 5);
   t.after(() => clearInterval(watching));
-  await assert.rejects(closeIfOpened(t, createCeleriac({ dir, tasks: TASKS, logger: false, start: true, signal: stop.signal })), (err: CeleriacError) => err.code === 'APP_CLOSED' && /aborted/.test(err.message));
+  await assert.rejects(
+    closeIfOpened(t, createCeleriac({ dir, tasks: TASKS, logger: false, start: true, signal: stop.signal })),
+    (err: CeleriacError) => err.code === 'APP_CLOSED' && /aborted/.test(err.message),
+  );
   clearInterval(watching);
 
   const runs = await readRuns(side);
   const started = runs.filter((r) => r.phase === 'start').map((r) => r.label);
   assert.ok(started.length > 0);
-  assert.deepEqual(runs.filter((r) => r.phase === 'end').map((r) => r.label).sort(), [...started].sort(), 'every job that began finished (warm)');
+  assert.deepEqual(
+    runs
+      .filter((r) => r.phase === 'end')
+      .map((r) => r.label)
+      .sort(),
+    [...started].sort(),
+    'every job that began finished (warm)',
+  );
   const again = await open(dir); // released
   t.after(() => again.close());
   assert.equal(again.report.interrupted, 0, 'nothing was left running');
   const states = new Set([...again.jobs.values()].map((j) => j.state));
-  assert.deepEqual([...states].filter((s) => s !== 'pending' && s !== 'succeeded'), []);
+  assert.deepEqual(
+    [...states].filter((s) => s !== 'pending' && s !== 'succeeded'),
+    [],
+  );
   assert.equal(again.jobs.size, N + 2);
 
   // A signal that fired before the open: nothing is opened, nothing runs.
-  await assert.rejects(closeIfOpened(t, createCeleriac({ dir, tasks: TASKS, logger: false, start: true, signal: AbortSignal.abort() })), (err: CeleriacError) => err.code === 'APP_CLOSED');
-  await assert.rejects(closeIfOpened(t, createCeleriac({ dir, tasks: TASKS, logger: false, signal: 'stop' as unknown as AbortSignal })), /"signal" must be an AbortSignal/);
+  await assert.rejects(
+    closeIfOpened(t, createCeleriac({ dir, tasks: TASKS, logger: false, start: true, signal: AbortSignal.abort() })),
+    (err: CeleriacError) => err.code === 'APP_CLOSED',
+  );
+  await assert.rejects(
+    closeIfOpened(t, createCeleriac({ dir, tasks: TASKS, logger: false, signal: 'stop' as unknown as AbortSignal })),
+    /"signal" must be an AbortSignal/,
+  );
 });

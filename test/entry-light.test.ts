@@ -36,19 +36,49 @@ await celeriac.readJobs(dir);
 process.stdout.write(JSON.stringify({ afterImport, afterCreate, afterClient: loaded(), exports: Object.keys(celeriac).sort() }));
 `;
 
-const HOST_ONLY = /\/dist\/(?:app|client|watch|inbox)\.js$|\/dist\/(?:store|scheduler|registry)\/|\/dist\/pool\/pool\.js$|node_modules\/(?:chokidar|lowdb|p-queue|p-retry)\//;
+const HOST_ONLY =
+  /\/dist\/(?:app|client|watch|inbox)\.js$|\/dist\/(?:store|scheduler|registry)\/|\/dist\/pool\/pool\.js$|node_modules\/(?:chokidar|lowdb|p-queue|p-retry)\//;
 
 test('importing celeriac loads none of the host machinery until an app or client is made', { timeout: 240_000 }, async (t) => {
   ensureBuilt();
   const dir = await project(t, { 'main.mjs': MAIN, 'hook.mjs': HOOK });
-  const { stdout } = await run(process.execPath, [join(dir, 'main.mjs'), join(dir, 'loaded.log'), join(dir, 'data')], { cwd: dir, timeout: 120_000 });
+  const { stdout } = await run(process.execPath, [join(dir, 'main.mjs'), join(dir, 'loaded.log'), join(dir, 'data')], {
+    cwd: dir,
+    timeout: 120_000,
+  });
   const seen = JSON.parse(stdout) as { afterImport: string[]; afterCreate: string[]; afterClient: string[]; exports: string[] };
-  assert.ok(seen.afterImport.some((u) => u.endsWith('/dist/task.js')), `the import itself was seen by the hook: ${seen.afterImport.join(', ')}`);
-  assert.deepEqual(seen.afterImport.filter((u) => HOST_ONLY.test(u)), [], 'host-only modules loaded by the import alone');
-  assert.ok(seen.afterCreate.some((u) => u.endsWith('/dist/app.js')), 'createCeleriac() loads the app');
-  assert.ok(seen.afterClient.some((u) => u.endsWith('/dist/client.js')), 'readJobs() loads the client');
+  assert.ok(
+    seen.afterImport.some((u) => u.endsWith('/dist/task.js')),
+    `the import itself was seen by the hook: ${seen.afterImport.join(', ')}`,
+  );
+  assert.deepEqual(
+    seen.afterImport.filter((u) => HOST_ONLY.test(u)),
+    [],
+    'host-only modules loaded by the import alone',
+  );
+  assert.ok(
+    seen.afterCreate.some((u) => u.endsWith('/dist/app.js')),
+    'createCeleriac() loads the app',
+  );
+  assert.ok(
+    seen.afterClient.some((u) => u.endsWith('/dist/client.js')),
+    'readJobs() loads the client',
+  );
   // The value exports users import by name are all still there.
-  for (const name of ['createCeleriac', 'createClient', 'readJobs', 'repairDataDir', 'task', 'context', 'RetryRequest', 'CeleriacError', 'TaskFailedError', 'defineConfig', 'JOB_STATES', 'EVENT_TYPES']) {
+  for (const name of [
+    'createCeleriac',
+    'createClient',
+    'readJobs',
+    'repairDataDir',
+    'task',
+    'context',
+    'RetryRequest',
+    'CeleriacError',
+    'TaskFailedError',
+    'defineConfig',
+    'JOB_STATES',
+    'EVENT_TYPES',
+  ]) {
     assert.ok(seen.exports.includes(name), `celeriac exports ${name}`);
   }
 });

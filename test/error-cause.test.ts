@@ -54,7 +54,10 @@ test('the cause chain of a failure is kept: in TaskFailedError, the stored job, 
   await again.close();
   assert.equal(stored?.cause?.code, 'ECONNREFUSED', 'the cause survives the journal');
 
-  const [show, showJson] = await Promise.all([celeriac(t, dir, ['show', h.id, '--dir', dir]), celeriac(t, dir, ['show', h.id, '--dir', dir, '--json'])]);
+  const [show, showJson] = await Promise.all([
+    celeriac(t, dir, ['show', h.id, '--dir', dir]),
+    celeriac(t, dir, ['show', h.id, '--dir', dir, '--json']),
+  ]);
   assert.equal(show.code, 0, explain(show));
   assert.match(show.stdout, /^caused by +Error \[ECONNREFUSED\]: connect ECONNREFUSED/m, explain(show));
   assert.match(show.stdout, /^Caused by: Error: connect ECONNREFUSED/m, explain(show, 'the cause stack follows the stack'));
@@ -67,13 +70,22 @@ test('a cause chain is cut at its depth limit and a cyclic one ends', () => {
   for (let i = 19; i >= 0; i--) deep = new Error(`cause #${i}`, { cause: deep });
   const links = chain(serializeError(deep));
   assert.equal(links.length, MAX_CAUSE_DEPTH + 1);
-  assert.deepEqual(links.map((l) => l.message), Array.from({ length: MAX_CAUSE_DEPTH + 1 }, (_, i) => `cause #${i}`));
+  assert.deepEqual(
+    links.map((l) => l.message),
+    Array.from({ length: MAX_CAUSE_DEPTH + 1 }, (_, i) => `cause #${i}`),
+  );
 
   const a = new Error('a');
   const b = new Error('b', { cause: a });
   (a as { cause?: unknown }).cause = b;
-  assert.deepEqual(chain(serializeError(a)).map((l) => l.message), ['a', 'b']);
-  assert.deepEqual(chain(serializeError(new Error('x', { cause: 'plain text' }))).map((l) => l.message), ['x', 'the cause is a non-Error value: "plain text"']);
+  assert.deepEqual(
+    chain(serializeError(a)).map((l) => l.message),
+    ['a', 'b'],
+  );
+  assert.deepEqual(
+    chain(serializeError(new Error('x', { cause: 'plain text' }))).map((l) => l.message),
+    ['x', 'the cause is a non-Error value: "plain text"'],
+  );
 });
 
 test('serialising any thrown value never throws: getters that throw, revoked and trapping Proxies', () => {
@@ -83,7 +95,10 @@ test('serialising any thrown value never throws: getters that throw, revoked and
       throw new Error('boom');
     },
   });
-  assert.deepEqual({ ...serializeError(badMessage), stack: undefined }, { name: 'Error', message: '(its message could not be read: Error: boom)', stack: undefined });
+  assert.deepEqual(
+    { ...serializeError(badMessage), stack: undefined },
+    { name: 'Error', message: '(its message could not be read: Error: boom)', stack: undefined },
+  );
   const { proxy, revoke } = Proxy.revocable({}, {});
   revoke();
   assert.equal(serializeError(proxy).name, 'NonErrorThrown');
@@ -118,6 +133,9 @@ test('a task throwing an unreadable value fails its own job only; the worker goe
   }
   assert.equal(errors[0]!.remote.message, '(its message could not be read: Error: the message getter exploded)');
   assert.match(errors[1]!.remote.message, /non-Error value/);
-  assert.deepEqual(chain(errors[3]!.remote).map((e) => e.message), ['a', 'b']);
+  assert.deepEqual(
+    chain(errors[3]!.remote).map((e) => e.message),
+    ['a', 'b'],
+  );
   assert.deepEqual(lost, [], 'no worker thread was lost');
 });

@@ -17,9 +17,12 @@ test('events: received, started, succeeded and failed, each after it is durable,
   assert.equal(await ok.result({ timeout: 10_000 }), 5);
   const bad = await app.send('demo.boom', ['no']);
   await assert.rejects(bad.result({ timeout: 10_000 }));
-  await waitFor(() => seen.filter((e) => e.id === bad.id).length === 3, 10_000, 'the failed job\'s events');
+  await waitFor(() => seen.filter((e) => e.id === bad.id).length === 3, 10_000, "the failed job's events");
   const forOk = seen.filter((e) => e.id === ok.id);
-  assert.deepEqual(forOk.map((e) => e.type), ['received', 'started', 'succeeded']);
+  assert.deepEqual(
+    forOk.map((e) => e.type),
+    ['received', 'started', 'succeeded'],
+  );
   assert.equal(forOk[2]!.result, 5);
   assert.equal(forOk[2]!.task, 'math.add');
   assert.equal(forOk[1]!.attempt, 1);
@@ -60,7 +63,10 @@ test('events: a listener that throws is logged and neither the job nor the next 
   const h = await app.send('demo.echo', ['x']);
   assert.equal(await h.result({ timeout: 10_000 }), 'x');
   await waitFor(() => after.includes(h.id), 5000, 'the second listener');
-  assert.ok(errors.some((m) => /event listener for "succeeded" threw.*listener bug/s.test(m)), errors.join('\n'));
+  assert.ok(
+    errors.some((m) => /event listener for "succeeded" threw.*listener bug/s.test(m)),
+    errors.join('\n'),
+  );
   const again = await app.send('demo.echo', ['y']);
   assert.equal(await again.result({ timeout: 10_000 }), 'y');
 });

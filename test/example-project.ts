@@ -17,7 +17,11 @@ export const TSX = import.meta.resolve('tsx');
 const TSX_API = import.meta.resolve('tsx/esm/api');
 
 /** The example packages: directory under examples/ → package name. */
-export const EXAMPLES = { webhooks: 'celeriac-example-webhooks', archiver: 'celeriac-example-archiver', 'archive-flow': 'celeriac-example-archive-flow' } as const;
+export const EXAMPLES = {
+  webhooks: 'celeriac-example-webhooks',
+  archiver: 'celeriac-example-archiver',
+  'archive-flow': 'celeriac-example-archive-flow',
+} as const;
 
 /** Where to register the clean-up: a test's context (`t`), or node:test's `{ after }` for a whole file. */
 export interface Scope {
@@ -34,7 +38,13 @@ export async function exampleProject(scope: Scope, examples: (keyof typeof EXAMP
   await mkdir(pkg, { recursive: true });
   await writeFile(
     join(pkg, 'package.json'),
-    JSON.stringify({ name: 'celeriac', version: '0.0.0-test', type: 'module', exports: { '.': './index.ts' }, bin: { celeriac: './cli.mjs' } }),
+    JSON.stringify({
+      name: 'celeriac',
+      version: '0.0.0-test',
+      type: 'module',
+      exports: { '.': './index.ts' },
+      bin: { celeriac: './cli.mjs' },
+    }),
   );
   // Relative, with .js: both tsx and tsc map it to src/index.ts.
   await writeFile(join(pkg, 'index.ts'), `export * from ${JSON.stringify(relative(pkg, join(ROOT, 'src', 'index.js')))};\n`);
@@ -73,10 +83,21 @@ export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 /** Run a command to its end (or `timeout` ms, then SIGKILL); never rejects. */
 export function run(cmd: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number }): Promise<Ran> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: options.cwd, env: options.env ?? childEnv(), timeout: options.timeout ?? 60_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      cmd,
+      args,
+      {
+        cwd: options.cwd,
+        env: options.env ?? childEnv(),
+        timeout: options.timeout ?? 60_000,
+        killSignal: 'SIGKILL',
+        maxBuffer: 16 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -101,5 +122,8 @@ export async function typecheck(project: string, files: string[]): Promise<Ran> 
     files,
   };
   await writeFile(join(project, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
-  return run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: project, timeout: 120_000 });
+  return run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], {
+    cwd: project,
+    timeout: 120_000,
+  });
 }

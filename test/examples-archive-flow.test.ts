@@ -19,7 +19,9 @@ const BODIES: Record<string, Buffer> = {
 };
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-test('archive-flow example: fetch → checksum → report per URL, in parallel, then one summary of them all', { timeout: 180_000 }, async (t) => {
+test('archive-flow example: fetch → checksum → report per URL, in parallel, then one summary of them all', {
+  timeout: 180_000,
+}, async (t) => {
   const server = createServer((req, res) => {
     const body = BODIES[req.url ?? ''];
     if (body) res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
@@ -30,18 +32,38 @@ test('archive-flow example: fetch → checksum → report per URL, in parallel, 
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const project = await exampleProject(t, ['archive-flow'], 'celeriac-archive-flow-');
-  const { archiveAll } = (await import(pathToFileURL(join(project, 'node_modules', PLUGIN, 'flow.ts')).href)) as typeof import('../examples/archive-flow/flow.js');
+  const { archiveAll } = (await import(
+    pathToFileURL(join(project, 'node_modules', PLUGIN, 'flow.ts')).href
+  )) as typeof import('../examples/archive-flow/flow.js');
   const app = await createCeleriac({ dir: join(project, '.celeriac'), cwd: project, plugins: [PLUGIN], concurrency: 2, logger: false });
   t.after(() => app.close({ timeout: 1 }));
   await app.start();
   const out = join(project, 'archive');
   const urls = [`${base}/a.csv`, `${base}/missing`, `${base}/b.bin`];
   const run = await app.sendWorkflow(archiveAll(urls, out), { id: 'archive-run' });
-  const summary = (await run.result({ timeout: 120_000 })) as { total: number; archived: number; broken: number; bytes: number; file: string };
-  assert.deepEqual(summary, { total: 3, archived: 2, broken: 1, bytes: BODIES['/a.csv']!.length + BODIES['/b.bin']!.length, file: join(out, 'summary.json') });
+  const summary = (await run.result({ timeout: 120_000 })) as {
+    total: number;
+    archived: number;
+    broken: number;
+    bytes: number;
+    file: string;
+  };
+  assert.deepEqual(summary, {
+    total: 3,
+    archived: 2,
+    broken: 1,
+    bytes: BODIES['/a.csv']!.length + BODIES['/b.bin']!.length,
+    file: join(out, 'summary.json'),
+  });
 
-  const written = JSON.parse(await readFile(summary.file, 'utf8')) as { reports: { url: string; sha256?: string; broken?: string; record: string }[] };
-  assert.deepEqual(written.reports.map((r) => r.url), urls, 'the summary lists the reports in the order of the URLs');
+  const written = JSON.parse(await readFile(summary.file, 'utf8')) as {
+    reports: { url: string; sha256?: string; broken?: string; record: string }[];
+  };
+  assert.deepEqual(
+    written.reports.map((r) => r.url),
+    urls,
+    'the summary lists the reports in the order of the URLs',
+  );
   for (const r of written.reports) {
     const served = BODIES[new URL(r.url).pathname];
     if (served) assert.equal(r.sha256, sha(served), `${r.url}: the recorded hash is the served bytes'`);
@@ -57,5 +79,9 @@ test('archive-flow example: fetch → checksum → report per URL, in parallel, 
     assert.equal(info?.state, 'succeeded', id);
     assert.equal(info?.attempts, 1, id);
   }
-  assert.deepEqual((await app.get('archive-run.1.1'))?.args, [{ url: `${base}/missing`, status: 404, broken: 'HTTP 404' }], 'checksum got fetch\'s result first');
+  assert.deepEqual(
+    (await app.get('archive-run.1.1'))?.args,
+    [{ url: `${base}/missing`, status: 404, broken: 'HTTP 404' }],
+    "checksum got fetch's result first",
+  );
 });

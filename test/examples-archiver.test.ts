@@ -79,7 +79,9 @@ test('records size, content type and sha256 of the bytes served, and writes the 
     '/old/rainfall.csv': (_req, res) => res.writeHead(301, { location: '/rainfall.csv' }).end(),
   });
   const { app, outDir } = await setup('recorded');
-  const job = await app.send<Archival>('archiver.update', [`${srv.base}/rainfall.csv`, { outDir, resourceId: 'rainfall' }], { id: 'archive:rainfall' });
+  const job = await app.send<Archival>('archiver.update', [`${srv.base}/rainfall.csv`, { outDir, resourceId: 'rainfall' }], {
+    id: 'archive:rainfall',
+  });
   const a = await job.result({ timeout: 20_000 });
 
   assert.equal(a.broken, false);
@@ -108,7 +110,11 @@ test('404, 410 and 403 are broken links: the job succeeds with { broken: true, r
     '/secret': (_req, res) => res.writeHead(403).end(),
   });
   const { app, outDir } = await setup('broken');
-  const cases = { missing: ['/nothing-here', 'HTTP 404 Not Found', 404], gone: ['/gone', 'HTTP 410 Gone', 410], secret: ['/secret', 'HTTP 403 Forbidden', 403] } as const;
+  const cases = {
+    missing: ['/nothing-here', 'HTTP 404 Not Found', 404],
+    gone: ['/gone', 'HTTP 410 Gone', 410],
+    secret: ['/secret', 'HTTP 403 Forbidden', 403],
+  } as const;
   for (const [resourceId, [path, reason, status]] of Object.entries(cases)) {
     const job = await app.send<Archival>('archiver.update', [`${srv.base}${path}`, { outDir, resourceId }]);
     const a = await job.result({ timeout: 20_000 });
@@ -131,7 +137,9 @@ test('a host name that cannot resolve is a broken link (DNS failure)', async (t)
   // A 64-octet label is not a valid DNS name (at most 63): the resolver fails it with
   // ENOTFOUND without sending a query, so this test stays on the machine.
   const host = `${'x'.repeat(64)}.invalid`;
-  const job = await app.send<Archival>('archiver.update', [`http://${host}/data.csv`, { outDir, resourceId: 'nowhere' }], { retryDelay: 0.05 });
+  const job = await app.send<Archival>('archiver.update', [`http://${host}/data.csv`, { outDir, resourceId: 'nowhere' }], {
+    retryDelay: 0.05,
+  });
   const a = await job.result({ timeout: 20_000 });
   assert.equal(a.broken, true);
   assert.equal(a.reason, `DNS lookup failed: no such host "${host}" (ENOTFOUND)`);
@@ -143,8 +151,10 @@ test('transient failures (503, a timeout, a reset connection, a cut-off body) ar
   const srv = await resources(t, {
     '/flaky.csv': (req, res, n) => {
       if (n === 1) res.writeHead(503).end('busy');
-      else if (n === 2) return; // no answer: the download's timeout fires
-      else if (n === 3) req.socket.resetAndDestroy(); // ECONNRESET
+      else if (n === 2)
+        return; // no answer: the download's timeout fires
+      else if (n === 3)
+        req.socket.resetAndDestroy(); // ECONNRESET
       else if (n === 4) {
         res.writeHead(200, { 'content-length': BYTES.length });
         res.write(BYTES.subarray(0, 1000), () => req.socket.destroy()); // the body stops short
@@ -169,7 +179,10 @@ test('transient failures (503, a timeout, a reset connection, a cut-off body) ar
 test('when the retries run out, the job fails with the last transient error, and no record is written', async (t) => {
   const srv = await resources(t, { '/down.csv': (_req, res) => res.writeHead(503).end() });
   const { app, outDir } = await setup('exhausted');
-  const job = await app.send<Archival>('archiver.update', [`${srv.base}/down.csv`, { outDir, resourceId: 'down' }], { retryDelay: 0.02, maxRetries: 2 });
+  const job = await app.send<Archival>('archiver.update', [`${srv.base}/down.csv`, { outDir, resourceId: 'down' }], {
+    retryDelay: 0.02,
+    maxRetries: 2,
+  });
   await assert.rejects(job.result({ timeout: 20_000 }), (e: unknown) => {
     assert.ok(e instanceof TaskFailedError, String(e));
     assert.equal(e.remote.name, 'TransientError');
@@ -202,14 +215,18 @@ test('a body over maxBytes is not downloaded whole, whether its length is declar
     },
   });
   const { app, outDir } = await setup('too-large');
-  const declared = await (await app.send<Archival>('archiver.update', [`${srv.base}/declared.bin`, { outDir, maxBytes: 1000 }])).result({ timeout: 20_000 });
+  const declared = await (await app.send<Archival>('archiver.update', [`${srv.base}/declared.bin`, { outDir, maxBytes: 1000 }])).result({
+    timeout: 20_000,
+  });
   assert.equal(declared.tooLarge, true);
   assert.equal(declared.broken, false);
   assert.equal(declared.size, 5000);
   assert.equal(declared.sha256, undefined);
   assert.match(declared.reason!, /Content-Length 5000 is over the limit of 1000 bytes/);
 
-  const streamed = await (await app.send<Archival>('archiver.update', [`${srv.base}/streamed.bin`, { outDir, maxBytes: 1000 }])).result({ timeout: 20_000 });
+  const streamed = await (await app.send<Archival>('archiver.update', [`${srv.base}/streamed.bin`, { outDir, maxBytes: 1000 }])).result({
+    timeout: 20_000,
+  });
   assert.equal(streamed.tooLarge, true);
   assert.equal(streamed.sha256, undefined);
   assert.ok(streamed.size! > 1000 && streamed.size! < 40 * 512, `stopped reading at ${streamed.size} bytes`);
@@ -225,7 +242,10 @@ test('classifyFetchError: which network errors are broken links, which are trans
   const fetchFailed = (cause: object) => Object.assign(new TypeError('fetch failed'), { cause });
   const sys = (code: string, extra: object = {}) => Object.assign(new Error(`${code} happened`), { code, ...extra });
 
-  assert.deepEqual(classifyFetchError(fetchFailed(sys('ENOTFOUND', { hostname: 'nowhere.example' }))), { kind: 'broken', reason: 'DNS lookup failed: no such host "nowhere.example" (ENOTFOUND)' });
+  assert.deepEqual(classifyFetchError(fetchFailed(sys('ENOTFOUND', { hostname: 'nowhere.example' }))), {
+    kind: 'broken',
+    reason: 'DNS lookup failed: no such host "nowhere.example" (ENOTFOUND)',
+  });
   assert.equal(classifyFetchError(fetchFailed(sys('CERT_HAS_EXPIRED'))).kind, 'broken');
   assert.deepEqual(classifyFetchError(fetchFailed(new Error('redirect count exceeded'))), { kind: 'broken', reason: 'too many redirects' });
   for (const code of ['ECONNRESET', 'ECONNREFUSED', 'EAI_AGAIN', 'UND_ERR_SOCKET']) {
@@ -243,7 +263,10 @@ test('the host script embeds the plugin in an app and runs it end to end', async
   assert.equal(res.code, 0, `host.ts exited ${res.code}\n${res.stdout}\n${res.stderr}`);
   const csv = 'station,year,rainfall_mm\nAberdeen,2024,812\nBergen,2024,2250\n';
   const sha = createHash('sha256').update(csv).digest('hex');
-  assert.match(res.stdout, new RegExp(`rainfall +${csv.length} bytes, text/csv; charset=utf-8, sha256 ${sha.slice(0, 16)}… +\\[attempts 1, retries 0\\]`));
+  assert.match(
+    res.stdout,
+    new RegExp(`rainfall +${csv.length} bytes, text/csv; charset=utf-8, sha256 ${sha.slice(0, 16)}… +\\[attempts 1, retries 0\\]`),
+  );
   assert.match(res.stdout, /gone +BROKEN \(HTTP 404 Not Found\) +\[attempts 1, retries 0\]/);
   assert.match(res.stdout, /flaky +12 bytes, application\/json, .*\[attempts 2, retries 1\]/);
   const rec = await readRecord(join(project, 'archive', 'rainfall.json'));

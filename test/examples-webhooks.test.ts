@@ -31,7 +31,13 @@ async function subscriber(t: TestContext, script: (n: number, req: IncomingMessa
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      seen.push({ key: req.headers['idempotency-key'] as string | undefined, attemptHeader: req.headers['x-delivery-attempt'] as string | undefined, body: text ? JSON.parse(text) : undefined, headers: req.headers, at: Date.now() });
+      seen.push({
+        key: req.headers['idempotency-key'] as string | undefined,
+        attemptHeader: req.headers['x-delivery-attempt'] as string | undefined,
+        body: text ? JSON.parse(text) : undefined,
+        headers: req.headers,
+        at: Date.now(),
+      });
       res.on('close', () => {
         if (!res.writableFinished) abandoned++; // the client gave up before an answer
       });
@@ -46,7 +52,8 @@ async function subscriber(t: TestContext, script: (n: number, req: IncomingMessa
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, seen, abandoned: () => abandoned };
 }
 
-const status = (code: number) => (_n: number, _req: IncomingMessage, res: ServerResponse) => res.writeHead(code, { 'content-type': 'application/json' }).end('{}');
+const status = (code: number) => (_n: number, _req: IncomingMessage, res: ServerResponse) =>
+  res.writeHead(code, { 'content-type': 'application/json' }).end('{}');
 
 /** One app with the plugin installed, shared by the tests of this file (each uses its own subscriber and ids). */
 let shared: Promise<Celeriac> | undefined;
@@ -79,15 +86,30 @@ test('5xx is retried with a doubling countdown, then delivered; every attempt ca
   const sub = await subscriber(t, (n, req, res) => (n <= 2 ? status(503)(n, req, res) : status(200)(n, req, res)));
   const app = await appWithPlugin();
   const id = 'webhooks:crm:dataset-42@7';
-  const job = await app.send<{ status: number; attempt: number; idempotencyKey: string }>('webhooks.notify', [{ url: sub.url, retryDelay: 0.05 }, change], { id });
+  const job = await app.send<{ status: number; attempt: number; idempotencyKey: string }>(
+    'webhooks.notify',
+    [{ url: sub.url, retryDelay: 0.05 }, change],
+    { id },
+  );
 
   const delivery = await job.result({ timeout: 20_000 });
   assert.deepEqual(delivery, { url: sub.url, status: 200, attempt: 3, idempotencyKey: id });
   assert.equal(sub.seen.length, 3, 'two 503s, then the 200');
-  assert.deepEqual(sub.seen.map((s) => s.key), [id, id, id], 'the same Idempotency-Key on every attempt: the job id');
-  assert.deepEqual(sub.seen.map((s) => s.attemptHeader), ['1', '2', '3']);
+  assert.deepEqual(
+    sub.seen.map((s) => s.key),
+    [id, id, id],
+    'the same Idempotency-Key on every attempt: the job id',
+  );
+  assert.deepEqual(
+    sub.seen.map((s) => s.attemptHeader),
+    ['1', '2', '3'],
+  );
   for (const s of sub.seen) {
-    assert.deepEqual(s.body, { event: 'record.updated', recordId: 'dataset-42', data: { title: 'Rainfall 2024' }, jobId: id }, 'the same body every time');
+    assert.deepEqual(
+      s.body,
+      { event: 'record.updated', recordId: 'dataset-42', data: { title: 'Rainfall 2024' }, jobId: id },
+      'the same body every time',
+    );
     assert.equal(s.headers['content-type'], 'application/json');
   }
   // countdown = retryDelay · 2^retries: 50 ms, then 100 ms (lower bounds only: timers may run late).
@@ -128,7 +150,10 @@ test('a 4xx fails the job at once, with the status in a clear error', async (t) 
   );
   assert.ok(err instanceof TaskFailedError, String(err));
   assert.equal(err.remote.name, 'DeliveryError');
-  assert.match(err.remote.message, /^POST http:\/\/127\.0\.0\.1:\d+\/hooks: HTTP 422 Unprocessable Entity; the subscriber refused the notification, not retried$/);
+  assert.match(
+    err.remote.message,
+    /^POST http:\/\/127\.0\.0\.1:\d+\/hooks: HTTP 422 Unprocessable Entity; the subscriber refused the notification, not retried$/,
+  );
   await sleep(150); // a retry, had there been one, would have come by now
   assert.equal(sub.seen.length, 1);
   const info = (await app.get(job.id))!;
@@ -188,14 +213,19 @@ test('the worker command lists the plugin task and runs a job sent by name from 
   const sub = await subscriber(t, status(200));
   const config = join(project, 'celeriac.config.json');
   await writeFile(config, JSON.stringify({ dir: '.celeriac', plugins: [PLUGIN], concurrency: 1 }));
-  const celeriac = (...args: string[]) => run(join(project, 'node_modules', '.bin', 'celeriac'), [...args, '--config', config], { cwd: project, timeout: 45_000 });
+  const celeriac = (...args: string[]) =>
+    run(join(project, 'node_modules', '.bin', 'celeriac'), [...args, '--config', config], { cwd: project, timeout: 45_000 });
 
   // No worker runs yet: the job waits in the data dir's inbox.
   const sent = await celeriac('send', 'webhooks.notify', JSON.stringify([{ url: sub.url }, change]), '--id', 'cli-1');
   assert.equal(sent.code, 0, sent.stderr);
   const worker = await celeriac('worker', '--burst');
   assert.equal(worker.code, 0, `${worker.stdout}\n${worker.stderr}`);
-  assert.match(worker.stdout, /\. webhooks\.notify +\S+tasks\.ts:\d+ +\(plugin celeriac-example-webhooks\)/, 'the banner lists the plugin task');
+  assert.match(
+    worker.stdout,
+    /\. webhooks\.notify +\S+tasks\.ts:\d+ +\(plugin celeriac-example-webhooks\)/,
+    'the banner lists the plugin task',
+  );
   assert.equal(sub.seen.length, 1);
   assert.equal(sub.seen[0]!.key, 'cli-1');
   assert.equal((await readJobs(join(project, '.celeriac'))).get('cli-1')?.state, 'succeeded');
@@ -211,20 +241,17 @@ test('the example type-checks (strict) as installed in an app', async (t) => {
 // The tests above run against celeriac's sources, where worker threads always load tsx.
 // An app gets the built package, whose workers must load tsx for a TypeScript plugin
 // although none of the app's own modules is TypeScript.
-test(
-  'the plugin loads in an app that uses the built package (dist/)',
-  async (t) => {
-    ensureBuilt(); // `npm ci` no longer builds dist/ (it is built on pack)
-    const project = await exampleProject(t, ['webhooks'], 'celeriac-webhooks-dist-');
-    const installed = join(project, 'node_modules', 'celeriac');
-    await rm(installed, { recursive: true });
-    await symlink(ROOT, installed); // `npm install <clone>` links it the same way
-    await writeFile(
-      join(project, 'app.mjs'),
-      `import { createCeleriac } from 'celeriac';\nconst app = await createCeleriac({ dir: '.celeriac', plugins: [${JSON.stringify(PLUGIN)}], concurrency: 1, logger: false });\nconsole.log(app.tasks.map((t) => t.name).join(' '));\nawait app.close();\n`,
-    );
-    const res = await run(process.execPath, ['app.mjs'], { cwd: project, timeout: 45_000 });
-    assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
-    assert.match(res.stdout, /webhooks\.notify/);
-  },
-);
+test('the plugin loads in an app that uses the built package (dist/)', async (t) => {
+  ensureBuilt(); // `npm ci` no longer builds dist/ (it is built on pack)
+  const project = await exampleProject(t, ['webhooks'], 'celeriac-webhooks-dist-');
+  const installed = join(project, 'node_modules', 'celeriac');
+  await rm(installed, { recursive: true });
+  await symlink(ROOT, installed); // `npm install <clone>` links it the same way
+  await writeFile(
+    join(project, 'app.mjs'),
+    `import { createCeleriac } from 'celeriac';\nconst app = await createCeleriac({ dir: '.celeriac', plugins: [${JSON.stringify(PLUGIN)}], concurrency: 1, logger: false });\nconsole.log(app.tasks.map((t) => t.name).join(' '));\nawait app.close();\n`,
+  );
+  const res = await run(process.execPath, ['app.mjs'], { cwd: project, timeout: 45_000 });
+  assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
+  assert.match(res.stdout, /webhooks\.notify/);
+});

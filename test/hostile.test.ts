@@ -20,7 +20,10 @@ async function failure(app: Celeriac, task: string): Promise<TaskFailedError> {
 
 async function stillWhole(app: Celeriac, before: number[]): Promise<void> {
   const results = await Promise.all(before.map(async (n) => (await app.send('hostile.ok', [n])).result({ timeout: 20_000 })));
-  assert.deepEqual(results, before.map((n) => n * 2));
+  assert.deepEqual(
+    results,
+    before.map((n) => n * 2),
+  );
 }
 
 test('hostile tasks fail only their own job, with an error that says what happened', async (t) => {

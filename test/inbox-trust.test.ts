@@ -11,7 +11,12 @@ import { tempDir } from './helpers.js';
 import { needRoot, otherUser, reachableBy } from './users.js';
 
 const NAME = '1700000000000-1-deadbeef.json';
-const message = (id: string) => JSON.stringify({ v: 1, kind: 'send', jobs: [{ id, task: 'demo.echo', args: '["x"]', createdAt: 0, runAt: 0, expiresAt: 0, priority: 0 }] });
+const message = (id: string) =>
+  JSON.stringify({
+    v: 1,
+    kind: 'send',
+    jobs: [{ id, task: 'demo.echo', args: '["x"]', createdAt: 0, runAt: 0, expiresAt: 0, priority: 0 }],
+  });
 
 test('a symlink another user flips between check and read never gets its jobs accepted', { timeout: 120_000 }, async (t) => {
   if (!needRoot(t, 'a second real uid flips the symlink')) return;
@@ -59,12 +64,21 @@ test('a symlink another user flips between check and read never gets its jobs ac
   }
   attacker.kill('SIGKILL');
   const ids = accepted.flatMap((e) => (e.message.kind === 'send' ? e.message.jobs.map((j) => j.id) : []));
-  assert.deepEqual(ids.filter((id) => id === 'evil'), [], `the other user's jobs were accepted ${ids.filter((id) => id === 'evil').length} time(s) in 400 reads`);
+  assert.deepEqual(
+    ids.filter((id) => id === 'evil'),
+    [],
+    `the other user's jobs were accepted ${ids.filter((id) => id === 'evil').length} time(s) in 400 reads`,
+  );
   assert.deepEqual(ids, [], 'a symlink is never read, whatever it points to');
-  assert.ok(reasons.some((r) => /symbolic link/.test(r)), `the links were refused as links: ${reasons.slice(0, 3).join(' | ')}`);
+  assert.ok(
+    reasons.some((r) => /symbolic link/.test(r)),
+    `the links were refused as links: ${reasons.slice(0, 3).join(' | ')}`,
+  );
 });
 
-test('FIFOs, directories and oversized files are refused with a reason, never read, never stalling the inbox', { timeout: 60_000 }, async (t) => {
+test('FIFOs, directories and oversized files are refused with a reason, never read, never stalling the inbox', {
+  timeout: 60_000,
+}, async (t) => {
   const dir = join(await tempDir(t), 'data');
   const inbox = join(dir, 'inbox');
   await mkdir(inbox, { recursive: true });
@@ -77,7 +91,11 @@ test('FIFOs, directories and oversized files are refused with a reason, never re
 
   const reasons = new Map<string, string>();
   const entries = await readInbox(dir, (file, reason) => reasons.set(file.slice(file.lastIndexOf('/') + 1), reason));
-  assert.deepEqual(entries.map((e) => (e.message.kind === 'send' ? e.message.jobs[0]!.id : '')), ['fine'], 'the good message is read');
+  assert.deepEqual(
+    entries.map((e) => (e.message.kind === 'send' ? e.message.jobs[0]!.id : '')),
+    ['fine'],
+    'the good message is read',
+  );
   assert.match(reasons.get('1700000000001-1-00000001.json') ?? '', /not a regular file/);
   assert.match(reasons.get('1700000000002-1-00000002.json') ?? '', /not a regular file/);
   assert.match(reasons.get('1700000000003-1-00000003.json') ?? '', /over the limit/);

@@ -14,7 +14,7 @@ test('a job handed in while the owner runs is picked up promptly and runs', asyn
   const client = await createClient({ dir, tasks: [fixture('basic')] });
   const sentAt = Date.now();
   const { id } = await client.send('math.add', [2, 3]);
-  const seen = await waitFor(async () => (await app.get(id)), 5000, 'the owner to take the job');
+  const seen = await waitFor(async () => await app.get(id), 5000, 'the owner to take the job');
   const tookMs = Date.now() - sentAt;
   assert.ok(seen);
   assert.equal(await (await app.job(id))!.result({ timeout: 10_000 }), 5);
@@ -48,9 +48,12 @@ test('invalid messages are moved aside with a reason, never applied', async (t) 
   const client = await createClient({ dir });
   await client.send('no.such.task', [], { id: 'unknown-1' });
   const app = await openApp(t, { dir });
-  assert.equal((await app.get('unknown-1')), undefined);
+  assert.equal(await app.get('unknown-1'), undefined);
   const reasons = await rejectedReasons(dir);
-  assert.ok(reasons.some((r) => /unknown task "no.such.task"/.test(r)), reasons.join('\n'));
+  assert.ok(
+    reasons.some((r) => /unknown task "no.such.task"/.test(r)),
+    reasons.join('\n'),
+  );
 });
 
 test('a message written by another uid is moved aside with a reason, never applied', async (t) => {
@@ -61,10 +64,13 @@ test('a message written by another uid is moved aside with a reason, never appli
   const mine = await client.send('demo.echo', ['from the owner'], { id: 'mine-1' });
   await chown(foreign.file!, 65534, 65534);
   const app = await openApp(t, { dir });
-  assert.equal((await app.get('foreign-1')), undefined, 'a job from another uid is not accepted');
+  assert.equal(await app.get('foreign-1'), undefined, 'a job from another uid is not accepted');
   assert.equal((await app.get(mine.id))?.state, 'pending', "the owner's own message beside it is");
   const reasons = await rejectedReasons(dir);
-  assert.ok(reasons.some((r) => /written by uid 65534/.test(r)), reasons.join('\n'));
+  assert.ok(
+    reasons.some((r) => /written by uid 65534/.test(r)),
+    reasons.join('\n'),
+  );
 });
 
 async function rejectedReasons(dir: string): Promise<string[]> {
@@ -76,10 +82,14 @@ test('a malformed message is rejected without touching the journal', async (t) =
   const dir = join(await tempDir(t), 'data');
   const client = await createClient({ dir });
   const ok = await client.send('demo.echo', ['fine'], { id: 'fine-1' });
-  await writeFile(join(dir, 'inbox', `${Date.now() + 1}-1-deadbeef.json`), '{"v":1,"kind":"send","jobs":[{"id":"x","task":"demo.echo","args":"[1",', { mode: 0o600 });
+  await writeFile(
+    join(dir, 'inbox', `${Date.now() + 1}-1-deadbeef.json`),
+    '{"v":1,"kind":"send","jobs":[{"id":"x","task":"demo.echo","args":"[1",',
+    { mode: 0o600 },
+  );
   const app = await openApp(t, { dir });
   assert.equal((await app.get(ok.id))?.state, 'pending');
-  assert.equal((await app.get('x')), undefined);
+  assert.equal(await app.get('x'), undefined);
   assert.equal((await readdir(join(dir, 'inbox-rejected'))).length, 2, 'the bad message and its reason');
 });
 

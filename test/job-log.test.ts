@@ -11,7 +11,11 @@ import { fixture, openApp } from './helpers.js';
 type Line = { level: string; msg: string; fields?: Record<string, unknown> };
 
 function plain(lines: Line[]) {
-  return { info: (m: string) => lines.push({ level: 'info', msg: m }), warn: (m: string) => lines.push({ level: 'warn', msg: m }), error: (m: string) => lines.push({ level: 'error', msg: m }) };
+  return {
+    info: (m: string) => lines.push({ level: 'info', msg: m }),
+    warn: (m: string) => lines.push({ level: 'warn', msg: m }),
+    error: (m: string) => lines.push({ level: 'error', msg: m }),
+  };
 }
 
 function pinoLike(lines: Line[]) {
@@ -36,13 +40,20 @@ describe('per-job log lines (app)', () => {
     await assert.rejects(boom.result({ timeout: 30_000 }), TaskFailedError);
 
     const echo = of(lines, ok.id);
-    assert.deepEqual(echo.map((l) => l.level), ['info', 'info'], JSON.stringify(echo));
+    assert.deepEqual(
+      echo.map((l) => l.level),
+      ['info', 'info'],
+      JSON.stringify(echo),
+    );
     assert.equal(echo[0]!.msg, `demo.echo[${ok.id}] received`);
     assert.match(echo[1]!.msg, new RegExp(`^demo\\.echo\\[${ok.id}\\] succeeded in [\\d.]+ m?s: "hi"$`));
 
     const retried = of(lines, flaky.id).map((l) => l.msg);
     assert.equal(retried.length, 3, JSON.stringify(retried));
-    assert.match(retried[1]!, new RegExp(`^retry\\.flaky\\[${flaky.id}\\] retry 1 due in [\\d.]+ m?s \\(ran [\\d.]+ m?s\\): Error: transient failure #1$`));
+    assert.match(
+      retried[1]!,
+      new RegExp(`^retry\\.flaky\\[${flaky.id}\\] retry 1 due in [\\d.]+ m?s \\(ran [\\d.]+ m?s\\): Error: transient failure #1$`),
+    );
     assert.match(retried[2]!, /succeeded in .*: 1$/);
 
     const failed = of(lines, boom.id);
@@ -61,7 +72,10 @@ describe('per-job log lines (app)', () => {
     assert.equal(done.fields!.id, h.id);
     assert.equal(done.fields!.task, 'math.add');
     assert.equal(typeof done.fields!.runMs, 'number');
-    assert.deepEqual(lines.filter((l) => l.fields?.id === h.id).map((l) => l.fields!.event), ['received', 'succeeded']);
+    assert.deepEqual(
+      lines.filter((l) => l.fields?.id === h.id).map((l) => l.fields!.event),
+      ['received', 'succeeded'],
+    );
 
     const quiet: Line[] = [];
     const app2 = await openApp(t, { tasks: [fixture('basic')], logger: plain(quiet) });
@@ -81,7 +95,10 @@ describe('per-job log lines (celeriac worker)', () => {
 
   test('--loglevel info (default) logs each job; warn only failures; --burst ends with the counts; json lines', async (t) => {
     const cwd = await project(t, files());
-    for (const args of [['demo.echo', '["a"]', '--id', 'ok-1'], ['demo.boom', '["b"]', '--id', 'bad-1']]) {
+    for (const args of [
+      ['demo.echo', '["a"]', '--id', 'ok-1'],
+      ['demo.boom', '["b"]', '--id', 'bad-1'],
+    ]) {
       const r = await celeriac(t, cwd, ['send', ...args]);
       assert.equal(r.code, 0, explain(r));
     }
@@ -92,7 +109,11 @@ describe('per-job log lines (celeriac worker)', () => {
     assert.match(info.stderr, /^\[\S+ ERROR\] demo\.boom\[bad-1\] failed in [\d.]+ m?s: TypeError: b$/m, explain(info));
     assert.match(info.stdout, /burst: no job is due any more; ran 2 job\(s\): 1 succeeded, 1 failed, 0 retried/, explain(info));
 
-    for (const args of [['demo.echo', '["c"]', '--id', 'ok-2'], ['demo.boom', '["d"]', '--id', 'bad-2']]) await celeriac(t, cwd, ['send', ...args]);
+    for (const args of [
+      ['demo.echo', '["c"]', '--id', 'ok-2'],
+      ['demo.boom', '["d"]', '--id', 'bad-2'],
+    ])
+      await celeriac(t, cwd, ['send', ...args]);
     const warn = await celeriac(t, cwd, ['worker', '--burst', '--loglevel', 'warn']);
     assert.equal(warn.code, 0, explain(warn));
     assert.doesNotMatch(warn.stdout + warn.stderr, /ok-2/, explain(warn, 'no line for a job that succeeded'));
@@ -102,9 +123,19 @@ describe('per-job log lines (celeriac worker)', () => {
     await celeriac(t, cwd, ['send', 'demo.echo', '["e"]', '--id', 'ok-3']);
     const json = await celeriac(t, cwd, ['worker', '--burst', '--log-format', 'json']);
     assert.equal(json.code, 0, explain(json));
-    const records = json.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = json.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const mine = records.filter((r) => r.id === 'ok-3');
-    assert.deepEqual(mine.map((r) => [r.level, r.event, r.task]), [['info', 'received', 'demo.echo'], ['info', 'succeeded', 'demo.echo']], explain(json));
+    assert.deepEqual(
+      mine.map((r) => [r.level, r.event, r.task]),
+      [
+        ['info', 'received', 'demo.echo'],
+        ['info', 'succeeded', 'demo.echo'],
+      ],
+      explain(json),
+    );
     assert.equal(typeof mine[1]!.runMs, 'number');
     assert.ok(!Number.isNaN(Date.parse(String(mine[1]!.time))), 'each line has its time');
 

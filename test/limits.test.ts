@@ -23,7 +23,7 @@ async function expectFailure(app: Celeriac, handle: JobHandle, name: string, mes
   assert.equal(err.jobId, handle.id);
   assert.equal(err.remote.name, name, `remote error: ${err.remote.name}: ${err.remote.message}`);
   assert.match(err.remote.message, message);
-  const info = (await app.get(handle.id));
+  const info = await app.get(handle.id);
   assert.equal(info?.state, 'failed');
   assert.equal(info?.error?.name, name);
   assert.equal(info?.error?.message, err.remote.message);
@@ -44,7 +44,7 @@ async function appWithHistory(t: TestContext, options: Parameters<typeof openApp
   const before = await app.send('limits.nap', [0, { kept: 'before' }]);
   assert.deepEqual(await before.result({ timeout: 15_000 }), { kept: 'before' });
   const untouched = async () => {
-    const info = (await app.get(before.id));
+    const info = await app.get(before.id);
     assert.equal(info?.state, 'succeeded');
     assert.deepEqual(info?.result, { kept: 'before' });
     assert.equal(info?.attempts, 1);
@@ -61,7 +61,14 @@ async function appWithHistory(t: TestContext, options: Parameters<typeof openApp
  * the bad job fails with `name`, the bystander finishes undisturbed (one attempt),
  * the earlier result stands, and a new job runs.
  */
-async function workerKillerScenario(t: TestContext, task: string, args: unknown[], name: string, message: RegExp, options: Parameters<typeof openApp>[1] = {}) {
+async function workerKillerScenario(
+  t: TestContext,
+  task: string,
+  args: unknown[],
+  name: string,
+  message: RegExp,
+  options: Parameters<typeof openApp>[1] = {},
+) {
   const { app, logged, untouched, newJobsRun } = await appWithHistory(t, options);
   // Both workers are idle: the bystander goes to the first, the bad job to the other.
   const bystander = await app.send('limits.nap', [1500, 'bystander']);
@@ -74,13 +81,16 @@ async function workerKillerScenario(t: TestContext, task: string, args: unknown[
   await newJobsRun();
   await waitFor(() => logged.some((m) => /starting a replacement/.test(m)), 5000, 'the pool to report the replacement');
   // Back to full size: jobs that each hold a worker a while land on two threads.
-  const handles = await app.sendMany('limits.where', Array.from({ length: 8 }, () => [150]));
+  const handles = await app.sendMany(
+    'limits.where',
+    Array.from({ length: 8 }, () => [150]),
+  );
   const threads = new Set(await Promise.all(handles.map((h) => h.result({ timeout: 15_000 }))));
   assert.equal(threads.size, 2, `two workers again, saw threads ${[...threads].join(', ')}`);
   return { app, err, threads };
 }
 
-test('a timeout fires the task\'s AbortSignal and fails the job with TimeoutError, leaving its worker alive', async (t) => {
+test("a timeout fires the task's AbortSignal and fails the job with TimeoutError, leaving its worker alive", async (t) => {
   const marker = join(await tempDir(t), 'abort.json');
   const { app, untouched, newJobsRun } = await appWithHistory(t, { concurrency: 1 });
   const h = await app.send('limits.abortable', [marker]);
@@ -98,14 +108,23 @@ test('a timeout fires the task\'s AbortSignal and fails the job with TimeoutErro
 
 test('a task that ignores its timeout is stopped by terminating its worker, which the pool replaces', async (t) => {
   const marker = join(await tempDir(t), 'spin.txt');
-  const { threads } = await workerKillerScenario(t, 'limits.spin', [marker], 'TimeoutError', /limits\.spin exceeded its timeout.*worker thread was terminated/, { timeoutGrace: 0.3 });
+  const { threads } = await workerKillerScenario(
+    t,
+    'limits.spin',
+    [marker],
+    'TimeoutError',
+    /limits\.spin exceeded its timeout.*worker thread was terminated/,
+    { timeoutGrace: 0.3 },
+  );
   const killed = Number(await readFile(marker, 'utf8'));
   assert.ok(killed > 0);
   assert.ok(!threads.has(killed), 'the spinning worker is gone: a new one serves in its place');
 });
 
 test('maxMemoryMb: a task that allocates without bound fails with WorkerOutOfMemory; other jobs are unaffected', async (t) => {
-  await workerKillerScenario(t, 'limits.hog', [], 'WorkerOutOfMemory', /limits\.hog ran out of memory.*64 MB \(maxMemoryMb\)/, { maxMemoryMb: 64 });
+  await workerKillerScenario(t, 'limits.hog', [], 'WorkerOutOfMemory', /limits\.hog ran out of memory.*64 MB \(maxMemoryMb\)/, {
+    maxMemoryMb: 64,
+  });
 });
 
 test('process.exit(3) in a task fails only its own job with WorkerExited', async (t) => {
@@ -138,7 +157,10 @@ test('a result JSON cannot carry fails the job with ResultNotSerializable', asyn
   await newJobsRun();
 });
 
-for (const [task, name] of [['limits.exit', 'WorkerExited'], ['limits.crashLater', 'WorkerCrashed']] as const) {
+for (const [task, name] of [
+  ['limits.exit', 'WorkerExited'],
+  ['limits.crashLater', 'WorkerCrashed'],
+] as const) {
   test(`${task} with workerConcurrency 2: a job running beside it in the same worker is not failed with it`, async (t) => {
     const { app, untouched, newJobsRun } = await appWithHistory(t, { concurrency: 1, workerConcurrency: 2 });
     const sibling = await app.send('limits.nap', [500, 'sibling']);

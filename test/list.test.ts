@@ -16,14 +16,21 @@ async function allPages(list: (o: ListOptions) => Promise<{ jobs: JobInfo[]; nex
   return pages;
 }
 
-const newestFirst = (jobs: JobInfo[]) => [...jobs].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1)).map((j) => j.id);
+const newestFirst = (jobs: JobInfo[]) =>
+  [...jobs].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1)).map((j) => j.id);
 
 async function sendSome(app: Celeriac): Promise<void> {
   await app.send('demo.echo', ['oldest'], { id: 'oldest' });
   await sleep(5);
-  await app.sendMany('demo.echo', Array.from({ length: 20 }, (_, i) => ({ args: [`e${i}`], id: `e${String(i).padStart(2, '0')}` })));
+  await app.sendMany(
+    'demo.echo',
+    Array.from({ length: 20 }, (_, i) => ({ args: [`e${i}`], id: `e${String(i).padStart(2, '0')}` })),
+  );
   await sleep(5);
-  await app.sendMany('math.add', Array.from({ length: 9 }, (_, i) => ({ args: [i, 1], id: `m${i}` })));
+  await app.sendMany(
+    'math.add',
+    Array.from({ length: 9 }, (_, i) => ({ args: [i, 1], id: `m${i}` })),
+  );
   await sleep(5);
   await app.send('demo.echo', ['newest'], { id: 'newest' });
   await app.cancel('e03');
@@ -40,25 +47,47 @@ test('app.list pages through the jobs newest first with the filters of celeriac 
   assert.equal(first.next, undefined);
   assert.equal(first.jobs[0]!.id, 'newest');
   assert.equal(first.jobs.at(-1)!.id, 'oldest');
-  assert.deepEqual(first.jobs.map((j) => j.id), newestFirst(first.jobs));
+  assert.deepEqual(
+    first.jobs.map((j) => j.id),
+    newestFirst(first.jobs),
+  );
   assert.deepEqual(first.jobs.find((j) => j.id === 'm2')?.args, [2, 1], 'pages hold the JobInfo objects get() returns');
 
   const pages = await allPages((o) => app.list(o), { limit: 7 });
-  assert.deepEqual(pages.map((p) => p.length), [7, 7, 7, 7, 3]);
-  assert.deepEqual(pages.flat().map((j) => j.id), first.jobs.map((j) => j.id), 'the pages together: every job once, in order');
+  assert.deepEqual(
+    pages.map((p) => p.length),
+    [7, 7, 7, 7, 3],
+  );
+  assert.deepEqual(
+    pages.flat().map((j) => j.id),
+    first.jobs.map((j) => j.id),
+    'the pages together: every job once, in order',
+  );
 
   const echo = (await allPages((o) => app.list(o), { task: 'demo.echo', limit: 4 })).flat();
   assert.equal(echo.length, 22);
   assert.ok(echo.every((j) => j.task === 'demo.echo'));
-  assert.deepEqual((await app.list({ state: 'cancelled' })).jobs.map((j) => j.id), ['m4', 'e03']);
-  assert.deepEqual((await app.list({ state: 'cancelled', task: 'math.add' })).jobs.map((j) => j.id), ['m4']);
+  assert.deepEqual(
+    (await app.list({ state: 'cancelled' })).jobs.map((j) => j.id),
+    ['m4', 'e03'],
+  );
+  assert.deepEqual(
+    (await app.list({ state: 'cancelled', task: 'math.add' })).jobs.map((j) => j.id),
+    ['m4'],
+  );
   assert.deepEqual((await app.list({ task: 'no.such' })).jobs, []);
 
   // The client reads the dir: the same pages, while the app runs and after it stopped.
   const client = await createClient({ dir });
   const viaClient = (await allPages((o) => client.list(o), { limit: 7 })).flat();
-  assert.deepEqual(viaClient.map((j) => j.id), first.jobs.map((j) => j.id));
-  assert.deepEqual((await client.list({ state: 'cancelled', limit: 1 })).jobs.map((j) => j.id), ['m4']);
+  assert.deepEqual(
+    viaClient.map((j) => j.id),
+    first.jobs.map((j) => j.id),
+  );
+  assert.deepEqual(
+    (await client.list({ state: 'cancelled', limit: 1 })).jobs.map((j) => j.id),
+    ['m4'],
+  );
 
   for (const [bad, message] of [
     [{ state: 'done' }, /list\(\): state must be one of pending, .*; got "done"/],
@@ -83,6 +112,10 @@ test('a cursor stays exact when jobs are added or change state between pages', a
   await app.cancel(page1.jobs.at(-1)!.id);
   await app.cancel(rest[0]!);
   const after = (await allPages((o) => app.list(o), { limit: 10, after: page1.next! })).flat();
-  assert.deepEqual(after.map((j) => j.id), rest, 'the next pages go on after the last job shown: nothing skipped, nothing twice, the newer job not among them');
+  assert.deepEqual(
+    after.map((j) => j.id),
+    rest,
+    'the next pages go on after the last job shown: nothing skipped, nothing twice, the newer job not among them',
+  );
   assert.equal(after[0]!.state, 'cancelled');
 });

@@ -17,7 +17,10 @@ const LIMIT_MS = 120_000;
 /** A process that holds the dir's lock (LOCK file and socket) and never checks it: only the kernel keeps others out. */
 async function holder(t: TestContext, dir: string): Promise<number> {
   const file = join(await tempDir(t), 'hold.mts');
-  await writeFile(file, `import { acquireLock } from ${JSON.stringify(join(ROOT, 'src', 'store', 'lock.ts'))};\nawait acquireLock(${JSON.stringify(dir)});\nconsole.log('held');\nsetInterval(() => {}, 60_000);\n`);
+  await writeFile(
+    file,
+    `import { acquireLock } from ${JSON.stringify(join(ROOT, 'src', 'store', 'lock.ts'))};\nawait acquireLock(${JSON.stringify(dir)});\nconsole.log('held');\nsetInterval(() => {}, 60_000);\n`,
+  );
   const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   t.after(() => {
     child.kill('SIGKILL');
@@ -58,17 +61,28 @@ async function ownerApp(t: TestContext): Promise<{ app: Celeriac; dir: string; f
 }
 
 const within = <T>(p: Promise<T>, ms: number, what: string) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms).unref())]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms).unref()),
+  ]);
 
 for (const [name, act, why] of [
   ['its LOCK is removed', (dir: string) => rm(join(dir, 'LOCK')), /LOCK file was removed/],
   ['its socket is removed', (dir: string) => rm(join(dir, 'worker.sock')), /socket worker.sock was removed/],
   // rm -rf removes the files before the dir: the owner may see any of them go first.
-  ['its dir is deleted (rm -rf)', (dir: string) => rm(dir, { recursive: true, force: true }), /the dir was deleted|its LOCK file was removed|socket worker.sock was removed/],
-  ['its dir is replaced', async (dir: string) => {
-    await rename(dir, `${dir}.old`);
-    await mkdir(dir, { mode: 0o700 });
-  }, /the dir was replaced/],
+  [
+    'its dir is deleted (rm -rf)',
+    (dir: string) => rm(dir, { recursive: true, force: true }),
+    /the dir was deleted|its LOCK file was removed|socket worker.sock was removed/,
+  ],
+  [
+    'its dir is replaced',
+    async (dir: string) => {
+      await rename(dir, `${dir}.old`);
+      await mkdir(dir, { mode: 0o700 });
+    },
+    /the dir was replaced/,
+  ],
 ] as const) {
   test(`a running owner notices when ${name}: it refuses sends with DATA_DIR_LOST and stops`, { timeout: LIMIT_MS }, async (t) => {
     const { app, dir, fatal } = await ownerApp(t);
@@ -76,7 +90,11 @@ for (const [name, act, why] of [
     const err = await within(fatal, 20_000, 'app.failed');
     assert.equal(err.code, 'DATA_DIR_LOST');
     assert.match(err.message, why);
-    await assert.rejects(app.send('math.add', [2, 2]), (e: CeleriacError) => e.code === 'DATA_DIR_LOST', 'no send is acknowledged after the loss');
+    await assert.rejects(
+      app.send('math.add', [2, 2]),
+      (e: CeleriacError) => e.code === 'DATA_DIR_LOST',
+      'no send is acknowledged after the loss',
+    );
   });
 }
 
@@ -90,12 +108,20 @@ test('celeriac worker exits non-zero when its data dir is deleted under it', { t
   await rm(join(cwd, 'data'), { recursive: true, force: true });
   const exit = await exitWithin(worker, 30_000);
   assert.equal(exit.code, 1, `exit ${exit.code}/${exit.signal}\n${worker.stdout()}\n${worker.stderr()}`);
-  assert.match(worker.stderr(), /celeriac worker: data dir .* is no longer this worker's .*(?:the dir was deleted|its LOCK file was removed|socket worker.sock was removed)/);
+  assert.match(
+    worker.stderr(),
+    /celeriac worker: data dir .* is no longer this worker's .*(?:the dir was deleted|its LOCK file was removed|socket worker.sock was removed)/,
+  );
 });
 
-test('a LOCK left on another host: the worker refuses and says how to release it; doctor explains it; --release-lock frees the dir', { timeout: LIMIT_MS }, async (t) => {
+test('a LOCK left on another host: the worker refuses and says how to release it; doctor explains it; --release-lock frees the dir', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   ensureBuilt();
-  const cwd = await project(t, { 'celeriac.config.json': JSON.stringify({ dir: 'data', tasks: ['tasks'], concurrency: 1 }), 'tasks/add.js': `${importTask()}export const add = task('math.add', (a, b) => a + b);\n` });
+  const cwd = await project(t, {
+    'celeriac.config.json': JSON.stringify({ dir: 'data', tasks: ['tasks'], concurrency: 1 }),
+    'tasks/add.js': `${importTask()}export const add = task('math.add', (a, b) => a + b);\n`,
+  });
   const dir = join(cwd, 'data');
   await mkdir(dir, { mode: 0o700 });
   const left = { pid: 4242, host: 'replaced-container-7f3a', since: '2026-01-01T00:00:00.000Z' };
@@ -108,7 +134,9 @@ test('a LOCK left on another host: the worker refuses and says how to release it
   });
   const doctor = await celeriac(t, cwd, ['doctor', '--json']);
   assert.equal(doctor.code, 1, explain(doctor, 'doctor reports the lock as a problem'));
-  const check = json<{ checks: { ok: boolean; what: string; fix?: string }[] }>(doctor).checks.find((c) => /LOCK left by pid 4242 on host replaced-container-7f3a/.test(c.what));
+  const check = json<{ checks: { ok: boolean; what: string; fix?: string }[] }>(doctor).checks.find((c) =>
+    /LOCK left by pid 4242 on host replaced-container-7f3a/.test(c.what),
+  );
   assert.ok(check && !check.ok, explain(doctor));
   assert.match(check.fix ?? '', /celeriac doctor --release-lock/);
 
@@ -119,7 +147,9 @@ test('a LOCK left on another host: the worker refuses and says how to release it
   await app.close();
 });
 
-test('--release-lock refuses while a live process holds the dir, even with a foreign-host LOCK in place', { timeout: LIMIT_MS }, async (t) => {
+test('--release-lock refuses while a live process holds the dir, even with a foreign-host LOCK in place', {
+  timeout: LIMIT_MS,
+}, async (t) => {
   ensureBuilt();
   const cwd = await project(t, { 'celeriac.config.json': JSON.stringify({ dir: 'data' }) });
   const dir = join(cwd, 'data');

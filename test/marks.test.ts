@@ -36,7 +36,9 @@ test('marks survive a compaction: the snapshot header holds them, the journal ov
   let store = await openStore(dir);
   await store.writeMark('a', 'first');
   await store.writeMark('b', 'kept');
-  await store.commit([{ type: 'add', job: { id: 'j1', task: 't', args: '[]', createdAt: Date.now(), runAt: 0, expiresAt: 0, priority: 0 } }]);
+  await store.commit([
+    { type: 'add', job: { id: 'j1', task: 't', args: '[]', createdAt: Date.now(), runAt: 0, expiresAt: 0, priority: 0 } },
+  ]);
   await store.compact();
   await store.close();
   // The segments that held the mark records are gone: only the snapshot can have them now.
@@ -53,7 +55,7 @@ test('marks survive a compaction: the snapshot header holds them, the journal ov
   await store.close();
 
   store = await openStore(dir);
-  assert.equal(store.readMark('a'), 'second', 'the journal\'s write over the snapshot\'s');
+  assert.equal(store.readMark('a'), 'second', "the journal's write over the snapshot's");
   assert.equal(store.readMark('b'), 'kept');
   await store.compact();
   await store.close();
@@ -87,8 +89,14 @@ test('a bad mark key or value is refused with what was wrong, and nothing is wri
   const backend = backendOf(app);
   await assert.rejects(backend.writeMark('', 'x'), { code: 'INVALID_ARGS', message: /key must be a non-empty string/ });
   await assert.rejects(backend.writeMark('k'.repeat(257), 'x'), { code: 'INVALID_ARGS', message: /at most 256 characters, got 257/ });
-  await assert.rejects(backend.writeMark('k', 5 as unknown as string), { code: 'INVALID_ARGS', message: /value of mark "k" must be a string/ });
-  await assert.rejects(backend.writeMark('k', 'x'.repeat(64 * 1024 + 1)), { code: 'INVALID_ARGS', message: /65537 bytes, over the limit of 65536/ });
+  await assert.rejects(backend.writeMark('k', 5 as unknown as string), {
+    code: 'INVALID_ARGS',
+    message: /value of mark "k" must be a string/,
+  });
+  await assert.rejects(backend.writeMark('k', 'x'.repeat(64 * 1024 + 1)), {
+    code: 'INVALID_ARGS',
+    message: /65537 bytes, over the limit of 65536/,
+  });
   await assert.rejects(backend.readMark(7 as unknown as string), { code: 'INVALID_ARGS' });
   await app.close();
   const journal = (await readdir(dir)).filter((f) => f.startsWith('journal-'));

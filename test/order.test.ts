@@ -12,7 +12,10 @@ const serialApp = (t: TestContext, extra = {}) => openApp(t, { tasks: [fixture('
 
 /** Ids in the order their jobs ran (timing.stamp appends one line per run). */
 const ranOrder = async (log: string) =>
-  (await readFile(log, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+  (await readFile(log, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { id: string }).id);
 
 async function runAll(app: Celeriac, ids: string[]): Promise<void> {
   await Promise.all(ids.map((id) => app.result(id, { timeout: 20_000 })));
@@ -34,7 +37,11 @@ test('one sendMany with a countdown runs its jobs in the order of its list', asy
   const log = join(await tempDir(t), 'runs.log');
   const app = await serialApp(t);
   await app.start();
-  const handles = await app.sendMany('timing.stamp', six.map(() => [log]), { countdown: 0.3 });
+  const handles = await app.sendMany(
+    'timing.stamp',
+    six.map(() => [log]),
+    { countdown: 0.3 },
+  );
   const ids = handles.map((h) => h.id);
   await runAll(app, ids);
   assert.deepEqual(await ranOrder(log), ids);
@@ -64,10 +71,24 @@ for (const via of ['journal', 'snapshot'] as const) {
 test('jobs of mixed priorities sent before start() run highest first, equal priorities in the order sent', async (t) => {
   const log = join(await tempDir(t), 'runs.log');
   const app = await serialApp(t);
-  const sent: [string, number][] = [['a0', 0], ['b5', 5], ['c1', 1], ['d5', 5], ['e0', 0], ['f9', 9], ['g1', 1], ['h5', 5], ['i-2', -2], ['j0', 0]];
+  const sent: [string, number][] = [
+    ['a0', 0],
+    ['b5', 5],
+    ['c1', 1],
+    ['d5', 5],
+    ['e0', 0],
+    ['f9', 9],
+    ['g1', 1],
+    ['h5', 5],
+    ['i-2', -2],
+    ['j0', 0],
+  ];
   for (const [id, priority] of sent) await app.send('timing.stamp', [log], { id, priority });
   await app.start();
-  await runAll(app, sent.map(([id]) => id));
+  await runAll(
+    app,
+    sent.map(([id]) => id),
+  );
   assert.deepEqual(await ranOrder(log), ['f9', 'b5', 'd5', 'h5', 'c1', 'g1', 'a0', 'e0', 'j0', 'i-2']);
 });
 
@@ -76,8 +97,18 @@ test('priorities due at one shared instant: highest first, equal priorities in t
   const app = await serialApp(t);
   await app.start();
   const eta = new Date(Date.now() + 300);
-  const sent: [string, number][] = [['a0', 0], ['b3', 3], ['c0', 0], ['d3', 3], ['e7', 7], ['f0', 0]];
+  const sent: [string, number][] = [
+    ['a0', 0],
+    ['b3', 3],
+    ['c0', 0],
+    ['d3', 3],
+    ['e7', 7],
+    ['f0', 0],
+  ];
   for (const [id, priority] of sent) await app.send('timing.stamp', [log], { id, priority, eta });
-  await runAll(app, sent.map(([id]) => id));
+  await runAll(
+    app,
+    sent.map(([id]) => id),
+  );
   assert.deepEqual(await ranOrder(log), ['e7', 'b3', 'd3', 'a0', 'c0', 'f0']);
 });

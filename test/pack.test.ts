@@ -14,15 +14,26 @@ const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 async function sh(cmd: string, args: string[], cwd: string, timeout: number): Promise<string> {
   try {
-    const { stdout } = await run(cmd, args, { cwd, timeout, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+    const { stdout } = await run(cmd, args, {
+      cwd,
+      timeout,
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+    });
     return stdout;
   } catch (err) {
     const e = err as Error & { stdout?: string; stderr?: string };
-    throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed: ${e.message}\n--- stdout ---\n${e.stdout ?? ''}\n--- stderr ---\n${e.stderr ?? ''}`);
+    throw new Error(
+      `${cmd} ${args.join(' ')} (in ${cwd}) failed: ${e.message}\n--- stdout ---\n${e.stdout ?? ''}\n--- stderr ---\n${e.stderr ?? ''}`,
+    );
   }
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 const TS_TASKS = `import { task } from 'celeriac';
 
@@ -91,7 +102,10 @@ test('the packed tarball installs into a fresh project and runs .ts and .js task
   assert.ok(packedFiles.includes('dist/pool/worker.js'), 'the worker entry ships');
   // The sources ship beside dist/ so that its source maps (stack traces, task file:line) point at real files.
   assert.ok(packedFiles.includes('src/index.ts') && packedFiles.includes('dist/index.js.map'), 'sources and source maps ship');
-  assert.ok(!packedFiles.some((p) => p.startsWith('test/') || p.startsWith('bench/') || p.startsWith('examples/')), 'tests, bench and examples stay out of the tarball');
+  assert.ok(
+    !packedFiles.some((p) => p.startsWith('test/') || p.startsWith('bench/') || p.startsWith('examples/')),
+    'tests, bench and examples stay out of the tarball',
+  );
 
   const project = join(tmp, 'project');
   await mkdir(project);
@@ -107,7 +121,8 @@ test('the packed tarball installs into a fresh project and runs .ts and .js task
   assert.ok(await exists(join(installed, 'dist', 'index.d.ts')), 'node_modules/celeriac/dist/index.d.ts exists');
   assert.ok(await exists(join(installed, 'dist', 'index.js')));
   // An install script (prepare included) makes `npm i celeriac-*.tgz` warn about an unapproved script.
-  const installedScripts = (JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+  const installedScripts =
+    (JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
   const installTime = ['preinstall', 'install', 'postinstall', 'prepare'].filter((k) => k in installedScripts);
   assert.deepEqual(installTime, [], 'the installed package runs no script at install time');
 
@@ -130,5 +145,26 @@ test('the packed tarball installs into a fresh project and runs .ts and .js task
   // The shipped declarations type a user's task module and its typed send.
   await writeFile(join(project, 'typed.ts'), TYPED);
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  await sh(process.execPath, [tsc, '--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types'), 'typed.ts'], project, 120_000);
+  await sh(
+    process.execPath,
+    [
+      tsc,
+      '--noEmit',
+      '--strict',
+      '--target',
+      'es2022',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--skipLibCheck',
+      '--types',
+      'node',
+      '--typeRoots',
+      join(ROOT, 'node_modules', '@types'),
+      'typed.ts',
+    ],
+    project,
+    120_000,
+  );
 });

@@ -11,7 +11,10 @@ describe('readParams', () => {
   const cases: [string, { list: string[]; min: number; max: number | null }][] = [
     ['function hash(text, rounds) { return text + rounds; }', { list: ['text', 'rounds'], min: 2, max: 2 }],
     ['function () {}', { list: [], min: 0, max: 0 }],
-    ['async function fetchIt(url, opts = { retries: 3, codes: [500, 502] }) {}', { list: ['url', 'opts = { retries: 3, codes: [500, 502] }'], min: 1, max: 2 }],
+    [
+      'async function fetchIt(url, opts = { retries: 3, codes: [500, 502] }) {}',
+      { list: ['url', 'opts = { retries: 3, codes: [500, 502] }'], min: 1, max: 2 },
+    ],
     ['function* gen(a, b) {}', { list: ['a', 'b'], min: 2, max: 2 }],
     ['async function * agen(a) {}', { list: ['a'], min: 1, max: 1 }],
     ['(a, b) => a + b', { list: ['a', 'b'], min: 2, max: 2 }],
@@ -40,7 +43,10 @@ describe('readParams', () => {
   }
 
   test('methods, computed and quoted names, getters of objects', () => {
-    const o = (0, eval)(`({ run(a, b) {}, async go(x = 1) {}, *gen(a) {}, ['na' + 'me(x,'](p, q) {}, 'odd)name'(z) {} })`) as Record<string, (...a: never[]) => unknown>;
+    const o = (0, eval)(`({ run(a, b) {}, async go(x = 1) {}, *gen(a) {}, ['na' + 'me(x,'](p, q) {}, 'odd)name'(z) {} })`) as Record<
+      string,
+      (...a: never[]) => unknown
+    >;
     assert.deepEqual(readParams(o.run!), { list: ['a', 'b'], min: 2, max: 2 });
     assert.deepEqual(readParams(o.go!), { list: ['x = 1'], min: 0, max: 1 });
     assert.deepEqual(readParams(o.gen!), { list: ['a'], min: 1, max: 1 });

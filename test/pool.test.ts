@@ -27,14 +27,23 @@ test('tasks load from a .ts module and from a .js (ESM) module in the same direc
     app.send('pool.ts.hello', ['from ts']).then((h) => h.result({ timeout: 15_000 })),
     app.send('pool.js.hello', ['from js']).then((h) => h.result({ timeout: 15_000 })),
   ]);
-  assert.deepEqual({ ...(ts as object), threadId: undefined }, { from: 'ts', greeting: 'hello from ts', isMainThread: false, threadId: undefined });
-  assert.deepEqual({ ...(js as object), threadId: undefined }, { from: 'js', greeting: 'hello from js', isMainThread: false, threadId: undefined });
+  assert.deepEqual(
+    { ...(ts as object), threadId: undefined },
+    { from: 'ts', greeting: 'hello from ts', isMainThread: false, threadId: undefined },
+  );
+  assert.deepEqual(
+    { ...(js as object), threadId: undefined },
+    { from: 'js', greeting: 'hello from js', isMainThread: false, threadId: undefined },
+  );
 });
 
 test('a .js (ESM) task module works on its own', async (t) => {
   const app = await openApp(t, { tasks: [join(POOL, 'js-tasks.js')], concurrency: 1 });
   // Only the .js module's task (besides celeriac's own built-ins).
-  assert.deepEqual(app.tasks.filter((d) => !d.name.startsWith('celeriac.')).map((d) => d.name), ['pool.js.hello']);
+  assert.deepEqual(
+    app.tasks.filter((d) => !d.name.startsWith('celeriac.')).map((d) => d.name),
+    ['pool.js.hello'],
+  );
   await app.start();
   const h = await app.send('pool.js.hello', ['alone']);
   assert.equal(((await h.result({ timeout: 15_000 })) as { greeting: string }).greeting, 'hello alone');
@@ -48,7 +57,10 @@ test('the default pool has os.availableParallelism() threads, and the host threa
   t.after(() => app.close({ timeout: 1 }));
   await app.start();
   // Four jobs per expected worker, each holding its worker a while, so that every worker gets some.
-  const handles = await app.sendMany('pool.where', Array.from({ length: cores * 4 }, () => [150]));
+  const handles = await app.sendMany(
+    'pool.where',
+    Array.from({ length: cores * 4 }, () => [150]),
+  );
   const results = (await Promise.all(handles.map((h) => h.result({ timeout: 30_000 })))) as Where[];
   const threads = new Set(results.map((r) => r.threadId));
   assert.equal(threads.size, cores, `expected ${cores} distinct worker threads, saw ${[...threads].join(', ')}`);
@@ -61,9 +73,21 @@ test('workerConcurrency lets async jobs overlap inside one worker', async (t) =>
   const app = await openApp(t, { tasks: [POOL], concurrency: 1, workerConcurrency: 4 });
   await app.start();
   // Each job waits (up to 5 s) until all four have arrived: they can only all meet if they run at once.
-  const handles = await app.sendMany('pool.barrier', Array.from({ length: 4 }, () => ['overlap', 4, 5000]));
-  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 20_000 })))) as Array<{ threadId: number; met: boolean; start: number; end: number }>;
-  assert.deepEqual(results.map((r) => r.met), [true, true, true, true], 'every job saw the other three running');
+  const handles = await app.sendMany(
+    'pool.barrier',
+    Array.from({ length: 4 }, () => ['overlap', 4, 5000]),
+  );
+  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 20_000 })))) as Array<{
+    threadId: number;
+    met: boolean;
+    start: number;
+    end: number;
+  }>;
+  assert.deepEqual(
+    results.map((r) => r.met),
+    [true, true, true, true],
+    'every job saw the other three running',
+  );
   assert.equal(new Set(results.map((r) => r.threadId)).size, 1, 'all four ran in the one worker');
   const latestStart = Math.max(...results.map((r) => r.start));
   const earliestEnd = Math.min(...results.map((r) => r.end));
@@ -73,9 +97,20 @@ test('workerConcurrency lets async jobs overlap inside one worker', async (t) =>
 test('without workerConcurrency a worker runs one job at a time (the barrier above can tell)', async (t) => {
   const app = await openApp(t, { tasks: [POOL], concurrency: 1 });
   await app.start();
-  const handles = await app.sendMany('pool.barrier', [['serial', 2, 300], ['serial', 2, 300]]);
-  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 20_000 })))) as Array<{ met: boolean; start: number; end: number }>;
-  assert.deepEqual(results.map((r) => r.met), [false, false], 'neither job saw the other running');
+  const handles = await app.sendMany('pool.barrier', [
+    ['serial', 2, 300],
+    ['serial', 2, 300],
+  ]);
+  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 20_000 })))) as Array<{
+    met: boolean;
+    start: number;
+    end: number;
+  }>;
+  assert.deepEqual(
+    results.map((r) => r.met),
+    [false, false],
+    'neither job saw the other running',
+  );
   const [a, b] = [...results].sort((x, y) => x.start - y.start);
   assert.ok(b!.start >= a!.end, 'the second job began after the first ended');
 });
@@ -89,14 +124,29 @@ test('the host event loop stays responsive while CPU-bound tasks run', async (t)
   histogram.enable();
   // Two jobs that spin their worker's CPU until the host creates `release`: they can only
   // end if the host's event loop keeps turning while both workers are busy.
-  const handles = await app.sendMany('pool.spinUntil', [[release, 60_000], [release, 60_000]]);
-  await waitFor(async () => (await Promise.all(handles.map((h) => h.info()))).every((info) => info?.state === 'started'), 30_000, 'both jobs to start');
+  const handles = await app.sendMany('pool.spinUntil', [
+    [release, 60_000],
+    [release, 60_000],
+  ]);
+  await waitFor(
+    async () => (await Promise.all(handles.map((h) => h.info()))).every((info) => info?.state === 'started'),
+    30_000,
+    'both jobs to start',
+  );
   let ticks = 0;
   while (ticks < 20) await new Promise<void>((r) => setTimeout(() => r(void ticks++), 1));
   await writeFile(release, '');
-  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 60_000 })))) as Array<{ threadId: number; isMainThread: boolean; released: boolean }>;
+  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 60_000 })))) as Array<{
+    threadId: number;
+    isMainThread: boolean;
+    released: boolean;
+  }>;
   histogram.disable();
-  assert.deepEqual(results.map((r) => r.released), [true, true], 'both jobs spun until the host, turning its loop meanwhile, released them');
+  assert.deepEqual(
+    results.map((r) => r.released),
+    [true, true],
+    'both jobs spun until the host, turning its loop meanwhile, released them',
+  );
   assert.equal(new Set(results.map((r) => r.threadId)).size, 2, 'they spun in two workers at once');
   assert.ok(results.every((r) => r.threadId !== hostThreadId && !r.isMainThread));
   t.diagnostic(`host event-loop delay: p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms, max ${(histogram.max / 1e6).toFixed(1)} ms`);
@@ -114,15 +164,24 @@ test('jobs of a few ms each go to the workers a few at a time: about 2 ms of wor
   };
   await app.start();
   // Not yet measured, steal.busy counts as 0.5 ms a job: four to a message.
-  const unmeasured = await app.sendMany<number>('steal.busy', Array.from({ length: 8 }, () => [20]));
+  const unmeasured = await app.sendMany<number>(
+    'steal.busy',
+    Array.from({ length: 8 }, () => [20]),
+  );
   await Promise.all(unmeasured.map((h) => h.result({ timeout: 20_000 })));
   assert.deepEqual(units, [4, 4]);
   // Its runs took 20 ms each: now each of its jobs travels alone, so that neither worker
   // ends a burst holding jobs the other could have taken.
   units.length = 0;
-  const measured = await app.sendMany<number>('steal.busy', Array.from({ length: 12 }, () => [20]));
+  const measured = await app.sendMany<number>(
+    'steal.busy',
+    Array.from({ length: 12 }, () => [20]),
+  );
   const threads = await Promise.all(measured.map((h) => h.result({ timeout: 20_000 })));
-  assert.deepEqual(units, Array.from({ length: 12 }, () => 1));
+  assert.deepEqual(
+    units,
+    Array.from({ length: 12 }, () => 1),
+  );
   const perThread = [...new Set(threads)].map((id) => threads.filter((x) => x === id).length);
   t.diagnostic(`jobs per worker thread: ${JSON.stringify(perThread)}`);
 });
@@ -132,7 +191,10 @@ test('jobs queued behind a long job in one worker move to an idle worker', async
   await app.start();
   // One long job and, right behind it, short ones: half of them land in the long job's worker.
   const long = await app.send('steal.long', [1500]);
-  const shorts = await app.sendMany('steal.short', Array.from({ length: 12 }, () => []));
+  const shorts = await app.sendMany(
+    'steal.short',
+    Array.from({ length: 12 }, () => []),
+  );
   const longDoneAt = (await long.result({ timeout: 20_000 })) as number;
   const shortDoneAt = (await Promise.all(shorts.map((h) => h.result({ timeout: 20_000 })))) as number[];
   const late = shortDoneAt.filter((at) => at >= longDoneAt).length;

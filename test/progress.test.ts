@@ -41,7 +41,7 @@ test('progress: a burst of calls is coalesced (far fewer events and journal reco
   await waitFor(() => seen.some((e) => e.progress === 100), 5000, 'the last progress event');
   assert.ok(seen.length >= 2 && seen.length <= 6, `1001 calls gave ${seen.length} progress events`);
   assert.equal(seen.at(-1)!.progress, 100);
-  assert.equal(seen[0]!.progress, 99.9, 'the first message carries the burst\'s latest value');
+  assert.equal(seen[0]!.progress, 99.9, "the first message carries the burst's latest value");
   await app.close();
   closed = true;
   const segments = (await readdir(dir)).filter((f) => f.startsWith('journal'));
@@ -58,7 +58,8 @@ test('progress: a value that is not a percentage or a small JSON object is refus
   await app.start();
   const out = (await (await app.send('progress.bad', [])).result({ timeout: 10_000 })) as string[];
   assert.equal(out.length, 9);
-  for (const line of out) assert.match(line, /^INVALID_PROGRESS: progress\.bad: context\(\)\.progress\(\): .*pass a number from 0 to 100 or a plain object/);
+  for (const line of out)
+    assert.match(line, /^INVALID_PROGRESS: progress\.bad: context\(\)\.progress\(\): .*pass a number from 0 to 100 or a plain object/);
   assert.match(out[0]!, /101 is not a percentage/);
   assert.match(out[1]!, /-1 is not a percentage/);
   assert.match(out[2]!, /NaN is not a percentage/);

@@ -11,7 +11,15 @@ type Span = { start: number; end: number };
 
 /** The most spans open at one instant. */
 function mostAtOnce(spans: Span[]): number {
-  const edges = spans.flatMap((s) => [[s.start, 1], [s.end, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const edges = spans
+    .flatMap(
+      (s) =>
+        [
+          [s.start, 1],
+          [s.end, -1],
+        ] as const,
+    )
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let open = 0;
   let most = 0;
   for (const [, d] of edges) most = Math.max(most, (open += d));
@@ -52,8 +60,14 @@ test('queues: each queue has its own concurrency within the pool', async (t) => 
   const app = await createCeleriac({ dir, tasks, logger: false, concurrency: 2, workerConcurrency: 8, queues: { io: 2, default: 3 } });
   t.after(() => app.close({ timeout: 1 }));
   await app.start();
-  const io = await app.sendMany('q.io', Array.from({ length: 8 }, () => [150]));
-  const cpu = await app.sendMany('q.cpu', Array.from({ length: 9 }, () => [150]));
+  const io = await app.sendMany(
+    'q.io',
+    Array.from({ length: 8 }, () => [150]),
+  );
+  const cpu = await app.sendMany(
+    'q.cpu',
+    Array.from({ length: 9 }, () => [150]),
+  );
   const ioSpans = (await Promise.all(io.map((h) => h.result({ timeout: 30_000 })))) as Span[];
   const cpuSpans = (await Promise.all(cpu.map((h) => h.result({ timeout: 30_000 })))) as Span[];
   assert.equal(mostAtOnce(ioSpans), 2, 'io: at most 2 at once, and 2 did run together');
@@ -76,8 +90,15 @@ test('queues: an unknown or malformed queue is refused with a clear error and no
     assert.match(err.message, /send\(q\.cpu\): unknown queue "oi": did you mean "io"\? \(known queues: default, io/);
     return true;
   });
-  await assert.rejects(app.sendMany('q.cpu', [[1], { args: [2], queue: 'nope' }]), (err: CeleriacError) => err.code === 'UNKNOWN_QUEUE' && /sendMany\(q\.cpu\): unknown queue "nope"/.test(err.message));
-  await assert.rejects(app.send('q.cpu', [1], { queue: 'has space' }), (err: CeleriacError) => err.code === 'INVALID_SEND_OPTIONS' && /send\(q\.cpu\): queue: a queue name is 1 to 64 letters.*got "has space"/.test(err.message));
+  await assert.rejects(
+    app.sendMany('q.cpu', [[1], { args: [2], queue: 'nope' }]),
+    (err: CeleriacError) => err.code === 'UNKNOWN_QUEUE' && /sendMany\(q\.cpu\): unknown queue "nope"/.test(err.message),
+  );
+  await assert.rejects(
+    app.send('q.cpu', [1], { queue: 'has space' }),
+    (err: CeleriacError) =>
+      err.code === 'INVALID_SEND_OPTIONS' && /send\(q\.cpu\): queue: a queue name is 1 to 64 letters.*got "has space"/.test(err.message),
+  );
   assert.equal(await journal(), before, 'a refused send wrote nothing');
   assert.equal((await app.list()).jobs.length, 0);
   for (const [queues, message] of [
@@ -86,7 +107,13 @@ test('queues: an unknown or malformed queue is refused with a clear error and no
     [['io', 'bad name'], /queues\[1\]: a queue name is/],
     ['io', /"queues" must be a list of queue names/],
   ] as const) {
-    await assert.rejects(createCeleriac({ dir: join(dir, '..', 'other'), tasks, logger: false, queues: queues as never }), (err: CeleriacError) => err.code === 'INVALID_CONFIG' && message.test(err.message));
+    await assert.rejects(
+      createCeleriac({ dir: join(dir, '..', 'other'), tasks, logger: false, queues: queues as never }),
+      (err: CeleriacError) => err.code === 'INVALID_CONFIG' && message.test(err.message),
+    );
   }
-  assert.throws(() => resolveTaskOptions({ queue: '' }, 'task("t") at x.ts:1'), (err: CeleriacError) => err.code === 'INVALID_TASK_OPTIONS' && /task\("t"\) at x\.ts:1: queue: a queue name/.test(err.message));
+  assert.throws(
+    () => resolveTaskOptions({ queue: '' }, 'task("t") at x.ts:1'),
+    (err: CeleriacError) => err.code === 'INVALID_TASK_OPTIONS' && /task\("t"\) at x\.ts:1: queue: a queue name/.test(err.message),
+  );
 });

@@ -22,7 +22,10 @@ test('rate limit: 300 jobs of a "50/s" task all succeed, take at least 5.5 s, an
   const app = await openApp(t, { tasks, concurrency: 2, workerConcurrency: 8 });
   await app.start();
   const began = Date.now();
-  const handles = await app.sendMany('rate.fifty', Array.from({ length: 300 }, () => []));
+  const handles = await app.sendMany(
+    'rate.fifty',
+    Array.from({ length: 300 }, () => []),
+  );
   // Sent after the limited ones, it runs long before the last of them.
   const other = await app.send('rate.free', []);
   const freeAt = (await other.result({ timeout: 30_000 })) as number;
@@ -39,15 +42,22 @@ test('rate limit: 300 jobs of a "50/s" task all succeed, take at least 5.5 s, an
 test('rate limit: a malformed rate is refused when the task is defined, naming the task, where it is and the expected form', async (t) => {
   const dir = await tempDir(t);
   const bad = fixture('workflows-bad', 'bad-rate.ts');
-  await assert.rejects(
-    createCeleriac({ dir: join(dir, 'data'), tasks: [bad], logger: false }),
-    (err: Error & { code?: string }) => {
-      assert.match(err.message, /task\("rate\.bad"\) at .*bad-rate\.ts:3.*rateLimit must be "<count>\/<s\|m\|h>".*"10\/s".*got "10 per second"/s);
-      return true;
-    },
-  );
-  for (const [value, shown] of [['0/s', '"0/s"'], ['5/d', '"5/d"'], [10, '10']] as const) {
+  await assert.rejects(createCeleriac({ dir: join(dir, 'data'), tasks: [bad], logger: false }), (err: Error & { code?: string }) => {
+    assert.match(
+      err.message,
+      /task\("rate\.bad"\) at .*bad-rate\.ts:3.*rateLimit must be "<count>\/<s\|m\|h>".*"10\/s".*got "10 per second"/s,
+    );
+    return true;
+  });
+  for (const [value, shown] of [
+    ['0/s', '"0/s"'],
+    ['5/d', '"5/d"'],
+    [10, '10'],
+  ] as const) {
     const { resolveTaskOptions } = await import('../src/task.js');
-    assert.throws(() => resolveTaskOptions({ rateLimit: value as string }, 'task("t")'), (err: Error & { code?: string }) => err.code === 'INVALID_TASK_OPTIONS' && err.message.includes(`got ${shown}`));
+    assert.throws(
+      () => resolveTaskOptions({ rateLimit: value as string }, 'task("t")'),
+      (err: Error & { code?: string }) => err.code === 'INVALID_TASK_OPTIONS' && err.message.includes(`got ${shown}`),
+    );
   }
 });

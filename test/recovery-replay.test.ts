@@ -23,7 +23,11 @@ const brief = async (app: Celeriac, id: string) => {
 };
 
 /** What a SIGKILL leaves on disk while `id` runs: a copy of the data dir (without its LOCK) taken while it runs. */
-async function crashedWhileRunning(t: TestContext, id: string, opts: { hangFirst?: boolean; sleepMs?: number } = { hangFirst: true }): Promise<{ dir: string; side: string }> {
+async function crashedWhileRunning(
+  t: TestContext,
+  id: string,
+  opts: { hangFirst?: boolean; sleepMs?: number } = { hangFirst: true },
+): Promise<{ dir: string; side: string }> {
   const tmp = await tempDir(t);
   const live = join(tmp, 'live');
   const dir = join(tmp, 'crashed');
@@ -32,7 +36,9 @@ async function crashedWhileRunning(t: TestContext, id: string, opts: { hangFirst
   await app.start();
   await app.send('crash.record', [side, id, opts], { id });
   await waitFor(async () => (await readFile(side, 'utf8').catch(() => '')).includes('"start"'), 20_000, `${id} to begin`);
-  for (const name of await readdir(live)) if (name !== 'LOCK' && name !== 'worker.sock' && name !== 'client.sock') await cp(join(live, name), join(dir, name), { recursive: true });
+  for (const name of await readdir(live))
+    if (name !== 'LOCK' && name !== 'worker.sock' && name !== 'client.sock')
+      await cp(join(live, name), join(dir, name), { recursive: true });
   await app.close({ timeout: 0 });
   return { dir, side };
 }
@@ -52,8 +58,17 @@ test('a job rerun after a crash keeps its attempt and recovered flag at the next
   assert.deepEqual(await brief(third, 'x'), live, 'the replay agrees with what the process that ran it saw');
   assert.equal(third.recovery.interrupted, 0);
   await third.close();
-  const runs = (await readFile(side, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { phase: string; attempt: number; recovered: boolean });
-  assert.deepEqual(runs.filter((r) => r.phase === 'start').map((r) => [r.attempt, r.recovered]), [[1, false], [2, true]]);
+  const runs = (await readFile(side, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { phase: string; attempt: number; recovered: boolean });
+  assert.deepEqual(
+    runs.filter((r) => r.phase === 'start').map((r) => [r.attempt, r.recovered]),
+    [
+      [1, false],
+      [2, true],
+    ],
+  );
 });
 
 test('a job interrupted twice counts both attempts at the third open', { timeout: 60_000 }, async (t) => {
@@ -63,7 +78,9 @@ test('a job interrupted twice counts both attempts at the third open', { timeout
   await second.start();
   await waitFor(async () => (await readFile(side, 'utf8')).trim().split('\n').length === 2, 20_000, 'the second run to begin');
   const again = join(dir, '..', 'again');
-  for (const name of await readdir(dir)) if (name !== 'LOCK' && name !== 'worker.sock' && name !== 'client.sock') await cp(join(dir, name), join(again, name), { recursive: true });
+  for (const name of await readdir(dir))
+    if (name !== 'LOCK' && name !== 'worker.sock' && name !== 'client.sock')
+      await cp(join(dir, name), join(again, name), { recursive: true });
   await second.close({ timeout: 0 });
 
   const third = await open(t, again);

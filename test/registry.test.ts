@@ -23,7 +23,11 @@ test('the app lists every task of a directory with its module file and line', as
   const echo = app.tasks.find((x) => x.name === 'demo.echo');
   assert.equal(echo?.file, fixture('basic', 'tasks.ts'));
   assert.equal(echo?.line, 3);
-  assert.deepEqual(app.tasks.map((x) => x.name).sort(), ['celeriac.test', 'ctx.whoami', 'demo.boom', 'demo.echo', 'math.add'], "the modules' tasks and the built-in test task");
+  assert.deepEqual(
+    app.tasks.map((x) => x.name).sort(),
+    ['celeriac.test', 'ctx.whoami', 'demo.boom', 'demo.echo', 'math.add'],
+    "the modules' tasks and the built-in test task",
+  );
 });
 
 test('two modules defining the same name: an error naming both files', async (t) => {
@@ -82,7 +86,10 @@ test('start: true starts the workers while the journal is read: pending jobs run
 
   const app = await createCeleriac({ dir, tasks: [fixture('basic')], logger: false, concurrency: 2, start: true });
   t.after(() => app.close({ timeout: 1 }));
-  assert.ok(app.tasks.some((x) => x.name === 'demo.echo' && x.file === fixture('basic', 'tasks.ts')), 'the task list comes from the started workers');
+  assert.ok(
+    app.tasks.some((x) => x.name === 'demo.echo' && x.file === fixture('basic', 'tasks.ts')),
+    'the task list comes from the started workers',
+  );
   const results = await Promise.all(handles.map((h) => app.result(h.id, { timeout: 20_000 })));
   assert.deepEqual(results, ['a', 'b', 'c']);
   await app.start(); // already started: nothing more happens
@@ -99,5 +106,8 @@ test('start: true with a module that fails to import: the same error, and the da
   assert.ok(!(await readdir(dir)).includes('LOCK'), 'a failed open releases the data dir');
   const app = await createCeleriac({ dir, tasks: [fixture('basic')], logger: false });
   await app.close();
-  await assert.rejects(createCeleriac({ dir, tasks: [fixture('basic')], logger: false, start: 'yes' as unknown as boolean }), /"start" must be true or false, got "yes"/);
+  await assert.rejects(
+    createCeleriac({ dir, tasks: [fixture('basic')], logger: false, start: 'yes' as unknown as boolean }),
+    /"start" must be true or false, got "yes"/,
+  );
 });

@@ -17,12 +17,19 @@ test('jobs taken ahead of a free worker read as reserved, not started, in counts
   const log = join(await tempDir(t), 'runs.log');
   const app = await openApp(t, { tasks: [fixture('timing')], concurrency: 1, prefetch: 16 });
   await app.start();
-  const hs = await app.sendMany('timing.wait', Array.from({ length: 30 }, () => [60_000, log]));
-  await waitFor(async () => {
-    const c = await app.counts();
-    return c.started >= 1 && c.reserved + c.started === 16;
-  }, 20_000, 'prefetch to fill and the worker to take its first jobs');
-  const counts = (await app.counts());
+  const hs = await app.sendMany(
+    'timing.wait',
+    Array.from({ length: 30 }, () => [60_000, log]),
+  );
+  await waitFor(
+    async () => {
+      const c = await app.counts();
+      return c.started >= 1 && c.reserved + c.started === 16;
+    },
+    20_000,
+    'prefetch to fill and the worker to take its first jobs',
+  );
+  const counts = await app.counts();
   assert.ok(counts.started >= 1 && counts.started <= HELD_PER_SLOT, `started: only what the worker holds (${JSON.stringify(counts)})`);
   assert.equal(counts.reserved, 16 - counts.started);
   assert.equal(counts.pending, 14);
@@ -55,9 +62,16 @@ test('after a SIGKILL, only started jobs are flagged recovered; reserved ones wa
   const jobs = [...(await loadState(dir, { readOnly: true })).jobs.values()];
   const recovered = jobs.filter((j) => j.recovered).map((j) => j.id);
   assert.equal(app.recovery.interrupted, recovered.length);
-  assert.ok(recovered.length <= 2 * HELD_PER_SLOT, `flagged recovered: at most what the workers held (${recovered.length}), not the whole prefetch`);
+  assert.ok(
+    recovered.length <= 2 * HELD_PER_SLOT,
+    `flagged recovered: at most what the workers held (${recovered.length}), not the whole prefetch`,
+  );
   for (const id of begun) assert.ok(recovered.includes(id), `${id} began before the kill: it is flagged recovered`);
-  assert.deepEqual(jobs.filter((j) => j.state !== 'pending').map((j) => j.state), [], 'every job waits again');
+  assert.deepEqual(
+    jobs.filter((j) => j.state !== 'pending').map((j) => j.state),
+    [],
+    'every job waits again',
+  );
   assert.equal(jobs.filter((j) => j.attempts > 0).length, recovered.length, 'only the started jobs count an attempt');
   assert.equal((await app.counts()).pending, N);
 });

@@ -15,10 +15,14 @@ test("Celery's defaults: countdown 180 s, at most 3 retries", async (t) => {
   const app = await retryApp(t);
   await app.start();
   const h = await app.send('retry.defaults', []);
-  const info = await waitFor(async () => {
-    const info = await h.info();
-    return info?.state === 'retrying' ? info : undefined;
-  }, 10_000, 'a retry');
+  const info = await waitFor(
+    async () => {
+      const info = await h.info();
+      return info?.state === 'retrying' ? info : undefined;
+    },
+    10_000,
+    'a retry',
+  );
   assert.equal(info!.retries, 1);
   const wait = info!.runAt!.getTime() - info!.startedAt!.getTime();
   assert.ok(wait >= 179_000 && wait <= 181_000, `retry scheduled ${wait} ms after the start`);
@@ -90,7 +94,7 @@ test('declarative policy: autoretryFor retries matching errors only', async (t) 
   assert.equal((await other.info())?.attempts, 1);
 });
 
-test('autoretryFor stops at maxRetries: the task\'s own, or the one given at send', async (t) => {
+test("autoretryFor stops at maxRetries: the task's own, or the one given at send", async (t) => {
   const app = await retryApp(t);
   await app.start();
   const byTask = await app.send('retry.autoAlways', []);
@@ -99,7 +103,15 @@ test('autoretryFor stops at maxRetries: the task\'s own, or the one given at sen
   await assert.rejects(byTask.result({ timeout: 10_000 }), /flaky #3 \(gave up after 2 retries; maxRetries is 2\)/);
   await assert.rejects(bySend.result({ timeout: 10_000 }), /flaky #2 \(gave up after 1 retry; maxRetries is 1\)/);
   await assert.rejects(none.result({ timeout: 10_000 }), /flaky #1 \(gave up after 0 retries; maxRetries is 0\)/);
-  assert.deepEqual((await Promise.all([byTask, bySend, none].map((h) => h.info()))).map((info) => [info?.attempts, info?.retries]), [[3, 2], [2, 1], [1, 0]], 'the first run plus maxRetries retries, no more');
+  assert.deepEqual(
+    (await Promise.all([byTask, bySend, none].map((h) => h.info()))).map((info) => [info?.attempts, info?.retries]),
+    [
+      [3, 2],
+      [2, 1],
+      [1, 0],
+    ],
+    'the first run plus maxRetries retries, no more',
+  );
 });
 
 test('retry({ maxRetries }) stops at the limit it gives', async (t) => {
@@ -113,11 +125,21 @@ test('retry({ maxRetries }) stops at the limit it gives', async (t) => {
 test('every retry path allows exactly maxRetries retries: the last one is granted, the next refused', () => {
   const auto = task('limit.auto', { autoretryFor: [TypeError], maxRetries: 2, retryDelay: 1 }, () => 0);
   const manual = task('limit.manual', { maxRetries: 2, retryDelay: 1 }, () => 0);
-  const wire = (retries: number, maxRetries?: number) => ({ seq: 1, id: 'j', task: 't', args: '[]', attempt: retries + 1, retries, recovered: false, ...(maxRetries === undefined ? {} : { maxRetries }) }) as WireJob;
+  const wire = (retries: number, maxRetries?: number) =>
+    ({
+      seq: 1,
+      id: 'j',
+      task: 't',
+      args: '[]',
+      attempt: retries + 1,
+      retries,
+      recovered: false,
+      ...(maxRetries === undefined ? {} : { maxRetries }),
+    }) as WireJob;
   const paths: { path: string; def: TaskDefinition; err: () => unknown; max: number; sendMax?: number }[] = [
-    { path: 'autoretryFor, the task\'s maxRetries', def: auto, err: () => new TypeError('x'), max: 2 },
+    { path: "autoretryFor, the task's maxRetries", def: auto, err: () => new TypeError('x'), max: 2 },
     { path: 'autoretryFor, maxRetries given at send', def: auto, err: () => new TypeError('x'), max: 4, sendMax: 4 },
-    { path: 'retry(), the task\'s maxRetries', def: manual, err: () => manual.retry({ exc: new Error('x') }), max: 2 },
+    { path: "retry(), the task's maxRetries", def: manual, err: () => manual.retry({ exc: new Error('x') }), max: 2 },
     { path: 'retry(), maxRetries given at send', def: manual, err: () => manual.retry({ exc: new Error('x') }), max: 4, sendMax: 4 },
     { path: 'retry({ maxRetries })', def: manual, err: () => manual.retry({ exc: new Error('x'), maxRetries: 1 }), max: 1, sendMax: 4 },
   ];
@@ -133,12 +155,24 @@ test('every retry path allows exactly maxRetries retries: the last one is grante
 test('backoff: exponential, capped, with full jitter', () => {
   const def = task('backoff.check', { retryBackoff: 2, retryBackoffMax: 30, retryJitter: false }, () => 0);
   const job = (retries: number) => ({ retries }) as WireJob;
-  assert.deepEqual([0, 1, 2, 3, 4, 5].map((r) => backoffMs(job(r), def, Math.random)), [2000, 4000, 8000, 16000, 30000, 30000]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5].map((r) => backoffMs(job(r), def, Math.random)),
+    [2000, 4000, 8000, 16000, 30000, 30000],
+  );
   const jittered = task('backoff.jitter', { retryBackoff: true }, () => 0);
-  assert.equal(backoffMs(job(3), jittered, () => 0.5), 4000);
-  assert.equal(backoffMs(job(3), jittered, () => 0), 0);
+  assert.equal(
+    backoffMs(job(3), jittered, () => 0.5),
+    4000,
+  );
+  assert.equal(
+    backoffMs(job(3), jittered, () => 0),
+    0,
+  );
   const plain = task('backoff.plain', { retryDelay: '7s' }, () => 0);
-  assert.equal(backoffMs(job(3), plain, () => 0.5), 7000);
+  assert.equal(
+    backoffMs(job(3), plain, () => 0.5),
+    7000,
+  );
 });
 
 test('a waiting retry holds no worker', async (t) => {
@@ -151,6 +185,12 @@ test('a waiting retry holds no worker', async (t) => {
   assert.equal(await quick.result({ timeout: 10_000 }), 'quick');
   assert.equal((await slow.info())?.state, 'retrying', 'the only worker ran another job while the retry waited');
   assert.equal(await slow.result({ timeout: 10_000 }), 'done');
-  const runs = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(runs.map((r) => r.quick ?? r.retries), [0, true, 1]);
+  const runs = (await readFile(log, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    runs.map((r) => r.quick ?? r.retries),
+    [0, true, 1],
+  );
 });

@@ -17,10 +17,14 @@ const MIN = 60_000;
 const tasks = [fixture('schedules/context')];
 
 async function resultOf(app: Celeriac, id: string): Promise<unknown> {
-  const info = await waitFor(async () => {
-    const j = await app.get(id);
-    return j && ['succeeded', 'failed'].includes(j.state) ? j : undefined;
-  }, 20_000, `job ${id} to finish`);
+  const info = await waitFor(
+    async () => {
+      const j = await app.get(id);
+      return j && ['succeeded', 'failed'].includes(j.state) ? j : undefined;
+    },
+    20_000,
+    `job ${id} to finish`,
+  );
   assert.equal(info.state, 'succeeded', JSON.stringify(info.error));
   return info.result;
 }

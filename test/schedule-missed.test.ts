@@ -50,13 +50,19 @@ for (const missed of ['once', 'skip', 'all'] as const) {
     const clock = new ManualClock(T0);
     // Up until 00:01:45: the 00:01 slot is sent on time.
     await runUp(app, missed, clock, T0 + 75_000); // until 00:01:45
-    assert.deepEqual((await slotJobs(app)).map((j) => j.id), ['minutely@20270101T000100Z']);
+    assert.deepEqual(
+      (await slotJobs(app)).map((j) => j.id),
+      ['minutely@20270101T000100Z'],
+    );
     // Down for 10 minutes (00:02 … 00:11 pass), then up again until just before 00:12.
     clock.set(T0 + 11 * MIN + 15_000);
     await runUp(app, missed, clock, T0 + 11 * MIN + 20_000);
     const after = (await slotJobs(app)).filter((j) => j.id !== 'minutely@20270101T000100Z');
     const hhmm = (m: string) => `minutely@20270101T${m.replace(':', '')}00Z`;
-    assert.deepEqual(after.map((j) => j.id), EXPECTED[missed].map(hhmm));
+    assert.deepEqual(
+      after.map((j) => j.id),
+      EXPECTED[missed].map(hhmm),
+    );
     // Each job runs at its slot's instant (its eta), whenever it was sent.
     for (const j of after) assert.equal(j.runAt, `2027-01-01T${j.id.slice(18, 20)}:${j.id.slice(20, 22)}:00.000Z`);
     // Up again: the next slot, 00:12, is sent on time, and nothing before it again.
@@ -69,7 +75,11 @@ for (const missed of ['once', 'skip', 'all'] as const) {
 test('missed: "all" runs at most maxBackfill slots (the newest) after a long stop', async (t) => {
   const app = await openApp(t);
   const clock = new ManualClock(T0);
-  const entry = checkSchedule('minutely', { cron: '* * * * *', task: 'demo.echo', args: ['x'], missed: 'all', maxBackfill: 3 }, { file: 'test', line: 1 });
+  const entry = checkSchedule(
+    'minutely',
+    { cron: '* * * * *', task: 'demo.echo', args: ['x'], missed: 'all', maxBackfill: 3 },
+    { file: 'test', line: 1 },
+  );
   const warnings: string[] = [];
   const log = { ...quiet, warn: (m: string) => warnings.push(m) };
   let scheduler = schedulerFor(app, [entry], marksOf(app), log, clock);
@@ -79,7 +89,10 @@ test('missed: "all" runs at most maxBackfill slots (the newest) after a long sto
   scheduler = schedulerFor(app, [entry], marksOf(app), log, clock);
   await scheduler.start();
   await scheduler.stop();
-  assert.deepEqual((await slotJobs(app)).map((j) => j.id), ['minutely@20270130T235800Z', 'minutely@20270130T235900Z', 'minutely@20270131T000000Z']);
+  assert.deepEqual(
+    (await slotJobs(app)).map((j) => j.id),
+    ['minutely@20270130T235800Z', 'minutely@20270130T235900Z', 'minutely@20270131T000000Z'],
+  );
   assert.match(warnings.join('\n'), /more than 3 slots were missed; the 3 newest run \(maxBackfill\)/);
 });
 
@@ -92,13 +105,20 @@ test('a changed cron starts afresh from its next slot: the slots of the new patt
   await scheduler.start();
   await scheduler.stop();
   clock.set(T0 + 10 * MIN);
-  const minutely = checkSchedule('minutely', { cron: '* * * * *', task: 'demo.echo', args: ['x'], missed: 'all' }, { file: 'test', line: 1 });
+  const minutely = checkSchedule(
+    'minutely',
+    { cron: '* * * * *', task: 'demo.echo', args: ['x'], missed: 'all' },
+    { file: 'test', line: 1 },
+  );
   scheduler = schedulerFor(app, [minutely], marks, quiet, clock);
   await scheduler.start();
   assert.deepEqual(await slotJobs(app), [], 'no backfill of the new pattern');
   await clock.advanceTo(T0 + 11 * MIN, () => scheduler.settled());
   await scheduler.stop();
-  assert.deepEqual((await slotJobs(app)).map((j) => j.id), ['minutely@20270101T001100Z']);
+  assert.deepEqual(
+    (await slotJobs(app)).map((j) => j.id),
+    ['minutely@20270101T001100Z'],
+  );
 });
 
 // --- bad input: clear errors at load, nothing written ------------------------------
@@ -110,37 +130,70 @@ async function assertNothingWritten(t: import('node:test').TestContext, dir: str
   assert.equal((await app.list()).jobs.length, 0, 'no job written');
 }
 
-test('bad input in a task module: invalid cron (croner\'s message, the schedule name, file:line), unknown task (nearest name), duplicate names (both files)', async (t) => {
+test("bad input in a task module: invalid cron (croner's message, the schedule name, file:line), unknown task (nearest name), duplicate names (both files)", async (t) => {
   const cases: [string, RegExp][] = [
-    ['bad-cron', /schedule\("sched\.nightly"\) at .*schedules\/bad-cron\/tasks\.ts:4: invalid cron "0 61 \* \* \*": CronPattern: Invalid value for hour: 61/],
-    ['unknown-task', /schedule\("sched\.nightly"\) at .*schedules\/unknown-task\/tasks\.ts:4: unknown task "sched\.clenaup": did you mean "sched\.cleanup"\?/],
+    [
+      'bad-cron',
+      /schedule\("sched\.nightly"\) at .*schedules\/bad-cron\/tasks\.ts:4: invalid cron "0 61 \* \* \*": CronPattern: Invalid value for hour: 61/,
+    ],
+    [
+      'unknown-task',
+      /schedule\("sched\.nightly"\) at .*schedules\/unknown-task\/tasks\.ts:4: unknown task "sched\.clenaup": did you mean "sched\.cleanup"\?/,
+    ],
     ['dup', /schedule name "sched\.twice" is declared twice: .*schedules\/dup\/a\.ts:4 and .*schedules\/dup\/b\.ts:3/],
   ];
   for (const [name, message] of cases) {
     const dir = join(await tempDir(t), 'data');
-    await assert.rejects(createCeleriac({ dir, tasks: [fixture('schedules', name)], logger: false, concurrency: 1 }), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'INVALID_SCHEDULE', name);
-      assert.match(err.message, message);
-      return true;
-    });
+    await assert.rejects(
+      createCeleriac({ dir, tasks: [fixture('schedules', name)], logger: false, concurrency: 1 }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'INVALID_SCHEDULE', name);
+        assert.match(err.message, message);
+        return true;
+      },
+    );
     await assertNothingWritten(t, dir);
   }
 });
 
 test('bad input in the "schedules" option: a time zone that does not exist, every of 0 or negative, an unknown task, a name used by a module too', async (t) => {
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{ nightly: { cron: '0 3 * * *', tz: 'Europe/Atlantis', task: 'demo.echo', args: ['x'] } }, /schedule\("nightly"\) at createCeleriac\(\) option "schedules": tz "Europe\/Atlantis" is not a time zone this runtime knows/],
+    [
+      { nightly: { cron: '0 3 * * *', tz: 'Europe/Atlantis', task: 'demo.echo', args: ['x'] } },
+      /schedule\("nightly"\) at createCeleriac\(\) option "schedules": tz "Europe\/Atlantis" is not a time zone this runtime knows/,
+    ],
     [{ often: { every: 0, task: 'demo.echo', args: ['x'] } }, /schedule\("often"\) .*every must be at least 1 second, got 0/],
-    [{ often: { every: -5, task: 'demo.echo', args: ['x'] } }, /schedule\("often"\) .*every must be a finite number of seconds ≥ 0, got -5/],
-    [{ often: { every: '-5m', task: 'demo.echo', args: ['x'] } }, /schedule\("often"\) .*every must be seconds \(a number\) or a duration like "30s", "5m"; got "-5m"/],
-    [{ nightly: { cron: '0 3 * * *', task: 'demo.ecko', args: ['x'] } }, /schedule\("nightly"\) at createCeleriac\(\) option "schedules": unknown task "demo\.ecko": did you mean "demo\.echo"\?/],
-    [{ nightly: { cron: '0 3 * * *', task: 'demo.echo', args: [] } }, /schedule\("nightly"\) .*demo\.echo\(message\) takes 1 argument, got 0/],
-    [{ 'sched.every-second': { every: '1h', task: 'sched.tick', args: ['x'] } }, /schedule name "sched\.every-second" is declared twice: .*every-second\/tasks\.ts:5 and createCeleriac\(\) option "schedules"/],
+    [
+      { often: { every: -5, task: 'demo.echo', args: ['x'] } },
+      /schedule\("often"\) .*every must be a finite number of seconds ≥ 0, got -5/,
+    ],
+    [
+      { often: { every: '-5m', task: 'demo.echo', args: ['x'] } },
+      /schedule\("often"\) .*every must be seconds \(a number\) or a duration like "30s", "5m"; got "-5m"/,
+    ],
+    [
+      { nightly: { cron: '0 3 * * *', task: 'demo.ecko', args: ['x'] } },
+      /schedule\("nightly"\) at createCeleriac\(\) option "schedules": unknown task "demo\.ecko": did you mean "demo\.echo"\?/,
+    ],
+    [
+      { nightly: { cron: '0 3 * * *', task: 'demo.echo', args: [] } },
+      /schedule\("nightly"\) .*demo\.echo\(message\) takes 1 argument, got 0/,
+    ],
+    [
+      { 'sched.every-second': { every: '1h', task: 'sched.tick', args: ['x'] } },
+      /schedule name "sched\.every-second" is declared twice: .*every-second\/tasks\.ts:5 and createCeleriac\(\) option "schedules"/,
+    ],
   ];
   for (const [schedules, message] of cases) {
     const dir = join(await tempDir(t), 'data');
     await assert.rejects(
-      createCeleriac({ dir, tasks: [fixture('basic'), fixture('schedules', 'every-second')], logger: false, concurrency: 1, schedules: schedules as never }),
+      createCeleriac({
+        dir,
+        tasks: [fixture('basic'), fixture('schedules', 'every-second')],
+        logger: false,
+        concurrency: 1,
+        schedules: schedules as never,
+      }),
       (err: Error & { code?: string }) => {
         assert.equal(err.code, 'INVALID_SCHEDULE', JSON.stringify(schedules));
         assert.match(err.message, message);
@@ -154,10 +207,16 @@ test('bad input in the "schedules" option: a time zone that does not exist, ever
 test('bad input in celeriac.config.*: the error names the config file and the schedule', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'celeriac.config.json');
-  await writeFile(file, JSON.stringify({ tasks: 'tasks', schedules: { nightly: { cron: '0 3 * * *', tz: 'Mars/Olympus', task: 'demo.echo' } } }));
+  await writeFile(
+    file,
+    JSON.stringify({ tasks: 'tasks', schedules: { nightly: { cron: '0 3 * * *', tz: 'Mars/Olympus', task: 'demo.echo' } } }),
+  );
   await assert.rejects(loadConfig({ cwd: dir }), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'INVALID_SCHEDULE');
-    assert.match(err.message, new RegExp(`schedule\\("nightly"\\) at ${file.replace(/[.]/g, '\\.')} \\("schedules"\\): tz "Mars/Olympus" is not a time zone`));
+    assert.match(
+      err.message,
+      new RegExp(`schedule\\("nightly"\\) at ${file.replace(/[.]/g, '\\.')} \\("schedules"\\): tz "Mars/Olympus" is not a time zone`),
+    );
     return true;
   });
   await writeFile(file, JSON.stringify({ schedules: { nightly: { cron: '0 3 * * *', task: 'demo.echo', missed: 'sometimes' } } }));

@@ -63,8 +63,16 @@ test('5 zones × 10 patterns × 2 years: every slot is sent exactly once, at the
     for (const [i, p] of PATTERNS.entries()) {
       const expected = cronerSlots(p, tz, FROM, TO);
       const mine = sent.filter((s) => s.id.startsWith(`s${i}@`));
-      assert.deepEqual(mine.map((s) => s.slot), expected, `${tz} "${p}": the slots sent are croner's, in order, each once`);
-      assert.deepEqual(mine.map((s) => s.id), expected.map((t) => slotId(`s${i}`, t)), `${tz} "${p}": ids`);
+      assert.deepEqual(
+        mine.map((s) => s.slot),
+        expected,
+        `${tz} "${p}": the slots sent are croner's, in order, each once`,
+      );
+      assert.deepEqual(
+        mine.map((s) => s.id),
+        expected.map((t) => slotId(`s${i}`, t)),
+        `${tz} "${p}": ids`,
+      );
       for (const s of mine) {
         assert.equal(s.at, s.slot, `${tz} "${p}": ${s.id} sent at its instant, not before or after`);
         assert.equal(s.backfill, false, `${tz} "${p}": ${s.id} was on time`);
@@ -78,7 +86,8 @@ test('5 zones × 10 patterns × 2 years: every slot is sent exactly once, at the
 
 test('DST: a fixed time in a skipped hour runs once after the gap, in a repeated hour once (its first occurrence); an interval pattern runs both passes of a repeated hour and none of a skipped one', () => {
   const iso = (ms: number[]) => ms.map((t) => new Date(t).toISOString());
-  const between = (cron: string, tz: string, from: string, to: string) => iso(slotSource({ cron, tz }).between(Date.parse(from), Date.parse(to), 1000).slots);
+  const between = (cron: string, tz: string, from: string, to: string) =>
+    iso(slotSource({ cron, tz }).between(Date.parse(from), Date.parse(to), 1000).slots);
   // Berlin, 2027-03-28: 02:00 CET → 03:00 CEST. 02:30 does not exist: 03:00 CEST (01:00Z).
   assert.deepEqual(between('30 2 * * *', 'Europe/Berlin', '2027-03-27T12:00:00Z', '2027-03-28T12:00:00Z'), ['2027-03-28T01:00:00.000Z']);
   // Berlin, 2027-10-31: 03:00 CEST → 02:00 CET. 02:30 happens twice: runs at the first (00:30Z) only.
@@ -92,7 +101,9 @@ test('DST: a fixed time in a skipped hour runs once after the gap, in a repeated
   ]);
   assert.deepEqual(between('*/30 2 * * *', 'Europe/Berlin', '2027-03-27T12:00:00Z', '2027-03-28T12:00:00Z'), []);
   // Lord Howe moves by 30 minutes (2027-04-04: 02:00 +11 → 01:30 +10:30): 01:45 happens twice.
-  assert.deepEqual(between('45 1 * * *', 'Australia/Lord_Howe', '2027-04-03T00:00:00Z', '2027-04-04T06:00:00Z'), ['2027-04-03T14:45:00.000Z']);
+  assert.deepEqual(between('45 1 * * *', 'Australia/Lord_Howe', '2027-04-03T00:00:00Z', '2027-04-04T06:00:00Z'), [
+    '2027-04-03T14:45:00.000Z',
+  ]);
   assert.deepEqual(between('*/15 1 * * *', 'Australia/Lord_Howe', '2027-04-03T00:00:00Z', '2027-04-04T06:00:00Z'), [
     '2027-04-03T14:00:00.000Z',
     '2027-04-03T14:15:00.000Z',

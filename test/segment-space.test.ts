@@ -17,7 +17,18 @@ import { zeroChunkBytes } from '../src/store/segment-space.js';
 import { appendToJournal, tempDir } from './helpers.js';
 
 const open = (dir: string, compactAfterBytes = 1 << 20) => FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes });
-const add = (i: number): JobEvent => ({ type: 'add', job: { id: `job-${i}`, task: 'demo.echo', args: JSON.stringify([`payload ${i}`, { n: i }]), createdAt: 1_700_000_000_000 + i, runAt: 0, expiresAt: 0, priority: 0 } });
+const add = (i: number): JobEvent => ({
+  type: 'add',
+  job: {
+    id: `job-${i}`,
+    task: 'demo.echo',
+    args: JSON.stringify([`payload ${i}`, { n: i }]),
+    createdAt: 1_700_000_000_000 + i,
+    runAt: 0,
+    expiresAt: 0,
+    priority: 0,
+  },
+});
 
 async function segmentScan(dir: string, n = 1) {
   const path = join(dir, segmentName(n));
@@ -54,7 +65,10 @@ test('a segment is zeroed ahead of its records; a reopen writes into the zeros i
   assert.equal(second.scan.starts.length, 21);
   assert.equal(second.scan.unused, first.scan.unused! - (second.scan.validBytes - first.scan.validBytes));
   const s3 = await open(dir);
-  assert.deepEqual([...s3.jobs.keys()], Array.from({ length: 20 }, (_, i) => `job-${i}`));
+  assert.deepEqual(
+    [...s3.jobs.keys()],
+    Array.from({ length: 20 }, (_, i) => `job-${i}`),
+  );
   await s3.close();
 });
 
@@ -84,7 +98,10 @@ test('appends that outrun the zeroing keep every record, in order', async (t) =>
   assert.equal(scan.starts.length, N + 1, 'every record is intact where it was written');
   assert.ok(buf.length > scan.validBytes, 'zeros still follow the records');
   const again = await open(dir);
-  assert.deepEqual([...again.jobs.keys()], Array.from({ length: N }, (_, i) => `job-${i}`));
+  assert.deepEqual(
+    [...again.jobs.keys()],
+    Array.from({ length: N }, (_, i) => `job-${i}`),
+  );
   for (let i = 0; i < N; i += 997) assert.equal(again.jobs.get(`job-${i}`)?.args, (add(i) as Extract<JobEvent, { type: 'add' }>).job.args);
   await again.close();
 });
@@ -104,7 +121,11 @@ test('zeros followed by a record (an earlier page of the last write never landed
     return true;
   });
   const report = await repairDataDir(dir);
-  assert.deepEqual(report.files.find((f) => f.file === path)?.damaged, [{ offset: scan.validBytes, bytes: 4096 + landed.length }], 'the hole and the line it cut are the damage; the zeros after the records are not');
+  assert.deepEqual(
+    report.files.find((f) => f.file === path)?.damaged,
+    [{ offset: scan.validBytes, bytes: 4096 + landed.length }],
+    'the hole and the line it cut are the damage; the zeros after the records are not',
+  );
   const s2 = await open(dir);
   assert.deepEqual([...s2.jobs.keys()].sort(), ['job-0', 'job-1', 'job-10', 'job-2'], 'repair keeps every intact line');
   await s2.close();
@@ -116,7 +137,10 @@ test('an older segment that ends in zeros (a crash after a compaction switched s
   assert.ok(older.scan.unused! > 0);
   // What the switch leaves: the next segment with its header and the records after it.
   const header = frame(`{"o":"h","k":"journal","v":${FORMAT_VERSION},"g":2}`);
-  await writeFile(join(dir, segmentName(2)), header + frame(encodeEvent(add(4))) + frame(encodeEvent({ type: 'cancel', id: 'job-0', at: Date.now() })));
+  await writeFile(
+    join(dir, segmentName(2)),
+    header + frame(encodeEvent(add(4))) + frame(encodeEvent({ type: 'cancel', id: 'job-0', at: Date.now() })),
+  );
 
   const s2 = await open(dir);
   assert.equal(s2.report.truncated, undefined);
@@ -137,7 +161,10 @@ test('a kill during a flush while a compaction had created its next segment: the
     await appendToJournal(path, torn);
     // The compaction's next segment: its header, zeros, and (if any) records.
     const header = frame(`{"o":"h","k":"journal","v":${FORMAT_VERSION},"g":2}`);
-    await writeFile(join(dir, segmentName(2)), Buffer.concat([Buffer.from(header + nextHolds.map((ev) => frame(encodeEvent(ev))).join('')), Buffer.alloc(4096)]));
+    await writeFile(
+      join(dir, segmentName(2)),
+      Buffer.concat([Buffer.from(header + nextHolds.map((ev) => frame(encodeEvent(ev))).join('')), Buffer.alloc(4096)]),
+    );
     return { dir, path, valid: scan.validBytes, torn };
   };
 
@@ -158,9 +185,16 @@ test('a kill during a flush while a compaction had created its next segment: the
   const written = await build([add(7)]);
   await assert.rejects(open(written.dir), (err: CeleriacError) => {
     assert.equal(err.code, 'CORRUPT_JOURNAL');
-    assert.ok(err.message.includes(`${written.path} is cut short at byte ${written.valid}`) && err.message.includes(segmentName(2)), err.message);
+    assert.ok(
+      err.message.includes(`${written.path} is cut short at byte ${written.valid}`) && err.message.includes(segmentName(2)),
+      err.message,
+    );
     return true;
   });
   assert.ok(existsSync(join(written.dir, segmentName(2))), 'a refused open deletes nothing');
-  await assert.rejects(loadState(written.dir, { readOnly: true }), (err: CeleriacError) => err.code === 'CORRUPT_JOURNAL', 'a reader refuses too once the tear is still there on a second look');
+  await assert.rejects(
+    loadState(written.dir, { readOnly: true }),
+    (err: CeleriacError) => err.code === 'CORRUPT_JOURNAL',
+    'a reader refuses too once the tear is still there on a second look',
+  );
 });

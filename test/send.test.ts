@@ -64,7 +64,13 @@ test('a rejected send writes nothing', async (t) => {
   for (const [name, args, opts] of bad) {
     await assert.rejects(app.send(name, args, opts as never), CeleriacError, `${name} ${JSON.stringify(opts)}`);
   }
-  await assert.rejects(app.sendMany('math.add', [[1, 2], [3, undefined]]), /argsList\[1\]\[1\] is undefined/);
+  await assert.rejects(
+    app.sendMany('math.add', [
+      [1, 2],
+      [3, undefined],
+    ]),
+    /argsList\[1\]\[1\] is undefined/,
+  );
   assert.equal(await journalText(dir), before);
 });
 
@@ -72,18 +78,27 @@ test('sendMany makes every job durable in one flush and returns a handle per job
   const dir = join(await tempDir(t), 'data');
   const app = await openApp(t, { dir });
   // Every buffer the store writes to its journal (one write per flush: O_DSYNC, durable on return).
-  const fh = (app as unknown as { backend: { store: { fh: { write: (buf: Buffer, ...rest: unknown[]) => Promise<unknown> } } } }).backend.store.fh;
+  const fh = (app as unknown as { backend: { store: { fh: { write: (buf: Buffer, ...rest: unknown[]) => Promise<unknown> } } } }).backend
+    .store.fh;
   const writes: string[] = [];
   const original = fh.write.bind(fh);
   fh.write = (buf: Buffer, ...rest: unknown[]) => {
     writes.push(buf.toString('utf8'));
     return original(buf, ...rest);
   };
-  const handles = await app.sendMany('math.add', [[1, 2], [3, 4], [5, 6]]);
+  const handles = await app.sendMany('math.add', [
+    [1, 2],
+    [3, 4],
+    [5, 6],
+  ]);
   assert.equal(handles.length, 3);
   assert.equal(writes.length, 1, `one flush carried the three jobs (writes: ${writes.length})`);
   const adds = writes[0]!.split('\n').filter((l) => l.includes('{"o":"a"'));
-  assert.deepEqual(adds.map((l) => (JSON.parse(l.slice(9)) as { i: string }).i), handles.map((h) => h.id), 'that write holds the add record of every job, in order');
+  assert.deepEqual(
+    adds.map((l) => (JSON.parse(l.slice(9)) as { i: string }).i),
+    handles.map((h) => h.id),
+    'that write holds the add record of every job, in order',
+  );
   const onDisk = await journalText(dir);
   for (const h of handles) assert.ok(onDisk.includes(`{"o":"a","i":"${h.id}"`), `job ${h.id} is in the journal when sendMany resolves`);
   await app.start();
@@ -106,32 +121,69 @@ test('sendMany gives each job options of its own, an id included, deduplicated p
   const dir = join(await tempDir(t), 'data');
   const app = await openApp(t, { dir });
   await app.send('demo.echo', ['old'], { id: 'k1' });
-  const handles = await app.sendMany('demo.echo', [{ args: ['a'], id: 'k1' }, { args: ['b'], id: 'k2', priority: 5 }, ['c'], { args: ['d'], id: 'k2' }], { priority: 1 });
-  assert.deepEqual(handles.map((h) => h.id).filter((id, i) => i !== 2), ['k1', 'k2', 'k2']);
-  assert.deepEqual(handles.map((h) => h.created), [false, true, true, false]);
+  const handles = await app.sendMany(
+    'demo.echo',
+    [{ args: ['a'], id: 'k1' }, { args: ['b'], id: 'k2', priority: 5 }, ['c'], { args: ['d'], id: 'k2' }],
+    { priority: 1 },
+  );
+  assert.deepEqual(
+    handles.map((h) => h.id).filter((id, i) => i !== 2),
+    ['k1', 'k2', 'k2'],
+  );
+  assert.deepEqual(
+    handles.map((h) => h.created),
+    [false, true, true, false],
+  );
   assert.deepEqual((await app.get('k1'))?.args, ['old'], 'a known id creates nothing');
-  assert.deepEqual([(await app.get('k2'))?.args, (await app.get('k2'))?.priority], [['b'], 5], 'the first of an id twice in the list wins; its own options over the shared ones');
+  assert.deepEqual(
+    [(await app.get('k2'))?.args, (await app.get('k2'))?.priority],
+    [['b'], 5],
+    'the first of an id twice in the list wins; its own options over the shared ones',
+  );
   assert.equal((await handles[2]!.info())?.priority, 1, 'the shared options apply to the items that give none');
 
-  const [one, many] = await Promise.all([app.send('demo.echo', ['x'], { id: 'k3' }), app.sendMany('demo.echo', [{ args: ['y'], id: 'k3' }])]);
+  const [one, many] = await Promise.all([
+    app.send('demo.echo', ['x'], { id: 'k3' }),
+    app.sendMany('demo.echo', [{ args: ['y'], id: 'k3' }]),
+  ]);
   assert.equal(one.created !== many[0]!.created, true, 'a send and a sendMany racing on one id: exactly one creates it');
   assert.equal((await app.counts()).pending, 4);
 
   const before = await journalText(dir);
-  await assert.rejects(app.sendMany('demo.echo', [['a'], { args: ['b'], colour: 1 }] as never), /sendMany\(demo\.echo\): argsList\[1\]: unknown option "colour"/);
+  await assert.rejects(
+    app.sendMany('demo.echo', [['a'], { args: ['b'], colour: 1 }] as never),
+    /sendMany\(demo\.echo\): argsList\[1\]: unknown option "colour"/,
+  );
   await assert.rejects(app.sendMany('demo.echo', [['a'], { args: ['b'], id: '' }]), /argsList\[1\]: id must be a non-empty string/);
   await assert.rejects(app.sendMany('demo.echo', [['a'], { args: [undefined] }]), /argsList\[1\]\.args\[0\] is undefined/);
-  await assert.rejects(app.sendMany('demo.echo', [['a'], 'b'] as never), /argsList\[1\] must be an argument array or \{ args, \.\.\.options \}/);
+  await assert.rejects(
+    app.sendMany('demo.echo', [['a'], 'b'] as never),
+    /argsList\[1\] must be an argument array or \{ args, \.\.\.options \}/,
+  );
   await assert.rejects(app.sendMany('demo.echo', [['a']], { id: 'shared' } as never), /"id" cannot be shared by many jobs/);
-  await assert.rejects(app.sendMany('demo.echo', [['a']], { priority: 1.5 }), /^CeleriacError: sendMany\(demo\.echo\): priority must be an integer, got 1\.5/);
+  await assert.rejects(
+    app.sendMany('demo.echo', [['a']], { priority: 1.5 }),
+    /^CeleriacError: sendMany\(demo\.echo\): priority must be an integer, got 1\.5/,
+  );
   assert.equal(await journalText(dir), before, 'a refused sendMany writes nothing');
   await app.close();
 
   const client = await createClient({ dir });
-  const sent = await client.sendMany('demo.echo', [{ args: ['z'], id: 'k1' }, { args: ['w'], id: 'k9' }, { args: ['v'], id: 'k9' }]);
-  assert.deepEqual(sent.map((s) => s.id), ['k1', 'k9', 'k9']);
+  const sent = await client.sendMany('demo.echo', [
+    { args: ['z'], id: 'k1' },
+    { args: ['w'], id: 'k9' },
+    { args: ['v'], id: 'k9' },
+  ]);
+  assert.deepEqual(
+    sent.map((s) => s.id),
+    ['k1', 'k9', 'k9'],
+  );
   const reopened = await openApp(t, { dir });
-  assert.deepEqual([(await reopened.get('k1'))?.args, (await reopened.get('k9'))?.args], [['old'], ['w']], 'through the inbox too, a known id creates nothing');
+  assert.deepEqual(
+    [(await reopened.get('k1'))?.args, (await reopened.get('k9'))?.args],
+    [['old'], ['w']],
+    'through the inbox too, a known id creates nothing',
+  );
   assert.equal((await reopened.counts()).pending, 5);
 });
 

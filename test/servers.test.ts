@@ -21,7 +21,11 @@ function portOpen(port: number): Promise<boolean> {
 test('redis-server: AOF with appendfsync always, on 127.0.0.1, stopped and removed after the test', async (t) => {
   let seen: TestServer | undefined;
   await t.test('running', async (st) => {
-    const redis = await startTestServer('redis', (fn) => st.after(fn), (r) => st.skip(r));
+    const redis = await startTestServer(
+      'redis',
+      (fn) => st.after(fn),
+      (r) => st.skip(r),
+    );
     if (!redis) return;
     seen = redis;
     assert.match(redis.url, /^redis:\/\/127\.0\.0\.1:\d+$/);
@@ -43,13 +47,19 @@ test('redis-server: AOF with appendfsync always, on 127.0.0.1, stopped and remov
 test('PostgreSQL: a cluster of its own on 127.0.0.1 that answers queries, stopped after the test', async (t) => {
   let seen: TestServer | undefined;
   await t.test('running', async (st) => {
-    const server = await startTestServer('postgres', (fn) => st.after(fn), (r) => st.skip(r));
+    const server = await startTestServer(
+      'postgres',
+      (fn) => st.after(fn),
+      (r) => st.skip(r),
+    );
     if (!server) return;
     seen = server;
     const client = new pg.Client({ connectionString: server.url });
     await client.connect();
     try {
-      const r = await client.query<{ v: string; fsync: string }>("select current_setting('server_version') as v, current_setting('fsync') as fsync");
+      const r = await client.query<{ v: string; fsync: string }>(
+        "select current_setting('server_version') as v, current_setting('fsync') as fsync",
+      );
       assert.match(r.rows[0]!.v, /^15\./);
       assert.equal(r.rows[0]!.fsync, 'on');
     } finally {

@@ -13,7 +13,10 @@ import { fixture, tempDir, waitFor } from './helpers.js';
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -32,11 +35,11 @@ test('close({ timeout }) ends with a task blocking its thread: the thread is ter
 
   const again = await createCeleriac({ dir, tasks: [fixture('poison')], concurrency: 1, logger: false });
   t.after(() => again.close({ timeout: 1 }));
-  const b = (await again.get(blocked.id));
+  const b = await again.get(blocked.id);
   assert.equal(b?.state, 'pending', JSON.stringify(b));
   assert.equal(b?.attempts, 1);
   assert.equal(b?.recovered, true, 'it was running: it may have had effects');
-  const q = (await again.get(behind.id));
+  const q = await again.get(behind.id);
   assert.equal(q?.state, 'pending', JSON.stringify(q));
   assert.equal(q?.recovered, false, 'it never began');
   assert.equal(q?.attempts, 0);
@@ -53,7 +56,10 @@ export const block = task('work.block', (marker) => {
 });
 `;
   const blockProject = (t: Parameters<typeof project>[0]) =>
-    project(t, { 'celeriac.config.json': JSON.stringify({ dir: 'data', tasks: ['tasks'], concurrency: 1, prefetch: 1 }), 'tasks/block.js': BLOCK_JS });
+    project(t, {
+      'celeriac.config.json': JSON.stringify({ dir: 'data', tasks: ['tasks'], concurrency: 1, prefetch: 1 }),
+      'tasks/block.js': BLOCK_JS,
+    });
 
   test('SIGTERM: warm shutdown ends at shutdownTimeout, exit 0; the job is pending, flagged recovered', async (t) => {
     const cwd = await blockProject(t);

@@ -25,7 +25,10 @@ fcntl.ioctl(fd, 0x8004587D, struct.pack('I', 2))
 async function within<T>(p: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not settle within 60 s`)), 60_000)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not settle within 60 s`)), 60_000))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -85,7 +88,12 @@ test('EIO on the journal: result() waiters fail with it, sends are refused with 
   if (typeof disk === 'string') return t.skip(disk);
   const dir = join(disk.mnt, 'data');
   const logged: string[] = [];
-  const app = await createCeleriac({ dir, tasks: [fixture('poison')], concurrency: 1, logger: { info: () => {}, warn: () => {}, error: (m) => logged.push(m) } });
+  const app = await createCeleriac({
+    dir,
+    tasks: [fixture('poison')],
+    concurrency: 1,
+    logger: { info: () => {}, warn: () => {}, error: (m) => logged.push(m) },
+  });
   t.after(() => app.close({ timeout: 1 }));
   await app.start();
   const done = await app.send('poison.ok', [0, 'done']);
@@ -104,12 +112,21 @@ test('EIO on the journal: result() waiters fail with it, sends are refused with 
   assert.match(refused.message, /the data dir .*data failed: .*(EIO|input\/output error)/i);
   assert.match(refused.message, /No further jobs are accepted/);
 
-  await within(assert.rejects(waiting, (err: CeleriacError) => err.code === 'STORE_FAILED'), 'the waiter of the running job');
-  await within(assert.rejects(later.result(), (err: CeleriacError) => err.code === 'STORE_FAILED'), 'the waiter of a waiting job');
+  await within(
+    assert.rejects(waiting, (err: CeleriacError) => err.code === 'STORE_FAILED'),
+    'the waiter of the running job',
+  );
+  await within(
+    assert.rejects(later.result(), (err: CeleriacError) => err.code === 'STORE_FAILED'),
+    'the waiter of a waiting job',
+  );
   const failure = await within(app.failed, 'app.failed');
   assert.equal(failure.code, 'STORE_FAILED');
   await assert.rejects(app.send('poison.ok', [0, 'after']), (err: CeleriacError) => err.code === 'STORE_FAILED');
-  assert.ok(logged.some((m) => /STORE_FAILED|the data dir .* failed/.test(m)), logged.join('\n'));
+  assert.ok(
+    logged.some((m) => /STORE_FAILED|the data dir .* failed/.test(m)),
+    logged.join('\n'),
+  );
 
   // What was acknowledged before the failure is on disk (read as `celeriac show` reads:
   // the LOCK this process could not remove names it, so it cannot reopen the dir itself).
@@ -136,7 +153,10 @@ export const wait = task('work.wait', async (marker, go) => {
   test('EIO on the journal: the worker exits non-zero with the error', async (t) => {
     const disk = await failingDisk(t);
     if (typeof disk === 'string') return t.skip(disk);
-    const cwd = await project(t, { 'celeriac.config.json': JSON.stringify({ dir: join(disk.mnt, 'data'), tasks: ['tasks'], concurrency: 1 }), 'tasks/wait.js': WAIT_JS });
+    const cwd = await project(t, {
+      'celeriac.config.json': JSON.stringify({ dir: join(disk.mnt, 'data'), tasks: ['tasks'], concurrency: 1 }),
+      'tasks/wait.js': WAIT_JS,
+    });
     const worker = await startWorker(t, cwd);
     const marker = join(cwd, 'started');
     const go = join(cwd, 'go');
@@ -153,7 +173,10 @@ export const wait = task('work.wait', async (marker, go) => {
   test('EIO on the journal under --burst: the worker exits non-zero, not 0 with a burst summary', async (t) => {
     const disk = await failingDisk(t);
     if (typeof disk === 'string') return t.skip(disk);
-    const cwd = await project(t, { 'celeriac.config.json': JSON.stringify({ dir: join(disk.mnt, 'data'), tasks: ['tasks'], concurrency: 1 }), 'tasks/wait.js': WAIT_JS });
+    const cwd = await project(t, {
+      'celeriac.config.json': JSON.stringify({ dir: join(disk.mnt, 'data'), tasks: ['tasks'], concurrency: 1 }),
+      'tasks/wait.js': WAIT_JS,
+    });
     const marker = join(cwd, 'started');
     const go = join(cwd, 'go');
     const sent = await celeriac(t, cwd, ['send', 'work.wait', JSON.stringify([marker, go])]); // no worker yet: the inbox

@@ -48,7 +48,7 @@ test("a rejected message's reason is created afresh, never written through a pla
   assert.match(await readFile(reason, 'utf8'), /unknown task "no.such.task"/);
 });
 
-test("a rejected-messages dir replaced by a link is refused, not written into", { timeout: 60_000 }, async (t) => {
+test('a rejected-messages dir replaced by a link is refused, not written into', { timeout: 60_000 }, async (t) => {
   const root = await tempDir(t);
   const dir = join(root, 'data');
   const elsewhere = join(root, 'elsewhere');
@@ -101,7 +101,11 @@ test('a running owner that meets a planted link in place of inbox-rejected/ logs
   await app.start();
   await symlink(elsewhere, join(dir, 'inbox-rejected'));
   // Straight into the inbox: a client would reach the running owner over its socket instead.
-  await submitToInbox(dir, { v: 1, kind: 'send', jobs: [{ id: 'unknown-task', task: 'no.such.task', args: '[]', createdAt: Date.now(), runAt: 0, expiresAt: 0, priority: 0 }] });
+  await submitToInbox(dir, {
+    v: 1,
+    kind: 'send',
+    jobs: [{ id: 'unknown-task', task: 'no.such.task', args: '[]', createdAt: Date.now(), runAt: 0, expiresAt: 0, priority: 0 }],
+  });
   await waitFor(() => errors.some((m) => /inbox not read: .*inbox-rejected is a symbolic link/.test(m)), 20_000, 'the error to be logged');
   assert.deepEqual(await readdir(elsewhere), [], 'nothing was moved or written through the link');
   assert.equal(await (await app.send('math.add', [2, 2])).result({ timeout: 10_000 }), 4, 'the app goes on');

@@ -20,7 +20,10 @@ const SENT_BEFORE_START = 4;
 
 function runTraced(log: string, dir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const args = ['-f', '-qq', '-y', '-xx', '-s', '65536', '-e', 'trace=openat,write,pwrite64,pwritev,pwritev2,fdatasync,fsync', '-o', log];
-  const child = spawn('strace', [...args, process.execPath, '--import', 'tsx', CHILD, dir, String(SENT_BEFORE_START)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('strace', [...args, process.execPath, '--import', 'tsx', CHILD, dir, String(SENT_BEFORE_START)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -89,14 +92,18 @@ test('every send() and result() acknowledgement follows the durable journal writ
       continue;
     }
     if (write.exit > ack.entry) {
-      problems.push(`${what}: printed before the journal write of its record returned (write entered at log line ${write.entry + 1}, returned at ${write.exit + 1})`);
+      problems.push(
+        `${what}: printed before the journal write of its record returned (write entered at log line ${write.entry + 1}, returned at ${write.exit + 1})`,
+      );
       continue;
     }
     const fd = fdArg(write.args)!;
     const open = (opens.get(`${fd.fd}:${fd.path}`) ?? []).filter((o) => o.exit < write.entry).at(-1);
     const synced = syncs.some((s) => s.path === write.path && s.entry > write.exit && s.exit < ack.entry);
     if (!open?.durable && !synced) {
-      problems.push(`${what}: its record was written (log line ${write.entry + 1}) on a descriptor opened without O_DSYNC, and no fdatasync/fsync of the journal returned before the acknowledgement`);
+      problems.push(
+        `${what}: its record was written (log line ${write.entry + 1}) on a descriptor opened without O_DSYNC, and no fdatasync/fsync of the journal returned before the acknowledgement`,
+      );
     }
   }
   assert.deepEqual(problems, [], problems.join('\n'));

@@ -7,7 +7,11 @@ import { fixture, openApp, sleep, tempDir, waitFor } from './helpers.js';
 
 const timingApp = (t: Parameters<typeof openApp>[0], extra = {}) => openApp(t, { tasks: [fixture('timing')], ...extra });
 const runs = async (log: string) =>
-  (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; at?: number });
+  (await readFile(log, 'utf8').catch(() => ''))
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { id: string; at?: number });
 
 test('countdown and eta delay a job; it runs after its time, not before', async (t) => {
   const log = join(await tempDir(t), 'runs.log');
@@ -42,7 +46,11 @@ test('overdue jobs run right after start, ahead of jobs sent after it', async (t
   await later.result({ timeout: 10_000 });
   const ranAt = (await overdue.result({ timeout: 10_000 })) as number;
   assert.ok(ranAt >= startedAt, 'it ran once the app started');
-  assert.deepEqual((await runs(log)).map((r) => r.id), [overdue.id, later.id], 'the overdue job ran first: start() dispatched it at once');
+  assert.deepEqual(
+    (await runs(log)).map((r) => r.id),
+    [overdue.id, later.id],
+    'the overdue job ran first: start() dispatched it at once',
+  );
 });
 
 test('an expired job is marked expired, not run', async (t) => {
@@ -56,14 +64,21 @@ test('an expired job is marked expired, not run', async (t) => {
   await keep.result({ timeout: 10_000 });
   assert.equal((await h.info())?.state, 'expired');
   assert.equal((await h.info())?.attempts, 0);
-  assert.deepEqual((await runs(log)).map((r) => r.id), [keep.id], 'only the unexpired job ran');
+  assert.deepEqual(
+    (await runs(log)).map((r) => r.id),
+    [keep.id],
+    'only the unexpired job ran',
+  );
 });
 
 test('expires accepts a Date and rejects one that makes the job impossible', async (t) => {
   const app = await timingApp(t);
   const h = await app.send('timing.stamp', ['/dev/null'], { expires: new Date(Date.now() + 60_000) });
   assert.ok((await h.info())?.expiresAt instanceof Date);
-  await assert.rejects(app.send('timing.stamp', ['/dev/null'], { eta: new Date(Date.now() + 5000), expires: new Date(Date.now() + 1000) }), /could never run/);
+  await assert.rejects(
+    app.send('timing.stamp', ['/dev/null'], { eta: new Date(Date.now() + 5000), expires: new Date(Date.now() + 1000) }),
+    /could never run/,
+  );
   await assert.rejects(app.send('timing.stamp', ['/dev/null'], { countdown: 1, eta: new Date() }), /either countdown or eta/);
 });
 
@@ -78,7 +93,11 @@ test('cancel: a waiting job never runs; a running job sees its AbortSignal', asy
   assert.equal(await app.cancel(running.id), true);
   await assert.rejects(waiting.result(), (err: CeleriacError) => err.code === 'JOB_CANCELLED');
   await assert.rejects(running.result(), (err: CeleriacError) => err.code === 'JOB_CANCELLED');
-  const entries = (await waitFor(async () => ((await runs(log)).length > 0 ? runs(log) : undefined), 10_000, 'the abort to be logged')) as unknown as { id: string; aborted?: boolean; reason: string }[];
+  const entries = (await waitFor(
+    async () => ((await runs(log)).length > 0 ? runs(log) : undefined),
+    10_000,
+    'the abort to be logged',
+  )) as unknown as { id: string; aborted?: boolean; reason: string }[];
   assert.equal(entries.length, 1, 'only the running job ran');
   assert.equal(entries[0]!.id, running.id);
   assert.equal(entries[0]!.aborted, true);
@@ -100,7 +119,7 @@ test('close() lets running jobs finish within the grace period and leaves the re
   const reopened = await timingApp(t, { dir, concurrency: 1 });
   assert.equal((await reopened.get(running.id))?.state, 'succeeded', 'the running job finished during close');
   for (const q of queued) {
-    const info = (await reopened.get(q.id));
+    const info = await reopened.get(q.id);
     assert.equal(info?.state, 'pending', 'jobs not begun are left pending');
     assert.equal(info?.attempts, 0);
     assert.equal(info?.recovered, false);

@@ -44,13 +44,23 @@ test('a task name read from the journal is only ever looked up, never imported o
   // A record planted in the journal with a valid checksum, naming the evil module as its task.
   const segment = join(dir, (await readdir(dir)).find((f) => f.startsWith('journal-'))!);
   for (const task of [evil, `file://${evil}`, 'require("child_process")']) {
-    await appendToJournal(segment, frame(encodeEvent({ type: 'add', job: { id: `planted-${task.length}`, task, args: '[]', createdAt: Date.now(), runAt: 0, expiresAt: 0, priority: 0 } })));
+    await appendToJournal(
+      segment,
+      frame(
+        encodeEvent({
+          type: 'add',
+          job: { id: `planted-${task.length}`, task, args: '[]', createdAt: Date.now(), runAt: 0, expiresAt: 0, priority: 0 },
+        }),
+      ),
+    );
   }
   const app = await openApp(t, { dir });
   await app.start();
   for (const id of ['planted-' + evil.length, `planted-${`file://${evil}`.length}`, `planted-${'require("child_process")'.length}`]) {
     const h = (await app.job(id))!;
-    await assert.rejects(h.result({ timeout: 10_000 }), (err: TaskFailedError) => /is not registered in this worker/.test(err.remote.message));
+    await assert.rejects(h.result({ timeout: 10_000 }), (err: TaskFailedError) =>
+      /is not registered in this worker/.test(err.remote.message),
+    );
   }
   assert.equal(existsSync(marker), false, 'the module named by the journal was never imported');
 });
@@ -59,5 +69,8 @@ test('only modules from the configured task paths are imported', async (t) => {
   const dir = join(await tempDir(t), 'data');
   const app = await openApp(t, { dir, tasks: [fixture('basic')] });
   assert.deepEqual(app.modules, [fixture('basic', 'tasks.ts')]);
-  assert.deepEqual(app.tasks.map((x) => x.file).filter((f) => !f.includes('/builtin/')), Array(app.tasks.length - 1).fill(fixture('basic', 'tasks.ts')));
+  assert.deepEqual(
+    app.tasks.map((x) => x.file).filter((f) => !f.includes('/builtin/')),
+    Array(app.tasks.length - 1).fill(fixture('basic', 'tasks.ts')),
+  );
 });

@@ -41,8 +41,18 @@ process.stdout.write(JSON.stringify(result));
 await app.close();
 `;
 
-async function runTask(dir: string, tasks: string, name: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>> {
-  const { stdout } = await run(process.execPath, [join(dir, 'main.mjs'), join(dir, tasks), join(dir, `data-${tasks}`), name, ...args], { cwd: dir, env, timeout: 120_000 });
+async function runTask(
+  dir: string,
+  tasks: string,
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Record<string, unknown>> {
+  const { stdout } = await run(process.execPath, [join(dir, 'main.mjs'), join(dir, tasks), join(dir, `data-${tasks}`), name, ...args], {
+    cwd: dir,
+    env,
+    timeout: 120_000,
+  });
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
@@ -60,7 +70,10 @@ test('a .ts task module that needs a transform (enum, ./x.js meaning x.ts) still
   assert.deepEqual(await runTask(dir, 'tasks.ts', 'ts.double', ['21']), { value: 42, tsx: true });
 });
 
-test('the threads compile cache is a private dir of this user; a planted link is not followed', { timeout: 240_000, skip: hasCompileCache ? false : `Node ${process.version} has no compile cache (module.enableCompileCache arrived in 22.1)` }, async (t) => {
+test('the threads compile cache is a private dir of this user; a planted link is not followed', {
+  timeout: 240_000,
+  skip: hasCompileCache ? false : `Node ${process.version} has no compile cache (module.enableCompileCache arrived in 22.1)`,
+}, async (t) => {
   ensureBuilt();
   const dir = await project(t, { 'main.mjs': MAIN, 'tasks.ts': ERASABLE });
   const { NODE_COMPILE_CACHE: _usersOwn, ...env } = process.env; // celeriac steps aside for it
@@ -81,6 +94,9 @@ test('the threads compile cache is a private dir of this user; a planted link is
   const theirs = join(hostileTmp, 'theirs');
   await mkdir(theirs, { mode: 0o700 });
   await symlink(theirs, join(hostileTmp, `celeriac-${process.getuid!()}`));
-  assert.deepEqual(await runTask(dir, 'tasks.ts', 'ts.greet', ['ada'], { ...env, TMPDIR: hostileTmp }), { text: 'hello ada', tsx: !nodeStripsTypes });
+  assert.deepEqual(await runTask(dir, 'tasks.ts', 'ts.greet', ['ada'], { ...env, TMPDIR: hostileTmp }), {
+    text: 'hello ada',
+    tsx: !nodeStripsTypes,
+  });
   assert.deepEqual(await readdir(theirs), [], 'nothing was written through the link');
 });

@@ -7,14 +7,52 @@ import { ROOT } from './helpers.js';
 
 test('typed sends check argument and result types at compile time', () => {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const res = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--skipLibCheck', '--types', 'node', join(ROOT, 'test', 'types', 'typed-send.ts')], { encoding: 'utf8' });
+  const res = spawnSync(
+    process.execPath,
+    [
+      tsc,
+      '--noEmit',
+      '--strict',
+      '--module',
+      'NodeNext',
+      '--moduleResolution',
+      'NodeNext',
+      '--target',
+      'ES2022',
+      '--skipLibCheck',
+      '--types',
+      'node',
+      join(ROOT, 'test', 'types', 'typed-send.ts'),
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(res.status, 0, `tsc reported:\n${res.stdout}${res.stderr}`);
 });
 
 test('a type mistake in a send names the argument that is wrong, through app.send(def) as through def.send(app)', () => {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const file = join(ROOT, 'test', 'fixtures', 'type-errors', 'send-mistakes.ts');
-  const res = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--skipLibCheck', '--types', 'node', '--pretty', 'false', file], { encoding: 'utf8' });
+  const res = spawnSync(
+    process.execPath,
+    [
+      tsc,
+      '--noEmit',
+      '--strict',
+      '--module',
+      'NodeNext',
+      '--moduleResolution',
+      'NodeNext',
+      '--target',
+      'ES2022',
+      '--skipLibCheck',
+      '--types',
+      'node',
+      '--pretty',
+      'false',
+      file,
+    ],
+    { encoding: 'utf8' },
+  );
   const output = `${res.stdout}${res.stderr}`;
   // Each diagnostic: "file(line,col): error TSnnnn: text" and its indented follow-up lines.
   const found = new Map<number, string[]>();
@@ -22,7 +60,10 @@ test('a type mistake in a send names the argument that is wrong, through app.sen
     const m = /\((\d+),\d+\): error TS\d+: ([\s\S]*)/.exec(d);
     if (m) found.set(Number(m[1]), [...(found.get(Number(m[1])) ?? []), m[2]!]);
   }
-  const expected = readFileSync(file, 'utf8').split('\n').map((line, i) => ({ line: i + 1, want: /\/\/ error: (.*)$/.exec(line)?.[1] })).filter((e) => e.want !== undefined);
+  const expected = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line, i) => ({ line: i + 1, want: /\/\/ error: (.*)$/.exec(line)?.[1] }))
+    .filter((e) => e.want !== undefined);
   assert.ok(expected.length >= 10, 'the fixture marks its mistakes');
   for (const { line, want } of expected) {
     const got = found.get(line) ?? [];

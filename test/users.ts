@@ -32,7 +32,9 @@ export function reachableBy(t: TestContext, uid: number, gid: number): boolean {
   const probe = join(new URL('..', import.meta.url).pathname, 'package.json');
   const r = spawnSync(process.execPath, ['-e', `require('node:fs').accessSync(${JSON.stringify(probe)})`], { uid, gid, encoding: 'utf8' });
   if (r.status === 0) return true;
-  t.skip(`uid ${uid} cannot run ${process.execPath} or read ${probe} (${r.error?.message ?? r.stderr.trim().split('\n')[0]}): a parent directory is closed to other users`);
+  t.skip(
+    `uid ${uid} cannot run ${process.execPath} or read ${probe} (${r.error?.message ?? r.stderr.trim().split('\n')[0]}): a parent directory is closed to other users`,
+  );
   return false;
 }
 

@@ -15,7 +15,10 @@ const WAIT = 20_000; // bounded waits, generous for a loaded machine
 const TIMEOUT = { timeout: 90_000 };
 
 /** A temp project: package.json with "type": "module" and a tasks/ directory holding `files`. */
-async function project(t: TestContext, files: Record<string, string>): Promise<{ root: string; tasks: string; write: (name: string, source: string) => Promise<void> }> {
+async function project(
+  t: TestContext,
+  files: Record<string, string>,
+): Promise<{ root: string; tasks: string; write: (name: string, source: string) => Promise<void> }> {
   const root = await tempDir(t, 'celeriac-watch-');
   const tasks = join(root, 'tasks');
   await mkdir(tasks);
@@ -26,7 +29,8 @@ async function project(t: TestContext, files: Record<string, string>): Promise<{
 }
 
 /** A task module whose task returns `value`. */
-const versionModule = (name: string, value: unknown) => `import { task } from '${INDEX}';\nexport const version = task('${name}', () => ${JSON.stringify(value)});\n`;
+const versionModule = (name: string, value: unknown) =>
+  `import { task } from '${INDEX}';\nexport const version = task('${name}', () => ${JSON.stringify(value)});\n`;
 
 function capture(): Logger & { lines: string[] } {
   const lines: string[] = [];
@@ -35,7 +39,11 @@ function capture(): Logger & { lines: string[] } {
 
 /** Send jobs until one returns `expected`. */
 function untilResult(app: Celeriac, task: string, expected: unknown, args: unknown[] = []): Promise<unknown> {
-  return waitFor(async () => (await (await app.send(task, args)).result({ timeout: WAIT })) === expected, WAIT, `${task} to return ${JSON.stringify(expected)}`);
+  return waitFor(
+    async () => (await (await app.send(task, args)).result({ timeout: WAIT })) === expected,
+    WAIT,
+    `${task} to return ${JSON.stringify(expected)}`,
+  );
 }
 
 interface PoolInternals {
@@ -51,7 +59,10 @@ test('an edited task module runs its new code', TIMEOUT, async (t) => {
   assert.equal(await (await app.send('w.version', [])).result(), 1);
   await p.write('version.ts', versionModule('w.version', 2));
   await untilResult(app, 'w.version', 2);
-  assert.ok(log.lines.some((l) => /^info: reloaded the task modules in \d+ ms/.test(l)), log.lines.join('\n'));
+  assert.ok(
+    log.lines.some((l) => /^info: reloaded the task modules in \d+ ms/.test(l)),
+    log.lines.join('\n'),
+  );
   // Saves in quick succession (a formatter rewriting the file just after the editor saved
   // it): the last one wins.
   for (let v = 3; v <= 6; v++) await p.write('version.ts', versionModule('w.version', v));
@@ -91,7 +102,10 @@ export const version = task('w.version', () => '${label}');
   await untilResult(app, 'w.version', 'new');
   assert.equal((await app.get(running.id))?.state, 'started', 'the old job is still running on the old generation');
   const pool = poolOf(app);
-  assert.ok(pool.workers.some((w) => w.state === 'retired'), 'the old worker is retired, not terminated, while its job runs');
+  assert.ok(
+    pool.workers.some((w) => w.state === 'retired'),
+    'the old worker is retired, not terminated, while its job runs',
+  );
 
   await writeFile(release, '');
   assert.equal(await running.result({ timeout: WAIT }), 'old');
@@ -110,9 +124,16 @@ test('a module that fails to load keeps the old generation serving and the error
   await app.start();
   const file = join(p.tasks, 'version.ts');
   await p.write('version.ts', `import { task } from '${INDEX}';\nexport const version = task('w.version', () => {\n  return 1 +;\n});\n`);
-  const logged = await waitFor(() => log.lines.find((l) => l.startsWith('error:') && l.includes('failed to import')), WAIT, 'the import error to be logged');
+  const logged = await waitFor(
+    () => log.lines.find((l) => l.startsWith('error:') && l.includes('failed to import')),
+    WAIT,
+    'the import error to be logged',
+  );
   assert.ok(logged.includes(`${file}:3`), logged);
-  assert.ok(log.lines.some((l) => l.startsWith('error:') && l.includes('the previous code keeps running')), log.lines.join('\n'));
+  assert.ok(
+    log.lines.some((l) => l.startsWith('error:') && l.includes('the previous code keeps running')),
+    log.lines.join('\n'),
+  );
   // The old code still serves, and the task is still known.
   assert.equal(await (await app.send('w.version', [])).result({ timeout: WAIT }), 'good');
   assert.ok(app.tasks.some((task) => task.name === 'w.version'));
@@ -121,7 +142,11 @@ test('a module that fails to load keeps the old generation serving and the error
   await untilResult(app, 'w.version', 'fixed');
   // A duplicate task name is refused the same way, naming both places.
   await p.write('dup.ts', versionModule('w.version', 'dup'));
-  const duplicate = await waitFor(() => log.lines.find((l) => l.startsWith('error:') && l.includes('defined twice')), WAIT, 'the duplicate to be logged');
+  const duplicate = await waitFor(
+    () => log.lines.find((l) => l.startsWith('error:') && l.includes('defined twice')),
+    WAIT,
+    'the duplicate to be logged',
+  );
   assert.ok(duplicate.includes(`${file}:2`) && duplicate.includes(`${join(p.tasks, 'dup.ts')}:2`), duplicate);
   assert.equal(await (await app.send('w.version', [])).result({ timeout: WAIT }), 'fixed');
   assert.ok(!log.lines.some((l) => l.includes('lost')), log.lines.join('\n'));
@@ -145,7 +170,10 @@ export const block = task('w.block', async (release: string) => {
   await p.write('b.ts', versionModule('w.b', 'b'));
   await waitFor(() => app.tasks.some((task) => task.name === 'w.b'), WAIT, 'w.b to be registered');
   assert.equal(await (await app.send('w.b', [])).result({ timeout: WAIT }), 'b');
-  assert.ok(log.lines.some((l) => l.includes('added w.b')), log.lines.join('\n'));
+  assert.ok(
+    log.lines.some((l) => l.includes('added w.b')),
+    log.lines.join('\n'),
+  );
 
   // Occupy the only slot, queue a w.a job behind it, then delete w.a's module.
   const release = join(p.root, 'release');
@@ -153,7 +181,10 @@ export const block = task('w.block', async (release: string) => {
   const orphan = await app.send('w.a', []);
   await rm(join(p.tasks, 'a.ts'));
   await waitFor(() => !app.tasks.some((task) => task.name === 'w.a'), WAIT, 'w.a to disappear');
-  assert.ok(log.lines.some((l) => l.includes('removed w.a')), log.lines.join('\n'));
+  assert.ok(
+    log.lines.some((l) => l.includes('removed w.a')),
+    log.lines.join('\n'),
+  );
   await assert.rejects(app.send('w.a', []), { code: 'UNKNOWN_TASK' });
   assert.equal((await app.get(orphan.id))?.state, 'pending', 'the queued job is kept, not dropped');
   await writeFile(release, '');

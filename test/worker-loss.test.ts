@@ -19,16 +19,30 @@ async function failure(handle: JobHandle): Promise<TaskFailedError> {
 
 /** Normal jobs: returns a check that every one of them succeeded. */
 async function bystanders(app: Celeriac, n: number): Promise<() => Promise<void>> {
-  const handles = await app.sendMany('poison.ok', Array.from({ length: n }, (_, i) => [5, i]));
+  const handles = await app.sendMany(
+    'poison.ok',
+    Array.from({ length: n }, (_, i) => [5, i]),
+  );
   return async () => {
     const results = await Promise.all(handles.map((h) => h.result({ timeout: 60_000 })));
-    assert.deepEqual(results, Array.from({ length: n }, (_, i) => i));
+    assert.deepEqual(
+      results,
+      Array.from({ length: n }, (_, i) => i),
+    );
   };
 }
 
-async function poisonApp(t: TestContext, options: Parameters<typeof openApp>[1] = {}): Promise<{ app: Celeriac; lost: () => number; logged: string[] }> {
+async function poisonApp(
+  t: TestContext,
+  options: Parameters<typeof openApp>[1] = {},
+): Promise<{ app: Celeriac; lost: () => number; logged: string[] }> {
   const logged: string[] = [];
-  const app = await openApp(t, { tasks: [POISON], concurrency: 2, logger: { info: () => {}, warn: (m) => logged.push(m), error: (m) => logged.push(m) }, ...options });
+  const app = await openApp(t, {
+    tasks: [POISON],
+    concurrency: 2,
+    logger: { info: () => {}, warn: (m) => logged.push(m), error: (m) => logged.push(m) },
+    ...options,
+  });
   await app.start();
   return { app, logged, lost: () => logged.filter((m) => /worker thread lost/.test(m)).length };
 }
@@ -41,8 +55,11 @@ test('a task that calls process.exit() runs maxWorkerLosses times (default 3, fl
   const err = await failure(bad);
   assert.equal(err.remote.code, 'WORKER_LOST', `${err.remote.name}: ${err.remote.message}`);
   assert.equal(err.remote.name, 'WorkerExited');
-  assert.match(err.remote.message, /poison\.exit: its worker thread exited with code 3.*\(it lost its worker thread 3 times; maxWorkerLosses is 3\)/);
-  const info = (await app.get(bad.id));
+  assert.match(
+    err.remote.message,
+    /poison\.exit: its worker thread exited with code 3.*\(it lost its worker thread 3 times; maxWorkerLosses is 3\)/,
+  );
+  const info = await app.get(bad.id);
   assert.equal(info?.state, 'failed');
   assert.equal(info?.attempts, 3);
   assert.equal(info?.recovered, true, 'the runs after the first were flagged recovered');
@@ -71,7 +88,7 @@ test('a thread that ends after the task returned, before its outcome was posted,
   // job's outcome is posted as soon as it ends, so the second run reports before the
   // thread ends again.
   assert.equal(await bad.result({ timeout: 60_000 }), 'returned');
-  const info = (await app.get(bad.id));
+  const info = await app.get(bad.id);
   assert.equal(info?.attempts, 2);
   assert.equal(info?.recovered, true);
   await before();
@@ -125,5 +142,9 @@ test('an error whose message getter throws fails its job; it does not kill worke
 });
 
 test('maxWorkerLosses must be an integer ≥ 1', async (t) => {
-  await assert.rejects(openApp(t, { tasks: [POISON], maxWorkerLosses: 0 }), (err: Error & { code?: string }) => err.code === 'INVALID_CONFIG' && /"maxWorkerLosses" must be an integer ≥ 1, got 0/.test(err.message));
+  await assert.rejects(
+    openApp(t, { tasks: [POISON], maxWorkerLosses: 0 }),
+    (err: Error & { code?: string }) =>
+      err.code === 'INVALID_CONFIG' && /"maxWorkerLosses" must be an integer ≥ 1, got 0/.test(err.message),
+  );
 });

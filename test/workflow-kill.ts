@@ -22,7 +22,11 @@ interface Life {
 /** One child life: killed `killAfterMs` after it is ready, unless it finishes first. */
 function life(dir: string, count: number, runs: string, killAfterMs: number | undefined): Promise<Life> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, String(count)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KILL_RUNS: runs } });
+    const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, String(count)], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, KILL_RUNS: runs },
+    });
     let out = '';
     let err = '';
     let killed = false;
@@ -73,7 +77,12 @@ export interface KillLoopReport {
   recoveredRuns: number;
 }
 
-export async function workflowKillLoop(dir: string, count: number, maxKills: number, killWindowMs: [number, number]): Promise<KillLoopReport> {
+export async function workflowKillLoop(
+  dir: string,
+  count: number,
+  maxKills: number,
+  killWindowMs: [number, number],
+): Promise<KillLoopReport> {
   const data = join(dir, 'data');
   const runs = join(dir, 'runs.jsonl');
   let kills = 0;
@@ -85,9 +94,19 @@ export async function workflowKillLoop(dir: string, count: number, maxKills: num
     if (l.done) break;
     kills++;
   }
-  const app = await createCeleriac({ dir: data, tasks: [fileURLToPath(new URL('./fixtures/workflows/kill-tasks.ts', import.meta.url))], logger: false, concurrency: 1 });
+  const app = await createCeleriac({
+    dir: data,
+    tasks: [fileURLToPath(new URL('./fixtures/workflows/kill-tasks.ts', import.meta.url))],
+    logger: false,
+    concurrency: 1,
+  });
   try {
-    const started = existsSync(runs) ? readFileSync(runs, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; task: string; recovered: boolean }) : [];
+    const started = existsSync(runs)
+      ? readFileSync(runs, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { id: string; task: string; recovered: boolean })
+      : [];
     const fresh = new Map<string, number>();
     const any = new Set<string>();
     for (const r of started) {
@@ -118,7 +137,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
     const count = Number(process.argv[2] ?? 200);
     const report = await workflowKillLoop(dir, count, Number(process.argv[3] ?? 30), [20, 2500]);
-    console.log(`${count} workflows (chords of a 2-step chain and 2 tasks, then a callback): ${report.kills} SIGKILLs over ${report.lives} lives, ${report.recoveredRuns} recovered runs; every step succeeded once, every callback created and begun once`);
+    console.log(
+      `${count} workflows (chords of a 2-step chain and 2 tasks, then a callback): ${report.kills} SIGKILLs over ${report.lives} lives, ${report.recoveredRuns} recovered runs; every step succeeded once, every callback created and begun once`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -22,7 +22,7 @@ test('chain: each step gets the previous result prepended to its own arguments; 
   assert.equal((await app.list({ limit: 100 })).jobs.length, 3);
 });
 
-test('chain: a failure stops the chain and its handle fails with that step\'s error', async (t) => {
+test("chain: a failure stops the chain and its handle fails with that step's error", async (t) => {
   const app = await openApp(t, { tasks });
   await app.start();
   const h = await app.sendWorkflow(chain(add(1, 1), fail(), double()), { id: 'c2' });
@@ -58,14 +58,32 @@ test('chord: the callback runs once, after every member succeeded, with their re
 test('workflows: bad input (a chord over zero tasks, an empty chain, an unknown task, a wrong argument count) is refused naming it, and nothing is written', async (t) => {
   const app = await openApp(t, { tasks });
   const code = (c: string, re: RegExp) => (err: CeleriacError) => err.code === c && re.test(err.message);
-  assert.throws(() => chord([], sum()), code('INVALID_WORKFLOW', /chord\(\): the header must be a group of at least one task \(a chord over zero tasks would never call its callback\), got an empty list/));
+  assert.throws(
+    () => chord([], sum()),
+    code(
+      'INVALID_WORKFLOW',
+      /chord\(\): the header must be a group of at least one task \(a chord over zero tasks would never call its callback\), got an empty list/,
+    ),
+  );
   assert.throws(() => group([]), code('INVALID_WORKFLOW', /group\(\): no members/));
   assert.throws(() => chain(), code('INVALID_WORKFLOW', /chain\(\): no steps/));
-  assert.throws(() => chain(add(1, 2), group([add(1, 1)]) as never), code('INVALID_WORKFLOW', /chain\(\): step 2 is a group, not a signature/));
+  assert.throws(
+    () => chain(add(1, 2), group([add(1, 1)]) as never),
+    code('INVALID_WORKFLOW', /chain\(\): step 2 is a group, not a signature/),
+  );
   assert.throws(() => chord([add(1, 1)], 'wf.sum' as never), code('INVALID_WORKFLOW', /chord\(\): the callback must be a signature/));
-  await assert.rejects(app.sendWorkflow(chain(add(1, 2), signature('wf.dubble'))), code('UNKNOWN_TASK', /sendWorkflow\(\): chain, step 2: unknown task "wf\.dubble": did you mean "wf\.double"/));
-  await assert.rejects(app.sendWorkflow(chain(add(1, 2), double(5))), code('INVALID_ARGS', /sendWorkflow\(wf\.double\): chain, step 2 args: wf\.double\(x\) takes 1 argument, got 2/));
-  await assert.rejects(app.sendWorkflow(chord([add(1, 2)], signature('wf.nope'))), code('UNKNOWN_TASK', /chord callback: unknown task "wf\.nope"/));
+  await assert.rejects(
+    app.sendWorkflow(chain(add(1, 2), signature('wf.dubble'))),
+    code('UNKNOWN_TASK', /sendWorkflow\(\): chain, step 2: unknown task "wf\.dubble": did you mean "wf\.double"/),
+  );
+  await assert.rejects(
+    app.sendWorkflow(chain(add(1, 2), double(5))),
+    code('INVALID_ARGS', /sendWorkflow\(wf\.double\): chain, step 2 args: wf\.double\(x\) takes 1 argument, got 2/),
+  );
+  await assert.rejects(
+    app.sendWorkflow(chord([add(1, 2)], signature('wf.nope'))),
+    code('UNKNOWN_TASK', /chord callback: unknown task "wf\.nope"/),
+  );
   assert.equal((await app.list()).jobs.length, 0, 'nothing was written');
 });
 
@@ -76,7 +94,14 @@ test('workflows: a step whose predecessor succeeded just before a crash (its fol
   const dir = join(await tempDir(t), 'data');
   // What a process killed between the outcome's write and its follow-up's leaves on disk.
   const store = await FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes: 64 * 1024 * 1024 });
-  const link = JSON.stringify({ c: 'r1', i: 0, next: [{ n: 'wf.double', a: '[]' }, { n: 'wf.add', a: '[1]' }] });
+  const link = JSON.stringify({
+    c: 'r1',
+    i: 0,
+    next: [
+      { n: 'wf.double', a: '[]' },
+      { n: 'wf.add', a: '[1]' },
+    ],
+  });
   const at = Date.now();
   await store.commit([
     { type: 'add', job: { id: 'r1.0', task: 'wf.add', args: '[20,1]', createdAt: at, runAt: 0, expiresAt: 0, priority: 0, link } },

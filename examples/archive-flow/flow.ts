@@ -49,20 +49,24 @@ async function writeAtomically(file: string, data: string | Buffer): Promise<voi
   await rename(temp, file);
 }
 
-export const fetchStep = task('archive.fetch', { maxRetries: 3, retryDelay: 5, timeout: '2m' }, async (url: string, outDir: string): Promise<Fetched> => {
-  const res = await fetch(url, { signal: context().signal });
-  if (res.status >= 500) throw new Error(`${url}: HTTP ${res.status}, try again later`);
-  if (!res.ok) {
-    await res.body?.cancel();
-    return { url, status: res.status, broken: `HTTP ${res.status}` };
-  }
-  const body = Buffer.from(await res.arrayBuffer());
-  const dir = join(outDir, 'bodies');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, keyOf(url));
-  await writeAtomically(file, body);
-  return { url, status: res.status, file, size: body.length, contentType: res.headers.get('content-type') ?? 'unknown' };
-});
+export const fetchStep = task(
+  'archive.fetch',
+  { maxRetries: 3, retryDelay: 5, timeout: '2m' },
+  async (url: string, outDir: string): Promise<Fetched> => {
+    const res = await fetch(url, { signal: context().signal });
+    if (res.status >= 500) throw new Error(`${url}: HTTP ${res.status}, try again later`);
+    if (!res.ok) {
+      await res.body?.cancel();
+      return { url, status: res.status, broken: `HTTP ${res.status}` };
+    }
+    const body = Buffer.from(await res.arrayBuffer());
+    const dir = join(outDir, 'bodies');
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, keyOf(url));
+    await writeAtomically(file, body);
+    return { url, status: res.status, file, size: body.length, contentType: res.headers.get('content-type') ?? 'unknown' };
+  },
+);
 
 export const checksumStep = task('archive.checksum', async (fetched: Fetched): Promise<Checked> => {
   if (!fetched.file) return fetched;

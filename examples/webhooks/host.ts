@@ -56,7 +56,7 @@ const app = await createCeleriac({
   plugins: ['celeriac-example-webhooks'],
   concurrency: 1,
 });
-for (const t of app.tasks) console.log(`task ${t.name}: ${t.file}:${t.line}${t.plugin ? ` (plugin ${t.plugin})` : ""}`);
+for (const t of app.tasks) console.log(`task ${t.name}: ${t.file}:${t.line}${t.plugin ? ` (plugin ${t.plugin})` : ''}`);
 await app.start();
 
 const change = { recordId: 'dataset-42', change: 'updated', data: { title: 'Rainfall 2024' }, revision: 7 } as const;

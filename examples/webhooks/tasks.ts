@@ -61,52 +61,67 @@ export class DeliveryError extends Error {
 
 const TRANSIENT_STATUS = new Set([408, 429]);
 
-export const notify = task('webhooks.notify', { maxRetries: 8 }, async (subscription: Subscription, change: RecordChange): Promise<Delivery> => {
-  const { id, attempt, retries, signal } = context();
-  const { url } = subscription;
-  const timeoutMs = (subscription.timeout ?? 10) * 1000;
-  const maxDelay = subscription.maxDelay ?? 3600;
-  const countdown = Math.min(maxDelay, (subscription.retryDelay ?? 30) * 2 ** retries);
-  if (!/^https?:$/.test(URL.canParse(url) ? new URL(url).protocol : '')) {
-    throw new DeliveryError(`subscription URL ${JSON.stringify(url)} is not an http(s) URL; not retried`);
-  }
-  const notification: Notification = { event: `record.${change.change}`, recordId: change.recordId, data: change.data ?? null, jobId: id };
+export const notify = task(
+  'webhooks.notify',
+  { maxRetries: 8 },
+  async (subscription: Subscription, change: RecordChange): Promise<Delivery> => {
+    const { id, attempt, retries, signal } = context();
+    const { url } = subscription;
+    const timeoutMs = (subscription.timeout ?? 10) * 1000;
+    const maxDelay = subscription.maxDelay ?? 3600;
+    const countdown = Math.min(maxDelay, (subscription.retryDelay ?? 30) * 2 ** retries);
+    if (!/^https?:$/.test(URL.canParse(url) ? new URL(url).protocol : '')) {
+      throw new DeliveryError(`subscription URL ${JSON.stringify(url)} is not an http(s) URL; not retried`);
+    }
+    const notification: Notification = {
+      event: `record.${change.change}`,
+      recordId: change.recordId,
+      data: change.data ?? null,
+      jobId: id,
+    };
 
-  const timeout = AbortSignal.timeout(timeoutMs);
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'idempotency-key': id,
-        'user-agent': 'celeriac-example-webhooks/0.1',
-        'x-delivery-attempt': String(attempt),
-      },
-      body: JSON.stringify(notification),
-      // The job's signal (cancel, shutdown, the task's own timeout) and this request's timeout.
-      signal: AbortSignal.any([signal, timeout]),
-      // A subscriber that moved should be updated, not followed with a POST turned GET.
-      redirect: 'manual',
-    });
-    // Read the (small) answer, so the connection is reused and the timeout covers it too.
-    await res.arrayBuffer();
-  } catch (err) {
-    if (signal.aborted) throw err; // cancelled, timed out as a task, or shutting down: not a delivery problem
-    const why = timeout.aborted ? `no response within ${timeoutMs / 1000} s` : networkReason(err);
-    throw notify.retry({ exc: new DeliveryError(`POST ${url}: ${why}`), countdown });
-  }
+    const timeout = AbortSignal.timeout(timeoutMs);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': id,
+          'user-agent': 'celeriac-example-webhooks/0.1',
+          'x-delivery-attempt': String(attempt),
+        },
+        body: JSON.stringify(notification),
+        // The job's signal (cancel, shutdown, the task's own timeout) and this request's timeout.
+        signal: AbortSignal.any([signal, timeout]),
+        // A subscriber that moved should be updated, not followed with a POST turned GET.
+        redirect: 'manual',
+      });
+      // Read the (small) answer, so the connection is reused and the timeout covers it too.
+      await res.arrayBuffer();
+    } catch (err) {
+      if (signal.aborted) throw err; // cancelled, timed out as a task, or shutting down: not a delivery problem
+      const why = timeout.aborted ? `no response within ${timeoutMs / 1000} s` : networkReason(err);
+      throw notify.retry({ exc: new DeliveryError(`POST ${url}: ${why}`), countdown });
+    }
 
-  if (res.status >= 500 || TRANSIENT_STATUS.has(res.status)) {
-    const exc = new DeliveryError(`POST ${url}: HTTP ${res.status} ${res.statusText}`, res.status);
-    throw notify.retry({ exc, countdown: Math.min(maxDelay, retryAfter(res) ?? countdown) });
-  }
-  if (res.status < 200 || res.status >= 300) {
-    const where = res.status >= 300 && res.status < 400 ? ` (redirected to ${res.headers.get('location') ?? '?'}: update the subscription's URL)` : '';
-    throw new DeliveryError(`POST ${url}: HTTP ${res.status} ${res.statusText}${where}; the subscriber refused the notification, not retried`, res.status);
-  }
-  return { url, status: res.status, attempt, idempotencyKey: id };
-});
+    if (res.status >= 500 || TRANSIENT_STATUS.has(res.status)) {
+      const exc = new DeliveryError(`POST ${url}: HTTP ${res.status} ${res.statusText}`, res.status);
+      throw notify.retry({ exc, countdown: Math.min(maxDelay, retryAfter(res) ?? countdown) });
+    }
+    if (res.status < 200 || res.status >= 300) {
+      const where =
+        res.status >= 300 && res.status < 400
+          ? ` (redirected to ${res.headers.get('location') ?? '?'}: update the subscription's URL)`
+          : '';
+      throw new DeliveryError(
+        `POST ${url}: HTTP ${res.status} ${res.statusText}${where}; the subscriber refused the notification, not retried`,
+        res.status,
+      );
+    }
+    return { url, status: res.status, attempt, idempotencyKey: id };
+  },
+);
 
 /** Seconds from a Retry-After header (seconds or an HTTP date), if there is one. */
 function retryAfter(res: Response): number | undefined {

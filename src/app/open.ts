@@ -50,34 +50,54 @@ export interface OpenedApp {
 }
 
 export function openAborted(): CeleriacError {
-  return new CeleriacError('APP_CLOSED', 'createCeleriac(): aborted (its signal fired) while the app was opening; jobs that had started finished or were given back');
+  return new CeleriacError(
+    'APP_CLOSED',
+    'createCeleriac(): aborted (its signal fired) while the app was opening; jobs that had started finished or were given back',
+  );
 }
 
 /** Everything up to the backend's load(); `host.app` is set by the caller once the app exists. */
 export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }): Promise<OpenedApp> {
-  if (!isPlainObject(options)) throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(options): options must be an object with at least { dir, tasks }');
+  if (!isPlainObject(options))
+    throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(options): options must be an object with at least { dir, tasks }');
   checkKnownKeys(options, OPTION_KEYS, 'INVALID_CONFIG', 'createCeleriac()');
   const settings = resolveSettings(options);
   const cwd = options.cwd ?? process.cwd();
   const broker = options.broker === undefined ? undefined : parseBrokerUrl(options.broker, 'createCeleriac()');
-  if (!broker && options.queue !== undefined) throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "queue" names a BullMQ queue and needs "broker" (redis://… or postgres://…)');
+  if (!broker && options.queue !== undefined)
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      'createCeleriac(): "queue" names a BullMQ queue and needs "broker" (redis://… or postgres://…)',
+    );
   const queue = checkQueueName(options.queue, 'createCeleriac()');
-  if (!broker && (typeof options.dir !== 'string' || options.dir === '')) throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "dir" (the data dir) is required, or "broker" (a redis:// or postgres:// URL)');
-  if (options.dir !== undefined && (typeof options.dir !== 'string' || options.dir === '')) throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "dir" must be a path, got ${JSON.stringify(options.dir)}`);
+  if (!broker && (typeof options.dir !== 'string' || options.dir === ''))
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      'createCeleriac(): "dir" (the data dir) is required, or "broker" (a redis:// or postgres:// URL)',
+    );
+  if (options.dir !== undefined && (typeof options.dir !== 'string' || options.dir === ''))
+    throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "dir" must be a path, got ${JSON.stringify(options.dir)}`);
   const taskPaths = typeof options.tasks === 'string' ? [options.tasks] : (options.tasks ?? []);
   if (!Array.isArray(taskPaths) || taskPaths.some((t) => typeof t !== 'string')) {
-    throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "tasks" must be a path or a list of paths (task module files or directories)');
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      'createCeleriac(): "tasks" must be a path or a list of paths (task module files or directories)',
+    );
   }
   if (options.plugins !== undefined && !Array.isArray(options.plugins)) {
     throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "plugins" must be a list of package names');
   }
-  if (options.watch !== undefined && typeof options.watch !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "watch" must be true or false, got ${JSON.stringify(options.watch)}`);
-  if (options.start !== undefined && typeof options.start !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "start" must be true or false, got ${JSON.stringify(options.start)}`);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "signal" must be an AbortSignal (from an AbortController)');
+  if (options.watch !== undefined && typeof options.watch !== 'boolean')
+    throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "watch" must be true or false, got ${JSON.stringify(options.watch)}`);
+  if (options.start !== undefined && typeof options.start !== 'boolean')
+    throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "start" must be true or false, got ${JSON.stringify(options.start)}`);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
+    throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "signal" must be an AbortSignal (from an AbortController)');
   if (options.signal?.aborted) throw openAborted();
   const plugins = (options.plugins ?? []).map((name) => resolvePlugin(name, cwd));
   const fixedSchedules = optionSchedules(options.schedules);
-  if (options.logJobs !== undefined && typeof options.logJobs !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "logJobs" must be true or false, got ${JSON.stringify(options.logJobs)}`);
+  if (options.logJobs !== undefined && typeof options.logJobs !== 'boolean')
+    throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "logJobs" must be true or false, got ${JSON.stringify(options.logJobs)}`);
   checkLogger(options.logger);
   const sink = sinkOf(options.logger);
   const log = plainLogger(sink);
@@ -141,7 +161,19 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
   for (const p of discovery.value.problems) log.warn(p.message);
   registry = new TaskRegistry(discovery.value.tasks, modules);
   const reload = settings.watch
-    ? new HotReload({ taskPaths, cwd, files: discovery.value.modules.map((m) => m.file), plugins, dataDir: dir, pool, registry, log, closing: () => host.app?.isClosing() ?? false, fixedSchedules, onSchedules: (s) => host.app?.updateSchedules(s) ?? Promise.resolve() })
+    ? new HotReload({
+        taskPaths,
+        cwd,
+        files: discovery.value.modules.map((m) => m.file),
+        plugins,
+        dataDir: dir,
+        pool,
+        registry,
+        log,
+        closing: () => host.app?.isClosing() ?? false,
+        fixedSchedules,
+        onSchedules: (s) => host.app?.updateSchedules(s) ?? Promise.resolve(),
+      })
     : undefined;
   return { dir, settings, log, plugins, pool, registry, events, backend: backend.value, reload, schedules, fixedSchedules };
 }

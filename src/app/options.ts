@@ -97,7 +97,29 @@ export interface CeleriacOptions {
 }
 
 export const OPTION_KEYS = [
-  'dir', 'broker', 'queue', 'tasks', 'plugins', 'concurrency', 'workerConcurrency', 'prefetch', 'resultTtl', 'shutdownTimeout', 'timeoutGrace', 'maxMemoryMb', 'maxWorkerLosses', 'maxResultBytes', 'compactAfterBytes', 'cwd', 'logger', 'logJobs', 'watch', 'start', 'signal', 'schedules', 'queues',
+  'dir',
+  'broker',
+  'queue',
+  'tasks',
+  'plugins',
+  'concurrency',
+  'workerConcurrency',
+  'prefetch',
+  'resultTtl',
+  'shutdownTimeout',
+  'timeoutGrace',
+  'maxMemoryMb',
+  'maxWorkerLosses',
+  'maxResultBytes',
+  'compactAfterBytes',
+  'cwd',
+  'logger',
+  'logJobs',
+  'watch',
+  'start',
+  'signal',
+  'schedules',
+  'queues',
 ] as const;
 
 export interface Settings {
@@ -117,10 +139,21 @@ export interface Settings {
 
 export function checkLogger(logger: unknown): void {
   if (logger === undefined || logger === false) return;
-  const ok = logger !== null && typeof logger === 'object' && (['info', 'warn', 'error'] as const).every((m) => typeof (logger as Record<string, unknown>)[m] === 'function');
+  const ok =
+    logger !== null &&
+    typeof logger === 'object' &&
+    (['info', 'warn', 'error'] as const).every((m) => typeof (logger as Record<string, unknown>)[m] === 'function');
   if (!ok) {
-    const got = logger === null ? 'null' : typeof logger === 'object' || typeof logger === 'function' ? `an ${typeof logger} without them` : `${typeof logger} ${String(logger)}`;
-    throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "logger" must be false or an object with info, warn and error methods (console works), got ${got}`);
+    const got =
+      logger === null
+        ? 'null'
+        : typeof logger === 'object' || typeof logger === 'function'
+          ? `an ${typeof logger} without them`
+          : `${typeof logger} ${String(logger)}`;
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      `createCeleriac(): "logger" must be false or an object with info, warn and error methods (console works), got ${got}`,
+    );
   }
 }
 
@@ -134,8 +167,10 @@ export function resolveSettings(o: CeleriacOptions): Settings {
   };
   const positiveInt = (v: unknown, name: string, dflt: number, max = Number.MAX_SAFE_INTEGER): number => {
     if (v === undefined) return dflt;
-    if (!Number.isInteger(v) || (v as number) < 1) throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "${name}" must be an integer ≥ 1, got ${String(v)}`);
-    if ((v as number) > max) throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "${name}" must be at most ${max}, got ${String(v)}`);
+    if (!Number.isInteger(v) || (v as number) < 1)
+      throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "${name}" must be an integer ≥ 1, got ${String(v)}`);
+    if ((v as number) > max)
+      throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "${name}" must be at most ${max}, got ${String(v)}`);
     return v as number;
   };
   return {

@@ -36,7 +36,8 @@ export class TaskRegistry {
   /** The task a send names (by name or definition), or UNKNOWN_TASK. */
   resolve(taskOrDef: string | TaskDefinition): TaskManifestEntry {
     const name = isTaskDefinition(taskOrDef) ? taskOrDef.name : taskOrDef;
-    if (typeof name !== 'string') throw new CeleriacError('UNKNOWN_TASK', `send(): the task must be a task name (string) or a task definition, got ${typeof name}`);
+    if (typeof name !== 'string')
+      throw new CeleriacError('UNKNOWN_TASK', `send(): the task must be a task name (string) or a task definition, got ${typeof name}`);
     const task = this.byName.get(name);
     if (!task) throw this.unknown(name);
     return task;

@@ -76,7 +76,9 @@ export class HotReload {
     const { added, removed } = this.o.registry.replace(result.tasks, modules);
     if (schedules) await this.o.onSchedules(schedules);
     this.watcher?.add(result.modules.map((m) => m.file));
-    const changes = [added.length ? `added ${added.join(', ')}` : '', removed.length ? `removed ${removed.join(', ')}` : ''].filter(Boolean).join('; ');
+    const changes = [added.length ? `added ${added.join(', ')}` : '', removed.length ? `removed ${removed.join(', ')}` : '']
+      .filter(Boolean)
+      .join('; ');
     log.info(`reloaded the task modules in ${Date.now() - began} ms (${result.tasks.length} tasks${changes ? `; ${changes}` : ''})`);
   }
 

@@ -57,7 +57,8 @@ export async function settings(flags: Flags): Promise<Settings> {
   const here = process.cwd();
   const base = loaded.baseDir;
   // Paths from the config file are relative to it; paths from flags to the working directory.
-  if (config.tasks !== undefined) config.tasks = (typeof config.tasks === 'string' ? [config.tasks] : config.tasks).map((p) => resolve(base, p));
+  if (config.tasks !== undefined)
+    config.tasks = (typeof config.tasks === 'string' ? [config.tasks] : config.tasks).map((p) => resolve(base, p));
   if (config.dir !== undefined) config.dir = resolve(base, config.dir);
   if (flags.tasks?.length) config.tasks = flags.tasks.map((p) => resolve(here, p));
   if (flags.plugin?.length) config.plugins = flags.plugin;
@@ -77,7 +78,8 @@ export async function settings(flags: Flags): Promise<Settings> {
   if (flags.queue !== undefined) config.queue = flags.queue;
   const dir = config.dir ?? resolve(base, '.celeriac');
   // With a broker the jobs are not in the data dir: it is neither checked nor created.
-  if (config.broker === undefined) await assertDataDirUsable(dir, flags.dir !== undefined ? '--dir' : loaded.file ? `${loaded.file}: "dir"` : 'the default data dir');
+  if (config.broker === undefined)
+    await assertDataDirUsable(dir, flags.dir !== undefined ? '--dir' : loaded.file ? `${loaded.file}: "dir"` : 'the default data dir');
   return { config: { ...config, dir }, configFile: loaded.file, cwd: base, dir };
 }
 

@@ -83,7 +83,14 @@ A second SIGINT: cold shutdown (running jobs are aborted and run again at the ne
   send: {
     summary: 'send a job by task name (works whether or not a worker runs)',
     usage: `celeriac send NAME [ARGS_JSON] [--id ID] [--countdown S] [--eta ISO] [--expires S|ISO] [--priority N] [--queue NAME]`,
-    options: { id: { type: 'string' }, countdown: { type: 'string' }, eta: { type: 'string' }, expires: { type: 'string' }, priority: { type: 'string' }, queue: { type: 'string' } },
+    options: {
+      id: { type: 'string' },
+      countdown: { type: 'string' },
+      eta: { type: 'string' },
+      expires: { type: 'string' },
+      priority: { type: 'string' },
+      queue: { type: 'string' },
+    },
     details: `ARGS_JSON is the JSON array of arguments, e.g. '["Hello World"]'; a JSON value that is
 not an array is the single argument. Prints the job id. Durable once it returns.`,
   },
@@ -94,8 +101,18 @@ not an array is the single argument. Prints the job id. Durable once it returns.
     details: `  -s, --state STATE   pending, started, retrying, succeeded, failed, cancelled or expired
   -n, --limit N       at most N jobs (default 50)`,
   },
-  show: { summary: 'show one job: state, args, attempts, result or error', usage: 'celeriac show ID', options: {}, details: 'Exit code 3 when no such job is on record.' },
-  cancel: { summary: 'cancel a job that has not finished', usage: 'celeriac cancel ID', options: {}, details: 'Exit code 3: no such job; 5: it already finished.' },
+  show: {
+    summary: 'show one job: state, args, attempts, result or error',
+    usage: 'celeriac show ID',
+    options: {},
+    details: 'Exit code 3 when no such job is on record.',
+  },
+  cancel: {
+    summary: 'cancel a job that has not finished',
+    usage: 'celeriac cancel ID',
+    options: {},
+    details: 'Exit code 3: no such job; 5: it already finished.',
+  },
   clear: {
     summary: 'cancel waiting jobs, or drop finished ones',
     usage: 'celeriac clear [--state STATE ...]',
@@ -103,12 +120,18 @@ not an array is the single argument. Prints the job id. Durable once it returns.
     details: `Without --state: cancel every pending and retrying job (like \`ckan jobs clear\`).
 With --state: cancel jobs in the waiting states given, drop jobs in the finished states given.`,
   },
-  tasks: { summary: 'list the tasks the configured modules and plugins define', usage: 'celeriac tasks', options: {}, details: 'Discovery runs in a worker thread, as the worker does it.' },
+  tasks: {
+    summary: 'list the tasks the configured modules and plugins define',
+    usage: 'celeriac tasks',
+    options: {},
+    details: 'Discovery runs in a worker thread, as the worker does it.',
+  },
   schedules: {
     summary: 'list the periodic schedules with their last and next run',
     usage: 'celeriac schedules [--json]',
     options: {},
-    details: 'Schedules from the task modules (schedule()) and the config ("schedules"); times in this\nmachine\'s time zone and in UTC. Works whether or not a worker runs.',
+    details:
+      'Schedules from the task modules (schedule()) and the config ("schedules"); times in this\nmachine\'s time zone and in UTC. Works whether or not a worker runs.',
   },
   doctor: {
     summary: 'check why tasks would not show up, with fixes; --repair salvages a damaged data dir',
@@ -124,7 +147,12 @@ With --state: cancel jobs in the waiting states given, drop jobs in the finished
   dashboard: {
     summary: 'serve the web dashboard for the data dir: jobs, tasks, throughput, live',
     usage: 'celeriac dashboard [--host 127.0.0.1] [--port 5555] [--read-only] [--token SECRET]',
-    options: { host: { type: 'string' }, port: { type: 'string' }, 'read-only': { type: 'boolean', default: false }, token: { type: 'string' } },
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'read-only': { type: 'boolean', default: false },
+      token: { type: 'string' },
+    },
     details: `      --host ADDR     address to listen on (default 127.0.0.1); any other needs a token
       --port N        port (default 5555; 0 picks a free one)
       --read-only     hide and refuse cancel, retry, forget and run-now
@@ -149,7 +177,9 @@ function mainHelp(): string {
 Usage: celeriac <command> [options]
 
 Commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`).join('\n')}
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+  .join('\n')}
 
 Run \`celeriac <command> --help\` for a command's options.
 
@@ -200,11 +230,18 @@ async function main(argv: string[]): Promise<number> {
   dataDir = s.dir;
   if (s.config.broker !== undefined && !['worker', 'doctor', 'tasks', 'test'].includes(name)) {
     // These commands read the data dir; on a broker they would show another store's jobs.
-    throw new UsageError(`${name}: not available with a broker yet (only worker, doctor, tasks and test are); use the API on the broker instead: createCeleriac({ broker, tasks }) then list(), get(), cancel(), send()`);
+    throw new UsageError(
+      `${name}: not available with a broker yet (only worker, doctor, tasks and test are); use the API on the broker instead: createCeleriac({ broker, tasks }) then list(), get(), cancel(), send()`,
+    );
   }
   switch (name) {
     case 'worker':
-      return workerCommand(s, { burst: values.burst === true, version: VERSION, loglevel: values.loglevel as string | undefined, logFormat: values['log-format'] as string | undefined });
+      return workerCommand(s, {
+        burst: values.burst === true,
+        version: VERSION,
+        loglevel: values.loglevel as string | undefined,
+        logFormat: values['log-format'] as string | undefined,
+      });
     case 'send':
       return sendCommand(s, positionals, values as Record<string, string>, json);
     case 'list':

@@ -26,7 +26,14 @@ export function failure(status: number, code: string, message: string): Reply {
 
 function fromError(err: unknown): Reply {
   if (err instanceof CeleriacError) {
-    const status = err.code === 'INVALID_ARGS' || err.code === 'INVALID_SEND_OPTIONS' || err.code === 'UNKNOWN_TASK' ? 400 : err.code === 'UNKNOWN_SCHEDULE' ? 404 : err.code === 'APP_CLOSED' ? 503 : 500;
+    const status =
+      err.code === 'INVALID_ARGS' || err.code === 'INVALID_SEND_OPTIONS' || err.code === 'UNKNOWN_TASK'
+        ? 400
+        : err.code === 'UNKNOWN_SCHEDULE'
+          ? 404
+          : err.code === 'APP_CLOSED'
+            ? 503
+            : 500;
     return failure(status, err.code, err.message);
   }
   return failure(500, 'INTERNAL', (err as Error)?.message ?? String(err));
@@ -92,14 +99,17 @@ export class DashboardApi {
     const task = query.get('task') || undefined;
     const limitText = query.get('limit');
     const limit = limitText === null ? PAGE_LIMIT : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) return failure(400, 'INVALID_ARGS', `limit must be an integer from 1 to ${MAX_PAGE_LIMIT}; got "${limitText}"`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT)
+      return failure(400, 'INVALID_ARGS', `limit must be an integer from 1 to ${MAX_PAGE_LIMIT}; got "${limitText}"`);
     const after = query.get('after') || undefined;
     const q = query.get('q')?.trim() || undefined;
     const filter: ListOptions = { ...(state ? { state: state as JobState } : {}), ...(task ? { task } : {}) };
     if (q === undefined) {
       // The first page is what live pages re-read on every change: shared and reused briefly.
       const read = () => this.source.list({ ...filter, limit, ...(after ? { after } : {}) });
-      const { value: page, retryInMs } = after ? { value: await read(), retryInMs: undefined } : await this.firstPages.get(`${state ?? ''}\n${task ?? ''}\n${limit}`, read);
+      const { value: page, retryInMs } = after
+        ? { value: await read(), retryInMs: undefined }
+        : await this.firstPages.get(`${state ?? ''}\n${task ?? ''}\n${limit}`, read);
       return { status: 200, body: { jobs: page.jobs.map(summary), next: page.next, retryInMs } };
     }
     // An id is a map lookup; only when no job has that id are the args searched.
@@ -125,7 +135,12 @@ export class DashboardApi {
 
   async job(id: string): Promise<Reply> {
     const info = await this.source.get(id);
-    if (!info) return failure(404, 'NOT_FOUND', `no job ${JSON.stringify(id)} on record (never sent here, or finished longer ago than resultTtl, or forgotten)`);
+    if (!info)
+      return failure(
+        404,
+        'NOT_FOUND',
+        `no job ${JSON.stringify(id)} on record (never sent here, or finished longer ago than resultTtl, or forgotten)`,
+      );
     const timeline = this.stats.timeline(id) ?? derivedTimeline(info);
     const progress = [...timeline].reverse().find((e) => e.type === 'progress')?.progress ?? (info as { progress?: unknown }).progress;
     return {
@@ -145,13 +160,20 @@ export class DashboardApi {
   }
 
   async action(id: string, action: string): Promise<Reply> {
-    if (this.readOnly) return failure(403, 'READ_ONLY', 'this dashboard is read-only (started with --read-only / readOnly: true): cancel, retry, forget and run-now are off');
+    if (this.readOnly)
+      return failure(
+        403,
+        'READ_ONLY',
+        'this dashboard is read-only (started with --read-only / readOnly: true): cancel, retry, forget and run-now are off',
+      );
     const info = await this.source.get(id);
     if (!info) return failure(404, 'NOT_FOUND', `no job ${JSON.stringify(id)} on record`);
     switch (action) {
       case 'cancel': {
         const cancelled = await this.source.cancel(id);
-        return cancelled ? { status: 200, body: { cancelled } } : failure(409, 'NOT_CANCELLED', `job ${id} was not cancelled: it is ${info.state} (only unfinished jobs can be)`);
+        return cancelled
+          ? { status: 200, body: { cancelled } }
+          : failure(409, 'NOT_CANCELLED', `job ${id} was not cancelled: it is ${info.state} (only unfinished jobs can be)`);
       }
       case 'retry': {
         const newId = await this.source.send(info.task, info.args);
@@ -160,7 +182,9 @@ export class DashboardApi {
       case 'forget': {
         if (!this.source.forget) return failure(501, 'NOT_SUPPORTED', 'this source cannot forget jobs');
         const forgotten = await this.source.forget(id);
-        return forgotten ? { status: 200, body: { forgotten } } : failure(409, 'NOT_FORGOTTEN', `job ${id} was not forgotten: it is ${info.state} (only finished jobs can be; cancel it first)`);
+        return forgotten
+          ? { status: 200, body: { forgotten } }
+          : failure(409, 'NOT_FORGOTTEN', `job ${id} was not forgotten: it is ${info.state} (only finished jobs can be; cancel it first)`);
       }
       default:
         return failure(404, 'NOT_FOUND', `unknown action "${action}" (actions: cancel, retry, forget)`);
@@ -174,7 +198,13 @@ export class DashboardApi {
       file: t.file,
       line: t.line,
       plugin: t.plugin,
-      options: { priority: t.priority, timeoutMs: t.timeoutMs, expiresMs: t.expiresMs, maxRetries: t.maxRetries, retryDelayMs: t.retryDelayMs },
+      options: {
+        priority: t.priority,
+        timeoutMs: t.timeoutMs,
+        expiresMs: t.expiresMs,
+        maxRetries: t.maxRetries,
+        retryDelayMs: t.retryDelayMs,
+      },
       stats: stats.get(t.name) ?? { received: 0, succeeded: 0, failed: 0, retried: 0 },
     }));
     return { status: 200, body: { tasks, since: this.stats.since } };
@@ -182,7 +212,10 @@ export class DashboardApi {
 
   async schedules(): Promise<Reply> {
     if (!this.source.schedules) return { status: 200, body: { available: false, schedules: [] } };
-    return { status: 200, body: { available: true, canRun: this.source.runSchedule !== undefined && !this.readOnly, schedules: await this.source.schedules() } };
+    return {
+      status: 200,
+      body: { available: true, canRun: this.source.runSchedule !== undefined && !this.readOnly, schedules: await this.source.schedules() },
+    };
   }
 
   async runSchedule(name: string): Promise<Reply> {
@@ -200,10 +233,16 @@ export class DashboardApi {
 /** A job seen before the dashboard started: its timeline from the times on record. */
 function derivedTimeline(info: JobInfo): TimelineEntry[] {
   const out: TimelineEntry[] = [{ type: 'received', at: info.createdAt.getTime(), attempt: 0 }];
-  if (info.startedAt) out.push({ type: 'started', at: info.startedAt.getTime(), attempt: info.attempts, ...(info.recovered ? { recovered: true } : {}) });
+  if (info.startedAt)
+    out.push({ type: 'started', at: info.startedAt.getTime(), attempt: info.attempts, ...(info.recovered ? { recovered: true } : {}) });
   if (info.finishedAt && FINISHED_STATES.has(info.state)) {
     const type = info.state as TimelineEntry['type'];
-    out.push({ type, at: info.finishedAt.getTime(), attempt: info.attempts, ...(info.error ? { error: `${info.error.name}: ${info.error.message}` } : {}) });
+    out.push({
+      type,
+      at: info.finishedAt.getTime(),
+      attempt: info.attempts,
+      ...(info.error ? { error: `${info.error.name}: ${info.error.message}` } : {}),
+    });
   }
   return out;
 }

@@ -28,7 +28,11 @@ export function appSource(app: Celeriac): DashboardSource {
       const s = typeof extra.schedules === 'function' ? await (extra.schedules as () => unknown).call(app) : extra.schedules;
       // app.schedules names its times lastRun / nextRun.
       const list = Array.isArray(s) ? (s as (ScheduleInfo & { lastRun?: Date; nextRun?: Date })[]) : [];
-      return list.map(({ lastRun, nextRun, ...rest }) => ({ ...rest, ...(rest.next ?? nextRun ? { next: rest.next ?? nextRun } : {}), ...(rest.last ?? lastRun ? { last: rest.last ?? lastRun } : {}) }));
+      return list.map(({ lastRun, nextRun, ...rest }) => ({
+        ...rest,
+        ...((rest.next ?? nextRun) ? { next: rest.next ?? nextRun } : {}),
+        ...((rest.last ?? lastRun) ? { last: rest.last ?? lastRun } : {}),
+      }));
     };
   }
   if (typeof extra.runSchedule === 'function') {

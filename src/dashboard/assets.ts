@@ -40,7 +40,9 @@ function vendor(): Map<string, Asset> {
   const uplot = packageDir(require, 'uplot');
   const read = (file: string) => readFileSync(file);
   // The browser resolves no bare specifiers (an import map would need an inline script, which the CSP forbids).
-  const hooks = read(join(preact, 'hooks/dist/hooks.mjs')).toString('utf8').replace(/from\s*["']preact["']/g, 'from"./preact.js"');
+  const hooks = read(join(preact, 'hooks/dist/hooks.mjs'))
+    .toString('utf8')
+    .replace(/from\s*["']preact["']/g, 'from"./preact.js"');
   return new Map<string, Asset>([
     ['vendor/preact.js', { body: read(join(preact, 'dist/preact.mjs')), type: TYPES['.js']! }],
     ['vendor/hooks.js', { body: Buffer.from(hooks), type: TYPES['.js']! }],

@@ -12,7 +12,8 @@ import { DashboardStats } from './stats.js';
 import type { DashboardHandler, DashboardOptions, DashboardSource } from './types.js';
 
 const SECURITY_HEADERS = {
-  'Content-Security-Policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'Content-Security-Policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',
@@ -24,19 +25,30 @@ const MAX_FORM_BYTES = 4096;
 function normalizeBase(basePath: unknown): string {
   if (basePath === undefined) return '';
   if (typeof basePath !== 'string' || !basePath.startsWith('/') || /[?#\s]/.test(basePath)) {
-    throw new CeleriacError('INVALID_CONFIG', `dashboard(): basePath must be a URL path starting with "/" (e.g. "/admin/jobs"), got ${JSON.stringify(basePath)}`);
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      `dashboard(): basePath must be a URL path starting with "/" (e.g. "/admin/jobs"), got ${JSON.stringify(basePath)}`,
+    );
   }
   return basePath.replace(/\/+$/, '');
 }
 
 function checkOptions(o: DashboardOptions): void {
-  if (o.authorize !== undefined && typeof o.authorize !== 'function') throw new CeleriacError('INVALID_CONFIG', 'dashboard(): authorize must be a function (req) => boolean | Promise<boolean>');
+  if (o.authorize !== undefined && typeof o.authorize !== 'function')
+    throw new CeleriacError('INVALID_CONFIG', 'dashboard(): authorize must be a function (req) => boolean | Promise<boolean>');
   if (o.token !== undefined && (typeof o.token !== 'string' || o.token.length < MIN_TOKEN_LENGTH || /\s/.test(o.token))) {
-    throw new CeleriacError('INVALID_CONFIG', `dashboard(): token must be a string of at least ${MIN_TOKEN_LENGTH} characters without spaces (or leave it out for a random one)`);
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      `dashboard(): token must be a string of at least ${MIN_TOKEN_LENGTH} characters without spaces (or leave it out for a random one)`,
+    );
   }
-  if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean') throw new CeleriacError('INVALID_CONFIG', `dashboard(): readOnly must be true or false, got ${JSON.stringify(o.readOnly)}`);
+  if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean')
+    throw new CeleriacError('INVALID_CONFIG', `dashboard(): readOnly must be true or false, got ${JSON.stringify(o.readOnly)}`);
   if (o.allowedOrigins !== undefined && (!Array.isArray(o.allowedOrigins) || o.allowedOrigins.some((x) => typeof x !== 'string'))) {
-    throw new CeleriacError('INVALID_CONFIG', 'dashboard(): allowedOrigins must be a list of origins such as ["https://admin.example.com"]');
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      'dashboard(): allowedOrigins must be a list of origins such as ["https://admin.example.com"]',
+    );
   }
 }
 
@@ -60,7 +72,8 @@ export function createDashboard(source: DashboardSource, options: DashboardOptio
     res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Cache-Control': 'no-store', ...extra });
     res.end(body);
   };
-  const json = (res: ServerResponse, reply: Reply) => send(res, reply.status, 'application/json; charset=utf-8', JSON.stringify(reply.body));
+  const json = (res: ServerResponse, reply: Reply) =>
+    send(res, reply.status, 'application/json; charset=utf-8', JSON.stringify(reply.body));
 
   async function who(req: IncomingMessage): Promise<'cookie' | 'bearer' | 'authorize' | undefined> {
     if (options.authorize) return (await options.authorize(req)) ? 'authorize' : undefined;
@@ -88,32 +101,60 @@ export function createDashboard(source: DashboardSource, options: DashboardOptio
 
     // Logging in: the token once in the URL (then the cookie), or the login form.
     if (tokenAuth && method === 'GET' && url.searchParams.has('token')) {
-      if (!tokenAuth.matches(url.searchParams.get('token') ?? undefined)) return send(res, 401, 'text/html; charset=utf-8', loginPage(base, 'That token is not right.'));
+      if (!tokenAuth.matches(url.searchParams.get('token') ?? undefined))
+        return send(res, 401, 'text/html; charset=utf-8', loginPage(base, 'That token is not right.'));
       url.searchParams.delete('token');
       const search = url.searchParams.toString();
-      return send(res, 303, 'text/plain; charset=utf-8', 'logged in', { 'Set-Cookie': tokenAuth.cookieHeader(`${base}/`), Location: `${path}${search ? `?${search}` : ''}` });
+      return send(res, 303, 'text/plain; charset=utf-8', 'logged in', {
+        'Set-Cookie': tokenAuth.cookieHeader(`${base}/`),
+        Location: `${path}${search ? `?${search}` : ''}`,
+      });
     }
     if (tokenAuth && method === 'POST' && rest === '/login') {
-      if (!originAllowed(req, 'cookie', allowed)) return json(res, failure(403, 'FOREIGN_ORIGIN', 'login refused: the request did not come from the dashboard\'s own page (Origin check)'));
+      if (!originAllowed(req, 'cookie', allowed))
+        return json(
+          res,
+          failure(403, 'FOREIGN_ORIGIN', "login refused: the request did not come from the dashboard's own page (Origin check)"),
+        );
       const form = new URLSearchParams(await readBody(req, MAX_FORM_BYTES));
-      if (!tokenAuth.matches(form.get('token') ?? undefined)) return send(res, 401, 'text/html; charset=utf-8', loginPage(base, 'That token is not right.'));
-      return send(res, 303, 'text/plain; charset=utf-8', 'logged in', { 'Set-Cookie': tokenAuth.cookieHeader(`${base}/`), Location: `${base}/` });
+      if (!tokenAuth.matches(form.get('token') ?? undefined))
+        return send(res, 401, 'text/html; charset=utf-8', loginPage(base, 'That token is not right.'));
+      return send(res, 303, 'text/plain; charset=utf-8', 'logged in', {
+        'Set-Cookie': tokenAuth.cookieHeader(`${base}/`),
+        Location: `${base}/`,
+      });
     }
 
     const how = await who(req);
     if (!how) {
-      if (rest.startsWith('/api/')) return json(res, failure(401, 'UNAUTHORIZED', 'log in first: open the URL with ?token=… that `celeriac dashboard` printed, or send Authorization: Bearer <token>'));
+      if (rest.startsWith('/api/'))
+        return json(
+          res,
+          failure(
+            401,
+            'UNAUTHORIZED',
+            'log in first: open the URL with ?token=… that `celeriac dashboard` printed, or send Authorization: Bearer <token>',
+          ),
+        );
       return send(res, 401, 'text/html; charset=utf-8', loginPage(base));
     }
     if (changes && !originAllowed(req, how, allowed)) {
-      return json(res, failure(403, 'FOREIGN_ORIGIN', `${method} ${rest} refused: its Origin (${req.headers.origin ?? 'none'}) is not this dashboard's; state-changing requests must come from the dashboard's own page`));
+      return json(
+        res,
+        failure(
+          403,
+          'FOREIGN_ORIGIN',
+          `${method} ${rest} refused: its Origin (${req.headers.origin ?? 'none'}) is not this dashboard's; state-changing requests must come from the dashboard's own page`,
+        ),
+      );
     }
 
     if (method === 'GET' && (rest === '/' || rest === '/index.html')) {
       const page = files.get('index.html')!;
       return send(res, 200, page.type, page.body);
     }
-    if (path === base && method === 'GET') return send(res, 308, 'text/plain; charset=utf-8', 'moved', { Location: `${base}/${url.search}` });
+    if (path === base && method === 'GET')
+      return send(res, 308, 'text/plain; charset=utf-8', 'moved', { Location: `${base}/${url.search}` });
     if (method === 'GET' && rest === '/api/events') return live.attach(req, res);
 
     const m = /^\/api\/(.+)$/.exec(rest);

@@ -49,7 +49,8 @@ export class LiveStream {
 
   push(e: CeleriacEvent): void {
     if (this.closed) return;
-    if (this.pending.length < EVENTS_PER_BATCH) this.pending.push({ type: e.type, id: e.id, task: e.task, at: e.at.getTime(), attempt: e.attempt });
+    if (this.pending.length < EVENTS_PER_BATCH)
+      this.pending.push({ type: e.type, id: e.id, task: e.task, at: e.at.getTime(), attempt: e.attempt });
     else this.dropped++;
     this.schedule();
   }
@@ -89,7 +90,12 @@ export class LiveStream {
 
   /** Answer GET …/api/events: resume after Last-Event-ID, then stream. */
   attach(req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no', Connection: 'keep-alive' });
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'X-Accel-Buffering': 'no',
+      Connection: 'keep-alive',
+    });
     res.write('retry: 1000\n\n');
     const last = Number(req.headers['last-event-id']);
     if (Number.isInteger(last) && last >= 0 && req.headers['last-event-id'] !== undefined) {

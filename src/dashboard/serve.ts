@@ -34,14 +34,24 @@ export async function serveDashboard(source: DashboardSource, options: ServeOpti
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 5555;
   if (!isLoopback(host) && options.token === undefined) {
-    throw new CeleriacError('INVALID_CONFIG', `dashboard: refusing to listen on ${host} without a token: anyone who can reach that address could read every job's args and results. Pass --token (or set CELERIAC_DASHBOARD_TOKEN) with a long random secret, or keep --host 127.0.0.1`);
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      `dashboard: refusing to listen on ${host} without a token: anyone who can reach that address could read every job's args and results. Pass --token (or set CELERIAC_DASHBOARD_TOKEN) with a long random secret, or keep --host 127.0.0.1`,
+    );
   }
-  const handler = createDashboard(source, { ...(options.token !== undefined ? { token: options.token } : {}), readOnly: options.readOnly === true });
+  const handler = createDashboard(source, {
+    ...(options.token !== undefined ? { token: options.token } : {}),
+    readOnly: options.readOnly === true,
+  });
   const server = createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       handler.close();
-      reject(err.code === 'EADDRINUSE' ? new CeleriacError('INVALID_CONFIG', `dashboard: port ${port} on ${host} is in use: pick another with --port`) : err);
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new CeleriacError('INVALID_CONFIG', `dashboard: port ${port} on ${host} is in use: pick another with --port`)
+          : err,
+      );
     });
     server.listen(port, host, () => resolve());
   });

@@ -40,7 +40,10 @@ export class DashboardStats {
   private readonly succeeded = new Uint32Array(SERIES_SECONDS);
   private readonly failed = new Uint32Array(SERIES_SECONDS);
   private readonly received = new Uint32Array(SERIES_SECONDS);
-  private readonly byTask = new Map<string, { received: number; succeeded: number; failed: number; retried: number; runMs: number; runs: number }>();
+  private readonly byTask = new Map<
+    string,
+    { received: number; succeeded: number; failed: number; retried: number; runMs: number; runs: number }
+  >();
   private readonly started = new Map<string, number>();
   private readonly timelines = new Map<string, TimelineEntry[]>();
   readonly since = Date.now();
@@ -125,7 +128,13 @@ export class DashboardStats {
   tasks(): Map<string, TaskStats> {
     const out = new Map<string, TaskStats>();
     for (const [name, t] of this.byTask) {
-      out.set(name, { received: t.received, succeeded: t.succeeded, failed: t.failed, retried: t.retried, meanRunMs: t.runs ? t.runMs / t.runs : undefined });
+      out.set(name, {
+        received: t.received,
+        succeeded: t.succeeded,
+        failed: t.failed,
+        retried: t.retried,
+        meanRunMs: t.runs ? t.runMs / t.runs : undefined,
+      });
     }
     return out;
   }

@@ -33,7 +33,13 @@ let tsxRegistered = false;
 
 const TS_MODULE = /\.[cm]?tsx?$/;
 /** Failures that type stripping gives and tsx does not: syntax to transform, `./x.js` meaning x.ts, .tsx, .ts under node_modules. */
-const NEEDS_TRANSFORM = new Set(['ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX', 'ERR_INVALID_TYPESCRIPT_SYNTAX', 'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING', 'ERR_UNKNOWN_FILE_EXTENSION', 'ERR_MODULE_NOT_FOUND']);
+const NEEDS_TRANSFORM = new Set([
+  'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX',
+  'ERR_INVALID_TYPESCRIPT_SYNTAX',
+  'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING',
+  'ERR_UNKNOWN_FILE_EXTENSION',
+  'ERR_MODULE_NOT_FOUND',
+]);
 
 function needsTransform(file: string, err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
@@ -69,16 +75,46 @@ async function pluginModules(plugin: PluginRef): Promise<{ files: string[]; prob
   }
   const fn = mod.taskImports ?? (mod.default as Record<string, unknown> | undefined)?.taskImports;
   if (typeof fn !== 'function') {
-    return { files: [], problems: [{ kind: 'plugin', plugin: plugin.name, file: plugin.entry, message: `plugin ${plugin.name}: ${plugin.entry} does not export a taskImports() function (export function taskImports(): string[] { return ['./tasks.js'] })` }] };
+    return {
+      files: [],
+      problems: [
+        {
+          kind: 'plugin',
+          plugin: plugin.name,
+          file: plugin.entry,
+          message: `plugin ${plugin.name}: ${plugin.entry} does not export a taskImports() function (export function taskImports(): string[] { return ['./tasks.js'] })`,
+        },
+      ],
+    };
   }
   let specs: unknown;
   try {
     specs = await (fn as () => unknown)();
   } catch (err) {
-    return { files: [], problems: [{ kind: 'plugin', plugin: plugin.name, file: plugin.entry, message: `plugin ${plugin.name}: taskImports() threw ${(err as Error)?.message ?? String(err)}` }] };
+    return {
+      files: [],
+      problems: [
+        {
+          kind: 'plugin',
+          plugin: plugin.name,
+          file: plugin.entry,
+          message: `plugin ${plugin.name}: taskImports() threw ${(err as Error)?.message ?? String(err)}`,
+        },
+      ],
+    };
   }
   if (!Array.isArray(specs) || specs.some((s) => typeof s !== 'string')) {
-    return { files: [], problems: [{ kind: 'plugin', plugin: plugin.name, file: plugin.entry, message: `plugin ${plugin.name}: taskImports() must return an array of module paths, got ${JSON.stringify(specs)}` }] };
+    return {
+      files: [],
+      problems: [
+        {
+          kind: 'plugin',
+          plugin: plugin.name,
+          file: plugin.entry,
+          message: `plugin ${plugin.name}: taskImports() must return an array of module paths, got ${JSON.stringify(specs)}`,
+        },
+      ],
+    };
   }
   const files: string[] = [];
   const problems: ModuleProblem[] = [];
@@ -87,7 +123,12 @@ async function pluginModules(plugin: PluginRef): Promise<{ files: string[]; prob
     try {
       files.push(spec.startsWith('.') || isAbsolute(spec) ? req.resolve(resolve(dirname(plugin.entry), spec)) : req.resolve(spec));
     } catch {
-      problems.push({ kind: 'plugin', plugin: plugin.name, file: plugin.entry, message: `plugin ${plugin.name}: taskImports() names "${spec}", which does not resolve from ${plugin.entry}` });
+      problems.push({
+        kind: 'plugin',
+        plugin: plugin.name,
+        file: plugin.entry,
+        message: `plugin ${plugin.name}: taskImports() names "${spec}", which does not resolve from ${plugin.entry}`,
+      });
     }
   }
   return { files, problems };
@@ -122,7 +163,13 @@ export async function loadTasks(modules: string[], plugins: PluginRef[]): Promis
       continue;
     }
     const defs = definedTasks();
-    if (defs.length === before && definedSchedules().length === schedulesBefore) problems.push({ kind: 'empty', file: m.file, ...(m.plugin ? { plugin: m.plugin } : {}), message: `task module ${m.file} defines no task (does it call task(...) at the top level?)` });
+    if (defs.length === before && definedSchedules().length === schedulesBefore)
+      problems.push({
+        kind: 'empty',
+        file: m.file,
+        ...(m.plugin ? { plugin: m.plugin } : {}),
+        message: `task module ${m.file} defines no task (does it call task(...) at the top level?)`,
+      });
     if (m.plugin) for (let i = before; i < defs.length; i++) pluginOf.set(defs[i]!, m.plugin);
   }
   const registry = new Map<string, TaskDefinition>();

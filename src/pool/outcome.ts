@@ -43,7 +43,10 @@ export function backoffMs(job: WireJob, def: TaskDefinition, random: () => numbe
 }
 
 function exhausted(error: SerializedError, job: WireJob, max: number): SerializedError {
-  return { ...error, message: `${error.message} (gave up after ${job.retries} ${job.retries === 1 ? 'retry' : 'retries'}; maxRetries is ${max})` };
+  return {
+    ...error,
+    message: `${error.message} (gave up after ${job.retries} ${job.retries === 1 ? 'retry' : 'retries'}; maxRetries is ${max})`,
+  };
 }
 
 function matches(m: ErrorMatcher, err: unknown): boolean {
@@ -78,6 +81,10 @@ export function importProblem(file: string, err: unknown): ModuleProblem {
   }
   // The first frame in a real file (not node:internal/...): where a dependency raised.
   const anyFrame = /(?:\(|\s)((?:file:\/\/)?\/[^():\s]+):(\d+):(\d+)\)?/.exec(e.stack ?? '');
-  const where = here ? `${file}:${here[1]}${here[2] ? `:${here[2]}` : ''}` : anyFrame ? `${file} (raised at ${anyFrame[1]!.replace(/^file:\/\//, '')}:${anyFrame[2]})` : file;
+  const where = here
+    ? `${file}:${here[1]}${here[2] ? `:${here[2]}` : ''}`
+    : anyFrame
+      ? `${file} (raised at ${anyFrame[1]!.replace(/^file:\/\//, '')}:${anyFrame[2]})`
+      : file;
   return { kind: 'import', file, message: `task module ${where} failed to import: ${e.name}: ${detail}` };
 }

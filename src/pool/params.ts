@@ -57,8 +57,7 @@ function skipLiteral(src: string, i: number, regexAllowed: boolean): number {
         let k = j + 1;
         while (k < src.length && /[a-z]/i.test(src[k]!)) k++;
         return k;
-      }
-      else if (d === '\n') return -1;
+      } else if (d === '\n') return -1;
     }
     return -1;
   }

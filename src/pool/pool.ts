@@ -9,7 +9,17 @@
 import { statSync } from 'node:fs';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { needsTsx, spawnWorker } from './spawn.js';
-import { slotBytes, slotViews, type HostMessage, type ModuleProblem, type Outcome, type PluginRef, type TaskManifestEntry, type WireJob, type WorkerMessage } from './protocol.js';
+import {
+  slotBytes,
+  slotViews,
+  type HostMessage,
+  type ModuleProblem,
+  type Outcome,
+  type PluginRef,
+  type TaskManifestEntry,
+  type WireJob,
+  type WorkerMessage,
+} from './protocol.js';
 import type { SerializedError } from '../errors.js';
 import type { ScheduleEntry } from '../schedule/types.js';
 
@@ -172,7 +182,12 @@ export class WorkerPool {
   threads(): { threadId: number; state: string; inFlight: number; utilization: number }[] {
     return this.workers
       .filter((w) => !w.exited)
-      .map((w) => ({ threadId: w.worker.threadId, state: w.state, inFlight: w.inFlight.size, utilization: w.worker.performance.eventLoopUtilization().utilization }));
+      .map((w) => ({
+        threadId: w.worker.threadId,
+        state: w.state,
+        inFlight: w.inFlight.size,
+        utilization: w.worker.performance.eventLoopUtilization().utilization,
+      }));
   }
 
   /**
@@ -231,7 +246,15 @@ export class WorkerPool {
       ready = await Promise.race([
         Promise.all(spawned.map((s) => s.ready)),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`the new workers did not finish importing the task modules within ${RELOAD_READY_TIMEOUT_MS / 1000} s (does a module wait at its top level?)`)), RELOAD_READY_TIMEOUT_MS);
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `the new workers did not finish importing the task modules within ${RELOAD_READY_TIMEOUT_MS / 1000} s (does a module wait at its top level?)`,
+                ),
+              ),
+            RELOAD_READY_TIMEOUT_MS,
+          );
         }),
       ]);
     } catch (err) {
@@ -253,7 +276,9 @@ export class WorkerPool {
     if (this.closing || lost || first.problems.some((p) => p.kind !== 'empty')) {
       discard();
       if (this.closing) return { ok: false, problems: [], error: 'the pool is closing' };
-      return lost ? { ok: false, problems: first.problems, error: 'a worker of the new generation exited right after loading' } : { ok: false, problems: first.problems };
+      return lost
+        ? { ok: false, problems: first.problems, error: 'a worker of the new generation exited right after loading' }
+        : { ok: false, problems: first.problems };
     }
     for (const w of [...this.workers]) if (w.state === 'active') this.retire(w);
     for (const slot of spawned) slot.state = 'active';
@@ -268,7 +293,11 @@ export class WorkerPool {
     slot.state = 'retired';
     // Also catches a batch that run() queued for this worker in this very turn: the
     // worker bounces it back as drained once it has seen the drain.
-    slot.onDrained = (seqs) => this.settle(slot, seqs.map((seq) => ({ seq, kind: 'requeue', revert: true })));
+    slot.onDrained = (seqs) =>
+      this.settle(
+        slot,
+        seqs.map((seq) => ({ seq, kind: 'requeue', revert: true })),
+      );
     if (!slot.exited) slot.worker.postMessage({ t: 'drain' } satisfies HostMessage);
     this.stopIfRetired(slot);
   }
@@ -297,7 +326,17 @@ export class WorkerPool {
       markReady = resolve;
       failReady = reject;
     });
-    const slot: Slot = { worker, state, ready, tsx: needsTsx(modules, plugins), ...slotViews(slots, this.opts.concurrency), inFlight: new Map(), outbox: [], assigned: 0, exited: false };
+    const slot: Slot = {
+      worker,
+      state,
+      ready,
+      tsx: needsTsx(modules, plugins),
+      ...slotViews(slots, this.opts.concurrency),
+      inFlight: new Map(),
+      outbox: [],
+      assigned: 0,
+      exited: false,
+    };
     this.workers.push(slot);
     let isReady = false;
     worker.on('message', (msg: WorkerMessage) => {
@@ -319,7 +358,10 @@ export class WorkerPool {
       if (!isReady) {
         failReady(slot.crash ?? new Error(`a worker thread exited with code ${code} before it was ready`));
         // Jobs handed to it while it loaded never began: they run elsewhere.
-        this.settle(slot, [...slot.inFlight.keys()].map((seq) => ({ seq, kind: 'requeue', revert: true })));
+        this.settle(
+          slot,
+          [...slot.inFlight.keys()].map((seq) => ({ seq, kind: 'requeue', revert: true })),
+        );
         return;
       }
       // A retired worker stopped as planned (or died finishing its last jobs); a standby
@@ -358,7 +400,11 @@ export class WorkerPool {
    * (it never rejects: a lost worker's jobs come back as `failed` or `requeue`). One
    * callback per batch, no promise per job: this is the hot path of every job.
    */
-  run(jobs: WireJob[], onOutcome: (job: WireJob, outcome: Outcome) => void, onProgress?: (job: WireJob, value: string) => void): Promise<void> {
+  run(
+    jobs: WireJob[],
+    onOutcome: (job: WireJob, outcome: Outcome) => void,
+    onProgress?: (job: WireJob, value: string) => void,
+  ): Promise<void> {
     return new Promise<void>((done) => {
       if (jobs.length === 0) return done();
       const batch: Batch = { left: jobs.length, onOutcome, onProgress, done };
@@ -377,7 +423,9 @@ export class WorkerPool {
 
   private leastBusy(except?: Slot): Slot | undefined {
     let best: Slot | undefined;
-    for (const w of this.workers) if (w !== except && w.state === 'active' && !w.exited && w.killedFor === undefined && (!best || w.inFlight.size < best.inFlight.size)) best = w;
+    for (const w of this.workers)
+      if (w !== except && w.state === 'active' && !w.exited && w.killedFor === undefined && (!best || w.inFlight.size < best.inFlight.size))
+        best = w;
     return best;
   }
 
@@ -405,7 +453,9 @@ export class WorkerPool {
    * the busy one is asked to give its queued jobs back, and they move.
    */
   private stealForIdle(now: number): void {
-    const idle = this.workers.some((w) => w.state === 'active' && !w.exited && w.killedFor === undefined && w.inFlight.size < this.opts.concurrency);
+    const idle = this.workers.some(
+      (w) => w.state === 'active' && !w.exited && w.killedFor === undefined && w.inFlight.size < this.opts.concurrency,
+    );
     if (!idle) return;
     for (const w of this.workers) {
       if (w.state !== 'active' || w.exited || w.givingBack || w.inFlight.size <= this.opts.concurrency) continue;
@@ -428,7 +478,6 @@ export class WorkerPool {
       this.assign(p, this.leastBusy(from));
     }
   }
-
 
   /** Fire the AbortSignal of a running job (cancel, cold shutdown). */
   abort(jobId: string, reason: 'cancelled' | 'shutdown'): void {
@@ -465,8 +514,15 @@ export class WorkerPool {
       };
       for (const slot of pending) {
         slot.onDrained = (seqs) => {
-          slot.onDrained = (later) => this.settle(slot, later.map((seq) => ({ seq, kind: 'requeue', revert: true })));
-          this.settle(slot, seqs.map((seq) => ({ seq, kind: 'requeue', revert: true })));
+          slot.onDrained = (later) =>
+            this.settle(
+              slot,
+              later.map((seq) => ({ seq, kind: 'requeue', revert: true })),
+            );
+          this.settle(
+            slot,
+            seqs.map((seq) => ({ seq, kind: 'requeue', revert: true })),
+          );
           answered += seqs.length;
           if (--left === 0) finish();
         };
@@ -537,8 +593,7 @@ export class WorkerPool {
       else if (slot.killedFor !== undefined) {
         this.losses.delete(p.job.id);
         resolvePending(p, { seq, kind: 'failed', error: cause(p.job) });
-      }
-      else {
+      } else {
         const lost = (this.losses.get(p.job.id) ?? 0) + 1;
         if (lost < this.opts.maxWorkerLosses) {
           this.losses.set(p.job.id, lost);

@@ -78,7 +78,13 @@ export interface PluginRef {
 }
 
 export type WorkerMessage =
-  | { t: 'ready'; tasks: TaskManifestEntry[]; schedules: ScheduleEntry[]; problems: ModuleProblem[]; modules: { file: string; plugin?: string }[] }
+  | {
+      t: 'ready';
+      tasks: TaskManifestEntry[];
+      schedules: ScheduleEntry[];
+      problems: ModuleProblem[];
+      modules: { file: string; plugin?: string }[];
+    }
   | { t: 'done'; outcomes: Outcome[] }
   /** The latest progress of running jobs (JSON text), coalesced: one message for many calls. */
   | { t: 'progress'; updates: { seq: number; value: string }[] }
@@ -113,7 +119,10 @@ export interface WorkerData {
  * Layout of `WorkerData.slots`: Int32 seq per slot, Float64 deadline per slot, Float64
  * start time per slot (epoch ms), then the Int32 culprit and the Int32 count of jobs taken.
  */
-export function slotViews(buf: SharedArrayBuffer, concurrency: number): { running: Int32Array; deadline: Float64Array; began: Float64Array; culprit: Int32Array; taken: Int32Array } {
+export function slotViews(
+  buf: SharedArrayBuffer,
+  concurrency: number,
+): { running: Int32Array; deadline: Float64Array; began: Float64Array; culprit: Int32Array; taken: Int32Array } {
   const running = new Int32Array(buf, 0, concurrency);
   const offset = Math.ceil((concurrency * 4) / 8) * 8;
   return {

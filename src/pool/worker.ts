@@ -14,7 +14,15 @@ import { progressJson } from '../progress.js';
 import { loadTasks } from './load-modules.js';
 import { scheduleContext } from '../schedule/context.js';
 import { retryDecision } from './outcome.js';
-import { slotViews, type HostMessage, type Outcome, type PluginRef, type WireJob, type WorkerData, type WorkerMessage } from './protocol.js';
+import {
+  slotViews,
+  type HostMessage,
+  type Outcome,
+  type PluginRef,
+  type WireJob,
+  type WorkerData,
+  type WorkerMessage,
+} from './protocol.js';
 
 const data = rawWorkerData as WorkerData;
 /** How often a worker posts the latest progress of its running jobs. */
@@ -178,7 +186,11 @@ function startRunner(): void {
           return abort.signal;
         },
         progress(value) {
-          if (!runs.has(job.seq)) throw new CeleriacError('INVALID_PROGRESS', `${job.task}: context().progress() was called after the job ended: report progress while it runs`);
+          if (!runs.has(job.seq))
+            throw new CeleriacError(
+              'INVALID_PROGRESS',
+              `${job.task}: context().progress() was called after the job ended: report progress while it runs`,
+            );
           reportProgress(job.seq, job.task, value);
         },
       };
@@ -211,13 +223,21 @@ function startRunner(): void {
   function success(job: WireJob, value: unknown): Outcome {
     if (value === undefined) return { seq: job.seq, kind: 'succeeded' };
     const problem = jsonProblem(value, 'the return value');
-    if (problem) return { seq: job.seq, kind: 'failed', error: { name: 'ResultNotSerializable', message: `${job.task}: ${problem} (results are stored as JSON)` } };
+    if (problem)
+      return {
+        seq: job.seq,
+        kind: 'failed',
+        error: { name: 'ResultNotSerializable', message: `${job.task}: ${problem} (results are stored as JSON)` },
+      };
     const result = JSON.stringify(value);
     if (result.length > data.maxResultBytes) {
       return {
         seq: job.seq,
         kind: 'failed',
-        error: { name: 'ResultTooLarge', message: `${job.task}: the return value is ${result.length} bytes of JSON, over the limit of ${data.maxResultBytes} (maxResultBytes): store large data elsewhere and return a reference` },
+        error: {
+          name: 'ResultTooLarge',
+          message: `${job.task}: the return value is ${result.length} bytes of JSON, over the limit of ${data.maxResultBytes} (maxResultBytes): store large data elsewhere and return a reference`,
+        },
       };
     }
     return { seq: job.seq, kind: 'succeeded', result };
@@ -257,7 +277,10 @@ function startRunner(): void {
           queue.splice(queued, 1);
           Atomics.add(taken, 0, 1); // out of order: the host may take one unbegun job for begun, never the reverse
           emit({ seq: msg.seq, kind: 'failed', error: { name: 'AbortError', message: `aborted before it began (${msg.reason})` } });
-        } else runs.get(msg.seq)?.abort(new DOMException(`the job was ${msg.reason === 'cancelled' ? 'cancelled' : 'aborted by a shutdown'}`, 'AbortError'));
+        } else
+          runs
+            .get(msg.seq)
+            ?.abort(new DOMException(`the job was ${msg.reason === 'cancelled' ? 'cancelled' : 'aborted by a shutdown'}`, 'AbortError'));
         return;
       }
       case 'drain': {

@@ -49,7 +49,15 @@ export interface Discovery {
 
 /** Import the modules in a throwaway worker and report what they define. */
 export function discoverTasks(modules: string[], plugins: PluginRef[] = []): Promise<Discovery> {
-  const worker = spawnWorker({ mode: 'discover', modules, plugins, concurrency: 1, timeoutGraceMs: 0, maxResultBytes: 0, slots: new SharedArrayBuffer(slotBytes(1)) });
+  const worker = spawnWorker({
+    mode: 'discover',
+    modules,
+    plugins,
+    concurrency: 1,
+    timeoutGraceMs: 0,
+    maxResultBytes: 0,
+    slots: new SharedArrayBuffer(slotBytes(1)),
+  });
   return new Promise<Discovery>((resolvePromise, reject) => {
     let crash: Error | undefined;
     worker.once('message', (msg: WorkerMessage) => {
@@ -67,11 +75,16 @@ export function discoverTasks(modules: string[], plugins: PluginRef[] = []): Pro
 export function assertNoProblems(all: ModuleProblem[]): void {
   const problems = all.filter((p) => p.kind !== 'empty');
   if (problems.length === 0) return;
-  const code =
-    problems.some((p) => p.kind === 'import') ? 'TASK_IMPORT_FAILED'
-    : problems.some((p) => p.kind === 'plugin') ? 'PLUGIN_NOT_FOUND'
-    : problems.some((p) => p.kind === 'duplicate') ? 'DUPLICATE_TASK'
-    : 'INVALID_SCHEDULE';
+  const code = problems.some((p) => p.kind === 'import')
+    ? 'TASK_IMPORT_FAILED'
+    : problems.some((p) => p.kind === 'plugin')
+      ? 'PLUGIN_NOT_FOUND'
+      : problems.some((p) => p.kind === 'duplicate')
+        ? 'DUPLICATE_TASK'
+        : 'INVALID_SCHEDULE';
   const list = problems.map((p) => `  - ${p.message}`).join('\n');
-  throw new CeleriacError(code, `${problems.length === 1 ? 'a task module has a problem' : `${problems.length} task module problems`}:\n${list}`);
+  throw new CeleriacError(
+    code,
+    `${problems.length === 1 ? 'a task module has a problem' : `${problems.length} task module problems`}:\n${list}`,
+  );
 }

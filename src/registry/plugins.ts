@@ -19,9 +19,14 @@ export function packageDir(name: string, from: string): string | undefined {
 }
 
 export function resolvePlugin(name: string, cwd: string): PluginRef {
-  if (typeof name !== 'string' || name === '') throw new CeleriacError('INVALID_CONFIG', `plugins: each entry must be a package name, got ${JSON.stringify(name)}`);
+  if (typeof name !== 'string' || name === '')
+    throw new CeleriacError('INVALID_CONFIG', `plugins: each entry must be a package name, got ${JSON.stringify(name)}`);
   const dir = packageDir(name, cwd);
-  if (!dir) throw new CeleriacError('PLUGIN_NOT_FOUND', `plugin "${name}" is not installed (looked in node_modules from ${cwd} up): npm install ${name}, or remove it from "plugins"`);
+  if (!dir)
+    throw new CeleriacError(
+      'PLUGIN_NOT_FOUND',
+      `plugin "${name}" is not installed (looked in node_modules from ${cwd} up): npm install ${name}, or remove it from "plugins"`,
+    );
   const pkgFile = join(dir, 'package.json');
   let pkg: { celeriac?: { taskImports?: unknown } };
   try {
@@ -31,9 +36,13 @@ export function resolvePlugin(name: string, cwd: string): PluginRef {
   }
   const entry = pkg.celeriac?.taskImports;
   if (typeof entry !== 'string' || entry === '') {
-    throw new CeleriacError('PLUGIN_NOT_FOUND', `plugin "${name}" declares no task modules: add "celeriac": { "taskImports": "./path/to/module.js" } to ${pkgFile}`);
+    throw new CeleriacError(
+      'PLUGIN_NOT_FOUND',
+      `plugin "${name}" declares no task modules: add "celeriac": { "taskImports": "./path/to/module.js" } to ${pkgFile}`,
+    );
   }
   const file = resolve(dir, entry);
-  if (!existsSync(file)) throw new CeleriacError('PLUGIN_NOT_FOUND', `plugin "${name}": its taskImports module ${file} (from ${pkgFile}) does not exist`);
+  if (!existsSync(file))
+    throw new CeleriacError('PLUGIN_NOT_FOUND', `plugin "${name}": its taskImports module ${file} (from ${pkgFile}) does not exist`);
   return { name, entry: file };
 }

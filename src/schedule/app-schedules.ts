@@ -18,8 +18,14 @@ export type ScheduleTable = Record<string, ScheduleOptions & { task: string }>;
 /** The `schedules` option checked, or an error naming the schedule. */
 export function optionSchedules(given: unknown): ScheduleEntry[] {
   if (given === undefined) return [];
-  if (!isPlainObject(given)) throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "schedules" must be an object of schedules by name: { "nightly-cleanup": { cron: "0 3 * * *", task: "cleanup" } }');
-  return Object.entries(given as object).map(([name, options]) => checkSchedule(name, options, { file: 'createCeleriac() option "schedules"', line: 0 }));
+  if (!isPlainObject(given))
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      'createCeleriac(): "schedules" must be an object of schedules by name: { "nightly-cleanup": { cron: "0 3 * * *", task: "cleanup" } }',
+    );
+  return Object.entries(given as object).map(([name, options]) =>
+    checkSchedule(name, options, { file: 'createCeleriac() option "schedules"', line: 0 }),
+  );
 }
 
 /** The app's send that keeps a slot's kind on its job (for the scheduler only: not a user's API). */
@@ -37,7 +43,10 @@ export function manualRun(entries: ScheduleEntry[], name: string, now: number): 
   const entry = entries.find((e) => e.name === name);
   if (!entry) {
     const known = entries.map((e) => e.name);
-    throw new CeleriacError('UNKNOWN_SCHEDULE', `runSchedule(${JSON.stringify(name)}): no schedule has this name (schedules: ${known.length ? known.join(', ') : 'none'})`);
+    throw new CeleriacError(
+      'UNKNOWN_SCHEDULE',
+      `runSchedule(${JSON.stringify(name)}): no schedule has this name (schedules: ${known.length ? known.join(', ') : 'none'})`,
+    );
   }
   return { task: entry.task, args: JSON.parse(entry.args) as unknown[], id: `${entry.name}@manual-${now}` };
 }

@@ -20,11 +20,15 @@ function invalid(where: string, what: string): CeleriacError {
 
 /** A time zone name the runtime knows (IANA), or an error. */
 function checkTimeZone(tz: unknown, where: string): string {
-  if (typeof tz !== 'string' || tz === '') throw invalid(where, `tz must be an IANA time zone name such as "Europe/Berlin", got ${JSON.stringify(tz)}`);
+  if (typeof tz !== 'string' || tz === '')
+    throw invalid(where, `tz must be an IANA time zone name such as "Europe/Berlin", got ${JSON.stringify(tz)}`);
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
   } catch {
-    throw invalid(where, `tz "${tz}" is not a time zone this runtime knows: use an IANA name such as "Europe/Berlin" or "America/New_York"`);
+    throw invalid(
+      where,
+      `tz "${tz}" is not a time zone this runtime knows: use an IANA name such as "Europe/Berlin" or "America/New_York"`,
+    );
   }
   return tz;
 }
@@ -45,24 +49,32 @@ export function checkSchedule(name: unknown, options: unknown, site: { file: str
   try {
     checkTaskName(name, where);
   } catch {
-    throw invalid(where, 'invalid schedule name: use dotted identifiers such as "nightly-cleanup" or "reports.hourly" (letters, digits, _ and -; segments separated by dots; at most 200 characters)');
+    throw invalid(
+      where,
+      'invalid schedule name: use dotted identifiers such as "nightly-cleanup" or "reports.hourly" (letters, digits, _ and -; segments separated by dots; at most 200 characters)',
+    );
   }
   if (!isPlainObject(options)) throw invalid(where, 'options must be a plain object: { cron or every, task, args?, tz?, missed? }');
   checkKnownKeys(options as object, KEYS, 'INVALID_SCHEDULE', where);
   const o = options as ScheduleOptions;
   const task = isTaskDefinition(o.task) ? o.task.name : o.task;
-  if (typeof task !== 'string' || task === '') throw invalid(where, `task must be a task definition (from task()) or a task name, got ${typeof o.task}`);
+  if (typeof task !== 'string' || task === '')
+    throw invalid(where, `task must be a task definition (from task()) or a task name, got ${typeof o.task}`);
   const argsIn = o.args ?? [];
   if (!Array.isArray(argsIn)) throw invalid(where, `args must be an array of arguments, got ${argsIn === null ? 'null' : typeof argsIn}`);
   const args = toJson(argsIn, 'args');
   if ('problem' in args) throw invalid(where, args.problem);
   const missed = o.missed ?? 'once';
-  if (!MISSED.includes(missed)) throw invalid(where, `missed must be one of ${MISSED.map((m) => `"${m}"`).join(', ')}, got ${JSON.stringify(missed)}`);
+  if (!MISSED.includes(missed))
+    throw invalid(where, `missed must be one of ${MISSED.map((m) => `"${m}"`).join(', ')}, got ${JSON.stringify(missed)}`);
   const maxBackfill = o.maxBackfill ?? DEFAULT_MAX_BACKFILL;
-  if (!Number.isInteger(maxBackfill) || maxBackfill < 1) throw invalid(where, `maxBackfill must be an integer ≥ 1, got ${String(maxBackfill)}`);
-  if (o.maxBackfill !== undefined && missed !== 'all') throw invalid(where, `maxBackfill only applies to missed: "all" (missed is "${missed}")`);
+  if (!Number.isInteger(maxBackfill) || maxBackfill < 1)
+    throw invalid(where, `maxBackfill must be an integer ≥ 1, got ${String(maxBackfill)}`);
+  if (o.maxBackfill !== undefined && missed !== 'all')
+    throw invalid(where, `maxBackfill only applies to missed: "all" (missed is "${missed}")`);
   const base = { name, task, args: args.json, missed, maxBackfill, file: site.file, line: site.line };
-  if ((o.cron === undefined) === (o.every === undefined)) throw invalid(where, 'give either cron (a pattern such as "0 3 * * *") or every (an interval such as "5m"), not both and not neither');
+  if ((o.cron === undefined) === (o.every === undefined))
+    throw invalid(where, 'give either cron (a pattern such as "0 3 * * *") or every (an interval such as "5m"), not both and not neither');
   if (o.every !== undefined) {
     if (o.tz !== undefined) throw invalid(where, 'tz applies to cron patterns only: an "every" interval counts in UTC from 1970');
     let everyMs: number;
@@ -72,7 +84,8 @@ export function checkSchedule(name: unknown, options: unknown, site: { file: str
       throw invalid(where, (err as Error).message);
     }
     if (everyMs < MIN_EVERY_MS) throw invalid(where, `every must be at least 1 second, got ${JSON.stringify(o.every)}`);
-    if (everyMs % 1000 !== 0) throw invalid(where, `every must be a whole number of seconds, got ${JSON.stringify(o.every)} (${everyMs} ms)`);
+    if (everyMs % 1000 !== 0)
+      throw invalid(where, `every must be a whole number of seconds, got ${JSON.stringify(o.every)} (${everyMs} ms)`);
     return { ...base, everyMs, tz: 'UTC' };
   }
   if (typeof o.cron !== 'string') throw invalid(where, `cron must be a pattern string such as "0 3 * * *", got ${typeof o.cron}`);

@@ -16,7 +16,11 @@ export function checkSchedules(entries: ScheduleEntry[], tasks: TaskManifestEntr
     const seen = byName.get(e.name);
     if (seen) {
       if (seen.file !== e.file || seen.line !== e.line) {
-        problems.push({ kind: 'schedule', file: e.file, message: `schedule name "${e.name}" is declared twice: ${at(seen)} and ${at(e)}. Schedule names must be unique: rename one of them.` });
+        problems.push({
+          kind: 'schedule',
+          file: e.file,
+          message: `schedule name "${e.name}" is declared twice: ${at(seen)} and ${at(e)}. Schedule names must be unique: rename one of them.`,
+        });
       }
       continue;
     }

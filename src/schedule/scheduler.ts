@@ -196,7 +196,8 @@ export class PeriodicScheduler {
     // At a start the slots due passed while nothing ran; later, the newest one is on time
     // and only older ones (the process was stalled) count as missed.
     const send = catchUp && entry.missed === 'skip' ? [] : slots;
-    if (more && entry.missed === 'all') this.opts.log.warn(`schedule ${entry.name}: more than ${limit} slots were missed; the ${limit} newest run (maxBackfill)`);
+    if (more && entry.missed === 'all')
+      this.opts.log.warn(`schedule ${entry.name}: more than ${limit} slots were missed; the ${limit} newest run (maxBackfill)`);
     let failed = false;
     try {
       for (const slot of send) {
@@ -206,12 +207,19 @@ export class PeriodicScheduler {
       }
       const last = slots.at(-1);
       if (last !== undefined) {
-        r.mark = { handled: last, spec: r.mark.spec, ...(send.length ? { sent: send.at(-1)! } : r.mark.sent !== undefined ? { sent: r.mark.sent } : {}) };
+        r.mark = {
+          handled: last,
+          spec: r.mark.spec,
+          ...(send.length ? { sent: send.at(-1)! } : r.mark.sent !== undefined ? { sent: r.mark.sent } : {}),
+        };
         await this.opts.marks.writeMark(markKey(entry.name), JSON.stringify(r.mark));
       }
     } catch (err) {
       failed = true;
-      if (!r.stopped) this.opts.log.error(`schedule ${entry.name}: could not send its slot (${(err as Error).message}); trying again in ${this.retryMs / 1000} s`);
+      if (!r.stopped)
+        this.opts.log.error(
+          `schedule ${entry.name}: could not send its slot (${(err as Error).message}); trying again in ${this.retryMs / 1000} s`,
+        );
     }
     if (r.stopped) return;
     this.arm(r, failed ? this.retryMs : undefined);

@@ -118,7 +118,8 @@ export class Dispatcher {
    */
   claimNow(job?: NewJob): boolean {
     // A job of a queue this app does not run, or one a limit may hold back, goes the usual way.
-    if (job && (!this.serves(job) || this.o.rateLimitOf?.(job.task) || this.o.queues?.get(job.queue ?? DEFAULT_QUEUE) !== undefined)) return false;
+    if (job && (!this.serves(job) || this.o.rateLimitOf?.(job.task) || this.o.queues?.get(job.queue ?? DEFAULT_QUEUE) !== undefined))
+      return false;
     if (!this.running || this.stopping || this.ready.size > 0 || this.reserving > 0 || this.queue.size > 0) return false;
     if (this.queue.pending + this.claims >= this.queue.concurrency) return false;
     const inUse = this.held + this.claims;
@@ -150,7 +151,17 @@ export class Dispatcher {
 
   /** Nothing due, reserved, running or being recorded (jobs waiting for a later time do not count). */
   get busy(): boolean {
-    return this.ready.size > 0 || this.throttled > 0 || this.active.size > 0 || this.held > 0 || this.claims > 0 || this.queue.size > 0 || this.queue.pending > 0 || this.outcomes.length > 0 || this.recording.size > 0;
+    return (
+      this.ready.size > 0 ||
+      this.throttled > 0 ||
+      this.active.size > 0 ||
+      this.held > 0 ||
+      this.claims > 0 ||
+      this.queue.size > 0 ||
+      this.queue.pending > 0 ||
+      this.outcomes.length > 0 ||
+      this.recording.size > 0
+    );
   }
 
   private makeReady(job: JobRecord): void {
@@ -290,7 +301,9 @@ export class Dispatcher {
   private async reserve(batch: JobRecord[]): Promise<void> {
     this.reserving += batch.length;
     const now = Date.now();
-    const expired: JobEvent[] = batch.filter((job) => job.expiresAt && now >= job.expiresAt).map((job) => ({ type: 'expire', id: job.id, at: now }));
+    const expired: JobEvent[] = batch
+      .filter((job) => job.expiresAt && now >= job.expiresAt)
+      .map((job) => ({ type: 'expire', id: job.id, at: now }));
     try {
       if (expired.length > 0) await this.o.store.commit(expired);
       // In memory only: on disk the job stays pending until its start is written.
@@ -301,7 +314,9 @@ export class Dispatcher {
       }
     } catch (err) {
       // Rare (disk full): the jobs stay pending; try them again shortly.
-      this.o.log.error(`could not record the expiry of ${expired.length} job(s); ${batch.length} job(s) stay pending and are tried again in 1 s: ${(err as Error).message}`);
+      this.o.log.error(
+        `could not record the expiry of ${expired.length} job(s); ${batch.length} job(s) stay pending and are tried again in 1 s: ${(err as Error).message}`,
+      );
       for (const job of batch) this.settled(job);
       this.held -= batch.length;
       setTimeout(() => batch.forEach((job) => this.makeReady(job)), 1000).unref();
@@ -366,7 +381,8 @@ export class Dispatcher {
     if (toStart.length > 0) {
       const at = Date.now();
       // A reservation can outlive the job's expiry (its worker was busy): such a job is expired here, never started.
-      const startOrExpire = (job: JobRecord): JobEvent => (job.expiresAt && at >= job.expiresAt ? { type: 'expire', id: job.id, at } : { type: 'start', id: job.id, at });
+      const startOrExpire = (job: JobRecord): JobEvent =>
+        job.expiresAt && at >= job.expiresAt ? { type: 'expire', id: job.id, at } : { type: 'start', id: job.id, at };
       try {
         await this.o.store.commit(toStart.map(startOrExpire));
       } catch (err) {
@@ -393,7 +409,15 @@ export class Dispatcher {
         if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
         continue;
       }
-      const wire: WireJob = { seq: 0, id: job.id, task: job.task, args: job.args, attempt: job.attempts, retries: job.retries, recovered: job.recovered };
+      const wire: WireJob = {
+        seq: 0,
+        id: job.id,
+        task: job.task,
+        args: job.args,
+        attempt: job.attempts,
+        retries: job.retries,
+        recovered: job.recovered,
+      };
       if (job.maxRetries !== undefined) wire.maxRetries = job.maxRetries;
       if (job.retryDelay !== undefined) wire.retryDelayMs = job.retryDelay;
       if (job.slot !== undefined) wire.slot = job.slot;
@@ -415,7 +439,10 @@ export class Dispatcher {
     if (job?.state !== 'started') return;
     const ev: JobEvent = { type: 'progress', id: job.id, at: Date.now(), value };
     if (this.o.store.note) this.o.store.note([ev]);
-    else this.o.store.commit([ev]).catch((err: unknown) => this.o.log.error(`could not record the progress of job ${job.id}: ${(err as Error).message}`));
+    else
+      this.o.store
+        .commit([ev])
+        .catch((err: unknown) => this.o.log.error(`could not record the progress of job ${job.id}: ${(err as Error).message}`));
   };
 
   /** The pool's report of one job (its seq aside, the wire job is the one run() built). */
@@ -423,7 +450,8 @@ export class Dispatcher {
     const job = this.active.get(wire.id);
     this.held--;
     // A job that lost its worker, or was stopped by the host, began at an unknown time: count it from now.
-    if (job && (this.limiters.size > 0 || this.queueGates.size > 0)) this.releasePlaces(job, outcome.begunAt ?? (outcome.kind === 'requeue' && outcome.revert ? undefined : Date.now()));
+    if (job && (this.limiters.size > 0 || this.queueGates.size > 0))
+      this.releasePlaces(job, outcome.begunAt ?? (outcome.kind === 'requeue' && outcome.revert ? undefined : Date.now()));
     if (outcome.runMs !== undefined) {
       const avg = this.runMs.get(wire.task);
       this.runMs.set(wire.task, avg === undefined ? outcome.runMs : avg + RUN_TIME_WEIGHT * (outcome.runMs - avg));
@@ -441,13 +469,17 @@ export class Dispatcher {
     let ev: JobEvent;
     switch (outcome.kind) {
       case 'succeeded':
-        ev = outcome.result === undefined ? { type: 'succeed', id: job.id, at } : { type: 'succeed', id: job.id, at, result: outcome.result };
+        ev =
+          outcome.result === undefined ? { type: 'succeed', id: job.id, at } : { type: 'succeed', id: job.id, at, result: outcome.result };
         break;
       case 'failed':
         ev = { type: 'fail', id: job.id, at, error: outcome.error };
         break;
       case 'retry':
-        ev = outcome.args === undefined ? { type: 'retry', id: job.id, at, runAt: outcome.runAt, error: outcome.error } : { type: 'retry', id: job.id, at, runAt: outcome.runAt, error: outcome.error, args: outcome.args };
+        ev =
+          outcome.args === undefined
+            ? { type: 'retry', id: job.id, at, runAt: outcome.runAt, error: outcome.error }
+            : { type: 'retry', id: job.id, at, runAt: outcome.runAt, error: outcome.error, args: outcome.args };
         break;
       case 'requeue':
         ev = { type: 'requeue', id: job.id, at, revert: outcome.revert };
@@ -466,11 +498,22 @@ export class Dispatcher {
         // The first try goes straight to the store: p-retry costs ~5% of the host's CPU per job when on the hot path.
         // A failed store (STORE_FAILED) refuses every write from now on: no retry.
         const worthRetry = (err: unknown) => (err as { code?: unknown })?.code !== 'STORE_FAILED';
-        await this.o.store.commit(events).catch((err: unknown) =>
-          worthRetry(err) ? pRetry(() => this.o.store.commit(events), { retries: 8, minTimeout: 100, maxTimeout: 5000, shouldRetry: ({ error }) => worthRetry(error) }) : Promise.reject(err),
-        );
+        await this.o.store
+          .commit(events)
+          .catch((err: unknown) =>
+            worthRetry(err)
+              ? pRetry(() => this.o.store.commit(events), {
+                  retries: 8,
+                  minTimeout: 100,
+                  maxTimeout: 5000,
+                  shouldRetry: ({ error }) => worthRetry(error),
+                })
+              : Promise.reject(err),
+          );
       } catch (err) {
-        this.o.log.error(`could not record the outcome of ${batch.length} job(s); they run again after a restart: ${(err as Error).message}`);
+        this.o.log.error(
+          `could not record the outcome of ${batch.length} job(s); they run again after a restart: ${(err as Error).message}`,
+        );
         for (const { job } of batch) this.settled(job);
         return;
       }
@@ -494,7 +537,9 @@ export class Dispatcher {
     const at = Date.now();
     if (started.length > 0) {
       await this.o.store.commit(started.map((job) => ({ type: 'requeue', id: job.id, at, revert: true }))).catch((err: unknown) => {
-        this.o.log.error(`could not give back ${started.length} job(s) at close; they run again after the restart, flagged recovered: ${(err as Error).message}`);
+        this.o.log.error(
+          `could not give back ${started.length} job(s) at close; they run again after the restart, flagged recovered: ${(err as Error).message}`,
+        );
       });
     }
     for (const job of jobs) this.settled(job);

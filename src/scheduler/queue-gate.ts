@@ -6,7 +6,11 @@ export class QueueGate {
   readonly held = new HeldJobs();
   private readonly holders = new Set<string>();
 
-  constructor(readonly name: string, readonly concurrency: number, private readonly wake: () => void) {}
+  constructor(
+    readonly name: string,
+    readonly concurrency: number,
+    private readonly wake: () => void,
+  ) {}
 
   canTake(): boolean {
     return this.holders.size < this.concurrency;

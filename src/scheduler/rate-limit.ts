@@ -29,7 +29,10 @@ export class TaskRateLimiter {
   private readonly intervalMs: number;
 
   /** `wake`: a place or the next spacing slot came free: the dispatcher should look again. */
-  constructor(readonly limit: RateLimit, private readonly wake: () => void) {
+  constructor(
+    readonly limit: RateLimit,
+    private readonly wake: () => void,
+  ) {
     this.intervalMs = limit.windowMs / limit.count;
   }
 

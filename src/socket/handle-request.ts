@@ -10,19 +10,24 @@ export function requestProblem(value: unknown): string | undefined {
   if (!isPlainObject(value)) return 'a request must be a JSON object';
   const r = value as Record<string, unknown>;
   if (!Number.isSafeInteger(r.id) || (r.id as number) < 0) return `a request's "id" must be an integer ≥ 0, got ${JSON.stringify(r.id)}`;
-  if (typeof r.op !== 'string' || !(REQUEST_OPS as readonly string[]).includes(r.op)) return `request ${r.id}: unknown "op" ${JSON.stringify(r.op)} (ops: ${REQUEST_OPS.join(', ')})`;
+  if (typeof r.op !== 'string' || !(REQUEST_OPS as readonly string[]).includes(r.op))
+    return `request ${r.id}: unknown "op" ${JSON.stringify(r.op)} (ops: ${REQUEST_OPS.join(', ')})`;
   return undefined;
 }
 
 function eventTypes(value: unknown): CeleriacEventType[] {
   if (!Array.isArray(value) || value.some((t) => !(EVENT_TYPES as readonly string[]).includes(t))) {
-    throw new CeleriacError('INVALID_ARGS', `subscribe: "events" must be a list of event types (${EVENT_TYPES.join(', ')}), got ${JSON.stringify(value)}`);
+    throw new CeleriacError(
+      'INVALID_ARGS',
+      `subscribe: "events" must be a list of event types (${EVENT_TYPES.join(', ')}), got ${JSON.stringify(value)}`,
+    );
   }
   return value as CeleriacEventType[];
 }
 
 function jobId(value: unknown, op: string): string {
-  if (typeof value !== 'string') throw new CeleriacError('INVALID_ARGS', `${op}: "job" must be a job id (a string), got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string')
+    throw new CeleriacError('INVALID_ARGS', `${op}: "job" must be a job id (a string), got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -35,12 +40,14 @@ export interface Subscriptions {
 export async function handleRequest(app: ClientFacade, req: Request, subs: Subscriptions): Promise<unknown> {
   switch (req.op) {
     case 'send': {
-      if (typeof req.task !== 'string') throw new CeleriacError('UNKNOWN_TASK', `send: "task" must be a task name, got ${JSON.stringify(req.task)}`);
+      if (typeof req.task !== 'string')
+        throw new CeleriacError('UNKNOWN_TASK', `send: "task" must be a task name, got ${JSON.stringify(req.task)}`);
       const h = await app.send(req.task, req.args as unknown[], req.options);
       return { id: h.id, created: h.created } satisfies SentJob;
     }
     case 'sendMany': {
-      if (typeof req.task !== 'string') throw new CeleriacError('UNKNOWN_TASK', `sendMany: "task" must be a task name, got ${JSON.stringify(req.task)}`);
+      if (typeof req.task !== 'string')
+        throw new CeleriacError('UNKNOWN_TASK', `sendMany: "task" must be a task name, got ${JSON.stringify(req.task)}`);
       const hs = await app.sendMany(req.task, req.items as never, req.options);
       return hs.map((h): SentJob => ({ id: h.id, created: h.created }));
     }

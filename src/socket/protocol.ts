@@ -27,7 +27,17 @@ export type Request =
   | { id: number; op: 'unsubscribe'; events: CeleriacEventType[] };
 
 export type RequestOp = Request['op'];
-export const REQUEST_OPS: readonly RequestOp[] = ['send', 'sendMany', 'get', 'list', 'counts', 'cancel', 'result', 'subscribe', 'unsubscribe'];
+export const REQUEST_OPS: readonly RequestOp[] = [
+  'send',
+  'sendMany',
+  'get',
+  'list',
+  'counts',
+  'cancel',
+  'result',
+  'subscribe',
+  'unsubscribe',
+];
 
 /** What a send replies: the handle's fields. */
 export interface SentJob {
@@ -64,7 +74,8 @@ export interface ClientFacade {
 }
 
 export function toWireError(err: unknown): WireError {
-  if (err instanceof TaskFailedError) return { name: err.name, message: err.message, code: err.code, jobId: err.jobId, task: err.task, remote: err.remote };
+  if (err instanceof TaskFailedError)
+    return { name: err.name, message: err.message, code: err.code, jobId: err.jobId, task: err.task, remote: err.remote };
   if (err instanceof Error) {
     const code = (err as Error & { code?: unknown }).code;
     return { name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) };
@@ -74,7 +85,8 @@ export function toWireError(err: unknown): WireError {
 
 /** The error the app would have thrown: a TaskFailedError, a CeleriacError with its code, else an Error. */
 export function fromWireError(e: WireError): Error {
-  if (e.code === 'JOB_FAILED' && e.jobId !== undefined && e.task !== undefined && e.remote) return new TaskFailedError(e.jobId, e.task, e.remote);
+  if (e.code === 'JOB_FAILED' && e.jobId !== undefined && e.task !== undefined && e.remote)
+    return new TaskFailedError(e.jobId, e.task, e.remote);
   if (e.name === 'CeleriacError' && e.code) return new CeleriacError(e.code as CeleriacErrorCode, e.message);
   const err = new Error(e.message);
   err.name = e.name;

@@ -42,9 +42,16 @@ interface Log {
 }
 
 /** Listen on <dir>/client.sock; undefined (and a warning) when its path is too long for a socket. */
-export async function serveClients(app: ClientFacade, dir: string, log: Log, limits: ClientSocketLimits = DEFAULT_CLIENT_SOCKET_LIMITS): Promise<ClientSocketServer | undefined> {
+export async function serveClients(
+  app: ClientFacade,
+  dir: string,
+  log: Log,
+  limits: ClientSocketLimits = DEFAULT_CLIENT_SOCKET_LIMITS,
+): Promise<ClientSocketServer | undefined> {
   if (!socketPathFits(dir, CLIENT_SOCKET_FILE)) {
-    log.warn(`the data dir's path is too long for a Unix socket (107 bytes): no ${CLIENT_SOCKET_FILE}, so clients hand work in through the inbox (slower); use a shorter path`);
+    log.warn(
+      `the data dir's path is too long for a Unix socket (107 bytes): no ${CLIENT_SOCKET_FILE}, so clients hand work in through the inbox (slower); use a shorter path`,
+    );
     return undefined;
   }
   const open = new Set<ClientConnection>();
@@ -132,20 +139,27 @@ class ClientConnection {
   private run(req: Request): void {
     this.inFlight++;
     this.flow();
-    const subs = { add: (types: CeleriacEventType[]) => this.subscribe(types), remove: (types: CeleriacEventType[]) => this.unsubscribe(types) };
-    handleRequest(this.app, req, subs).then(
-      (value) => this.send({ re: req.id, value }),
-      (err: unknown) => this.send({ re: req.id, error: toWireError(err) }),
-    ).finally(() => {
-      this.inFlight--;
-      this.flow();
-    });
+    const subs = {
+      add: (types: CeleriacEventType[]) => this.subscribe(types),
+      remove: (types: CeleriacEventType[]) => this.unsubscribe(types),
+    };
+    handleRequest(this.app, req, subs)
+      .then(
+        (value) => this.send({ re: req.id, value }),
+        (err: unknown) => this.send({ re: req.id, error: toWireError(err) }),
+      )
+      .finally(() => {
+        this.inFlight--;
+        this.flow();
+      });
   }
 
   private send(message: Reply): void {
     if (this.closed) return;
     if (this.socket.writableLength > this.limits.dropAboveBytes) {
-      this.drop(`it does not read what it is sent (${this.socket.writableLength} bytes wait, over the limit of ${this.limits.dropAboveBytes})`);
+      this.drop(
+        `it does not read what it is sent (${this.socket.writableLength} bytes wait, over the limit of ${this.limits.dropAboveBytes})`,
+      );
       return;
     }
     let frame: Buffer;

@@ -41,7 +41,6 @@ export function frameAll(jsons: readonly string[]): Buffer {
   return buf;
 }
 
-
 const str = JSON.stringify;
 
 export function encodeEvent(ev: JobEvent): string {

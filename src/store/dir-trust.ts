@@ -41,7 +41,8 @@ export async function dataDirProblem(dir: string): Promise<string | undefined> {
   if (!info.isDirectory()) return `data dir ${dir} is not a directory: point "dir" (--dir) at a directory`;
   const uid = process.getuid?.();
   if (uid !== undefined && info.uid !== uid) {
-    if (uid !== 0) return `permission denied on data dir ${dir}: it belongs to ${userName(info.uid)}, not to this user (${userName(uid)}): ${runAs(info.uid)}, or use a dir of your own`;
+    if (uid !== 0)
+      return `permission denied on data dir ${dir}: it belongs to ${userName(info.uid)}, not to this user (${userName(uid)}): ${runAs(info.uid)}, or use a dir of your own`;
     if (!allowRoot()) {
       return (
         `data dir ${dir} belongs to ${userName(info.uid)}, and this process runs as root: ${runAs(info.uid)}. ` +

@@ -17,7 +17,9 @@ const BRACKET_OPEN = 0x5b;
 const BRACKET_CLOSE = 0x5d;
 const MINUS = 0x2d;
 
-const STATES: { name: JobState; bytes: Buffer }[] = (['pending', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired'] as const).map((name) => ({ name, bytes: Buffer.from(name) }));
+const STATES: { name: JobState; bytes: Buffer }[] = (
+  ['pending', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired'] as const
+).map((name) => ({ name, bytes: Buffer.from(name) }));
 
 /** The state named by buf[from, to), without making a string of it; undefined for an unknown name. */
 function stateAt(buf: Buffer, from: number, to: number): JobState | undefined {
@@ -78,7 +80,16 @@ export class FastDecoder {
   /** Decode the JSON in buf[from, to) (no checksum, no newline), or undefined: use decodeEvent. */
   decode(buf: Buffer, from: number, to: number): FastRecord | undefined {
     // {"o":"j", or {"o":"a",
-    if (to - from < 12 || buf[from] !== BRACE_OPEN || buf[from + 1] !== QUOTE || buf[from + 2] !== 0x6f || buf[from + 3] !== QUOTE || buf[from + 4] !== COLON || buf[from + 5] !== QUOTE) return undefined;
+    if (
+      to - from < 12 ||
+      buf[from] !== BRACE_OPEN ||
+      buf[from + 1] !== QUOTE ||
+      buf[from + 2] !== 0x6f ||
+      buf[from + 3] !== QUOTE ||
+      buf[from + 4] !== COLON ||
+      buf[from + 5] !== QUOTE
+    )
+      return undefined;
     const kind = buf[from + 6];
     if ((kind !== 0x6a && kind !== 0x61) || buf[from + 7] !== QUOTE || buf[from + 8] !== COMMA) return undefined;
     if (buf[to - 1] !== BRACE_CLOSE) return undefined;
@@ -112,7 +123,8 @@ export class FastDecoder {
         next = close + 1;
       } else {
         next = integerEnd(buf, p, to);
-        if (next < 0 || !(kind === 0x61 ? ADD_NUMBERS : JOB_NUMBERS).has(key) || !f.setNumber(key, integerAt(buf, p, next))) return undefined;
+        if (next < 0 || !(kind === 0x61 ? ADD_NUMBERS : JOB_NUMBERS).has(key) || !f.setNumber(key, integerAt(buf, p, next)))
+          return undefined;
       }
       if (buf[next] !== COMMA) return undefined;
       p = next + 1;
@@ -126,9 +138,28 @@ export class FastDecoder {
    */
   peek(buf: Buffer, from: number, to: number): { kind: number; id: string; priority: number } | undefined {
     // {"o":"x","i":"
-    if (to - from < 16 || buf[from] !== BRACE_OPEN || buf[from + 1] !== QUOTE || buf[from + 2] !== 0x6f || buf[from + 3] !== QUOTE || buf[from + 4] !== COLON || buf[from + 5] !== QUOTE) return undefined;
+    if (
+      to - from < 16 ||
+      buf[from] !== BRACE_OPEN ||
+      buf[from + 1] !== QUOTE ||
+      buf[from + 2] !== 0x6f ||
+      buf[from + 3] !== QUOTE ||
+      buf[from + 4] !== COLON ||
+      buf[from + 5] !== QUOTE
+    )
+      return undefined;
     const kind = buf[from + 6]!;
-    if (!EVENT_KINDS.has(kind) || buf[from + 7] !== QUOTE || buf[from + 8] !== COMMA || buf[from + 9] !== QUOTE || buf[from + 10] !== 0x69 || buf[from + 11] !== QUOTE || buf[from + 12] !== COLON || buf[from + 13] !== QUOTE) return undefined;
+    if (
+      !EVENT_KINDS.has(kind) ||
+      buf[from + 7] !== QUOTE ||
+      buf[from + 8] !== COMMA ||
+      buf[from + 9] !== QUOTE ||
+      buf[from + 10] !== 0x69 ||
+      buf[from + 11] !== QUOTE ||
+      buf[from + 12] !== COLON ||
+      buf[from + 13] !== QUOTE
+    )
+      return undefined;
     const close = stringEnd(buf, from + 14, to);
     if (close < 0) return undefined;
     const id = buf.toString('utf8', from + 14, close);
@@ -187,7 +218,16 @@ export class FastDecoder {
     const attempts = f.num(0x6b);
     const retries = f.num(0x79);
     const createdAt = f.num(0x74);
-    if (id === undefined || task === undefined || args === undefined || state === undefined || attempts === undefined || retries === undefined || createdAt === undefined) return undefined;
+    if (
+      id === undefined ||
+      task === undefined ||
+      args === undefined ||
+      state === undefined ||
+      attempts === undefined ||
+      retries === undefined ||
+      createdAt === undefined
+    )
+      return undefined;
     const recovered = f.num(0x63);
     if (recovered !== undefined && recovered !== 1) return undefined; // the general path's reading of anything else
     const job: JobRecord = {

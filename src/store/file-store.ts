@@ -200,11 +200,13 @@ export class FileStore implements JobStore {
   private async readRest(state: PartialLoad, onJobs?: (jobs: JobRecord[]) => void): Promise<void> {
     const report = this.report;
     let interruptedEarly = 0;
-    const early = onJobs && (async (jobs: JobRecord[]) => {
-      const stale = jobs.filter((j) => j.state === 'started').map((j) => j.id);
-      if (stale.length > 0) interruptedEarly += await this.requeueInterrupted(stale);
-      onJobs(jobs);
-    });
+    const early =
+      onJobs &&
+      (async (jobs: JobRecord[]) => {
+        const stale = jobs.filter((j) => j.state === 'started').map((j) => j.id);
+        if (stale.length > 0) interruptedEarly += await this.requeueInterrupted(stale);
+        onJobs(jobs);
+      });
     const { interrupted, late } = await state.rest(early, () => this.closed);
     report.droppedResults = dropExpiredResults(this.jobs, Date.now(), this.opts.resultTtlMs);
     report.found.finished -= report.droppedResults;
@@ -356,7 +358,11 @@ export class FileStore implements JobStore {
       await this.fh.datasync();
       this.space.truncatedTo(this.offset);
     } catch (err) {
-      this.fail(new CeleriacError('STORE_WRITE_FAILED', `${cause.message}; then cutting off the partial write failed: ${(err as Error).message}`, { cause: err }));
+      this.fail(
+        new CeleriacError('STORE_WRITE_FAILED', `${cause.message}; then cutting off the partial write failed: ${(err as Error).message}`, {
+          cause: err,
+        }),
+      );
     }
   }
 
@@ -389,9 +395,11 @@ export class FileStore implements JobStore {
   compact(): Promise<void> {
     if (this.lost) return Promise.reject(this.lost); // its paths may now name another owner's files
     if (this.compacting) return this.compacting;
-    this.compacting = this.loaded.then(() => (this.complete && !this.closed ? this.doCompact() : undefined)).finally(() => {
-      this.compacting = undefined;
-    });
+    this.compacting = this.loaded
+      .then(() => (this.complete && !this.closed ? this.doCompact() : undefined))
+      .finally(() => {
+        this.compacting = undefined;
+      });
     return this.compacting;
   }
 
@@ -476,4 +484,3 @@ async function writeAt(fh: FileHandle, buf: Buffer, position: number): Promise<v
     done += bytesWritten;
   }
 }
-

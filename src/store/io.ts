@@ -108,7 +108,11 @@ export function writeError(err: unknown, what: string): CeleriacError {
   if (err instanceof CeleriacError) return err;
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new CeleriacError('DISK_FULL', `the disk is full: could not write ${what} (${code}). Nothing was accepted; free some space and try again.`, { cause: err });
+    return new CeleriacError(
+      'DISK_FULL',
+      `the disk is full: could not write ${what} (${code}). Nothing was accepted; free some space and try again.`,
+      { cause: err },
+    );
   }
   return new CeleriacError('STORE_WRITE_FAILED', `could not write ${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }

@@ -90,7 +90,8 @@ export class JournalIndex {
     const { path, buf } = this.files[this.where[n * 3]!]!;
     const start = this.where[n * 3 + 1]!;
     const ev = this.decodeAt(path, buf, start, this.where[n * 3 + 2]!);
-    if (ev.type === 'mark') throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${start}: a mark record was indexed as a job's`);
+    if (ev.type === 'mark')
+      throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${start}: a mark record was indexed as a job's`);
     return ev;
   }
 
@@ -99,7 +100,10 @@ export class JournalIndex {
     try {
       ev = decodeLine(buf, start, end, this.fast);
     } catch (err) {
-      throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${start}: a record with a valid checksum does not decode (${(err as Error).message})`);
+      throw new CeleriacError(
+        'CORRUPT_JOURNAL',
+        `journal ${path} at byte ${start}: a record with a valid checksum does not decode (${(err as Error).message})`,
+      );
     }
     if (ev.type === 'header' || ev.type === 'job') {
       throw new CeleriacError('CORRUPT_JOURNAL', `journal ${path} at byte ${start}: unexpected ${ev.type} record inside a journal`);

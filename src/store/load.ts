@@ -191,7 +191,14 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
   const hasSnapshot = db.data.body !== undefined;
   // A snapshot write cut short by a crash never replaced the real one: its temp file is garbage.
   if (!readOnly) await unlink(join(dir, `${SNAPSHOT_FILE}.tmp`)).catch(() => undefined);
-  const report: RecoveryReport = { snapshotJobs: 0, replayedRecords: 0, interrupted: 0, droppedResults: 0, loadMs: 0, found: { pending: 0, retrying: 0, finished: 0 } };
+  const report: RecoveryReport = {
+    snapshotJobs: 0,
+    replayedRecords: 0,
+    interrupted: 0,
+    droppedResults: 0,
+    loadMs: 0,
+    found: { pending: 0, retrying: 0, finished: 0 },
+  };
 
   const names = (await readdir(dir)).filter((f) => SEGMENT.test(f)).sort();
   const segments: number[] = [];
@@ -228,7 +235,8 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
       if (!(await holdNoEvents(dir, later, readOnly))) {
         // A reader may have read this segment mid-write, before the owner switched and
         // wrote on: if the tail is whole now, read again.
-        if (readOnly && !scanLines(await readFileNoFollow(path), { zeroTail: true }).tornTail) throw new ConcurrentChange(`${path} was written while reading`);
+        if (readOnly && !scanLines(await readFileNoFollow(path), { zeroTail: true }).tornTail)
+          throw new ConcurrentChange(`${path} was written while reading`);
         throw new CeleriacError(
           'CORRUPT_JOURNAL',
           `journal ${path} is cut short at byte ${scan.tornTail.offset}, but later segments (${later.map(segmentName).join(', ')}) hold records written after it. ` +
@@ -295,7 +303,10 @@ function checkContinuity(dir: string, segments: number[], from: number, hasSnaps
   }
   for (let i = 1; i < segments.length; i++) {
     if (segments[i] !== segments[i - 1]! + 1) {
-      throw new CeleriacError('CORRUPT_JOURNAL', `journal segment ${segmentName(segments[i - 1]! + 1)} is missing from ${dir} (found ${segmentName(segments[i - 1]!)} then ${segmentName(segments[i]!)}): jobs recorded there would be lost. Restore it, or run \`celeriac doctor --repair\`.`);
+      throw new CeleriacError(
+        'CORRUPT_JOURNAL',
+        `journal segment ${segmentName(segments[i - 1]! + 1)} is missing from ${dir} (found ${segmentName(segments[i - 1]!)} then ${segmentName(segments[i]!)}): jobs recorded there would be lost. Restore it, or run \`celeriac doctor --repair\`.`,
+      );
     }
   }
 }
@@ -307,6 +318,9 @@ function checkSegmentHeader(path: string, json: string | undefined): void {
   }
   const v = header.raw.v;
   if (typeof v !== 'number' || v > FORMAT_VERSION) {
-    throw new CeleriacError('UNSUPPORTED_FORMAT', `journal ${path} has format version ${String(v)}, newer than this celeriac understands (${FORMAT_VERSION}): upgrade celeriac`);
+    throw new CeleriacError(
+      'UNSUPPORTED_FORMAT',
+      `journal ${path} has format version ${String(v)}, newer than this celeriac understands (${FORMAT_VERSION}): upgrade celeriac`,
+    );
   }
 }

@@ -12,7 +12,15 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { CeleriacError } from '../errors.js';
 import { readFileNoFollow, writeNewFileDurably } from './io.js';
-import { isOwnerSocket, listenOwnerSocket, probeOwnerSocket, socketFits, SOCKET_FILE, type OwnerSocket, type Probe } from './owner-socket.js';
+import {
+  isOwnerSocket,
+  listenOwnerSocket,
+  probeOwnerSocket,
+  socketFits,
+  SOCKET_FILE,
+  type OwnerSocket,
+  type Probe,
+} from './owner-socket.js';
 
 export const LOCK_FILE = 'LOCK';
 
@@ -105,7 +113,10 @@ export async function lockHolder(dir: string): Promise<number | undefined> {
 function heldBySocket(dir: string, probe: Probe): CeleriacError {
   const pid = probe.live && typeof probe.owner?.pid === 'number' ? probe.owner.pid : undefined;
   if (pid === process.pid) {
-    return new CeleriacError('DATA_DIR_LOCKED', `data dir ${dir} is already open in this process (pid ${pid}): close the other app first, or use another dir`);
+    return new CeleriacError(
+      'DATA_DIR_LOCKED',
+      `data dir ${dir} is already open in this process (pid ${pid}): close the other app first, or use another dir`,
+    );
   }
   return new CeleriacError(
     'DATA_DIR_LOCKED',
@@ -125,7 +136,10 @@ export async function acquireLock(dir: string): Promise<DataDirLock> {
     if (await tryCreate(path, me)) {
       // Only remove the lock if it is still ours.
       const dropLockFile = async () => {
-        const text = await readFileNoFollow(path).then((b) => b.toString('utf8'), () => undefined);
+        const text = await readFileNoFollow(path).then(
+          (b) => b.toString('utf8'),
+          () => undefined,
+        );
         if (text === mine) await unlink(path).catch(() => undefined);
       };
       let socket: OwnerSocket | undefined;
@@ -190,7 +204,9 @@ export async function acquireLock(dir: string): Promise<DataDirLock> {
         'DATA_DIR_LOCKED',
         `data dir ${dir} is in use by pid ${owner.pid}${owner.host === me.host ? '' : ` on ${owner.host}`} (since ${owner.since}). ` +
           `One process owns a data dir at a time: stop that process, or point this one at another dir.` +
-          (owner.host === me.host ? '' : ` If nothing runs there any more (a replaced container gets a new hostname), release the lock: celeriac doctor --release-lock`),
+          (owner.host === me.host
+            ? ''
+            : ` If nothing runs there any more (a replaced container gets a new hostname), release the lock: celeriac doctor --release-lock`),
       );
     }
     // Stale: move it aside, then check that what we moved is the stale lock we judged.
@@ -251,7 +267,8 @@ export async function inspectLock(dir: string): Promise<LockState> {
   const owner = await readOwner(join(dir, LOCK_FILE));
   const file = owner ? { pid: owner.pid, host: owner.host, since: owner.since } : undefined;
   const thisHost = hostname();
-  if (probe.live) return { live: true, ...(typeof probe.owner?.pid === 'number' ? { pid: probe.owner.pid } : {}), ...(file ? { file } : {}), thisHost };
+  if (probe.live)
+    return { live: true, ...(typeof probe.owner?.pid === 'number' ? { pid: probe.owner.pid } : {}), ...(file ? { file } : {}), thisHost };
   const sameHostLive = owner !== undefined && owner.pid > 0 && owner.host === thisHost && isAlive(owner);
   return { live: sameHostLive, ...(sameHostLive ? { pid: owner.pid } : {}), ...(file ? { file } : {}), thisHost };
 }
@@ -265,7 +282,10 @@ export async function inspectLock(dir: string): Promise<LockState> {
 export async function releaseStaleLock(dir: string): Promise<{ pid: number; host: string; since: string } | undefined> {
   const state = await inspectLock(dir);
   if (state.live) {
-    throw new CeleriacError('DATA_DIR_LOCKED', `data dir ${dir} is held by a running worker (pid ${state.pid ?? 'unknown'}) on this machine: the lock is not stale. Stop that worker instead`);
+    throw new CeleriacError(
+      'DATA_DIR_LOCKED',
+      `data dir ${dir} is held by a running worker (pid ${state.pid ?? 'unknown'}) on this machine: the lock is not stale. Stop that worker instead`,
+    );
   }
   const path = join(dir, LOCK_FILE);
   if (state.file) {

@@ -64,7 +64,10 @@ async function repairLocked(dir: string): Promise<RepairReport> {
       }
       if (rec.type === 'header') {
         if (typeof rec.raw.v !== 'number' || rec.raw.v > FORMAT_VERSION) {
-          throw new CeleriacError('UNSUPPORTED_FORMAT', `${snapshotPath} has format version ${String(rec.raw.v)}: upgrade celeriac instead of repairing`);
+          throw new CeleriacError(
+            'UNSUPPORTED_FORMAT',
+            `${snapshotPath} has format version ${String(rec.raw.v)}: upgrade celeriac instead of repairing`,
+          );
         }
         journalFrom = Number(rec.raw.j) || 1;
         try {
@@ -78,7 +81,10 @@ async function repairLocked(dir: string): Promise<RepairReport> {
     if (damaged.length || undecodable) damagedFiles.push(snapshotPath);
   }
 
-  const segments = (await readdir(dir)).filter((f) => SEGMENT.test(f)).map((f) => Number(SEGMENT.exec(f)![1])).sort((a, b) => a - b);
+  const segments = (await readdir(dir))
+    .filter((f) => SEGMENT.test(f))
+    .map((f) => Number(SEGMENT.exec(f)![1]))
+    .sort((a, b) => a - b);
   let last = 0;
   for (const n of segments) {
     last = n;
@@ -90,7 +96,11 @@ async function repairLocked(dir: string): Promise<RepairReport> {
       try {
         const ev = decodeEvent(json);
         if (ev.type === 'header') {
-          if (typeof ev.raw.v !== 'number' || ev.raw.v > FORMAT_VERSION) throw new CeleriacError('UNSUPPORTED_FORMAT', `${path} has format version ${String(ev.raw.v)}: upgrade celeriac instead of repairing`);
+          if (typeof ev.raw.v !== 'number' || ev.raw.v > FORMAT_VERSION)
+            throw new CeleriacError(
+              'UNSUPPORTED_FORMAT',
+              `${path} has format version ${String(ev.raw.v)}: upgrade celeriac instead of repairing`,
+            );
           continue;
         }
         if (ev.type === 'job') throw new BadRecord('a snapshot record inside a journal');
@@ -112,7 +122,12 @@ async function repairLocked(dir: string): Promise<RepairReport> {
   await mkdir(aside, { mode: 0o700 }); // a fresh name: fails rather than writing into something already there
   // The salvaged state becomes the snapshot; every segment is folded into it.
   const next = Math.max(last, journalFrom - 1) + 1;
-  const db = new Low<Snapshot>(new SnapshotFile(snapshotPath), { version: FORMAT_VERSION, journalFrom: next, createdAt: Date.now(), jobs: [] });
+  const db = new Low<Snapshot>(new SnapshotFile(snapshotPath), {
+    version: FORMAT_VERSION,
+    journalFrom: next,
+    createdAt: Date.now(),
+    jobs: [],
+  });
   // Copies first: until the new snapshot lands, the originals stay where they were, so a
   // crash in the middle of a repair leaves the dir as it found it.
   for (const file of damagedFiles) {

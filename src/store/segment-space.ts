@@ -57,20 +57,22 @@ export class SegmentSpace {
     if (this.zeroing !== undefined || offset < this.retryAt || this.end - offset >= this.chunk / 2) return;
     const from = Math.max(this.end, offset);
     this.end = from;
-    this.zeroing = zeroRange(this.path, from, this.chunk).then(
-      (zeroed) => {
-        if (zeroed) this.end = from + this.chunk;
-        else this.retryAt = from + this.chunk;
-      },
-      () => {
-        // Most likely the disk filled up meanwhile: the journal goes on appending (and
-        // reports ENOSPC on its own writes if it comes to that). Zeros already written
-        // are harmless.
-        this.retryAt = from + this.chunk;
-      },
-    ).finally(() => {
-      this.zeroing = undefined;
-    });
+    this.zeroing = zeroRange(this.path, from, this.chunk)
+      .then(
+        (zeroed) => {
+          if (zeroed) this.end = from + this.chunk;
+          else this.retryAt = from + this.chunk;
+        },
+        () => {
+          // Most likely the disk filled up meanwhile: the journal goes on appending (and
+          // reports ENOSPC on its own writes if it comes to that). Zeros already written
+          // are harmless.
+          this.retryAt = from + this.chunk;
+        },
+      )
+      .finally(() => {
+        this.zeroing = undefined;
+      });
   }
 
   /**

@@ -76,12 +76,20 @@ export class SnapshotBody {
         // The trailer is the file's last line: bytes after it mean the file is not what was written.
         const probe = Buffer.alloc(1);
         const { bytesRead } = await this.fh.read(probe, 0, 1, this.at + this.carry.length);
-        if (bytesRead > 0 || this.carry.length > 0) throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${this.path} has data after its trailer line (byte ${this.at}): it is damaged; move it aside to salvage the journal, or restore it from a backup`);
+        if (bytesRead > 0 || this.carry.length > 0)
+          throw new CeleriacError(
+            'CORRUPT_JOURNAL',
+            `snapshot ${this.path} has data after its trailer line (byte ${this.at}): it is damaged; move it aside to salvage the journal, or restore it from a backup`,
+          );
         this.done = true;
         return jobs.length > 0 ? jobs : undefined;
       }
       if (jobs.length > 0) return jobs;
-      if (this.eof) throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${this.path} is incomplete: its trailer is missing (found ${this.lines} jobs)`);
+      if (this.eof)
+        throw new CeleriacError(
+          'CORRUPT_JOURNAL',
+          `snapshot ${this.path} is incomplete: its trailer is missing (found ${this.lines} jobs)`,
+        );
       await this.readMore();
     }
   }
@@ -120,7 +128,10 @@ export class SnapshotBody {
       if (isTrailer(buf, start)) {
         const end = JSON.parse(recordText(buf, scan, r)) as { n?: number };
         if (end.n !== this.lines) {
-          throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${this.path} is incomplete: its trailer counts ${String(end.n)} jobs, found ${this.lines}`);
+          throw new CeleriacError(
+            'CORRUPT_JOURNAL',
+            `snapshot ${this.path} is incomplete: its trailer counts ${String(end.n)} jobs, found ${this.lines}`,
+          );
         }
         this.trailerSeen = true;
         used = scan.ends[r]! + 1;
@@ -130,7 +141,10 @@ export class SnapshotBody {
       try {
         rec = decodeLine(buf, start, scan.ends[r]!, this.fast);
       } catch (err) {
-        throw new CeleriacError('CORRUPT_JOURNAL', `${where(start)}: a record with a valid checksum does not decode (${(err as Error).message}); run \`celeriac doctor --repair\` to keep what is intact`);
+        throw new CeleriacError(
+          'CORRUPT_JOURNAL',
+          `${where(start)}: a record with a valid checksum does not decode (${(err as Error).message}); run \`celeriac doctor --repair\` to keep what is intact`,
+        );
       }
       if (rec.type !== 'job') throw new CeleriacError('CORRUPT_JOURNAL', `${where(start)} holds a ${rec.type} record, not a job`);
       jobs.push(rec.job);
@@ -145,7 +159,16 @@ export class SnapshotBody {
 /** `{"o":"e"`: the trailer (job lines are `{"o":"j"`). Byte tests: this runs per line. */
 function isTrailer(buf: Buffer, start: number): boolean {
   const p = start + 9;
-  return buf[p + 6] === 0x65 && buf[p + 7] === 0x22 && buf[p] === 0x7b && buf[p + 1] === 0x22 && buf[p + 2] === 0x6f && buf[p + 3] === 0x22 && buf[p + 4] === 0x3a && buf[p + 5] === 0x22;
+  return (
+    buf[p + 6] === 0x65 &&
+    buf[p + 7] === 0x22 &&
+    buf[p] === 0x7b &&
+    buf[p + 1] === 0x22 &&
+    buf[p + 2] === 0x6f &&
+    buf[p + 3] === 0x22 &&
+    buf[p + 4] === 0x3a &&
+    buf[p + 5] === 0x22
+  );
 }
 
 /**
@@ -206,7 +229,10 @@ export class SnapshotFile implements Adapter<Snapshot> {
     const scan = nl === -1 ? undefined : scanLines(buf.subarray(0, nl + 1));
     const header = scan && scan.starts.length === 1 ? decodeEvent(recordText(buf, scan, 0)) : undefined;
     if (!header || header.type !== 'header' || header.raw.k !== 'snapshot') {
-      throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${this.path} at byte 0 has no valid header line: it is not a celeriac snapshot, or it is damaged`);
+      throw new CeleriacError(
+        'CORRUPT_JOURNAL',
+        `snapshot ${this.path} at byte 0 has no valid header line: it is not a celeriac snapshot, or it is damaged`,
+      );
     }
     const version = header.raw.v;
     if (typeof version !== 'number' || version > FORMAT_VERSION) {
@@ -220,7 +246,10 @@ export class SnapshotFile implements Adapter<Snapshot> {
     try {
       marks = decodeMarks(header.raw.m);
     } catch (err) {
-      throw new CeleriacError('CORRUPT_JOURNAL', `snapshot ${this.path} at byte 0: its header's marks do not decode (${(err as Error).message}); run \`celeriac doctor --repair\` to keep what is intact`);
+      throw new CeleriacError(
+        'CORRUPT_JOURNAL',
+        `snapshot ${this.path} at byte 0: its header's marks do not decode (${(err as Error).message}); run \`celeriac doctor --repair\` to keep what is intact`,
+      );
     }
     const body = new SnapshotBody(this.path, fh, runnable, buf.subarray(nl + 1), nl + 1);
     return { version, journalFrom: Number(header.raw.j), createdAt: Number(header.raw.t), jobs: [], body, ...(marks ? { marks } : {}) };
@@ -230,7 +259,9 @@ export class SnapshotFile implements Adapter<Snapshot> {
   async write(data: Snapshot): Promise<void> {
     const { ordered, runnable } = dispatchOrder(data.jobs);
     const marks = data.marks && data.marks.size > 0 ? `,"m":${JSON.stringify(Object.fromEntries(data.marks))}` : '';
-    const records: string[] = [`{"o":"h","k":"snapshot","v":${data.version},"j":${data.journalFrom},"t":${data.createdAt},"w":${runnable}${marks}}`];
+    const records: string[] = [
+      `{"o":"h","k":"snapshot","v":${data.version},"j":${data.journalFrom},"t":${data.createdAt},"w":${runnable}${marks}}`,
+    ];
     for (const group of ordered) for (const job of group) records.push(encodeJob(job));
     records.push(`{"o":"e","n":${records.length - 1}}`);
     const tmp = `${this.path}.tmp`;

@@ -44,7 +44,10 @@ export interface WorkflowHandle<Result = unknown> {
 }
 
 /** The jobs a workflow's handle waits for. */
-type Shape = { kind: 'chain'; ids: string[] } | { kind: 'group'; members: string[][] } | { kind: 'chord'; members: string[][]; callback: string };
+type Shape =
+  | { kind: 'chain'; ids: string[] }
+  | { kind: 'group'; members: string[][] }
+  | { kind: 'chord'; members: string[][]; callback: string };
 
 const MAX_ID = 150;
 /** A chord names its members' final jobs in each member's link: keep that list small enough to journal. */
@@ -66,7 +69,11 @@ export class Workflows {
     if (!isWorkflow(wf)) throw new CeleriacError('INVALID_WORKFLOW', 'sendWorkflow(): expected a signature, chain(), group() or chord()');
     const id = options.id ?? randomUUID();
     checkId('sendWorkflow', id);
-    if (id.length > MAX_ID) throw new CeleriacError('INVALID_SEND_OPTIONS', `sendWorkflow(): a workflow id is at most ${MAX_ID} characters (its jobs' ids add a suffix), got ${id.length}`);
+    if (id.length > MAX_ID)
+      throw new CeleriacError(
+        'INVALID_SEND_OPTIONS',
+        `sendWorkflow(): a workflow id is at most ${MAX_ID} characters (its jobs' ids add a suffix), got ${id.length}`,
+      );
     const { first, shape } = this.plan(wf, id);
     const now = Date.now();
     const jobs = first.map((f) => this.toJob(f, now));
@@ -86,7 +93,9 @@ export class Workflows {
     try {
       specs = followUps(job, this.host.store.jobs);
     } catch (err) {
-      this.host.log.error(`workflow: job ${job.id} has a link that cannot be read (${(err as Error).message}); what follows it is not created`);
+      this.host.log.error(
+        `workflow: job ${job.id} has a link that cannot be read (${(err as Error).message}); what follows it is not created`,
+      );
       return;
     }
     this.spawn(specs);
@@ -108,7 +117,10 @@ export class Workflows {
       .commit(made.map((job) => ({ type: 'add', job })))
       .then(
         () => made.forEach((j) => this.scheduleIfWaiting(j.id)),
-        (err: unknown) => this.host.log.error(`workflow: could not create ${made.map((j) => j.id).join(', ')} (${(err as Error).message}); they are created at the next start`),
+        (err: unknown) =>
+          this.host.log.error(
+            `workflow: could not create ${made.map((j) => j.id).join(', ')} (${(err as Error).message}); they are created at the next start`,
+          ),
       )
       .finally(() => fresh.forEach((s) => this.spawning.delete(s.id)));
     for (const s of fresh) this.spawning.set(s.id, writing);
@@ -121,7 +133,16 @@ export class Workflows {
 
   /** A follow-up as a job, with its task's defaults (a task no longer loaded still gets its job: it fails naming the task, visibly). */
   private toJob(f: FollowUp, now: number): NewJob {
-    const task = this.host.task(f.task) ?? { name: f.task, file: '', line: 0, priority: 0, expiresMs: 0, timeoutMs: 0, maxRetries: 0, retryDelayMs: 0 };
+    const task = this.host.task(f.task) ?? {
+      name: f.task,
+      file: '',
+      line: 0,
+      priority: 0,
+      expiresMs: 0,
+      timeoutMs: 0,
+      maxRetries: 0,
+      retryDelayMs: 0,
+    };
     const job = jobFactory(task, undefined, now)(f.args, f.id);
     if (f.link) job.link = JSON.stringify(f.link);
     return job;
@@ -143,17 +164,29 @@ export class Workflows {
       }
       case 'chord': {
         const header = wf.header.members;
-        if (header.length > MAX_CHORD_MEMBERS) throw new CeleriacError('INVALID_WORKFLOW', `sendWorkflow(): a chord has at most ${MAX_CHORD_MEMBERS} members, got ${header.length}: split the work, or chord over groups of results`);
+        if (header.length > MAX_CHORD_MEMBERS)
+          throw new CeleriacError(
+            'INVALID_WORKFLOW',
+            `sendWorkflow(): a chord has at most ${MAX_CHORD_MEMBERS} members, got ${header.length}: split the work, or chord over groups of results`,
+          );
         const finals = header.map((m, i) => stepId(stepId(id, i), stepsOf(m).length - 1));
         const cb = this.linkSignature(wf.callback, 'chord callback', true);
         const chordRef = { id, finals, cb };
         const members = header.map((m, i) => this.planChain(stepsOf(m), stepId(id, i), `chord member ${i + 1}`, chordRef));
-        return { first: members.map((m) => m.first), shape: { kind: 'chord', members: members.map((m) => m.ids), callback: callbackId(id) } };
+        return {
+          first: members.map((m) => m.first),
+          shape: { kind: 'chord', members: members.map((m) => m.ids), callback: callbackId(id) },
+        };
       }
     }
   }
 
-  private planChain(steps: readonly Signature[], chainId: string, where: string, chord: WorkflowLink['chord']): { first: FollowUp; ids: string[] } {
+  private planChain(
+    steps: readonly Signature[],
+    chainId: string,
+    where: string,
+    chord: WorkflowLink['chord'],
+  ): { first: FollowUp; ids: string[] } {
     const sigs = steps.map((s, i) => this.linkSignature(s, steps.length > 1 ? `${where}, step ${i + 1}` : where, i > 0));
     const link: WorkflowLink = { c: chainId, i: 0 };
     if (sigs.length > 1) link.next = sigs.slice(1);
@@ -197,7 +230,8 @@ export class Workflows {
   /** A job's result once it exists (a follow-up is created just after what precedes it succeeded). */
   private async jobResult(id: string, deadline: number): Promise<unknown> {
     while (!this.host.store.jobs.has(id)) {
-      if (Date.now() >= deadline) throw new CeleriacError('RESULT_TIMEOUT', `workflow job ${id} was not created within the result() timeout (the workflow goes on)`);
+      if (Date.now() >= deadline)
+        throw new CeleriacError('RESULT_TIMEOUT', `workflow job ${id} was not created within the result() timeout (the workflow goes on)`);
       const writing = this.spawning.get(id);
       if (writing) await writing;
       else await new Promise((r) => setTimeout(r, POLL_MS));

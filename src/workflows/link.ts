@@ -48,7 +48,16 @@ export function followUps(job: JobRecord, jobs: ReadonlyMap<string, JobRecord>):
   if (link.chord) {
     const finals = link.chord.finals.map((id) => jobs.get(id));
     if (!finals.every((j) => j?.state === 'succeeded')) return [];
-    return [{ id: callbackId(link.chord.id), task: link.chord.cb.n, args: prepend(finals.map((j) => resultOf(j!)), link.chord.cb.a) }];
+    return [
+      {
+        id: callbackId(link.chord.id),
+        task: link.chord.cb.n,
+        args: prepend(
+          finals.map((j) => resultOf(j!)),
+          link.chord.cb.a,
+        ),
+      },
+    ];
   }
   return [];
 }

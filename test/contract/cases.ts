@@ -24,7 +24,7 @@ export function contractCases(backend: string, where: Where): void {
   const each = (name: string, fn: (t: TestContext, w: Partial<CeleriacOptions>) => Promise<void>) =>
     test(`${backend}: ${name}`, { timeout: 60_000 }, async (t) => {
       const w = await where();
-      if (!w) return t.skip('no server here (see the suite\'s skip reason)');
+      if (!w) return t.skip("no server here (see the suite's skip reason)");
       await fn(t, w);
     });
 
@@ -126,11 +126,21 @@ export function contractCases(backend: string, where: Where): void {
   each('priorities: higher runs first, equal ones in send order', async (t, w) => {
     const log = join(await tempDir(t), 'runs.jsonl');
     const app = await open(t, w, { concurrency: 1, prefetch: 1 });
-    const sends: [string, number][] = [['low', 0], ['high', 5], ['mid', 2], ['neg', -3], ['mid2', 2], ['top', 1_000_000]];
+    const sends: [string, number][] = [
+      ['low', 0],
+      ['high', 5],
+      ['mid', 2],
+      ['neg', -3],
+      ['mid2', 2],
+      ['top', 1_000_000],
+    ];
     for (const [label, priority] of sends) await app.send('contract.stamp', [log, label], { priority });
     await app.start();
     await waitFor(async () => (await readRuns(log)).length === sends.length, 20_000, 'all jobs to run');
-    assert.deepEqual((await readRuns(log)).map((r) => r.label), ['top', 'high', 'mid', 'mid2', 'low', 'neg']);
+    assert.deepEqual(
+      (await readRuns(log)).map((r) => r.label),
+      ['top', 'high', 'mid', 'mid2', 'low', 'neg'],
+    );
   });
 
   each('restart: jobs sent before a close run after the next open, with their ids', async (t, w) => {
@@ -163,11 +173,15 @@ export function contractCases(backend: string, where: Where): void {
     const second = await open(t, w, { start: true, schedules });
     const upAt = Date.now();
     // Every slot while down (a whole second after the first app closed, a whole second before this one opened) is a backfill.
-    const seen = await waitFor(async () => {
-      const jobs = await slotJobs(second);
-      if (!jobs.some((j) => j.runAt !== undefined && j.runAt.getTime() > upAt + 1000)) return undefined;
-      return jobs.every((j) => j.state === 'succeeded') ? jobs : undefined;
-    }, 30_000, 'slot jobs after the restart, all run');
+    const seen = await waitFor(
+      async () => {
+        const jobs = await slotJobs(second);
+        if (!jobs.some((j) => j.runAt !== undefined && j.runAt.getTime() > upAt + 1000)) return undefined;
+        return jobs.every((j) => j.state === 'succeeded') ? jobs : undefined;
+      },
+      30_000,
+      'slot jobs after the restart, all run',
+    );
     const results = seen.map((j) => ({ id: j.id, ...(j.result as { name: string; slot: number; backfill: boolean }) }));
     for (const r of results) {
       assert.equal(r.name, 'tick', r.id);
@@ -175,9 +189,15 @@ export function contractCases(backend: string, where: Where): void {
     }
     const down = results.filter((r) => r.slot > downFrom + 1000 && r.slot < upAt - 1000);
     assert.ok(down.length >= 1, `slots missed while down: ${JSON.stringify(results)}`);
-    assert.ok(down.every((r) => r.backfill), `each missed slot is a backfill: ${JSON.stringify(down)}`);
+    assert.ok(
+      down.every((r) => r.backfill),
+      `each missed slot is a backfill: ${JSON.stringify(down)}`,
+    );
     // Each tick's newest slot is on time.
-    assert.ok(results.some((r) => r.slot > upAt && !r.backfill), `slots after the restart run on time: ${JSON.stringify(results)}`);
+    assert.ok(
+      results.some((r) => r.slot > upAt && !r.backfill),
+      `slots after the restart run on time: ${JSON.stringify(results)}`,
+    );
     assert.equal(await (await second.send('contract.slot', [])).result({ timeout: 20_000 }), null, 'an ordinary job has no schedule');
   });
 }

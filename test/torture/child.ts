@@ -63,8 +63,12 @@ const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo 
 
 /** The template with an absolute import of celeriac (the copy lives outside the repo) and a generation number. */
 function render(generation: number): string {
-  const out = TEMPLATE.replace(`'../../../src/index.js'`, `'${INDEX}'`).replace('const GENERATION = 0;', `const GENERATION = ${generation};`);
-  if (!out.includes(INDEX) || !out.includes(`const GENERATION = ${generation};`)) throw new Error('test/torture/tasks/note.ts changed: render() no longer finds its import or GENERATION line');
+  const out = TEMPLATE.replace(`'../../../src/index.js'`, `'${INDEX}'`).replace(
+    'const GENERATION = 0;',
+    `const GENERATION = ${generation};`,
+  );
+  if (!out.includes(INDEX) || !out.includes(`const GENERATION = ${generation};`))
+    throw new Error('test/torture/tasks/note.ts changed: render() no longer finds its import or GENERATION line');
   return out;
 }
 
@@ -104,12 +108,12 @@ if (opts.final) {
   const until = Date.now() + 300_000;
   for (;;) {
     await app.idle();
-    const c = (await app.counts());
+    const c = await app.counts();
     if (c.pending + c.started + c.retrying === 0 || Date.now() > until) break;
     await sleep(50);
   }
   await app.close();
-  say(`final ${JSON.stringify((await app.counts()))}`);
+  say(`final ${JSON.stringify(await app.counts())}`);
   process.exit(0);
 }
 

@@ -135,7 +135,18 @@ const inFlightAtKill = new Set<string>();
 /** epoch → for each job started at that epoch's kill: its attempts. */
 const startedAtKill = new Map<number, Map<string, number>>();
 const epochEnd = new Map<number, EpochLog['end']>();
-const stats = { maxStartedAtKill: 0, kills: 0, cleanCloses: 0, torn: 0, interrupted: 0, reloads: 0, touches: 0, compactionsSeen: 0, errors: 0, byMode: {} as Record<string, number> };
+const stats = {
+  maxStartedAtKill: 0,
+  kills: 0,
+  cleanCloses: 0,
+  torn: 0,
+  interrupted: 0,
+  reloads: 0,
+  touches: 0,
+  compactionsSeen: 0,
+  errors: 0,
+  byMode: {} as Record<string, number>,
+};
 const sideOffsets = { runs: 0, done: 0 };
 const sidePartial = { runs: '', done: '' };
 
@@ -153,9 +164,18 @@ interface ChildResult {
   killedAt?: string;
 }
 
-async function runChild(work: string, epoch: number, mode: Mode | 'final', childOpts: Record<string, unknown>, startupGuessMs: number): Promise<ChildResult> {
+async function runChild(
+  work: string,
+  epoch: number,
+  mode: Mode | 'final',
+  childOpts: Record<string, unknown>,
+  startupGuessMs: number,
+): Promise<ChildResult> {
   const started = Date.now();
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, work, JSON.stringify({ epoch, ...childOpts })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, work, JSON.stringify({ epoch, ...childOpts })], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   let partial = '';
   let stderr = '';
@@ -241,7 +261,14 @@ async function runChild(work: string, epoch: number, mode: Mode | 'final', child
   exited = true;
   for (const t of timers) clearTimeout(t);
   watcher?.close();
-  const end: EpochLog['end'] = killedAt !== undefined && signal === 'SIGKILL' ? 'killed' : code === 0 && lines.includes('closed') ? 'closed' : code === 0 && mode === 'final' ? 'closed' : 'crashed';
+  const end: EpochLog['end'] =
+    killedAt !== undefined && signal === 'SIGKILL'
+      ? 'killed'
+      : code === 0 && lines.includes('closed')
+        ? 'closed'
+        : code === 0 && mode === 'final'
+          ? 'closed'
+          : 'crashed';
   return {
     end,
     code,
@@ -279,7 +306,10 @@ async function readSide(work: string, epoch: number): Promise<Run[]> {
     }
     const parts = text.split('\n');
     sidePartial[file] = parts.pop()!;
-    if (sidePartial[file] !== '') violate(`epoch ${epoch}: side file ${file} ends in a partial line ${JSON.stringify(sidePartial[file])} (appendFileSync torn by a kill?)`);
+    if (sidePartial[file] !== '')
+      violate(
+        `epoch ${epoch}: side file ${file} ends in a partial line ${JSON.stringify(sidePartial[file])} (appendFileSync torn by a kill?)`,
+      );
     for (const line of parts) {
       const f = line.split(' ');
       if (file === 'runs') {
@@ -311,20 +341,35 @@ async function readSide(work: string, epoch: number): Promise<Run[]> {
 function checkRuns(epoch: number, fresh: Run[]): void {
   for (const run of fresh) {
     const fin = finishedAtEnd.get(run.id);
-    if (fin !== undefined) violate(`${run.id} was durably finished when epoch ${fin} ended, yet ran again in epoch ${epoch} (attempt ${run.attempt})`);
+    if (fin !== undefined)
+      violate(`${run.id} was durably finished when epoch ${fin} ended, yet ran again in epoch ${epoch} (attempt ${run.attempt})`);
     const list = runsOf.get(run.id)!;
     const i = list.indexOf(run);
     const prev = i > 0 ? list[i - 1] : undefined;
     if (prev) {
-      if (run.attempt <= prev.attempt) violate(`${run.id}: run with attempt ${run.attempt} (epoch ${epoch}) after a run with attempt ${prev.attempt} (epoch ${prev.epoch}): attempts must grow`);
-      if (prev.epoch === epoch) violate(`${run.id} ran twice in one process (epoch ${epoch}, attempts ${prev.attempt} and ${run.attempt}) with no kill in between`);
-      else if (epochEnd.get(prev.epoch) !== 'killed') violate(`${run.id} ran in epoch ${prev.epoch} and again in epoch ${epoch}, but epoch ${prev.epoch} ended without a kill (${epochEnd.get(prev.epoch)})`);
-      else if (!startedAtKill.get(prev.epoch)?.has(run.id)) violate(`${run.id} ran in epoch ${prev.epoch} and again in epoch ${epoch}, but it was not in flight (durably started, unfinished) at the kill that ended epoch ${prev.epoch}`);
+      if (run.attempt <= prev.attempt)
+        violate(
+          `${run.id}: run with attempt ${run.attempt} (epoch ${epoch}) after a run with attempt ${prev.attempt} (epoch ${prev.epoch}): attempts must grow`,
+        );
+      if (prev.epoch === epoch)
+        violate(`${run.id} ran twice in one process (epoch ${epoch}, attempts ${prev.attempt} and ${run.attempt}) with no kill in between`);
+      else if (epochEnd.get(prev.epoch) !== 'killed')
+        violate(
+          `${run.id} ran in epoch ${prev.epoch} and again in epoch ${epoch}, but epoch ${prev.epoch} ended without a kill (${epochEnd.get(prev.epoch)})`,
+        );
+      else if (!startedAtKill.get(prev.epoch)?.has(run.id))
+        violate(
+          `${run.id} ran in epoch ${prev.epoch} and again in epoch ${epoch}, but it was not in flight (durably started, unfinished) at the kill that ended epoch ${prev.epoch}`,
+        );
     }
     const waiting = awaitingRerun.get(run.id);
     if (waiting && waiting.epoch < epoch) {
-      if (!run.recovered) violate(`${run.id} was running at the kill ending epoch ${waiting.epoch}; its next run (epoch ${epoch}) saw recovered = false`);
-      if (run.attempt <= waiting.attempts) violate(`${run.id} had ${waiting.attempts} attempt(s) at the kill ending epoch ${waiting.epoch}; its next run (epoch ${epoch}) saw attempt ${run.attempt}`);
+      if (!run.recovered)
+        violate(`${run.id} was running at the kill ending epoch ${waiting.epoch}; its next run (epoch ${epoch}) saw recovered = false`);
+      if (run.attempt <= waiting.attempts)
+        violate(
+          `${run.id} had ${waiting.attempts} attempt(s) at the kill ending epoch ${waiting.epoch}; its next run (epoch ${epoch}) saw attempt ${run.attempt}`,
+        );
       awaitingRerun.delete(run.id);
     }
   }
@@ -345,7 +390,10 @@ function checkState(epoch: number, end: EpochLog['end'], jobs: Map<string, JobRe
     if (job.state === 'started') started.set(job.id, job.attempts);
     else if (job.state === 'succeeded') {
       if (!finishedAtEnd.has(job.id)) finishedAtEnd.set(job.id, epoch);
-      if (!doneOf.get(job.id)?.has(job.attempts)) violate(`${job.id} is succeeded after epoch ${epoch} with ${job.attempts} attempt(s), but no run with that attempt ran to its end (side file done)`);
+      if (!doneOf.get(job.id)?.has(job.attempts))
+        violate(
+          `${job.id} is succeeded after epoch ${epoch} with ${job.attempts} attempt(s), but no run with that attempt ran to its end (side file done)`,
+        );
     } else if (job.state !== 'pending' && !badState.has(`${job.id} ${job.state}`)) {
       badState.add(`${job.id} ${job.state}`);
       const why = job.error ? ` (${job.error.name}: ${job.error.message})` : '';
@@ -360,7 +408,9 @@ function checkState(epoch: number, end: EpochLog['end'], jobs: Map<string, JobRe
       awaitingRerun.set(id, { epoch, attempts });
     }
   } else if (started.size > 0) {
-    violate(`after epoch ${epoch} ended by ${end}, ${started.size} job(s) are still started on disk (e.g. ${[...started.keys()].slice(0, 3).join(', ')}): close() must finish or give back every job`);
+    violate(
+      `after epoch ${epoch} ended by ${end}, ${started.size} job(s) are still started on disk (e.g. ${[...started.keys()].slice(0, 3).join(', ')}): close() must finish or give back every job`,
+    );
   }
   // A run that began in this process: the job was durably started first; by now it has
   // finished, or (killed) it is still started. Anything else means the journal lost track.
@@ -369,8 +419,10 @@ function checkState(epoch: number, end: EpochLog['end'], jobs: Map<string, JobRe
   for (const r of lastRun.values()) {
     const job = jobs.get(r.id);
     if (!job) violate(`${r.id} ran (attempt ${r.attempt}) in epoch ${epoch}, but the data dir does not know it`);
-    else if (job.attempts < r.attempt) violate(`${r.id} ran with attempt ${r.attempt} in epoch ${epoch}, but the data dir counts ${job.attempts} attempt(s)`);
-    else if (job.state !== 'succeeded' && job.state !== 'started') violate(`${r.id} ran (attempt ${r.attempt}) in epoch ${epoch}; afterwards the data dir has it ${job.state}`);
+    else if (job.attempts < r.attempt)
+      violate(`${r.id} ran with attempt ${r.attempt} in epoch ${epoch}, but the data dir counts ${job.attempts} attempt(s)`);
+    else if (job.state !== 'succeeded' && job.state !== 'started')
+      violate(`${r.id} ran (attempt ${r.attempt}) in epoch ${epoch}; afterwards the data dir has it ${job.state}`);
   }
 }
 
@@ -459,7 +511,9 @@ async function main(): Promise<void> {
       stats.cleanCloses++;
       consecutiveCrashes = 0;
     } else {
-      violate(`epoch ${epoch} (${mode}): the child exited by itself with code ${r.code} signal ${r.signal}; stderr:\n${r.stderr.slice(-3000)}\nlast lines: ${r.lines.slice(-5).join(' / ')}`);
+      violate(
+        `epoch ${epoch} (${mode}): the child exited by itself with code ${r.code} signal ${r.signal}; stderr:\n${r.stderr.slice(-3000)}\nlast lines: ${r.lines.slice(-5).join(' / ')}`,
+      );
       if (++consecutiveCrashes >= 3) break;
     }
 
@@ -492,7 +546,9 @@ async function main(): Promise<void> {
     };
     await appendFile(epochLog, `${JSON.stringify(log)}\n`);
     if (epoch % 10 === 0 || stats.kills === KILLS) {
-      console.log(`  epoch ${epoch}: kills ${stats.kills}/${KILLS}, acknowledged ${acked.size}, jobs on disk ${jobs.size}, ${Math.round((Date.now() - began) / 1000)} s`);
+      console.log(
+        `  epoch ${epoch}: kills ${stats.kills}/${KILLS}, acknowledged ${acked.size}, jobs on disk ${jobs.size}, ${Math.round((Date.now() - began) / 1000)} s`,
+      );
     }
     if (violations.length > 200) break;
   }
@@ -501,10 +557,17 @@ async function main(): Promise<void> {
   // The last process: no kill; everything on record runs to its end.
   epoch++;
   const finalStarted = Date.now();
-  const fin = await runChild(work, epoch, 'final', { seed: 1, compactAfterBytes: 48 * 1024, reloadEveryMs: 0, final: true }, startupGuessMs);
+  const fin = await runChild(
+    work,
+    epoch,
+    'final',
+    { seed: 1, compactAfterBytes: 48 * 1024, reloadEveryMs: 0, final: true },
+    startupGuessMs,
+  );
   epochEnd.set(epoch, fin.end);
   const finalLine = fin.lines.find((l) => l.startsWith('final '));
-  if (fin.end !== 'closed' || !finalLine) violate(`final run: exit code ${fin.code} signal ${fin.signal}; stderr:\n${fin.stderr.slice(-3000)}`);
+  if (fin.end !== 'closed' || !finalLine)
+    violate(`final run: exit code ${fin.code} signal ${fin.signal}; stderr:\n${fin.stderr.slice(-3000)}`);
   for (const line of fin.lines) if (line.startsWith('error ')) violate(`final run: the child reported: ${line.slice(6, 600)}`);
   const fresh = await readSide(work, epoch);
   checkRuns(epoch, fresh);
@@ -527,7 +590,10 @@ async function main(): Promise<void> {
       continue;
     }
     const result = job.result === undefined ? undefined : (JSON.parse(job.result) as { attempt?: number });
-    if (result?.attempt !== job.attempts) violate(`${job.id}: the result names attempt ${result?.attempt}, the record counts ${job.attempts} attempt(s): the success recorded is not the last run's`);
+    if (result?.attempt !== job.attempts)
+      violate(
+        `${job.id}: the result names attempt ${result?.attempt}, the record counts ${job.attempts} attempt(s): the success recorded is not the last run's`,
+      );
     if (!runsOf.has(job.id)) violate(`${job.id} succeeded but never ran (no line in the side file runs)`);
   }
   for (const id of runsOf.keys()) if (!jobs.has(id)) violate(`${id} ran but is not on record at the end`);
@@ -542,22 +608,31 @@ async function main(): Promise<void> {
   }
   for (const [id, w] of awaitingRerun) {
     const job = jobs.get(id);
-    if (job && job.attempts <= w.attempts) violate(`${id} was running at the kill ending epoch ${w.epoch} (attempts ${w.attempts}) and never started again`);
+    if (job && job.attempts <= w.attempts)
+      violate(`${id} was running at the kill ending epoch ${w.epoch} (attempts ${w.attempts}) and never started again`);
   }
 
   const totalMs = Date.now() - began;
   console.log(
-    `  ${epoch - 1} processes: ${stats.kills} killed (${Object.entries(stats.byMode).map(([m, k]) => `${m} ${k}`).join(', ')}), ${stats.cleanCloses} closed cleanly; ` +
+    `  ${epoch - 1} processes: ${stats.kills} killed (${Object.entries(stats.byMode)
+      .map(([m, k]) => `${m} ${k}`)
+      .join(', ')}), ${stats.cleanCloses} closed cleanly; ` +
       `torn journal tails cut at restart: ${stats.torn}; jobs found running at restart: ${stats.interrupted}; ` +
       `hot reloads ${stats.reloads} (module rewrites ${stats.touches}); kills aimed at a compaction's files: ${stats.compactionsSeen}; extra runs ${extraRuns}; ` +
       `most jobs started on disk at one kill: ${stats.maxStartedAtKill} (the child runs 2 threads × workerConcurrency 4, prefetch 2); jobs on disk ${jobs.size}`,
   );
-  console.log(`kills: ${stats.kills}, acknowledged: ${acked.size}, lost: ${lost}, duplicates: ${duplicates} (in flight at kill: ${inFlightAtKill.size})`);
-  console.log(`time: ${(totalMs / 1000).toFixed(1)} s (kill loop ${(loopMs / 1000).toFixed(1)} s, of which reading the data dir after each process ${(readMs / 1000).toFixed(1)} s; final run ${(finalMs / 1000).toFixed(1)} s)`);
+  console.log(
+    `kills: ${stats.kills}, acknowledged: ${acked.size}, lost: ${lost}, duplicates: ${duplicates} (in flight at kill: ${inFlightAtKill.size})`,
+  );
+  console.log(
+    `time: ${(totalMs / 1000).toFixed(1)} s (kill loop ${(loopMs / 1000).toFixed(1)} s, of which reading the data dir after each process ${(readMs / 1000).toFixed(1)} s; final run ${(finalMs / 1000).toFixed(1)} s)`,
+  );
 
   const changed = await changedSince(join(ROOT, 'src'), began);
   if (changed.length > 0) {
-    console.log(`note: ${changed.length} file(s) under src/ changed during the run (children started after a change ran the new code): ${changed.slice(0, 10).join(', ')}`);
+    console.log(
+      `note: ${changed.length} file(s) under src/ changed during the run (children started after a change ran the new code): ${changed.slice(0, 10).join(', ')}`,
+    );
   }
   if (violations.length > 0) {
     console.error(`\n${violations.length} violation(s):`);

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCeleriac } from '../../src/index.js';
 
-const { values } = parseArgs({ options: { jobs: { type: 'string', default: '1000000' }, senders: { type: 'string', default: '4' }, batch: { type: 'string', default: '500' } } });
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '1000000' },
+    senders: { type: 'string', default: '4' },
+    batch: { type: 'string', default: '500' },
+  },
+});
 const N = Number(values.jobs);
 const SENDERS = Number(values.senders);
 const BATCH = Number(values.batch);
@@ -36,19 +42,25 @@ await Promise.all(
       const argsList: unknown[][] = [];
       for (let k = 0; k < BATCH && i + k * SENDERS < N; k++) argsList.push([payload(i + k * SENDERS)]);
       // Every tenth batch goes as concurrent single sends, the rest as one bulk call.
-      const handles = (i / (SENDERS * BATCH)) % 10 === 0 ? await Promise.all(argsList.map((a) => app.send('load.noop', a))) : await app.sendMany('load.noop', argsList);
+      const handles =
+        (i / (SENDERS * BATCH)) % 10 === 0
+          ? await Promise.all(argsList.map((a) => app.send('load.noop', a)))
+          : await app.sendMany('load.noop', argsList);
       for (const h of handles) mine.push(h.id);
       sent += handles.length;
-      if (sent % 100_000 < BATCH) console.log(`sent ${sent} (${((performance.now() - t0) / 1000).toFixed(1)} s, rss ${mb(process.memoryUsage().rss)})`);
+      if (sent % 100_000 < BATCH)
+        console.log(`sent ${sent} (${((performance.now() - t0) / 1000).toFixed(1)} s, rss ${mb(process.memoryUsage().rss)})`);
     }
   }),
 );
 const sentAt = performance.now();
 await app.idle();
 const doneAt = performance.now();
-const counts = (await app.counts());
+const counts = await app.counts();
 await app.close();
-console.log(`all sent in ${((sentAt - t0) / 1000).toFixed(1)} s; all finished ${((doneAt - t0) / 1000).toFixed(1)} s after start; ${counts.succeeded} succeeded`);
+console.log(
+  `all sent in ${((sentAt - t0) / 1000).toFixed(1)} s; all finished ${((doneAt - t0) / 1000).toFixed(1)} s after start; ${counts.succeeded} succeeded`,
+);
 
 const r0 = performance.now();
 const again = await createCeleriac({ dir, tasks, logger: false });
@@ -57,7 +69,7 @@ let missing = 0;
 let notSucceeded = 0;
 for (const list of ids) {
   for (const id of list) {
-    const info = (await again.get(id));
+    const info = await again.get(id);
     if (!info) missing++;
     else if (info.state !== 'succeeded') notSucceeded++;
   }

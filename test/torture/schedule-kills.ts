@@ -41,7 +41,15 @@ function spawnChild(dir: string, runs: string): { child: ChildProcess; ready: Pr
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function scheduleKills({ kills, seed, onKill }: { kills: number; seed: number; onKill?: (n: number) => void }): Promise<KillReport> {
+export async function scheduleKills({
+  kills,
+  seed,
+  onKill,
+}: {
+  kills: number;
+  seed: number;
+  onKill?: (n: number) => void;
+}): Promise<KillReport> {
   let rs = seed >>> 0;
   const random = () => {
     rs = (Math.imul(rs, 1664525) + 1013904223) >>> 0;
@@ -85,7 +93,8 @@ export async function scheduleKills({ kills, seed, onKill }: { kills: number; se
       for (let t = slots[i - 1]! + 1000; t < slots[i]!; t += 1000) missed.push(new Date(t).toISOString());
     }
     if (slots.length < 2) violations.push(`only ${slots.length} slot(s) on record`);
-    else if (slots[0]! - firstStart > 60_000) violations.push(`the first slot ${new Date(slots[0]!).toISOString()} is long after the first start`);
+    else if (slots[0]! - firstStart > 60_000)
+      violations.push(`the first slot ${new Date(slots[0]!).toISOString()} is long after the first start`);
     const firstRuns = new Map<string, number>();
     for (const r of await readRuns(runs)) if (r.attempt === 1) firstRuns.set(r.id, (firstRuns.get(r.id) ?? 0) + 1);
     const sentTwice = [...firstRuns].filter(([, n]) => n > 1).map(([id]) => id);
@@ -105,7 +114,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const began = Date.now();
   const report = await scheduleKills({ kills: arg('kills', 50), seed, onKill: (n) => process.stderr.write(`\rkills: ${n}`) });
   process.stderr.write('\n');
-  console.log(`seed ${seed}: kills ${report.kills}, slots ${report.slots}, missed ${report.missed.length}, sent twice ${report.sentTwice.length}, in ${Math.round((Date.now() - began) / 1000)} s`);
-  for (const v of [...report.violations, ...report.missed.map((m) => `missed ${m}`), ...report.sentTwice.map((s) => `sent twice ${s}`)]) console.error(`  - ${v}`);
+  console.log(
+    `seed ${seed}: kills ${report.kills}, slots ${report.slots}, missed ${report.missed.length}, sent twice ${report.sentTwice.length}, in ${Math.round((Date.now() - began) / 1000)} s`,
+  );
+  for (const v of [...report.violations, ...report.missed.map((m) => `missed ${m}`), ...report.sentTwice.map((s) => `sent twice ${s}`)])
+    console.error(`  - ${v}`);
   process.exit(report.violations.length + report.missed.length + report.sentTwice.length === 0 ? 0 : 1);
 }

@@ -1,6 +1,15 @@
 // Compiled (never run) by test/types.test.ts: every @ts-expect-error must be an error,
 // every other line must compile. If typed sends stop checking arguments, tsc fails.
-import { task, type Celeriac, type CeleriacClient, type JobHandle, type JobInfo, type JobState, type TaskArgs, type TaskResult } from '../../src/index.js';
+import {
+  task,
+  type Celeriac,
+  type CeleriacClient,
+  type JobHandle,
+  type JobInfo,
+  type JobState,
+  type TaskArgs,
+  type TaskResult,
+} from '../../src/index.js';
 
 export const echo = task('types.echo', (message: string, times: number) => message.repeat(times));
 export const fetchSize = task('types.size', async (url: string) => ({ url, bytes: url.length }));
@@ -15,7 +24,10 @@ export async function usage(): Promise<void> {
   const size: { url: string; bytes: number } = await (await fetchSize.send(app, ['x'])).result();
   const byName = await app.send<string>('types.echo', ['untyped', 1]);
   const alsoText: string = await byName.result();
-  const many = await app.sendMany(echo, [['a', 1], ['b', 2]]);
+  const many = await app.sendMany(echo, [
+    ['a', 1],
+    ['b', 2],
+  ]);
   const manyWithIds = await app.sendMany(echo, [['a', 1], { args: ['b', 2], id: 'b', countdown: 5 }], { priority: 1 });
   const manyTexts: string[] = await Promise.all(manyWithIds.map((m) => m.result()));
   const manyByName = await app.sendMany<number>('types.size', [['x'], { args: ['y'], id: 'y' }]);

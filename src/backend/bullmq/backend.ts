@@ -19,7 +19,20 @@ import type { Backend, BackendContext } from '../types.js';
 import type { BrokerUrl } from './broker-url.js';
 import { brokerParts, type BrokerParts } from './connect.js';
 import { fromBullId, toBullId } from './job-id.js';
-import { endingText, jobInfoOf, maxRetriesOf, outcomeOfEnding, parseResult, readEnding, resultText, stateOf, toBullPriority, toData, type Ending, type JobData } from './job-data.js';
+import {
+  endingText,
+  jobInfoOf,
+  maxRetriesOf,
+  outcomeOfEnding,
+  parseResult,
+  readEnding,
+  resultText,
+  stateOf,
+  toBullPriority,
+  toData,
+  type Ending,
+  type JobData,
+} from './job-data.js';
 import { openMarks, type Marks } from './marks.js';
 import { assertDurable, checkBroker } from './probe.js';
 import { ResultWaiters } from './result-waiters.js';
@@ -55,14 +68,27 @@ export async function openBullMQBackend(ctx: BackendContext, o: BullMQBackendOpt
     return backend;
   } catch (err) {
     await Promise.allSettled([parts.queue.close(), parts.events.close(), parts.producer.close()]);
-    throw err instanceof CeleriacError ? err : new CeleriacError('BROKER_UNREACHABLE', `${o.where}: the broker ${o.broker.masked} did not open the queue "${o.queue}": ${(err as Error).message}`, { cause: err });
+    throw err instanceof CeleriacError
+      ? err
+      : new CeleriacError(
+          'BROKER_UNREACHABLE',
+          `${o.where}: the broker ${o.broker.masked} did not open the queue "${o.queue}": ${(err as Error).message}`,
+          { cause: err },
+        );
   }
 }
 
 export class BullMQBackend implements Backend {
   readonly kind;
   readonly location: string;
-  readonly recovery: RecoveryReport = { snapshotJobs: 0, replayedRecords: 0, interrupted: 0, droppedResults: 0, loadMs: 0, found: { pending: 0, retrying: 0, finished: 0 } };
+  readonly recovery: RecoveryReport = {
+    snapshotJobs: 0,
+    replayedRecords: 0,
+    interrupted: 0,
+    droppedResults: 0,
+    loadMs: 0,
+    found: { pending: 0, retrying: 0, finished: 0 },
+  };
   private readonly waiters = new ResultWaiters();
   /** Jobs this host runs now, by celeriac id. */
   private readonly running = new Map<string, WireJob>();
@@ -99,9 +125,15 @@ export class BullMQBackend implements Backend {
     ev.on('delayed', ({ jobId }) => this.tell('retrying', jobId));
     ev.on('error', (err) => this.ctx.log.warn(`broker ${this.o.broker.masked}: queue events: ${err.message}`));
     this.parts.queue.on('error', (err) => this.ctx.log.warn(`broker ${this.o.broker.masked}: ${err.message}`));
-    void ev.run().catch((err: unknown) => this.ctx.log.error(`broker ${this.o.broker.masked}: queue events stopped: ${(err as Error).message}`));
+    void ev
+      .run()
+      .catch((err: unknown) => this.ctx.log.error(`broker ${this.o.broker.masked}: queue events stopped: ${(err as Error).message}`));
     const c = await this.parts.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
-    this.recovery.found = { pending: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c.active ?? 0), retrying: 0, finished: (c.completed ?? 0) + (c.failed ?? 0) };
+    this.recovery.found = {
+      pending: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c.active ?? 0),
+      retrying: 0,
+      finished: (c.completed ?? 0) + (c.failed ?? 0),
+    };
   }
 
   // --- sending --------------------------------------------------------------------
@@ -113,12 +145,19 @@ export class BullMQBackend implements Backend {
 
   /** Workflows keep their links in the file journal; on a broker they are not durable yet, so they are refused rather than half-kept. */
   async sendWorkflow(): Promise<WorkflowHandle> {
-    throw new CeleriacError('NOT_SUPPORTED', `sendWorkflow(): workflows run on the file backend only for now; with broker ${this.o.broker.masked}, chain the tasks by sending the next one from inside a task`);
+    throw new CeleriacError(
+      'NOT_SUPPORTED',
+      `sendWorkflow(): workflows run on the file backend only for now; with broker ${this.o.broker.masked}, chain the tasks by sending the next one from inside a task`,
+    );
   }
 
   async accept(jobs: NewJob[], hint?: { fresh?: boolean[] }): Promise<boolean[]> {
     const routed = jobs.find((j) => j.queue !== undefined && j.queue !== DEFAULT_QUEUE);
-    if (routed) throw new CeleriacError('NOT_SUPPORTED', `send(${routed.task}): queue "${routed.queue}": per-job queues run on the file backend only for now; on a broker, give each group of workers its own createCeleriac({ broker, queue })`);
+    if (routed)
+      throw new CeleriacError(
+        'NOT_SUPPORTED',
+        `send(${routed.task}): queue "${routed.queue}": per-job queues run on the file backend only for now; on a broker, give each group of workers its own createCeleriac({ broker, queue })`,
+      );
     this.ctx.assertOpen();
     if (this.closed) throw new CeleriacError('APP_CLOSED', 'the app is closing or closed: it accepts no new jobs');
     const work = this.add(jobs, hint?.fresh);
@@ -137,12 +176,22 @@ export class BullMQBackend implements Backend {
     const items = jobs.map((job, i) => ({
       name: job.task,
       data: toData(job, `${batch}.${i}`),
-      opts: { jobId: toBullId(job.id), priority: toBullPriority(job.priority), delay: Math.max(0, job.runAt - now), removeOnComplete: keep, removeOnFail: keep },
+      opts: {
+        jobId: toBullId(job.id),
+        priority: toBullPriority(job.priority),
+        delay: Math.max(0, job.runAt - now),
+        removeOnComplete: keep,
+        removeOnFail: keep,
+      },
     }));
     try {
       await this.parts.queue.addBulk(items);
     } catch (err) {
-      throw new CeleriacError('BROKER_FAILED', `the broker ${this.o.broker.masked} refused ${jobs.length} job(s): ${(err as Error).message}. Whether they were written cannot be known: send again with the same ids (ids dedupe)`, { cause: err });
+      throw new CeleriacError(
+        'BROKER_FAILED',
+        `the broker ${this.o.broker.masked} refused ${jobs.length} job(s): ${(err as Error).message}. Whether they were written cannot be known: send again with the same ids (ids dedupe)`,
+        { cause: err },
+      );
     }
     // A known id creates nothing: the job under it keeps the nonce of the send that created it.
     // A random id drawn here cannot be known: no look-up for it.
@@ -161,7 +210,9 @@ export class BullMQBackend implements Backend {
     // A job this host ran: its waiters here need not wait for the broker to tell it back.
     // The Worker says 'completed' once the broker has the result, so nothing is told early.
     this.worker.on('completed', (job, returnvalue) => this.settleLocally(job.id!, returnvalue));
-    this.working = this.worker.run().catch((err: unknown) => this.ctx.log.error(`broker ${this.o.broker.masked}: the worker stopped: ${(err as Error).message}`));
+    this.working = this.worker
+      .run()
+      .catch((err: unknown) => this.ctx.log.error(`broker ${this.o.broker.masked}: the worker stopped: ${(err as Error).message}`));
     await this.worker.waitUntilReady();
   }
 
@@ -171,7 +222,14 @@ export class BullMQBackend implements Backend {
     if (d.cancelledAt !== undefined || this.cancelled.has(id)) throw new Ended({ celeriac: 'cancelled', task: job.name });
     if (d.expiresAt && Date.now() >= d.expiresAt) throw new Ended({ celeriac: 'expired', task: job.name });
     if (!this.ctx.task(job.name)) {
-      throw new Ended({ celeriac: 'failed', task: job.name, error: { name: 'UnknownTask', message: `task "${job.name}" is not defined on the host that took job ${id}: every host sharing the queue needs the same task modules` } });
+      throw new Ended({
+        celeriac: 'failed',
+        task: job.name,
+        error: {
+          name: 'UnknownTask',
+          message: `task "${job.name}" is not defined on the host that took job ${id}: every host sharing the queue needs the same task modules`,
+        },
+      });
     }
     const recovered = d.recovered === true || job.stalledCounter > (d.stalls ?? 0);
     const wire: WireJob = { seq: 0, id, task: job.name, args: d.args, attempt: job.attemptsStarted, retries: d.retries, recovered };
@@ -205,9 +263,23 @@ export class BullMQBackend implements Backend {
   }
 
   /** celeriac's retry: new data (args, count, error), then BullMQ's delayed set until runAt. */
-  private async retryLater(job: Job<JobData, string>, token: string | undefined, runAt: number, error: SerializedError, args: string | undefined): Promise<never> {
+  private async retryLater(
+    job: Job<JobData, string>,
+    token: string | undefined,
+    runAt: number,
+    error: SerializedError,
+    args: string | undefined,
+  ): Promise<never> {
     const d = job.data;
-    const next: JobData = { ...d, args: args ?? d.args, retries: d.retries + 1, runAt, error, stalls: job.stalledCounter, recovered: false };
+    const next: JobData = {
+      ...d,
+      args: args ?? d.args,
+      retries: d.retries + 1,
+      runAt,
+      error,
+      stalls: job.stalledCounter,
+      recovered: false,
+    };
     await job.updateData(next);
     await job.moveToDelayed(Math.max(runAt, Date.now()), token);
     throw new DelayedError();
@@ -255,25 +327,41 @@ export class BullMQBackend implements Backend {
 
   private tell(type: 'received' | 'started' | 'retrying', bullId: string): void {
     if (!this.ctx.wants(type)) return;
-    void this.tellWith(type, bullId, (e, job) => {
-      if (type === 'started') e.recovered = job.data.recovered === true || job.stalledCounter > (job.data.stalls ?? 0);
-      if (type === 'received' && job.data.runAt > job.data.createdAt) e.runAt = new Date(job.data.runAt);
-      if (type === 'retrying') {
-        e.runAt = new Date(job.data.runAt);
-        if (job.data.error) e.error = job.data.error;
-      }
-    }, type === 'retrying' ? (job) => job.data.retries > 0 && job.attemptsStarted > 0 : undefined);
+    void this.tellWith(
+      type,
+      bullId,
+      (e, job) => {
+        if (type === 'started') e.recovered = job.data.recovered === true || job.stalledCounter > (job.data.stalls ?? 0);
+        if (type === 'received' && job.data.runAt > job.data.createdAt) e.runAt = new Date(job.data.runAt);
+        if (type === 'retrying') {
+          e.runAt = new Date(job.data.runAt);
+          if (job.data.error) e.error = job.data.error;
+        }
+      },
+      type === 'retrying' ? (job) => job.data.retries > 0 && job.attemptsStarted > 0 : undefined,
+    );
   }
 
   /** Build the event from the job as the broker has it now (only when someone listens); told in the order heard. */
-  private tellWith(type: CeleriacEvent['type'], bullId: string, fill: (e: CeleriacEvent, job: Job<JobData, string>) => unknown, only?: (job: Job<JobData, string>) => boolean): Promise<void> {
+  private tellWith(
+    type: CeleriacEvent['type'],
+    bullId: string,
+    fill: (e: CeleriacEvent, job: Job<JobData, string>) => unknown,
+    only?: (job: Job<JobData, string>) => boolean,
+  ): Promise<void> {
     const reading = this.parts.queue.getJob(bullId);
     reading.catch(() => {});
     this.telling = this.telling.then(() => this.tellOne(type, bullId, reading, fill, only));
     return this.telling;
   }
 
-  private async tellOne(type: CeleriacEvent['type'], bullId: string, reading: Promise<Job<JobData, string> | undefined>, fill: (e: CeleriacEvent, job: Job<JobData, string>) => unknown, only?: (job: Job<JobData, string>) => boolean): Promise<void> {
+  private async tellOne(
+    type: CeleriacEvent['type'],
+    bullId: string,
+    reading: Promise<Job<JobData, string> | undefined>,
+    fill: (e: CeleriacEvent, job: Job<JobData, string>) => unknown,
+    only?: (job: Job<JobData, string>) => boolean,
+  ): Promise<void> {
     try {
       const job = await reading;
       if (!job || (only && !only(job))) return;
@@ -329,7 +417,13 @@ export class BullMQBackend implements Backend {
       () => new CeleriacError('RESULT_TIMEOUT', `job ${id}: no result within ${timeoutMs} ms (the job goes on)`),
       async (w) => {
         const found = await this.read(id);
-        if (!found) return w.reject(new CeleriacError('RESULT_GONE', `job ${id} is unknown: never sent to ${this.location}, or finished longer ago than resultTtl and dropped`));
+        if (!found)
+          return w.reject(
+            new CeleriacError(
+              'RESULT_GONE',
+              `job ${id} is unknown: never sent to ${this.location}, or finished longer ago than resultTtl and dropped`,
+            ),
+          );
         const { job, state } = found;
         if (state === 'succeeded') w.resolve(parseResult(job.returnvalue));
         else if (state === 'cancelled') w.reject(outcomeOfEnding(id, job.name, { celeriac: 'cancelled' }));
@@ -342,9 +436,15 @@ export class BullMQBackend implements Backend {
   /** Jobs on record: BullMQ lists them by state; the page is cut here, newest first. */
   async list(q: ParsedListOptions): Promise<JobPage> {
     const infos = await this.all();
-    const before = (a: JobInfo, b: { createdAt: number; id: string }) => (a.createdAt.getTime() !== b.createdAt ? a.createdAt.getTime() > b.createdAt : a.id > b.id);
+    const before = (a: JobInfo, b: { createdAt: number; id: string }) =>
+      a.createdAt.getTime() !== b.createdAt ? a.createdAt.getTime() > b.createdAt : a.id > b.id;
     const matching = infos
-      .filter((j) => (q.state === undefined || j.state === q.state) && (q.task === undefined || j.task === q.task) && (!q.after || before(j, q.after) === false))
+      .filter(
+        (j) =>
+          (q.state === undefined || j.state === q.state) &&
+          (q.task === undefined || j.task === q.task) &&
+          (!q.after || before(j, q.after) === false),
+      )
       .sort((a, b) => (before(a, { createdAt: b.createdAt.getTime(), id: b.id }) ? -1 : 1));
     const jobs = matching.slice(0, q.limit);
     const page: JobPage = { jobs };
@@ -371,7 +471,9 @@ export class BullMQBackend implements Backend {
   async idle(): Promise<void> {
     for (;;) {
       if (this.running.size === 0 && this.accepting.size === 0) {
-        const c = this.worker ? await this.parts.queue.getJobCounts('waiting', 'prioritized', 'active') : { waiting: 0, prioritized: 0, active: 0 };
+        const c = this.worker
+          ? await this.parts.queue.getJobCounts('waiting', 'prioritized', 'active')
+          : { waiting: 0, prioritized: 0, active: 0 };
         if ((c.waiting ?? 0) + (c.prioritized ?? 0) + (c.active ?? 0) === 0 && this.running.size === 0) return;
       }
       await new Promise((r) => setTimeout(r, 20));
@@ -405,7 +507,9 @@ export class BullMQBackend implements Backend {
       try {
         // A broker that is gone cannot take the jobs back: stop waiting for it a little after the deadline.
         if (!(await settlesBy(Promise.all([stopping, this.working]), () => deadline() + BROKER_GRACE_MS))) {
-          this.ctx.log.warn(`broker ${this.o.broker.masked} did not answer while closing: the jobs this host held run again on another host once their locks lapse`);
+          this.ctx.log.warn(
+            `broker ${this.o.broker.masked} did not answer while closing: the jobs this host held run again on another host once their locks lapse`,
+          );
           await settlesBy(this.worker.close(true), () => Date.now() + BROKER_GRACE_MS);
         }
       } finally {
@@ -413,7 +517,9 @@ export class BullMQBackend implements Backend {
       }
     }
     await this.ctx.pool.close();
-    this.waiters.rejectAll(new CeleriacError('APP_CLOSED', 'the app closed while waiting for this result; the job goes on (ask again after a restart)'));
+    this.waiters.rejectAll(
+      new CeleriacError('APP_CLOSED', 'the app closed while waiting for this result; the job goes on (ask again after a restart)'),
+    );
     const parts = [this.parts.events, this.parts.producer, this.parts.queue];
     if (!(await settlesBy(Promise.allSettled([...parts.map((p) => p.close()), this.marks.close()]), () => Date.now() + BROKER_GRACE_MS))) {
       await Promise.allSettled(parts.map((p) => p.disconnect()));

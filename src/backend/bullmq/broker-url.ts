@@ -34,18 +34,27 @@ export function maskUrl(text: string): string {
 
 export function parseBrokerUrl(value: unknown, where: string): BrokerUrl {
   if (typeof value !== 'string' || value === '') {
-    throw new CeleriacError('INVALID_CONFIG', `${where}: "broker" must be a URL such as redis://host:6379 or postgres://user@host:5432/db, got ${JSON.stringify(value) ?? typeof value}`);
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      `${where}: "broker" must be a URL such as redis://host:6379 or postgres://user@host:5432/db, got ${JSON.stringify(value) ?? typeof value}`,
+    );
   }
   let u: URL;
   try {
     u = new URL(value);
   } catch {
-    throw new CeleriacError('INVALID_CONFIG', `${where}: "broker" is not a URL: ${maskUrl(value)} (expected redis://host:6379 or postgres://user@host:5432/db)`);
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      `${where}: "broker" is not a URL: ${maskUrl(value)} (expected redis://host:6379 or postgres://user@host:5432/db)`,
+    );
   }
   const masked = maskUrl(value);
   const kind = SCHEMES[u.protocol];
   if (!kind) {
-    throw new CeleriacError('INVALID_CONFIG', `${where}: "broker" ${masked} has the scheme "${u.protocol.slice(0, -1)}"; celeriac runs on redis:// (or rediss://) and postgres:// (or postgresql://) brokers. Leave "broker" out to keep jobs in the data dir.`);
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      `${where}: "broker" ${masked} has the scheme "${u.protocol.slice(0, -1)}"; celeriac runs on redis:// (or rediss://) and postgres:// (or postgresql://) brokers. Leave "broker" out to keep jobs in the data dir.`,
+    );
   }
   if (!u.hostname) throw new CeleriacError('INVALID_CONFIG', `${where}: "broker" ${masked} names no host`);
   const port = u.port ? Number(u.port) : kind === 'redis' ? 6379 : 5432;
@@ -54,7 +63,11 @@ export function parseBrokerUrl(value: unknown, where: string): BrokerUrl {
     const text = u.searchParams.get(name);
     if (text === null) continue;
     const ms = Number(text);
-    if (!Number.isInteger(ms) || ms < 100) throw new CeleriacError('INVALID_CONFIG', `${where}: "broker" ${masked}: ${name} must be a whole number of milliseconds ≥ 100, got ${JSON.stringify(text)}`);
+    if (!Number.isInteger(ms) || ms < 100)
+      throw new CeleriacError(
+        'INVALID_CONFIG',
+        `${where}: "broker" ${masked}: ${name} must be a whole number of milliseconds ≥ 100, got ${JSON.stringify(text)}`,
+      );
     stall[name] = ms;
     u.searchParams.delete(name);
   }
@@ -65,7 +78,10 @@ export function parseBrokerUrl(value: unknown, where: string): BrokerUrl {
 export function checkQueueName(value: unknown, where: string): string {
   if (value === undefined) return 'celeriac';
   if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]{1,100}$/.test(value)) {
-    throw new CeleriacError('INVALID_CONFIG', `${where}: "queue" must be 1 to 100 letters, digits, '_', '.' or '-', got ${JSON.stringify(value) ?? typeof value}`);
+    throw new CeleriacError(
+      'INVALID_CONFIG',
+      `${where}: "queue" must be 1 to 100 letters, digits, '_', '.' or '-', got ${JSON.stringify(value) ?? typeof value}`,
+    );
   }
   return value;
 }

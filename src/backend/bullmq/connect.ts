@@ -51,7 +51,8 @@ export function brokerParts(b: BrokerUrl, name: string): BrokerParts {
       queue: new Queue<JobData, string>(name, { connection }),
       events: new QueueEvents(name, { connection, autorun: false }),
       producer: new QueueEventsProducer(name, { connection }),
-      worker: (processor, concurrency, stall) => new Worker<JobData, string>(name, processor, { connection, concurrency, autorun: false, maxStalledCount: MAX_STALLS, ...stall }),
+      worker: (processor, concurrency, stall) =>
+        new Worker<JobData, string>(name, processor, { connection, concurrency, autorun: false, maxStalledCount: MAX_STALLS, ...stall }),
     };
   }
   // Each class opens its own pool; the first one to connect creates BullMQ's schema.
@@ -61,6 +62,11 @@ export function brokerParts(b: BrokerUrl, name: string): BrokerParts {
     events: new QueueEvents(name, { connection, autorun: false }, createPostgresBackend),
     producer: new QueueEventsProducer(name, { connection }, createPostgresBackend),
     worker: (processor, concurrency, stall) =>
-      new Worker(name, processor as Processor, { connection, concurrency, autorun: false, maxStalledCount: MAX_STALLS, ...stall }, createPostgresBackend) as unknown as BrokerWorker,
+      new Worker(
+        name,
+        processor as Processor,
+        { connection, concurrency, autorun: false, maxStalledCount: MAX_STALLS, ...stall },
+        createPostgresBackend,
+      ) as unknown as BrokerWorker,
   };
 }

@@ -45,7 +45,15 @@ export function toBullPriority(priority: number): number {
 }
 
 export function toData(job: NewJob, nonce: string): JobData {
-  const data: JobData = { args: job.args, createdAt: job.createdAt, runAt: job.runAt, expiresAt: job.expiresAt, priority: job.priority, retries: 0, nonce };
+  const data: JobData = {
+    args: job.args,
+    createdAt: job.createdAt,
+    runAt: job.runAt,
+    expiresAt: job.expiresAt,
+    priority: job.priority,
+    retries: 0,
+    nonce,
+  };
   if (job.maxRetries !== undefined) data.maxRetries = job.maxRetries === Number.POSITIVE_INFINITY ? -1 : job.maxRetries;
   if (job.retryDelay !== undefined) data.retryDelay = job.retryDelay;
   if (job.slot !== undefined) data.slot = job.slot;
@@ -60,7 +68,9 @@ export function maxRetriesOf(data: JobData): number | undefined {
  * How a job that did not succeed ends, as BullMQ's failedReason: a JSON object, so that
  * a cancel or an expiry reads back as such and a task's error keeps its name and stack.
  */
-export type Ending = ({ celeriac: 'failed'; error: SerializedError } | { celeriac: 'cancelled' } | { celeriac: 'expired' }) & { task?: string };
+export type Ending = ({ celeriac: 'failed'; error: SerializedError } | { celeriac: 'cancelled' } | { celeriac: 'expired' }) & {
+  task?: string;
+};
 
 export function endingText(ending: Ending): string {
   return JSON.stringify(ending);

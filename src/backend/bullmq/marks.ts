@@ -24,11 +24,18 @@ export async function openMarks(b: BrokerUrl, queueName: string, queue: BrokerQu
   const pool = new pg.Pool({ connectionString: b.url, max: 2 });
   // An idle connection the server drops (a restart) is replaced at the next query; without a listener it would crash the process.
   pool.on('error', () => {});
-  await pool.query('CREATE TABLE IF NOT EXISTS celeriac_marks (queue text NOT NULL, key text NOT NULL, value text NOT NULL, PRIMARY KEY (queue, key))');
+  await pool.query(
+    'CREATE TABLE IF NOT EXISTS celeriac_marks (queue text NOT NULL, key text NOT NULL, value text NOT NULL, PRIMARY KEY (queue, key))',
+  );
   return {
-    read: async (key) => (await pool.query<{ value: string }>('SELECT value FROM celeriac_marks WHERE queue = $1 AND key = $2', [queueName, key])).rows[0]?.value,
+    read: async (key) =>
+      (await pool.query<{ value: string }>('SELECT value FROM celeriac_marks WHERE queue = $1 AND key = $2', [queueName, key])).rows[0]
+        ?.value,
     write: async (key, value) =>
-      void (await pool.query('INSERT INTO celeriac_marks (queue, key, value) VALUES ($1, $2, $3) ON CONFLICT (queue, key) DO UPDATE SET value = EXCLUDED.value', [queueName, key, value])),
+      void (await pool.query(
+        'INSERT INTO celeriac_marks (queue, key, value) VALUES ($1, $2, $3) ON CONFLICT (queue, key) DO UPDATE SET value = EXCLUDED.value',
+        [queueName, key, value],
+      )),
     close: () => pool.end(),
   };
 }

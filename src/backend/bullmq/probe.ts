@@ -31,7 +31,13 @@ export async function checkBroker(b: BrokerUrl, where: string): Promise<BrokerCh
 
 async function checkRedis(b: BrokerUrl, where: string): Promise<BrokerCheck[]> {
   const { Redis } = await import('ioredis');
-  const client = new Redis(b.url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new Redis(b.url, {
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   client.on('error', () => {}); // reported by connect() below
   try {
     await client.connect();
@@ -52,14 +58,38 @@ async function checkRedis(b: BrokerUrl, where: string): Promise<BrokerCheck[]> {
     const appendfsync = await get('appendfsync');
     const policy = await get('maxmemory-policy');
     return [
-      { name: 'appendonly', value: appendonly, ok: appendonly === 'yes', ...(appendonly === 'yes' ? {} : { advice: 'without the AOF, a restart of redis-server loses every job since the last RDB snapshot: set appendonly yes (redis.conf, or CONFIG SET appendonly yes then CONFIG REWRITE)' }) },
+      {
+        name: 'appendonly',
+        value: appendonly,
+        ok: appendonly === 'yes',
+        ...(appendonly === 'yes'
+          ? {}
+          : {
+              advice:
+                'without the AOF, a restart of redis-server loses every job since the last RDB snapshot: set appendonly yes (redis.conf, or CONFIG SET appendonly yes then CONFIG REWRITE)',
+            }),
+      },
       {
         name: 'appendfsync',
         value: appendfsync,
         ok: appendfsync === 'always',
-        ...(appendfsync === 'always' ? {} : { advice: appendfsync === 'everysec' ? 'everysec: a power loss or kernel crash may lose the jobs acknowledged in the last second (a redis-server crash alone loses none); set appendfsync always for celeriac\'s guarantee' : 'set appendfsync always: otherwise acknowledged jobs may be lost when the machine stops' }),
+        ...(appendfsync === 'always'
+          ? {}
+          : {
+              advice:
+                appendfsync === 'everysec'
+                  ? "everysec: a power loss or kernel crash may lose the jobs acknowledged in the last second (a redis-server crash alone loses none); set appendfsync always for celeriac's guarantee"
+                  : 'set appendfsync always: otherwise acknowledged jobs may be lost when the machine stops',
+            }),
       },
-      { name: 'maxmemory-policy', value: policy, ok: policy === 'noeviction', ...(policy === 'noeviction' ? {} : { advice: 'a full Redis may evict jobs instead of refusing new ones: set maxmemory-policy noeviction' }) },
+      {
+        name: 'maxmemory-policy',
+        value: policy,
+        ok: policy === 'noeviction',
+        ...(policy === 'noeviction'
+          ? {}
+          : { advice: 'a full Redis may evict jobs instead of refusing new ones: set maxmemory-policy noeviction' }),
+      },
     ];
   } finally {
     client.disconnect();
@@ -77,12 +107,29 @@ async function checkPostgres(b: BrokerUrl, where: string): Promise<BrokerCheck[]
     throw unreachable(b, where, err);
   }
   try {
-    const r = await client.query<{ v: string; fsync: string; sc: string }>("SELECT current_setting('server_version') AS v, current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc");
+    const r = await client.query<{ v: string; fsync: string; sc: string }>(
+      "SELECT current_setting('server_version') AS v, current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc",
+    );
     const row = r.rows[0]!;
     return [
-      { name: 'server_version', value: row.v, ok: Number.parseInt(row.v, 10) >= 13, ...(Number.parseInt(row.v, 10) >= 13 ? {} : { advice: 'BullMQ\'s PostgreSQL backend needs PostgreSQL 13 or later' }) },
-      { name: 'fsync', value: row.fsync, ok: row.fsync === 'on', ...(row.fsync === 'on' ? {} : { advice: 'fsync off: a crash of the machine can lose or corrupt jobs; set fsync = on' }) },
-      { name: 'synchronous_commit', value: row.sc, ok: row.sc !== 'off', ...(row.sc !== 'off' ? {} : { advice: 'synchronous_commit off: a crash may lose the last acknowledged jobs; set it to on' }) },
+      {
+        name: 'server_version',
+        value: row.v,
+        ok: Number.parseInt(row.v, 10) >= 13,
+        ...(Number.parseInt(row.v, 10) >= 13 ? {} : { advice: "BullMQ's PostgreSQL backend needs PostgreSQL 13 or later" }),
+      },
+      {
+        name: 'fsync',
+        value: row.fsync,
+        ok: row.fsync === 'on',
+        ...(row.fsync === 'on' ? {} : { advice: 'fsync off: a crash of the machine can lose or corrupt jobs; set fsync = on' }),
+      },
+      {
+        name: 'synchronous_commit',
+        value: row.sc,
+        ok: row.sc !== 'off',
+        ...(row.sc !== 'off' ? {} : { advice: 'synchronous_commit off: a crash may lose the last acknowledged jobs; set it to on' }),
+      },
     ];
   } finally {
     await client.end().catch(() => {});
@@ -93,6 +140,9 @@ async function checkPostgres(b: BrokerUrl, where: string): Promise<BrokerCheck[]
 export function assertDurable(b: BrokerUrl, where: string, checks: BrokerCheck[]): void {
   const aof = checks.find((c) => c.name === 'appendonly');
   if (aof && !aof.ok) {
-    throw new CeleriacError('BROKER_NOT_DURABLE', `${where}: the broker ${b.masked} runs without its append-only file (appendonly is ${aof.value}): ${aof.advice}. \`celeriac doctor --broker <url>\` checks the rest; nothing was sent.`);
+    throw new CeleriacError(
+      'BROKER_NOT_DURABLE',
+      `${where}: the broker ${b.masked} runs without its append-only file (appendonly is ${aof.value}): ${aof.advice}. \`celeriac doctor --broker <url>\` checks the rest; nothing was sent.`,
+    );
   }
 }

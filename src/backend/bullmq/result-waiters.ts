@@ -13,7 +13,13 @@ export class ResultWaiters {
   private readonly byId = new Map<string, Set<Waiter>>();
 
   /** Wait for `id`: `check` runs after the waiter is in place and may settle it at once. */
-  wait(id: string, timeoutMs: number | undefined, onTimeout: () => Error, check: (settle: { resolve(v: unknown): void; reject(e: Error): void }) => Promise<void>, recheckMs: number): Promise<unknown> {
+  wait(
+    id: string,
+    timeoutMs: number | undefined,
+    onTimeout: () => Error,
+    check: (settle: { resolve(v: unknown): void; reject(e: Error): void }) => Promise<void>,
+    recheckMs: number,
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       let recheck: NodeJS.Timeout | undefined;
       const done = () => {

@@ -115,9 +115,12 @@ export class FileBackend implements Backend {
     const report = this.store.report;
     const log = this.ctx.log;
     if (report.truncated) {
-      log.warn(`the journal's last record was torn (the previous process stopped mid-write): cut ${report.truncated.bytes} bytes at byte ${report.truncated.offset} of ${report.truncated.file}; every acknowledged job is intact`);
+      log.warn(
+        `the journal's last record was torn (the previous process stopped mid-write): cut ${report.truncated.bytes} bytes at byte ${report.truncated.offset} of ${report.truncated.file}; every acknowledged job is intact`,
+      );
     }
-    if (report.interrupted > 0) log.info(`${report.interrupted} job(s) were running when the previous process stopped: they will run again, flagged recovered`);
+    if (report.interrupted > 0)
+      log.info(`${report.interrupted} job(s) were running when the previous process stopped: they will run again, flagged recovered`);
     await this.inbox.start();
     if (this.store.failure) throw this.store.failure; // failed while it was read
     this.opened = true;
@@ -155,7 +158,12 @@ export class FileBackend implements Backend {
     }
     this.ctx.assertOpen();
     const startNow = job.runAt === 0 && this.dispatcher.claimNow(job);
-    const events: JobEvent[] = startNow ? [{ type: 'add', job }, { type: 'start', id, at: job.createdAt }] : [{ type: 'add', job }];
+    const events: JobEvent[] = startNow
+      ? [
+          { type: 'add', job },
+          { type: 'start', id, at: job.createdAt },
+        ]
+      : [{ type: 'add', job }];
     const committing = this.store.commit(events);
     this.accepting.set(id, committing);
     try {
@@ -238,17 +246,23 @@ export class FileBackend implements Backend {
           try {
             checkId('cancel', id);
           } catch {
-            throw new CeleriacError('INVALID_ARGS', `inbox cancel message: ids[${i}] is not a job id (${JSON.stringify(id) ?? String(id)}); no job of this message was cancelled`);
+            throw new CeleriacError(
+              'INVALID_ARGS',
+              `inbox cancel message: ids[${i}] is not a job id (${JSON.stringify(id) ?? String(id)}); no job of this message was cancelled`,
+            );
           }
         });
         for (const id of message.ids) await this.cancel(id);
         return;
       case 'purge': {
         const states = new Set(message.states);
-        for (const s of states) if (!(JOB_STATES as readonly string[]).includes(s)) throw new CeleriacError('INVALID_ARGS', `unknown job state "${s}" (states: ${JOB_STATES.join(', ')})`);
+        for (const s of states)
+          if (!(JOB_STATES as readonly string[]).includes(s))
+            throw new CeleriacError('INVALID_ARGS', `unknown job state "${s}" (states: ${JOB_STATES.join(', ')})`);
         const at = Date.now();
         const events: JobEvent[] = [];
-        for (const job of this.store.jobs.values()) if (FINISHED_STATES.has(job.state) && states.has(job.state)) events.push({ type: 'forget', id: job.id, at });
+        for (const job of this.store.jobs.values())
+          if (FINISHED_STATES.has(job.state) && states.has(job.state)) events.push({ type: 'forget', id: job.id, at });
         if (events.length) await this.store.commit(events);
         return;
       }
@@ -305,7 +319,10 @@ export class FileBackend implements Backend {
 
   result(id: string, timeoutMs?: number): Promise<unknown> {
     const job = this.store.jobs.get(id);
-    if (!job) return Promise.reject(new CeleriacError('RESULT_GONE', `job ${id} is unknown: never sent here, or finished longer ago than resultTtl and dropped`));
+    if (!job)
+      return Promise.reject(
+        new CeleriacError('RESULT_GONE', `job ${id} is unknown: never sent here, or finished longer ago than resultTtl and dropped`),
+      );
     if (this.failure && !FINISHED_STATES.has(job.state)) return Promise.reject(this.failure);
     return this.waiters.wait(job, timeoutMs);
   }

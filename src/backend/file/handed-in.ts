@@ -23,7 +23,10 @@ export function checkHandedIn(j: NewJob, index: number, ctx: Pick<BackendContext
   }
   const time = (v: unknown, name: string) => {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_INSTANT_MS) {
-      throw new CeleriacError('INVALID_SEND_OPTIONS', `${where}: ${name} must be epoch milliseconds within the range of a Date (0 to ${MAX_INSTANT_MS}), got ${JSON.stringify(v)}`);
+      throw new CeleriacError(
+        'INVALID_SEND_OPTIONS',
+        `${where}: ${name} must be epoch milliseconds within the range of a Date (0 to ${MAX_INSTANT_MS}), got ${JSON.stringify(v)}`,
+      );
     }
     return v;
   };
@@ -37,7 +40,8 @@ export function checkHandedIn(j: NewJob, index: number, ctx: Pick<BackendContext
     priority: Number.isInteger(j.priority) ? j.priority : task.priority,
   };
   if (j.maxRetries !== undefined) {
-    if (j.maxRetries !== null && !(Number.isInteger(j.maxRetries) && j.maxRetries >= -1)) throw new CeleriacError('INVALID_SEND_OPTIONS', `${where}: bad maxRetries`);
+    if (j.maxRetries !== null && !(Number.isInteger(j.maxRetries) && j.maxRetries >= -1))
+      throw new CeleriacError('INVALID_SEND_OPTIONS', `${where}: bad maxRetries`);
     // JSON has no Infinity: -1 (or null) stands for no limit.
     job.maxRetries = j.maxRetries === -1 || j.maxRetries === null ? Number.POSITIVE_INFINITY : j.maxRetries;
   }

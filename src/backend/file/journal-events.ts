@@ -16,7 +16,11 @@ const JOURNAL_TO_EVENT: Partial<Record<JournalEvent['type'], CeleriacEventType>>
 };
 
 /** Journal events just made durable and applied to `jobs`: tell the listeners. */
-export function emitApplied(events: readonly JournalEvent[], jobs: ReadonlyMap<string, JobRecord>, ctx: Pick<BackendContext, 'emit' | 'wants'>): void {
+export function emitApplied(
+  events: readonly JournalEvent[],
+  jobs: ReadonlyMap<string, JobRecord>,
+  ctx: Pick<BackendContext, 'emit' | 'wants'>,
+): void {
   for (const ev of events) {
     const type = JOURNAL_TO_EVENT[ev.type];
     if (!type || !ctx.wants(type)) continue;

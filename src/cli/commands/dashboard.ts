@@ -24,20 +24,30 @@ export const TOKEN_ENV = 'CELERIAC_DASHBOARD_TOKEN';
 /** A worker already runs on the dir: read it through its client socket, with the task list from the same task paths. */
 async function runningWorkerSource(s: Settings): Promise<{ source: DashboardSource; close: () => Promise<void> }> {
   const { tasks, plugins } = s.config;
-  const client = await createClient({ dir: s.dir, cwd: s.cwd, ...(tasks !== undefined ? { tasks } : {}), ...(plugins !== undefined ? { plugins } : {}) });
+  const client = await createClient({
+    dir: s.dir,
+    cwd: s.cwd,
+    ...(tasks !== undefined ? { tasks } : {}),
+    ...(plugins !== undefined ? { plugins } : {}),
+  });
   return { source: clientSource(client), close: async () => client.close() };
 }
 
 export async function dashboardCommand(s: Settings, flags: DashboardFlags): Promise<number> {
   const host = flags.host ?? '127.0.0.1';
   const port = flags.port === undefined ? 5555 : Number(flags.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got "${flags.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port must be an integer from 0 to 65535, got "${flags.port}"`);
   const token = flags.token ?? (process.env[TOKEN_ENV] || undefined);
   if (token !== undefined && (token.length < MIN_TOKEN_LENGTH || /\s/.test(token))) {
-    throw new UsageError(`${flags.token !== undefined ? '--token' : TOKEN_ENV} must be at least ${MIN_TOKEN_LENGTH} characters without spaces (try: openssl rand -base64 24)`);
+    throw new UsageError(
+      `${flags.token !== undefined ? '--token' : TOKEN_ENV} must be at least ${MIN_TOKEN_LENGTH} characters without spaces (try: openssl rand -base64 24)`,
+    );
   }
   if (!isLoopback(host) && token === undefined) {
-    throw new UsageError(`--host ${host}: refusing to listen beyond this machine without a token (anyone who reaches it could read every job's args and results); pass --token SECRET or set ${TOKEN_ENV}, or keep --host 127.0.0.1`);
+    throw new UsageError(
+      `--host ${host}: refusing to listen beyond this machine without a token (anyone who reaches it could read every job's args and results); pass --token SECRET or set ${TOKEN_ENV}, or keep --host 127.0.0.1`,
+    );
   }
   const holder = await lockHolder(s.dir);
   let close: () => Promise<void> = async () => undefined;
@@ -46,7 +56,9 @@ export async function dashboardCommand(s: Settings, flags: DashboardFlags): Prom
     const running = await runningWorkerSource(s);
     source = running.source;
     close = running.close;
-    console.log(`a worker${holder > 0 ? ` (pid ${holder})` : ''} runs on ${s.dir}: reading it through its socket (its worker threads and recovery report are not shown)`);
+    console.log(
+      `a worker${holder > 0 ? ` (pid ${holder})` : ''} runs on ${s.dir}: reading it through its socket (its worker threads and recovery report are not shown)`,
+    );
   } else {
     const { watch: _watch, ...config } = s.config;
     const app = await createCeleriac({ ...config, dir: s.dir, cwd: s.cwd, logger: false });

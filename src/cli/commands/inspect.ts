@@ -27,7 +27,12 @@ export async function tasksCommand(s: Settings, json: boolean): Promise<number> 
   const errors = found.problems.filter((p) => p.kind !== 'empty');
   if (json) console.log(JSON.stringify({ tasks: found.tasks, problems: found.problems }));
   else {
-    console.log(table(['TASK', 'MODULE', 'PLUGIN'], found.tasks.map((t: TaskManifestEntry) => [t.name, `${t.file}:${t.line}`, t.plugin ?? ''])));
+    console.log(
+      table(
+        ['TASK', 'MODULE', 'PLUGIN'],
+        found.tasks.map((t: TaskManifestEntry) => [t.name, `${t.file}:${t.line}`, t.plugin ?? '']),
+      ),
+    );
     for (const p of found.problems) process.stderr.write(`${p.kind === 'empty' ? 'warning' : 'error'}: ${p.message}\n`);
   }
   return errors.length ? EXIT.error : EXIT.ok;
@@ -43,12 +48,19 @@ interface Check {
 export async function doctorCommand(s: Settings, json: boolean): Promise<number> {
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
-  add({ ok: true, what: s.configFile ? `config file ${s.configFile} loads and its keys are valid` : 'no celeriac.config.* here: using flags and defaults' });
+  add({
+    ok: true,
+    what: s.configFile ? `config file ${s.configFile} loads and its keys are valid` : 'no celeriac.config.* here: using flags and defaults',
+  });
 
   const paths = taskPaths(s);
   const pluginNames = s.config.plugins ?? [];
   if (paths.length + pluginNames.length === 0) {
-    add({ ok: false, what: 'no task modules are configured', fix: 'set "tasks" (files or directories) or "plugins" in celeriac.config.ts, or pass --tasks PATH' });
+    add({
+      ok: false,
+      what: 'no task modules are configured',
+      fix: 'set "tasks" (files or directories) or "plugins" in celeriac.config.ts, or pass --tasks PATH',
+    });
   }
   let modules: string[] = [];
   try {
@@ -80,14 +92,21 @@ export async function doctorCommand(s: Settings, json: boolean): Promise<number>
     const found = await discoverTasks(modules, plugins);
     for (const p of found.problems) {
       const fix =
-        p.kind === 'import' ? 'fix the error at that line; the module must import cleanly on its own'
-        : p.kind === 'duplicate' ? 'rename one of the two tasks: names are unique across all modules and plugins'
-        : p.kind === 'empty' ? 'call task(...) at the top level of the module (and export it), or remove the module from the task paths'
-        : 'make taskImports() return module paths that resolve from the plugin module (e.g. "./tasks.js")';
+        p.kind === 'import'
+          ? 'fix the error at that line; the module must import cleanly on its own'
+          : p.kind === 'duplicate'
+            ? 'rename one of the two tasks: names are unique across all modules and plugins'
+            : p.kind === 'empty'
+              ? 'call task(...) at the top level of the module (and export it), or remove the module from the task paths'
+              : 'make taskImports() return module paths that resolve from the plugin module (e.g. "./tasks.js")';
       add({ ok: false, warn: p.kind === 'empty', what: p.message, fix });
     }
     const user = found.tasks.filter((t) => t.name !== 'celeriac.test');
-    add({ ok: user.length > 0, what: `${user.length} task(s) load in a worker thread: ${user.map((t) => t.name).join(', ') || 'none'}`, ...(user.length ? {} : { fix: 'see the problems above' }) });
+    add({
+      ok: user.length > 0,
+      what: `${user.length} task(s) load in a worker thread: ${user.map((t) => t.name).join(', ') || 'none'}`,
+      ...(user.length ? {} : { fix: 'see the problems above' }),
+    });
   }
 
   if (s.config.broker !== undefined) await brokerChecks(s.config.broker, add);
@@ -101,12 +120,27 @@ export async function doctorCommand(s: Settings, json: boolean): Promise<number>
       const counts = new Map<string, number>();
       for (const j of jobs.values()) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
       const waiting = [...jobs.values()].filter((j) => !FINISHED_STATES.has(j.state)).length;
-      add({ ok: true, what: `journal and snapshot read cleanly: ${jobs.size} job(s) (${[...counts].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}); ${waiting} not finished` });
+      add({
+        ok: true,
+        what: `journal and snapshot read cleanly: ${jobs.size} job(s) (${[...counts].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}); ${waiting} not finished`,
+      });
       if (waiting > 0 && !lock.live) {
-        add({ ok: false, warn: true, what: `${waiting} job(s) are waiting to run and no worker is running on ${s.dir}: nothing runs them until one starts`, fix: 'start a worker on this data dir: celeriac worker (or an app that calls start() on it)' });
+        add({
+          ok: false,
+          warn: true,
+          what: `${waiting} job(s) are waiting to run and no worker is running on ${s.dir}: nothing runs them until one starts`,
+          fix: 'start a worker on this data dir: celeriac worker (or an app that calls start() on it)',
+        });
       }
     } catch (err) {
-      add({ ok: false, what: `the data dir cannot be read: ${(err as Error).message}`, fix: err instanceof CeleriacError && err.code === 'CORRUPT_JOURNAL' ? 'move the damaged file aside (keep it), then restart; report the offset' : 'check permissions on the data dir' });
+      add({
+        ok: false,
+        what: `the data dir cannot be read: ${(err as Error).message}`,
+        fix:
+          err instanceof CeleriacError && err.code === 'CORRUPT_JOURNAL'
+            ? 'move the damaged file aside (keep it), then restart; report the offset'
+            : 'check permissions on the data dir',
+      });
     }
   } else {
     add({ ok: true, what: `data dir ${s.dir} does not exist yet: the first worker or send creates it` });
@@ -143,7 +177,7 @@ async function brokerChecks(url: string, add: (c: Check) => void): Promise<void>
   add({ ok: true, what: `broker ${broker.masked} answers` });
   for (const c of checks) {
     // everysec loses at most about a second of acknowledged jobs, and only when the machine stops: a warning.
-    const warn = !c.ok && (c.name === 'appendfsync' && c.value === 'everysec');
+    const warn = !c.ok && c.name === 'appendfsync' && c.value === 'everysec';
     add({ ok: c.ok, ...(warn ? { warn } : {}), what: `${c.name} is ${c.value}`, ...(c.advice ? { fix: c.advice } : {}) });
   }
 }
@@ -159,14 +193,22 @@ function lockCheck(dir: string, lock: Awaited<ReturnType<typeof inspectLock>>): 
       fix: `if no celeriac worker runs on ${left.host} any more (a replaced container gets a new hostname), release it: celeriac doctor --release-lock (refused while a worker on this machine holds the dir)`,
     };
   }
-  return { ok: true, what: `data dir ${dir} has no running worker (a LOCK left by pid ${left.pid}, which is gone: the next worker takes it over)` };
+  return {
+    ok: true,
+    what: `data dir ${dir} has no running worker (a LOCK left by pid ${left.pid}, which is gone: the next worker takes it over)`,
+  };
 }
 
 export async function releaseLockCommand(s: Settings, json: boolean): Promise<number> {
   if (!existsSync(s.dir)) throw new CeleriacError('INVALID_CONFIG', `data dir ${s.dir} does not exist: no lock to release`);
   const released = await releaseStaleLock(s.dir);
   if (json) console.log(JSON.stringify({ released: released ?? null }));
-  else console.log(released ? `released the LOCK of ${s.dir} left by pid ${released.pid} on ${released.host} (since ${released.since})` : `${s.dir} has no LOCK: nothing to release`);
+  else
+    console.log(
+      released
+        ? `released the LOCK of ${s.dir} left by pid ${released.pid} on ${released.host} (since ${released.since})`
+        : `${s.dir} has no LOCK: nothing to release`,
+    );
   return EXIT.ok;
 }
 
@@ -179,9 +221,14 @@ export async function repairCommand(s: Settings, json: boolean): Promise<number>
   }
   for (const f of report.files) {
     const lost = f.damaged.map((d) => `bytes ${d.offset}–${d.offset + d.bytes - 1}`).join(', ');
-    console.log(`${f.damaged.length || f.undecodable ? '✘' : '✔'} ${f.file}: ${f.keptRecords} record(s) intact${lost ? `; lost ${lost}` : ''}${f.undecodable ? `; ${f.undecodable} record(s) with a valid checksum did not decode` : ''}`);
+    console.log(
+      `${f.damaged.length || f.undecodable ? '✘' : '✔'} ${f.file}: ${f.keptRecords} record(s) intact${lost ? `; lost ${lost}` : ''}${f.undecodable ? `; ${f.undecodable} record(s) with a valid checksum did not decode` : ''}`,
+    );
   }
   if (report.clean) console.log(`\nno damage found: ${s.dir} was left as it was (${report.jobs} job(s)).`);
-  else console.log(`\nrepaired: ${report.jobs} job(s) kept in a fresh snapshot; the damaged files were copied to:\n${report.movedAside.map((f) => `  ${f}`).join('\n')}`);
+  else
+    console.log(
+      `\nrepaired: ${report.jobs} job(s) kept in a fresh snapshot; the damaged files were copied to:\n${report.movedAside.map((f) => `  ${f}`).join('\n')}`,
+    );
   return EXIT.ok;
 }

@@ -17,7 +17,12 @@ import { EXIT, UsageError, type Settings } from '../context.js';
 import { ago, table } from '../table.js';
 
 async function client(s: Settings): Promise<CeleriacClient> {
-  return createClient({ dir: s.dir, cwd: s.cwd, ...(s.config.tasks ? { tasks: s.config.tasks } : {}), ...(s.config.plugins ? { plugins: s.config.plugins } : {}) });
+  return createClient({
+    dir: s.dir,
+    cwd: s.cwd,
+    ...(s.config.tasks ? { tasks: s.config.tasks } : {}),
+    ...(s.config.plugins ? { plugins: s.config.plugins } : {}),
+  });
 }
 
 /** Ask the running worker over its socket; undefined when none answers. */
@@ -43,7 +48,13 @@ async function applyIfNoWorker(s: Settings): Promise<boolean> {
 async function waitApplied(file: string, ms = 10_000): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
-    if (!(await access(file).then(() => true, () => false))) return;
+    if (
+      !(await access(file).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new CeleriacError('RESULT_TIMEOUT', `the worker did not take ${file} within ${ms} ms: is it stuck?`);
@@ -69,11 +80,17 @@ function numberFlag(flag: string, value: string): number {
 
 function state(value: string | undefined): JobState | undefined {
   if (value === undefined) return undefined;
-  if (!(JOB_STATES as readonly string[]).includes(value)) throw new UsageError(`--state must be one of ${JOB_STATES.join(', ')}; got "${value}"`);
+  if (!(JOB_STATES as readonly string[]).includes(value))
+    throw new UsageError(`--state must be one of ${JOB_STATES.join(', ')}; got "${value}"`);
   return value as JobState;
 }
 
-export async function sendCommand(s: Settings, positionals: string[], flags: { id?: string; countdown?: string; eta?: string; expires?: string; priority?: string; queue?: string }, json: boolean): Promise<number> {
+export async function sendCommand(
+  s: Settings,
+  positionals: string[],
+  flags: { id?: string; countdown?: string; eta?: string; expires?: string; priority?: string; queue?: string },
+  json: boolean,
+): Promise<number> {
   const [name, argsJson, extra] = positionals;
   if (!name) throw new UsageError('send needs a task name: celeriac send NAME [ARGS_JSON]');
   if (extra !== undefined) throw new UsageError(`send takes one ARGS_JSON; got an extra argument "${extra}" (quote the JSON array)`);
@@ -94,7 +111,9 @@ export async function sendCommand(s: Settings, positionals: string[], flags: { i
   else {
     // stdout is the id alone (ID=$(celeriac send ...)); the note is for the person at the terminal.
     console.log(id);
-    process.stderr.write(`(sent ${name}; ${worker ? `worker pid ${worker} will run it` : 'no worker is running: it runs when one starts'})\n`);
+    process.stderr.write(
+      `(sent ${name}; ${worker ? `worker pid ${worker} will run it` : 'no worker is running: it runs when one starts'})\n`,
+    );
   }
   return EXIT.ok;
 }
@@ -123,7 +142,21 @@ export async function listCommand(s: Settings, flags: { state?: string; limit?: 
     console.log(`no jobs${want ? ` in state ${want}` : ''} in ${s.dir}`);
     return EXIT.ok;
   }
-  console.log(table(['ID', 'TASK', 'QUEUE', 'STATE', 'ATTEMPTS', 'CREATED', 'RUN AT', 'PROGRESS'], shown.map((j) => [j.id, j.task, j.queue, j.state, String(j.attempts), ago(j.createdAt), runAtOf(j), j.progress === undefined ? '' : progressText(j.progress)])));
+  console.log(
+    table(
+      ['ID', 'TASK', 'QUEUE', 'STATE', 'ATTEMPTS', 'CREATED', 'RUN AT', 'PROGRESS'],
+      shown.map((j) => [
+        j.id,
+        j.task,
+        j.queue,
+        j.state,
+        String(j.attempts),
+        ago(j.createdAt),
+        runAtOf(j),
+        j.progress === undefined ? '' : progressText(j.progress),
+      ]),
+    ),
+  );
   if (more) console.log(more);
   return EXIT.ok;
 }
@@ -238,13 +271,18 @@ export async function testCommand(s: Settings, flags: { timeout?: string }, json
   const worker = await lockHolder(s.dir);
   const c = await createClient({ dir: s.dir });
   const { id } = await c.send('celeriac.test', ['celeriac test job']);
-  if (!json) console.log(`sent test job ${id} to ${s.dir}${worker ? ` (worker pid ${worker})` : ' — no worker is running: start one with `celeriac worker`'}`);
+  if (!json)
+    console.log(
+      `sent test job ${id} to ${s.dir}${worker ? ` (worker pid ${worker})` : ' — no worker is running: start one with `celeriac worker`'}`,
+    );
   try {
     const result = await c.result(id, { timeout: timeout * 1000 });
     console.log(json ? JSON.stringify({ id, ok: true, result }) : `test job ${id} succeeded: ${JSON.stringify(result)}`);
     return EXIT.ok;
   } catch (err) {
-    console.log(json ? JSON.stringify({ id, ok: false, error: (err as Error).message }) : `test job ${id} did not succeed: ${(err as Error).message}`);
+    console.log(
+      json ? JSON.stringify({ id, ok: false, error: (err as Error).message }) : `test job ${id} did not succeed: ${(err as Error).message}`,
+    );
     return EXIT.testFailed;
   }
 }

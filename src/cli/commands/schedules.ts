@@ -20,13 +20,19 @@ export async function schedulesCommand(s: Settings, json: boolean): Promise<numb
   const errors = found.problems.filter((p) => p.kind !== 'empty');
   for (const p of errors) process.stderr.write(`error: ${p.message}\n`);
   if (errors.length) return EXIT.error;
-  const fromConfig = Object.entries(s.config.schedules ?? {}).map(([name, o]) => checkSchedule(name, o, { file: `${s.configFile ?? 'the config'} ("schedules")`, line: 0 }));
+  const fromConfig = Object.entries(s.config.schedules ?? {}).map(([name, o]) =>
+    checkSchedule(name, o, { file: `${s.configFile ?? 'the config'} ("schedules")`, line: 0 }),
+  );
   const entries = allSchedules(found.schedules, fromConfig, found.tasks);
   const marks = await readMarksReadOnly(s.dir);
   const now = Date.now();
   const infos = entries.map((e) => scheduleInfo(e, parseMark(marks.get(markKey(e.name))), now));
   if (json) {
-    console.log(JSON.stringify({ schedules: infos.map((i) => ({ ...i, lastRun: i.lastRun?.toISOString() ?? null, nextRun: i.nextRun?.toISOString() ?? null })) }));
+    console.log(
+      JSON.stringify({
+        schedules: infos.map((i) => ({ ...i, lastRun: i.lastRun?.toISOString() ?? null, nextRun: i.nextRun?.toISOString() ?? null })),
+      }),
+    );
     return EXIT.ok;
   }
   if (infos.length === 0) {
@@ -36,7 +42,14 @@ export async function schedulesCommand(s: Settings, json: boolean): Promise<numb
   console.log(
     table(
       ['SCHEDULE', 'TASK', 'WHEN', 'MISSED', 'LAST RUN', 'NEXT RUN'],
-      infos.map((i) => [i.name, i.task, i.tz === 'UTC' || i.pattern.startsWith('every') ? i.pattern : `${i.pattern} (${i.tz})`, i.missed, localAndUtc(i.lastRun) || 'never', localAndUtc(i.nextRun) || 'none']),
+      infos.map((i) => [
+        i.name,
+        i.task,
+        i.tz === 'UTC' || i.pattern.startsWith('every') ? i.pattern : `${i.pattern} (${i.tz})`,
+        i.missed,
+        localAndUtc(i.lastRun) || 'never',
+        localAndUtc(i.nextRun) || 'none',
+      ]),
     ),
   );
   return EXIT.ok;

@@ -10,12 +10,19 @@ import { LOG_FORMATS, LOG_LEVELS, workerLog, type LogFormat } from '../worker-lo
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}; got "${value}"`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}; got "${value}"`);
   return value as T;
 }
 
-export async function workerCommand(s: Settings, opts: { burst: boolean; version: string; loglevel?: string | undefined; logFormat?: string | undefined }): Promise<number> {
-  const log = workerLog(oneOf('loglevel', opts.loglevel?.toLowerCase(), LOG_LEVELS, 'info'), oneOf<LogFormat>('log-format', opts.logFormat, LOG_FORMATS, 'text'));
+export async function workerCommand(
+  s: Settings,
+  opts: { burst: boolean; version: string; loglevel?: string | undefined; logFormat?: string | undefined },
+): Promise<number> {
+  const log = workerLog(
+    oneOf('loglevel', opts.loglevel?.toLowerCase(), LOG_LEVELS, 'info'),
+    oneOf<LogFormat>('log-format', opts.logFormat, LOG_FORMATS, 'text'),
+  );
   needTasks(s);
   const { watch, ...config } = s.config;
   // Signals are handled from the start: with many jobs pending, the first jobs run while
@@ -46,7 +53,16 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
   // The worker threads start while the journal is read (start: true): the first job runs
   // sooner after a restart with many jobs pending.
   try {
-    app = await createCeleriac({ ...config, ...(config.broker ? {} : { dir: s.dir }), cwd: s.cwd, start: true, signal: opening.signal, logger: log, logJobs: true, ...(watch ? { watch } : {}) });
+    app = await createCeleriac({
+      ...config,
+      ...(config.broker ? {} : { dir: s.dir }),
+      cwd: s.cwd,
+      start: true,
+      signal: opening.signal,
+      logger: log,
+      logJobs: true,
+      ...(watch ? { watch } : {}),
+    });
   } catch (err) {
     if (!(opening.signal.aborted && err instanceof CeleriacError && err.code === 'APP_CLOSED')) throw err;
     console.log('worker stopped');
@@ -59,7 +75,8 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
     console.error(`celeriac worker: ${err.message}`);
     return EXIT.error;
   });
-  if (stopping) close(); // the signal came as the open completed
+  if (stopping)
+    close(); // the signal came as the open completed
   else if (opts.burst) {
     const burst = app.idle().then(async () => {
       await app!.close();
@@ -70,7 +87,9 @@ export async function workerCommand(s: Settings, opts: { burst: boolean; version
         return EXIT.error;
       }
       const { succeeded, failed, retried } = log.tally;
-      console.log(`burst: no job is due any more; ran ${succeeded + failed + retried} job(s): ${succeeded} succeeded, ${failed} failed, ${retried} retried (scheduled again); exiting`);
+      console.log(
+        `burst: no job is due any more; ran ${succeeded + failed + retried} job(s): ${succeeded} succeeded, ${failed} failed, ${retried} retried (scheduled again); exiting`,
+      );
       return EXIT.ok;
     });
     return Promise.race([burst, storeFailed]);
@@ -98,7 +117,11 @@ function scheduleLines(app: Celeriac): string[] {
   if (all.length === 0) return [];
   const width = Math.max(...all.map((s) => s.name.length));
   const when = (s: (typeof all)[number]) => (s.pattern.startsWith('every') || s.tz === 'UTC' ? s.pattern : `${s.pattern} (${s.tz})`);
-  return ['[schedules]', ...all.map((s) => `  . ${s.name.padEnd(width)}  ${when(s)} → ${s.task}, next ${localAndUtc(s.nextRun) || 'none'}`), ''];
+  return [
+    '[schedules]',
+    ...all.map((s) => `  . ${s.name.padEnd(width)}  ${when(s)} → ${s.task}, next ${localAndUtc(s.nextRun) || 'none'}`),
+    '',
+  ];
 }
 
 function printBanner(app: Celeriac, s: Settings, version: string): void {

@@ -27,9 +27,17 @@ export function startLive() {
   if (source) return;
   // EventSource reconnects by itself and sends Last-Event-ID; the server replays what was missed.
   source = new EventSource('./api/events');
-  const tell = (kind, batch) => { for (const fn of listeners) fn(kind, batch); };
-  source.addEventListener('open', () => { liveState.connected = true; liveState.onChange(); });
-  source.addEventListener('error', () => { liveState.connected = false; liveState.onChange(); });
+  const tell = (kind, batch) => {
+    for (const fn of listeners) fn(kind, batch);
+  };
+  source.addEventListener('open', () => {
+    liveState.connected = true;
+    liveState.onChange();
+  });
+  source.addEventListener('error', () => {
+    liveState.connected = false;
+    liveState.onChange();
+  });
   source.addEventListener('batch', (e) => tell('batch', JSON.parse(e.data)));
   source.addEventListener('reset', () => tell('reset', null));
 }

@@ -28,7 +28,10 @@ function App() {
   useEffect(() => {
     liveState.onChange = () => setConnected(liveState.connected);
     startLive();
-    Promise.all([getJson('./api/overview'), getJson('./api/tasks')]).then(([o, t]) => setMeta({ readOnly: o.readOnly, tasks: t.tasks }), () => {});
+    Promise.all([getJson('./api/overview'), getJson('./api/tasks')]).then(
+      ([o, t]) => setMeta({ readOnly: o.readOnly, tasks: t.tasks }),
+      () => {},
+    );
   }, []);
   const [path, query = ''] = hash.split('?');
   const section = path.startsWith('#/job/') ? '#/jobs' : path;

@@ -3,10 +3,15 @@ import uPlot from './vendor/uplot.js';
 import { html, useEffect, useRef } from './ui.js';
 
 function perMinute(series) {
-  const t = [], rate = [];
+  const t = [],
+    rate = [];
   for (let i = 0; i < series.t.length; i += 60) {
-    let ok = 0, bad = 0;
-    for (let j = i; j < Math.min(i + 60, series.t.length); j++) { ok += series.succeeded[j]; bad += series.failed[j]; }
+    let ok = 0,
+      bad = 0;
+    for (let j = i; j < Math.min(i + 60, series.t.length); j++) {
+      ok += series.succeeded[j];
+      bad += series.failed[j];
+    }
     t.push(series.t[i]);
     rate.push(ok + bad === 0 ? null : (100 * bad) / (ok + bad));
   }
@@ -21,7 +26,9 @@ function Chart({ title, data, series, label }) {
     plot.current = new uPlot({ title, width, height: 220, series: [{}, ...series], axes: [{}, { label }] }, data, box.current);
     return () => plot.current.destroy();
   }, []);
-  useEffect(() => { plot.current?.setData(data); }, [data]);
+  useEffect(() => {
+    plot.current?.setData(data);
+  }, [data]);
   return html`<figure class="chart" role="img" aria-label=${`${title} (chart; the same figures are in the counts above)`} ref=${box}></figure>`;
 }
 
