@@ -6,6 +6,7 @@ import { createConnection, type Socket } from 'node:net';
 import type { CeleriacEvent } from '../events.js';
 import { encodeFrame, FrameDecoder } from '../socket/frame.js';
 import { fromWireError, MAX_REPLY_BYTES, type Reply, type Request } from '../socket/protocol.js';
+import { TickWriter } from '../socket/tick-writer.js';
 
 /** The connection closed before the reply came: the request may or may not have taken effect. */
 export class Disconnected extends Error {
@@ -23,7 +24,7 @@ interface Pending {
 export class SocketConnection {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
-  private corked = false;
+  private readonly writer: TickWriter;
   private readonly decoder = new FrameDecoder(MAX_REPLY_BYTES);
   closed = false;
 
@@ -33,6 +34,7 @@ export class SocketConnection {
     private readonly onClose: () => void,
   ) {
     socket.unref(); // only requests in flight keep the process alive (see request())
+    this.writer = new TickWriter(socket);
     socket.on('data', (chunk: Buffer) => this.received(chunk));
     socket.on('error', () => undefined); // 'close' follows
     socket.once('close', () => this.closedNow());
@@ -60,16 +62,7 @@ export class SocketConnection {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (this.pending.size === 1) this.socket.ref();
-      // Requests made in one tick leave in one write.
-      if (!this.corked) {
-        this.corked = true;
-        this.socket.cork();
-        process.nextTick(() => {
-          this.corked = false;
-          this.socket.uncork();
-        });
-      }
-      this.socket.write(encodeFrame({ ...body, id }));
+      this.writer.write(encodeFrame({ ...body, id }));
     });
   }
 

@@ -9,6 +9,7 @@ import type { CeleriacEventListener, CeleriacEventType } from '../events.js';
 import { bindInDir, socketPathFits, type BoundSocket } from './bind.js';
 import { encodeFrame, FrameDecoder, FrameError } from './frame.js';
 import { handleRequest, requestProblem } from './handle-request.js';
+import { TickWriter } from './tick-writer.js';
 import { CLIENT_SOCKET_FILE, MAX_REQUEST_BYTES, toWireError, type ClientFacade, type Reply, type Request } from './protocol.js';
 
 export interface ClientSocketLimits {
@@ -82,7 +83,7 @@ class ClientConnection {
   private inFlight = 0;
   private paused = false;
   private closed = false;
-  private corked = false;
+  private readonly writer: TickWriter;
   private readonly forwarding = new Map<CeleriacEventType, CeleriacEventListener>();
   /** Requests read while held back (a chunk holds many): run once this client reads again. */
   private queued: Request[] = [];
@@ -96,6 +97,7 @@ class ClientConnection {
     private readonly limits: ClientSocketLimits,
   ) {
     this.decoder = new FrameDecoder(limits.maxRequestBytes);
+    this.writer = new TickWriter(socket, () => this.flow());
     socket.on('data', (chunk: Buffer) => this.received(chunk));
     socket.on('drain', () => this.flow());
     socket.on('error', () => undefined); // a client that went away: 'close' follows
@@ -169,17 +171,7 @@ class ClientConnection {
       if (!('re' in message)) return;
       frame = encodeFrame({ re: message.re, error: toWireError(err) });
     }
-    // Replies made in one tick leave in one write.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-        this.flow();
-      });
-    }
-    this.socket.write(frame);
+    this.writer.write(frame);
   }
 
   /** Read further requests only while this client reads its replies and has room for more in flight. */

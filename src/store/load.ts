@@ -22,7 +22,7 @@ import { JournalIndex } from './journal-index.js';
 import { FastDecoder } from './fast-decode.js';
 import { recordText, scanLines } from './scan.js';
 import { SnapshotFile, type Snapshot, type SnapshotBody } from './snapshot-file.js';
-import type { RecoveryReport } from './types.js';
+import { emptyRecoveryReport, type RecoveryReport } from './types.js';
 
 export const SNAPSHOT_FILE = 'snapshot.db';
 export const SEGMENT = /^journal-(\d{8})\.log$/;
@@ -191,14 +191,7 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
   const hasSnapshot = db.data.body !== undefined;
   // A snapshot write cut short by a crash never replaced the real one: its temp file is garbage.
   if (!readOnly) await unlink(join(dir, `${SNAPSHOT_FILE}.tmp`)).catch(() => undefined);
-  const report: RecoveryReport = {
-    snapshotJobs: 0,
-    replayedRecords: 0,
-    interrupted: 0,
-    droppedResults: 0,
-    loadMs: 0,
-    found: { pending: 0, retrying: 0, finished: 0 },
-  };
+  const report = emptyRecoveryReport();
 
   const names = (await readdir(dir)).filter((f) => SEGMENT.test(f)).sort();
   const segments: number[] = [];

@@ -24,6 +24,18 @@ export interface RecoveryReport {
   found: { pending: number; retrying: number; finished: number };
 }
 
+/** A report of nothing found yet: what an open starts from, and what a broker (no restart to read) keeps. */
+export function emptyRecoveryReport(): RecoveryReport {
+  return {
+    snapshotJobs: 0,
+    replayedRecords: 0,
+    interrupted: 0,
+    droppedResults: 0,
+    loadMs: 0,
+    found: { pending: 0, retrying: 0, finished: 0 },
+  };
+}
+
 /**
  * The seam between the scheduler and durability. The scheduler never touches files:
  * it commits events and reads the job table. The file journal is the first

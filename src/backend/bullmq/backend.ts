@@ -14,7 +14,7 @@ import type { JobPage, ParsedListOptions } from '../../job-query.js';
 import { JOB_STATES, type JobState, type NewJob } from '../../jobs.js';
 import type { Outcome, WireJob } from '../../pool/protocol.js';
 import type { JobInfo } from '../../send-types.js';
-import type { RecoveryReport } from '../../store/types.js';
+import { emptyRecoveryReport, type RecoveryReport } from '../../store/types.js';
 import type { Backend, BackendContext } from '../types.js';
 import type { BrokerUrl } from './broker-url.js';
 import { brokerParts, type BrokerParts } from './connect.js';
@@ -81,14 +81,7 @@ export async function openBullMQBackend(ctx: BackendContext, o: BullMQBackendOpt
 export class BullMQBackend implements Backend {
   readonly kind;
   readonly location: string;
-  readonly recovery: RecoveryReport = {
-    snapshotJobs: 0,
-    replayedRecords: 0,
-    interrupted: 0,
-    droppedResults: 0,
-    loadMs: 0,
-    found: { pending: 0, retrying: 0, finished: 0 },
-  };
+  readonly recovery: RecoveryReport = emptyRecoveryReport();
   private readonly waiters = new ResultWaiters();
   /** Jobs this host runs now, by celeriac id. */
   private readonly running = new Map<string, WireJob>();
