@@ -4,21 +4,17 @@
 import { DEFAULT_QUEUE } from '../../queues.js';
 import type { Job } from 'bullmq';
 import { CeleriacError, TaskFailedError, type SerializedError } from '../../errors.js';
-import type { JobState, NewJob, SlotKind } from '../../jobs.js';
+import type { JobState, NewJob } from '../../jobs.js';
 import type { JobInfo } from '../../send-types.js';
 import { fromBullId } from './job-id.js';
 
-/** The data of a BullMQ job that celeriac sent. The task name is the job's name. */
-export interface JobData {
-  /** JSON text of the argument array (a retry may replace it). */
-  args: string;
-  createdAt: number;
-  runAt: number;
-  expiresAt: number;
-  priority: number;
+/**
+ * The data of a BullMQ job that celeriac sent: the new job's fields (its `args` a retry may
+ * replace), and what the broker cannot tell by itself. The task name is the job's name.
+ */
+export interface JobData extends Pick<NewJob, 'args' | 'createdAt' | 'runAt' | 'expiresAt' | 'priority' | 'retryDelay' | 'slot'> {
   /** JSON has no Infinity: -1 stands for no limit. */
   maxRetries?: number;
-  retryDelay?: number;
   retries: number;
   /** A random token per send: tells the send that created the job from one that found it. */
   nonce: string;
@@ -30,8 +26,6 @@ export interface JobData {
   recovered?: boolean;
   /** Set by cancel(): the job will not run (a waiting one is finished as cancelled when reached). */
   cancelledAt?: number;
-  /** A periodic schedule's slot job: how it was sent. */
-  slot?: SlotKind;
 }
 
 /**
