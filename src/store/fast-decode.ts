@@ -72,6 +72,21 @@ class Fields {
  * A decoder with a little memory: the task name of the previous line is reused when the
  * bytes match (a million jobs of a few tasks share a few strings, not a million copies).
  */
+/** The kind byte of a line that opens with `{"o":"` and is at least `minBytes` long; -1 otherwise. */
+function recordKind(buf: Buffer, from: number, to: number, minBytes: number): number {
+  if (
+    to - from < minBytes ||
+    buf[from] !== BRACE_OPEN ||
+    buf[from + 1] !== QUOTE ||
+    buf[from + 2] !== 0x6f ||
+    buf[from + 3] !== QUOTE ||
+    buf[from + 4] !== COLON ||
+    buf[from + 5] !== QUOTE
+  )
+    return -1;
+  return buf[from + 6]!;
+}
+
 export class FastDecoder {
   private readonly f = new Fields();
   private lastTask: string | undefined;
@@ -80,17 +95,7 @@ export class FastDecoder {
   /** Decode the JSON in buf[from, to) (no checksum, no newline), or undefined: use decodeEvent. */
   decode(buf: Buffer, from: number, to: number): FastRecord | undefined {
     // {"o":"j", or {"o":"a",
-    if (
-      to - from < 12 ||
-      buf[from] !== BRACE_OPEN ||
-      buf[from + 1] !== QUOTE ||
-      buf[from + 2] !== 0x6f ||
-      buf[from + 3] !== QUOTE ||
-      buf[from + 4] !== COLON ||
-      buf[from + 5] !== QUOTE
-    )
-      return undefined;
-    const kind = buf[from + 6];
+    const kind = recordKind(buf, from, to, 12);
     if ((kind !== 0x6a && kind !== 0x61) || buf[from + 7] !== QUOTE || buf[from + 8] !== COMMA) return undefined;
     if (buf[to - 1] !== BRACE_CLOSE) return undefined;
     const f = this.f;
@@ -138,17 +143,7 @@ export class FastDecoder {
    */
   peek(buf: Buffer, from: number, to: number): { kind: number; id: string; priority: number } | undefined {
     // {"o":"x","i":"
-    if (
-      to - from < 16 ||
-      buf[from] !== BRACE_OPEN ||
-      buf[from + 1] !== QUOTE ||
-      buf[from + 2] !== 0x6f ||
-      buf[from + 3] !== QUOTE ||
-      buf[from + 4] !== COLON ||
-      buf[from + 5] !== QUOTE
-    )
-      return undefined;
-    const kind = buf[from + 6]!;
+    const kind = recordKind(buf, from, to, 16);
     if (
       !EVENT_KINDS.has(kind) ||
       buf[from + 7] !== QUOTE ||
