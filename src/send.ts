@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { closest } from 'fastest-levenshtein';
 import { CeleriacError } from './errors.js';
 import type { NewJob } from './jobs.js';
-import { signature } from './pool/params.js';
+import { signature } from './registry/signature.js';
 import type { TaskManifestEntry } from './pool/protocol.js';
 import { SEND_OPTION_KEYS, type SendOptions } from './send-types.js';
 import { durationMs, instantMs } from './time.js';

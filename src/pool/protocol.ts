@@ -3,7 +3,7 @@
 import type { SerializedError } from '../errors.js';
 import type { SlotKind } from '../jobs.js';
 import type { ScheduleEntry } from '../schedule/types.js';
-import type { TaskParams } from './params.js';
+import type { TaskParams } from '../registry/types.js';
 
 export interface WireJob {
   /** Per-worker sequence number: how the worker's running-slot table names the job. */
