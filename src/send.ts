@@ -6,7 +6,7 @@ import { closest } from 'fastest-levenshtein';
 import { CeleriacError } from './errors.js';
 import type { NewJob } from './jobs.js';
 import { signature } from './registry/signature.js';
-import type { TaskManifestEntry } from './pool/protocol.js';
+import type { TaskManifestEntry } from './registry/types.js';
 import { SEND_OPTION_KEYS, type SendOptions } from './send-types.js';
 import { durationMs, instantMs } from './time.js';
 import { checkQueueName, DEFAULT_QUEUE } from './queues.js';

@@ -9,7 +9,7 @@ import type { JobPage, ParsedListOptions } from '../job-query.js';
 import type { JobState, NewJob } from '../jobs.js';
 import type { JobLog, Logger } from '../log.js';
 import type { WorkerPool } from '../pool/pool.js';
-import type { TaskManifestEntry } from '../pool/protocol.js';
+import type { TaskManifestEntry } from '../registry/types.js';
 import type { JobInfo } from '../send-types.js';
 import type { RecoveryReport } from '../store/types.js';
 import type { ServedQueues } from '../queues.js';

@@ -9,18 +9,9 @@
 import { statSync } from 'node:fs';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { needsTsx, spawnWorker } from './spawn.js';
-import {
-  slotBytes,
-  slotViews,
-  type HostMessage,
-  type ModuleProblem,
-  type Outcome,
-  type PluginRef,
-  type TaskManifestEntry,
-  type WireJob,
-  type WorkerMessage,
-} from './protocol.js';
+import { slotBytes, slotViews, type HostMessage, type Outcome, type WireJob, type WorkerMessage } from './protocol.js';
 import type { SerializedError } from '../errors.js';
+import type { ModuleProblem, PluginRef, TaskManifestEntry } from '../registry/types.js';
 import type { ScheduleEntry } from '../schedule/types.js';
 
 export interface PoolOptions {

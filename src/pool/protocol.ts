@@ -3,7 +3,7 @@
 import type { SerializedError } from '../errors.js';
 import type { SlotKind } from '../jobs.js';
 import type { ScheduleEntry } from '../schedule/types.js';
-import type { TaskParams } from '../registry/types.js';
+import type { ModuleProblem, PluginRef, TaskManifestEntry } from '../registry/types.js';
 
 export interface WireJob {
   /** Per-worker sequence number: how the worker's running-slot table names the job. */
@@ -43,39 +43,6 @@ export type HostMessage =
   | { t: 'giveBack' }
   /** To a spare worker (mode `spare`): import these modules now, then run jobs. */
   | { t: 'load'; modules: string[]; plugins: PluginRef[] };
-
-export interface TaskManifestEntry {
-  name: string;
-  file: string;
-  line: number;
-  /** The plugin package whose taskImports() declared the module, if any. */
-  plugin?: string;
-  priority: number;
-  expiresMs: number;
-  timeoutMs: number;
-  maxRetries: number;
-  retryDelayMs: number;
-  /** The task's queue (task option queue), when not the default one. */
-  queue?: string;
-  /** Most starts per window in this app (task option rateLimit). */
-  rateLimit?: { count: number; windowMs: number };
-  /** The task function's declared parameters; absent when they could not be read (sends are then not checked). */
-  params?: TaskParams;
-}
-
-export interface ModuleProblem {
-  /** `empty` (a module that defines no task) is a warning; the others are errors. */
-  kind: 'import' | 'duplicate' | 'empty' | 'plugin' | 'schedule';
-  file: string;
-  plugin?: string;
-  message: string;
-}
-
-/** A plugin package and the module its package.json names in `"celeriac": { "taskImports" }`. */
-export interface PluginRef {
-  name: string;
-  entry: string;
-}
 
 export type WorkerMessage =
   | {

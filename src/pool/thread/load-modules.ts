@@ -12,7 +12,7 @@ import type { ScheduleEntry } from '../../schedule/types.js';
 import { definedTasks, type TaskDefinition } from '../../task.js';
 import { importProblem } from './outcome.js';
 import { allowErasedOptionals, readParams } from './read-params.js';
-import type { ModuleProblem, PluginRef, TaskManifestEntry } from '../protocol.js';
+import type { ModuleProblem, PluginRef, TaskManifestEntry } from '../../registry/types.js';
 
 export interface LoadedTasks {
   registry: Map<string, TaskDefinition>;

@@ -14,15 +14,8 @@ import { progressJson } from '../../progress.js';
 import { loadTasks } from './load-modules.js';
 import { scheduleContext } from '../../schedule/context.js';
 import { retryDecision } from './outcome.js';
-import {
-  slotViews,
-  type HostMessage,
-  type Outcome,
-  type PluginRef,
-  type WireJob,
-  type WorkerData,
-  type WorkerMessage,
-} from '../protocol.js';
+import { slotViews, type HostMessage, type Outcome, type WireJob, type WorkerData, type WorkerMessage } from '../protocol.js';
+import type { PluginRef } from '../../registry/types.js';
 
 const data = rawWorkerData as WorkerData;
 /** How often a worker posts the latest progress of its running jobs. */
