@@ -125,7 +125,7 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
     unknownTask: (name) => registry!.unknown(name),
     log,
     ...(options.logJobs ? { jobLog: new JobLog(sink) } : {}),
-    slots: settings.concurrency * settings.workerConcurrency,
+    capacity: pool.capacity,
     prefetch: settings.prefetch,
     ...(settings.queues ? { queues: settings.queues } : {}),
     resultTtlMs: settings.resultTtlMs,

@@ -29,8 +29,8 @@ export interface BackendContext {
   log: Logger;
   /** One log line per job event (`logJobs: true`); absent otherwise. */
   jobLog?: JobLog;
-  /** Jobs the pool runs at once (threads × workerConcurrency). */
-  slots: number;
+  /** The pool's slots: jobs it runs at once (threads × workerConcurrency). */
+  capacity: number;
   prefetch: number;
   /** The queues this process runs, with their own concurrency caps; undefined: every queue. */
   queues?: ServedQueues;

@@ -59,7 +59,7 @@ export interface PoolWorker {
   givingBack?: boolean;
   /** Set by the worker as it dies: the seq of the job that called process.exit() or threw uncaught (0: unknown). */
   culprit: Int32Array;
-  /** How many jobs the worker has taken off its queue (see WorkerData.slots). */
+  /** How many jobs the worker has taken off its queue (see WorkerData.slotTable). */
   taken: Int32Array;
   /** Jobs handed to this worker so far: each Pending's `index`. */
   assigned: number;
@@ -92,7 +92,7 @@ export function startPoolWorker(state: WorkerState, modules: string[], plugins: 
       concurrency: settings.concurrency,
       timeoutGraceMs: settings.timeoutGraceMs,
       maxResultBytes: settings.maxResultBytes,
-      slots: slotTable,
+      slotTable,
     },
     settings.resourceLimits,
   );

@@ -66,7 +66,7 @@ export interface WorkerData {
   mode: 'run' | 'discover' | 'spare';
   modules: string[];
   plugins: PluginRef[];
-  /** Jobs that may run at once in this worker (async tasks overlap). */
+  /** Slots in this worker: jobs that may run at once in it (async tasks overlap). */
   concurrency: number;
   /** Extra time after a timeout's abort before the host terminates the worker. */
   timeoutGraceMs: number;
@@ -79,11 +79,11 @@ export interface WorkerData {
    * or aborted before they began). Its queue is first in, first out, so the host can tell
    * which of the jobs it sent have begun.
    */
-  slots: SharedArrayBuffer;
+  slotTable: SharedArrayBuffer;
 }
 
 /**
- * Layout of `WorkerData.slots`: Int32 seq per slot, Float64 deadline per slot, Float64
+ * Layout of `WorkerData.slotTable`: Int32 seq per slot, Float64 deadline per slot, Float64
  * start time per slot (epoch ms), then the Int32 culprit and the Int32 count of jobs taken.
  */
 export function slotViews(

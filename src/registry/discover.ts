@@ -57,7 +57,7 @@ export function discoverTasks(modules: string[], plugins: PluginRef[] = []): Pro
     concurrency: 1,
     timeoutGraceMs: 0,
     maxResultBytes: 0,
-    slots: new SharedArrayBuffer(slotBytes(1)),
+    slotTable: new SharedArrayBuffer(slotBytes(1)),
   });
   return new Promise<Discovery>((resolvePromise, reject) => {
     let crash: Error | undefined;

@@ -66,7 +66,7 @@ async function warmTypeScript(): Promise<void> {
 }
 
 function startRunner(): void {
-  const { running, deadline, began, culprit, taken } = slotViews(data.slots, data.concurrency);
+  const { running, deadline, began, culprit, taken } = slotViews(data.slotTable, data.concurrency);
   // With several jobs running in this thread, the host must know which one took the
   // thread down, or it would fail the innocent ones with it. process.exit() and an
   // uncaught exception (a throw in a timer, an unhandled rejection) still run inside
