@@ -10,7 +10,7 @@ import { parseListOptions, type JobPage, type ListOptions } from './job-query.js
 import type { JobState, SlotKind } from './jobs.js';
 import type { Logger } from './log.js';
 import type { WorkerPool } from './pool/pool.js';
-import type { PluginRef, TaskManifestEntry } from './pool/protocol.js';
+import type { PluginRef, TaskManifestEntry } from './registry/types.js';
 import { checkId, encodeArgs, jobFactory, manyJobs } from './send.js';
 import type { JobHandle, JobInfo, ResultOptions, SendOptions } from './send-types.js';
 import type { RecoveryReport } from './store/types.js';

@@ -16,7 +16,7 @@ import { readInboxReadOnly, submitToInbox } from './inbox.js';
 import { FINISHED_STATES, JOB_STATES, newRecord, type JobRecord, type JobState, type NewJob } from './jobs.js';
 import { jobInfo, outcomeOf } from './job-view.js';
 import { listJobs, parseListOptions, type JobPage, type ListOptions } from './job-query.js';
-import type { ModuleProblem, TaskManifestEntry } from './pool/protocol.js';
+import type { ModuleProblem, TaskManifestEntry } from './registry/types.js';
 import { assertNoProblems, discoverTasks, findTaskModules } from './registry/discover.js';
 import { resolvePlugin } from './registry/plugins.js';
 import { encodeArgs, jobFactory, manyJobs, unknownTaskError } from './send.js';

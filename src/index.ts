@@ -23,7 +23,7 @@ export type { JobHandle, JobInfo, SendOptions, SendManyItem, ResultOptions } fro
 export type { RecoveryReport } from './store/types.js';
 export type { JobPage, ListOptions } from './job-query.js';
 export { EVENT_TYPES, type CeleriacEvent, type CeleriacEventType, type CeleriacEventListener } from './events.js';
-export type { TaskManifestEntry } from './pool/protocol.js';
+export type { TaskManifestEntry } from './registry/types.js';
 // defineConfig: celeriac.config.ts imports it from 'celeriac' (the README's example); it was
 // only in config.ts, so `import { defineConfig } from 'celeriac'` failed.
 export { defineConfig, type CeleriacConfig } from './config.js';

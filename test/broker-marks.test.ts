@@ -24,7 +24,7 @@ function context(): BackendContext {
     task: () => undefined,
     unknownTask: (name) => new CeleriacError('UNKNOWN_TASK', name),
     log: quiet,
-    slots: 1,
+    capacity: 1,
     prefetch: 1,
     resultTtlMs: 60_000,
     timeoutGraceMs: 100,

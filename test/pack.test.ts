@@ -99,7 +99,7 @@ test('the packed tarball installs into a fresh project and runs .ts and .js task
   const packedFiles = packed[0]!.files.map((f) => f.path);
   assert.ok(packedFiles.includes('dist/index.js'));
   assert.ok(packedFiles.includes('dist/index.d.ts'));
-  assert.ok(packedFiles.includes('dist/pool/worker.js'), 'the worker entry ships');
+  assert.ok(packedFiles.includes('dist/pool/thread/worker.js'), 'the worker entry ships');
   // The sources ship beside dist/ so that its source maps (stack traces, task file:line) point at real files.
   assert.ok(packedFiles.includes('src/index.ts') && packedFiles.includes('dist/index.js.map'), 'sources and source maps ship');
   assert.ok(

@@ -2,7 +2,8 @@
 // source text of a function, and where it declines (undefined: the send is not checked).
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { readParams, signature } from '../src/pool/params.js';
+import { readParams } from '../src/pool/thread/read-params.js';
+import { signature } from '../src/registry/signature.js';
 
 // The exact source text matters here: eval'd, not transpiled by the test runner.
 const fnOf = (src: string) => (0, eval)(`(${src})`) as (...args: never[]) => unknown;

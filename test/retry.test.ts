@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DELAY_MS, TaskFailedError, task, type TaskDefinition } from '../src/index.js';
-import { backoffMs, retryDecision } from '../src/pool/outcome.js';
+import { backoffMs, retryDecision } from '../src/pool/thread/outcome.js';
 import type { WireJob } from '../src/pool/protocol.js';
 import { fixture, openApp, tempDir, waitFor } from './helpers.js';
 

@@ -14,7 +14,7 @@ import { CeleriacError } from '../errors.js';
 import { JobEvents } from '../events.js';
 import { JobLog, plainLogger, sinkOf, type Logger } from '../log.js';
 import { WorkerPool } from '../pool/pool.js';
-import type { PluginRef } from '../pool/protocol.js';
+import type { PluginRef } from '../registry/types.js';
 import { assertNoProblems, discoverTasks, findTaskModules } from '../registry/discover.js';
 import { resolvePlugin } from '../registry/plugins.js';
 import { checkKnownKeys, isPlainObject } from '../validate.js';
@@ -125,7 +125,7 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
     unknownTask: (name) => registry!.unknown(name),
     log,
     ...(options.logJobs ? { jobLog: new JobLog(sink) } : {}),
-    slots: settings.concurrency * settings.workerConcurrency,
+    capacity: pool.capacity,
     prefetch: settings.prefetch,
     ...(settings.queues ? { queues: settings.queues } : {}),
     resultTtlMs: settings.resultTtlMs,

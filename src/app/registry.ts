@@ -1,7 +1,7 @@
 // The tasks the app knows: what discovery found in the task modules, replaced whole by a
 // hot reload. Sends look their task up here; so do jobs handed in by other processes.
 import { CeleriacError } from '../errors.js';
-import type { TaskManifestEntry } from '../pool/protocol.js';
+import type { TaskManifestEntry } from '../registry/types.js';
 import { unknownTaskError } from '../send.js';
 import { isTaskDefinition, type TaskDefinition } from '../task.js';
 

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from '../log.js';
 import type { WorkerPool } from '../pool/pool.js';
-import type { PluginRef } from '../pool/protocol.js';
+import type { PluginRef } from '../registry/types.js';
 import { findTaskModules } from '../registry/discover.js';
 import { TaskWatcher } from '../watch.js';
 import type { TaskRegistry } from './registry.js';

@@ -9,7 +9,7 @@ import type { JobPage, ParsedListOptions } from '../job-query.js';
 import type { JobState, NewJob } from '../jobs.js';
 import type { JobLog, Logger } from '../log.js';
 import type { WorkerPool } from '../pool/pool.js';
-import type { TaskManifestEntry } from '../pool/protocol.js';
+import type { TaskManifestEntry } from '../registry/types.js';
 import type { JobInfo } from '../send-types.js';
 import type { RecoveryReport } from '../store/types.js';
 import type { ServedQueues } from '../queues.js';
@@ -29,8 +29,8 @@ export interface BackendContext {
   log: Logger;
   /** One log line per job event (`logJobs: true`); absent otherwise. */
   jobLog?: JobLog;
-  /** Jobs the pool runs at once (threads × workerConcurrency). */
-  slots: number;
+  /** The pool's slots: jobs it runs at once (threads × workerConcurrency). */
+  capacity: number;
   prefetch: number;
   /** The queues this process runs, with their own concurrency caps; undefined: every queue. */
   queues?: ServedQueues;

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CeleriacEventListener, CeleriacEventType } from '../events.js';
 import type { JobPage, ListOptions } from '../job-query.js';
 import type { JobState } from '../jobs.js';
-import type { TaskManifestEntry } from '../pool/protocol.js';
+import type { TaskManifestEntry } from '../registry/types.js';
 import type { JobInfo } from '../send-types.js';
 import type { RecoveryReport } from '../store/types.js';
 

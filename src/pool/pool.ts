@@ -1,34 +1,33 @@
-// The worker_threads pool. Jobs go to the least busy worker; all jobs for one worker
-// in the same event-loop turn travel in one message. Each worker shares a small slot
-// table with the host (which job runs in which slot, and its hard deadline), so the
-// host can enforce timeouts with one watchdog timer and, when a worker dies, knows
-// exactly which job was running in it: that job fails, the others run again.
-// Hot reload swaps whole generations: reload() starts a complete new set of workers;
-// once every one of them has loaded the modules cleanly they take all new jobs, and the
-// old ones give back what they have not begun and stop when their running jobs finish.
-import { statSync } from 'node:fs';
-import type { ResourceLimits, Worker } from 'node:worker_threads';
-import { needsTsx, spawnWorker } from './spawn.js';
+// The worker_threads pool: the host's side of its worker threads. Jobs go to the least
+// busy worker (route-jobs.ts); each worker shares a slot table with the host (which job
+// runs in which of its slots, and its hard deadline), so one watchdog timer enforces
+// timeouts (terminate-overdue.ts) and, when a worker dies, the host knows which job was
+// running in it (worker-death.ts). Hot reload swaps whole generations (generation.ts).
+import type { ResourceLimits } from 'node:worker_threads';
+import type { PluginRef } from '../registry/types.js';
+import { drainWorkers } from './drain-workers.js';
+import { awaitGeneration, type ReloadResult, retire, stopIfRetired, usableSpares } from './generation.js';
 import {
-  slotBytes,
-  slotViews,
-  type HostMessage,
-  type ModuleProblem,
-  type Outcome,
-  type PluginRef,
-  type TaskManifestEntry,
-  type WireJob,
-  type WorkerMessage,
-} from './protocol.js';
-import type { SerializedError } from '../errors.js';
-import type { ScheduleEntry } from '../schedule/types.js';
+  type Batch,
+  type PoolWorker,
+  requeued,
+  resolvePending,
+  startPoolWorker,
+  type WorkerReady,
+  type WorkerState,
+} from './pool-worker.js';
+import type { HostMessage, Outcome, WireJob, WorkerMessage } from './protocol.js';
+import { assign, leastBusy, reassign, stealForIdle } from './route-jobs.js';
+import { needsTsx } from './spawn.js';
+import { terminateOverdue } from './terminate-overdue.js';
+import { deathReason, settleLostJobs } from './worker-death.js';
 
 export interface PoolOptions {
   modules: string[];
   plugins: PluginRef[];
   /** Worker threads. */
   size: number;
-  /** Jobs running at once inside one worker. */
+  /** Slots per worker: jobs running at once inside one worker. */
   concurrency: number;
   timeoutGraceMs: number;
   maxResultBytes: number;
@@ -47,93 +46,11 @@ export interface PoolOptions {
   spares?: boolean;
 }
 
-/** What a worker reports once it has imported its modules. */
-export interface WorkerReady {
-  tasks: TaskManifestEntry[];
-  /** The schedules the modules declare (schedule()). */
-  schedules: ScheduleEntry[];
-  problems: ModuleProblem[];
-  /** Every module file it imported (task paths and plugins' taskImports). */
-  modules: { file: string; plugin?: string }[];
-}
-
-export type ReloadResult =
-  | ({ ok: true } & WorkerReady)
-  /** The new generation was discarded: `problems` (import, duplicate, plugin) or `error` (a worker failed to start) says why. */
-  | { ok: false; problems: ModuleProblem[]; error?: string };
-
-/**
- * `spare`: started ahead of time, waiting to be told which modules to load (see
- * `PoolOptions.spares`). `standby`: a worker of a new generation, loading; it takes no
- * jobs until the whole generation is ready. `active`: takes jobs. `retired`: an old generation's worker,
- * finishing its running jobs; it is terminated once it has none (never replaced).
- */
-type SlotState = 'spare' | 'standby' | 'active' | 'retired';
-
-/** Jobs handed over together by one run() call: told of each outcome, resolved after the last. */
-interface Batch {
-  left: number;
-  onOutcome: (job: WireJob, outcome: Outcome) => void;
-  onProgress: ((job: WireJob, value: string) => void) | undefined;
-  done: () => void;
-}
-
-interface Pending {
-  job: WireJob;
-  batch: Batch;
-  /** Its place in its worker's queue (first in, first out): it has begun once the worker has taken more than this many. */
-  index?: number;
-}
-
-interface Slot {
-  worker: Worker;
-  state: SlotState;
-  ready: Promise<WorkerReady>;
-  /** Whether tsx is registered in it (a spare can only take .ts modules if so). */
-  tsx: boolean;
-  running: Int32Array;
-  deadline: Float64Array;
-  /** When the job in each slot began (epoch ms). */
-  began: Float64Array;
-  /** A giveBack request is out: do not ask again until it is answered. */
-  givingBack?: boolean;
-  /** Set by the worker as it dies: the seq of the job that called process.exit() or threw uncaught (0: unknown). */
-  culprit: Int32Array;
-  /** How many jobs the worker has taken off its queue (see WorkerData.slots). */
-  taken: Int32Array;
-  /** Jobs handed to this worker so far: each Pending's `index`. */
-  assigned: number;
-  inFlight: Map<number, Pending>;
-  outbox: WireJob[];
-  /** The seq whose timeout made us terminate this worker. */
-  killedFor?: number;
-  crash?: Error;
-  exited: boolean;
-  onDrained?: (seqs: number[]) => void;
-}
-
-function resolvePending(p: Pending, outcome: Outcome): void {
-  p.batch.onOutcome(p.job, outcome);
-  if (--p.batch.left === 0) p.batch.done();
-}
-
-function fileIsEmpty(file: string): boolean {
-  try {
-    return statSync(file).size === 0;
-  } catch {
-    return false;
-  }
-}
-
 const WATCHDOG_MS = 50;
-/** A worker whose every slot has run one job this long, with more queued, gives the queued ones to an idle worker. */
-const STEAL_AFTER_MS = 100;
-/** How long a new generation may take to import its modules before the reload is given up. */
-const RELOAD_READY_TIMEOUT_MS = 30_000;
 const SPARES_DELAY_MS = 300;
 
 export class WorkerPool {
-  private readonly workers: Slot[] = [];
+  private readonly workers: PoolWorker[] = [];
   private nextSeq = 1;
   private watchdog: NodeJS.Timeout | undefined;
   private closing = false;
@@ -157,7 +74,11 @@ export class WorkerPool {
   /** Start every worker; resolves once all imported their modules. */
   async start(): Promise<WorkerReady> {
     const ready = await Promise.all(Array.from({ length: this.opts.size }, () => this.spawn('active').ready));
-    this.watchdog = setInterval(() => this.checkDeadlines(), WATCHDOG_MS);
+    this.watchdog = setInterval(() => {
+      const now = Date.now();
+      stealForIdle(this.workers, this.opts.concurrency, now);
+      terminateOverdue(this.workers, now);
+    }, WATCHDOG_MS);
     this.watchdog.unref();
     this.warmSpares();
     return ready[0]!;
@@ -168,6 +89,7 @@ export class WorkerPool {
     return this.watchdog !== undefined;
   }
 
+  /** Slots in the pool: jobs that can run at once (workers × slots per worker). */
   get capacity(): number {
     return this.opts.size * this.opts.concurrency;
   }
@@ -183,10 +105,10 @@ export class WorkerPool {
     return this.workers
       .filter((w) => !w.exited)
       .map((w) => ({
-        threadId: w.worker.threadId,
+        threadId: w.thread.threadId,
         state: w.state,
         inFlight: w.inFlight.size,
-        utilization: w.worker.performance.eventLoopUtilization().utilization,
+        utilization: w.thread.performance.eventLoopUtilization().utilization,
       }));
   }
 
@@ -210,15 +132,24 @@ export class WorkerPool {
 
   private async swapGeneration(modules: string[], plugins: PluginRef[]): Promise<ReloadResult> {
     if (this.closing) return { ok: false, problems: [], error: 'the pool is closing' };
-    const tsx = needsTsx(modules, plugins);
-    const spared = this.workers.filter((w) => w.state === 'spare' && !w.exited && (w.tsx || !tsx)).slice(0, this.opts.size);
-    for (const slot of spared) {
-      slot.state = 'standby';
-      slot.worker.postMessage({ t: 'load', modules, plugins } satisfies HostMessage);
+    const spared = usableSpares(this.workers, this.opts.size, needsTsx(modules, plugins));
+    for (const w of spared) {
+      w.state = 'standby';
+      w.thread.postMessage({ t: 'load', modules, plugins } satisfies HostMessage);
     }
     const spawned = [...spared, ...Array.from({ length: this.opts.size - spared.length }, () => this.spawn('standby', modules, plugins))];
     try {
-      return await this.swapTo(spawned, modules, plugins);
+      return await awaitGeneration(
+        spawned,
+        () => this.closing,
+        () => {
+          for (const w of [...this.workers]) if (w.state === 'active') retire(w, (outcomes) => this.settle(w, outcomes));
+          for (const w of spawned) w.state = 'active';
+          this.modules = modules;
+          this.plugins = plugins;
+          this.generation++;
+        },
+      );
     } finally {
       // Next time's spares start a little after this generation took over (or was
       // discarded): starting threads and tsx takes the CPU the first jobs on the new code need.
@@ -233,165 +164,60 @@ export class WorkerPool {
     for (let i = have; i < this.opts.size; i++) this.spawn('spare');
   }
 
-  private async swapTo(spawned: Slot[], modules: string[], plugins: PluginRef[]): Promise<ReloadResult> {
-    const discard = () => {
-      for (const slot of spawned) {
-        slot.state = 'retired';
-        if (!slot.exited) void slot.worker.terminate();
-      }
-    };
-    let timer: NodeJS.Timeout | undefined;
-    let ready: WorkerReady[];
-    try {
-      ready = await Promise.race([
-        Promise.all(spawned.map((s) => s.ready)),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new Error(
-                  `the new workers did not finish importing the task modules within ${RELOAD_READY_TIMEOUT_MS / 1000} s (does a module wait at its top level?)`,
-                ),
-              ),
-            RELOAD_READY_TIMEOUT_MS,
-          );
-        }),
-      ]);
-    } catch (err) {
-      discard();
-      return { ok: false, problems: [], error: `a worker of the new generation failed to start: ${(err as Error).message}` };
-    } finally {
-      clearTimeout(timer);
-    }
-    const first = ready[0]!;
-    const lost = spawned.some((slot) => slot.exited);
-    // A module with no tasks is only a warning — unless its file is empty right now: an
-    // editor caught mid-save (truncate, then write). Swapping in would fail every queued
-    // job of its tasks; keep the old code, the write that follows triggers another reload.
-    const midSave = first.problems.filter((p) => p.kind === 'empty' && fileIsEmpty(p.file));
-    if (midSave.length > 0 && !this.closing && !lost) {
-      discard();
-      return { ok: false, problems: [], error: `${midSave.map((p) => p.file).join(', ')} was empty (caught in the middle of a save)` };
-    }
-    if (this.closing || lost || first.problems.some((p) => p.kind !== 'empty')) {
-      discard();
-      if (this.closing) return { ok: false, problems: [], error: 'the pool is closing' };
-      return lost
-        ? { ok: false, problems: first.problems, error: 'a worker of the new generation exited right after loading' }
-        : { ok: false, problems: first.problems };
-    }
-    for (const w of [...this.workers]) if (w.state === 'active') this.retire(w);
-    for (const slot of spawned) slot.state = 'active';
-    this.modules = modules;
-    this.plugins = plugins;
-    this.generation++;
-    return { ok: true, ...first };
-  }
-
-  /** Take no more jobs; give back those not begun; stop once the running ones are done. */
-  private retire(slot: Slot): void {
-    slot.state = 'retired';
-    // Also catches a batch that run() queued for this worker in this very turn: the
-    // worker bounces it back as drained once it has seen the drain.
-    slot.onDrained = (seqs) =>
-      this.settle(
-        slot,
-        seqs.map((seq) => ({ seq, kind: 'requeue', revert: true })),
-      );
-    if (!slot.exited) slot.worker.postMessage({ t: 'drain' } satisfies HostMessage);
-    this.stopIfRetired(slot);
-  }
-
-  private stopIfRetired(slot: Slot): void {
-    if (slot.state === 'retired' && slot.inFlight.size === 0 && !slot.exited) void slot.worker.terminate();
-  }
-
-  private spawn(state: SlotState, modules = this.modules, plugins = this.plugins): Slot {
-    const slots = new SharedArrayBuffer(slotBytes(this.opts.concurrency));
-    const worker = spawnWorker(
-      {
-        mode: state === 'spare' ? 'spare' : 'run',
-        modules,
-        plugins,
-        concurrency: this.opts.concurrency,
-        timeoutGraceMs: this.opts.timeoutGraceMs,
-        maxResultBytes: this.opts.maxResultBytes,
-        slots,
-      },
-      this.opts.resourceLimits,
-    );
-    let markReady!: (r: WorkerReady) => void;
-    let failReady!: (err: Error) => void;
-    const ready = new Promise<WorkerReady>((resolve, reject) => {
-      markReady = resolve;
-      failReady = reject;
-    });
-    const slot: Slot = {
-      worker,
-      state,
-      ready,
-      tsx: needsTsx(modules, plugins),
-      ...slotViews(slots, this.opts.concurrency),
-      inFlight: new Map(),
-      outbox: [],
-      assigned: 0,
-      exited: false,
-    };
-    this.workers.push(slot);
-    let isReady = false;
-    worker.on('message', (msg: WorkerMessage) => {
+  private spawn(state: WorkerState, modules = this.modules, plugins = this.plugins): PoolWorker {
+    const worker = startPoolWorker(state, modules, plugins, this.opts);
+    this.workers.push(worker);
+    worker.thread.on('message', (msg: WorkerMessage) => {
       if (msg.t === 'ready') {
-        isReady = true;
-        markReady({ tasks: msg.tasks, schedules: msg.schedules, problems: msg.problems, modules: msg.modules });
-      } else if (msg.t === 'done') this.settle(slot, msg.outcomes);
-      else if (msg.t === 'progress') this.progress(slot, msg.updates);
-      else if (msg.t === 'drained') slot.onDrained?.(msg.seqs);
-      else if (msg.t === 'givenBack') this.reassign(slot, msg.seqs);
+        worker.loaded = true;
+        worker.markReady({ tasks: msg.tasks, schedules: msg.schedules, problems: msg.problems, modules: msg.modules });
+      } else if (msg.t === 'done') this.settle(worker, msg.outcomes);
+      else if (msg.t === 'progress') this.progress(worker, msg.updates);
+      else if (msg.t === 'drained') worker.onDrained?.(msg.seqs);
+      else if (msg.t === 'givenBack') reassign(this.workers, worker, msg.seqs);
     });
-    worker.on('error', (err) => {
-      slot.crash = err;
+    worker.thread.on('error', (err) => {
+      worker.crash = err;
     });
-    worker.on('exit', (code) => {
-      slot.exited = true;
-      this.workers.splice(this.workers.indexOf(slot), 1);
-      slot.onDrained?.([]); // a drain() waiting on this worker gets no answer from it now
-      if (!isReady) {
-        failReady(slot.crash ?? new Error(`a worker thread exited with code ${code} before it was ready`));
-        // Jobs handed to it while it loaded never began: they run elsewhere.
-        this.settle(
-          slot,
-          [...slot.inFlight.keys()].map((seq) => ({ seq, kind: 'requeue', revert: true })),
-        );
-        return;
-      }
-      // A retired worker stopped as planned (or died finishing its last jobs); a standby
-      // one belonged to a generation that was discarded; a spare had nothing: none is replaced.
-      if (slot.state !== 'active') {
-        if (slot.inFlight.size > 0) this.buryWorker(slot, code, false);
-        return;
-      }
-      this.buryWorker(slot, code, true);
-    });
-    slot.ready.catch(() => undefined); // spares, a discarded generation's workers: reload() reports why
-    return slot;
+    worker.thread.on('exit', (code) => this.exited(worker, code));
+    return worker;
   }
 
-  private progress(slot: Slot, updates: { seq: number; value: string }[]): void {
+  private exited(worker: PoolWorker, code: number): void {
+    worker.exited = true;
+    this.workers.splice(this.workers.indexOf(worker), 1);
+    worker.onDrained?.([]); // a drain() waiting on this worker gets no answer from it now
+    if (!worker.loaded) {
+      worker.failReady(worker.crash ?? new Error(`a worker thread exited with code ${code} before it was ready`));
+      // Jobs handed to it while it loaded never began: they run elsewhere.
+      this.settle(worker, requeued(worker.inFlight.keys()));
+      return;
+    }
+    // A retired worker stopped as planned (or died finishing its last jobs); a standby
+    // one belonged to a generation that was discarded; a spare had nothing: none is replaced.
+    if (worker.state !== 'active') {
+      if (worker.inFlight.size > 0) this.buryWorker(worker, code, false);
+      return;
+    }
+    this.buryWorker(worker, code, true);
+  }
+
+  private progress(worker: PoolWorker, updates: { seq: number; value: string }[]): void {
     for (const u of updates) {
-      const p = slot.inFlight.get(u.seq);
+      const p = worker.inFlight.get(u.seq);
       p?.batch.onProgress?.(p.job, u.value);
     }
   }
 
-  private settle(slot: Slot, outcomes: Outcome[]): void {
+  private settle(worker: PoolWorker, outcomes: Outcome[]): void {
     for (const o of outcomes) {
-      const p = slot.inFlight.get(o.seq);
+      const p = worker.inFlight.get(o.seq);
       if (!p) continue;
-      slot.inFlight.delete(o.seq);
+      worker.inFlight.delete(o.seq);
       if (this.losses.size > 0 && o.kind !== 'requeue') this.losses.delete(p.job.id);
       resolvePending(p, o);
     }
-    this.stopIfRetired(slot);
+    stopIfRetired(worker);
   }
 
   /**
@@ -408,7 +234,7 @@ export class WorkerPool {
     return new Promise<void>((done) => {
       if (jobs.length === 0) return done();
       const batch: Batch = { left: jobs.length, onOutcome, onProgress, done };
-      const slot = this.leastBusy();
+      const worker = leastBusy(this.workers);
       for (const job of jobs) {
         // Not recovered: this job lost no worker since its last outcome. An entry under its
         // id is a namesake's that left without one here (cancelled or expired while it
@@ -416,77 +242,19 @@ export class WorkerPool {
         if (!job.recovered && this.losses.size > 0) this.losses.delete(job.id);
         job.seq = this.nextSeq++; // the caller's seq is a placeholder: numbering is the pool's
         if (this.nextSeq > 0x7fffffff) this.nextSeq = 1;
-        this.assign({ job, batch }, slot);
+        assign({ job, batch }, worker);
       }
     });
-  }
-
-  private leastBusy(except?: Slot): Slot | undefined {
-    let best: Slot | undefined;
-    for (const w of this.workers)
-      if (w !== except && w.state === 'active' && !w.exited && w.killedFor === undefined && (!best || w.inFlight.size < best.inFlight.size))
-        best = w;
-    return best;
-  }
-
-  /** Queue a job on `slot` (none: no worker can take it, it comes back at once); its message leaves with the others of this turn. */
-  private assign(p: Pending, slot: Slot | undefined): void {
-    if (!slot) {
-      resolvePending(p, { seq: p.job.seq, kind: 'requeue', revert: true });
-      return;
-    }
-    p.index = slot.assigned++;
-    slot.inFlight.set(p.job.seq, p);
-    if (slot.outbox.push(p.job) === 1) {
-      queueMicrotask(() => {
-        const jobs = slot.outbox;
-        slot.outbox = [];
-        if (!slot.exited) slot.worker.postMessage({ t: 'run', jobs } satisfies HostMessage);
-      });
-    }
-  }
-
-  /**
-   * Jobs wait in a worker's queue so that a short job never waits for a message round
-   * trip. Behind a long job that is a trap, Celery's prefetch problem: when one worker is
-   * idle while another sits on queued jobs behind a job running for over STEAL_AFTER_MS,
-   * the busy one is asked to give its queued jobs back, and they move.
-   */
-  private stealForIdle(now: number): void {
-    const idle = this.workers.some(
-      (w) => w.state === 'active' && !w.exited && w.killedFor === undefined && w.inFlight.size < this.opts.concurrency,
-    );
-    if (!idle) return;
-    for (const w of this.workers) {
-      if (w.state !== 'active' || w.exited || w.givingBack || w.inFlight.size <= this.opts.concurrency) continue;
-      let stuck = true;
-      for (let i = 0; i < w.running.length; i++) {
-        if (Atomics.load(w.running, i) === 0 || now - w.began[i]! < STEAL_AFTER_MS) stuck = false;
-      }
-      if (!stuck) continue;
-      w.givingBack = true;
-      w.worker.postMessage({ t: 'giveBack' } satisfies HostMessage);
-    }
-  }
-
-  private reassign(from: Slot, seqs: number[]): void {
-    from.givingBack = false;
-    for (const seq of seqs) {
-      const p = from.inFlight.get(seq);
-      if (!p) continue;
-      from.inFlight.delete(seq);
-      this.assign(p, this.leastBusy(from));
-    }
   }
 
   /** Fire the AbortSignal of a running job (cancel, cold shutdown). */
   abort(jobId: string, reason: 'cancelled' | 'shutdown'): void {
     // A search rather than an index by id: aborts are rare, and an index costs every job two map updates.
-    for (const slot of this.workers) {
-      if (slot.exited) continue;
-      for (const [seq, p] of slot.inFlight) {
+    for (const worker of this.workers) {
+      if (worker.exited) continue;
+      for (const [seq, p] of worker.inFlight) {
         if (p.job.id === jobId) {
-          slot.worker.postMessage({ t: 'abort', seq, reason } satisfies HostMessage);
+          worker.thread.postMessage({ t: 'abort', seq, reason } satisfies HostMessage);
           return;
         }
       }
@@ -498,38 +266,9 @@ export class WorkerPool {
    * (revert) outcomes. A worker whose thread is blocked (a task that never yields) cannot
    * answer: at `deadline()` the wait ends without it, and close() terminates it.
    */
-  async drain(deadline: () => number = () => Number.POSITIVE_INFINITY): Promise<number> {
+  drain(deadline: () => number = () => Number.POSITIVE_INFINITY): Promise<number> {
     this.closing = true;
-    let answered = 0;
-    const pending = this.workers.filter((w) => (w.state === 'active' || w.state === 'retired') && !w.exited);
-    let left = pending.length;
-    if (left === 0) return 0;
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        if (Date.now() >= deadline()) finish();
-      }, 10);
-      const finish = () => {
-        clearInterval(timer);
-        resolve();
-      };
-      for (const slot of pending) {
-        slot.onDrained = (seqs) => {
-          slot.onDrained = (later) =>
-            this.settle(
-              slot,
-              later.map((seq) => ({ seq, kind: 'requeue', revert: true })),
-            );
-          this.settle(
-            slot,
-            seqs.map((seq) => ({ seq, kind: 'requeue', revert: true })),
-          );
-          answered += seqs.length;
-          if (--left === 0) finish();
-        };
-        slot.worker.postMessage({ t: 'drain' } satisfies HostMessage);
-      }
-    });
-    return answered;
+    return drainWorkers(this.workers, (worker, outcomes) => this.settle(worker, outcomes), deadline);
   }
 
   /** Resolves when no job is in flight (true), or once `deadline()` (epoch ms, may move) has passed (false). */
@@ -542,70 +281,17 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.watchdog);
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
-  }
-
-  private checkDeadlines(): void {
-    const now = Date.now();
-    this.stealForIdle(now);
-    for (const w of this.workers) {
-      if (w.killedFor !== undefined || w.exited) continue;
-      for (let i = 0; i < w.running.length; i++) {
-        const seq = Atomics.load(w.running, i);
-        const due = w.deadline[i]!;
-        if (seq !== 0 && due > 0 && now > due) {
-          w.killedFor = seq;
-          void w.worker.terminate();
-          break;
-        }
-      }
-    }
+    await Promise.all(this.workers.map((w) => w.thread.terminate()));
   }
 
   /**
-   * The jobs a worker's death is blamed on: the one killed for its timeout, else the one
-   * the worker named as it died; when nobody is named (out of memory, an exit outside any
-   * job's code), every job that had begun and whose outcome had not come back — running,
-   * or done with its outcome not yet posted.
+   * A worker is gone: its jobs are settled (worker-death.ts), and it is replaced unless
+   * `replace` is false (a retired worker) or the pool is closing.
    */
-  private suspects(slot: Slot): Set<number> {
-    const blamed = slot.killedFor ?? (Atomics.load(slot.culprit, 0) || undefined);
-    if (blamed !== undefined) return new Set([blamed]);
-    const taken = Atomics.load(slot.taken, 0);
-    const begun = new Set<number>();
-    for (const [seq, p] of slot.inFlight) if (p.index! < taken) begun.add(seq);
-    return begun;
-  }
-
-  /**
-   * A worker is gone: the job(s) to blame fail — or, below maxWorkerLosses, run again;
-   * the others are given back; the worker is replaced (unless it was retired).
-   */
-  private buryWorker(slot: Slot, code: number, replace: boolean): void {
-    const cause = this.deathCause(slot, code);
-    const suspects = this.suspects(slot);
-    const pending = [...slot.inFlight];
-    slot.inFlight.clear();
-    const taken = Atomics.load(slot.taken, 0);
-    for (const [seq, p] of pending) {
-      // A job the worker had not taken off its queue never began: its attempt is not counted.
-      if (this.closing || !suspects.has(seq)) resolvePending(p, { seq, kind: 'requeue', revert: p.index! >= taken });
-      else if (slot.killedFor !== undefined) {
-        this.losses.delete(p.job.id);
-        resolvePending(p, { seq, kind: 'failed', error: cause(p.job) });
-      } else {
-        const lost = (this.losses.get(p.job.id) ?? 0) + 1;
-        if (lost < this.opts.maxWorkerLosses) {
-          this.losses.set(p.job.id, lost);
-          resolvePending(p, { seq, kind: 'requeue', revert: false });
-        } else {
-          this.losses.delete(p.job.id);
-          resolvePending(p, { seq, kind: 'failed', error: workerLost(cause(p.job), lost, this.opts.maxWorkerLosses) });
-        }
-      }
-    }
+  private buryWorker(worker: PoolWorker, code: number, replace: boolean): void {
+    settleLostJobs(worker, code, this.closing, this.losses, this.opts);
     if (this.closing) return;
-    const why = slot.killedFor !== undefined ? 'terminated after a timeout' : slot.crash ? slot.crash.message : `exit code ${code}`;
+    const why = deathReason(worker, code);
     if (!replace) {
       this.opts.onEvent?.(`worker thread of the previous code generation lost (${why}) while finishing its jobs`);
       return;
@@ -618,39 +304,4 @@ export class WorkerPool {
       (err: Error) => this.opts.onEvent?.(`a replacement worker failed to start: ${err.message}`),
     );
   }
-
-  private deathCause(slot: Slot, code: number): (job: WireJob) => SerializedError {
-    if (slot.killedFor !== undefined) {
-      return (job) => ({
-        name: 'TimeoutError',
-        message: `${job.task} exceeded its timeout and did not stop within ${this.opts.timeoutGraceMs / 1000} s of its AbortSignal firing: its worker thread was terminated`,
-      });
-    }
-    const crash = slot.crash as (Error & { code?: string }) | undefined;
-    if (crash?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-      const limit = this.opts.resourceLimits?.maxOldGenerationSizeMb;
-      return (job) => ({
-        name: 'WorkerOutOfMemory',
-        message: `${job.task} ran out of memory: its worker thread exceeded the heap limit${limit ? ` of ${limit} MB (maxMemoryMb)` : ''} and was stopped`,
-        code: 'ERR_WORKER_OUT_OF_MEMORY',
-      });
-    }
-    if (crash) {
-      return (job) => ({
-        name: 'WorkerCrashed',
-        message: `${job.task}: its worker thread died from an uncaught ${crash.name}: ${crash.message} (an error thrown from a timer or callback, or an unhandled rejection, inside the task)`,
-        ...(crash.stack ? { stack: crash.stack } : {}),
-      });
-    }
-    return (job) => ({
-      name: 'WorkerExited',
-      message: `${job.task}: its worker thread exited with code ${code} while the task ran (did the task call process.exit()?)`,
-    });
-  }
-}
-
-/** The error of a job that lost its worker once too often: Celery's WorkerLostError, with the cause of the last loss. */
-function workerLost(cause: SerializedError, lost: number, max: number): SerializedError {
-  const times = max > 1 ? ` (it lost its worker thread ${lost} times; maxWorkerLosses is ${max})` : '';
-  return { ...cause, message: `${cause.message}${times}`, code: 'WORKER_LOST' };
 }

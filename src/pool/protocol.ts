@@ -3,7 +3,7 @@
 import type { SerializedError } from '../errors.js';
 import type { SlotKind } from '../jobs.js';
 import type { ScheduleEntry } from '../schedule/types.js';
-import type { TaskParams } from './params.js';
+import type { ModuleProblem, PluginRef, TaskManifestEntry } from '../registry/types.js';
 
 export interface WireJob {
   /** Per-worker sequence number: how the worker's running-slot table names the job. */
@@ -44,39 +44,6 @@ export type HostMessage =
   /** To a spare worker (mode `spare`): import these modules now, then run jobs. */
   | { t: 'load'; modules: string[]; plugins: PluginRef[] };
 
-export interface TaskManifestEntry {
-  name: string;
-  file: string;
-  line: number;
-  /** The plugin package whose taskImports() declared the module, if any. */
-  plugin?: string;
-  priority: number;
-  expiresMs: number;
-  timeoutMs: number;
-  maxRetries: number;
-  retryDelayMs: number;
-  /** The task's queue (task option queue), when not the default one. */
-  queue?: string;
-  /** Most starts per window in this app (task option rateLimit). */
-  rateLimit?: { count: number; windowMs: number };
-  /** The task function's declared parameters; absent when they could not be read (sends are then not checked). */
-  params?: TaskParams;
-}
-
-export interface ModuleProblem {
-  /** `empty` (a module that defines no task) is a warning; the others are errors. */
-  kind: 'import' | 'duplicate' | 'empty' | 'plugin' | 'schedule';
-  file: string;
-  plugin?: string;
-  message: string;
-}
-
-/** A plugin package and the module its package.json names in `"celeriac": { "taskImports" }`. */
-export interface PluginRef {
-  name: string;
-  entry: string;
-}
-
 export type WorkerMessage =
   | {
       t: 'ready';
@@ -99,7 +66,7 @@ export interface WorkerData {
   mode: 'run' | 'discover' | 'spare';
   modules: string[];
   plugins: PluginRef[];
-  /** Jobs that may run at once in this worker (async tasks overlap). */
+  /** Slots in this worker: jobs that may run at once in it (async tasks overlap). */
   concurrency: number;
   /** Extra time after a timeout's abort before the host terminates the worker. */
   timeoutGraceMs: number;
@@ -112,11 +79,11 @@ export interface WorkerData {
    * or aborted before they began). Its queue is first in, first out, so the host can tell
    * which of the jobs it sent have begun.
    */
-  slots: SharedArrayBuffer;
+  slotTable: SharedArrayBuffer;
 }
 
 /**
- * Layout of `WorkerData.slots`: Int32 seq per slot, Float64 deadline per slot, Float64
+ * Layout of `WorkerData.slotTable`: Int32 seq per slot, Float64 deadline per slot, Float64
  * start time per slot (epoch ms), then the Int32 culprit and the Int32 count of jobs taken.
  */
 export function slotViews(

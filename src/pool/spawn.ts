@@ -8,10 +8,10 @@ import { compileCacheDir } from './compile-cache.js';
 import type { WorkerData } from './protocol.js';
 
 const OWN_EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-const ENTRY = new URL(`./worker${OWN_EXT}`, import.meta.url).href;
+const ENTRY = new URL(`./thread/worker${OWN_EXT}`, import.meta.url).href;
 const TS_MODULE = /\.[cm]?tsx?$/;
 /** Node ≥ 22.18 (and 23.6+) loads erasable TypeScript without a loader. */
-export const NODE_STRIPS_TYPES = Boolean((process.features as { typescript?: string | false }).typescript);
+const NODE_STRIPS_TYPES = Boolean((process.features as { typescript?: string | false }).typescript);
 
 const BOOT = `
 const { workerData } = require('node:worker_threads');

@@ -4,7 +4,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CeleriacError } from '../errors.js';
 import { spawnWorker } from '../pool/spawn.js';
-import type { ModuleProblem, PluginRef, TaskManifestEntry, WorkerMessage } from '../pool/protocol.js';
+import type { WorkerMessage } from '../pool/protocol.js';
+import type { ModuleProblem, PluginRef, TaskManifestEntry } from './types.js';
 import { slotBytes } from '../pool/protocol.js';
 import type { ScheduleEntry } from '../schedule/types.js';
 
@@ -56,7 +57,7 @@ export function discoverTasks(modules: string[], plugins: PluginRef[] = []): Pro
     concurrency: 1,
     timeoutGraceMs: 0,
     maxResultBytes: 0,
-    slots: new SharedArrayBuffer(slotBytes(1)),
+    slotTable: new SharedArrayBuffer(slotBytes(1)),
   });
   return new Promise<Discovery>((resolvePromise, reject) => {
     let crash: Error | undefined;

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CeleriacError } from '../errors.js';
-import type { PluginRef } from '../pool/protocol.js';
+import type { PluginRef } from './types.js';
 
 /** The directory of an installed package, looked up the way Node looks up node_modules. */
 export function packageDir(name: string, from: string): string | undefined {

@@ -2,7 +2,7 @@
 // duplicate names both places), every schedule's task known and given arguments it
 // accepts. Each problem is reported like a task module's, naming where it was declared.
 import { CeleriacError } from '../errors.js';
-import type { ModuleProblem, TaskManifestEntry } from '../pool/protocol.js';
+import type { ModuleProblem, TaskManifestEntry } from '../registry/types.js';
 import { checkArgCount, unknownTaskError } from '../send.js';
 import type { ScheduleEntry } from './types.js';
 

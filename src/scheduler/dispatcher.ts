@@ -28,8 +28,8 @@ export interface DispatcherOptions {
   onFinished: (job: JobRecord) => void;
   /** An outcome is durable (the job record holds it): for the per-job log lines. */
   onRecorded?: (job: JobRecord, ev: JobEvent, runMs: number | undefined) => void;
-  /** Jobs the pool runs at once: worker threads × workerConcurrency. */
-  slots: number;
+  /** The pool's slots: jobs it runs at once (worker threads × workerConcurrency). */
+  capacity: number;
   /**
    * Jobs reserved ahead of time per slot. They wait in the host, not in a worker, so
    * whichever worker frees up first takes the next one. A reservation is not written to
@@ -98,8 +98,8 @@ export class Dispatcher {
   constructor(private readonly o: DispatcherOptions) {
     this.delayed = new DelayedJobs((job) => this.makeReady(job));
     this.unitJobs = Math.min(o.prefetch, UNIT_JOBS);
-    this.queue = new PQueue({ concurrency: o.slots * UNITS_PER_SLOT, autoStart: false });
-    this.reserveAhead = o.slots * o.prefetch;
+    this.queue = new PQueue({ concurrency: o.capacity * UNITS_PER_SLOT, autoStart: false });
+    this.reserveAhead = o.capacity * o.prefetch;
   }
 
   /** A waiting job: run it once due. */
@@ -123,7 +123,7 @@ export class Dispatcher {
     if (!this.running || this.stopping || this.ready.size > 0 || this.reserving > 0 || this.queue.size > 0) return false;
     if (this.queue.pending + this.claims >= this.queue.concurrency) return false;
     const inUse = this.held + this.claims;
-    if (inUse >= this.o.slots * this.unitJobs || inUse >= this.reserveAhead) return false;
+    if (inUse >= this.o.capacity * this.unitJobs || inUse >= this.reserveAhead) return false;
     this.claims++;
     return true;
   }

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { CeleriacError } from '../errors.js';
 import { WAITING_STATES, type JobRecord, type NewJob } from '../jobs.js';
-import type { TaskManifestEntry } from '../pool/protocol.js';
+import type { TaskManifestEntry } from '../registry/types.js';
 import { checkId, encodeArgs, jobFactory } from '../send.js';
 import type { ResultOptions } from '../send-types.js';
 import type { JobStore } from '../store/types.js';

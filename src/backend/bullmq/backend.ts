@@ -197,7 +197,7 @@ export class BullMQBackend implements Backend {
   async start(): Promise<void> {
     if (this.worker || this.closed) return;
     // A few jobs beyond the pool's slots wait in the host, so a slot never waits for the broker.
-    const concurrency = this.ctx.slots + Math.min(this.ctx.slots, this.ctx.prefetch);
+    const concurrency = this.ctx.capacity + Math.min(this.ctx.capacity, this.ctx.prefetch);
     this.worker = this.parts.worker((job, token) => this.process(job, token), concurrency, this.o.broker.stall);
     this.worker.on('error', (err) => this.ctx.log.warn(`broker ${this.o.broker.masked}: worker: ${err.message}`));
     // A job this host ran: its waiters here need not wait for the broker to tell it back.

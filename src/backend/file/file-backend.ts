@@ -78,7 +78,7 @@ export class FileBackend implements Backend {
         this.workflows.finished(job);
       },
       ...(jobLog ? { onRecorded: (job: JobRecord, ev: JobEvent, runMs: number | undefined) => jobLog.recorded(job, ev, runMs) } : {}),
-      slots: ctx.slots,
+      capacity: ctx.capacity,
       prefetch: ctx.prefetch,
       timeoutGraceMs: ctx.timeoutGraceMs,
       rateLimitOf: (name) => ctx.task(name)?.rateLimit,

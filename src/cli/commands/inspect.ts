@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readJobs } from '../../client.js';
 import { CeleriacError } from '../../errors.js';
 import { FINISHED_STATES } from '../../jobs.js';
-import type { PluginRef, TaskManifestEntry } from '../../pool/protocol.js';
+import type { PluginRef, TaskManifestEntry } from '../../registry/types.js';
 import { discoverTasks, findTaskModules } from '../../registry/discover.js';
 import { packageDir, resolvePlugin } from '../../registry/plugins.js';
 import { dataDirProblem } from '../../store/dir-trust.js';

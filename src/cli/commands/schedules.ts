@@ -1,7 +1,7 @@
 // `celeriac schedules`: each periodic schedule with its last and next run, read without
 // owning the data dir (a worker may be running): schedules from the task modules (a
 // throwaway worker thread imports them) and the config; last runs from the marks.
-import type { PluginRef } from '../../pool/protocol.js';
+import type { PluginRef } from '../../registry/types.js';
 import { discoverTasks, findTaskModules } from '../../registry/discover.js';
 import { resolvePlugin } from '../../registry/plugins.js';
 import { checkSchedule } from '../../schedule/check.js';

@@ -6,23 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, threadId, workerData as rawWorkerData } from 'node:worker_threads';
-import { contextStorage, type TaskContext } from '../context.js';
-import { CeleriacError, serializeError, type SerializedError } from '../errors.js';
-import { isRetryRequest, type TaskDefinition } from '../task.js';
-import { jsonProblem } from '../validate.js';
-import { progressJson } from '../progress.js';
+import { contextStorage, type TaskContext } from '../../context.js';
+import { CeleriacError, serializeError, type SerializedError } from '../../errors.js';
+import { isRetryRequest, type TaskDefinition } from '../../task.js';
+import { jsonProblem } from '../../validate.js';
+import { progressJson } from '../../progress.js';
 import { loadTasks } from './load-modules.js';
-import { scheduleContext } from '../schedule/context.js';
+import { scheduleContext } from '../../schedule/context.js';
 import { retryDecision } from './outcome.js';
-import {
-  slotViews,
-  type HostMessage,
-  type Outcome,
-  type PluginRef,
-  type WireJob,
-  type WorkerData,
-  type WorkerMessage,
-} from './protocol.js';
+import { slotViews, type HostMessage, type Outcome, type WireJob, type WorkerData, type WorkerMessage } from '../protocol.js';
+import type { PluginRef } from '../../registry/types.js';
 
 const data = rawWorkerData as WorkerData;
 /** How often a worker posts the latest progress of its running jobs. */
@@ -49,8 +42,8 @@ async function loadRequest(): Promise<{ modules: string[]; plugins: PluginRef[] 
   });
   // Task modules import celeriac's public entry (`from 'celeriac'`), which is most of
   // what they load: import it now, so that a reload only costs the task code itself.
-  await import(new URL(`../index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href);
-  await import('../builtin/test-task.js');
+  await import(new URL(`../../index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href);
+  await import('../../builtin/test-task.js');
   if (data.modules.some((m) => /\.[cm]?tsx?$/.test(m))) await warmTypeScript();
   return request;
 }
@@ -73,7 +66,7 @@ async function warmTypeScript(): Promise<void> {
 }
 
 function startRunner(): void {
-  const { running, deadline, began, culprit, taken } = slotViews(data.slots, data.concurrency);
+  const { running, deadline, began, culprit, taken } = slotViews(data.slotTable, data.concurrency);
   // With several jobs running in this thread, the host must know which one took the
   // thread down, or it would fail the innocent ones with it. process.exit() and an
   // uncaught exception (a throw in a timer, an unhandled rejection) still run inside

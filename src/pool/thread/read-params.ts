@@ -2,15 +2,7 @@
 // Function.prototype.toString gives: how many arguments a send must pass (Celery checks a
 // call against the task's signature). When the text cannot be read with certainty the
 // answer is undefined and sends are not checked: refusing a good call is worse.
-
-export interface TaskParams {
-  /** Each parameter as written (whitespace collapsed), for messages: `myapp.hash(text, rounds)`. */
-  list: string[];
-  /** Arguments required: the parameters before the first one with a default or a rest parameter. */
-  min: number;
-  /** Arguments accepted at most; null when unbounded (a rest parameter, or `arguments` in the body). */
-  max: number | null;
-}
+import type { TaskParams } from '../../registry/types.js';
 
 const IDENT = /^(?:async\s+)?([\p{L}\p{Nl}$_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}$\u200c\u200d]*)\s*=>/u;
 
@@ -220,10 +212,4 @@ export function allowErasedOptionals(params: TaskParams, file: string, source: s
     if (IDENTIFIER.test(p) && new RegExp(`${word(p)}\\s*\\?\\s*[:,)=]`).test(source)) return { ...params, min: i };
   }
   return params;
-}
-
-/** `name(a, b = 1, ...rest)`: the signature as a message shows it. */
-export function signature(name: string, params: TaskParams): string {
-  const shown = params.list.map((p) => (p.length > 40 ? `${p.slice(0, 39)}…` : p));
-  return `${name}(${shown.join(', ')})`;
 }

@@ -2,10 +2,11 @@
 // describing a module that would not import. Runs in the worker, where the task's
 // options (with their Error classes and predicates) live.
 import { spawnSync } from 'node:child_process';
-import { serializeError, type SerializedError } from '../errors.js';
-import { isRetryRequest, type ErrorMatcher, type TaskDefinition } from '../task.js';
-import { jsonProblem } from '../validate.js';
-import type { ModuleProblem, WireJob } from './protocol.js';
+import { serializeError, type SerializedError } from '../../errors.js';
+import { isRetryRequest, type ErrorMatcher, type TaskDefinition } from '../../task.js';
+import { jsonProblem } from '../../validate.js';
+import type { WireJob } from '../protocol.js';
+import type { ModuleProblem } from '../../registry/types.js';
 
 export type RetryDecision =
   | { retry: true; runAt: number; error: SerializedError; args?: string }

@@ -1,18 +1,18 @@
 // Inside a worker thread: import the task modules and the modules plugins declare,
 // and build the registry. Plugin code (taskImports()) runs here too, never in the host.
 import { readFileSync } from 'node:fs';
-import { DEFAULT_QUEUE } from '../queues.js';
+import { DEFAULT_QUEUE } from '../../queues.js';
 import module, { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { workerData } from 'node:worker_threads';
-import { checkSchedules } from '../schedule/registry.js';
-import { definedSchedules } from '../schedule/define.js';
-import type { ScheduleEntry } from '../schedule/types.js';
-import { definedTasks, type TaskDefinition } from '../task.js';
+import { checkSchedules } from '../../schedule/registry.js';
+import { definedSchedules } from '../../schedule/define.js';
+import type { ScheduleEntry } from '../../schedule/types.js';
+import { definedTasks, type TaskDefinition } from '../../task.js';
 import { importProblem } from './outcome.js';
-import { allowErasedOptionals, readParams } from './params.js';
-import type { ModuleProblem, PluginRef, TaskManifestEntry } from './protocol.js';
+import { allowErasedOptionals, readParams } from './read-params.js';
+import type { ModuleProblem, PluginRef, TaskManifestEntry } from '../../registry/types.js';
 
 export interface LoadedTasks {
   registry: Map<string, TaskDefinition>;
@@ -135,7 +135,7 @@ async function pluginModules(plugin: PluginRef): Promise<{ files: string[]; prob
 }
 
 export async function loadTasks(modules: string[], plugins: PluginRef[]): Promise<LoadedTasks> {
-  await import('../builtin/test-task.js');
+  await import('../../builtin/test-task.js');
   const problems: ModuleProblem[] = [];
   const queue: { file: string; plugin?: string }[] = modules.map((file) => ({ file }));
   for (const plugin of plugins) {
