@@ -59,6 +59,47 @@ const CASES: Case[] = [
     code: 1,
   },
   {
+    name: 'the plugin module does not export taskImports()',
+    files: {
+      ...config({ tasks: ['tasks'], plugins: ['celeriac-plugin-bad0'] }),
+      'tasks/good.js': GOOD_JS,
+      ...pluginFiles('celeriac-plugin-bad0', GOOD_JS.replace('demo.echo', 'bad0.echo'), `export const tasks = ['./tasks.js'];\n`),
+    },
+    line: /^✘ plugin celeriac-plugin-bad0: .*celeriac-plugin-bad0\/celeriac\.js does not export a taskImports\(\) function \(export function taskImports\(\): string\[\] \{ return \['\.\/tasks\.js'\] \}\)$/m,
+    fix: /fix: make taskImports\(\) return module paths that resolve from the plugin module/,
+    code: 1,
+  },
+  {
+    name: 'taskImports() throws',
+    files: {
+      ...config({ tasks: ['tasks'], plugins: ['celeriac-plugin-bad1'] }),
+      'tasks/good.js': GOOD_JS,
+      ...pluginFiles(
+        'celeriac-plugin-bad1',
+        GOOD_JS.replace('demo.echo', 'bad1.echo'),
+        `export function taskImports() {\n  throw new Error('no config');\n}\n`,
+      ),
+    },
+    line: /^✘ plugin celeriac-plugin-bad1: taskImports\(\) threw no config$/m,
+    fix: /fix: make taskImports\(\) return module paths that resolve from the plugin module/,
+    code: 1,
+  },
+  {
+    name: 'taskImports() returns something other than paths',
+    files: {
+      ...config({ tasks: ['tasks'], plugins: ['celeriac-plugin-bad2'] }),
+      'tasks/good.js': GOOD_JS,
+      ...pluginFiles(
+        'celeriac-plugin-bad2',
+        GOOD_JS.replace('demo.echo', 'bad2.echo'),
+        `export function taskImports() {\n  return './tasks.js';\n}\n`,
+      ),
+    },
+    line: /^✘ plugin celeriac-plugin-bad2: taskImports\(\) must return an array of module paths, got "\.\/tasks\.js"$/m,
+    fix: /fix: make taskImports\(\) return module paths that resolve from the plugin module/,
+    code: 1,
+  },
+  {
     name: 'a module without tasks next to good ones: a warning',
     files: { ...config({ tasks: ['tasks'] }), 'tasks/good.js': GOOD_JS, 'tasks/helpers.js': 'export const helper = () => 1;\n' },
     line: /^! task module .*tasks\/helpers\.js defines no task \(does it call task\(\.\.\.\) at the top level\?\)$/m,

@@ -73,48 +73,24 @@ async function pluginModules(plugin: PluginRef): Promise<{ files: string[]; prob
     const p = importProblem(plugin.entry, err);
     return { files: [], problems: [{ ...p, plugin: plugin.name, message: `plugin ${plugin.name}: ${p.message}` }] };
   }
+  const failed = (why: string) => ({
+    files: [],
+    problems: [{ kind: 'plugin' as const, plugin: plugin.name, file: plugin.entry, message: `plugin ${plugin.name}: ${why}` }],
+  });
   const fn = mod.taskImports ?? (mod.default as Record<string, unknown> | undefined)?.taskImports;
   if (typeof fn !== 'function') {
-    return {
-      files: [],
-      problems: [
-        {
-          kind: 'plugin',
-          plugin: plugin.name,
-          file: plugin.entry,
-          message: `plugin ${plugin.name}: ${plugin.entry} does not export a taskImports() function (export function taskImports(): string[] { return ['./tasks.js'] })`,
-        },
-      ],
-    };
+    return failed(
+      `${plugin.entry} does not export a taskImports() function (export function taskImports(): string[] { return ['./tasks.js'] })`,
+    );
   }
   let specs: unknown;
   try {
     specs = await (fn as () => unknown)();
   } catch (err) {
-    return {
-      files: [],
-      problems: [
-        {
-          kind: 'plugin',
-          plugin: plugin.name,
-          file: plugin.entry,
-          message: `plugin ${plugin.name}: taskImports() threw ${(err as Error)?.message ?? String(err)}`,
-        },
-      ],
-    };
+    return failed(`taskImports() threw ${(err as Error)?.message ?? String(err)}`);
   }
   if (!Array.isArray(specs) || specs.some((s) => typeof s !== 'string')) {
-    return {
-      files: [],
-      problems: [
-        {
-          kind: 'plugin',
-          plugin: plugin.name,
-          file: plugin.entry,
-          message: `plugin ${plugin.name}: taskImports() must return an array of module paths, got ${JSON.stringify(specs)}`,
-        },
-      ],
-    };
+    return failed(`taskImports() must return an array of module paths, got ${JSON.stringify(specs)}`);
   }
   const files: string[] = [];
   const problems: ModuleProblem[] = [];
