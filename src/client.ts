@@ -13,16 +13,16 @@ import { CeleriacError } from './errors.js';
 import type { CeleriacEvent, CeleriacEventListener, CeleriacEventType } from './events.js';
 import { EVENT_TYPES } from './events.js';
 import { readInboxReadOnly, submitToInbox } from './inbox.js';
-import { FINISHED_STATES, JOB_STATES, newRecord, type JobRecord, type JobState, type NewJob } from './jobs.js';
+import { FINISHED_STATES, JOB_STATES, type JobRecord, type JobState, type NewJob } from './jobs.js';
 import { jobInfo, outcomeOf } from './job-view.js';
 import { listJobs, parseListOptions, type JobPage, type ListOptions } from './job-query.js';
 import type { ModuleProblem, TaskManifestEntry } from './pool/protocol.js';
 import { assertNoProblems, discoverTasks, findTaskModules } from './registry/discover.js';
 import { resolvePlugin } from './registry/plugins.js';
+import { readJobs } from './read-jobs.js';
 import { encodeArgs, jobFactory, manyJobs, unknownTaskError } from './send.js';
 import type { JobHandle, JobInfo, ResultOptions, SendManyItem, SendOptions } from './send-types.js';
 import { CLIENT_SOCKET_FILE, reviveEvent, reviveInfo, type SentJob } from './socket/protocol.js';
-import { readStateReadOnly } from './store/read-only.js';
 import { isTaskDefinition, type SendManyArgs, type SendRest, type SentResult, type TaskDefinition } from './task.js';
 
 export interface ClientOptions {
@@ -431,14 +431,6 @@ class ClientHandle implements ClientJobHandle<unknown> {
 /** JSON has no Infinity: an unlimited maxRetries travels as -1. */
 function wireJob(job: NewJob): NewJob {
   return job.maxRetries === Number.POSITIVE_INFINITY ? { ...job, maxRetries: -1 } : job;
-}
-
-/** Read a data dir without owning it; retried when the owner compacts under the reader. */
-export async function readJobs(dir: string): Promise<Map<string, JobRecord>> {
-  const state = await readStateReadOnly(dir);
-  const jobs = state?.jobs ?? new Map<string, JobRecord>();
-  for (const job of await readInboxReadOnly(dir)) if (!jobs.has(job.id)) jobs.set(job.id, newRecord(job));
-  return jobs;
 }
 
 export async function createClient(options: ClientOptions): Promise<CeleriacClient> {

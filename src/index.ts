@@ -1,6 +1,6 @@
 // The host's machinery loads on first use (entry-lazy.ts): worker threads import this
 // entry through every task module. Celeriac and CeleriacClient are exported as types.
-export { createCeleriac, createClient, readJobs, repairDataDir } from './entry-lazy.js';
+export { createCeleriac, createClient } from './entry-lazy.js';
 export type { Celeriac, CeleriacOptions, Logger, StructuredLogger } from './app.js';
 export {
   task,
@@ -28,7 +28,6 @@ export type { TaskManifestEntry } from './pool/protocol.js';
 // only in config.ts, so `import { defineConfig } from 'celeriac'` failed.
 export { defineConfig, type CeleriacConfig } from './config.js';
 export type { CeleriacClient, ClientJobHandle, ClientOptions, SubmittedJob } from './client.js';
-export type { RepairReport } from './store/repair.js';
 export { schedule } from './schedule/define.js';
 export type { ScheduleOptions, ScheduleInfo, MissedRuns } from './schedule/types.js';
 export type { DashboardHandler, DashboardOptions, DashboardSource, WorkersInfo } from './dashboard/types.js';
