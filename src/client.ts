@@ -34,17 +34,6 @@ export interface ClientOptions {
   cwd?: string;
 }
 
-/** A job sent by a client: the app's JobHandle, its info() asked of the worker. */
-export type ClientJobHandle<Result = unknown> = Omit<JobHandle<Result>, 'info'> & {
-  /** The job's current state, from the worker (or the data dir when none runs). */
-  info(): Promise<JobInfo | undefined>;
-  /** Set when no worker ran: the inbox file holding the job until a worker takes it. */
-  readonly file?: string;
-};
-
-/** @deprecated the handle a send returns; `id` and `file` are on it as before. */
-export type SubmittedJob = ClientJobHandle;
-
 /** Defaults for a task the client cannot see (no tasks given): the owner applies the task's own when it runs. */
 const unseenTask = (name: string): TaskManifestEntry => ({
   name,
@@ -194,8 +183,8 @@ export class CeleriacClient {
   send<Result = unknown, T extends string | TaskDefinition = string>(
     task: T,
     ...rest: SendRest<T>
-  ): Promise<ClientJobHandle<SentResult<T, Result>>>;
-  async send(taskOrDef: string | TaskDefinition, args: unknown[] = [], options: SendOptions = {}): Promise<ClientJobHandle<unknown>> {
+  ): Promise<JobHandle<SentResult<T, Result>>>;
+  async send(taskOrDef: string | TaskDefinition, args: unknown[] = [], options: SendOptions = {}): Promise<JobHandle<unknown>> {
     const name = isTaskDefinition(taskOrDef) ? taskOrDef.name : taskOrDef;
     const task = this.task(name);
     // Given an id now, a resend after a lost answer cannot make a second job.
@@ -218,12 +207,8 @@ export class CeleriacClient {
     task: T,
     argsList: SendManyArgs<T>,
     options?: Omit<SendOptions, 'id'>,
-  ): Promise<ClientJobHandle<SentResult<T, Result>>[]>;
-  async sendMany(
-    taskOrDef: string | TaskDefinition,
-    argsList: unknown,
-    options?: Omit<SendOptions, 'id'>,
-  ): Promise<ClientJobHandle<unknown>[]> {
+  ): Promise<JobHandle<SentResult<T, Result>>[]>;
+  async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown, options?: Omit<SendOptions, 'id'>): Promise<JobHandle<unknown>[]> {
     const name = isTaskDefinition(taskOrDef) ? taskOrDef.name : taskOrDef;
     const task = this.task(name);
     if (!Array.isArray(argsList))
@@ -312,9 +297,12 @@ export class CeleriacClient {
     return counts;
   }
 
-  /** A handle to a job by id (for one sent earlier, by this or another process). */
-  job<Result = unknown>(id: string): ClientJobHandle<Result> {
-    return new ClientHandle(id, false, this) as ClientJobHandle<Result>;
+  /**
+   * A handle to a job by id (for one sent earlier, by this or another process). Unlike
+   * app.job() it does not ask first whether the id is known: info() resolves undefined then.
+   */
+  job<Result = unknown>(id: string): JobHandle<Result> {
+    return new ClientHandle(id, false, this) as JobHandle<Result>;
   }
 
   /**
@@ -410,14 +398,22 @@ export class CeleriacClient {
   }
 }
 
-/** A class rather than an object of closures: sendMany makes one per job. */
-class ClientHandle implements ClientJobHandle<unknown> {
+/**
+ * The app's JobHandle, answered by the worker (or the data dir when none runs). A class
+ * rather than an object of closures: sendMany makes one per job.
+ */
+class ClientHandle implements JobHandle<unknown> {
+  readonly inboxFile?: string;
+
   constructor(
     readonly id: string,
     readonly created: boolean,
     private readonly client: CeleriacClient,
-    readonly file?: string,
-  ) {}
+    inboxFile?: string,
+  ) {
+    // Only when set, so that a handle from the socket has the app's handle's own keys.
+    if (inboxFile !== undefined) this.inboxFile = inboxFile;
+  }
 
   result(options?: ResultOptions): Promise<unknown> {
     return this.client.result(this.id, options);

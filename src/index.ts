@@ -27,7 +27,7 @@ export type { TaskManifestEntry } from './pool/protocol.js';
 // defineConfig: celeriac.config.ts imports it from 'celeriac' (the README's example); it was
 // only in config.ts, so `import { defineConfig } from 'celeriac'` failed.
 export { defineConfig, type CeleriacConfig } from './config.js';
-export type { CeleriacClient, ClientJobHandle, ClientOptions, SubmittedJob } from './client.js';
+export type { CeleriacClient, ClientOptions } from './client.js';
 export { schedule } from './schedule/define.js';
 export type { ScheduleOptions, ScheduleInfo, MissedRuns } from './schedule/types.js';
 export type { DashboardHandler, DashboardOptions, DashboardSource, WorkersInfo } from './dashboard/types.js';
