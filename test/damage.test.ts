@@ -13,8 +13,8 @@ import type { JobEvent } from '../src/jobs.js';
 import { decodeEvent, frame } from '../src/store/codec.js';
 import { FileStore } from '../src/store/file-store.js';
 import { loadState } from '../src/store/load.js';
-import { scanLines, scanRecords } from '../src/store/scan.js';
-import { appendToJournal, tempDir } from './helpers.js';
+import { scanLines } from '../src/store/scan.js';
+import { appendToJournal, scanRecords, tempDir } from './helpers.js';
 
 const open = (dir: string, extra = {}) => FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes: 1 << 30, ...extra });
 const add = (i: number): JobEvent => ({
