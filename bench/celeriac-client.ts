@@ -49,7 +49,7 @@ runChild('celeriac-client', {
       const t0 = now();
       for (const p of payloads) {
         const h = await client.send('bench.noop', [p]);
-        if (h.file) throw new Error('a send went through the inbox: the worker was not reachable');
+        if (h.inboxFile) throw new Error('a send went through the inbox: the worker was not reachable');
       }
       ctx.emit('rate', n / ((now() - t0) / 1000));
     });
@@ -83,7 +83,7 @@ runChild('celeriac-client', {
         const t = now();
         const h = await client.send('bench.noop', [makePayload(i)]);
         if (i >= w2Warmup) acks.push(now() - t);
-        if (h.file) throw new Error('a send went through the inbox: the worker was not reachable');
+        if (h.inboxFile) throw new Error('a send went through the inbox: the worker was not reachable');
       }
       ctx.emit(
         'ack_p50_ms',

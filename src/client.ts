@@ -13,16 +13,16 @@ import { CeleriacError } from './errors.js';
 import type { CeleriacEvent, CeleriacEventListener, CeleriacEventType } from './events.js';
 import { EVENT_TYPES } from './events.js';
 import { readInboxReadOnly, submitToInbox } from './inbox.js';
-import { FINISHED_STATES, JOB_STATES, newRecord, type JobRecord, type JobState, type NewJob } from './jobs.js';
+import { FINISHED_STATES, JOB_STATES, type JobRecord, type JobState, type NewJob } from './jobs.js';
 import { jobInfo, outcomeOf } from './job-view.js';
 import { listJobs, parseListOptions, type JobPage, type ListOptions } from './job-query.js';
 import type { ModuleProblem, TaskManifestEntry } from './registry/types.js';
 import { assertNoProblems, discoverTasks, findTaskModules } from './registry/discover.js';
 import { resolvePlugin } from './registry/plugins.js';
+import { readJobs } from './read-jobs.js';
 import { encodeArgs, jobFactory, manyJobs, unknownTaskError } from './send.js';
 import type { JobHandle, JobInfo, ResultOptions, SendManyItem, SendOptions } from './send-types.js';
 import { CLIENT_SOCKET_FILE, reviveEvent, reviveInfo, type SentJob } from './socket/protocol.js';
-import { readStateReadOnly } from './store/read-only.js';
 import { isTaskDefinition, type SendManyArgs, type SendRest, type SentResult, type TaskDefinition } from './task.js';
 
 export interface ClientOptions {
@@ -33,17 +33,6 @@ export interface ClientOptions {
   plugins?: string[];
   cwd?: string;
 }
-
-/** A job sent by a client: the app's JobHandle, its info() asked of the worker. */
-export type ClientJobHandle<Result = unknown> = Omit<JobHandle<Result>, 'info'> & {
-  /** The job's current state, from the worker (or the data dir when none runs). */
-  info(): Promise<JobInfo | undefined>;
-  /** Set when no worker ran: the inbox file holding the job until a worker takes it. */
-  readonly file?: string;
-};
-
-/** @deprecated the handle a send returns; `id` and `file` are on it as before. */
-export type SubmittedJob = ClientJobHandle;
 
 /** Defaults for a task the client cannot see (no tasks given): the owner applies the task's own when it runs. */
 const unseenTask = (name: string): TaskManifestEntry => ({
@@ -194,8 +183,8 @@ export class CeleriacClient {
   send<Result = unknown, T extends string | TaskDefinition = string>(
     task: T,
     ...rest: SendRest<T>
-  ): Promise<ClientJobHandle<SentResult<T, Result>>>;
-  async send(taskOrDef: string | TaskDefinition, args: unknown[] = [], options: SendOptions = {}): Promise<ClientJobHandle<unknown>> {
+  ): Promise<JobHandle<SentResult<T, Result>>>;
+  async send(taskOrDef: string | TaskDefinition, args: unknown[] = [], options: SendOptions = {}): Promise<JobHandle<unknown>> {
     const name = isTaskDefinition(taskOrDef) ? taskOrDef.name : taskOrDef;
     const task = this.task(name);
     // Given an id now, a resend after a lost answer cannot make a second job.
@@ -218,12 +207,8 @@ export class CeleriacClient {
     task: T,
     argsList: SendManyArgs<T>,
     options?: Omit<SendOptions, 'id'>,
-  ): Promise<ClientJobHandle<SentResult<T, Result>>[]>;
-  async sendMany(
-    taskOrDef: string | TaskDefinition,
-    argsList: unknown,
-    options?: Omit<SendOptions, 'id'>,
-  ): Promise<ClientJobHandle<unknown>[]> {
+  ): Promise<JobHandle<SentResult<T, Result>>[]>;
+  async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown, options?: Omit<SendOptions, 'id'>): Promise<JobHandle<unknown>[]> {
     const name = isTaskDefinition(taskOrDef) ? taskOrDef.name : taskOrDef;
     const task = this.task(name);
     if (!Array.isArray(argsList))
@@ -312,9 +297,12 @@ export class CeleriacClient {
     return counts;
   }
 
-  /** A handle to a job by id (for one sent earlier, by this or another process). */
-  job<Result = unknown>(id: string): ClientJobHandle<Result> {
-    return new ClientHandle(id, false, this) as ClientJobHandle<Result>;
+  /**
+   * A handle to a job by id (for one sent earlier, by this or another process). Unlike
+   * app.job() it does not ask first whether the id is known: info() resolves undefined then.
+   */
+  job<Result = unknown>(id: string): JobHandle<Result> {
+    return new ClientHandle(id, false, this) as JobHandle<Result>;
   }
 
   /**
@@ -410,14 +398,22 @@ export class CeleriacClient {
   }
 }
 
-/** A class rather than an object of closures: sendMany makes one per job. */
-class ClientHandle implements ClientJobHandle<unknown> {
+/**
+ * The app's JobHandle, answered by the worker (or the data dir when none runs). A class
+ * rather than an object of closures: sendMany makes one per job.
+ */
+class ClientHandle implements JobHandle<unknown> {
+  readonly inboxFile?: string;
+
   constructor(
     readonly id: string,
     readonly created: boolean,
     private readonly client: CeleriacClient,
-    readonly file?: string,
-  ) {}
+    inboxFile?: string,
+  ) {
+    // Only when set, so that a handle from the socket has the app's handle's own keys.
+    if (inboxFile !== undefined) this.inboxFile = inboxFile;
+  }
 
   result(options?: ResultOptions): Promise<unknown> {
     return this.client.result(this.id, options);
@@ -431,14 +427,6 @@ class ClientHandle implements ClientJobHandle<unknown> {
 /** JSON has no Infinity: an unlimited maxRetries travels as -1. */
 function wireJob(job: NewJob): NewJob {
   return job.maxRetries === Number.POSITIVE_INFINITY ? { ...job, maxRetries: -1 } : job;
-}
-
-/** Read a data dir without owning it; retried when the owner compacts under the reader. */
-export async function readJobs(dir: string): Promise<Map<string, JobRecord>> {
-  const state = await readStateReadOnly(dir);
-  const jobs = state?.jobs ?? new Map<string, JobRecord>();
-  for (const job of await readInboxReadOnly(dir)) if (!jobs.has(job.id)) jobs.set(job.id, newRecord(job));
-  return jobs;
 }
 
 export async function createClient(options: ClientOptions): Promise<CeleriacClient> {

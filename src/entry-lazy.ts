@@ -4,7 +4,6 @@
 // importing the package must not load what only the host thread runs.
 import type * as App from './app.js';
 import type * as Client from './client.js';
-import type * as Repair from './store/repair.js';
 
 /** Open an app on a data dir: see CeleriacOptions. */
 export const createCeleriac = (async (options) => (await import('./app.js')).createCeleriac(options)) as typeof App.createCeleriac;
@@ -12,11 +11,3 @@ export const createCeleriac = (async (options) => (await import('./app.js')).cre
 /** A client of another process's data dir: see ClientOptions. */
 export const createClient = (async (...args: Parameters<typeof Client.createClient>) =>
   (await import('./client.js')).createClient(...args)) as typeof Client.createClient;
-
-/** Every job on record in a data dir, read without opening it. */
-export const readJobs = (async (...args: Parameters<typeof Client.readJobs>) =>
-  (await import('./client.js')).readJobs(...args)) as typeof Client.readJobs;
-
-/** Repair a damaged data dir: see RepairReport. */
-export const repairDataDir = (async (...args: Parameters<typeof Repair.repairDataDir>) =>
-  (await import('./store/repair.js')).repairDataDir(...args)) as typeof Repair.repairDataDir;

@@ -1,6 +1,6 @@
 // The host's machinery loads on first use (entry-lazy.ts): worker threads import this
 // entry through every task module. Celeriac and CeleriacClient are exported as types.
-export { createCeleriac, createClient, readJobs, repairDataDir } from './entry-lazy.js';
+export { createCeleriac, createClient } from './entry-lazy.js';
 export type { Celeriac, CeleriacOptions, Logger, StructuredLogger } from './app.js';
 export {
   task,
@@ -27,8 +27,7 @@ export type { TaskManifestEntry } from './registry/types.js';
 // defineConfig: celeriac.config.ts imports it from 'celeriac' (the README's example); it was
 // only in config.ts, so `import { defineConfig } from 'celeriac'` failed.
 export { defineConfig, type CeleriacConfig } from './config.js';
-export type { CeleriacClient, ClientJobHandle, ClientOptions, SubmittedJob } from './client.js';
-export type { RepairReport } from './store/repair.js';
+export type { CeleriacClient, ClientOptions } from './client.js';
 export { schedule } from './schedule/define.js';
 export type { ScheduleOptions, ScheduleInfo, MissedRuns } from './schedule/types.js';
 export type { DashboardHandler, DashboardOptions, DashboardSource, WorkersInfo } from './dashboard/types.js';

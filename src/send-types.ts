@@ -41,6 +41,11 @@ export interface JobHandle<Result = unknown> {
   result(options?: ResultOptions): Promise<Result>;
   /** The job's current state (undefined once dropped after the result retention time). */
   info(): Promise<JobInfo | undefined>;
+  /**
+   * Set only on a client's handle when no worker was reachable: the inbox file that holds
+   * the job until a worker takes it. Unset when the job went straight to its owner.
+   */
+  readonly inboxFile?: string;
 }
 
 export interface JobInfo {

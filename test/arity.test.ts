@@ -5,7 +5,8 @@ import { strict as assert } from 'node:assert';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
-import { createCeleriac, createClient, readJobs, CeleriacError } from '../src/index.js';
+import { readJobs } from '../src/admin.js';
+import { createCeleriac, createClient, CeleriacError } from '../src/index.js';
 import { celeriac, ensureBuilt, explain, importTask, project } from './cli-helpers.js';
 import { ROOT, tempDir } from './helpers.js';
 

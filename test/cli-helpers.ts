@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { readJobs } from '../src/client.js';
+import { readJobs } from '../src/admin.js';
 import type { JobRecord } from '../src/jobs.js';
 import { ROOT, sleep, tempDir } from './helpers.js';
 

@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { createCeleriac, readJobs } from '../src/index.js';
+import { readJobs } from '../src/admin.js';
+import { createCeleriac } from '../src/index.js';
 import { BIN, celeriac, ensureBuilt, explain, importTask, json, project } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
 

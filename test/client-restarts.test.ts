@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readJobs } from '../src/client.js';
+import { readJobs } from '../src/admin.js';
 import { fixture, readRuns, tempDir, waitFor } from './helpers.js';
 import { spawnScript, type Proc } from './fixtures/client/spawn.js';
 

@@ -46,7 +46,7 @@ async function stillServes(dir: string): Promise<void> {
   const client = await createClient({ dir });
   try {
     const h = await client.send('math.add', [40, 2]);
-    assert.equal(h.file, undefined, 'over the socket, not the inbox');
+    assert.equal(h.inboxFile, undefined, 'over the socket, not the inbox');
     assert.equal(await h.result({ timeout: 10_000 }), 42);
   } finally {
     client.close();

@@ -18,7 +18,7 @@ test('with a worker running, a client send is durable when it resolves, goes ove
   const client = await createClient({ dir });
   t.after(() => client.close());
   const h = await client.send('math.add', [2, 3]);
-  assert.equal(h.file, undefined, 'not handed in through the inbox');
+  assert.equal(h.inboxFile, undefined, 'not handed in through the inbox');
   assert.equal(h.created, true);
   assert.ok(await app.get(h.id), 'the app has the job the moment the send resolved');
   assert.deepEqual(await inboxFiles(dir), []);
@@ -100,14 +100,14 @@ test('with no worker running, a send goes through the inbox and result() waits u
   const client = await createClient({ dir });
   t.after(() => client.close());
   const h = await client.send('demo.echo', ['while down']);
-  assert.ok(h.file, 'handed in through the inbox');
+  assert.ok(h.inboxFile, 'handed in through the inbox');
   assert.equal((await h.info())?.state, 'pending', 'readers see it as pending from the inbox');
   const result = h.result({ timeout: 60_000 });
   const app = await openApp(t, { dir });
   await app.start();
   assert.equal(await result, 'while down');
   const next = await client.send('demo.echo', ['now up']);
-  assert.equal(next.file, undefined, 'the client reconnected by itself once the worker listened');
+  assert.equal(next.inboxFile, undefined, 'the client reconnected by itself once the worker listened');
 });
 
 test('a client subscribed to events reconnects by itself when the worker restarts', async (t) => {

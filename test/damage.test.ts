@@ -7,13 +7,14 @@ import { strict as assert } from 'node:assert';
 import { cp, readdir, readFile, stat, truncate, writeFile, appendFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CeleriacError, repairDataDir } from '../src/index.js';
+import { repairDataDir } from '../src/admin.js';
+import { CeleriacError } from '../src/index.js';
 import type { JobEvent } from '../src/jobs.js';
 import { decodeEvent, frame } from '../src/store/codec.js';
 import { FileStore } from '../src/store/file-store.js';
 import { loadState } from '../src/store/load.js';
-import { scanLines, scanRecords } from '../src/store/scan.js';
-import { appendToJournal, tempDir } from './helpers.js';
+import { scanLines } from '../src/store/scan.js';
+import { appendToJournal, scanRecords, tempDir } from './helpers.js';
 
 const open = (dir: string, extra = {}) => FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes: 1 << 30, ...extra });
 const add = (i: number): JobEvent => ({

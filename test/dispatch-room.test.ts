@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readJobs } from '../src/index.js';
+import { readJobs } from '../src/admin.js';
 import { fixture, openApp, tempDir, waitFor } from './helpers.js';
 
 const LIMIT_MS = 120_000;

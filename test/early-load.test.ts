@@ -8,14 +8,14 @@ import { strict as assert } from 'node:assert';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { createCeleriac, repairDataDir, type Celeriac, type CeleriacError } from '../src/index.js';
+import { repairDataDir } from '../src/admin.js';
+import { createCeleriac, type Celeriac, type CeleriacError } from '../src/index.js';
 import { submitToInbox } from '../src/inbox.js';
 import { loadState } from '../src/store/load.js';
 import { WAITING_STATES, type JobEvent, type JobRecord } from '../src/jobs.js';
 import { decodeEvent, frame } from '../src/store/codec.js';
 import { FileStore } from '../src/store/file-store.js';
-import { scanRecords } from '../src/store/scan.js';
-import { fixture, journalRecords, readRuns, tempDir, waitFor } from './helpers.js';
+import { fixture, journalRecords, readRuns, scanRecords, tempDir, waitFor } from './helpers.js';
 
 const LIMIT_MS = 120_000;
 const open = (dir: string) => FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes: 1 << 30 });

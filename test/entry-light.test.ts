@@ -1,13 +1,16 @@
 // Importing the package (what every task module does in every worker thread) loads only
 // what a task uses; the host's machinery (app, store, pool, client, file watching) loads
-// when createCeleriac(), createClient(), readJobs() or repairDataDir() is first called.
+// when createCeleriac() or createClient() is first called. The data dir's admin functions
+// are on their own subpath, `celeriac/admin`, imported here by the package's name.
 // Seen in a fresh process of the built package, with a resolve hook listing every module.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
+import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { DIST_INDEX, ensureBuilt, project } from './cli-helpers.js';
+import { ROOT } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -31,22 +34,42 @@ const afterImport = loaded();
 const app = await celeriac.createCeleriac({ dir, logger: false });
 await app.close();
 const afterCreate = loaded();
-await celeriac.repairDataDir(dir).catch(() => undefined);
-await celeriac.readJobs(dir);
-process.stdout.write(JSON.stringify({ afterImport, afterCreate, afterClient: loaded(), exports: Object.keys(celeriac).sort() }));
+const admin = await import('celeriac/admin');
+const report = await admin.repairDataDir(dir);
+const jobs = await admin.readJobs(dir);
+process.stdout.write(JSON.stringify({
+  afterImport,
+  afterCreate,
+  afterAdmin: loaded(),
+  exports: Object.keys(celeriac).sort(),
+  adminExports: Object.keys(admin).sort(),
+  repairClean: report.clean,
+  jobs: jobs.size,
+}));
 `;
 
 const HOST_ONLY =
-  /\/dist\/(?:app|client|watch|inbox)\.js$|\/dist\/(?:store|scheduler|registry)\/|\/dist\/pool\/pool\.js$|node_modules\/(?:chokidar|lowdb|p-queue|p-retry)\//;
+  /\/dist\/(?:app|admin|client|read-jobs|watch|inbox)\.js$|\/dist\/(?:store|scheduler|registry)\/|\/dist\/pool\/pool\.js$|node_modules\/(?:chokidar|lowdb|p-queue|p-retry)\//;
 
 test('importing celeriac loads none of the host machinery until an app or client is made', { timeout: 240_000 }, async (t) => {
   ensureBuilt();
   const dir = await project(t, { 'main.mjs': MAIN, 'hook.mjs': HOOK });
+  // Installed as users install it: the subpath resolves through package.json's "exports".
+  await mkdir(join(dir, 'node_modules'));
+  await symlink(ROOT, join(dir, 'node_modules', 'celeriac'), 'dir');
   const { stdout } = await run(process.execPath, [join(dir, 'main.mjs'), join(dir, 'loaded.log'), join(dir, 'data')], {
     cwd: dir,
     timeout: 120_000,
   });
-  const seen = JSON.parse(stdout) as { afterImport: string[]; afterCreate: string[]; afterClient: string[]; exports: string[] };
+  const seen = JSON.parse(stdout) as {
+    afterImport: string[];
+    afterCreate: string[];
+    afterAdmin: string[];
+    exports: string[];
+    adminExports: string[];
+    repairClean: boolean;
+    jobs: number;
+  };
   assert.ok(
     seen.afterImport.some((u) => u.endsWith('/dist/task.js')),
     `the import itself was seen by the hook: ${seen.afterImport.join(', ')}`,
@@ -61,15 +84,18 @@ test('importing celeriac loads none of the host machinery until an app or client
     'createCeleriac() loads the app',
   );
   assert.ok(
-    seen.afterClient.some((u) => u.endsWith('/dist/client.js')),
-    'readJobs() loads the client',
+    seen.afterAdmin.some((u) => u.endsWith('/dist/admin.js')),
+    `'celeriac/admin' resolves to dist/admin.js: ${seen.afterAdmin.slice(seen.afterCreate.length).join(', ')}`,
   );
+  assert.deepEqual(seen.adminExports, ['readJobs', 'repairDataDir'], 'celeriac/admin exports the admin functions');
+  assert.equal(seen.repairClean, true, "repairDataDir() through 'celeriac/admin' ran on the app's data dir");
+  assert.equal(seen.jobs, 0, "readJobs() through 'celeriac/admin' read the app's data dir");
+  for (const name of ['readJobs', 'repairDataDir'])
+    assert.ok(!seen.exports.includes(name), `${name} moved to 'celeriac/admin', off the main entry`);
   // The value exports users import by name are all still there.
   for (const name of [
     'createCeleriac',
     'createClient',
-    'readJobs',
-    'repairDataDir',
     'task',
     'context',
     'RetryRequest',

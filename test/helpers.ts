@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { createCeleriac, type Celeriac, type CeleriacOptions } from '../src/index.js';
-import { scanLines } from '../src/store/scan.js';
+import { recordText, scanLines } from '../src/store/scan.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const fixture = (...parts: string[]) => join(ROOT, 'test', 'fixtures', ...parts);
@@ -64,6 +64,12 @@ export async function readRuns(file: string): Promise<TaskRun[]> {
 /** A journal segment's bytes up to its last record (without the zeros preallocated after it). */
 export function journalRecords(segment: Buffer): Buffer {
   return segment.subarray(0, scanLines(segment, { zeroTail: true }).validBytes);
+}
+
+/** A journal segment's or snapshot's valid records: their JSON texts and the byte offset of each line. */
+export function scanRecords(buf: Buffer): { records: string[]; offsets: number[]; validBytes: number } {
+  const scan = scanLines(buf);
+  return { records: scan.starts.map((_, i) => recordText(buf, scan, i)), offsets: scan.starts, validBytes: scan.validBytes };
 }
 
 /**

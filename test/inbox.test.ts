@@ -62,7 +62,7 @@ test('a message written by another uid is moved aside with a reason, never appli
   const client = await createClient({ dir });
   const foreign = await client.send('demo.echo', ['from someone else'], { id: 'foreign-1' });
   const mine = await client.send('demo.echo', ['from the owner'], { id: 'mine-1' });
-  await chown(foreign.file!, 65534, 65534);
+  await chown(foreign.inboxFile!, 65534, 65534);
   const app = await openApp(t, { dir });
   assert.equal(await app.get('foreign-1'), undefined, 'a job from another uid is not accepted');
   assert.equal((await app.get(mine.id))?.state, 'pending', "the owner's own message beside it is");

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readJobs } from '../src/client.js';
+import { readJobs } from '../src/admin.js';
 import { DIST_INDEX, celeriac, ensureBuilt, exitWithin, explain, json, project, startWorker } from './cli-helpers.js';
 import { waitFor } from './helpers.js';
 

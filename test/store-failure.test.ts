@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
-import { readJobs } from '../src/client.js';
+import { readJobs } from '../src/admin.js';
 import { CeleriacError, createCeleriac } from '../src/index.js';
 import { celeriac, ensureBuilt, exitWithin, explain, importTask, project, startWorker, waitFile } from './cli-helpers.js';
 import { fixture } from './helpers.js';

@@ -38,7 +38,7 @@ test("a rejected message's reason is created afresh, never written through a pla
   const target = await victim(root);
   const client = await createClient({ dir });
   const bad = await client.send('no.such.task', [], { id: 'bad-1' });
-  const base = bad.file!.slice(bad.file!.lastIndexOf('/') + 1);
+  const base = bad.inboxFile!.slice(bad.inboxFile!.lastIndexOf('/') + 1);
   await mkdir(join(dir, 'inbox-rejected'), { mode: 0o700 });
   await symlink(target, join(dir, 'inbox-rejected', `${base}.reason.txt`));
   await openApp(t, { dir }); // applies the inbox: the message is rejected

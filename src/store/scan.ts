@@ -20,16 +20,6 @@ export interface LineScan {
   unused?: number;
 }
 
-export interface ScanResult {
-  /** JSON texts of the valid records, in order. */
-  records: string[];
-  /** Byte offset of each record's line start (parallel to records). */
-  offsets: number[];
-  validBytes: number;
-  tornTail?: { offset: number; bytes: number };
-  corruptAt?: number;
-}
-
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
 
@@ -106,13 +96,6 @@ function scanPrefix(buf: Buffer): LineScan {
 /** The JSON text of the i-th record of a scan. */
 export function recordText(buf: Buffer, scan: LineScan, i: number): string {
   return buf.toString('utf8', scan.starts[i]! + 9, scan.ends[i]);
-}
-
-export function scanRecords(buf: Buffer): ScanResult {
-  const scan = scanLines(buf);
-  const records = scan.starts.map((_, i) => recordText(buf, scan, i));
-  const { starts: offsets, ends: _ends, ...rest } = scan;
-  return { records, offsets, ...rest };
 }
 
 export interface Salvage {

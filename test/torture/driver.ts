@@ -26,7 +26,7 @@ import { appendFile, mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readJobs } from '../../src/client.js';
+import { readJobs } from '../../src/admin.js';
 import type { JobRecord } from '../../src/jobs.js';
 
 // --- options -------------------------------------------------------------------------

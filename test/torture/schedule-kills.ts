@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readJobs } from '../../src/client.js';
+import { readJobs } from '../../src/admin.js';
 import { parseSlotId } from '../../src/schedule/ids.js';
 import { readRuns } from '../helpers.js';
 

@@ -75,4 +75,19 @@ export async function usage(): Promise<void> {
   // @ts-expect-error and the result type
   const clientWrong: number = await (await client.send(echo, ['a', 1])).result();
   void clientWrong;
+
+  // The client's handles are the app's JobHandle itself, not a look-alike: code written for
+  // one takes the other, and the types are identical.
+  const waitFor = (handle: JobHandle<string>): Promise<string> => handle.result();
+  await waitFor(await client.send(echo, ['hi', 2]));
+  await waitFor(client.job<string>('some-id'));
+  const sameSend: Same<Awaited<ReturnType<typeof client.send<string>>>, JobHandle<string>> = true;
+  const sameMany: Same<Awaited<ReturnType<typeof client.sendMany<string>>>, JobHandle<string>[]> = true;
+  const sameJob: Same<ReturnType<typeof client.job<string>>, JobHandle<string>> = true;
+  const sameInfo: Same<Awaited<ReturnType<typeof client.get>>, Awaited<ReturnType<typeof app.get>>> = true;
+  const samePage: Same<Awaited<ReturnType<typeof client.list>>, Awaited<ReturnType<typeof app.list>>> = true;
+  void [sameSend, sameMany, sameJob, sameInfo, samePage];
 }
+
+/** true only when A and B are the same type (not merely assignable to each other). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;

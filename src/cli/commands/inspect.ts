@@ -3,7 +3,7 @@
 import { parseBrokerUrl } from '../../backend/bullmq/broker-url.js';
 import { checkBroker } from '../../backend/bullmq/probe.js';
 import { existsSync } from 'node:fs';
-import { readJobs } from '../../client.js';
+import { readJobs, repairDataDir } from '../../admin.js';
 import { CeleriacError } from '../../errors.js';
 import { FINISHED_STATES } from '../../jobs.js';
 import type { PluginRef, TaskManifestEntry } from '../../registry/types.js';
@@ -11,7 +11,6 @@ import { discoverTasks, findTaskModules } from '../../registry/discover.js';
 import { packageDir, resolvePlugin } from '../../registry/plugins.js';
 import { dataDirProblem } from '../../store/dir-trust.js';
 import { inspectLock, releaseStaleLock } from '../../store/lock.js';
-import { repairDataDir } from '../../store/repair.js';
 import { EXIT, needTasks, type Settings } from '../context.js';
 import { table } from '../table.js';
 

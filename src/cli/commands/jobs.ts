@@ -6,7 +6,8 @@
 // `cancel` tells the truth).
 import { access } from 'node:fs/promises';
 import { createCeleriac } from '../../app.js';
-import { createClient, readJobs, type CeleriacClient } from '../../client.js';
+import { readJobs } from '../../admin.js';
+import { createClient, type CeleriacClient } from '../../client.js';
 import { CeleriacError, errorLine, errorTrace } from '../../errors.js';
 import { submitToInbox } from '../../inbox.js';
 import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobState } from '../../jobs.js';
