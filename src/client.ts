@@ -19,6 +19,7 @@ import { listJobs, parseListOptions, type JobPage, type ListOptions } from './jo
 import type { ModuleProblem, TaskManifestEntry } from './registry/types.js';
 import { assertNoProblems, discoverTasks, findTaskModules } from './registry/discover.js';
 import { resolvePlugin } from './registry/plugins.js';
+import { unseenTask } from './registry/unseen-task.js';
 import { readJobs } from './read-jobs.js';
 import { encodeArgs, jobFactory, manyJobs, unknownTaskError } from './send.js';
 import type { JobHandle, JobInfo, ResultOptions, SendManyItem, SendOptions } from './send-types.js';
@@ -33,18 +34,6 @@ export interface ClientOptions {
   plugins?: string[];
   cwd?: string;
 }
-
-/** Defaults for a task the client cannot see (no tasks given): the owner applies the task's own when it runs. */
-const unseenTask = (name: string): TaskManifestEntry => ({
-  name,
-  file: '',
-  line: 0,
-  priority: 0,
-  expiresMs: 0,
-  timeoutMs: 0,
-  maxRetries: 0,
-  retryDelayMs: 0,
-});
 
 /** After a failed connect, sends go to the inbox without trying again for this long. */
 const RECONNECT_MS = 50;

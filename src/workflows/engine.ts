@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { CeleriacError } from '../errors.js';
 import { WAITING_STATES, type JobRecord, type NewJob } from '../jobs.js';
 import type { TaskManifestEntry } from '../registry/types.js';
+import { unseenTask } from '../registry/unseen-task.js';
 import { checkId, encodeArgs, jobFactory } from '../send.js';
 import type { ResultOptions } from '../send-types.js';
 import type { JobStore } from '../store/types.js';
@@ -133,16 +134,7 @@ export class Workflows {
 
   /** A follow-up as a job, with its task's defaults (a task no longer loaded still gets its job: it fails naming the task, visibly). */
   private toJob(f: FollowUp, now: number): NewJob {
-    const task = this.host.task(f.task) ?? {
-      name: f.task,
-      file: '',
-      line: 0,
-      priority: 0,
-      expiresMs: 0,
-      timeoutMs: 0,
-      maxRetries: 0,
-      retryDelayMs: 0,
-    };
+    const task = this.host.task(f.task) ?? unseenTask(f.task);
     const job = jobFactory(task, undefined, now)(f.args, f.id);
     if (f.link) job.link = JSON.stringify(f.link);
     return job;
