@@ -131,6 +131,8 @@ const STEAL_AFTER_MS = 100;
 /** How long a new generation may take to import its modules before the reload is given up. */
 const RELOAD_READY_TIMEOUT_MS = 30_000;
 const SPARES_DELAY_MS = 300;
+/** How long the worker that discovered the tasks waits, idle, for start() to adopt it. */
+const ADOPT_WITHIN_MS = 2_000;
 
 export class WorkerPool {
   private readonly workers: Slot[] = [];
@@ -148,15 +150,64 @@ export class WorkerPool {
   private readonly losses = new Map<string, number>();
   /** Hot reload generation: 0 for the code loaded at start, +1 per reload that took over. */
   generation = 0;
+  /** The worker discover() started, until start() adopts it or it is stopped unused. */
+  private discoverer: { slot: Slot; timer?: NodeJS.Timeout } | undefined;
 
   constructor(private readonly opts: PoolOptions) {
     this.modules = opts.modules;
     this.plugins = opts.plugins;
   }
 
-  /** Start every worker; resolves once all imported their modules. */
+  /**
+   * Start one worker that imports the modules and reports what they define, before
+   * start(): start() adopts it as its first worker, so that the modules are not imported
+   * in a throwaway thread. Until then it takes no jobs and does not keep the process alive;
+   * not adopted within ADOPT_WITHIN_MS of reporting (an app that only sends), it stops.
+   */
+  discover(): Promise<WorkerReady> {
+    const slot = this.spawn('standby');
+    const discoverer: { slot: Slot; timer?: NodeJS.Timeout } = { slot };
+    this.discoverer = discoverer;
+    slot.ready.then(
+      () => {
+        if (this.discoverer !== discoverer) return;
+        // Held (ref) while it loads: createCeleriac() awaits it.
+        slot.worker.unref();
+        discoverer.timer = setTimeout(() => this.dropDiscoverer(), ADOPT_WITHIN_MS);
+        discoverer.timer.unref();
+      },
+      () => undefined,
+    );
+    return slot.ready;
+  }
+
+  private dropDiscoverer(): void {
+    const slot = this.discoverer?.slot;
+    clearTimeout(this.discoverer?.timer);
+    this.discoverer = undefined;
+    if (!slot) return;
+    slot.state = 'retired';
+    if (!slot.exited) void slot.worker.terminate();
+  }
+
+  /** The worker discover() started, as an active one, if it is still there. */
+  private adoptDiscoverer(): Slot[] {
+    const slot = this.discoverer?.slot;
+    clearTimeout(this.discoverer?.timer);
+    this.discoverer = undefined;
+    if (!slot || slot.exited || slot.state !== 'standby') return [];
+    slot.state = 'active';
+    slot.worker.ref();
+    return [slot];
+  }
+
+  /** Start every worker (adopting discover()'s); resolves once all imported their modules. */
   async start(): Promise<WorkerReady> {
-    const ready = await Promise.all(Array.from({ length: this.opts.size }, () => this.spawn('active').ready));
+    const adopted = this.adoptDiscoverer();
+    const ready = await Promise.all([
+      ...adopted.map((s) => s.ready),
+      ...Array.from({ length: this.opts.size - adopted.length }, () => this.spawn('active').ready),
+    ]);
     this.watchdog = setInterval(() => this.checkDeadlines(), WATCHDOG_MS);
     this.watchdog.unref();
     this.warmSpares();
@@ -542,6 +593,7 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.watchdog);
+    clearTimeout(this.discoverer?.timer);
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
 
