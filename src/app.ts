@@ -388,6 +388,8 @@ export class Celeriac implements TaskSender {
     await this.periodic.stop();
     await this.reloader?.close();
     await this.backend.close(() => this.shutdownDeadline);
+    // A never-started app's backend leaves the pool alone: the thread that discovered its tasks is still there.
+    await this.pool.close();
     this.running = false;
   }
 }

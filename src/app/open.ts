@@ -1,5 +1,5 @@
 // Opening an app: check the options, find the task modules, then discover their tasks
-// (worker threads importing them: a throwaway one, or with `start` the pool's own) while
+// (the pool's own worker threads importing them: one that start() adopts, or with `start` all) while
 // the backend opens (the file backend reads its journal meanwhile). What it returns is
 // what the facade composes; nothing of it is half-open if it throws.
 import { optionSchedules } from '../schedule/app-schedules.js';
@@ -15,7 +15,7 @@ import { JobEvents } from '../events.js';
 import { JobLog, plainLogger, sinkOf, type Logger } from '../log.js';
 import { WorkerPool } from '../pool/pool.js';
 import type { PluginRef } from '../registry/types.js';
-import { assertNoProblems, discoverTasks, findTaskModules } from '../registry/discover.js';
+import { assertNoProblems, findTaskModules } from '../registry/discover.js';
 import { resolvePlugin } from '../registry/plugins.js';
 import { checkKnownKeys, isPlainObject } from '../validate.js';
 import { checkLogger, OPTION_KEYS, resolveSettings, type CeleriacOptions, type Settings } from './options.js';
@@ -136,7 +136,7 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
     assertOpen: () => host.app?.assertOpen(),
   };
   const [discovery, backend] = await Promise.allSettled([
-    options.start ? pool.start() : discoverTasks(modules, plugins),
+    options.start ? pool.start() : pool.discover(),
     openBackend({ dir, compactAfterBytes: settings.compactAfterBytes, ...(broker ? { broker, queue } : {}) }, ctx),
   ]);
   const abandon = async () => {

@@ -48,6 +48,8 @@ export interface PoolOptions {
 
 const WATCHDOG_MS = 50;
 const SPARES_DELAY_MS = 300;
+/** How long the worker that discovered the tasks waits, idle, for start() to adopt it. */
+const ADOPT_WITHIN_MS = 2_000;
 
 export class WorkerPool {
   private readonly workers: PoolWorker[] = [];
@@ -65,15 +67,64 @@ export class WorkerPool {
   private readonly losses = new Map<string, number>();
   /** Hot reload generation: 0 for the code loaded at start, +1 per reload that took over. */
   generation = 0;
+  /** The worker discover() started, until start() adopts it or it is stopped unused. */
+  private discoverer: { worker: PoolWorker; timer?: NodeJS.Timeout } | undefined;
 
   constructor(private readonly opts: PoolOptions) {
     this.modules = opts.modules;
     this.plugins = opts.plugins;
   }
 
-  /** Start every worker; resolves once all imported their modules. */
+  /**
+   * Start one worker that imports the modules and reports what they define, before
+   * start(): start() adopts it as its first worker, so that the modules are not imported
+   * in a throwaway thread. Until then it takes no jobs and does not keep the process alive;
+   * not adopted within ADOPT_WITHIN_MS of reporting (an app that only sends), it stops.
+   */
+  discover(): Promise<WorkerReady> {
+    const worker = this.spawn('standby');
+    const discoverer: { worker: PoolWorker; timer?: NodeJS.Timeout } = { worker };
+    this.discoverer = discoverer;
+    worker.ready.then(
+      () => {
+        if (this.discoverer !== discoverer) return;
+        // Held (ref) while it loads: createCeleriac() awaits it.
+        worker.thread.unref();
+        discoverer.timer = setTimeout(() => this.dropDiscoverer(), ADOPT_WITHIN_MS);
+        discoverer.timer.unref();
+      },
+      () => undefined,
+    );
+    return worker.ready;
+  }
+
+  private dropDiscoverer(): void {
+    const worker = this.discoverer?.worker;
+    clearTimeout(this.discoverer?.timer);
+    this.discoverer = undefined;
+    if (!worker) return;
+    worker.state = 'retired';
+    if (!worker.exited) void worker.thread.terminate();
+  }
+
+  /** The worker discover() started, as an active one, if it is still there. */
+  private adoptDiscoverer(): PoolWorker[] {
+    const worker = this.discoverer?.worker;
+    clearTimeout(this.discoverer?.timer);
+    this.discoverer = undefined;
+    if (!worker || worker.exited || worker.state !== 'standby') return [];
+    worker.state = 'active';
+    worker.thread.ref();
+    return [worker];
+  }
+
+  /** Start every worker (adopting discover()'s); resolves once all imported their modules. */
   async start(): Promise<WorkerReady> {
-    const ready = await Promise.all(Array.from({ length: this.opts.size }, () => this.spawn('active').ready));
+    const adopted = this.adoptDiscoverer();
+    const ready = await Promise.all([
+      ...adopted.map((w) => w.ready),
+      ...Array.from({ length: this.opts.size - adopted.length }, () => this.spawn('active').ready),
+    ]);
     this.watchdog = setInterval(() => {
       const now = Date.now();
       stealForIdle(this.workers, this.opts.concurrency, now);
@@ -281,6 +332,7 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.watchdog);
+    clearTimeout(this.discoverer?.timer);
     await Promise.all(this.workers.map((w) => w.thread.terminate()));
   }
 

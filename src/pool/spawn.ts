@@ -2,7 +2,8 @@
 // registers tsx's ESM hooks (only when a .ts module may be involved: they cost hundreds
 // of ms of start-up per thread), then imports the worker entry. Where Node strips
 // erasable TypeScript itself, no thread registers tsx up front: load-modules.ts loads it
-// for a module that needs more than stripping (the `tsxFallback` below).
+// for a module that needs more than stripping (the `tsxFallback` below); where it does
+// not, load-modules.ts registers it before the first TypeScript task module.
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { compileCacheDir } from './compile-cache.js';
 import type { WorkerData } from './protocol.js';
@@ -33,9 +34,20 @@ export function needsTsx(modules: string[], plugins: readonly unknown[]): boolea
   return !NODE_STRIPS_TYPES && (plugins.length > 0 || modules.some((m) => TS_MODULE.test(m)));
 }
 
+/**
+ * Whether tsx is registered before the worker's own modules load. A spare registers it
+ * ahead, so that a reload only compiles the edited file. Otherwise a thread loads celeriac
+ * without tsx's hooks (each import through them is a round trip to tsx's hooks thread)
+ * and registers tsx just before its first TypeScript module (load-modules.ts).
+ */
+function tsxAtBoot(data: WorkerData): boolean {
+  if (data.mode === 'spare' || OWN_EXT === '.ts') return needsTsx(data.modules, data.plugins);
+  return !NODE_STRIPS_TYPES && data.plugins.length > 0;
+}
+
 export function spawnWorker(data: WorkerData, resourceLimits?: ResourceLimits): Worker {
   const tsx = import.meta.resolve('tsx/esm/api');
-  const atBoot = needsTsx(data.modules, data.plugins);
+  const atBoot = tsxAtBoot(data);
   const boot = { entry: ENTRY, tsx: atBoot ? tsx : undefined, tsxFallback: atBoot ? undefined : tsx, cache: compileCacheDir() };
   return new Worker(BOOT, {
     eval: true,

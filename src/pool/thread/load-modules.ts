@@ -24,14 +24,18 @@ export interface LoadedTasks {
 }
 
 /**
- * tsx's module, when this thread started without it (spawn.ts: Node strips erasable
- * TypeScript itself). Registered the first time a module fails to load in a way only a
- * transform can fix; until then, no thread pays for loading tsx and esbuild.
+ * tsx's module, when this thread started without it (spawn.ts). Where Node strips
+ * erasable TypeScript, registered the first time a module fails to load in a way only a
+ * transform can fix; where it does not, before the first task module if one is TypeScript.
  */
 const tsxFallback = (workerData as { boot?: { tsxFallback?: string } } | null)?.boot?.tsxFallback;
 let tsxRegistered = false;
 
 const TS_MODULE = /\.[cm]?tsx?$/;
+/** Node ≥ 22.18 (and 23.6+) loads erasable TypeScript itself; before, a .ts module needs tsx. */
+const NODE_STRIPS_TYPES = Boolean((process.features as { typescript?: string | false }).typescript);
+/** A task module of this thread's list is TypeScript (a .js one may import it too: tsx goes before the first import). */
+const TS_LISTED = ((workerData as { modules?: string[] } | null)?.modules ?? []).some((m) => TS_MODULE.test(m));
 /** Failures that type stripping gives and tsx does not: syntax to transform, `./x.js` meaning x.ts, .tsx, .ts under node_modules. */
 const NEEDS_TRANSFORM = new Set([
   'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX',
@@ -54,14 +58,19 @@ function needsTransform(file: string, err: unknown): boolean {
  */
 async function importModule(file: string): Promise<unknown> {
   const url = pathToFileURL(file).href;
+  if (tsxFallback && !tsxRegistered && !NODE_STRIPS_TYPES && TS_LISTED) await registerTsx(tsxFallback);
   try {
     return await import(url);
   } catch (err) {
     if (!tsxFallback || tsxRegistered || !needsTransform(file, err)) throw err;
-    ((await import(tsxFallback)) as { register(): void }).register();
-    tsxRegistered = true;
+    await registerTsx(tsxFallback);
     return await import(url);
   }
+}
+
+async function registerTsx(api: string): Promise<void> {
+  ((await import(api)) as { register(): void }).register();
+  tsxRegistered = true;
 }
 
 /** What a plugin's taskImports() names, resolved to files; or the problem that stopped it. */
