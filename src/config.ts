@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CeleriacOptions } from './app.js';
 import { CeleriacError } from './errors.js';
-import { checkOption, OPTION_KEYS, OPTIONS, type OptionKey } from './app/options.js';
+import { checkOption, OPTION_KEYS, OPTIONS, type CodeOnlyOptionKey, type OptionKey } from './app/options.js';
 import { fileSite } from './app/option-checks.js';
 import { isPlainObject } from './validate.js';
 
@@ -17,7 +17,7 @@ const LOAD_TIMEOUT_MS = 30_000;
  * defaults; see CeleriacOptions), with the data dir optional: it defaults to ".celeriac"
  * beside the config file.
  */
-export interface CeleriacConfig extends Omit<CeleriacOptions, 'dir' | 'cwd' | 'logger' | 'logJobs' | 'start' | 'signal'> {
+export interface CeleriacConfig extends Omit<CeleriacOptions, 'dir' | CodeOnlyOptionKey> {
   dir?: string;
 }
 

@@ -48,7 +48,7 @@ export interface CeleriacOptions {
   plugins?: string[];
   /**
    * Worker threads in the pool, at most 256.
-   * @default the number of cores (at most 256)
+   * @default the number of cores, at most 256
    */
   concurrency?: number;
   /**
@@ -327,6 +327,9 @@ export const OPTIONS = {
 export type OptionKey = keyof typeof OPTIONS;
 
 export const OPTION_KEYS = Object.keys(OPTIONS) as OptionKey[];
+
+/** The options only code can give (objects of the process, or what a worker sets itself): not in a config file. */
+export type CodeOnlyOptionKey = { [K in OptionKey]: (typeof OPTIONS)[K]['inFile'] extends false ? K : never }[OptionKey];
 
 /** What an option resolves to: its check's result, or undefined for an option without a default left out. */
 export type Resolved<K extends OptionKey> =
