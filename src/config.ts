@@ -3,28 +3,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CeleriacOptions } from './app.js';
+import type { CeleriacConfig } from './define-config.js';
 import { CeleriacError } from './errors.js';
-import { checkOption, OPTION_KEYS, OPTIONS, type CodeOnlyOptionKey, type OptionKey } from './app/options.js';
+import { checkOption, OPTION_KEYS, OPTIONS, type OptionKey } from './app/options.js';
 import { fileSite } from './app/option-checks.js';
 import { isPlainObject } from './validate.js';
 
 /** How long a config module may take to load (its top-level await included). */
 const LOAD_TIMEOUT_MS = 30_000;
 
-/**
- * The settings of createCeleriac() that make sense in a file (the same names, types and
- * defaults; see CeleriacOptions), with the data dir optional: it defaults to ".celeriac"
- * beside the config file.
- */
-export interface CeleriacConfig extends Omit<CeleriacOptions, 'dir' | CodeOnlyOptionKey> {
-  dir?: string;
-}
-
-/** Identity, for type checking and editor completion in celeriac.config.ts. */
-export function defineConfig(config: CeleriacConfig): CeleriacConfig {
-  return config;
-}
+export { defineConfig, type CeleriacConfig } from './define-config.js';
 
 export const CONFIG_FILES = [
   'celeriac.config.ts',
