@@ -1,31 +1,18 @@
 // celeriac.config.{ts,mjs,js,json}: the worker's settings in one typed file, found in
 // the working directory or given with --config. Paths in it are relative to the file.
-import { resolveQueues } from './queues.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CeleriacOptions } from './app.js';
+import type { CeleriacConfig } from './define-config.js';
 import { CeleriacError } from './errors.js';
-import { MAX_CONCURRENCY } from './limits.js';
-import { checkSchedule } from './schedule/check.js';
+import { checkOption, OPTION_KEYS, OPTIONS, type OptionKey } from './app/options.js';
+import { fileSite } from './app/option-checks.js';
 import { isPlainObject } from './validate.js';
 
 /** How long a config module may take to load (its top-level await included). */
 const LOAD_TIMEOUT_MS = 30_000;
 
-/**
- * The settings of createCeleriac() that make sense in a file (the same names, types and
- * defaults; see CeleriacOptions), with the data dir optional: it defaults to ".celeriac"
- * beside the config file.
- */
-export interface CeleriacConfig extends Omit<CeleriacOptions, 'dir' | 'cwd' | 'logger' | 'logJobs' | 'start' | 'signal'> {
-  dir?: string;
-}
-
-/** Identity, for type checking and editor completion in celeriac.config.ts. */
-export function defineConfig(config: CeleriacConfig): CeleriacConfig {
-  return config;
-}
+export { defineConfig, type CeleriacConfig } from './define-config.js';
 
 export const CONFIG_FILES = [
   'celeriac.config.ts',
@@ -35,48 +22,21 @@ export const CONFIG_FILES = [
   'celeriac.config.json',
 ];
 
-type Check = (v: unknown) => string | undefined;
-const posInt: Check = (v) => (Number.isInteger(v) && (v as number) >= 1 ? undefined : `must be an integer ≥ 1, got ${JSON.stringify(v)}`);
-const duration: Check = (v) =>
-  (typeof v === 'number' && Number.isFinite(v) && v >= 0) || typeof v === 'string'
-    ? undefined
-    : `must be seconds (a number) or a duration string like "30s", got ${JSON.stringify(v)}`;
-const str: Check = (v) => (typeof v === 'string' && v !== '' ? undefined : `must be a non-empty string, got ${JSON.stringify(v)}`);
-const strList: Check = (v) =>
-  Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '') ? undefined : `must be a list of strings, got ${JSON.stringify(v)}`;
-const concurrency: Check = (v) =>
-  posInt(v) ?? (Number(v) > MAX_CONCURRENCY ? `must be at most ${MAX_CONCURRENCY}, got ${JSON.stringify(v)}` : undefined);
-const CHECKS: Record<keyof CeleriacConfig, Check> = {
-  dir: str,
-  broker: (v) => str(v) ?? (/^(rediss?|postgres(ql)?):\/\//.test(v as string) ? undefined : 'must be a redis:// or postgres:// URL'),
-  queue: str,
-  tasks: (v) => (typeof v === 'string' ? str(v) : strList(v)),
-  plugins: strList,
-  concurrency,
-  workerConcurrency: posInt,
-  prefetch: posInt,
-  resultTtl: duration,
-  shutdownTimeout: duration,
-  timeoutGrace: duration,
-  maxMemoryMb: posInt,
-  maxWorkerLosses: posInt,
-  maxResultBytes: posInt,
-  compactAfterBytes: posInt,
-  watch: (v) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${JSON.stringify(v)}`),
-  // Each entry is checked in full below, where the error can name the file.
-  schedules: (v) =>
-    isPlainObject(v)
-      ? undefined
-      : `must be an object of schedules by name: { "nightly-cleanup": { cron: "0 3 * * *", task: "cleanup" } }, got ${JSON.stringify(v)}`,
-  queues: (v) => {
-    try {
-      resolveQueues(v, 'queues');
-      return undefined;
-    } catch (err) {
-      return `is not valid: ${(err as Error).message.replace(/^queues: /, '')}`;
-    }
-  },
-};
+/** The keys a config file may set, in the table's order (messages list them so). */
+const FILE_KEYS = OPTION_KEYS.filter((key) => OPTIONS[key].inFile);
+
+/** A file names its schedules' tasks: the host never imports task code. */
+function tasksByName(schedules: unknown, where: string): void {
+  if (!isPlainObject(schedules)) return;
+  for (const [name, options] of Object.entries(schedules as object)) {
+    const task: unknown = isPlainObject(options) ? (options as { task?: unknown }).task : '';
+    if (typeof task !== 'string')
+      throw new CeleriacError(
+        'INVALID_SCHEDULE',
+        `schedule(${JSON.stringify(name)}) at ${where}: "task" must be a task name in a config file (the host never imports task code), got ${typeof task}`,
+      );
+  }
+}
 
 /** Check every key and type; the error names the file and the key. */
 export function validateConfig(config: unknown, where: string): CeleriacConfig {
@@ -90,21 +50,11 @@ export function validateConfig(config: unknown, where: string): CeleriacConfig {
     );
   }
   for (const [key, value] of Object.entries(config as object)) {
-    const check = Object.hasOwn(CHECKS, key) ? CHECKS[key as keyof CeleriacConfig] : undefined;
-    if (!check) throw new CeleriacError('INVALID_CONFIG', `${where}: unknown key "${key}" (known keys: ${Object.keys(CHECKS).join(', ')})`);
+    if (!(FILE_KEYS as string[]).includes(key))
+      throw new CeleriacError('INVALID_CONFIG', `${where}: unknown key "${key}" (known keys: ${FILE_KEYS.join(', ')})`);
     if (value === undefined) continue;
-    const problem = check(value);
-    if (problem) throw new CeleriacError('INVALID_CONFIG', `${where}: "${key}" ${problem}`);
-  }
-  const schedules = (config as CeleriacConfig).schedules ?? {};
-  for (const [name, options] of Object.entries(schedules)) {
-    if (isPlainObject(options) && typeof (options as { task?: unknown }).task !== 'string') {
-      throw new CeleriacError(
-        'INVALID_SCHEDULE',
-        `schedule(${JSON.stringify(name)}) at ${where}: "task" must be a task name in a config file (the host never imports task code), got ${typeof (options as { task?: unknown }).task}`,
-      );
-    }
-    checkSchedule(name, options, { file: `${where} ("schedules")`, line: 0 });
+    if (key === 'schedules') tasksByName(value, where);
+    checkOption(key as OptionKey, value, fileSite(where, key));
   }
   return config as CeleriacConfig;
 }

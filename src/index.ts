@@ -26,7 +26,7 @@ export { EVENT_TYPES, type CeleriacEvent, type CeleriacEventType, type CeleriacE
 export type { TaskManifestEntry } from './registry/types.js';
 // defineConfig: celeriac.config.ts imports it from 'celeriac' (the README's example); it was
 // only in config.ts, so `import { defineConfig } from 'celeriac'` failed.
-export { defineConfig, type CeleriacConfig } from './config.js';
+export { defineConfig, type CeleriacConfig } from './define-config.js';
 export type { CeleriacClient, ClientOptions } from './client.js';
 export { schedule } from './schedule/define.js';
 export type { ScheduleOptions, ScheduleInfo, MissedRuns } from './schedule/types.js';

@@ -2,11 +2,9 @@
 // (the pool's own worker threads importing them: one that start() adopts, or with `start` all) while
 // the backend opens (the file backend reads its journal meanwhile). What it returns is
 // what the facade composes; nothing of it is half-open if it throws.
-import { optionSchedules } from '../schedule/app-schedules.js';
 import { allSchedules } from '../schedule/registry.js';
 import type { ScheduleEntry } from '../schedule/types.js';
 import { resolve } from 'node:path';
-import { checkQueueName, parseBrokerUrl } from '../backend/bullmq/broker-url.js';
 import { openBackend } from '../backend/open.js';
 import type { Backend, BackendContext } from '../backend/types.js';
 import { assertDataDirUsable } from '../data-dir.js';
@@ -18,7 +16,7 @@ import type { PluginRef } from '../registry/types.js';
 import { assertNoProblems, findTaskModules } from '../registry/discover.js';
 import { resolvePlugin } from '../registry/plugins.js';
 import { checkKnownKeys, isPlainObject } from '../validate.js';
-import { checkLogger, OPTION_KEYS, resolveSettings, type CeleriacOptions, type Settings } from './options.js';
+import { OPTION_KEYS, resolveOption, resolveSettings, type CeleriacOptions, type Settings } from './options.js';
 import { TaskRegistry } from './registry.js';
 import { HotReload } from './reload.js';
 
@@ -62,47 +60,32 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
     throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(options): options must be an object with at least { dir, tasks }');
   checkKnownKeys(options, OPTION_KEYS, 'INVALID_CONFIG', 'createCeleriac()');
   const settings = resolveSettings(options);
-  const cwd = options.cwd ?? process.cwd();
-  const broker = options.broker === undefined ? undefined : parseBrokerUrl(options.broker, 'createCeleriac()');
+  const cwd = resolveOption(options, 'cwd');
+  const broker = resolveOption(options, 'broker');
   if (!broker && options.queue !== undefined)
     throw new CeleriacError(
       'INVALID_CONFIG',
       'createCeleriac(): "queue" names a BullMQ queue and needs "broker" (redis://… or postgres://…)',
     );
-  const queue = checkQueueName(options.queue, 'createCeleriac()');
+  const queue = resolveOption(options, 'queue');
   if (!broker && (typeof options.dir !== 'string' || options.dir === ''))
     throw new CeleriacError(
       'INVALID_CONFIG',
       'createCeleriac(): "dir" (the data dir) is required, or "broker" (a redis:// or postgres:// URL)',
     );
-  if (options.dir !== undefined && (typeof options.dir !== 'string' || options.dir === ''))
-    throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "dir" must be a path, got ${JSON.stringify(options.dir)}`);
-  const taskPaths = typeof options.tasks === 'string' ? [options.tasks] : (options.tasks ?? []);
-  if (!Array.isArray(taskPaths) || taskPaths.some((t) => typeof t !== 'string')) {
-    throw new CeleriacError(
-      'INVALID_CONFIG',
-      'createCeleriac(): "tasks" must be a path or a list of paths (task module files or directories)',
-    );
-  }
-  if (options.plugins !== undefined && !Array.isArray(options.plugins)) {
-    throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "plugins" must be a list of package names');
-  }
-  if (options.watch !== undefined && typeof options.watch !== 'boolean')
-    throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "watch" must be true or false, got ${JSON.stringify(options.watch)}`);
-  if (options.start !== undefined && typeof options.start !== 'boolean')
-    throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "start" must be true or false, got ${JSON.stringify(options.start)}`);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
-    throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(): "signal" must be an AbortSignal (from an AbortController)');
-  if (options.signal?.aborted) throw openAborted();
-  const plugins = (options.plugins ?? []).map((name) => resolvePlugin(name, cwd));
-  const fixedSchedules = optionSchedules(options.schedules);
-  if (options.logJobs !== undefined && typeof options.logJobs !== 'boolean')
-    throw new CeleriacError('INVALID_CONFIG', `createCeleriac(): "logJobs" must be true or false, got ${JSON.stringify(options.logJobs)}`);
-  checkLogger(options.logger);
-  const sink = sinkOf(options.logger);
+  const dirOption = resolveOption(options, 'dir');
+  const taskPaths = resolveOption(options, 'tasks');
+  const pluginNames = resolveOption(options, 'plugins');
+  const start = resolveOption(options, 'start');
+  const signal = resolveOption(options, 'signal');
+  if (signal?.aborted) throw openAborted();
+  const plugins = pluginNames.map((name) => resolvePlugin(name, cwd));
+  const fixedSchedules = resolveOption(options, 'schedules') ?? [];
+  const logJobs = resolveOption(options, 'logJobs');
+  const sink = sinkOf(resolveOption(options, 'logger'));
   const log = plainLogger(sink);
   // With a broker the data dir holds nothing of celeriac's: it is not required.
-  const dir = options.dir === undefined ? '' : resolve(cwd, options.dir);
+  const dir = dirOption === undefined ? '' : resolve(cwd, dirOption);
   if (!broker) await assertDataDirUsable(dir, 'createCeleriac(): "dir"');
   const modules = await findTaskModules(taskPaths, cwd);
   const pool = new WorkerPool({
@@ -124,7 +107,7 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
     task: (name) => registry?.get(name),
     unknownTask: (name) => registry!.unknown(name),
     log,
-    ...(options.logJobs ? { jobLog: new JobLog(sink) } : {}),
+    ...(logJobs ? { jobLog: new JobLog(sink) } : {}),
     capacity: pool.capacity,
     prefetch: settings.prefetch,
     ...(settings.queues ? { queues: settings.queues } : {}),
@@ -136,8 +119,8 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
     assertOpen: () => host.app?.assertOpen(),
   };
   const [discovery, backend] = await Promise.allSettled([
-    options.start ? pool.start() : pool.discover(),
-    openBackend({ dir, compactAfterBytes: settings.compactAfterBytes, ...(broker ? { broker, queue } : {}) }, ctx),
+    start ? pool.start() : pool.discover(),
+    openBackend({ dir, compactAfterBytes: settings.compactAfterBytes, queue, ...(broker ? { broker } : {}) }, ctx),
   ]);
   const abandon = async () => {
     try {

@@ -11,8 +11,8 @@ export interface BackendChoice {
   compactAfterBytes: number;
   /** Jobs in BullMQ on this broker instead of the data dir. */
   broker?: BrokerUrl;
-  /** The BullMQ queue (with `broker`). */
-  queue?: string;
+  /** The BullMQ queue (used with `broker`). */
+  queue: string;
 }
 
 /**
@@ -23,7 +23,7 @@ export async function openBackend(choice: BackendChoice, ctx: BackendContext): P
   if (choice.broker) {
     // A dynamic import: an app on a data dir never loads bullmq (nor ioredis, nor pg).
     const { openBullMQBackend } = await import('./bullmq/backend.js');
-    return openBullMQBackend(ctx, { broker: choice.broker, queue: choice.queue ?? 'celeriac', where: 'createCeleriac()' });
+    return openBullMQBackend(ctx, { broker: choice.broker, queue: choice.queue, where: 'createCeleriac()' });
   }
   return FileBackend.open({ dir: choice.dir, compactAfterBytes: choice.compactAfterBytes }, ctx);
 }

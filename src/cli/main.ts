@@ -7,6 +7,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import { CeleriacError } from '../errors.js';
 import { EXIT, settings, UsageError, type Flags } from './context.js';
 import { exitWhenFlushed } from './exit.js';
+import { optionFlagHelp, optionFlagSpecs } from './option-flags.js';
 import { doctorCommand, releaseLockCommand, repairCommand, tasksCommand } from './commands/inspect.js';
 import { cancelCommand, clearCommand, listCommand, sendCommand, showCommand, testCommand } from './commands/jobs.js';
 import { schedulesCommand } from './commands/schedules.js';
@@ -20,22 +21,14 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 
 const COMMON: Options = {
   config: { type: 'string', short: 'c' },
-  dir: { type: 'string', short: 'd' },
-  broker: { type: 'string' },
-  queue: { type: 'string' },
-  tasks: { type: 'string', short: 't', multiple: true },
-  plugin: { type: 'string', short: 'p', multiple: true },
+  ...optionFlagSpecs(false),
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 };
 
 const COMMON_HELP = `Common options:
   -c, --config PATH     config file (default: celeriac.config.{ts,mts,mjs,js,json} in the working directory)
-  -d, --dir DIR         data dir (default: "dir" from the config, else .celeriac)
-      --broker URL      keep jobs in BullMQ on redis://… or postgres://… instead (default: "broker" from the config)
-      --queue NAME      with --broker: the BullMQ queue (default: "queue" from the config, else celeriac)
-  -t, --tasks PATH      task module file or directory (repeatable; replaces the config's "tasks")
-  -p, --plugin NAME     plugin package (repeatable; replaces the config's "plugins")
+${optionFlagHelp(false, 24).join('\n')}
       --json            machine-readable output
   -h, --help            this help`;
 
@@ -51,28 +44,13 @@ const COMMANDS: Record<string, Command> = {
     summary: 'run the worker daemon: print the loaded tasks, run jobs until stopped',
     usage: 'celeriac worker [--config PATH] [--watch] [--burst] [--concurrency N] [-Q QUEUES] [--loglevel LEVEL] [--log-format text|json]',
     options: {
-      watch: { type: 'boolean', short: 'w', default: false },
+      ...optionFlagSpecs(true),
       burst: { type: 'boolean', short: 'b', default: false },
-      concurrency: { type: 'string' },
-      'worker-concurrency': { type: 'string' },
-      queues: { type: 'string', short: 'Q' },
-      prefetch: { type: 'string' },
-      'result-ttl': { type: 'string' },
-      'shutdown-timeout': { type: 'string' },
-      'max-memory-mb': { type: 'string' },
       loglevel: { type: 'string', short: 'l' },
       'log-format': { type: 'string' },
     },
-    details: `  -w, --watch                 reload task modules when they change (development)
-  -b, --burst                 run the jobs that are due, then exit 0
-      --concurrency N         worker threads (default: number of cores)
-      --worker-concurrency N  jobs one worker runs at once (default 1)
-  -Q, --queues LIST           run only these queues: io,default, or with a concurrency each:
-                              io:8,default:2 (default: every queue)
-      --prefetch N            jobs reserved ahead per slot (default 64)
-      --result-ttl SECONDS    keep finished jobs this long (default 86400)
-      --shutdown-timeout S    warm shutdown grace period (default 30)
-      --max-memory-mb MB      heap limit per worker thread
+    details: `  -b, --burst                 run the jobs that are due, then exit 0
+${optionFlagHelp(true, 30).join('\n')}
   -l, --loglevel LEVEL        info (default: a line per job received, succeeded, retried, failed),
                               warn (no line per job but failures), or error
       --log-format FORMAT     text (default) or json (one JSON object per line, for log shippers)
@@ -226,7 +204,8 @@ async function main(argv: string[]): Promise<number> {
   const takes = name === 'send' ? 2 : name === 'show' || name === 'cancel' ? 1 : 0;
   if (positionals.length > takes) throw new UsageError(`${name}: unexpected argument "${positionals[takes]}"`);
   const json = values.json === true;
-  const s = await settings(values as Flags);
+  // send's --queue names the job's queue, not the broker's BullMQ queue.
+  const s = await settings(name === 'send' ? { ...values, queue: undefined } : (values as Flags));
   dataDir = s.dir;
   if (s.config.broker !== undefined && !['worker', 'doctor', 'tasks', 'test'].includes(name)) {
     // These commands read the data dir; on a broker they would show another store's jobs.

@@ -15,17 +15,15 @@ import type { ScheduleEntry, ScheduleOptions } from './types.js';
 /** Schedules given to createCeleriac() (or in the config file) by name; their task by name. */
 export type ScheduleTable = Record<string, ScheduleOptions & { task: string }>;
 
-/** The `schedules` option checked, or an error naming the schedule. */
-export function optionSchedules(given: unknown): ScheduleEntry[] {
+/** The `schedules` option checked, or an error naming the option (`at`: where it was given) and the schedule. */
+export function optionSchedules(given: unknown, at: { label: string; place: string }): ScheduleEntry[] {
   if (given === undefined) return [];
   if (!isPlainObject(given))
     throw new CeleriacError(
       'INVALID_CONFIG',
-      'createCeleriac(): "schedules" must be an object of schedules by name: { "nightly-cleanup": { cron: "0 3 * * *", task: "cleanup" } }',
+      `${at.label} must be an object of schedules by name: { "nightly-cleanup": { cron: "0 3 * * *", task: "cleanup" } }`,
     );
-  return Object.entries(given as object).map(([name, options]) =>
-    checkSchedule(name, options, { file: 'createCeleriac() option "schedules"', line: 0 }),
-  );
+  return Object.entries(given as object).map(([name, options]) => checkSchedule(name, options, { file: at.place, line: 0 }));
 }
 
 /** The app's send that keeps a slot's kind on its job (for the scheduler only: not a user's API). */

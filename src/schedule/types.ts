@@ -18,15 +18,27 @@ export interface ScheduleOptions<Args extends unknown[] = unknown[]> {
    * from 1970-01-01T00:00:00Z, so every process computes the same ones.
    */
   every?: number | string;
-  /** The IANA time zone a cron pattern is read in ("Europe/Berlin"). Default "UTC". Only with `cron`. */
+  /**
+   * The IANA time zone a cron pattern is read in ("Europe/Berlin"). Only with `cron`.
+   * @default 'UTC'
+   */
   tz?: string;
   /** The task each slot runs: its definition, or its name. */
   task: TaskDefinition<Args> | string;
-  /** The arguments of every slot's job. Default []. */
+  /**
+   * The arguments of every slot's job.
+   * @default []
+   */
   args?: Args;
-  /** Slots missed while nothing ran. Default 'once'. */
+  /**
+   * Slots missed while nothing ran.
+   * @default 'once'
+   */
   missed?: MissedRuns;
-  /** With `missed: 'all'`: how many missed slots at most are run (the newest). Default 100. */
+  /**
+   * With `missed: 'all'`: how many missed slots at most are run (the newest).
+   * @default 100
+   */
   maxBackfill?: number;
 }
 

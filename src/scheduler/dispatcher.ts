@@ -498,18 +498,16 @@ export class Dispatcher {
         // The first try goes straight to the store: p-retry costs ~5% of the host's CPU per job when on the hot path.
         // A failed store (STORE_FAILED) refuses every write from now on: no retry.
         const worthRetry = (err: unknown) => (err as { code?: unknown })?.code !== 'STORE_FAILED';
-        await this.o.store
-          .commit(events)
-          .catch((err: unknown) =>
-            worthRetry(err)
-              ? pRetry(() => this.o.store.commit(events), {
-                  retries: 8,
-                  minTimeout: 100,
-                  maxTimeout: 5000,
-                  shouldRetry: ({ error }) => worthRetry(error),
-                })
-              : Promise.reject(err),
-          );
+        await this.o.store.commit(events).catch((err: unknown) =>
+          worthRetry(err)
+            ? pRetry(() => this.o.store.commit(events), {
+                retries: 8,
+                minTimeout: 100,
+                maxTimeout: 5000,
+                shouldRetry: ({ error }) => worthRetry(error),
+              })
+            : Promise.reject(err),
+        );
       } catch (err) {
         this.o.log.error(
           `could not record the outcome of ${batch.length} job(s); they run again after a restart: ${(err as Error).message}`,

@@ -76,7 +76,6 @@ export function parseBrokerUrl(value: unknown, where: string): BrokerUrl {
 
 /** BullMQ refuses a queue name with ':'; the name also becomes part of Redis keys and SQL rows. */
 export function checkQueueName(value: unknown, where: string): string {
-  if (value === undefined) return 'celeriac';
   if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]{1,100}$/.test(value)) {
     throw new CeleriacError(
       'INVALID_CONFIG',
