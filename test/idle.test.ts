@@ -4,7 +4,8 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chain, readJobs, signature } from '../src/index.js';
+import { readJobs } from '../src/admin.js';
+import { chain, signature } from '../src/index.js';
 import { fixture, openApp, tempDir } from './helpers.js';
 
 const LIMIT_MS = 120_000;
