@@ -6,15 +6,18 @@
 // (durable) → pool → outcome (durable) → waiters, or back to ready/delayed for a retry.
 // Only started jobs may have begun: after a crash they run again flagged recovered;
 // reserved ones are pending on disk and simply wait again.
+// Each job taken has one phase (in-flight.ts), which only this file moves; idle() and
+// stop() wait for the phase table to empty rather than polling it.
 // Nothing on this path costs a promise or a p-queue entry per job: at tens of thousands of
 // jobs a second those were most of the host's time.
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
-import { FINISHED_STATES, WAITING_STATES, type JobEvent, type JobRecord, type JobState, type NewJob } from '../jobs.js';
+import { FINISHED_STATES, WAITING_STATES, type JobEvent, type JobRecord, type NewJob } from '../jobs.js';
 import type { WorkerPool } from '../pool/pool.js';
 import type { Outcome, WireJob } from '../pool/protocol.js';
 import type { JobStore } from '../store/types.js';
 import { DelayedJobs } from './delayed.js';
+import { InFlightJobs, type Phase } from './in-flight.js';
 import { ReadyJobs } from './ready.js';
 import { TaskRateLimiter, type RateLimit } from './rate-limit.js';
 import { QueueGate } from './queue-gate.js';
@@ -70,23 +73,16 @@ export class Dispatcher {
   private readonly queue: PQueue;
   private readonly reserveAhead: number;
   private readonly unitJobs: number;
-  /** Jobs taken from the ready heap whose outcome is not yet durable, by id: never dispatched twice. */
-  private readonly active = new Map<string, JobRecord>();
-  /** Units of started jobs queued in p-queue, not yet handed to the pool (given back on close). */
-  private readonly waitingToRun = new Set<JobRecord[]>();
+  /** Jobs taken whose outcome is not yet durable, by id, each in its phase: never dispatched twice. */
+  private readonly inFlight = new InFlightJobs();
   /** Average run time per task (ms, moving average of what the workers report). */
   private readonly runMs = new Map<string, number>();
-  private readonly recording = new Set<Promise<void>>();
-  /** Jobs whose AbortSignal a shutdown fired: a failure now is the shutdown's doing. */
-  private readonly stoppedByShutdown = new Set<string>();
-  /** A reserved job's waiting state (pending or retrying), what it is again if given back. */
-  private readonly stateBeforeReserve = new WeakMap<JobRecord, JobState>();
   private outcomes: { job: JobRecord; ev: JobEvent; runMs: number | undefined }[] = [];
-  private reserving = 0;
-  /** Jobs reserved or started (or being marked) whose outcome has not come back: what prefetch limits. */
-  private held = 0;
   /** Slots claimed by send()s whose add+start write is in progress. */
   private claims = 0;
+  /** Callers of idle()/stop() waiting for a condition that settling jobs may make true. */
+  private waiters: { done: () => boolean; resolve: () => void }[] = [];
+  private wakeScheduled = false;
   private running = false;
   private stopping = false;
   private pumpScheduled = false;
@@ -120,9 +116,9 @@ export class Dispatcher {
     // A job of a queue this app does not run, or one a limit may hold back, goes the usual way.
     if (job && (!this.serves(job) || this.o.rateLimitOf?.(job.task) || this.o.queues?.get(job.queue ?? DEFAULT_QUEUE) !== undefined))
       return false;
-    if (!this.running || this.stopping || this.ready.size > 0 || this.reserving > 0 || this.queue.size > 0) return false;
+    if (!this.running || this.stopping || this.ready.size > 0 || this.inFlight.count('reserving') > 0 || this.queue.size > 0) return false;
     if (this.queue.pending + this.claims >= this.queue.concurrency) return false;
-    const inUse = this.held + this.claims;
+    const inUse = this.inFlight.held + this.claims;
     if (inUse >= this.o.capacity * this.unitJobs || inUse >= this.reserveAhead) return false;
     this.claims++;
     return true;
@@ -131,14 +127,14 @@ export class Dispatcher {
   releaseClaim(): void {
     this.claims--;
     this.pump();
+    this.wakeWaiters();
   }
 
   /** A job send() accepted and marked started in the same write (after claimNow()). */
   runStarted(job: JobRecord): void {
     this.claims--;
-    this.held++;
-    this.active.set(job.id, job);
-    if (this.stopping) this.track(this.giveBack([job]));
+    this.inFlight.add(job, 'queued');
+    if (this.stopping) void this.giveBack([job]);
     else this.enqueueUnit([job]);
   }
 
@@ -149,19 +145,42 @@ export class Dispatcher {
     this.pump();
   }
 
-  /** Nothing due, reserved, running or being recorded (jobs waiting for a later time do not count). */
+  /**
+   * Something is due, held back by a limit, being sent with its start, or in flight (from
+   * its reservation to its durable outcome). Jobs waiting for a later time do not count.
+   */
   get busy(): boolean {
-    return (
-      this.ready.size > 0 ||
-      this.throttled > 0 ||
-      this.active.size > 0 ||
-      this.held > 0 ||
-      this.claims > 0 ||
-      this.queue.size > 0 ||
-      this.queue.pending > 0 ||
-      this.outcomes.length > 0 ||
-      this.recording.size > 0
-    );
+    return this.ready.size > 0 || this.throttled > 0 || this.claims > 0 || this.inFlight.size > 0;
+  }
+
+  /**
+   * Resolves once the dispatcher is not busy: the last job's outcome is durable and its
+   * onRecorded/onFinished have run. Not polled: settling jobs wake it.
+   */
+  async drained(): Promise<void> {
+    // A job that settles may be scheduled again (a retry) in the same turn: check once more.
+    while (this.busy) await this.until(() => !this.busy);
+  }
+
+  /** Resolves once done() holds, checked after each turn in which a job settled, a claim ended or the heap was pumped. */
+  private until(done: () => boolean): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ done, resolve }));
+  }
+
+  /** Check the waiters once the current turn's settling is over (one check per turn, however many jobs settled in it). */
+  private wakeWaiters(): void {
+    if (this.waiters.length === 0 || this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    queueMicrotask(() => {
+      this.wakeScheduled = false;
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) {
+        if (w.done()) w.resolve();
+        else this.waiters.push(w);
+      }
+    });
   }
 
   private makeReady(job: JobRecord): void {
@@ -185,31 +204,31 @@ export class Dispatcher {
   private pump(): void {
     if (!this.running || this.stopping) return;
     // Everything taken and not yet finished counts: being reserved, reserved, queued, on the pool.
-    const room = this.reserveAhead - this.held - this.claims;
+    const room = this.reserveAhead - this.inFlight.held - this.claims;
     if (room <= 0) return;
     const batch: JobRecord[] = [];
     const now = Date.now();
     // Jobs a limit held back go first, in their order, as far as their limits allow.
     for (const gate of this.gates()) {
       for (let job = gate.held.peek(); job && batch.length < room; job = gate.held.peek()) {
-        const stale = !WAITING_STATES.has(job.state) || this.active.has(job.id);
+        const stale = !WAITING_STATES.has(job.state) || this.inFlight.has(job.id);
         if (!stale && !this.admit(job, now)) break;
         gate.held.shift();
         if (stale) continue;
-        this.active.set(job.id, job);
+        this.inFlight.add(job, 'reserving');
         batch.push(job);
       }
     }
     while (batch.length < room) {
       const job = this.ready.take();
       if (!job) break;
-      if (!WAITING_STATES.has(job.state) || this.active.has(job.id)) continue; // stale heap entry
+      if (!WAITING_STATES.has(job.state) || this.inFlight.has(job.id)) continue; // stale heap entry
       if (!this.admit(job, now)) continue;
-      this.active.set(job.id, job);
+      this.inFlight.add(job, 'reserving');
       batch.push(job);
     }
-    this.held += batch.length;
-    if (batch.length > 0) this.track(this.reserve(batch));
+    if (batch.length > 0) void this.reserve(batch);
+    else this.wakeWaiters(); // the heap or a held list may have held only stale entries
   }
 
   /**
@@ -282,8 +301,9 @@ export class Dispatcher {
 
   /** A job leaves the dispatcher's hands: its queue place frees, its rate-limit place (if any) a window after it began, or now. */
   private settled(job: JobRecord, begunAt?: number): void {
-    this.active.delete(job.id);
+    this.inFlight.remove(job);
     this.releasePlaces(job, begunAt);
+    this.wakeWaiters();
   }
 
   /** Give back the job's places in its queue and rate limit (a second call does nothing). */
@@ -292,14 +312,12 @@ export class Dispatcher {
     if (this.limiters.size > 0) this.limiters.get(job.task)?.release(job.id, begunAt);
   }
 
-  /** Work that must be done before the store may close. */
-  private track(work: Promise<void>): void {
-    this.recording.add(work);
-    void work.finally(() => this.recording.delete(work));
+  private moveAll(jobs: JobRecord[], phase: Phase): void {
+    for (const job of jobs) this.inFlight.move(job, phase);
   }
 
+  /** Jobs just taken (phase reserving): expire the overdue ones, reserve the rest, queue them in units. */
   private async reserve(batch: JobRecord[]): Promise<void> {
-    this.reserving += batch.length;
     const now = Date.now();
     const expired: JobEvent[] = batch
       .filter((job) => job.expiresAt && now >= job.expiresAt)
@@ -307,29 +325,21 @@ export class Dispatcher {
     try {
       if (expired.length > 0) await this.o.store.commit(expired);
       // In memory only: on disk the job stays pending until its start is written.
-      for (const job of batch) {
-        if (!WAITING_STATES.has(job.state)) continue;
-        this.stateBeforeReserve.set(job, job.state);
-        job.state = 'reserved';
-      }
+      for (const job of batch) if (WAITING_STATES.has(job.state)) job.state = 'reserved';
     } catch (err) {
       // Rare (disk full): the jobs stay pending; try them again shortly.
       this.o.log.error(
         `could not record the expiry of ${expired.length} job(s); ${batch.length} job(s) stay pending and are tried again in 1 s: ${(err as Error).message}`,
       );
       for (const job of batch) this.settled(job);
-      this.held -= batch.length;
       setTimeout(() => batch.forEach((job) => this.makeReady(job)), 1000).unref();
       return;
-    } finally {
-      this.reserving -= batch.length;
     }
     const reserved: JobRecord[] = [];
     for (const job of batch) {
       if (job.state !== 'reserved') {
         // Expired, or cancelled while its reservation was being written.
         this.settled(job);
-        this.held--;
         if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
       } else reserved.push(job);
     }
@@ -357,11 +367,11 @@ export class Dispatcher {
 
   /** Queue reserved (or, from send(), started) jobs as one unit; it runs as one message to one worker. */
   private enqueueUnit(unit: JobRecord[]): void {
-    this.waitingToRun.add(unit);
+    this.moveAll(unit, 'queued');
     void this.queue
       .add(
         async () => {
-          this.waitingToRun.delete(unit);
+          this.moveAll(unit, 'starting');
           await this.run(unit);
         },
         { priority: unit[0]!.priority },
@@ -388,7 +398,7 @@ export class Dispatcher {
       } catch (err) {
         // Rare (disk full): give them back (pending on disk already after a restart) and try them again shortly.
         this.o.log.error(`could not record the start of ${toStart.length} job(s); they are tried again in 1 s: ${(err as Error).message}`);
-        this.track(this.giveBack(toStart).then(() => void setTimeout(() => toStart.forEach((job) => this.makeReady(job)), 1000).unref()));
+        void this.giveBack(toStart).then(() => void setTimeout(() => toStart.forEach((job) => this.makeReady(job)), 1000).unref());
         handed = live.filter((job) => !toStart.includes(job));
       }
     }
@@ -422,6 +432,7 @@ export class Dispatcher {
       if (job.retryDelay !== undefined) wire.retryDelayMs = job.retryDelay;
       if (job.slot !== undefined) wire.slot = job.slot;
       wires.push(wire);
+      this.inFlight.move(job, 'running');
     }
     return this.o.pool.run(wires, this.onOutcome, this.onProgress);
   }
@@ -429,13 +440,12 @@ export class Dispatcher {
   /** A job taken for dispatch that will not run (cancelled meanwhile): free its room. */
   private drop(job: JobRecord): void {
     this.settled(job);
-    this.held--;
     this.schedulePump();
   }
 
   /** A running job's latest progress (JSON text, checked in its worker): kept, not synced on its own. */
   private readonly onProgress = (wire: WireJob, value: string): void => {
-    const job = this.active.get(wire.id);
+    const job = this.inFlight.get(wire.id)?.job;
     if (job?.state !== 'started') return;
     const ev: JobEvent = { type: 'progress', id: job.id, at: Date.now(), value };
     if (this.o.store.note) this.o.store.note([ev]);
@@ -447,8 +457,8 @@ export class Dispatcher {
 
   /** The pool's report of one job (its seq aside, the wire job is the one run() built). */
   private readonly onOutcome = (wire: WireJob, outcome: Outcome): void => {
-    const job = this.active.get(wire.id);
-    this.held--;
+    const job = this.inFlight.get(wire.id)?.job;
+    if (job) this.inFlight.move(job, 'recording');
     // A job that lost its worker, or was stopped by the host, began at an unknown time: count it from now.
     if (job && (this.limiters.size > 0 || this.queueGates.size > 0))
       this.releasePlaces(job, outcome.begunAt ?? (outcome.kind === 'requeue' && outcome.revert ? undefined : Date.now()));
@@ -464,7 +474,7 @@ export class Dispatcher {
   private record(job: JobRecord, given: Outcome): void {
     const at = Date.now();
     // A failure of a job the shutdown aborted is the shutdown's doing; a requeue says itself whether the job began.
-    const byShutdown = (given.kind === 'failed' || given.kind === 'retry') && this.stoppedByShutdown.has(job.id);
+    const byShutdown = (given.kind === 'failed' || given.kind === 'retry') && this.inFlight.get(job.id)?.stoppedByShutdown === true;
     const outcome: Outcome = byShutdown ? { seq: given.seq, kind: 'requeue', revert: false } : given;
     let ev: JobEvent;
     switch (outcome.kind) {
@@ -491,47 +501,46 @@ export class Dispatcher {
   private flushOutcomes(): void {
     const batch = this.outcomes;
     this.outcomes = [];
+    void this.writeOutcomes(batch);
+  }
+
+  private async writeOutcomes(batch: { job: JobRecord; ev: JobEvent; runMs: number | undefined }[]): Promise<void> {
     const events = batch.map((b) => b.ev);
-    const done = (async () => {
-      try {
-        // A failed write (disk full) loses nothing: retried here, else the jobs stay started and run again after a restart.
-        // The first try goes straight to the store: p-retry costs ~5% of the host's CPU per job when on the hot path.
-        // A failed store (STORE_FAILED) refuses every write from now on: no retry.
-        const worthRetry = (err: unknown) => (err as { code?: unknown })?.code !== 'STORE_FAILED';
-        await this.o.store.commit(events).catch((err: unknown) =>
-          worthRetry(err)
-            ? pRetry(() => this.o.store.commit(events), {
-                retries: 8,
-                minTimeout: 100,
-                maxTimeout: 5000,
-                shouldRetry: ({ error }) => worthRetry(error),
-              })
-            : Promise.reject(err),
-        );
-      } catch (err) {
-        this.o.log.error(
-          `could not record the outcome of ${batch.length} job(s); they run again after a restart: ${(err as Error).message}`,
-        );
-        for (const { job } of batch) this.settled(job);
-        return;
-      }
-      for (const { job, ev, runMs } of batch) {
-        this.settled(job);
-        this.o.onRecorded?.(job, ev, runMs);
-        if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
-        else if (WAITING_STATES.has(job.state)) this.schedule(job);
-      }
-      this.pump();
-    })();
-    this.track(done);
+    try {
+      // A failed write (disk full) loses nothing: retried here, else the jobs stay started and run again after a restart.
+      // The first try goes straight to the store: p-retry costs ~5% of the host's CPU per job when on the hot path.
+      // A failed store (STORE_FAILED) refuses every write from now on: no retry.
+      const worthRetry = (err: unknown) => (err as { code?: unknown })?.code !== 'STORE_FAILED';
+      await this.o.store.commit(events).catch((err: unknown) =>
+        worthRetry(err)
+          ? pRetry(() => this.o.store.commit(events), {
+              retries: 8,
+              minTimeout: 100,
+              maxTimeout: 5000,
+              shouldRetry: ({ error }) => worthRetry(error),
+            })
+          : Promise.reject(err),
+      );
+    } catch (err) {
+      this.o.log.error(`could not record the outcome of ${batch.length} job(s); they run again after a restart: ${(err as Error).message}`);
+      for (const { job } of batch) this.settled(job);
+      return;
+    }
+    for (const { job, ev, runMs } of batch) {
+      this.settled(job);
+      this.o.onRecorded?.(job, ev, runMs);
+      if (FINISHED_STATES.has(job.state)) this.o.onFinished(job);
+      else if (WAITING_STATES.has(job.state)) this.schedule(job);
+    }
+    this.pump();
   }
 
   /** Jobs reserved or started that never reached a worker: back to pending, attempt uncounted. */
   private async giveBack(jobs: JobRecord[]): Promise<void> {
-    this.held -= jobs.length;
     if (jobs.length === 0) return;
+    this.moveAll(jobs, 'returning');
     const started = jobs.filter((job) => job.state === 'started');
-    for (const job of jobs) if (job.state === 'reserved') job.state = this.stateBeforeReserve.get(job) ?? 'pending'; // as on disk already
+    for (const job of jobs) if (job.state === 'reserved') job.state = this.inFlight.get(job.id)?.waitingState ?? 'pending'; // as on disk already
     const at = Date.now();
     if (started.length > 0) {
       await this.o.store.commit(started.map((job) => ({ type: 'requeue', id: job.id, at, revert: true }))).catch((err: unknown) => {
@@ -554,15 +563,13 @@ export class Dispatcher {
     if (!this.running) return;
     this.queue.pause();
     this.queue.clear();
-    const unqueued = [...this.waitingToRun].flat();
-    this.waitingToRun.clear();
-    await this.giveBack(unqueued);
+    await this.giveBack(this.inFlight.inPhase('queued'));
     // Jobs a worker holds but has not begun come back as requeue (revert) outcomes; a
     // worker blocked by its task cannot answer, and is terminated below.
     await this.o.pool.drain(deadline);
     if (!(await this.o.pool.idle(deadline))) {
-      for (const id of this.active.keys()) {
-        this.stoppedByShutdown.add(id);
+      for (const id of this.inFlight.ids()) {
+        this.inFlight.get(id)!.stoppedByShutdown = true;
         this.o.pool.abort(id, 'shutdown');
       }
       const abortedAt = Date.now();
@@ -570,10 +577,8 @@ export class Dispatcher {
     }
     await this.o.pool.close();
     await this.queue.onIdle();
-    while (this.reserving > 0 || this.claims > 0 || this.outcomes.length > 0 || this.recording.size > 0) {
-      await Promise.all(this.recording);
-      await new Promise((r) => setImmediate(r));
-    }
+    // Reservations, sends with their start, outcomes and give-backs still being written: the store closes after them.
+    await this.until(() => this.inFlight.size === 0 && this.claims === 0);
     this.running = false;
   }
 }

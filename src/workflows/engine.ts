@@ -66,6 +66,11 @@ export class Workflows {
     return this.spawning.size > 0;
   }
 
+  /** Resolves once the follow-ups being written now are written (or failed: each failure is logged). */
+  async written(): Promise<void> {
+    await Promise.all(this.spawning.values());
+  }
+
   async send(wf: Workflow, options: WorkflowSendOptions = {}): Promise<WorkflowHandle> {
     if (!isWorkflow(wf)) throw new CeleriacError('INVALID_WORKFLOW', 'sendWorkflow(): expected a signature, chain(), group() or chord()');
     const id = options.id ?? randomUUID();

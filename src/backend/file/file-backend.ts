@@ -348,11 +348,13 @@ export class FileBackend implements Backend {
     }
   }
 
+  /** Waits for each part to settle (not polled), until sends, the dispatcher and workflow follow-ups are all done at once. */
   async idle(): Promise<void> {
-    for (;;) {
-      const busy = this.dispatcher.busy || this.accepting.size > 0 || this.workflows.busy;
-      if (!busy) return;
-      await new Promise((r) => setTimeout(r, 10));
+    while (this.dispatcher.busy || this.accepting.size > 0 || this.workflows.busy) {
+      // A send's write failing is its sender's to hear: here it only means the send is over.
+      await Promise.allSettled(this.accepting.values());
+      await this.workflows.written();
+      await this.dispatcher.drained();
     }
   }
 
