@@ -67,6 +67,8 @@ export class WorkerPool {
   private readonly losses = new Map<string, number>();
   /** Hot reload generation: 0 for the code loaded at start, +1 per reload that took over. */
   generation = 0;
+  /** idle() calls waiting for the jobs in flight to settle. */
+  private readonly idleWaiters = new Set<() => void>();
   /** The worker discover() started, until start() adopts it or it is stopped unused. */
   private discoverer: { worker: PoolWorker; timer?: NodeJS.Timeout } | undefined;
 
@@ -129,6 +131,7 @@ export class WorkerPool {
       const now = Date.now();
       stealForIdle(this.workers, this.opts.concurrency, now);
       terminateOverdue(this.workers, now);
+      this.wakeIdle();
     }, WATCHDOG_MS);
     this.watchdog.unref();
     this.warmSpares();
@@ -248,9 +251,8 @@ export class WorkerPool {
     // one belonged to a generation that was discarded; a spare had nothing: none is replaced.
     if (worker.state !== 'active') {
       if (worker.inFlight.size > 0) this.buryWorker(worker, code, false);
-      return;
-    }
-    this.buryWorker(worker, code, true);
+    } else this.buryWorker(worker, code, true);
+    this.wakeIdle();
   }
 
   private progress(worker: PoolWorker, updates: { seq: number; value: string }[]): void {
@@ -269,6 +271,7 @@ export class WorkerPool {
       resolvePending(p, o);
     }
     stopIfRetired(worker);
+    this.wakeIdle();
   }
 
   /**
@@ -324,8 +327,21 @@ export class WorkerPool {
 
   /** Resolves when no job is in flight (true), or once `deadline()` (epoch ms, may move) has passed (false). */
   async idle(deadline: () => number): Promise<boolean> {
-    while (this.inFlight > 0 && Date.now() < deadline()) await new Promise((r) => setTimeout(r, 10));
+    while (this.inFlight > 0 && Date.now() < deadline()) {
+      // Woken when jobs settle or a worker exits, and by the watchdog's tick (the deadline may move).
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.idleWaiters.delete(wake);
+          resolve();
+        };
+        this.idleWaiters.add(wake);
+      });
+    }
     return this.inFlight === 0;
+  }
+
+  private wakeIdle(): void {
+    for (const wake of this.idleWaiters) wake();
   }
 
   /** Stop every worker now; jobs still in flight come back as requeue outcomes. */
