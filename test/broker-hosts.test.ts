@@ -11,7 +11,7 @@ import { startTestServer } from './servers.js';
 
 const TASKS = [fixture('contract')];
 /** Short locks so that a dead host's jobs are found within a second or two (BullMQ's defaults: 30 s). */
-const FAST_STALLS = 'lockDuration=1000&stalledInterval=500';
+const FAST_STALLS = 'lockDuration=1s&stalledInterval=500ms';
 
 // One server for the file (stopped after every app of every test has closed); a queue per test.
 const redis = await startTestServer('redis', after, (reason) => test('redis server', (t) => t.skip(reason)));

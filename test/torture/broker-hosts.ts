@@ -21,7 +21,7 @@ const HOST = fileURLToPath(new URL('../fixtures/broker-host/host.ts', import.met
 const TASKS = fileURLToPath(new URL('../fixtures/contract/tasks.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Short locks so that a dead host's jobs are found within about 1.5 s (BullMQ's defaults: 30 s, 30 s). */
-const FAST_STALLS = 'lockDuration=1000&stalledInterval=500';
+const FAST_STALLS = 'lockDuration=1s&stalledInterval=500ms';
 /** How soon an interrupted job must start again on the other host. */
 const RECOVERY_LIMIT_MS = 5000;
 /** How long a job of the kill phase runs: long enough to be caught running. */
