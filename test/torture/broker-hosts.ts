@@ -90,7 +90,7 @@ async function spread(broker: string, jobs: number, violations: string[]): Promi
           Array.from({ length: Math.min(500, jobs - i) }, () => []),
         )),
       );
-    const pids = await Promise.all(handles.map((h) => h.result({ timeout: 600_000 }).catch((err: Error) => `${h.id}: ${err.message}`)));
+    const pids = await Promise.all(handles.map((h) => h.result({ timeout: 600 }).catch((err: Error) => `${h.id}: ${err.message}`)));
     const share: Record<string, number> = { [a.pid]: 0, [b.pid]: 0 };
     for (const p of pids) {
       if (p === a.pid || p === b.pid) share[p as number]!++;
@@ -166,7 +166,7 @@ async function killLoop(
     }
     if (interrupted < kills / 2)
       violations.push(`only ${interrupted} jobs were caught running in ${kills} kills: the kills did not land while jobs ran`);
-    const outcomes = await Promise.all(handles.map((h) => h.result({ timeout: 600_000 }).catch((err: Error) => `${h.id}: ${err.message}`)));
+    const outcomes = await Promise.all(handles.map((h) => h.result({ timeout: 600 }).catch((err: Error) => `${h.id}: ${err.message}`)));
     for (const o of outcomes) if (o !== 'finished') violations.push(`kills: a job sent did not finish: ${String(o)}`);
     return { interrupted, slowest };
   } finally {
