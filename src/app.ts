@@ -345,8 +345,14 @@ export class Celeriac implements TaskSender {
   }
 
   /** The result of a job by id (what `handle.result()` calls). */
-  async result(id: string, opts?: ResultOptions): Promise<unknown> {
-    return this.backend.result(id, resultTimeoutMs(opts, 'result()'));
+  result(id: string, opts?: ResultOptions): Promise<unknown> {
+    let timeoutMs: number | undefined;
+    try {
+      timeoutMs = resultTimeoutMs(opts, 'result()');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.backend.result(id, timeoutMs);
   }
 
   /** Resolves once nothing is due, queued or running (jobs waiting for a later time do not count). */
