@@ -57,7 +57,7 @@ try {
     await writeFile(file, source(v));
     for (;;) {
       jobs++;
-      const result = await (await app.send<number>('reload.version', [])).result({ timeout: 10_000 });
+      const result = await (await app.send<number>('reload.version', [])).result({ timeout: 10 });
       if (result === v) break;
       if (Number(values.interval) > 0) await sleep(Number(values.interval));
       if (performance.now() - savedAt > 10_000) throw new Error(`edit ${v}: still old code after 10 s`);

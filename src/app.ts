@@ -16,6 +16,7 @@ import type { JobHandle, JobInfo, ResultOptions, SendOptions } from './send-type
 import type { RecoveryReport } from './store/types.js';
 import type { SendManyArgs, SendRest, SentResult, TaskDefinition, TaskSender } from './task.js';
 import { durationMs } from './time.js';
+import { resultTimeoutMs } from './result-timeout.js';
 import { openAborted, openApp, type AppHooks, type OpenedApp } from './app/open.js';
 import type { CeleriacOptions, Settings } from './app/options.js';
 import type { HotReload } from './app/reload.js';
@@ -344,8 +345,14 @@ export class Celeriac implements TaskSender {
   }
 
   /** The result of a job by id (what `handle.result()` calls). */
-  result(id: string, opts: ResultOptions = {}): Promise<unknown> {
-    return this.backend.result(id, opts.timeout);
+  result(id: string, opts?: ResultOptions): Promise<unknown> {
+    let timeoutMs: number | undefined;
+    try {
+      timeoutMs = resultTimeoutMs(opts, 'result()');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.backend.result(id, timeoutMs);
   }
 
   /** Resolves once nothing is due, queued or running (jobs waiting for a later time do not count). */

@@ -24,6 +24,7 @@ import { readJobs } from './read-jobs.js';
 import { encodeArgs, jobFactory, manyJobs, unknownTaskError } from './send.js';
 import type { JobHandle, JobInfo, ResultOptions, SendManyItem, SendOptions } from './send-types.js';
 import { CLIENT_SOCKET_FILE, reviveEvent, reviveInfo, type SentJob } from './socket/protocol.js';
+import { resultTimeoutMs } from './result-timeout.js';
 import { isTaskDefinition, type SendManyArgs, type SendRest, type SentResult, type TaskDefinition } from './task.js';
 
 export interface ClientOptions {
@@ -298,10 +299,11 @@ export class CeleriacClient {
    * Wait for a job to finish and resolve with its result, as handle.result() in the app:
    * rejects with TaskFailedError, or when it was cancelled or expired. While no worker
    * runs it waits for one (a job sent through the inbox runs once one starts); `timeout`
-   * (ms) gives up waiting, not the job.
+   * (seconds or "500ms") gives up waiting, not the job.
    */
-  async result(id: string, options: ResultOptions = {}): Promise<unknown> {
-    const deadline = options.timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeout;
+  async result(id: string, options?: ResultOptions): Promise<unknown> {
+    const timeoutMs = resultTimeoutMs(options, 'client.result()');
+    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
     let readAt = Number.NEGATIVE_INFINITY;
     let state: string | undefined;
     for (;;) {
@@ -327,7 +329,7 @@ export class CeleriacClient {
       if (left <= 0)
         throw new CeleriacError(
           'RESULT_TIMEOUT',
-          `job ${id} did not finish within ${options.timeout} ms (it is ${state ?? 'unknown'}); it goes on`,
+          `job ${id} did not finish within ${timeoutMs} ms (it is ${state ?? 'unknown'}); it goes on`,
         );
       await sleep(Math.min(c ? 20 : 100, left));
     }

@@ -4,11 +4,11 @@ import type { JobState } from './jobs.js';
 export interface SendOptions {
   /** The job id (Celery's task_id). Sending a known id again returns the existing job. Default: a random UUID. */
   id?: string;
-  /** Run no sooner than this many seconds from now. */
-  countdown?: number;
+  /** Run no sooner than this long from now: seconds, or a string such as "500ms" or "5m". */
+  countdown?: number | string;
   /** Run no sooner than this time (Date, ISO-8601 string or epoch ms). */
   eta?: Date | string | number;
-  /** Expire instead of run if not started by then: a Date or ISO string, or seconds from now. */
+  /** Expire instead of run if not started by then: a Date or ISO string, or how long from now (seconds, or "1h"). */
   expires?: Date | string | number;
   /** Higher runs first. Default: the task's priority (0). */
   priority?: number;
@@ -29,8 +29,11 @@ export type SendManyItem<Args extends unknown[] = unknown[]> = Args | (SendOptio
 export const SEND_OPTION_KEYS = ['id', 'countdown', 'eta', 'expires', 'priority', 'maxRetries', 'retryDelay', 'queue'] as const;
 
 export interface ResultOptions {
-  /** Give up waiting after this many milliseconds (the job itself goes on). */
-  timeout?: number;
+  /**
+   * Give up waiting after this long, rejecting with RESULT_TIMEOUT (the job itself goes on):
+   * seconds, or a string such as "500ms" or "5m". Default: wait as long as it takes.
+   */
+  timeout?: number | string;
 }
 
 export interface JobHandle<Result = unknown> {

@@ -8,7 +8,7 @@ import type { NewJob } from './jobs.js';
 import { signature } from './registry/signature.js';
 import type { TaskManifestEntry } from './registry/types.js';
 import { SEND_OPTION_KEYS, type SendOptions } from './send-types.js';
-import { durationMs, instantMs } from './time.js';
+import { durationMs, instantMs, isDurationString } from './time.js';
 import { checkQueueName, DEFAULT_QUEUE } from './queues.js';
 import { checkKnownKeys, isPlainObject, toJson } from './validate.js';
 
@@ -41,10 +41,7 @@ export function jobFactory(task: TaskManifestEntry, options: SendOptions | undef
   let runAt = 0;
   try {
     if (o.countdown !== undefined && o.eta !== undefined) throw new Error('give either countdown or eta, not both');
-    if (o.countdown !== undefined) {
-      if (typeof o.countdown !== 'number') throw new TypeError(`countdown must be a number of seconds, got ${typeof o.countdown}`);
-      runAt = now + durationMs(o.countdown, 'countdown');
-    }
+    if (o.countdown !== undefined) runAt = now + durationMs(o.countdown, 'countdown');
     if (o.eta !== undefined) runAt = instantMs(o.eta, 'eta');
   } catch (err) {
     throw optionError(task.name, err);
@@ -53,7 +50,9 @@ export function jobFactory(task: TaskManifestEntry, options: SendOptions | undef
   try {
     if (o.expires !== undefined) {
       expiresAt =
-        typeof o.expires === 'number' ? now + durationMs(o.expires, 'expires (seconds from now)') : instantMs(o.expires, 'expires');
+        typeof o.expires === 'number' || isDurationString(o.expires)
+          ? now + durationMs(o.expires, 'expires (seconds from now)')
+          : instantMs(o.expires, 'expires');
       if (expiresAt <= now) throw new Error(`expires is already past (${new Date(expiresAt).toISOString()}): the job could never run`);
     }
   } catch (err) {

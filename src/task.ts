@@ -21,8 +21,8 @@ export interface TaskOptions {
   timeout?: number | string;
   /** Retry automatically on these errors (Celery's autoretry_for). */
   autoretryFor?: ErrorMatcher[];
-  /** Exponential backoff for automatic retries: true (factor 1 s) or the factor in seconds. */
-  retryBackoff?: boolean | number;
+  /** Exponential backoff for automatic retries: true (factor 1 s) or the factor (seconds, or "500ms"). */
+  retryBackoff?: boolean | number | string;
   /** Cap of the backoff countdown. Default 600 s. */
   retryBackoffMax?: number | string;
   /** Randomize backoff countdowns in [0, countdown] (full jitter). Default true. */
@@ -76,8 +76,8 @@ export const DEFAULT_RETRY_DELAY_MS = 180_000;
 export interface RetryOptions<Args extends unknown[]> {
   /** The error that caused the retry: the job's error if retries run out. */
   exc?: unknown;
-  /** Seconds to wait (default: the task's retryDelay). */
-  countdown?: number;
+  /** How long to wait: seconds, or a string such as "500ms" or "3m". Default: the task's retryDelay. */
+  countdown?: number | string;
   /** Run at this time instead. */
   eta?: Date | string | number;
   /**
@@ -235,8 +235,9 @@ export function resolveTaskOptions(given: TaskOptions, where: string): ResolvedT
     );
   }
   const backoff = options.retryBackoff ?? false;
-  if (typeof backoff !== 'boolean' && !(typeof backoff === 'number' && Number.isFinite(backoff) && backoff > 0)) {
-    throw new CeleriacError('INVALID_TASK_OPTIONS', `${where}: retryBackoff must be true/false or a factor in seconds > 0`);
+  const backoffFactorMs = typeof backoff === 'boolean' ? (backoff ? 1000 : 0) : guard(() => durationMs(backoff, 'retryBackoff'));
+  if (typeof backoff !== 'boolean' && !(backoffFactorMs > 0)) {
+    throw new CeleriacError('INVALID_TASK_OPTIONS', `${where}: retryBackoff must be true/false or a factor > 0 (seconds, or "500ms")`);
   }
   const priority = options.priority ?? 0;
   if (!Number.isInteger(priority)) throw new CeleriacError('INVALID_TASK_OPTIONS', `${where}: priority must be an integer`);
@@ -248,7 +249,7 @@ export function resolveTaskOptions(given: TaskOptions, where: string): ResolvedT
     retryDelayMs: options.retryDelay === undefined ? DEFAULT_RETRY_DELAY_MS : guard(() => durationMs(options.retryDelay, 'retryDelay')),
     timeoutMs: options.timeout === undefined ? 0 : guard(() => durationMs(options.timeout, 'timeout')),
     autoretryFor,
-    backoffFactorMs: backoff === false ? 0 : backoff === true ? 1000 : Math.round(backoff * 1000),
+    backoffFactorMs,
     backoffMaxMs: options.retryBackoffMax === undefined ? 600_000 : guard(() => durationMs(options.retryBackoffMax, 'retryBackoffMax')),
     jitter: options.retryJitter ?? true,
     priority,

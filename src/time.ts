@@ -1,7 +1,8 @@
 import ms from 'ms';
 
-// Celery measures countdown, retry delay, expiry and time limits in seconds; so do we.
-// Strings go through `ms` ("500ms", "5m", "1h") for readability in task options.
+// One rule for every duration the API takes, as in Celery: a number is seconds; a string
+// names its unit ("500ms", "30s", "5m", "1h", read by `ms`). A string without a unit is
+// refused: `ms` would read "30" as milliseconds, the opposite of the number 30.
 
 /** The latest instant a Date can hold (year 275760): every stored time must be a valid Date. */
 export const MAX_INSTANT_MS = 8.64e15;
@@ -17,7 +18,15 @@ function checkDuration(ms: number, what: string, value: unknown): number {
   return ms;
 }
 
-/** Parse a duration given as seconds (number) or an `ms`-style string; returns milliseconds. */
+/** A number with a unit ("500ms", "1.5 h"), as `ms` reads it; a bare number is no duration string. */
+const DURATION_STRING = /^\s*(?:\d+(?:\.\d*)?|\.\d+)\s*[a-z]+\s*$/i;
+
+/** Whether `value` is a duration string ("5m") rather than, say, a date. */
+export function isDurationString(value: unknown): value is string {
+  return typeof value === 'string' && DURATION_STRING.test(value) && typeof ms(value as ms.StringValue) === 'number';
+}
+
+/** Parse a duration given as seconds (number) or a string with a unit ("500ms", "5m"); returns milliseconds. */
 export function durationMs(value: unknown, what: string): number {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) {
@@ -28,7 +37,12 @@ export function durationMs(value: unknown, what: string): number {
   if (typeof value === 'string') {
     const parsed = ms(value as ms.StringValue);
     if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) {
-      throw new RangeError(`${what} must be seconds (a number) or a duration like "30s", "5m"; got ${JSON.stringify(value)}`);
+      throw new RangeError(`${what} must be seconds (a number) or a duration like "500ms", "30s", "5m"; got ${JSON.stringify(value)}`);
+    }
+    if (!DURATION_STRING.test(value)) {
+      throw new RangeError(
+        `${what} ${JSON.stringify(value)} has no unit: give seconds as a number (${value.trim()}) or a string with its unit ("${value.trim()}s", "${value.trim()}ms")`,
+      );
     }
     return checkDuration(parsed, what, value);
   }

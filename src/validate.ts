@@ -116,7 +116,7 @@ function problemAt(value: unknown, path: string, seen: Set<object> | undefined, 
 export function checkKnownKeys(
   options: object,
   known: readonly string[],
-  code: 'INVALID_TASK_OPTIONS' | 'INVALID_SEND_OPTIONS' | 'INVALID_CONFIG' | 'INVALID_SCHEDULE',
+  code: 'INVALID_TASK_OPTIONS' | 'INVALID_SEND_OPTIONS' | 'INVALID_CONFIG' | 'INVALID_SCHEDULE' | 'INVALID_ARGS',
   where: string,
 ): void {
   for (const key of Object.keys(options)) {

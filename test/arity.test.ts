@@ -92,11 +92,11 @@ export const imported = task('ts.imported', elsewhere);
     t.after(() => app.close({ timeout: 1 }));
     await app.start();
     assert.equal(
-      await (await app.send('ts.greet', ['ann'])).result({ timeout: 20_000 }),
+      await (await app.send('ts.greet', ['ann'])).result({ timeout: 20 }),
       'hello ann',
       'the optional parameter may be left out',
     );
-    assert.equal(await (await app.send('ts.greet', ['ann', 'hi'])).result({ timeout: 20_000 }), 'hi ann');
+    assert.equal(await (await app.send('ts.greet', ['ann', 'hi'])).result({ timeout: 20 }), 'hi ann');
     await assert.rejects(
       app.send('ts.greet', ['ann', 'hi', 'extra']),
       refused('INVALID_ARGS', /ts\.greet\(name, greeting\) takes 1 to 2 arguments, got 3/),
@@ -106,7 +106,7 @@ export const imported = task('ts.imported', elsewhere);
       refused('INVALID_ARGS', /ts\.pair\(left, right\) takes 2 arguments, got 1/),
       'a required parameter is still checked',
     );
-    assert.equal(await (await app.send('ts.imported', ['x'])).result({ timeout: 20_000 }), 'x', 'a function from another file: no minimum');
+    assert.equal(await (await app.send('ts.imported', ['x'])).result({ timeout: 20 }), 'x', 'a function from another file: no minimum');
   });
 
   test('the client (with the task paths) refuses the same way; an inbox job with the wrong count is rejected by the owner', async (t) => {

@@ -35,6 +35,6 @@ for (const kind of ['redis', 'postgres'] as BrokerKind[]) {
     const missing: string[] = [];
     for (const id of acknowledged) if (!(await runner.get(id))) missing.push(id);
     assert.deepEqual(missing, [], `${missing.length} acknowledged job(s) lost`);
-    for (const id of acknowledged) assert.equal(await (await runner.job(id))!.result({ timeout: 60_000 }), Number(id.slice(4)));
+    for (const id of acknowledged) assert.equal(await (await runner.job(id))!.result({ timeout: 60 }), Number(id.slice(4)));
   });
 }

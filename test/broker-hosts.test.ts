@@ -11,7 +11,7 @@ import { startTestServer } from './servers.js';
 
 const TASKS = [fixture('contract')];
 /** Short locks so that a dead host's jobs are found within a second or two (BullMQ's defaults: 30 s). */
-const FAST_STALLS = 'lockDuration=1000&stalledInterval=500';
+const FAST_STALLS = 'lockDuration=1s&stalledInterval=500ms';
 
 // One server for the file (stopped after every app of every test has closed); a queue per test.
 const redis = await startTestServer('redis', after, (reason) => test('redis server', (t) => t.skip(reason)));
@@ -33,8 +33,8 @@ test('a cancel made on one host fires the AbortSignal of the job running on anot
   assert.equal(await other.cancel('long:1'), true);
   const aborted = await waitFor(async () => (await readRuns(log)).find((r) => (r.phase as string) === 'aborted'), 20_000, 'the abort');
   assert.ok(aborted.at - asked < 500, `the AbortSignal fired ${aborted.at - asked} ms after the cancel`);
-  await assert.rejects(h.result({ timeout: 20_000 }), { code: 'JOB_CANCELLED' });
-  await assert.rejects((await runner.job('long:1'))!.result({ timeout: 20_000 }), { code: 'JOB_CANCELLED' });
+  await assert.rejects(h.result({ timeout: 20 }), { code: 'JOB_CANCELLED' });
+  await assert.rejects((await runner.job('long:1'))!.result({ timeout: 20 }), { code: 'JOB_CANCELLED' });
 });
 
 test('the same id sent by two hosts at the same moment is created once', async (t) => {
@@ -83,6 +83,6 @@ test('SIGKILL of the host running a job: it runs again on another host, flagged 
   );
   assert.equal(rerun.recovered, true);
   assert.ok(rerun.at - killedAt < 5000, `ran again ${rerun.at - killedAt} ms after the kill`);
-  assert.equal(await h.result({ timeout: 20_000 }), 'finished');
+  assert.equal(await h.result({ timeout: 20 }), 'finished');
   assert.equal((await survivor.get('survive:1'))?.state, 'succeeded');
 });

@@ -82,8 +82,11 @@ describe('celeriac CLI', { concurrency: 3 }, () => {
       [['list', '--state', 'bogus'], /--state must be one of pending, reserved, started, retrying, succeeded, failed, cancelled, expired/],
       [['list', '--limit', '0'], /--limit must be an integer/],
       [['send', 'demo.echo', '[not json'], /ARGS_JSON is not valid JSON/],
-      [['send', 'demo.echo', '[]', '--countdown', 'soon'], /--countdown must be a number, got "soon"/],
-      [['test', '--timeout', 'abc'], /--timeout must be a number, got "abc"/],
+      [
+        ['send', 'demo.echo', '[]', '--countdown', 'soon'],
+        /--countdown must be seconds \(a number\) or a duration like "500ms".*got "soon"/,
+      ],
+      [['test', '--timeout', 'abc'], /--timeout must be seconds \(a number\) or a duration like "500ms".*got "abc"/],
       [['worker', '--concurrency', '0'], /--concurrency must be an integer ≥ 1, got "0"/],
     ];
     const runs = await inParallel(

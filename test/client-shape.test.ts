@@ -36,9 +36,9 @@ async function sendEach(send: (task: string, args: unknown[], options?: object) 
 }
 
 async function settle(handles: JobHandle[]): Promise<void> {
-  await handles[0]!.result({ timeout: 10_000 });
-  await handles[1]!.result({ timeout: 10_000 }).catch(() => undefined);
-  await handles[3]!.result({ timeout: 10_000 });
+  await handles[0]!.result({ timeout: 10 });
+  await handles[1]!.result({ timeout: 10 }).catch(() => undefined);
+  await handles[3]!.result({ timeout: 10 });
 }
 
 test("a client's handles, get() and list() have the app's shape, over the socket and read from the data dir", async (t) => {

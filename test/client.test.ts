@@ -22,7 +22,7 @@ test('with a worker running, a client send is durable when it resolves, goes ove
   assert.equal(h.created, true);
   assert.ok(await app.get(h.id), 'the app has the job the moment the send resolved');
   assert.deepEqual(await inboxFiles(dir), []);
-  assert.equal(await h.result({ timeout: 10_000 }), 5);
+  assert.equal(await h.result({ timeout: 10 }), 5);
   const info = await h.info();
   assert.equal(info?.state, 'succeeded');
   assert.ok(info?.createdAt instanceof Date && info.finishedAt instanceof Date, 'times are Dates again');
@@ -42,7 +42,7 @@ test('a client reads, lists, counts and cancels through the worker, which report
   assert.equal((await client.counts()).pending, 1);
   assert.equal(await client.cancel(later.id), true, 'the worker cancelled it');
   assert.equal((await app.get(later.id))?.state, 'cancelled');
-  await assert.rejects(later.result({ timeout: 5000 }), (err: Error & { code?: string }) => err.code === 'JOB_CANCELLED');
+  await assert.rejects(later.result({ timeout: 5 }), (err: Error & { code?: string }) => err.code === 'JOB_CANCELLED');
   assert.equal(await client.cancel(later.id), false, 'a finished job is not cancelled again');
   assert.equal(await client.get('no-such-job'), undefined);
 });
@@ -55,7 +55,7 @@ test('a failing job rejects the client handle with TaskFailedError carrying the 
   t.after(() => client.close());
   const h = await client.send('demo.boom', ['kaput']);
   await assert.rejects(
-    h.result({ timeout: 10_000 }),
+    h.result({ timeout: 10 }),
     (err: unknown) => err instanceof TaskFailedError && err.remote.name === 'TypeError' && err.remote.message === 'kaput',
   );
 });
@@ -102,7 +102,7 @@ test('with no worker running, a send goes through the inbox and result() waits u
   const h = await client.send('demo.echo', ['while down']);
   assert.ok(h.inboxFile, 'handed in through the inbox');
   assert.equal((await h.info())?.state, 'pending', 'readers see it as pending from the inbox');
-  const result = h.result({ timeout: 60_000 });
+  const result = h.result({ timeout: 60 });
   const app = await openApp(t, { dir });
   await app.start();
   assert.equal(await result, 'while down');

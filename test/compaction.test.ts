@@ -64,7 +64,7 @@ test('with a small compactAfterBytes the data dir stays bounded while thousands 
       'crash.add',
       Array.from({ length: 250 }, (_, i) => [b, i]),
     );
-    await Promise.all(handles.map((h) => h.result({ timeout: 30_000 })));
+    await Promise.all(handles.map((h) => h.result({ timeout: 30 })));
     ids.push(...handles.map((h) => h.id));
   }
   sampling = false;
@@ -124,9 +124,9 @@ test('finished jobs are dropped after resultTtl; pending and retrying jobs never
   const app = await open(t, dir, { resultTtl: 1 });
   await app.start();
   const finished = await Promise.all(Array.from({ length: 10 }, (_, i) => app.send('crash.add', [i, 1], { id: `fin-${i}` })));
-  await Promise.all(finished.map((h) => h.result({ timeout: 10_000 })));
+  await Promise.all(finished.map((h) => h.result({ timeout: 10 })));
   const failed = await app.send('crash.retry_once', [side, 1], { id: 'fin-failed', maxRetries: 0 });
-  await assert.rejects(failed.result({ timeout: 10_000 }));
+  await assert.rejects(failed.result({ timeout: 10 }));
   const eta = new Date(Date.now() + 3_600_000);
   const pending = await Promise.all(Array.from({ length: 3 }, (_, i) => app.send('crash.add', [i, 2], { id: `pending-${i}`, eta })));
   const retrying = await app.send('crash.retry_once', [side, 3600], { id: 'retrying-1' });
@@ -177,7 +177,7 @@ test('a reopen after resultTtl drops the finished jobs it loads, not the pending
   const app = await open(t, dir, { resultTtl: KEEP_S });
   await app.start();
   const done = await app.send('crash.add', [2, 3], { id: 'done-1' });
-  assert.equal(await done.result({ timeout: 10_000 }), 5);
+  assert.equal(await done.result({ timeout: 10 }), 5);
   const waiting = await app.send('crash.add', [1, 1], { id: 'waiting-1', eta: new Date(Date.now() + 3_600_000) });
   await app.close(); // the finished job is still in the journal
   const finishedAt = (await done.info())!.finishedAt!.getTime();
@@ -211,7 +211,7 @@ test('an eta survives a restart: the job runs after it, not before', { timeout: 
   assert.equal(info.state, 'pending');
   assert.equal(info.runAt?.getTime(), eta.getTime(), 'the eta is on record');
   await again.start();
-  assert.equal(await (await again.job('eta-1'))!.result({ timeout: 10_000 }), 'eta');
+  assert.equal(await (await again.job('eta-1'))!.result({ timeout: 10 }), 'eta');
   const starts = (await runs(side)).filter((r) => r.phase === 'start');
   assert.equal(starts.length, 1);
   assert.ok(starts[0]!.at >= eta.getTime(), `ran ${eta.getTime() - starts[0]!.at} ms before its eta`);
@@ -238,7 +238,7 @@ test('a retry countdown survives a restart: the app closed mid-wait runs the ret
   assert.equal(info.runAt?.getTime(), runAt, 'the retry time is on record');
   assert.equal(info.error?.message, 'first run fails');
   await again.start();
-  assert.equal(await (await again.job('retry-1'))!.result({ timeout: 10_000 }), 'retried');
+  assert.equal(await (await again.job('retry-1'))!.result({ timeout: 10 }), 'retried');
   const starts = (await runs(side)).filter((r) => r.phase === 'start');
   assert.equal(starts.length, 2, 'the first run and the retry');
   assert.ok(starts[1]!.at >= runAt, `the retry ran ${runAt - starts[1]!.at} ms early`);
@@ -255,7 +255,7 @@ test('an id sent again after its result expired is kept across restarts (the old
   const app = await open(t, dir, { resultTtl: 1 });
   await app.start();
   const done = await app.send('crash.add', [2, 3], { id: 'again-1' });
-  assert.equal(await done.result({ timeout: 10_000 }), 5);
+  assert.equal(await done.result({ timeout: 10 }), 5);
   await app.close(); // no sweep yet: the finished record stays in the journal
   const finishedAt = (await done.info())!.finishedAt!.getTime();
   await waitFor(() => Date.now() > finishedAt + 1100, 5000, 'the ttl to pass');

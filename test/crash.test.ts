@@ -43,7 +43,7 @@ test('every job acknowledged before a SIGKILL is on disk after restart, and runs
   for (const id of acked) assert.equal((await app.get(id))!.state, 'pending', id);
 
   await app.start();
-  await Promise.all(acked.map(async (id) => (await app.job(id))!.result({ timeout: 30_000 })));
+  await Promise.all(acked.map(async (id) => (await app.job(id))!.result({ timeout: 30 })));
   for (const id of acked) {
     const info = (await app.get(id))!;
     assert.equal(info.state, 'succeeded', id);
@@ -72,7 +72,7 @@ test('SIGKILLs while compactions run all the time lose no acknowledged job', { t
   const missing = acked.filter((_, i) => infos[i] === undefined);
   assert.deepEqual(missing, [], `acknowledged jobs lost (of ${acked.length})`);
   await app.start();
-  await Promise.all(acked.map(async (id) => (await app.job(id))!.result({ timeout: 30_000 })));
+  await Promise.all(acked.map(async (id) => (await app.job(id))!.result({ timeout: 30 })));
   for (const id of acked) assert.equal((await app.get(id))!.state, 'succeeded', id);
 });
 
@@ -118,7 +118,7 @@ test('jobs running at a SIGKILL run again with attempt + 1 and recovered; finish
   await app.start();
   const all = [...child.acks()];
   assert.equal(all.length, 9);
-  await Promise.all(all.map(async (id) => (await app.job(id))!.result({ timeout: 20_000 })));
+  await Promise.all(all.map(async (id) => (await app.job(id))!.result({ timeout: 20 })));
   const after = await runs(side);
   const startsOf = (id: string) => after.filter((r) => r.id === id && r.phase === 'start');
 
@@ -183,7 +183,7 @@ test('a torn last record is cut off: the app opens, reports it, keeps every earl
 
   await app2.start();
   const fresh = await app2.send('crash.add', [40, 2], { id: 'after-tear' });
-  assert.equal(await fresh.result({ timeout: 10_000 }), 42);
+  assert.equal(await fresh.result({ timeout: 10 }), 42);
   await app2.close();
 
   const app3 = await open(t, dir);
@@ -208,9 +208,9 @@ test('a journal segment whose header never landed (crash while compaction create
   const app2 = await open(t, dir);
   assert.equal((await app2.get('kept'))?.state, 'pending');
   await app2.start();
-  assert.equal(await (await app2.job('kept'))!.result({ timeout: 10_000 }), 3);
+  assert.equal(await (await app2.job('kept'))!.result({ timeout: 10 }), 3);
   const more = await app2.send('crash.add', [2, 2], { id: 'more' });
-  assert.equal(await more.result({ timeout: 10_000 }), 4);
+  assert.equal(await more.result({ timeout: 10 }), 4);
   await app2.close();
 
   const app3 = await open(t, dir);

@@ -112,9 +112,9 @@ test('overview shows the real counts; every page passes axe (no serious or criti
   const o = await open(t);
   const { m, page } = o;
   const ok = await Promise.all([1, 2, 3].map((i) => m.app.send('demo.echo', [`ok ${i}`])));
-  await Promise.all(ok.map((h) => h.result({ timeout: 30_000 })));
+  await Promise.all(ok.map((h) => h.result({ timeout: 30 })));
   const bad = await m.app.send('demo.boom', ['bad']);
-  await assert.rejects(bad.result({ timeout: 30_000 }));
+  await assert.rejects(bad.result({ timeout: 30 }));
   await m.app.send('demo.echo', ['later'], { countdown: 3600 });
   const counts = await m.app.counts();
   for (const state of ['succeeded', 'failed', 'pending'] as const) {

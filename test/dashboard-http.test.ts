@@ -136,7 +136,7 @@ test('jobs API: search by id is a lookup, search by args text finds the job, pag
 test('one job: args, error with its cause chain, a timeline; retry sends a new job with the same args; forget drops a finished one', async (t) => {
   const m = await mountDashboard(t);
   const h = await m.app.send('demo.boom', ['it broke']);
-  await assert.rejects(h.result({ timeout: 30_000 }), { code: 'JOB_FAILED' });
+  await assert.rejects(h.result({ timeout: 30 }), { code: 'JOB_FAILED' });
   const post = (id: string, action: string) =>
     fetch(`${m.base}api/jobs/${id}/${action}`, { method: 'POST', headers: { ...bearer(m), Origin: m.origin } });
   const one = (await (await fetch(`${m.base}api/jobs/${h.id}`, { headers: bearer(m) })).json()) as any;
@@ -283,9 +283,9 @@ test('a first page reused across clients (it costs a scan) says when to ask agai
 test('tasks, workers and schedules pages: options and counts seen, threads and generation, an empty state without periodic tasks', async (t) => {
   const m = await mountDashboard(t);
   const h = await m.app.send('demo.echo', ['hi']);
-  await h.result({ timeout: 30_000 });
+  await h.result({ timeout: 30 });
   await assert.rejects(
-    m.app.send('demo.boom', ['no']).then((b) => b.result({ timeout: 30_000 })),
+    m.app.send('demo.boom', ['no']).then((b) => b.result({ timeout: 30 })),
     { code: 'JOB_FAILED' },
   );
   const api = async (path: string) => (await (await fetch(`${m.base}api/${path}`, { headers: bearer(m) })).json()) as any;

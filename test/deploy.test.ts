@@ -271,7 +271,7 @@ test('under a real supervisord: the worker starts, a killed worker is restarted 
     const a = await client.send('deploy.slow', [4000], { id: 'killed-mid-job' });
     await waitFor(async () => (await client.get(a.id))?.state === 'started', 20_000, 'the first job to start');
     process.kill(first, 'SIGKILL');
-    const result = (await client.result(a.id, { timeout: 40_000 })) as { pid: number; recovered: boolean };
+    const result = (await client.result(a.id, { timeout: 40 })) as { pid: number; recovered: boolean };
     workers.add(result.pid);
     assert.notEqual(result.pid, first, 'a new worker process ran it');
     assert.equal(result.recovered, true);

@@ -57,7 +57,7 @@ test('disk full: send rejects clearly, the app goes on, nothing is corrupted, sp
   // Free space: sends work again.
   await unlink(filler);
   const after = await app.send('demo.echo', ['after the disk was freed']);
-  assert.equal(await after.result({ timeout: 20_000 }), 'after the disk was freed');
+  assert.equal(await after.result({ timeout: 20 }), 'after the disk was freed');
   await app.close();
   closed = true;
   // On a nearly full disk the journal is not zeroed ahead (store/segment-space.ts): the

@@ -36,7 +36,7 @@ test('the cause chain of a failure is kept: in TaskFailedError, the stored job, 
   const app = await openApp(t, { dir, tasks: [fixture('errors')], concurrency: 1 });
   await app.start();
   const h = await app.send('errors.fetchClosed', [port]);
-  const err = await failure(h.result({ timeout: 20_000 }));
+  const err = await failure(h.result({ timeout: 20 }));
   assert.equal(err.remote.name, 'TypeError');
   assert.equal(err.remote.message, 'fetch failed');
   const cause = err.remote.cause;
@@ -123,8 +123,8 @@ test('a task throwing an unreadable value fails its own job only; the worker goe
   const names = ['errors.badMessage', 'errors.revokedProxy', 'errors.trappedProxy', 'errors.cyclicCause'];
   const bad = await Promise.all(names.map((n) => app.send(n, [])));
   const good = await app.send('errors.ok', [7]);
-  const errors = await Promise.all(bad.map((h) => failure(h.result({ timeout: 20_000 }))));
-  assert.equal(await good.result({ timeout: 20_000 }), 7);
+  const errors = await Promise.all(bad.map((h) => failure(h.result({ timeout: 20 }))));
+  assert.equal(await good.result({ timeout: 20 }), 7);
   for (const [i, h] of bad.entries()) {
     const info = (await h.info())!;
     assert.equal(info.state, 'failed', names[i]);

@@ -14,9 +14,9 @@ test('events: received, started, succeeded and failed, each after it is durable,
   const seen = record(app, ['received', 'started', 'succeeded', 'failed']);
   await app.start();
   const ok = await app.send('math.add', [2, 3]);
-  assert.equal(await ok.result({ timeout: 10_000 }), 5);
+  assert.equal(await ok.result({ timeout: 10 }), 5);
   const bad = await app.send('demo.boom', ['no']);
-  await assert.rejects(bad.result({ timeout: 10_000 }));
+  await assert.rejects(bad.result({ timeout: 10 }));
   await waitFor(() => seen.filter((e) => e.id === bad.id).length === 3, 10_000, "the failed job's events");
   const forOk = seen.filter((e) => e.id === ok.id);
   assert.deepEqual(
@@ -39,14 +39,14 @@ test('events: retrying carries the countdown and the error; cancelled and expire
   await new Promise((r) => setTimeout(r, 120));
   await app.start();
   const flaky = await app.send('retry.flaky', [1]);
-  await flaky.result({ timeout: 10_000 });
+  await flaky.result({ timeout: 10 });
   const retry = seen.find((e) => e.type === 'retrying' && e.id === flaky.id)!;
   assert.ok(retry, 'a retrying event');
   assert.match(retry.error!.message, /transient failure #1/);
   assert.ok(retry.runAt instanceof Date);
   const later = await app.send('demo.echo', ['later'], { countdown: 3600 });
   assert.equal(await app.cancel(later.id), true);
-  await assert.rejects(gone.result({ timeout: 10_000 }), /expired/);
+  await assert.rejects(gone.result({ timeout: 10 }), /expired/);
   assert.ok(seen.some((e) => e.type === 'cancelled' && e.id === later.id));
   assert.ok(seen.some((e) => e.type === 'expired' && e.id === gone.id));
 });
@@ -61,14 +61,14 @@ test('events: a listener that throws is logged and neither the job nor the next 
   app.on('succeeded', (e) => after.push(e.id));
   await app.start();
   const h = await app.send('demo.echo', ['x']);
-  assert.equal(await h.result({ timeout: 10_000 }), 'x');
+  assert.equal(await h.result({ timeout: 10 }), 'x');
   await waitFor(() => after.includes(h.id), 5000, 'the second listener');
   assert.ok(
     errors.some((m) => /event listener for "succeeded" threw.*listener bug/s.test(m)),
     errors.join('\n'),
   );
   const again = await app.send('demo.echo', ['y']);
-  assert.equal(await again.result({ timeout: 10_000 }), 'y');
+  assert.equal(await again.result({ timeout: 10 }), 'y');
 });
 
 test('events: off() stops a listener; an unknown event name is refused, naming the known ones', async (t) => {

@@ -41,7 +41,7 @@ test('archive-flow example: fetch → checksum → report per URL, in parallel, 
   const out = join(project, 'archive');
   const urls = [`${base}/a.csv`, `${base}/missing`, `${base}/b.bin`];
   const run = await app.sendWorkflow(archiveAll(urls, out), { id: 'archive-run' });
-  const summary = (await run.result({ timeout: 120_000 })) as {
+  const summary = (await run.result({ timeout: 120 })) as {
     total: number;
     archived: number;
     broken: number;

@@ -82,7 +82,7 @@ test('records size, content type and sha256 of the bytes served, and writes the 
   const job = await app.send<Archival>('archiver.update', [`${srv.base}/rainfall.csv`, { outDir, resourceId: 'rainfall' }], {
     id: 'archive:rainfall',
   });
-  const a = await job.result({ timeout: 20_000 });
+  const a = await job.result({ timeout: 20 });
 
   assert.equal(a.broken, false);
   assert.equal(a.status, 200);
@@ -97,7 +97,7 @@ test('records size, content type and sha256 of the bytes served, and writes the 
 
   // Through a redirect, the record says where it led; the hash is the same.
   const moved = await app.send<Archival>('archiver.update', [`${srv.base}/old/rainfall.csv`, { outDir }]);
-  const m = await moved.result({ timeout: 20_000 });
+  const m = await moved.result({ timeout: 20 });
   assert.equal(m.sha256, BYTES_SHA256);
   assert.equal(m.finalUrl, `${srv.base}/rainfall.csv`);
   assert.match(m.resourceId, /^[0-9a-f]{16}$/, 'without a resourceId, the record is named after the URL');
@@ -117,7 +117,7 @@ test('404, 410 and 403 are broken links: the job succeeds with { broken: true, r
   } as const;
   for (const [resourceId, [path, reason, status]] of Object.entries(cases)) {
     const job = await app.send<Archival>('archiver.update', [`${srv.base}${path}`, { outDir, resourceId }]);
-    const a = await job.result({ timeout: 20_000 });
+    const a = await job.result({ timeout: 20 });
     assert.equal(a.broken, true, resourceId);
     assert.equal(a.reason, reason);
     assert.equal(a.status, status);
@@ -140,7 +140,7 @@ test('a host name that cannot resolve is a broken link (DNS failure)', async (t)
   const job = await app.send<Archival>('archiver.update', [`http://${host}/data.csv`, { outDir, resourceId: 'nowhere' }], {
     retryDelay: 0.05,
   });
-  const a = await job.result({ timeout: 20_000 });
+  const a = await job.result({ timeout: 20 });
   assert.equal(a.broken, true);
   assert.equal(a.reason, `DNS lookup failed: no such host "${host}" (ENOTFOUND)`);
   assert.equal((await app.get(job.id))!.retries, 0);
@@ -163,7 +163,7 @@ test('transient failures (503, a timeout, a reset connection, a cut-off body) ar
   });
   const { app, outDir } = await setup('transient');
   const job = await app.send<Archival>('archiver.update', [`${srv.base}/flaky.csv`, { outDir, timeout: 1 }], { retryDelay: 0.05 });
-  const a = await job.result({ timeout: 30_000 });
+  const a = await job.result({ timeout: 30 });
 
   assert.equal(a.broken, false);
   assert.equal(a.sha256, BYTES_SHA256);
@@ -183,7 +183,7 @@ test('when the retries run out, the job fails with the last transient error, and
     retryDelay: 0.02,
     maxRetries: 2,
   });
-  await assert.rejects(job.result({ timeout: 20_000 }), (e: unknown) => {
+  await assert.rejects(job.result({ timeout: 20 }), (e: unknown) => {
     assert.ok(e instanceof TaskFailedError, String(e));
     assert.equal(e.remote.name, 'TransientError');
     assert.match(e.remote.message, /\/down\.csv: HTTP 503 Service Unavailable \(gave up after 2 retries; maxRetries is 2\)$/);
@@ -216,7 +216,7 @@ test('a body over maxBytes is not downloaded whole, whether its length is declar
   });
   const { app, outDir } = await setup('too-large');
   const declared = await (await app.send<Archival>('archiver.update', [`${srv.base}/declared.bin`, { outDir, maxBytes: 1000 }])).result({
-    timeout: 20_000,
+    timeout: 20,
   });
   assert.equal(declared.tooLarge, true);
   assert.equal(declared.broken, false);
@@ -225,7 +225,7 @@ test('a body over maxBytes is not downloaded whole, whether its length is declar
   assert.match(declared.reason!, /Content-Length 5000 is over the limit of 1000 bytes/);
 
   const streamed = await (await app.send<Archival>('archiver.update', [`${srv.base}/streamed.bin`, { outDir, maxBytes: 1000 }])).result({
-    timeout: 20_000,
+    timeout: 20,
   });
   assert.equal(streamed.tooLarge, true);
   assert.equal(streamed.sha256, undefined);

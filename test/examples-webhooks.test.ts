@@ -93,7 +93,7 @@ test('5xx is retried with a doubling countdown, then delivered; every attempt ca
     { id },
   );
 
-  const delivery = await job.result({ timeout: 20_000 });
+  const delivery = await job.result({ timeout: 20 });
   assert.deepEqual(delivery, { url: sub.url, status: 200, attempt: 3, idempotencyKey: id });
   assert.equal(sub.seen.length, 3, 'two 503s, then the 200');
   assert.deepEqual(
@@ -128,7 +128,7 @@ test('a subscriber that does not answer within the timeout is retried', async (t
   const sub = await subscriber(t, (n, req, res) => (n === 1 ? undefined : status(200)(n, req, res)));
   const app = await appWithPlugin();
   const job = await app.send('webhooks.notify', [{ url: sub.url, timeout: 1, retryDelay: 0.05 }, change]);
-  await job.result({ timeout: 20_000 });
+  await job.result({ timeout: 20 });
 
   assert.equal(sub.seen.length, 2);
   assert.equal(sub.abandoned(), 1, 'the client gave up on the silent request');
@@ -145,7 +145,7 @@ test('a 4xx fails the job at once, with the status in a clear error', async (t) 
   const app = await appWithPlugin();
   const job = await app.send('webhooks.notify', [{ url: sub.url, retryDelay: 0.05 }, change]);
 
-  const err = await job.result({ timeout: 20_000 }).then(
+  const err = await job.result({ timeout: 20 }).then(
     () => assert.fail('a 422 must fail the job'),
     (e: unknown) => e,
   );
@@ -168,7 +168,7 @@ test('when the retries run out, the job fails with the last 5xx', async (t) => {
   const app = await appWithPlugin();
   const job = await app.send('webhooks.notify', [{ url: sub.url, retryDelay: 0.02 }, change], { maxRetries: 2 });
 
-  await assert.rejects(job.result({ timeout: 20_000 }), (e: unknown) => {
+  await assert.rejects(job.result({ timeout: 20 }), (e: unknown) => {
     assert.ok(e instanceof TaskFailedError);
     assert.match(e.remote.message, /HTTP 502 Bad Gateway \(gave up after 2 retries; maxRetries is 2\)$/);
     return true;
@@ -188,7 +188,7 @@ test('sending the same job id twice creates one job, and the subscriber gets one
   const [a, b] = await Promise.all([app.send('webhooks.notify', args, { id }), app.send('webhooks.notify', args, { id })]);
   assert.deepEqual([a.created, b.created].sort(), [false, true]);
   assert.equal(a.id, b.id);
-  await a.result({ timeout: 20_000 });
+  await a.result({ timeout: 20 });
   const c = await app.send('webhooks.notify', args, { id });
   assert.equal(c.created, false);
   await app.idle();

@@ -9,7 +9,7 @@ import { fixture, openApp } from './helpers.js';
 async function failure(app: Celeriac, task: string): Promise<TaskFailedError> {
   const h = await app.send(task, []);
   try {
-    await h.result({ timeout: 20_000 });
+    await h.result({ timeout: 20 });
   } catch (err) {
     assert.ok(err instanceof TaskFailedError, `${task}: ${(err as Error).message}`);
     assert.equal((await app.get(h.id))?.state, 'failed');
@@ -19,7 +19,7 @@ async function failure(app: Celeriac, task: string): Promise<TaskFailedError> {
 }
 
 async function stillWhole(app: Celeriac, before: number[]): Promise<void> {
-  const results = await Promise.all(before.map(async (n) => (await app.send('hostile.ok', [n])).result({ timeout: 20_000 })));
+  const results = await Promise.all(before.map(async (n) => (await app.send('hostile.ok', [n])).result({ timeout: 20 })));
   assert.deepEqual(
     results,
     before.map((n) => n * 2),
@@ -30,7 +30,7 @@ test('hostile tasks fail only their own job, with an error that says what happen
   const app = await openApp(t, { tasks: [fixture('hostile')], concurrency: 2, maxResultBytes: 1024 * 1024, timeoutGrace: 0.3 });
   await app.start();
   const first = await app.send('hostile.ok', [21]);
-  assert.equal(await first.result({ timeout: 20_000 }), 42);
+  assert.equal(await first.result({ timeout: 20 }), 42);
 
   const unhandled = await failure(app, 'hostile.unhandled');
   assert.equal(unhandled.remote.name, 'WorkerCrashed');

@@ -17,8 +17,8 @@ test('a job handed in while the owner runs is picked up promptly and runs', asyn
   const seen = await waitFor(async () => await app.get(id), 5000, 'the owner to take the job');
   const tookMs = Date.now() - sentAt;
   assert.ok(seen);
-  assert.equal(await (await app.job(id))!.result({ timeout: 10_000 }), 5);
-  assert.equal(await client.result(id, { timeout: 10_000 }), 5, 'a reader in another role sees the result');
+  assert.equal(await (await app.job(id))!.result({ timeout: 10 }), 5);
+  assert.equal(await client.result(id, { timeout: 10 }), 5, 'a reader in another role sees the result');
   assert.equal((await readdir(join(dir, 'inbox'))).filter((f) => f.endsWith('.json')).length, 0, 'the applied message is gone');
   t.diagnostic(`inbox pickup took ${tookMs} ms`);
 });
@@ -32,7 +32,7 @@ test('a job handed in while no owner runs is durable and runs at the next start'
   const app = await openApp(t, { dir });
   assert.equal((await app.get(id))?.state, 'pending', 'opening the dir applied the inbox');
   await app.start();
-  assert.equal(await (await app.job(id))!.result({ timeout: 10_000 }), 'queued while down');
+  assert.equal(await (await app.job(id))!.result({ timeout: 10 }), 'queued while down');
 });
 
 test('a client checks task names and arguments before writing anything', async (t) => {

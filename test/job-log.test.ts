@@ -35,9 +35,9 @@ describe('per-job log lines (app)', () => {
     const ok = await app.send('demo.echo', ['hi']);
     const flaky = await app.send('retry.flaky', [1]);
     const boom = await app.send('demo.boom', ['bad input']);
-    assert.equal(await ok.result({ timeout: 30_000 }), 'hi');
-    assert.equal(await flaky.result({ timeout: 30_000 }), 1);
-    await assert.rejects(boom.result({ timeout: 30_000 }), TaskFailedError);
+    assert.equal(await ok.result({ timeout: 30 }), 'hi');
+    assert.equal(await flaky.result({ timeout: 30 }), 1);
+    await assert.rejects(boom.result({ timeout: 30 }), TaskFailedError);
 
     const echo = of(lines, ok.id);
     assert.deepEqual(
@@ -66,7 +66,7 @@ describe('per-job log lines (app)', () => {
     const app = await openApp(t, { tasks: [fixture('basic')], logger: pinoLike(lines), logJobs: true });
     await app.start();
     const h = await app.send('math.add', [2, 3]);
-    assert.equal(await h.result({ timeout: 30_000 }), 5);
+    assert.equal(await h.result({ timeout: 30 }), 5);
     const done = lines.find((l) => l.fields?.event === 'succeeded');
     assert.ok(done, JSON.stringify(lines));
     assert.equal(done.fields!.id, h.id);
@@ -81,7 +81,7 @@ describe('per-job log lines (app)', () => {
     const app2 = await openApp(t, { tasks: [fixture('basic')], logger: plain(quiet) });
     await app2.start();
     const h2 = await app2.send('demo.echo', ['x']);
-    await h2.result({ timeout: 30_000 });
+    await h2.result({ timeout: 30 });
     assert.deepEqual(of(quiet, h2.id), [], 'no per-job line unless logJobs');
   });
 });

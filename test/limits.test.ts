@@ -13,7 +13,7 @@ const LIMITS = fixture('limits');
 /** The job fails: result() rejects with TaskFailedError and get() shows state 'failed' with the same error. */
 async function expectFailure(app: Celeriac, handle: JobHandle, name: string, message: RegExp): Promise<TaskFailedError> {
   let caught: unknown;
-  await assert.rejects(handle.result({ timeout: 30_000 }), (err: unknown) => {
+  await assert.rejects(handle.result({ timeout: 30 }), (err: unknown) => {
     caught = err;
     return true;
   });
@@ -42,7 +42,7 @@ async function appWithHistory(t: TestContext, options: Parameters<typeof openApp
   });
   await app.start();
   const before = await app.send('limits.nap', [0, { kept: 'before' }]);
-  assert.deepEqual(await before.result({ timeout: 15_000 }), { kept: 'before' });
+  assert.deepEqual(await before.result({ timeout: 15 }), { kept: 'before' });
   const untouched = async () => {
     const info = await app.get(before.id);
     assert.equal(info?.state, 'succeeded');
@@ -51,7 +51,7 @@ async function appWithHistory(t: TestContext, options: Parameters<typeof openApp
   };
   const newJobsRun = async () => {
     const after = await app.send('limits.nap', [0, 'after']);
-    assert.equal(await after.result({ timeout: 15_000 }), 'after');
+    assert.equal(await after.result({ timeout: 15 }), 'after');
   };
   return { app, logged, untouched, newJobsRun };
 }
@@ -74,7 +74,7 @@ async function workerKillerScenario(
   const bystander = await app.send('limits.nap', [1500, 'bystander']);
   const bad = await app.send(task, args);
   const err = await expectFailure(app, bad, name, message);
-  assert.equal(await bystander.result({ timeout: 15_000 }), 'bystander');
+  assert.equal(await bystander.result({ timeout: 15 }), 'bystander');
   assert.equal((await app.get(bystander.id))?.attempts, 1, 'the bystander ran once, undisturbed');
   assert.equal((await app.get(bystander.id))?.recovered, false);
   await untouched();
@@ -85,7 +85,7 @@ async function workerKillerScenario(
     'limits.where',
     Array.from({ length: 8 }, () => [150]),
   );
-  const threads = new Set(await Promise.all(handles.map((h) => h.result({ timeout: 15_000 }))));
+  const threads = new Set(await Promise.all(handles.map((h) => h.result({ timeout: 15 }))));
   assert.equal(threads.size, 2, `two workers again, saw threads ${[...threads].join(', ')}`);
   return { app, err, threads };
 }
@@ -101,7 +101,7 @@ test("a timeout fires the task's AbortSignal and fails the job with TimeoutError
   assert.equal(seen.name, 'TimeoutError', 'the abort reason is a TimeoutError');
   // One worker: the next job runs on the very same thread, so it was not terminated.
   const next = await app.send('limits.where', [0]);
-  assert.equal(await next.result({ timeout: 15_000 }), seen.threadId);
+  assert.equal(await next.result({ timeout: 15 }), seen.threadId);
   await untouched();
   await newJobsRun();
 });
@@ -167,7 +167,7 @@ for (const [task, name] of [
     const bad = await app.send(task, []);
     await expectFailure(app, bad, name, /./);
     // The sibling was interrupted by no fault of its own: it runs again (flagged recovered) and succeeds.
-    assert.equal(await sibling.result({ timeout: 15_000 }), 'sibling');
+    assert.equal(await sibling.result({ timeout: 15 }), 'sibling');
     assert.equal((await app.get(sibling.id))?.state, 'succeeded');
     await untouched();
     await newJobsRun();

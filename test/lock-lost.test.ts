@@ -56,7 +56,7 @@ async function ownerApp(t: TestContext): Promise<{ app: Celeriac; dir: string; f
   const fatal = app.failed;
   t.after(() => app.close({ timeout: 1 }));
   await app.start();
-  assert.equal(await (await app.send('math.add', [1, 2])).result({ timeout: 10_000 }), 3);
+  assert.equal(await (await app.send('math.add', [1, 2])).result({ timeout: 10 }), 3);
   return { app, dir, fatal };
 }
 

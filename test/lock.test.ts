@@ -35,7 +35,7 @@ test('a second app on the same dir in the same process is refused, and the first
   await assert.rejects(createCeleriac(options(dir)), locked, 'still refused the second time');
   await first.start();
   const h = await first.send('crash.add', [20, 22]);
-  assert.equal(await h.result({ timeout: 10_000 }), 42);
+  assert.equal(await h.result({ timeout: 10 }), 42);
 });
 
 test('an app in another process holds the dir: opening it here is refused, naming its pid', { timeout: LIMIT_MS }, async (t) => {
@@ -69,7 +69,7 @@ test('a LOCK left by a SIGKILLed process is taken over, and its jobs are there',
   assert.equal(now.pid, process.pid, 'the LOCK is ours now');
   assert.equal((await app.get('held-1'))?.state, 'pending', 'the job the dead process accepted');
   await app.start();
-  assert.equal(await (await app.job('held-1'))!.result({ timeout: 10_000 }), 3);
+  assert.equal(await (await app.job('held-1'))!.result({ timeout: 10 }), 3);
   // And it is a real lock again: another opener is refused.
   await assert.rejects(createCeleriac(options(dir)), locked);
 });

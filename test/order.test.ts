@@ -18,7 +18,7 @@ const ranOrder = async (log: string) =>
     .map((l) => (JSON.parse(l) as { id: string }).id);
 
 async function runAll(app: Celeriac, ids: string[]): Promise<void> {
-  await Promise.all(ids.map((id) => app.result(id, { timeout: 20_000 })));
+  await Promise.all(ids.map((id) => app.result(id, { timeout: 20 })));
 }
 
 const six = ['j1', 'j2', 'j3', 'j4', 'j5', 'j6'];

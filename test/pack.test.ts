@@ -55,8 +55,8 @@ const greet = await app.send('pack.greet', ['world']);
 const sum = await app.send('pack.sum', [1, 2, 3]);
 const out = {
   tasks: app.tasks.map((t) => t.name).filter((n) => !n.startsWith('celeriac.')).sort(),
-  greet: await greet.result({ timeout: 30000 }),
-  sum: await sum.result({ timeout: 30000 }),
+  greet: await greet.result({ timeout: 30 }),
+  sum: await sum.result({ timeout: 30 }),
   failedErrorExported: typeof TaskFailedError === 'function',
 };
 await app.close();
@@ -65,7 +65,7 @@ await app.close();
 const jsOnly = await createCeleriac({ dir: '.celeriac-js', tasks: ['./tasks/sum.js'], concurrency: 1, logger: false });
 await jsOnly.start();
 const again = await jsOnly.send('pack.sum', [10, 20]);
-out.jsOnly = { tasks: jsOnly.tasks.map((t) => t.name).filter((n) => !n.startsWith('celeriac.')), sum: await again.result({ timeout: 30000 }) };
+out.jsOnly = { tasks: jsOnly.tasks.map((t) => t.name).filter((n) => !n.startsWith('celeriac.')), sum: await again.result({ timeout: 30 }) };
 await jsOnly.close();
 console.log('RESULT ' + JSON.stringify(out));
 `;

@@ -24,8 +24,8 @@ test('tasks load from a .ts module and from a .js (ESM) module in the same direc
   assert.equal(byName.get('pool.js.hello')?.file, join(POOL, 'js-tasks.js'));
   await app.start();
   const [ts, js] = await Promise.all([
-    app.send('pool.ts.hello', ['from ts']).then((h) => h.result({ timeout: 15_000 })),
-    app.send('pool.js.hello', ['from js']).then((h) => h.result({ timeout: 15_000 })),
+    app.send('pool.ts.hello', ['from ts']).then((h) => h.result({ timeout: 15 })),
+    app.send('pool.js.hello', ['from js']).then((h) => h.result({ timeout: 15 })),
   ]);
   assert.deepEqual(
     { ...(ts as object), threadId: undefined },
@@ -46,7 +46,7 @@ test('a .js (ESM) task module works on its own', async (t) => {
   );
   await app.start();
   const h = await app.send('pool.js.hello', ['alone']);
-  assert.equal(((await h.result({ timeout: 15_000 })) as { greeting: string }).greeting, 'hello alone');
+  assert.equal(((await h.result({ timeout: 15 })) as { greeting: string }).greeting, 'hello alone');
 });
 
 test('the default pool has os.availableParallelism() threads, and the host thread never runs a task', async (t) => {
@@ -61,7 +61,7 @@ test('the default pool has os.availableParallelism() threads, and the host threa
     'pool.where',
     Array.from({ length: cores * 4 }, () => [150]),
   );
-  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 30_000 })))) as Where[];
+  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 30 })))) as Where[];
   const threads = new Set(results.map((r) => r.threadId));
   assert.equal(threads.size, cores, `expected ${cores} distinct worker threads, saw ${[...threads].join(', ')}`);
   assert.equal(hostThreadId, 0);
@@ -77,7 +77,7 @@ test('workerConcurrency lets async jobs overlap inside one worker', async (t) =>
     'pool.barrier',
     Array.from({ length: 4 }, () => ['overlap', 4, 5000]),
   );
-  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 20_000 })))) as Array<{
+  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 20 })))) as Array<{
     threadId: number;
     met: boolean;
     start: number;
@@ -101,7 +101,7 @@ test('without workerConcurrency a worker runs one job at a time (the barrier abo
     ['serial', 2, 300],
     ['serial', 2, 300],
   ]);
-  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 20_000 })))) as Array<{
+  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 20 })))) as Array<{
     met: boolean;
     start: number;
     end: number;
@@ -136,7 +136,7 @@ test('the host event loop stays responsive while CPU-bound tasks run', async (t)
   let ticks = 0;
   while (ticks < 20) await new Promise<void>((r) => setTimeout(() => r(void ticks++), 1));
   await writeFile(release, '');
-  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 60_000 })))) as Array<{
+  const results = (await Promise.all(handles.map((h) => h.result({ timeout: 60 })))) as Array<{
     threadId: number;
     isMainThread: boolean;
     released: boolean;
@@ -168,7 +168,7 @@ test('jobs of a few ms each go to the workers a few at a time: about 2 ms of wor
     'steal.busy',
     Array.from({ length: 8 }, () => [20]),
   );
-  await Promise.all(unmeasured.map((h) => h.result({ timeout: 20_000 })));
+  await Promise.all(unmeasured.map((h) => h.result({ timeout: 20 })));
   assert.deepEqual(units, [4, 4]);
   // Its runs took 20 ms each: now each of its jobs travels alone, so that neither worker
   // ends a burst holding jobs the other could have taken.
@@ -177,7 +177,7 @@ test('jobs of a few ms each go to the workers a few at a time: about 2 ms of wor
     'steal.busy',
     Array.from({ length: 12 }, () => [20]),
   );
-  const threads = await Promise.all(measured.map((h) => h.result({ timeout: 20_000 })));
+  const threads = await Promise.all(measured.map((h) => h.result({ timeout: 20 })));
   assert.deepEqual(
     units,
     Array.from({ length: 12 }, () => 1),
@@ -195,8 +195,8 @@ test('jobs queued behind a long job in one worker move to an idle worker', async
     'steal.short',
     Array.from({ length: 12 }, () => []),
   );
-  const longDoneAt = (await long.result({ timeout: 20_000 })) as number;
-  const shortDoneAt = (await Promise.all(shorts.map((h) => h.result({ timeout: 20_000 })))) as number[];
+  const longDoneAt = (await long.result({ timeout: 20 })) as number;
+  const shortDoneAt = (await Promise.all(shorts.map((h) => h.result({ timeout: 20 })))) as number[];
   const late = shortDoneAt.filter((at) => at >= longDoneAt).length;
   assert.equal(late, 0, `${late} short job(s) waited behind the long one instead of moving to the idle worker`);
   for (const h of shorts) assert.equal((await h.info())?.attempts, 1, 'a moved job is not counted as a second attempt');

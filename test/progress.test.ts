@@ -24,7 +24,7 @@ test('progress: a running job reports a percentage then an object; get() and the
   assert.equal(last.task, 'progress.staged');
   assert.deepEqual(last.progress, want);
   await writeFile(gate, '');
-  assert.equal(await h.result({ timeout: 10_000 }), 'done');
+  assert.equal(await h.result({ timeout: 10 }), 'done');
   assert.deepEqual((await app.get(h.id))?.progress, want);
 });
 
@@ -37,7 +37,7 @@ test('progress: a burst of calls is coalesced (far fewer events and journal reco
   app.on('progress', (e) => seen.push(e));
   await app.start();
   const h = await app.send('progress.burst', [1000]);
-  assert.equal(await h.result({ timeout: 10_000 }), 1000);
+  assert.equal(await h.result({ timeout: 10 }), 1000);
   await waitFor(() => seen.some((e) => e.progress === 100), 5000, 'the last progress event');
   assert.ok(seen.length >= 2 && seen.length <= 6, `1001 calls gave ${seen.length} progress events`);
   assert.equal(seen.at(-1)!.progress, 100);
@@ -56,7 +56,7 @@ test('progress: a burst of calls is coalesced (far fewer events and journal reco
 test('progress: a value that is not a percentage or a small JSON object is refused with INVALID_PROGRESS naming the task and the problem', async (t) => {
   const app = await openApp(t, { tasks });
   await app.start();
-  const out = (await (await app.send('progress.bad', [])).result({ timeout: 10_000 })) as string[];
+  const out = (await (await app.send('progress.bad', [])).result({ timeout: 10 })) as string[];
   assert.equal(out.length, 9);
   for (const line of out)
     assert.match(line, /^INVALID_PROGRESS: progress\.bad: context\(\)\.progress\(\): .*pass a number from 0 to 100 or a plain object/);

@@ -35,7 +35,7 @@ test('queues: an app runs only its queues; jobs of another queue (by task option
   const byTask = await a.send('q.io', [1]);
   const bySend = await a.send('q.cpu', [1], { queue: 'io' });
   const plain = await a.send('q.cpu', [1]);
-  await plain.result({ timeout: 10_000 });
+  await plain.result({ timeout: 10 });
   await a.idle();
   for (const h of [byTask, bySend]) {
     const info = await h.info();
@@ -49,7 +49,7 @@ test('queues: an app runs only its queues; jobs of another queue (by task option
   t.after(() => b.close({ timeout: 1 }));
   await b.start();
   for (const id of [byTask.id, bySend.id]) {
-    await (await b.job(id))!.result({ timeout: 10_000 });
+    await (await b.job(id))!.result({ timeout: 10 });
     assert.equal((await b.get(id))?.state, 'succeeded');
     assert.equal((await b.get(id))?.queue, 'io');
   }
@@ -68,8 +68,8 @@ test('queues: each queue has its own concurrency within the pool', async (t) => 
     'q.cpu',
     Array.from({ length: 9 }, () => [150]),
   );
-  const ioSpans = (await Promise.all(io.map((h) => h.result({ timeout: 30_000 })))) as Span[];
-  const cpuSpans = (await Promise.all(cpu.map((h) => h.result({ timeout: 30_000 })))) as Span[];
+  const ioSpans = (await Promise.all(io.map((h) => h.result({ timeout: 30 })))) as Span[];
+  const cpuSpans = (await Promise.all(cpu.map((h) => h.result({ timeout: 30 })))) as Span[];
   assert.equal(mostAtOnce(ioSpans), 2, 'io: at most 2 at once, and 2 did run together');
   assert.equal(mostAtOnce(cpuSpans), 3, 'default: at most 3 at once, and 3 did run together');
   assert.ok(mostAtOnce([...ioSpans, ...cpuSpans]) > 3, 'the two queues run side by side');

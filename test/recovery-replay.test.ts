@@ -49,7 +49,7 @@ test('a job rerun after a crash keeps its attempt and recovered flag at the next
   const second = await open(t, dir);
   assert.equal(second.recovery.interrupted, 1);
   await second.start();
-  assert.equal(await (await second.job('x'))!.result({ timeout: 20_000 }), 'x');
+  assert.equal(await (await second.job('x'))!.result({ timeout: 20 }), 'x');
   const live = await brief(second, 'x');
   assert.deepEqual(live, { state: 'succeeded', attempts: 2, recovered: true });
   await second.close();

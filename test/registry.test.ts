@@ -90,10 +90,10 @@ test('start: true starts the workers while the journal is read: pending jobs run
     app.tasks.some((x) => x.name === 'demo.echo' && x.file === fixture('basic', 'tasks.ts')),
     'the task list comes from the started workers',
   );
-  const results = await Promise.all(handles.map((h) => app.result(h.id, { timeout: 20_000 })));
+  const results = await Promise.all(handles.map((h) => app.result(h.id, { timeout: 20 })));
   assert.deepEqual(results, ['a', 'b', 'c']);
   await app.start(); // already started: nothing more happens
-  assert.equal(await (await app.send('demo.echo', ['d'])).result({ timeout: 20_000 }), 'd');
+  assert.equal(await (await app.send('demo.echo', ['d'])).result({ timeout: 20 }), 'd');
 });
 
 test('start: true with a module that fails to import: the same error, and the data dir is released', async (t) => {

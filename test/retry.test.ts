@@ -34,7 +34,7 @@ test('retry() reschedules until the task succeeds', async (t) => {
   const app = await retryApp(t);
   await app.start();
   const h = await app.send('retry.flaky', [2]);
-  assert.equal(await h.result({ timeout: 10_000 }), 2);
+  assert.equal(await h.result({ timeout: 10 }), 2);
   const info = (await h.info())!;
   assert.equal(info.state, 'succeeded');
   assert.equal(info.attempts, 3);
@@ -45,7 +45,7 @@ test('exhausted retries fail the job with the last error', async (t) => {
   const app = await retryApp(t);
   await app.start();
   const h = await app.send('retry.always', []);
-  await assert.rejects(h.result({ timeout: 10_000 }), (err: TaskFailedError) => {
+  await assert.rejects(h.result({ timeout: 10 }), (err: TaskFailedError) => {
     assert.ok(err instanceof TaskFailedError);
     assert.match(err.remote.message, /^still broken/);
     assert.match(err.remote.message, /gave up after 3 retries/);
@@ -58,10 +58,10 @@ test('maxRetries can be overridden per call', async (t) => {
   const app = await retryApp(t);
   await app.start();
   const one = await app.send('retry.always', [], { maxRetries: 1 });
-  await assert.rejects(one.result({ timeout: 10_000 }), /gave up after 1 retry/);
+  await assert.rejects(one.result({ timeout: 10 }), /gave up after 1 retry/);
   assert.equal((await one.info())?.attempts, 2);
   const flaky = await app.send('retry.flaky', [4], { maxRetries: 3 });
-  await assert.rejects(flaky.result({ timeout: 10_000 }), /transient failure #4/);
+  await assert.rejects(flaky.result({ timeout: 10 }), /transient failure #4/);
 });
 
 test('retry({ maxRetries }) applies to that retry only, as in Celery: the next retry without it uses the task limit', async (t) => {
@@ -69,7 +69,7 @@ test('retry({ maxRetries }) applies to that retry only, as in Celery: the next r
   await app.start();
   const h = await app.send('retry.raisedOnce', []);
   // Retry #1 is allowed by its own limit (5); retry #2 names none: the task's 1 is reached.
-  await assert.rejects(h.result({ timeout: 10_000 }), /^.*failure #2 \(gave up after 1 retry; maxRetries is 1\)/);
+  await assert.rejects(h.result({ timeout: 10 }), /^.*failure #2 \(gave up after 1 retry; maxRetries is 1\)/);
   assert.equal((await h.info())?.attempts, 2);
   assert.equal((await h.info())?.retries, 1);
 });
@@ -78,7 +78,7 @@ test('retry({ args }) runs the retry with new arguments', async (t) => {
   const app = await retryApp(t);
   await app.start();
   const h = await app.send('retry.newargs', [0]);
-  assert.equal(await h.result({ timeout: 10_000 }), 3);
+  assert.equal(await h.result({ timeout: 10 }), 3);
   assert.deepEqual((await h.info())?.args, [3]);
 });
 
@@ -88,9 +88,9 @@ test('declarative policy: autoretryFor retries matching errors only', async (t) 
   const byClass = await app.send('retry.auto', ['type']);
   const byCode = await app.send('retry.auto', ['code']);
   const other = await app.send('retry.auto', ['range']);
-  assert.equal(await byClass.result({ timeout: 10_000 }), 2);
-  assert.equal(await byCode.result({ timeout: 10_000 }), 1);
-  await assert.rejects(other.result({ timeout: 10_000 }), /RangeError: not retried/);
+  assert.equal(await byClass.result({ timeout: 10 }), 2);
+  assert.equal(await byCode.result({ timeout: 10 }), 1);
+  await assert.rejects(other.result({ timeout: 10 }), /RangeError: not retried/);
   assert.equal((await other.info())?.attempts, 1);
 });
 
@@ -100,9 +100,9 @@ test("autoretryFor stops at maxRetries: the task's own, or the one given at send
   const byTask = await app.send('retry.autoAlways', []);
   const bySend = await app.send('retry.autoAlways', [], { maxRetries: 1 });
   const none = await app.send('retry.autoAlways', [], { maxRetries: 0 });
-  await assert.rejects(byTask.result({ timeout: 10_000 }), /flaky #3 \(gave up after 2 retries; maxRetries is 2\)/);
-  await assert.rejects(bySend.result({ timeout: 10_000 }), /flaky #2 \(gave up after 1 retry; maxRetries is 1\)/);
-  await assert.rejects(none.result({ timeout: 10_000 }), /flaky #1 \(gave up after 0 retries; maxRetries is 0\)/);
+  await assert.rejects(byTask.result({ timeout: 10 }), /flaky #3 \(gave up after 2 retries; maxRetries is 2\)/);
+  await assert.rejects(bySend.result({ timeout: 10 }), /flaky #2 \(gave up after 1 retry; maxRetries is 1\)/);
+  await assert.rejects(none.result({ timeout: 10 }), /flaky #1 \(gave up after 0 retries; maxRetries is 0\)/);
   assert.deepEqual(
     (await Promise.all([byTask, bySend, none].map((h) => h.info()))).map((info) => [info?.attempts, info?.retries]),
     [
@@ -118,7 +118,7 @@ test('retry({ maxRetries }) stops at the limit it gives', async (t) => {
   const app = await retryApp(t);
   await app.start();
   const h = await app.send('retry.capped', []);
-  await assert.rejects(h.result({ timeout: 10_000 }), /capped \(gave up after 1 retry; maxRetries is 1\)/);
+  await assert.rejects(h.result({ timeout: 10 }), /capped \(gave up after 1 retry; maxRetries is 1\)/);
   assert.equal((await h.info())?.attempts, 2);
 });
 
@@ -182,9 +182,9 @@ test('a waiting retry holds no worker', async (t) => {
   const slow = await app.send('retry.slow', [log]);
   await waitFor(async () => (await slow.info())?.state === 'retrying', 10_000, 'the retry to be scheduled');
   const quick = await app.send('retry.quick', [log]);
-  assert.equal(await quick.result({ timeout: 10_000 }), 'quick');
+  assert.equal(await quick.result({ timeout: 10 }), 'quick');
   assert.equal((await slow.info())?.state, 'retrying', 'the only worker ran another job while the retry waited');
-  assert.equal(await slow.result({ timeout: 10_000 }), 'done');
+  assert.equal(await slow.result({ timeout: 10 }), 'done');
   const runs = (await readFile(log, 'utf8'))
     .trim()
     .split('\n')

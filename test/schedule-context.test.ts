@@ -63,7 +63,7 @@ test('missed: "all" — the caught-up slots run as backfills, the next on-time s
 
   // An ordinary job: no schedule, even with an id of a slot's shape.
   const plain = await app.send('sched.where', []);
-  assert.equal(await plain.result({ timeout: 20_000 }), null);
+  assert.equal(await plain.result({ timeout: 20 }), null);
   const lookalike = await app.send('sched.where', [], { id: 'minutely@20270101T000000Z', eta: Date.now() });
-  assert.equal(await lookalike.result({ timeout: 20_000 }), null);
+  assert.equal(await lookalike.result({ timeout: 20 }), null);
 });

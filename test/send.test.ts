@@ -192,7 +192,7 @@ test('jobs sent before start() wait, then run once the app starts', async (t) =>
   const h = await app.send('demo.echo', ['early']);
   assert.equal((await h.info())?.state, 'pending');
   await app.start();
-  assert.equal(await h.result({ timeout: 10_000 }), 'early');
+  assert.equal(await h.result({ timeout: 10 }), 'early');
 });
 
 test('unknown task names suggest the nearest known one', async (t) => {

@@ -97,7 +97,7 @@ test('EIO on the journal: result() waiters fail with it, sends are refused with 
   t.after(() => app.close({ timeout: 1 }));
   await app.start();
   const done = await app.send('poison.ok', [0, 'done']);
-  assert.equal(await done.result({ timeout: 30_000 }), 'done');
+  assert.equal(await done.result({ timeout: 30 }), 'done');
   const running = await app.send('poison.ok', [60_000, 'never']);
   const waiting = running.result(); // no timeout: before, it never settled
   const later = await app.send('poison.ok', [0, 'later'], { countdown: 3600 });

@@ -23,10 +23,10 @@ test('countdown and eta delay a job; it runs after its time, not before', async 
   // A minute away: still waiting when the undelayed job is done, however slow the machine.
   const far = await app.send('timing.stamp', [log], { countdown: 60 });
   const now = await app.send('timing.stamp', [log]);
-  await now.result({ timeout: 10_000 });
+  await now.result({ timeout: 10 });
   assert.equal((await far.info())?.state, 'pending', 'an undelayed job does not wait for the delayed ones');
-  const a = (await byCountdown.result({ timeout: 10_000 })) as number;
-  const b = (await byEta.result({ timeout: 10_000 })) as number;
+  const a = (await byCountdown.result({ timeout: 10 })) as number;
+  const b = (await byEta.result({ timeout: 10 })) as number;
   assert.ok(a >= (await byCountdown.info())!.runAt!.getTime(), 'countdown job ran at or after its time');
   assert.ok(a >= sentAt + 400);
   assert.ok(b >= sentAt + 600);
@@ -43,8 +43,8 @@ test('overdue jobs run right after start, ahead of jobs sent after it', async (t
   const startedAt = Date.now();
   await app.start();
   const later = await app.send('timing.stamp', [log]);
-  await later.result({ timeout: 10_000 });
-  const ranAt = (await overdue.result({ timeout: 10_000 })) as number;
+  await later.result({ timeout: 10 });
+  const ranAt = (await overdue.result({ timeout: 10 })) as number;
   assert.ok(ranAt >= startedAt, 'it ran once the app started');
   assert.deepEqual(
     (await runs(log)).map((r) => r.id),
@@ -60,8 +60,8 @@ test('an expired job is marked expired, not run', async (t) => {
   const keep = await app.send('timing.stamp', [log], { expires: 60 });
   await sleep(300);
   await app.start();
-  await assert.rejects(h.result({ timeout: 10_000 }), (err: CeleriacError) => err.code === 'JOB_EXPIRED');
-  await keep.result({ timeout: 10_000 });
+  await assert.rejects(h.result({ timeout: 10 }), (err: CeleriacError) => err.code === 'JOB_EXPIRED');
+  await keep.result({ timeout: 10 });
   assert.equal((await h.info())?.state, 'expired');
   assert.equal((await h.info())?.attempts, 0);
   assert.deepEqual(

@@ -13,7 +13,7 @@ test('the data dir is created 0700 and its files 0600', async (t) => {
   const dir = join(await tempDir(t), 'data');
   const app = await openApp(t, { dir, compactAfterBytes: 1 });
   await app.start();
-  await (await app.send('demo.echo', ['x'])).result({ timeout: 10_000 });
+  await (await app.send('demo.echo', ['x'])).result({ timeout: 10 });
   await (await createClient({ dir })).send('demo.echo', ['via inbox'], { countdown: 60 });
   await app.close();
   assert.equal((await stat(dir)).mode & 0o777, 0o700);
@@ -58,9 +58,7 @@ test('a task name read from the journal is only ever looked up, never imported o
   await app.start();
   for (const id of ['planted-' + evil.length, `planted-${`file://${evil}`.length}`, `planted-${'require("child_process")'.length}`]) {
     const h = (await app.job(id))!;
-    await assert.rejects(h.result({ timeout: 10_000 }), (err: TaskFailedError) =>
-      /is not registered in this worker/.test(err.remote.message),
-    );
+    await assert.rejects(h.result({ timeout: 10 }), (err: TaskFailedError) => /is not registered in this worker/.test(err.remote.message));
   }
   assert.equal(existsSync(marker), false, 'the module named by the journal was never imported');
 });

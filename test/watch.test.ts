@@ -11,7 +11,8 @@ import type { Celeriac, Logger } from '../src/index.js';
 import { openApp, ROOT, tempDir, waitFor } from './helpers.js';
 
 const INDEX = pathToFileURL(join(ROOT, 'src', 'index.ts')).href;
-const WAIT = 20_000; // bounded waits, generous for a loaded machine
+const WAIT = 20_000; // bounded waits (ms, for waitFor), generous for a loaded machine
+const RESULT = { timeout: WAIT / 1000 }; // result() takes seconds
 const TIMEOUT = { timeout: 90_000 };
 
 /** A temp project: package.json with "type": "module" and a tasks/ directory holding `files`. */
@@ -40,7 +41,7 @@ function capture(): Logger & { lines: string[] } {
 /** Send jobs until one returns `expected`. */
 function untilResult(app: Celeriac, task: string, expected: unknown, args: unknown[] = []): Promise<unknown> {
   return waitFor(
-    async () => (await (await app.send(task, args)).result({ timeout: WAIT })) === expected,
+    async () => (await (await app.send(task, args)).result(RESULT)) === expected,
     WAIT,
     `${task} to return ${JSON.stringify(expected)}`,
   );
@@ -97,7 +98,7 @@ export const version = task('w.version', () => '${label}');
   const prefetched = await app.send<string>('w.version', []);
 
   await p.write('tasks.ts', slow('new'));
-  assert.equal(await prefetched.result({ timeout: WAIT }), 'new');
+  assert.equal(await prefetched.result(RESULT), 'new');
   assert.equal((await app.get(prefetched.id))?.attempts, 1, 'giving a job back does not count an attempt');
   await untilResult(app, 'w.version', 'new');
   assert.equal((await app.get(running.id))?.state, 'started', 'the old job is still running on the old generation');
@@ -108,12 +109,12 @@ export const version = task('w.version', () => '${label}');
   );
 
   await writeFile(release, '');
-  assert.equal(await running.result({ timeout: WAIT }), 'old');
+  assert.equal(await running.result(RESULT), 'old');
   assert.equal((await app.get(running.id))?.attempts, 1, 'the running job was neither interrupted nor run again');
   // Once its job is done the old worker is terminated, and not replaced as if it were lost.
   await waitFor(() => !pool.workers.some((w) => w.state === 'retired'), WAIT, 'the retired worker to stop');
   assert.equal(pool.workers.filter((w) => w.state === 'active').length, 1);
-  assert.equal(await (await app.send('w.slow', [began, release])).result({ timeout: WAIT }), 'new');
+  assert.equal(await (await app.send('w.slow', [began, release])).result(RESULT), 'new');
   assert.ok(!log.lines.some((l) => l.includes('lost') || l.startsWith('error:')), log.lines.join('\n'));
 });
 
@@ -135,7 +136,7 @@ test('a module that fails to load keeps the old generation serving and the error
     log.lines.join('\n'),
   );
   // The old code still serves, and the task is still known.
-  assert.equal(await (await app.send('w.version', [])).result({ timeout: WAIT }), 'good');
+  assert.equal(await (await app.send('w.version', [])).result(RESULT), 'good');
   assert.ok(app.tasks.some((task) => task.name === 'w.version'));
   // Saving a fix reloads.
   await p.write('version.ts', versionModule('w.version', 'fixed'));
@@ -148,7 +149,7 @@ test('a module that fails to load keeps the old generation serving and the error
     'the duplicate to be logged',
   );
   assert.ok(duplicate.includes(`${file}:2`) && duplicate.includes(`${join(p.tasks, 'dup.ts')}:2`), duplicate);
-  assert.equal(await (await app.send('w.version', [])).result({ timeout: WAIT }), 'fixed');
+  assert.equal(await (await app.send('w.version', [])).result(RESULT), 'fixed');
   assert.ok(!log.lines.some((l) => l.includes('lost')), log.lines.join('\n'));
 });
 
@@ -169,7 +170,7 @@ export const block = task('w.block', async (release: string) => {
 
   await p.write('b.ts', versionModule('w.b', 'b'));
   await waitFor(() => app.tasks.some((task) => task.name === 'w.b'), WAIT, 'w.b to be registered');
-  assert.equal(await (await app.send('w.b', [])).result({ timeout: WAIT }), 'b');
+  assert.equal(await (await app.send('w.b', [])).result(RESULT), 'b');
   assert.ok(
     log.lines.some((l) => l.includes('added w.b')),
     log.lines.join('\n'),
@@ -188,13 +189,13 @@ export const block = task('w.block', async (release: string) => {
   await assert.rejects(app.send('w.a', []), { code: 'UNKNOWN_TASK' });
   assert.equal((await app.get(orphan.id))?.state, 'pending', 'the queued job is kept, not dropped');
   await writeFile(release, '');
-  assert.equal(await blocking.result({ timeout: WAIT }), 'released');
-  await assert.rejects(orphan.result({ timeout: WAIT }), (err: Error & { remote?: { message: string } }) => {
+  assert.equal(await blocking.result(RESULT), 'released');
+  await assert.rejects(orphan.result(RESULT), (err: Error & { remote?: { message: string } }) => {
     assert.match(err.remote?.message ?? err.message, /task "w\.a" is not registered/);
     return true;
   });
   assert.equal((await app.get(orphan.id))?.state, 'failed');
-  assert.equal(await (await app.send('w.b', [])).result({ timeout: WAIT }), 'b');
+  assert.equal(await (await app.send('w.b', [])).result(RESULT), 'b');
 });
 
 test('watch must be a boolean', async (t) => {

@@ -9,7 +9,7 @@ import { fixture, openApp, waitFor } from './helpers.js';
 const POISON = fixture('poison');
 
 async function failure(handle: JobHandle): Promise<TaskFailedError> {
-  const err = await handle.result({ timeout: 60_000 }).then(
+  const err = await handle.result({ timeout: 60 }).then(
     () => assert.fail('the poison job succeeded'),
     (e: unknown) => e,
   );
@@ -24,7 +24,7 @@ async function bystanders(app: Celeriac, n: number): Promise<() => Promise<void>
     Array.from({ length: n }, (_, i) => [5, i]),
   );
   return async () => {
-    const results = await Promise.all(handles.map((h) => h.result({ timeout: 60_000 })));
+    const results = await Promise.all(handles.map((h) => h.result({ timeout: 60 })));
     assert.deepEqual(
       results,
       Array.from({ length: n }, (_, i) => i),
@@ -87,7 +87,7 @@ test('a thread that ends after the task returned, before its outcome was posted,
   // Its first outcome died with the thread: it runs again, flagged recovered. A recovered
   // job's outcome is posted as soon as it ends, so the second run reports before the
   // thread ends again.
-  assert.equal(await bad.result({ timeout: 60_000 }), 'returned');
+  assert.equal(await bad.result({ timeout: 60 }), 'returned');
   const info = await app.get(bad.id);
   assert.equal(info?.attempts, 2);
   assert.equal(info?.recovered, true);
@@ -96,7 +96,7 @@ test('a thread that ends after the task returned, before its outcome was posted,
   await waitFor(() => lost() === 2, 30_000, 'the second loss to be reported');
   assert.equal(lost(), 2, logged.join('\n'));
   const next = await app.send('poison.attempt', []);
-  assert.deepEqual(await next.result({ timeout: 30_000 }), { attempt: 1, recovered: false });
+  assert.deepEqual(await next.result({ timeout: 30 }), { attempt: 1, recovered: false });
 });
 
 test('a thread that ends by a way that names no job: the recovered job runs apart in its worker, the job that began beside it the first time succeeds', async (t) => {
@@ -108,7 +108,7 @@ test('a thread that ends by a way that names no job: the recovered job runs apar
   const err = await failure(bad);
   assert.equal(err.remote.code, 'WORKER_LOST', `${err.remote.name}: ${err.remote.message}`);
   assert.equal((await app.get(bad.id))?.attempts, 3);
-  assert.equal(await innocent.result({ timeout: 60_000 }), 'innocent');
+  assert.equal(await innocent.result({ timeout: 60 }), 'innocent');
   assert.equal((await app.get(innocent.id))?.state, 'succeeded');
   assert.equal(lost(), 3, logged.join('\n'));
 });

@@ -13,7 +13,7 @@ test('chain: each step gets the previous result prepended to its own arguments; 
   const app = await openApp(t, { tasks });
   await app.start();
   const h = await app.sendWorkflow(chain(add(1, 2), double(), add(10)), { id: 'c1' });
-  assert.equal(await h.result({ timeout: 20_000 }), 16);
+  assert.equal(await h.result({ timeout: 20 }), 16);
   assert.deepEqual(h.jobs, ['c1.0', 'c1.1', 'c1.2']);
   assert.deepEqual((await app.get('c1.1'))?.args, [3]);
   assert.deepEqual((await app.get('c1.2'))?.args, [6, 10]);
@@ -26,7 +26,7 @@ test("chain: a failure stops the chain and its handle fails with that step's err
   const app = await openApp(t, { tasks });
   await app.start();
   const h = await app.sendWorkflow(chain(add(1, 1), fail(), double()), { id: 'c2' });
-  await assert.rejects(h.result({ timeout: 20_000 }), (err: CeleriacError & { task?: string }) => {
+  await assert.rejects(h.result({ timeout: 20 }), (err: CeleriacError & { task?: string }) => {
     assert.equal(err.code, 'JOB_FAILED');
     assert.match(err.message, /wf\.fail \[c2\.1\] failed: RangeError: no good: 2/);
     return true;
@@ -39,18 +39,18 @@ test('group: members run in parallel (signatures or chains); the result is the l
   const app = await openApp(t, { tasks });
   await app.start();
   const h = await app.sendWorkflow(group([add(1, 1), chain(add(2, 2), double()), add(3, 3)]));
-  assert.deepEqual(await h.result({ timeout: 20_000 }), [2, 8, 6]);
+  assert.deepEqual(await h.result({ timeout: 20 }), [2, 8, 6]);
 });
 
 test('chord: the callback runs once, after every member succeeded, with their results (then its own arguments)', async (t) => {
   const app = await openApp(t, { tasks });
   await app.start();
   const h = await app.sendWorkflow(chord(group([add(1, 1), chain(add(2, 2), double()), add(5, 5)]), sum(100)), { id: 'k1' });
-  assert.equal(await h.result({ timeout: 20_000 }), 120);
+  assert.equal(await h.result({ timeout: 20 }), 120);
   assert.deepEqual((await app.get('k1.cb'))?.args, [[2, 8, 10], 100]);
   assert.equal((await app.get('k1.cb'))?.attempts, 1);
   const failing = await app.sendWorkflow(chord([add(1, 1), fail(7)], sum()), { id: 'k2' });
-  await assert.rejects(failing.result({ timeout: 20_000 }), /wf\.fail \[k2\.1\.0\] failed: RangeError: no good: 7/);
+  await assert.rejects(failing.result({ timeout: 20 }), /wf\.fail \[k2\.1\.0\] failed: RangeError: no good: 7/);
   await app.idle();
   assert.equal(await app.get('k2.cb'), undefined, 'a member failed: the callback is never created');
 });
@@ -111,7 +111,7 @@ test('workflows: a step whose predecessor succeeded just before a crash (its fol
   await store.close();
   const app = await openApp(t, { tasks, dir });
   await app.start();
-  const last = await (await waitFor(() => app.job('r1.2'), 20_000, 'the last step')).result({ timeout: 20_000 });
+  const last = await (await waitFor(() => app.job('r1.2'), 20_000, 'the last step')).result({ timeout: 20 });
   assert.equal(last, 43, 'the chain went on: double(21) then add(42, 1)');
   assert.deepEqual((await app.get('r1.1'))?.args, [21]);
   assert.equal((await app.get('r1.1'))?.attempts, 1);

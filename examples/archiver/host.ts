@@ -49,7 +49,7 @@ const jobs = await Promise.all(
   ),
 );
 for (const job of jobs) {
-  const a = await job.result({ timeout: 30_000 });
+  const a = await job.result({ timeout: 30 });
   const info = (await app.get(job.id))!;
   const what = a.broken ? `BROKEN (${a.reason})` : `${a.size} bytes, ${a.contentType}, sha256 ${a.sha256!.slice(0, 16)}…`;
   console.log(`${a.resourceId.padEnd(9)} ${what}  [attempts ${info.attempts}, retries ${info.retries}] → ${a.record}`);

@@ -14,11 +14,11 @@ await app.start();
 const id = randomUUID();
 console.log(`\nsend_task("demo.echo", ["Hello World"], task_id=${id})`);
 const job = await app.send('demo.echo', ['Hello World'], { id });
-console.log(`result: ${String(await job.result({ timeout: 10_000 }))} (state ${(await job.info())?.state})`);
+console.log(`result: ${String(await job.result({ timeout: 10 }))} (state ${(await job.info())?.state})`);
 
 console.log('\nsend_task("demo.flaky", ["archived https://example.org/data.csv", 2])');
 const flaky = await app.send('demo.flaky', ['archived https://example.org/data.csv', 2]);
-console.log(`result: ${String(await flaky.result({ timeout: 20_000 }))}`);
+console.log(`result: ${String(await flaky.result({ timeout: 20 }))}`);
 const info = (await flaky.info())!;
 console.log(`state ${info.state}, attempts ${info.attempts}, retries ${info.retries}`);
 

@@ -65,7 +65,7 @@ const [first] = await onRecordChanged(app, change, subscribers);
 const [again] = await onRecordChanged(app, change, subscribers); // the same change again
 console.log(`job ${first!.id}: created ${first!.created}; sent again: created ${again!.created}`);
 
-const delivery = await first!.result({ timeout: 30_000 });
+const delivery = await first!.result({ timeout: 30 });
 const info = (await app.get(first!.id))!;
 console.log(`delivered: HTTP ${delivery.status} on attempt ${delivery.attempt}, Idempotency-Key ${delivery.idempotencyKey}`);
 console.log(`job state ${info.state}, attempts ${info.attempts}, retries ${info.retries}; the subscriber saw ${requests} requests`);

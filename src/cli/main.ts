@@ -70,7 +70,9 @@ A second SIGINT: cold shutdown (running jobs are aborted and run again at the ne
       queue: { type: 'string' },
     },
     details: `ARGS_JSON is the JSON array of arguments, e.g. '["Hello World"]'; a JSON value that is
-not an array is the single argument. Prints the job id. Durable once it returns.`,
+not an array is the single argument. Prints the job id. Durable once it returns.
+--countdown and --expires take seconds or a duration such as 500ms, 5m, 1h; --eta and
+--expires also take an ISO-8601 time.`,
   },
   list: {
     summary: 'list jobs, newest first',
@@ -140,9 +142,10 @@ Opens the data dir itself (no worker may run on it meanwhile). Stop with Ctrl-C.
   },
   test: {
     summary: 'send a test job and wait for a worker to run it (like `ckan jobs test`)',
-    usage: 'celeriac test [--timeout SECONDS]',
+    usage: 'celeriac test [--timeout SECONDS|DURATION]',
     options: { timeout: { type: 'string' } },
-    details: 'Exit code 4 when the job does not succeed in time (is a worker running?).',
+    details: `      --timeout S   how long to wait for the job: seconds or a duration such as 500ms, 2m (default 30)
+Exit code 4 when the job does not succeed in time (is a worker running?).`,
   },
 };
 

@@ -31,6 +31,13 @@ function jobId(value: unknown, op: string): string {
   return value;
 }
 
+/** A result request's `timeout`, milliseconds on the wire, in the seconds the app takes. */
+function waitSeconds(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new CeleriacError('INVALID_ARGS', `result: "timeout" must be milliseconds ≥ 0, got ${JSON.stringify(value)}`);
+  return value / 1000;
+}
+
 export interface Subscriptions {
   add(types: CeleriacEventType[]): void;
   remove(types: CeleriacEventType[]): void;
@@ -60,7 +67,7 @@ export async function handleRequest(app: ClientFacade, req: Request, subs: Subsc
     case 'cancel':
       return app.cancel(jobId(req.job, 'cancel'));
     case 'result':
-      return app.result(jobId(req.job, 'result'), req.timeout === undefined ? {} : { timeout: req.timeout });
+      return app.result(jobId(req.job, 'result'), req.timeout === undefined ? {} : { timeout: waitSeconds(req.timeout) });
     case 'subscribe':
       subs.add(eventTypes(req.events));
       return true;

@@ -22,6 +22,7 @@ export type Request =
   | { id: number; op: 'list'; options?: ListOptions }
   | { id: number; op: 'counts' }
   | { id: number; op: 'cancel'; job: string }
+  /** `timeout` in milliseconds (the client's remaining wait; the public API takes seconds). */
   | { id: number; op: 'result'; job: string; timeout?: number }
   | { id: number; op: 'subscribe'; events: CeleriacEventType[] }
   | { id: number; op: 'unsubscribe'; events: CeleriacEventType[] };

@@ -12,6 +12,7 @@ import type { TaskManifestEntry } from '../registry/types.js';
 import { unseenTask } from '../registry/unseen-task.js';
 import { checkId, encodeArgs, jobFactory } from '../send.js';
 import type { ResultOptions } from '../send-types.js';
+import { resultTimeoutMs } from '../result-timeout.js';
 import type { JobStore } from '../store/types.js';
 import type { Chain, Signature, Workflow } from './canvas.js';
 import { isWorkflow } from './canvas.js';
@@ -22,7 +23,8 @@ export interface WorkflowHost {
   schedule(job: JobRecord): void;
   task(name: string): TaskManifestEntry | undefined;
   unknownTask(name: string): CeleriacError;
-  result(id: string, options?: ResultOptions): Promise<unknown>;
+  /** The backend's wait for a job's result (`timeoutMs`: milliseconds; undefined waits as long as it takes). */
+  result(id: string, timeoutMs?: number): Promise<unknown>;
   log: { error(message: string): void };
 }
 
@@ -205,8 +207,9 @@ export class Workflows {
 
   // --- results ------------------------------------------------------------------
 
-  private async resultOf(shape: Shape, options: ResultOptions = {}): Promise<unknown> {
-    const deadline = options.timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeout;
+  private async resultOf(shape: Shape, options?: ResultOptions): Promise<unknown> {
+    const timeoutMs = resultTimeoutMs(options, 'workflow result()');
+    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
     switch (shape.kind) {
       case 'chain':
         return this.chainResult(shape.ids, deadline);
@@ -234,7 +237,7 @@ export class Workflows {
       else await new Promise((r) => setTimeout(r, POLL_MS));
     }
     const left = deadline - Date.now();
-    return this.host.result(id, Number.isFinite(left) ? { timeout: Math.max(1, left) } : {});
+    return this.host.result(id, Number.isFinite(left) ? Math.max(1, left) : undefined);
   }
 }
 

@@ -32,18 +32,18 @@ export function contractCases(backend: string, where: Where): void {
     const app = await open(t, w, { start: true });
     const h = await app.send('contract.echo', [{ a: [1, 'two'] }]);
     assert.equal(h.created, true);
-    assert.deepEqual(await h.result({ timeout: 20_000 }), { a: [1, 'two'] });
+    assert.deepEqual(await h.result({ timeout: 20 }), { a: [1, 'two'] });
     const info = await app.get(h.id);
     assert.equal(info?.state, 'succeeded');
     assert.deepEqual(info?.result, { a: [1, 'two'] });
     assert.deepEqual(info?.args, [{ a: [1, 'two'] }]);
-    assert.equal(await app.send('contract.nothing', []).then((n) => n.result({ timeout: 20_000 })), undefined);
+    assert.equal(await app.send('contract.nothing', []).then((n) => n.result({ timeout: 20 })), undefined);
   });
 
   each('a task that throws: result() rejects with its error, the job is failed', async (t, w) => {
     const app = await open(t, w, { start: true });
     const h = await app.send('contract.boom', ['no good']);
-    await assert.rejects(h.result({ timeout: 20_000 }), (err: Error & { code?: string; remote?: { name: string; message: string } }) => {
+    await assert.rejects(h.result({ timeout: 20 }), (err: Error & { code?: string; remote?: { name: string; message: string } }) => {
       assert.equal(err.code, 'JOB_FAILED');
       assert.equal(err.remote?.name, 'TypeError');
       assert.equal(err.remote?.message, 'no good');
@@ -57,7 +57,7 @@ export function contractCases(backend: string, where: Where): void {
   each('retry with new args and a countdown: celeriac counts and decides', async (t, w) => {
     const app = await open(t, w, { start: true });
     const h = await app.send('contract.climb', [0, 0.05]);
-    assert.deepEqual(await h.result({ timeout: 20_000 }), { n: 3, retries: 3 });
+    assert.deepEqual(await h.result({ timeout: 20 }), { n: 3, retries: 3 });
     const info = await app.get(h.id);
     assert.equal(info?.retries, 3);
     assert.equal(info?.attempts, 4);
@@ -70,7 +70,7 @@ export function contractCases(backend: string, where: Where): void {
     const h = await app.send('contract.stamp', [log, 'later'], { countdown: 0.4 });
     const runAt = (await app.get(h.id))!.runAt!.getTime();
     assert.equal((await app.get(h.id))?.state, 'pending');
-    assert.equal(await h.result({ timeout: 20_000 }), 'later');
+    assert.equal(await h.result({ timeout: 20 }), 'later');
     const [run] = await readRuns(log);
     assert.ok(run!.at >= runAt, `started ${runAt - run!.at} ms before its eta`);
   });
@@ -81,7 +81,7 @@ export function contractCases(backend: string, where: Where): void {
     const h = await app.send('contract.stamp', [log, 'stale'], { expires: 0.2 });
     await sleep(400);
     await app.start();
-    await assert.rejects(h.result({ timeout: 20_000 }), { code: 'JOB_EXPIRED' });
+    await assert.rejects(h.result({ timeout: 20 }), { code: 'JOB_EXPIRED' });
     assert.equal((await app.get(h.id))?.state, 'expired');
     assert.equal(existsSync(log), false, 'the expired job ran');
   });
@@ -91,7 +91,7 @@ export function contractCases(backend: string, where: Where): void {
     const app = await open(t, w, { start: true });
     const h = await app.send('contract.stamp', [log, 'never'], { countdown: 30 });
     assert.equal(await app.cancel(h.id), true);
-    await assert.rejects(h.result({ timeout: 20_000 }), { code: 'JOB_CANCELLED' });
+    await assert.rejects(h.result({ timeout: 20 }), { code: 'JOB_CANCELLED' });
     await waitFor(async () => (await app.get(h.id))?.state === 'cancelled', 20_000, 'state cancelled');
     assert.equal(await app.cancel(h.id), false);
     await sleep(300);
@@ -104,7 +104,7 @@ export function contractCases(backend: string, where: Where): void {
     const h = await app.send('contract.wait', [log, 30_000]);
     await waitFor(async () => (await readRuns(log)).some((r) => r.phase === 'start'), 20_000, 'the task to start');
     assert.equal(await app.cancel(h.id), true);
-    await assert.rejects(h.result({ timeout: 20_000 }), { code: 'JOB_CANCELLED' });
+    await assert.rejects(h.result({ timeout: 20 }), { code: 'JOB_CANCELLED' });
     await waitFor(async () => (await readRuns(log)).some((r) => (r.phase as string) === 'aborted'), 20_000, 'the abort');
     await waitFor(async () => (await app.get(h.id))?.state === 'cancelled', 20_000, 'state cancelled');
   });
@@ -116,7 +116,7 @@ export function contractCases(backend: string, where: Where): void {
       const second = await app.send('contract.echo', [`second ${id}`], { id });
       assert.equal(first.created, true, id);
       assert.equal(second.created, false, id);
-      assert.equal(await second.result({ timeout: 20_000 }), `first ${id}`);
+      assert.equal(await second.result({ timeout: 20 }), `first ${id}`);
       const info = await app.get(id);
       assert.equal(info?.id, id);
       assert.deepEqual(info?.args, [`first ${id}`]);
@@ -149,7 +149,7 @@ export function contractCases(backend: string, where: Where): void {
     await first.close();
     const second = await open(t, w, { start: true });
     assert.equal((await second.get('kept:1'))?.task, 'contract.echo');
-    assert.equal(await (await second.job(h.id))!.result({ timeout: 20_000 }), 'kept');
+    assert.equal(await (await second.job(h.id))!.result({ timeout: 20 }), 'kept');
   });
 
   each('events: listeners hear received, started and succeeded, in that order', async (t, w) => {
@@ -198,7 +198,7 @@ export function contractCases(backend: string, where: Where): void {
       results.some((r) => r.slot > upAt && !r.backfill),
       `slots after the restart run on time: ${JSON.stringify(results)}`,
     );
-    assert.equal(await (await second.send('contract.slot', [])).result({ timeout: 20_000 }), null, 'an ordinary job has no schedule');
+    assert.equal(await (await second.send('contract.slot', [])).result({ timeout: 20 }), null, 'an ordinary job has no schedule');
   });
 }
 

@@ -21,7 +21,7 @@ const HOST = fileURLToPath(new URL('../fixtures/broker-host/host.ts', import.met
 const TASKS = fileURLToPath(new URL('../fixtures/contract/tasks.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Short locks so that a dead host's jobs are found within about 1.5 s (BullMQ's defaults: 30 s, 30 s). */
-const FAST_STALLS = 'lockDuration=1000&stalledInterval=500';
+const FAST_STALLS = 'lockDuration=1s&stalledInterval=500ms';
 /** How soon an interrupted job must start again on the other host. */
 const RECOVERY_LIMIT_MS = 5000;
 /** How long a job of the kill phase runs: long enough to be caught running. */
@@ -90,7 +90,7 @@ async function spread(broker: string, jobs: number, violations: string[]): Promi
           Array.from({ length: Math.min(500, jobs - i) }, () => []),
         )),
       );
-    const pids = await Promise.all(handles.map((h) => h.result({ timeout: 600_000 }).catch((err: Error) => `${h.id}: ${err.message}`)));
+    const pids = await Promise.all(handles.map((h) => h.result({ timeout: 600 }).catch((err: Error) => `${h.id}: ${err.message}`)));
     const share: Record<string, number> = { [a.pid]: 0, [b.pid]: 0 };
     for (const p of pids) {
       if (p === a.pid || p === b.pid) share[p as number]!++;
@@ -166,7 +166,7 @@ async function killLoop(
     }
     if (interrupted < kills / 2)
       violations.push(`only ${interrupted} jobs were caught running in ${kills} kills: the kills did not land while jobs ran`);
-    const outcomes = await Promise.all(handles.map((h) => h.result({ timeout: 600_000 }).catch((err: Error) => `${h.id}: ${err.message}`)));
+    const outcomes = await Promise.all(handles.map((h) => h.result({ timeout: 600 }).catch((err: Error) => `${h.id}: ${err.message}`)));
     for (const o of outcomes) if (o !== 'finished') violations.push(`kills: a job sent did not finish: ${String(o)}`);
     return { interrupted, slowest };
   } finally {

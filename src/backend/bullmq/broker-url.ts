@@ -1,6 +1,7 @@
 // Reading a `broker` URL: which engine, how to reach it, and how to name it in messages
 // without its password.
 import { CeleriacError } from '../../errors.js';
+import { durationMs } from '../../time.js';
 
 export type BrokerKind = 'redis' | 'postgres';
 
@@ -12,8 +13,24 @@ export interface BrokerUrl {
   masked: string;
   host: string;
   port: number;
-  /** From the URL's `lockDuration` and `stalledInterval` parameters (ms), taken out of `url`. */
+  /** From the URL's `lockDuration` and `stalledInterval` parameters (seconds or "500ms"), in ms, taken out of `url`. */
   stall: { lockDuration?: number; stalledInterval?: number };
+}
+
+/** The shortest lock or stall check BullMQ is given: shorter ones renew and check in a busy loop. */
+const MIN_STALL_MS = 100;
+
+/** A stall parameter: seconds ("30") or a duration with its unit ("500ms"), as every duration. */
+function stallMs(text: string, what: string): number {
+  let ms: number;
+  try {
+    ms = durationMs(/^\d+(\.\d+)?$/.test(text) ? Number(text) : text, what);
+  } catch (err) {
+    throw new CeleriacError('INVALID_CONFIG', (err as Error).message);
+  }
+  if (ms < MIN_STALL_MS)
+    throw new CeleriacError('INVALID_CONFIG', `${what} must be at least ${MIN_STALL_MS} ms ("100ms" or 0.1), got ${JSON.stringify(text)}`);
+  return ms;
 }
 
 /** URL parameters celeriac reads (and removes before the URL reaches the client library). */
@@ -62,13 +79,7 @@ export function parseBrokerUrl(value: unknown, where: string): BrokerUrl {
   for (const name of STALL_PARAMS) {
     const text = u.searchParams.get(name);
     if (text === null) continue;
-    const ms = Number(text);
-    if (!Number.isInteger(ms) || ms < 100)
-      throw new CeleriacError(
-        'INVALID_CONFIG',
-        `${where}: "broker" ${masked}: ${name} must be a whole number of milliseconds ≥ 100, got ${JSON.stringify(text)}`,
-      );
-    stall[name] = ms;
+    stall[name] = stallMs(text, `${where}: "broker" ${masked}: ${name}`);
     u.searchParams.delete(name);
   }
   return { kind, url: u.toString(), masked: maskUrl(u.toString()), host: u.hostname, port, stall };

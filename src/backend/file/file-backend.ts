@@ -89,7 +89,7 @@ export class FileBackend implements Backend {
       schedule: (job) => this.dispatcher.schedule(job),
       task: (name) => ctx.task(name),
       unknownTask: (name) => ctx.unknownTask(name),
-      result: (id, o) => this.result(id, o?.timeout),
+      result: (id, timeoutMs) => this.result(id, timeoutMs),
       log: ctx.log,
     });
     this.inbox = new InboxConsumer(dir, (m) => this.applyInboxMessage(m), ctx.log);

@@ -14,6 +14,7 @@ import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobState } from '../.
 import { jobInfo } from '../../job-view.js';
 import type { SendOptions, JobInfo } from '../../send-types.js';
 import { lockHolder } from '../../store/lock.js';
+import { durationMs } from '../../time.js';
 import { EXIT, UsageError, type Settings } from '../context.js';
 import { ago, table } from '../table.js';
 
@@ -79,6 +80,17 @@ function numberFlag(flag: string, value: string): number {
   return n;
 }
 
+/** A duration flag: seconds ("30") or a string with a unit ("500ms", "5m"); else a usage error naming it. */
+function durationFlag(flag: string, value: string): number | string {
+  const given = /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
+  try {
+    durationMs(given, `--${flag}`);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return given;
+}
+
 function state(value: string | undefined): JobState | undefined {
   if (value === undefined) return undefined;
   if (!(JOB_STATES as readonly string[]).includes(value))
@@ -98,7 +110,7 @@ export async function sendCommand(
   const args = parseArgsJson(argsJson);
   const options: SendOptions = {};
   if (flags.id !== undefined) options.id = flags.id;
-  if (flags.countdown !== undefined) options.countdown = numberFlag('countdown', flags.countdown);
+  if (flags.countdown !== undefined) options.countdown = durationFlag('countdown', flags.countdown);
   if (flags.eta !== undefined) options.eta = flags.eta;
   if (flags.expires !== undefined) options.expires = /^\d+(\.\d+)?$/.test(flags.expires) ? Number(flags.expires) : flags.expires;
   if (flags.priority !== undefined) options.priority = numberFlag('priority', flags.priority);
@@ -267,8 +279,7 @@ export async function clearCommand(s: Settings, flags: { state?: string[] }, jso
 }
 
 export async function testCommand(s: Settings, flags: { timeout?: string }, json: boolean): Promise<number> {
-  // A non-numeric --timeout was NaN, and result() never timed out on NaN: a usage error instead.
-  const timeout = flags.timeout === undefined ? 30 : numberFlag('timeout', flags.timeout);
+  const timeout = flags.timeout === undefined ? 30 : durationFlag('timeout', flags.timeout);
   const worker = await lockHolder(s.dir);
   const c = await createClient({ dir: s.dir });
   const { id } = await c.send('celeriac.test', ['celeriac test job']);
@@ -277,7 +288,7 @@ export async function testCommand(s: Settings, flags: { timeout?: string }, json
       `sent test job ${id} to ${s.dir}${worker ? ` (worker pid ${worker})` : ' — no worker is running: start one with `celeriac worker`'}`,
     );
   try {
-    const result = await c.result(id, { timeout: timeout * 1000 });
+    const result = await c.result(id, { timeout });
     console.log(json ? JSON.stringify({ id, ok: true, result }) : `test job ${id} succeeded: ${JSON.stringify(result)}`);
     return EXIT.ok;
   } catch (err) {
