@@ -329,7 +329,7 @@ export class CeleriacClient {
       if (left <= 0)
         throw new CeleriacError(
           'RESULT_TIMEOUT',
-          `job ${id} did not finish within ${timeoutMs} ms (it is ${state ?? 'unknown'}); it goes on`,
+          `job ${id} did not finish within ${(timeoutMs ?? 0) / 1000} s (it is ${state ?? 'unknown'}); it goes on`,
         );
       await sleep(Math.min(c ? 20 : 100, left));
     }

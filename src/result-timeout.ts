@@ -2,7 +2,7 @@
 // app, a workflow's handle and the client. Seconds or "500ms", as every duration.
 import { CeleriacError } from './errors.js';
 import type { ResultOptions } from './send-types.js';
-import { durationMs } from './time.js';
+import { timerMs } from './time.js';
 import { checkKnownKeys, isPlainObject } from './validate.js';
 
 const RESULT_OPTION_KEYS = ['timeout'] as const;
@@ -15,7 +15,7 @@ export function resultTimeoutMs(options: ResultOptions | undefined, where: strin
   checkKnownKeys(options, RESULT_OPTION_KEYS, 'INVALID_ARGS', where);
   if (options.timeout === undefined) return undefined;
   try {
-    return durationMs(options.timeout, 'timeout');
+    return timerMs(options.timeout, 'timeout');
   } catch (err) {
     throw new CeleriacError('INVALID_ARGS', `${where}: ${(err as Error).message}`);
   }

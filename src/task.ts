@@ -2,7 +2,7 @@
 // definitions; the worker threads run them, the host only ever sees their manifest.
 import { callSite, ownFile } from './call-site.js';
 import { CeleriacError } from './errors.js';
-import { durationMs, instantMs } from './time.js';
+import { durationMs, instantMs, timerMs } from './time.js';
 import { parseRateLimit, type RateLimit } from './rate-limit-spec.js';
 import { checkQueueName, DEFAULT_QUEUE } from './queues.js';
 import { signature, type Signature } from './workflows/canvas.js';
@@ -247,7 +247,7 @@ export function resolveTaskOptions(given: TaskOptions, where: string): ResolvedT
   return {
     maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
     retryDelayMs: options.retryDelay === undefined ? DEFAULT_RETRY_DELAY_MS : guard(() => durationMs(options.retryDelay, 'retryDelay')),
-    timeoutMs: options.timeout === undefined ? 0 : guard(() => durationMs(options.timeout, 'timeout')),
+    timeoutMs: options.timeout === undefined ? 0 : guard(() => timerMs(options.timeout, 'timeout')),
     autoretryFor,
     backoffFactorMs,
     backoffMaxMs: options.retryBackoffMax === undefined ? 600_000 : guard(() => durationMs(options.retryBackoffMax, 'retryBackoffMax')),

@@ -18,6 +18,20 @@ function checkDuration(ms: number, what: string, value: unknown): number {
   return ms;
 }
 
+/** The longest wait a timer can hold (Node fires a longer setTimeout after 1 ms): about 24.8 days. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration that a timer waits for (a time limit, a result wait): as durationMs, at most MAX_TIMER_MS. */
+export function timerMs(value: unknown, what: string): number {
+  const parsed = durationMs(value, what);
+  if (parsed > MAX_TIMER_MS) {
+    throw new RangeError(
+      `${what} must be at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (24.8 days, the longest a timer waits), got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}; leave it out to wait without a limit`,
+    );
+  }
+  return parsed;
+}
+
 /** A number with a unit ("500ms", "1.5 h"), as `ms` reads it; a bare number is no duration string. */
 const DURATION_STRING = /^\s*(?:\d+(?:\.\d*)?|\.\d+)\s*[a-z]+\s*$/i;
 

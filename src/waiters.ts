@@ -26,7 +26,7 @@ export class ResultWaiters {
         reject(
           new CeleriacError(
             'RESULT_TIMEOUT',
-            `job ${job.id} (${job.task}) did not finish within ${timeoutMs} ms; it is ${job.state} and goes on`,
+            `job ${job.id} (${job.task}) did not finish within ${timeoutMs / 1000} s; it is ${job.state} and goes on`,
           ),
         );
       }, timeoutMs);

@@ -53,6 +53,24 @@ test('result() refuses a bad timeout with INVALID_ARGS naming it, and an unknown
   );
   await assert.rejects(h.result({ timout: 5 } as never), code('INVALID_ARGS', /unknown option "timout" \(known options: timeout\)/));
   await assert.rejects(app.result(h.id, { timeout: Number.NaN }), code('INVALID_ARGS', /timeout must be a finite number of seconds/));
+  // Longer than a timer can wait (Node would fire it after 1 ms): refused, not given up at once.
+  await assert.rejects(
+    h.result({ timeout: 3_600_000 }),
+    code(
+      'INVALID_ARGS',
+      /^result\(\): timeout must be at most 2147483 seconds \(24\.8 days, the longest a timer waits\), got 3600000; leave it out/,
+    ),
+  );
+  await assert.rejects(h.result({ timeout: '30d' }), code('INVALID_ARGS', /timeout must be at most 2147483 seconds .*got "30d"/));
+  assert.equal((await app.get(h.id))?.state, 'pending', 'the job goes on');
+});
+
+test("a task's timeout is at most what a timer can wait", () => {
+  assert.equal(resolveTaskOptions({ timeout: '24d' }, 't').timeoutMs, 24 * 86_400_000);
+  assert.throws(
+    () => resolveTaskOptions({ timeout: '30d' }, 't'),
+    code('INVALID_TASK_OPTIONS', /timeout must be at most 2147483 seconds \(24\.8 days/),
+  );
 });
 
 test("a workflow's result({ timeout }) is seconds, and a bad one is refused", BOUNDED, async (t) => {

@@ -169,7 +169,7 @@ test('bad input in the "schedules" option: a time zone that does not exist, ever
     ],
     [
       { often: { every: '-5m', task: 'demo.echo', args: ['x'] } },
-      /schedule\("often"\) .*every must be seconds \(a number\) or a duration like "30s", "5m"; got "-5m"/,
+      /schedule\("often"\) .*every must be seconds \(a number\) or a duration like "500ms", "30s", "5m"; got "-5m"/,
     ],
     [
       { nightly: { cron: '0 3 * * *', task: 'demo.ecko', args: ['x'] } },

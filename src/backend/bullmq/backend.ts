@@ -407,7 +407,7 @@ export class BullMQBackend implements Backend {
     return this.waiters.wait(
       id,
       timeoutMs,
-      () => new CeleriacError('RESULT_TIMEOUT', `job ${id}: no result within ${timeoutMs} ms (the job goes on)`),
+      () => new CeleriacError('RESULT_TIMEOUT', `job ${id}: no result within ${(timeoutMs ?? 0) / 1000} s (the job goes on)`),
       async (w) => {
         const found = await this.read(id);
         if (!found)
