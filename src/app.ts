@@ -120,6 +120,7 @@ export class Celeriac implements TaskSender {
       }
       if (options.start) await app.start();
       if (app.running) await app.periodic.start();
+      else opened.pool.openAdoptionWindow();
     } catch (err) {
       try {
         await app.close();

@@ -48,7 +48,7 @@ export interface PoolOptions {
 
 const WATCHDOG_MS = 50;
 const SPARES_DELAY_MS = 300;
-/** How long the worker that discovered the tasks waits, idle, for start() to adopt it. */
+/** How long the worker that discovered the tasks waits, idle, for start() to adopt it once the app is open. */
 const ADOPT_WITHIN_MS = 2_000;
 
 export class WorkerPool {
@@ -81,7 +81,7 @@ export class WorkerPool {
    * Start one worker that imports the modules and reports what they define, before
    * start(): start() adopts it as its first worker, so that the modules are not imported
    * in a throwaway thread. Until then it takes no jobs and does not keep the process alive;
-   * not adopted within ADOPT_WITHIN_MS of reporting (an app that only sends), it stops.
+   * not adopted within ADOPT_WITHIN_MS of the app being open (an app that only sends), it stops.
    */
   discover(): Promise<WorkerReady> {
     const worker = this.spawn('standby');
@@ -89,15 +89,24 @@ export class WorkerPool {
     this.discoverer = discoverer;
     worker.ready.then(
       () => {
-        if (this.discoverer !== discoverer) return;
         // Held (ref) while it loads: createCeleriac() awaits it.
-        worker.thread.unref();
-        discoverer.timer = setTimeout(() => this.dropDiscoverer(), ADOPT_WITHIN_MS);
-        discoverer.timer.unref();
+        if (this.discoverer === discoverer) worker.thread.unref();
       },
       () => undefined,
     );
     return worker.ready;
+  }
+
+  /**
+   * The app is open: from now the worker discover() started waits ADOPT_WITHIN_MS for
+   * start(). Counted from here, not from its report, so that a long read of the data dir
+   * does not use up the wait.
+   */
+  openAdoptionWindow(): void {
+    const discoverer = this.discoverer;
+    if (!discoverer || discoverer.timer) return;
+    discoverer.timer = setTimeout(() => this.dropDiscoverer(), ADOPT_WITHIN_MS);
+    discoverer.timer.unref();
   }
 
   private dropDiscoverer(): void {
