@@ -394,7 +394,8 @@ export class CeleriacClient {
  * rather than an object of closures: sendMany makes one per job.
  */
 class ClientHandle implements JobHandle<unknown> {
-  readonly inboxFile?: string;
+  // Declared, not a class field: a field would be an own key holding undefined on every handle.
+  declare readonly inboxFile?: string;
 
   constructor(
     readonly id: string,

@@ -68,10 +68,6 @@ class Fields {
   }
 }
 
-/**
- * A decoder with a little memory: the task name of the previous line is reused when the
- * bytes match (a million jobs of a few tasks share a few strings, not a million copies).
- */
 /** The kind byte of a line that opens with `{"o":"` and is at least `minBytes` long; -1 otherwise. */
 function recordKind(buf: Buffer, from: number, to: number, minBytes: number): number {
   if (
@@ -87,6 +83,10 @@ function recordKind(buf: Buffer, from: number, to: number, minBytes: number): nu
   return buf[from + 6]!;
 }
 
+/**
+ * A decoder with a little memory: the task name of the previous line is reused when the
+ * bytes match (a million jobs of a few tasks share a few strings, not a million copies).
+ */
 export class FastDecoder {
   private readonly f = new Fields();
   private lastTask: string | undefined;
