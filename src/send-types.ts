@@ -2,21 +2,45 @@ import type { SerializedError } from './errors.js';
 import type { JobState } from './jobs.js';
 
 export interface SendOptions {
-  /** The job id (Celery's task_id). Sending a known id again returns the existing job. Default: a random UUID. */
+  /**
+   * The job id (Celery's task_id). Sending a known id again returns the existing job.
+   * @default a random UUID
+   */
   id?: string;
-  /** Run no sooner than this long from now: seconds, or a string such as "500ms" or "5m". */
+  /**
+   * Run no sooner than this long from now: seconds, or a string such as "500ms" or "5m".
+   * @default none (run now)
+   */
   countdown?: number | string;
-  /** Run no sooner than this time (Date, ISO-8601 string or epoch ms). */
+  /**
+   * Run no sooner than this time (Date, ISO-8601 string or epoch ms).
+   * @default none (run now)
+   */
   eta?: Date | string | number;
-  /** Expire instead of run if not started by then: a Date or ISO string, or how long from now (seconds, or "1h"). */
+  /**
+   * Expire instead of run if not started by then: a Date or ISO string, or how long from now (seconds, or "1h").
+   * @default the task's `expires`, else never
+   */
   expires?: Date | string | number;
-  /** Higher runs first. Default: the task's priority (0). */
+  /**
+   * Higher runs first.
+   * @default the task's `priority` (0 unless it sets one)
+   */
   priority?: number;
-  /** Override the task's retry limit for this job. */
+  /**
+   * Override the task's retry limit for this job.
+   * @default the task's `maxRetries`
+   */
   maxRetries?: number;
-  /** Override the task's default retry countdown for this job (seconds or "3m"). */
+  /**
+   * Override the task's default retry countdown for this job (seconds or "3m").
+   * @default the task's `retryDelay`
+   */
   retryDelay?: number | string;
-  /** The queue this job goes to. Default: the task's `queue`, else "default". */
+  /**
+   * The queue this job goes to.
+   * @default the task's `queue`, else 'default'
+   */
   queue?: string;
 }
 
@@ -31,7 +55,8 @@ export const SEND_OPTION_KEYS = ['id', 'countdown', 'eta', 'expires', 'priority'
 export interface ResultOptions {
   /**
    * Give up waiting after this long, rejecting with RESULT_TIMEOUT (the job itself goes on):
-   * seconds, or a string such as "500ms" or "5m". Default: wait as long as it takes.
+   * seconds, or a string such as "500ms" or "5m", at most 24.8 days.
+   * @default none (wait as long as it takes)
    */
   timeout?: number | string;
 }

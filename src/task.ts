@@ -13,31 +13,63 @@ import type { JobHandle, SendManyItem, SendOptions } from './send-types.js';
 export type ErrorMatcher = (abstract new (...args: never[]) => Error) | string | ((err: unknown) => boolean);
 
 export interface TaskOptions {
-  /** Retries allowed before the job fails (Celery's max_retries). Default 3; Infinity for no limit. */
+  /**
+   * Retries allowed before the job fails (Celery's max_retries); Infinity for no limit.
+   * @default 3
+   */
   maxRetries?: number;
-  /** Countdown of a retry that names none (Celery's default_retry_delay): seconds or "3m". Default 180 s. */
+  /**
+   * Countdown of a retry that names none (Celery's default_retry_delay): seconds or "3m".
+   * @default 180
+   */
   retryDelay?: number | string;
-  /** Abort the task after this long (seconds or "5m"): its AbortSignal fires, then its worker is terminated. */
+  /**
+   * Abort the task after this long (seconds or "5m", at most 24.8 days): its AbortSignal
+   * fires, then its worker is terminated.
+   * @default none (no time limit)
+   */
   timeout?: number | string;
-  /** Retry automatically on these errors (Celery's autoretry_for). */
+  /**
+   * Retry automatically on these errors (Celery's autoretry_for).
+   * @default []
+   */
   autoretryFor?: ErrorMatcher[];
-  /** Exponential backoff for automatic retries: true (factor 1 s) or the factor (seconds, or "500ms"). */
+  /**
+   * Exponential backoff for automatic retries: true (factor 1 s) or the factor (seconds, or "500ms").
+   * @default false (every automatic retry waits retryDelay)
+   */
   retryBackoff?: boolean | number | string;
-  /** Cap of the backoff countdown. Default 600 s. */
+  /**
+   * Cap of the backoff countdown (seconds or "10m").
+   * @default 600
+   */
   retryBackoffMax?: number | string;
-  /** Randomize backoff countdowns in [0, countdown] (full jitter). Default true. */
+  /**
+   * Randomize backoff countdowns in [0, countdown] (full jitter).
+   * @default true
+   */
   retryJitter?: boolean;
-  /** Default priority of this task's jobs (higher runs first). Default 0. */
+  /**
+   * Default priority of this task's jobs (higher runs first).
+   * @default 0
+   */
   priority?: number;
-  /** Default expiry of this task's jobs, counted from send (seconds or "1h"). */
+  /**
+   * Default expiry of this task's jobs, counted from send (seconds or "1h").
+   * @default none (never expires)
+   */
   expires?: number | string;
   /**
    * Most starts of this task's jobs per second, minute or hour in this app: "10/s",
    * "100/m", "1000/h" (Celery's rate_limit). Jobs over it wait their turn; they are never
-   * failed or dropped. Starts are spaced evenly (a job every 100 ms at "10/s"). Default: none.
+   * failed or dropped. Starts are spaced evenly (a job every 100 ms at "10/s").
+   * @default none (no limit)
    */
   rateLimit?: string;
-  /** The queue this task's jobs go to unless a send names another (see createCeleriac's `queues`). Default "default". */
+  /**
+   * The queue this task's jobs go to unless a send names another (see createCeleriac's `queues`).
+   * @default 'default'
+   */
   queue?: string;
 }
 
