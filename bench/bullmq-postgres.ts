@@ -2,7 +2,8 @@
 // an in-process worker) and W2, as bench/bullmq.ts runs them on Redis. The row celeriac
 // on PostgreSQL is compared with. Each child takes a queue of its own.
 import { Queue, Worker, createPostgresBackend, type Job } from 'bullmq';
-import { type ChildContext, chunks, Completions, measureLatencies, now, runChild } from './common.js';
+import { trackCompletions } from './bullmq-track.js';
+import { type ChildContext, chunks, measureLatencies, now, runChild } from './common.js';
 import { makePayload, noopJob, type Payload } from './params.js';
 
 function connection(ctx: ChildContext) {
@@ -24,19 +25,7 @@ function work(ctx: ChildContext) {
     { connection: connection(ctx), concurrency: ctx.params.concurrency },
     createPostgresBackend,
   );
-  const done = new Completions();
-  worker.on('completed', (job: Job<Payload, number>, result: number) => {
-    if (result !== job.data.id) worker.emit('error', new Error(`job ${job.data.id} returned ${result}`));
-    done.signal(job.id!);
-  });
-  worker.on('failed', (job, err) => {
-    process.stderr.write(`bullmq job ${job?.id} failed: ${err.stack}\n`);
-    process.exit(1);
-  });
-  worker.on('error', (err) => {
-    process.stderr.write(`bullmq worker error: ${err.stack}\n`);
-    process.exit(1);
-  });
+  const done = trackCompletions(worker);
   return { worker, done };
 }
 

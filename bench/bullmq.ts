@@ -3,7 +3,8 @@
 // sandboxed processor on worker threads. Completion = the Worker's 'completed' event.
 import { Redis } from 'ioredis';
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { type ChildContext, chunks, Completions, measureCpu, measureLatencies, now, runChild } from './common.js';
+import { trackCompletions } from './bullmq-track.js';
+import { type ChildContext, chunks, measureCpu, measureLatencies, now, runChild } from './common.js';
 import { makePayload, noopJob, type Payload } from './params.js';
 
 const QUEUE = 'bench';
@@ -20,24 +21,6 @@ async function connection(ctx: ChildContext): Promise<ConnectionOptions> {
   return { host: r.host, port: r.port };
 }
 
-/** A worker whose completions (and failures) are tracked; result must equal the payload's id. */
-function track(worker: Worker<Payload, number>): Completions {
-  const done = new Completions();
-  worker.on('completed', (job: Job<Payload, number>, result: number) => {
-    if (result !== job.data.id) worker.emit('error', new Error(`job ${job.data.id} returned ${result}`));
-    done.signal(job.id!);
-  });
-  worker.on('failed', (job, err) => {
-    process.stderr.write(`bullmq job ${job?.id} failed: ${err.stack}\n`);
-    process.exit(1);
-  });
-  worker.on('error', (err) => {
-    process.stderr.write(`bullmq worker error: ${err.stack}\n`);
-    process.exit(1);
-  });
-  return done;
-}
-
 const noop = async (job: Job<Payload, number>) => noopJob(job.data);
 
 runChild('bullmq', {
@@ -51,7 +34,7 @@ runChild('bullmq', {
     for (const batch of batches) await queue.addBulk(batch);
     const t1 = now();
     const worker = new Worker<Payload, number>(QUEUE, noop, { connection: conn, concurrency: ctx.params.concurrency });
-    const done = track(worker);
+    const done = trackCompletions(worker);
     await done.waitForCount(w1N);
     const t2 = now();
     ctx.emit('enqueue', w1N / ((t1 - t0) / 1000));
@@ -86,7 +69,7 @@ runChild('bullmq', {
     const conn = await connection(ctx);
     const queue = new Queue<Payload, number>(QUEUE, { connection: conn });
     const worker = new Worker<Payload, number>(QUEUE, noop, { connection: conn, concurrency: ctx.params.concurrency });
-    const done = track(worker);
+    const done = trackCompletions(worker);
     await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
     const one = async (p: Payload) => {
       const job = await queue.add('noop', p);
@@ -106,7 +89,7 @@ runChild('bullmq', {
       concurrency: ctx.params.concurrency,
       useWorkerThreads: true,
     });
-    const done = track(worker);
+    const done = trackCompletions(worker);
     await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
     // Bring the sandbox threads up (and keep them: BullMQ's child pool retains them).
     const warm = Array.from({ length: ctx.params.concurrency }, (_, i) => ({ name: 'cpu', data: makePayload(w3N + i) }));

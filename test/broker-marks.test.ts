@@ -6,21 +6,13 @@ import { openBullMQBackend } from '../src/backend/bullmq/backend.js';
 import { parseBrokerUrl } from '../src/backend/bullmq/broker-url.js';
 import type { BackendContext } from '../src/backend/types.js';
 import { CeleriacError } from '../src/errors.js';
-import { WorkerPool } from '../src/pool/pool.js';
+import { testPool } from './helpers.js';
 import { startTestServer, type BrokerKind } from './servers.js';
 
 function context(): BackendContext {
   const quiet = { info() {}, warn() {}, error() {} };
   return {
-    pool: new WorkerPool({
-      modules: [],
-      plugins: [],
-      size: 1,
-      concurrency: 1,
-      timeoutGraceMs: 100,
-      maxResultBytes: 1024,
-      maxWorkerLosses: 1,
-    }),
+    pool: testPool(),
     task: () => undefined,
     unknownTask: (name) => new CeleriacError('UNKNOWN_TASK', name),
     log: quiet,

@@ -9,26 +9,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { repairDataDir } from '../src/admin.js';
 import { CeleriacError } from '../src/index.js';
-import type { JobEvent } from '../src/jobs.js';
 import { decodeEvent, frame } from '../src/store/codec.js';
 import { FileStore } from '../src/store/file-store.js';
 import { loadState } from '../src/store/load.js';
 import { scanLines } from '../src/store/scan.js';
-import { appendToJournal, scanRecords, tempDir } from './helpers.js';
+import { addEvent as add, appendToJournal, scanRecords, tempDir } from './helpers.js';
 
 const open = (dir: string, extra = {}) => FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes: 1 << 30, ...extra });
-const add = (i: number): JobEvent => ({
-  type: 'add',
-  job: {
-    id: `job-${i}`,
-    task: 'demo.echo',
-    args: JSON.stringify([`payload ${i}`, { n: i }]),
-    createdAt: 1_700_000_000_000 + i,
-    runAt: 0,
-    expiresAt: 0,
-    priority: 0,
-  },
-});
 
 /** A closed data dir with n adds and job-0 finished; `valid`: the segment's bytes up to its preallocated zeros. */
 async function journalWith(t: Parameters<typeof tempDir>[0], n: number): Promise<{ dir: string; segment: string; valid: number }> {

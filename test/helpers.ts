@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { createCeleriac, type Celeriac, type CeleriacOptions } from '../src/index.js';
+import type { JobEvent } from '../src/jobs.js';
+import { WorkerPool } from '../src/pool/pool.js';
 import { recordText, scanLines } from '../src/store/scan.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -86,4 +88,25 @@ export async function appendToJournal(path: string, data: string | Buffer): Prom
     await fh.close();
   }
   return at;
+}
+
+/** The journal's add record of job `job-<i>` (demo.echo, a payload of its own): for store tests. */
+export function addEvent(i: number): JobEvent {
+  return {
+    type: 'add',
+    job: {
+      id: `job-${i}`,
+      task: 'demo.echo',
+      args: JSON.stringify([`payload ${i}`, { n: i }]),
+      createdAt: 1_700_000_000_000 + i,
+      runAt: 0,
+      expiresAt: 0,
+      priority: 0,
+    },
+  };
+}
+
+/** A pool of one worker thread with one slot loading `modules`, for tests that drive a WorkerPool or a backend directly. */
+export function testPool(modules: string[] = []): WorkerPool {
+  return new WorkerPool({ modules, plugins: [], size: 1, concurrency: 1, timeoutGraceMs: 100, maxResultBytes: 1024, maxWorkerLosses: 1 });
 }

@@ -3,21 +3,10 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { WorkerPool } from '../src/pool/pool.js';
 import type { WireJob } from '../src/pool/protocol.js';
-import { fixture } from './helpers.js';
+import { fixture, testPool } from './helpers.js';
 
-function pool(): WorkerPool {
-  return new WorkerPool({
-    modules: [join(fixture('pool'), 'js-tasks.js'), join(fixture('pool'), 'ts-tasks.ts')],
-    plugins: [],
-    size: 1,
-    concurrency: 1,
-    timeoutGraceMs: 100,
-    maxResultBytes: 1024,
-    maxWorkerLosses: 1,
-  });
-}
+const pool = () => testPool([join(fixture('pool'), 'js-tasks.js'), join(fixture('pool'), 'ts-tasks.ts')]);
 
 const job = (seq: number, task: string, args: unknown[]): WireJob => ({
   seq,

@@ -15,21 +15,9 @@ import { FileStore } from '../src/store/file-store.js';
 import { loadState, segmentName } from '../src/store/load.js';
 import { scanLines } from '../src/store/scan.js';
 import { zeroChunkBytes } from '../src/store/segment-space.js';
-import { appendToJournal, tempDir } from './helpers.js';
+import { addEvent as add, appendToJournal, tempDir } from './helpers.js';
 
 const open = (dir: string, compactAfterBytes = 1 << 20) => FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes });
-const add = (i: number): JobEvent => ({
-  type: 'add',
-  job: {
-    id: `job-${i}`,
-    task: 'demo.echo',
-    args: JSON.stringify([`payload ${i}`, { n: i }]),
-    createdAt: 1_700_000_000_000 + i,
-    runAt: 0,
-    expiresAt: 0,
-    priority: 0,
-  },
-});
 
 async function segmentScan(dir: string, n = 1) {
   const path = join(dir, segmentName(n));
