@@ -152,6 +152,21 @@ test('the host event loop stays responsive while CPU-bound tasks run', async (t)
   t.diagnostic(`host event-loop delay: p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms, max ${(histogram.max / 1e6).toFixed(1)} ms`);
 });
 
+test("a job's outcome leaves its worker before the next job queued there begins, so the host hears of it while that job runs", async (t) => {
+  const release = join(await tempDir(t), 'release');
+  const app = await openApp(t, { tasks: [POOL], concurrency: 1, workerConcurrency: 1 });
+  await app.start();
+  // The second job reaches the worker while the first spins, and waits in its queue. It
+  // spins until the host creates `release`, which the host does on the first one's result:
+  // that result can only come if the first outcome left before the second job began.
+  const first = await app.send('pool.busy', [300]);
+  const second = await app.send('pool.spinUntil', [release, 10_000]);
+  await first.result({ timeout: 30 });
+  await writeFile(release, '');
+  const { released } = (await second.result({ timeout: 30 })) as { released: boolean };
+  assert.equal(released, true, "the first job's result came only after the job queued behind it had ended");
+});
+
 test('jobs of a few ms each go to the workers a few at a time: about 2 ms of work per message, by the measured run time of their task', async (t) => {
   const app = await openApp(t, { tasks: [fixture('steal')], concurrency: 2, workerConcurrency: 1 });
   // Each pool.run() call is one dispatch unit: one message to one worker. Recorded, then run as usual.
