@@ -38,6 +38,25 @@ test('concurrent sends while the only slot is busy mark started only what the po
   );
 });
 
+test('a worker holds three dispatch units queued behind the one it runs, so it has work while the host is slow to send more', {
+  timeout: LIMIT_MS,
+}, async (t) => {
+  const tmp = await tempDir(t);
+  const log = join(tmp, 'runs.log');
+  const app = await openApp(t, { dir: join(tmp, 'data'), tasks: [fixture('timing')], concurrency: 1 });
+  await app.start();
+  const held: Awaited<ReturnType<typeof app.send>>[] = [];
+  for (let i = 0; i < UNITS_PER_SLOT; i++) held.push(await app.send('timing.wait', [60_000, log]));
+  await waitFor(
+    async () => (await Promise.all(held.map((h) => h.info()))).every((info) => info?.state === 'started'),
+    20_000,
+    `all ${UNITS_PER_SLOT} jobs (one unit each) to be handed to the only worker`,
+  );
+  const next = await app.send('timing.wait', [60_000, log]);
+  await waitFor(async () => (await next.info())?.state === 'reserved', 20_000, 'a fifth unit to wait in the host, reserved');
+  for (const h of [...held, next]) await app.cancel(h.id);
+});
+
 test('a job reserved while its slot is busy is expired, not started, once its expiry has passed', { timeout: LIMIT_MS }, async (t) => {
   const tmp = await tempDir(t);
   const dir = join(tmp, 'data');
