@@ -1,5 +1,7 @@
 // Messages between the host and its worker threads. Jobs travel in batches: one
-// postMessage carries every job (or outcome) of the same event-loop turn.
+// postMessage carries every job (or outcome) of the same event-loop turn, except that a
+// worker posts the outcomes it holds before its next job once the first of them began
+// ≥ 1 ms ago (worker.ts).
 import type { SerializedError } from '../errors.js';
 import type { SlotKind } from '../jobs.js';
 import type { ScheduleEntry } from '../schedule/types.js';
