@@ -15,7 +15,7 @@ import { assertNoProblems } from '../registry/discover.js';
 import { beginOpen, type BegunOpen } from './begin-open.js';
 import type { CeleriacOptions, Settings } from './options.js';
 import { TaskRegistry } from './registry.js';
-import { HotReload } from './reload.js';
+import type { HotReload } from './reload.js';
 
 export { openAborted } from './begin-open.js';
 
@@ -101,17 +101,20 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
     throw discovery.status === 'rejected' ? discovery.reason : (backend as PromiseRejectedResult).reason;
   }
   let schedules: ScheduleEntry[];
+  let HotReloadOf: typeof HotReload | undefined;
   try {
     assertNoProblems(discovery.value.problems);
     schedules = allSchedules(discovery.value.schedules, fixedSchedules, discovery.value.tasks);
+    // File watching (chokidar) loads only for an app that watches.
+    if (settings.watch) HotReloadOf = (await import('./reload.js')).HotReload;
   } catch (err) {
     await abandon();
     throw err;
   }
   for (const p of discovery.value.problems) log.warn(p.message);
   registry = new TaskRegistry(discovery.value.tasks, modules);
-  const reload = settings.watch
-    ? new HotReload({
+  const reload = HotReloadOf
+    ? new HotReloadOf({
         taskPaths,
         cwd,
         files: discovery.value.modules.map((m) => m.file),
