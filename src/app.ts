@@ -262,7 +262,8 @@ export class Celeriac implements TaskSender {
   async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown, options?: Omit<SendOptions, 'id'>): Promise<JobHandle<unknown>[]> {
     const task = this.registry.resolve(taskOrDef);
     const jobs = manyJobs(task, argsList, options, Date.now());
-    for (const { job } of jobs) this.assertKnownQueue(job, `sendMany(${task.name})`);
+    const where = `sendMany(${task.name})`;
+    for (const { job } of jobs) this.assertKnownQueue(job, where);
     this.assertOpen();
     const created = await this.backend.accept(
       jobs.map((j) => j.job),
