@@ -3,7 +3,8 @@
 // and id, so paging stays exact while jobs are added, finished or dropped between pages.
 import { CeleriacError } from './errors.js';
 import { JOB_STATES, type JobRecord, type JobState } from './jobs.js';
-import { jobInfo, readJobInfo } from './job-view.js';
+import { jobInfo } from './job-view.js';
+import { readStoredArgs } from './store/stored-args.js';
 import type { JobInfo } from './send-types.js';
 import { isPlainObject } from './validate.js';
 
@@ -82,7 +83,10 @@ export function listJobs(jobs: Iterable<JobRecord>, q: ParsedListOptions): JobPa
 /** One page of the jobs that match, finished jobs' args read from disk where the records left them. */
 export async function readJobPage(jobs: Iterable<JobRecord>, q: ParsedListOptions): Promise<JobPage> {
   const { records, next } = pickJobs(jobs, q);
-  const infos = await Promise.all(records.map(readJobInfo));
+  const stored = records.flatMap((j) => (typeof j.args === 'string' ? [] : [j.args]));
+  const texts = await readStoredArgs(stored); // a page's args are neighbours on disk: read in runs
+  let k = 0;
+  const infos = records.map((j) => jobInfo(j, typeof j.args === 'string' ? j.args : texts[k++]));
   return next === undefined ? { jobs: infos } : { jobs: infos, next };
 }
 
