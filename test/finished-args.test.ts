@@ -1,9 +1,11 @@
 // A finished job's args are not kept in memory: the owner leaves them in the snapshot and
 // reads them back when asked (get(), list()), after a restart and across compactions.
 import { strict as assert } from 'node:assert';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { createCeleriac, type Celeriac } from '../src/index.js';
+import { createCeleriac, type Celeriac, type CeleriacError } from '../src/index.js';
+import type { StoredArgs } from '../src/store/stored-args.js';
 import { createClient } from '../src/client.js';
 import { FileStore } from '../src/store/file-store.js';
 import type { JobEvent } from '../src/jobs.js';
@@ -61,6 +63,24 @@ test('a finished job leaves its args on disk after a compaction and a restart; r
   await store.close();
   store = await openStore(dir);
   await checkArgs(store, n);
+});
+
+test('args changed on disk after they were checked are refused as damage, not returned', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const store = await openStore(dir);
+  t.after(() => store.close());
+  await fill(store, 4);
+  await store.compact();
+  const job = store.jobs.get('job-0')!;
+  const stored = job.args as StoredArgs;
+  const fh = await open(join(dir, 'snapshot.db'), 'r+');
+  await fh.write(Buffer.from('x'), 0, 1, stored.offset);
+  await fh.close();
+  const damage = (err: CeleriacError) => err.code === 'CORRUPT_JOURNAL' && /snapshot .* at byte \d+/.test(err.message);
+  await assert.rejects(readJobInfo(job), damage);
+  // Nor copied into the next snapshot: the compaction fails, the old snapshot and the journal stay.
+  await assert.rejects(store.compact(), damage);
+  assert.equal(job.args, stored);
 });
 
 async function openApp(t: TestContext, dir: string): Promise<Celeriac> {

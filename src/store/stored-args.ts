@@ -2,6 +2,7 @@
 // the store's own paths but the snapshot writer: the owner keeps them on disk, where the
 // snapshot holds them anyway, and remembers where (StoredArgs) instead of the text.
 import type { FileHandle } from 'node:fs/promises';
+import { CeleriacError } from '../errors.js';
 
 /**
  * An open snapshot file that finished jobs' args are read from. It stays readable after
@@ -55,7 +56,7 @@ export class StoredArgs {
   ) {}
 
   async read(): Promise<string> {
-    return (await this.file.read(this.offset, this.length)).toString('utf8');
+    return checked((await this.file.read(this.offset, this.length)).toString('utf8'), this);
   }
 }
 
@@ -79,11 +80,22 @@ export async function readStoredArgs(stored: readonly StoredArgs[]): Promise<str
     const text = await first.file.read(first.offset, end - first.offset);
     for (let k = i; k < j; k++) {
       const s = stored[order[k]!]!;
-      out[order[k]!] = text.toString('utf8', s.offset - first.offset, s.offset - first.offset + s.length);
+      out[order[k]!] = checked(text.toString('utf8', s.offset - first.offset, s.offset - first.offset + s.length), s);
     }
     i = j;
   }
   return out;
+}
+
+/** The args text read for `at`, refused if it cannot be what was checked. */
+function checked(text: string, at: StoredArgs): string {
+  // The line was checksummed when it was read or written; bytes changed on disk since are damage.
+  if (text[0] !== '[' || text[text.length - 1] !== ']')
+    throw new CeleriacError(
+      'CORRUPT_JOURNAL',
+      `snapshot ${at.file.path} at byte ${at.offset}: a finished job's args changed on disk since they were checked; restore the snapshot from a backup, or run \`celeriac doctor --repair\``,
+    );
+  return text;
 }
 
 /** Bytes between two records' args that are read through rather than skipped (one job line). */
