@@ -58,6 +58,9 @@ export interface JobRecord {
   slot?: SlotKind;
 }
 
+/** A record as a reader of the data dir gets it (readJobs, the client's jobs()): its args always as text. */
+export type JobRecordText = JobRecord & { args: string };
+
 /** How a schedule's slot job was sent: when its slot came (`on-time`), or after it (`backfill`). */
 export type SlotKind = 'on-time' | 'backfill';
 
