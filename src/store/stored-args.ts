@@ -66,7 +66,9 @@ export class StoredArgs {
  */
 export async function readStoredArgs(stored: readonly StoredArgs[]): Promise<string[]> {
   const out = new Array<string>(stored.length);
-  const order = stored.map((_, i) => i).sort((a, b) => byPlace(stored[a]!, stored[b]!));
+  const order = stored.map((_, i) => i);
+  // A compaction asks for them in the order they were written: sort only when not.
+  if (!inPlaceOrder(stored)) order.sort((a, b) => byPlace(stored[a]!, stored[b]!));
   let i = 0;
   while (i < order.length) {
     const first = stored[order[i]!]!;
@@ -108,6 +110,14 @@ let nextFileId = 0;
 function byPlace(a: StoredArgs, b: StoredArgs): number {
   if (a.file !== b.file) return idOf(a.file) - idOf(b.file);
   return a.offset - b.offset;
+}
+function inPlaceOrder(stored: readonly StoredArgs[]): boolean {
+  for (let i = 1; i < stored.length; i++) {
+    const a = stored[i - 1]!;
+    const b = stored[i]!;
+    if (a.file !== b.file || a.offset > b.offset) return false;
+  }
+  return true;
 }
 function idOf(f: ArgsFile): number {
   let id = fileIds.get(f);
