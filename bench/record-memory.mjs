@@ -2,9 +2,12 @@
 // makes them (newRecord; a uuid id and ~110 bytes of args text, each its own string as the
 // journal's decoder makes them), kept in a Map by id. Variants take one part away, so
 // that the differences say what each part costs.
-// Usage: npm run build && node --expose-gc bench/record-memory.mjs [full|noargs|array|keyed-by-number|bare]
+// `bare-stored`: what a pending record would cost with only its 11 fields and its args left
+// on disk as finished ones are (a StoredArgs: file, offset, length) — the floor of this shape.
+// Usage: npm run build && node --expose-gc bench/record-memory.mjs [full|noargs|array|keyed-by-number|bare|bare-stored]
 import { randomUUID } from 'node:crypto';
 import { newRecord } from '../dist/jobs.js';
+import { StoredArgs } from '../dist/store/stored-args.js';
 
 const N = 200_000;
 const variant = process.argv[2] ?? 'full';
@@ -22,11 +25,11 @@ for (let i = 0; i < N; i++) {
   const args = buf.toString('utf8', starts[k], starts[k] + lines[k].length);
   const id = Buffer.from(randomUUID()).toString('latin1');
   const rec =
-    variant === 'bare' // only the fields a pending job has a value for
+    variant === 'bare' || variant === 'bare-stored' // only the fields a pending job has a value for
       ? {
           id,
           task: 'bench.noop',
-          args,
+          args: variant === 'bare' ? args : new StoredArgs(undefined, i * 200, args.length),
           state: 'pending',
           attempts: 0,
           retries: 0,

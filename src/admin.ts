@@ -4,4 +4,4 @@
 // these are for operators' scripts, not for sending and running jobs.
 export { readJobs } from './read-jobs.js';
 export { repairDataDir, type RepairReport } from './store/repair.js';
-export type { JobRecord } from './jobs.js';
+export type { JobRecordText as JobRecord } from './jobs.js';

@@ -13,7 +13,7 @@ import { CeleriacError } from './errors.js';
 import type { CeleriacEvent, CeleriacEventListener, CeleriacEventType } from './events.js';
 import { EVENT_TYPES } from './events.js';
 import { readInboxReadOnly, submitToInbox } from './inbox.js';
-import { FINISHED_STATES, JOB_STATES, type JobRecord, type JobState, type NewJob } from './jobs.js';
+import { FINISHED_STATES, JOB_STATES, type JobRecordText, type JobState, type NewJob } from './jobs.js';
 import { jobInfo, outcomeOf } from './job-view.js';
 import { listJobs, parseListOptions, type JobPage, type ListOptions } from './job-query.js';
 import type { ModuleProblem, TaskManifestEntry } from './registry/types.js';
@@ -255,7 +255,7 @@ export class CeleriacClient {
   // --- reading --------------------------------------------------------------------
 
   /** Every job on record, plus jobs still waiting in the inbox (shown as pending), read from the data dir. */
-  async jobs(): Promise<Map<string, JobRecord>> {
+  async jobs(): Promise<Map<string, JobRecordText>> {
     return readJobs(this.dir);
   }
 

@@ -4,6 +4,7 @@
 import { CeleriacError } from './errors.js';
 import { JOB_STATES, type JobRecord, type JobState } from './jobs.js';
 import { jobInfo } from './job-view.js';
+import { readStoredArgs } from './store/stored-args.js';
 import type { JobInfo } from './send-types.js';
 import { isPlainObject } from './validate.js';
 
@@ -73,8 +74,24 @@ function before(a: { createdAt: number; id: string }, b: { createdAt: number; id
   return a.createdAt !== b.createdAt ? a.createdAt > b.createdAt : a.id > b.id;
 }
 
-/** One page of the jobs that match. Keeps only `limit` candidates at a time (a heap), not a sort of everything. */
+/** One page of the jobs that match, every record's args in memory (a reader's: see readJobPage for the owner's). */
 export function listJobs(jobs: Iterable<JobRecord>, q: ParsedListOptions): JobPage {
+  const { records, next } = pickJobs(jobs, q);
+  return next === undefined ? { jobs: records.map((j) => jobInfo(j)) } : { jobs: records.map((j) => jobInfo(j)), next };
+}
+
+/** One page of the jobs that match, finished jobs' args read from disk where the records left them. */
+export async function readJobPage(jobs: Iterable<JobRecord>, q: ParsedListOptions): Promise<JobPage> {
+  const { records, next } = pickJobs(jobs, q);
+  const stored = records.flatMap((j) => (typeof j.args === 'string' ? [] : [j.args]));
+  const texts = await readStoredArgs(stored); // a page's args are neighbours on disk: read in runs
+  let k = 0;
+  const infos = records.map((j) => jobInfo(j, typeof j.args === 'string' ? j.args : texts[k++]));
+  return next === undefined ? { jobs: infos } : { jobs: infos, next };
+}
+
+/** The records of one page, in listing order, and the cursor of the next. Keeps only `limit` candidates at a time (a heap), not a sort of everything. */
+function pickJobs(jobs: Iterable<JobRecord>, q: ParsedListOptions): { records: JobRecord[]; next?: string } {
   // A min-heap by listing order: its root is the last of the newest `limit` seen so far.
   const heap: JobRecord[] = [];
   let matches = 0;
@@ -86,9 +103,7 @@ export function listJobs(jobs: Iterable<JobRecord>, q: ParsedListOptions): JobPa
     else if (before(job, heap[0]!)) heapReplaceRoot(heap, job);
   }
   heap.sort((a, b) => (before(a, b) ? -1 : 1));
-  const page: JobPage = { jobs: heap.map(jobInfo) };
-  if (matches > q.limit) page.next = cursorOf(heap[heap.length - 1]!);
-  return page;
+  return matches > q.limit ? { records: heap, next: cursorOf(heap[heap.length - 1]!) } : { records: heap };
 }
 
 // The heap's order is the reverse of the listing's: the root is the entry that comes last.

@@ -19,11 +19,13 @@ export function outcomeOf(job: JobRecord): Promise<unknown> {
   }
 }
 
-export function jobInfo(job: JobRecord): JobInfo {
+/** A job as callers see it; `args` is its args' JSON text when the record left them on disk (read them with argsText()). */
+export function jobInfo(job: JobRecord, args = job.args): JobInfo {
+  if (typeof args !== 'string') throw new Error(`job ${job.id}: its args are on disk; read them with argsText() first`);
   const info: JobInfo = {
     id: job.id,
     task: job.task,
-    args: JSON.parse(job.args) as unknown[],
+    args: JSON.parse(args) as unknown[],
     state: job.state,
     attempts: job.attempts,
     retries: job.retries,
@@ -40,4 +42,16 @@ export function jobInfo(job: JobRecord): JobInfo {
   if (job.error !== undefined) info.error = job.error;
   if (job.progress !== undefined) info.progress = JSON.parse(job.progress);
   return info;
+}
+
+/** A job as callers see it, its args read from disk if the record left them there. */
+export async function readJobInfo(job: JobRecord): Promise<JobInfo> {
+  return jobInfo(job, await argsText(job));
+}
+
+/** A job's args as JSON text, read from disk if the record left them there. */
+export function argsText(job: JobRecord): string | Promise<string> {
+  // Read in the same tick as job.args: a compaction moves every record it wrote to the new
+  // snapshot before it closes the old one, and the old one stays open while a read is in flight.
+  return typeof job.args === 'string' ? job.args : job.args.read();
 }

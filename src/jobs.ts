@@ -2,6 +2,7 @@
 // the same events live (after they are durable) and at recovery (replaying the journal),
 // so both paths reach the same state by construction.
 import type { SerializedError } from './errors.js';
+import type { StoredArgs } from './store/stored-args.js';
 
 export const JOB_STATES = ['pending', 'reserved', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -18,8 +19,12 @@ const TAKEABLE_STATES: ReadonlySet<JobState> = new Set(['pending', 'retrying', '
 export interface JobRecord {
   id: string;
   task: string;
-  /** The arguments as the JSON text of an array: kept encoded, since the journal, the snapshot and the worker all want text. */
-  args: string;
+  /**
+   * The arguments as the JSON text of an array: kept encoded, since the journal, the
+   * snapshot and the worker all want text. A finished job's may be left on disk, in the
+   * snapshot: then where they are (read them with argsText()).
+   */
+  args: string | StoredArgs;
   state: JobState;
   /** Starts so far, including runs interrupted by a crash. */
   attempts: number;
@@ -52,6 +57,9 @@ export interface JobRecord {
   /** Set on a periodic schedule's slot job: sent on time, or late (a missed slot). */
   slot?: SlotKind;
 }
+
+/** A record as a reader of the data dir gets it (readJobs, the client's jobs()): its args always as text. */
+export type JobRecordText = JobRecord & { args: string };
 
 /** How a schedule's slot job was sent: when its slot came (`on-time`), or after it (`backfill`). */
 export type SlotKind = 'on-time' | 'backfill';

@@ -74,7 +74,7 @@ function adds(): NewJob[] {
     const add: NewJob = {
       id: j.id,
       task: j.task,
-      args: j.args,
+      args: j.args as string,
       createdAt: j.createdAt,
       runAt: j.runAt,
       expiresAt: j.expiresAt,

@@ -250,7 +250,7 @@ test('fuzz: the record decoder rejects any shape it does not know, never returns
     const id = ev.type === 'add' ? ev.job.id : ev.type === 'job' ? ev.job.id : ev.id;
     assert.equal(typeof id, 'string', `decoded ${JSON.stringify(rec)} without an id`);
     if (ev.type === 'add' || ev.type === 'job') {
-      assert.ok(Array.isArray(JSON.parse(ev.job.args)), 'args always an array');
+      assert.ok(Array.isArray(JSON.parse(ev.job.args as string)), 'args always an array');
       assert.equal(typeof ev.job.task, 'string');
       assert.ok(Number.isFinite(ev.job.createdAt));
     }

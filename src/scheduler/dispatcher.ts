@@ -424,7 +424,7 @@ export class Dispatcher {
         seq: 0,
         id: job.id,
         task: job.task,
-        args: job.args,
+        args: job.args as string, // a job that can start is not finished: its args are in memory
         attempt: job.attempts,
         retries: job.retries,
         recovered: job.recovered,

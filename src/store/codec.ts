@@ -235,6 +235,12 @@ export function decodeLine(buf: Buffer, start: number, end: number, fast: FastDe
 
 // A snapshot line holds a whole job; same one-letter keys as the events where they overlap.
 export function encodeJob(j: JobRecord): string {
+  if (typeof j.args !== 'string') throw new Error(`job ${j.id}: its args are on disk; read them before encoding the job`);
+  return `${encodeJobHead(j)}${j.args}}`;
+}
+
+/** A job's snapshot line up to its args, which come last: `{"o":"j",...,"a":`. */
+export function encodeJobHead(j: JobRecord): string {
   // A reservation lives in memory only: on disk the job is pending.
   const state = j.state === 'reserved' ? 'pending' : j.state;
   let s = `{"o":"j","i":${str(j.id)},"n":${str(j.task)},"s":"${state}","k":${j.attempts},"y":${j.retries},"t":${j.createdAt}`;
@@ -254,7 +260,7 @@ export function encodeJob(j: JobRecord): string {
   if (j.queue !== undefined) s += `,"q":${str(j.queue)}`;
   if (j.link !== undefined) s += `,"l":${str(j.link)}`;
   if (j.slot !== undefined) s += `,"w":${str(j.slot)}`;
-  return `${s},"a":${j.args}}`;
+  return `${s},"a":`;
 }
 
 const STATES = new Set(['pending', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'expired']);

@@ -16,7 +16,7 @@ import { acquireLock, type DataDirLock } from './lock.js';
 import { ensureDataDir } from './dir-trust.js';
 import { createReplacing, fsyncDir, writeError } from './io.js';
 import { SegmentSpace, zeroChunkBytes } from './segment-space.js';
-import type { Snapshot } from './snapshot-file.js';
+import type { Snapshot, SnapshotFile } from './snapshot-file.js';
 import type { JobStore, RecoveryReport } from './types.js';
 
 // O_DSYNC: each write returns once its data (and the size needed to read it back) is on
@@ -85,6 +85,8 @@ export class FileStore implements JobStore {
     readonly jobs: Map<string, JobRecord>,
     private readonly lock: DataDirLock,
     private readonly db: Low<Snapshot>,
+    /** db's adapter: finished jobs' args are read from the snapshot it last read or wrote. */
+    private readonly snapshot: SnapshotFile,
     private fh: FileHandle,
     private segment: number,
     private offset: number,
@@ -163,7 +165,7 @@ export class FileStore implements JobStore {
       }
       // lastEnd is lastValid when the tail was torn (cut off above) or there were no zeros.
       const space = spaceOf(opts, segment, Math.max(offset, state.lastEnd));
-      const store = new FileStore(opts, state.jobs, lock, db, fh, segment, offset, space, report);
+      const store = new FileStore(opts, state.jobs, lock, db, state.snapshot, fh, segment, offset, space, report);
       store.marks = state.marks;
       store.partial = state;
       store.loadStarted = started;
@@ -172,6 +174,7 @@ export class FileStore implements JobStore {
       return store;
     } catch (err) {
       await state.db.data.body?.close();
+      await state.snapshot.close();
       throw err;
     }
   }
@@ -451,6 +454,7 @@ export class FileStore implements JobStore {
     while (this.flushing || this.queue.length > 0) await new Promise((r) => setImmediate(r));
     if (this.compacting) await this.compacting.catch(() => undefined);
     await this.space.settle(); // a compaction (awaited above) settles the space of the segment it retired
+    await this.snapshot.close();
     await this.fh.close().catch((err: unknown) => {
       if (!this.broken) throw err;
     });

@@ -31,6 +31,8 @@ export const segmentName = (n: number) => `journal-${String(n).padStart(8, '0')}
 export interface LoadedState {
   jobs: Map<string, JobRecord>;
   db: Low<Snapshot>;
+  /** The snapshot's adapter: for the owner, where finished jobs' args are read from (close it with the store). */
+  snapshot: SnapshotFile;
   /** Segments to replay (≥ the snapshot's journalFrom), oldest first. */
   segments: number[];
   /** Segments the snapshot already covers (a compaction stopped before deleting them). */
@@ -70,6 +72,7 @@ export class PartialLoad implements LoadedState {
 
   constructor(
     readonly db: Low<Snapshot>,
+    readonly snapshot: SnapshotFile,
     readonly segments: number[],
     readonly staleSegments: number[],
     readonly abandonedSegments: number[],
@@ -170,12 +173,15 @@ const willRun = (job: JobRecord) => job.state === 'started' || WAITING_STATES.ha
 /** Read the snapshot's header and the whole journal; the snapshot's jobs follow in `rest()`. */
 export async function openState(dir: string, { readOnly }: { readOnly: boolean }): Promise<PartialLoad> {
   const empty: Snapshot = { version: FORMAT_VERSION, journalFrom: 1, createdAt: 0, jobs: [] };
-  const db = new Low<Snapshot>(new SnapshotFile(join(dir, SNAPSHOT_FILE)), empty);
+  // The owner leaves finished jobs' args on disk; a reader (the CLI) keeps them as text.
+  const snapshot = new SnapshotFile(join(dir, SNAPSHOT_FILE), { leaveFinishedArgs: !readOnly });
+  const db = new Low<Snapshot>(snapshot, empty);
   await db.read();
   try {
-    return await readJournal(dir, db, readOnly);
+    return await readJournal(dir, db, snapshot, readOnly);
   } catch (err) {
     await db.data.body?.close();
+    await snapshot.close();
     throw err;
   }
 }
@@ -187,7 +193,7 @@ export async function loadState(dir: string, { readOnly }: { readOnly: boolean }
   return state;
 }
 
-async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): Promise<PartialLoad> {
+async function readJournal(dir: string, db: Low<Snapshot>, snapshot: SnapshotFile, readOnly: boolean): Promise<PartialLoad> {
   const hasSnapshot = db.data.body !== undefined;
   // A snapshot write cut short by a crash never replaced the real one: its temp file is garbage.
   if (!readOnly) await unlink(join(dir, `${SNAPSHOT_FILE}.tmp`)).catch(() => undefined);
@@ -264,7 +270,7 @@ async function readJournal(dir: string, db: Low<Snapshot>, readOnly: boolean): P
       if (scan.tornTail && !readOnly) report.truncated = { file: path, offset: scan.tornTail.offset, bytes: scan.tornTail.bytes };
     }
   }
-  return new PartialLoad(db, segments, staleSegments, abandoned, lastValid, lastEnd, journalBytes, report, journal);
+  return new PartialLoad(db, snapshot, segments, staleSegments, abandoned, lastValid, lastEnd, journalBytes, report, journal);
 }
 
 /** True when each of these segments holds a header at most (or nothing), intact. */

@@ -11,10 +11,11 @@ import type { Adapter } from 'lowdb';
 import pRetry from 'p-retry';
 import { CeleriacError } from '../errors.js';
 import { FINISHED_STATES, type JobRecord } from '../jobs.js';
-import { decodeEvent, decodeLine, decodeMarks, encodeJob, FORMAT_VERSION, frameAll } from './codec.js';
+import { decodeEvent, decodeLine, decodeMarks, encodeJobHead, FORMAT_VERSION, frameAll } from './codec.js';
 import { FastDecoder } from './fast-decode.js';
 import { recordText, scanLines } from './scan.js';
 import { createReplacing, fsyncDir, isTransientIoError, READ_NOFOLLOW, writeError } from './io.js';
+import { ArgsFile, readStoredArgs, StoredArgs } from './stored-args.js';
 
 export interface Snapshot {
   version: number;
@@ -61,6 +62,8 @@ export class SnapshotBody {
     runnable: number,
     rest: Buffer,
     restAt: number,
+    /** Set for the owner: finished jobs' args are left in this file (StoredArgs), which then owns `fh`. */
+    private readonly argsFile?: ArgsFile,
   ) {
     this.runnable = runnable;
     this.carry = rest;
@@ -96,7 +99,7 @@ export class SnapshotBody {
 
   async close(): Promise<void> {
     this.done = true;
-    await this.fh.close().catch(() => undefined);
+    if (!this.argsFile) await this.fh.close().catch(() => undefined);
   }
 
   private async readMore(): Promise<void> {
@@ -147,6 +150,7 @@ export class SnapshotBody {
         );
       }
       if (rec.type !== 'job') throw new CeleriacError('CORRUPT_JOURNAL', `${where(start)} holds a ${rec.type} record, not a job`);
+      if (this.argsFile && FINISHED_STATES.has(rec.job.state)) leaveArgs(rec.job, buf, scan.ends[r]!, this.at, this.argsFile);
       jobs.push(rec.job);
       this.lines++;
     }
@@ -154,6 +158,21 @@ export class SnapshotBody {
     this.carry = buf.subarray(used);
     return jobs;
   }
+}
+
+/**
+ * A finished job's args stay in the file: the record keeps where they are. They are the
+ * line's tail, `,"a":[...]}`, byte for byte as decoded by both decoders' usual paths; a
+ * line whose args were re-encoded (the general decoder's full parse) keeps the text.
+ */
+function leaveArgs(job: JobRecord, buf: Buffer, end: number, fileAt: number, file: ArgsFile): void {
+  const text = job.args as string;
+  const length = Buffer.byteLength(text);
+  const start = end - 1 - length;
+  if (buf[end - 1] !== 0x7d || buf[start - 1] !== 0x3a || buf[start - 2] !== 0x22 || buf[start - 3] !== 0x61 || buf[start - 4] !== 0x22)
+    return;
+  if (buf[start] !== 0x5b || buf[end - 2] !== 0x5d) return;
+  job.args = new StoredArgs(file, fileAt + start, length);
 }
 
 /** `{"o":"e"`: the trailer (job lines are `{"o":"j"`). Byte tests: this runs per line. */
@@ -195,8 +214,30 @@ function dispatchOrder(jobs: Iterable<JobRecord>): { ordered: JobRecord[][]; run
   return { ordered: [...priorities.map((p) => byPriority.get(p)!), finished], runnable };
 }
 
+/** A job line before framing: whole, or up to its args, which are still on disk. */
+type JobLine = string | { head: string; args: StoredArgs };
+
+export interface SnapshotFileOptions {
+  /**
+   * The owner's: finished jobs' args are left on disk, in the snapshot (StoredArgs), both
+   * as read and as written. Readers keep them as text.
+   */
+  leaveFinishedArgs?: boolean;
+}
+
 export class SnapshotFile implements Adapter<Snapshot> {
-  constructor(readonly path: string) {}
+  /** The snapshot finished jobs' args are read from (leaveFinishedArgs): the latest read or written. */
+  private argsFile: ArgsFile | undefined;
+
+  constructor(
+    readonly path: string,
+    private readonly opts: SnapshotFileOptions = {},
+  ) {}
+
+  /** Close the file finished jobs' args are read from (the store is closing). */
+  async close(): Promise<void> {
+    await this.argsFile?.close();
+  }
 
   /** The header, checked; the job lines are left to `body`, read as the caller asks. */
   async read(): Promise<Snapshot | null> {
@@ -251,7 +292,8 @@ export class SnapshotFile implements Adapter<Snapshot> {
         `snapshot ${this.path} at byte 0: its header's marks do not decode (${(err as Error).message}); run \`celeriac doctor --repair\` to keep what is intact`,
       );
     }
-    const body = new SnapshotBody(this.path, fh, runnable, buf.subarray(nl + 1), nl + 1);
+    if (this.opts.leaveFinishedArgs) this.argsFile = new ArgsFile(this.path, fh);
+    const body = new SnapshotBody(this.path, fh, runnable, buf.subarray(nl + 1), nl + 1, this.argsFile);
     return { version, journalFrom: Number(header.raw.j), createdAt: Number(header.raw.t), jobs: [], body, ...(marks ? { marks } : {}) };
   }
 
@@ -259,31 +301,113 @@ export class SnapshotFile implements Adapter<Snapshot> {
   async write(data: Snapshot): Promise<void> {
     const { ordered, runnable } = dispatchOrder(data.jobs);
     const marks = data.marks && data.marks.size > 0 ? `,"m":${JSON.stringify(Object.fromEntries(data.marks))}` : '';
-    const records: string[] = [
+    const records: JobLine[] = [
       `{"o":"h","k":"snapshot","v":${data.version},"j":${data.journalFrom},"t":${data.createdAt},"w":${runnable}${marks}}`,
     ];
-    for (const group of ordered) for (const job of group) records.push(encodeJob(job));
+    // Finished jobs and their lines' indexes: their args are left in the new file once it is in place.
+    const finished: Finished = { lines: [], jobs: [] };
+    for (const group of ordered)
+      for (const job of group) {
+        if (this.opts.leaveFinishedArgs && FINISHED_STATES.has(job.state)) {
+          finished.lines.push(records.length);
+          finished.jobs.push(job);
+        }
+        const head = encodeJobHead(job);
+        records.push(typeof job.args === 'string' ? `${head}${job.args}}` : { head, args: job.args });
+      }
     records.push(`{"o":"e","n":${records.length - 1}}`);
     const tmp = `${this.path}.tmp`;
-    await pRetry(() => this.replace(tmp, records), { retries: 3, minTimeout: 20, shouldRetry: ({ error }) => isTransientIoError(error) });
+    const placed = await pRetry(() => this.replace(tmp, records, finished), {
+      retries: 3,
+      minTimeout: 20,
+      shouldRetry: ({ error }) => isTransientIoError(error),
+    });
+    if (placed) this.moveArgsTo(placed.file, finished, placed.offsets);
   }
 
-  private async replace(tmp: string, records: string[]): Promise<void> {
+  /** Finished jobs' args are read from the new snapshot from now on; the old one is closed. */
+  private moveArgsTo(file: ArgsFile, finished: Finished, offsets: number[]): void {
+    for (let f = 0; f < finished.jobs.length; f++) {
+      const job = finished.jobs[f]!;
+      job.args = new StoredArgs(file, offsets[f]!, argsBytes(job));
+    }
+    const old = this.argsFile;
+    this.argsFile = file;
+    void old?.close();
+  }
+
+  /**
+   * Write the records to `tmp` and rename it over the snapshot. With finished jobs to
+   * leave on disk: the new file, open for reading, and where each one's args are in it.
+   */
+  private async replace(tmp: string, records: JobLine[], finished: Finished): Promise<{ file: ArgsFile; offsets: number[] } | undefined> {
+    let reader: FileHandle | undefined;
     try {
+      const offsets: number[] = [];
       const fh = await createReplacing(tmp);
       try {
         // Framed and written in slices, between awaits: one string of a million jobs would
         // approach V8's string limit, and framing them all at once would hold the event loop.
-        for (let i = 0; i < records.length; i += 10_000) await fh.write(frameAll(records.slice(i, i + 10_000)));
+        let at = 0;
+        for (let i = 0; i < records.length; i += 10_000) {
+          const slice = await linesOf(records, i, i + 10_000);
+          const buf = frameAll(slice);
+          if (finished.lines.length > 0) placeArgs(buf, at, i, slice.length, finished, offsets);
+          await fh.write(buf);
+          at += buf.length;
+        }
         await fh.sync();
       } finally {
         await fh.close();
       }
+      if (finished.lines.length > 0) reader = await open(tmp, READ_NOFOLLOW);
       await rename(tmp, this.path);
       await fsyncDir(dirname(this.path));
+      return reader ? { file: new ArgsFile(this.path, reader), offsets } : undefined;
     } catch (err) {
+      await reader?.close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
       throw writeError(err, `snapshot ${basename(this.path)}`);
     }
+  }
+}
+
+/** records[from, to) as whole lines: args left on disk are read back (in runs: readStoredArgs). */
+async function linesOf(records: JobLine[], from: number, to: number): Promise<string[]> {
+  const slice = records.slice(from, to);
+  const stored: StoredArgs[] = [];
+  for (const r of slice) if (typeof r !== 'string') stored.push(r.args);
+  if (stored.length === 0) return slice as string[];
+  const texts = await readStoredArgs(stored);
+  let k = 0;
+  return slice.map((r) => (typeof r === 'string' ? r : `${r.head}${texts[k++]}}`));
+}
+
+/** Finished jobs being written, and the index of each one's line (ascending). */
+interface Finished {
+  lines: number[];
+  jobs: JobRecord[];
+}
+
+/** Bytes of a job's args text. */
+function argsBytes(job: JobRecord): number {
+  return typeof job.args === 'string' ? Buffer.byteLength(job.args) : job.args.length;
+}
+
+/**
+ * Where in the file the args of the finished jobs framed into `buf` are (its `count`
+ * lines are the records' from `first` on, at file offset `at`): appended to `offsets`.
+ */
+function placeArgs(buf: Buffer, at: number, first: number, count: number, finished: Finished, offsets: number[]): void {
+  let start = 0;
+  let f = offsets.length;
+  for (let k = 0; k < count && f < finished.lines.length; k++) {
+    const end = buf.indexOf(0x0a, start);
+    if (finished.lines[f] === first + k) {
+      // The line ends with `,"a":<args>}` and its newline.
+      offsets.push(at + end - 1 - argsBytes(finished.jobs[f]!));
+      f++;
+    }
+    start = end + 1;
   }
 }

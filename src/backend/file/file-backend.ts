@@ -6,8 +6,8 @@
 // outcome → store → waiters.
 import { CeleriacError } from '../../errors.js';
 import { InboxConsumer, inboxHasMessages, type InboxMessage } from '../../inbox.js';
-import { jobInfo } from '../../job-view.js';
-import { listJobs, type JobPage, type ParsedListOptions } from '../../job-query.js';
+import { readJobInfo } from '../../job-view.js';
+import { readJobPage, type JobPage, type ParsedListOptions } from '../../job-query.js';
 import { FINISHED_STATES, JOB_STATES, WAITING_STATES, type JobEvent, type JobRecord, type JobState, type NewJob } from '../../jobs.js';
 import { Dispatcher } from '../../scheduler/dispatcher.js';
 import { checkId } from '../../send.js';
@@ -284,11 +284,11 @@ export class FileBackend implements Backend {
 
   async get(id: string): Promise<JobInfo | undefined> {
     const job = this.store.jobs.get(id);
-    return job ? jobInfo(job) : undefined;
+    return job ? readJobInfo(job) : undefined;
   }
 
   async list(options: ParsedListOptions): Promise<JobPage> {
-    return listJobs(this.store.jobs.values(), options);
+    return readJobPage(this.store.jobs.values(), options);
   }
 
   async counts(): Promise<Record<JobState, number>> {

@@ -144,7 +144,7 @@ export async function listCommand(s: Settings, flags: { state?: string; limit?: 
   } else {
     const all = [...(await readJobs(s.dir)).values()].filter((j) => !want || j.state === want);
     all.sort((a, b) => b.createdAt - a.createdAt);
-    shown = all.slice(0, limit).map(jobInfo);
+    shown = all.slice(0, limit).map((j) => jobInfo(j));
     more = all.length > shown.length ? `(${all.length - shown.length} more; use --limit)` : '';
   }
   if (json) {
