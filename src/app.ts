@@ -18,6 +18,7 @@ import type { SendManyArgs, SendRest, SentResult, TaskDefinition, TaskSender } f
 import { durationMs } from './time.js';
 import { resultTimeoutMs } from './result-timeout.js';
 import { openAborted, openApp, type AppHooks, type OpenedApp } from './app/open.js';
+import type { BegunOpen } from './app/begin-open.js';
 import type { CeleriacOptions, Settings } from './app/options.js';
 import type { HotReload } from './app/reload.js';
 import type { TaskRegistry } from './app/registry.js';
@@ -38,6 +39,11 @@ export type { Logger, StructuredLogger } from './log.js';
 
 export async function createCeleriac(options: CeleriacOptions): Promise<Celeriac> {
   return Celeriac.create(options);
+}
+
+/** createCeleriac() with the open's first part already started (entry-lazy.ts starts it while this module is imported). */
+export async function createCeleriacFrom(options: CeleriacOptions, begun: Promise<BegunOpen>): Promise<Celeriac> {
+  return Celeriac.create(options, begun);
 }
 
 export class Celeriac implements TaskSender {
@@ -90,9 +96,9 @@ export class Celeriac implements TaskSender {
     this.periodic = schedulerFor(this, opened.schedules, opened.backend, opened.log);
   }
 
-  static async create(options: CeleriacOptions): Promise<Celeriac> {
+  static async create(options: CeleriacOptions, begun?: Promise<BegunOpen>): Promise<Celeriac> {
     const host: { app?: AppHooks } = {};
-    const opened = await openApp(options, host);
+    const opened = await openApp(options, host, begun);
     const app = new Celeriac(opened);
     host.app = {
       stopOnFailure: (err) => app.stopOnFailure(err),
@@ -256,7 +262,8 @@ export class Celeriac implements TaskSender {
   async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown, options?: Omit<SendOptions, 'id'>): Promise<JobHandle<unknown>[]> {
     const task = this.registry.resolve(taskOrDef);
     const jobs = manyJobs(task, argsList, options, Date.now());
-    for (const { job } of jobs) this.assertKnownQueue(job, `sendMany(${task.name})`);
+    const where = `sendMany(${task.name})`;
+    for (const { job } of jobs) this.assertKnownQueue(job, where);
     this.assertOpen();
     const created = await this.backend.accept(
       jobs.map((j) => j.job),

@@ -5,8 +5,15 @@
 import type * as App from './app.js';
 import type * as Client from './client.js';
 
-/** Open an app on a data dir: see CeleriacOptions. */
-export const createCeleriac = (async (options) => (await import('./app.js')).createCeleriac(options)) as typeof App.createCeleriac;
+/**
+ * Open an app on a data dir: see CeleriacOptions. The thread that discovers the tasks
+ * starts (begin-open.ts) while the rest of the host's machinery is being imported.
+ */
+export const createCeleriac = (async (options) => {
+  const begun = (await import('./app/begin-open.js')).beginOpen(options);
+  begun.catch(() => undefined); // handled by the open once app.js is loaded
+  return (await import('./app.js')).createCeleriacFrom(options, begun);
+}) as typeof App.createCeleriac;
 
 /** A client of another process's data dir: see ClientOptions. */
 export const createClient = (async (...args: Parameters<typeof Client.createClient>) =>

@@ -197,7 +197,11 @@ test('a batch framed at once is byte for byte the records framed one by one, ASC
     .map((job) => encodeEvent({ type: 'add', job }));
   const mixed = jobs().map(encodeJob);
   assert.ok(ascii.length > 10 && mixed.some((j) => /[^\x00-\x7f]/.test(j)), 'the samples cover both cases');
-  for (const jsons of [ascii, mixed, [mixed[0]!], []]) {
+  // Records wider in UTF-8 than in UTF-16 units (the buffer is sized for ASCII and must grow), at the start, middle and end.
+  const wide = ['€', '😀', 'é'].map((c, i) =>
+    encodeEvent({ type: 'add', job: { ...adds()[0]!, id: `wide-${i}`, args: JSON.stringify([c.repeat(3000)]) } }),
+  );
+  for (const jsons of [ascii, mixed, [mixed[0]!], [], wide, [...ascii, ...wide], [...wide, ...ascii], [wide[1]!, ...mixed, wide[0]!]]) {
     assert.deepEqual(frameAll(jsons), Buffer.from(jsons.map(frame).join('')));
   }
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { celeriac, ensureBuilt, explain } from './cli-helpers.js';
 import { bearer, loginCookie, mountDashboard, readEvents } from './dashboard-helpers.js';
-import { fixture, openApp, tempDir, waitFor } from './helpers.js';
+import { allThreadsLoaded, fixture, openApp, tempDir, waitFor } from './helpers.js';
 
 test('without a token: 401 on the page, the API and the event stream; a wrong token is refused too', async (t) => {
   const m = await mountDashboard(t);
@@ -297,6 +297,7 @@ test('tasks, workers and schedules pages: options and counts seen, threads and g
   assert.equal(typeof echo.stats.meanRunMs, 'number');
   const boom = tasks.tasks.find((x: { name: string }) => x.name === 'demo.boom');
   assert.deepEqual([boom.stats.received, boom.stats.succeeded, boom.stats.failed], [1, 0, 1]);
+  await allThreadsLoaded(m.app);
   const workers = await api('workers');
   assert.equal(workers.available, true);
   assert.equal(workers.generation, 0);

@@ -42,8 +42,11 @@ test('start() adopts the thread that discovered the tasks: each thread imports t
   );
   await app.start();
   assert.equal(await (await app.send('counted.noop', [5])).result(), 5);
-  assert.equal(imports(log), 2, 'two threads, two imports: start() spawned only the second');
+  // start() resolves once one thread is ready: the second may still be importing.
+  await waitFor(() => imports(log) === 2, 15_000, 'the second thread to import the module');
   assert.equal(app.workers().threads.length, 2);
+  await (await app.send('counted.noop', [6])).result();
+  assert.equal(imports(log), 2, 'two threads, two imports: start() spawned only the second');
 });
 
 test('a discovering thread that start() does not adopt soon stops; the app starts anew later', async (t) => {

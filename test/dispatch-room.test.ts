@@ -8,8 +8,10 @@ import { readJobs } from '../src/admin.js';
 import { fixture, openApp, tempDir, waitFor } from './helpers.js';
 
 const LIMIT_MS = 120_000;
-/** Jobs one slot's worker can hold at once: 2 dispatch units of at most 4 jobs of a task not yet measured (dispatcher.ts). */
-const HELD_PER_SLOT = 2 * 4;
+/** Units p-queue runs per slot at once (UNITS_PER_SLOT in dispatcher.ts). */
+const UNITS_PER_SLOT = 4;
+/** Jobs one slot's worker can hold at once: its dispatch units of at most 4 jobs of a task not yet measured (dispatcher.ts). */
+const HELD_PER_SLOT = UNITS_PER_SLOT * 4;
 
 test('concurrent sends while the only slot is busy mark started only what the pool can hold', { timeout: LIMIT_MS }, async (t) => {
   const tmp = await tempDir(t);
@@ -34,6 +36,25 @@ test('concurrent sends while the only slot is busy mark started only what the po
     60_000,
     'the sent jobs to run once the slot is free',
   );
+});
+
+test('a worker holds three dispatch units queued behind the one it runs, so it has work while the host is slow to send more', {
+  timeout: LIMIT_MS,
+}, async (t) => {
+  const tmp = await tempDir(t);
+  const log = join(tmp, 'runs.log');
+  const app = await openApp(t, { dir: join(tmp, 'data'), tasks: [fixture('timing')], concurrency: 1 });
+  await app.start();
+  const held: Awaited<ReturnType<typeof app.send>>[] = [];
+  for (let i = 0; i < UNITS_PER_SLOT; i++) held.push(await app.send('timing.wait', [60_000, log]));
+  await waitFor(
+    async () => (await Promise.all(held.map((h) => h.info()))).every((info) => info?.state === 'started'),
+    20_000,
+    `all ${UNITS_PER_SLOT} jobs (one unit each) to be handed to the only worker`,
+  );
+  const next = await app.send('timing.wait', [60_000, log]);
+  await waitFor(async () => (await next.info())?.state === 'reserved', 20_000, 'a fifth unit to wait in the host, reserved');
+  for (const h of [...held, next]) await app.cancel(h.id);
 });
 
 test('a job reserved while its slot is busy is expired, not started, once its expiry has passed', { timeout: LIMIT_MS }, async (t) => {
@@ -73,8 +94,8 @@ test('a reserved job that was retrying and is given back at close reads as retry
   await app.start();
   const retried = await app.send('retry.slow', [log]);
   await waitFor(async () => (await retried.info())?.state === 'retrying', 20_000, 'the first run to ask for a retry');
-  // Two long jobs fill the pool's places for the one slot: the retry, once due, is reserved and waits.
-  for (let i = 0; i < 2; i++) await app.send('timing.wait', [60_000, log]);
+  // Long jobs, one per unit, fill the pool's places for the one slot: the retry, once due, is reserved and waits.
+  for (let i = 0; i < UNITS_PER_SLOT; i++) await app.send('timing.wait', [60_000, log]);
   await waitFor(async () => (await retried.info())?.state === 'reserved', 20_000, 'the retry to be reserved behind the busy worker');
 
   await app.close({ timeout: 1 });

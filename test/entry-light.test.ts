@@ -83,6 +83,11 @@ test('importing celeriac loads none of the host machinery until an app or client
     seen.afterCreate.some((u) => u.endsWith('/dist/app.js')),
     'createCeleriac() loads the app',
   );
+  assert.deepEqual(
+    seen.afterCreate.filter((u) => /\/dist\/(?:watch|app\/reload)\.js$|node_modules\/chokidar\//.test(u)),
+    [],
+    'an app that does not watch loads no file watching',
+  );
   assert.ok(
     seen.afterAdmin.some((u) => u.endsWith('/dist/admin.js')),
     `'celeriac/admin' resolves to dist/admin.js: ${seen.afterAdmin.slice(seen.afterCreate.length).join(', ')}`,

@@ -43,6 +43,21 @@ export async function waitFor<T>(check: () => T | Promise<T>, ms = 10_000, what 
   }
 }
 
+/**
+ * Wait until every worker thread of a started app has loaded its modules: start() resolves
+ * once the first has, so a test that needs jobs spread over all of them waits for this.
+ */
+export async function allThreadsLoaded(app: Celeriac, ms = 30_000): Promise<void> {
+  await waitFor(
+    () => {
+      const threads = app.workers().threads;
+      return threads.length === app.poolSize && threads.every((w) => w.state === 'active');
+    },
+    ms,
+    'every worker thread to load its modules',
+  );
+}
+
 /** One line of the side file the tasks of fixtures/crash write as they start and end. */
 export interface TaskRun {
   phase: 'start' | 'end';

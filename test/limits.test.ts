@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { TaskFailedError, type Celeriac, type JobHandle } from '../src/index.js';
-import { fixture, openApp, tempDir, waitFor } from './helpers.js';
+import { allThreadsLoaded, fixture, openApp, tempDir, waitFor } from './helpers.js';
 
 const LIMITS = fixture('limits');
 
@@ -41,6 +41,7 @@ async function appWithHistory(t: TestContext, options: Parameters<typeof openApp
     ...options,
   });
   await app.start();
+  await allThreadsLoaded(app);
   const before = await app.send('limits.nap', [0, { kept: 'before' }]);
   assert.deepEqual(await before.result({ timeout: 15 }), { kept: 'before' });
   const untouched = async () => {
@@ -80,7 +81,9 @@ async function workerKillerScenario(
   await untouched();
   await newJobsRun();
   await waitFor(() => logged.some((m) => /starting a replacement/.test(m)), 5000, 'the pool to report the replacement');
-  // Back to full size: jobs that each hold a worker a while land on two threads.
+  // Back to full size once the replacement has loaded (until then jobs go to the live
+  // worker): jobs that each hold a worker a while land on two threads.
+  await allThreadsLoaded(app);
   const handles = await app.sendMany(
     'limits.where',
     Array.from({ length: 8 }, () => [150]),

@@ -8,7 +8,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { test } from 'node:test';
 import { threadId as hostThreadId } from 'node:worker_threads';
 import { createCeleriac } from '../src/index.js';
-import { fixture, openApp, tempDir, waitFor } from './helpers.js';
+import { allThreadsLoaded, fixture, openApp, tempDir, waitFor } from './helpers.js';
 
 const POOL = fixture('pool');
 
@@ -56,6 +56,7 @@ test('the default pool has os.availableParallelism() threads, and the host threa
   const app = await createCeleriac({ dir, tasks: [POOL], logger: false });
   t.after(() => app.close({ timeout: 1 }));
   await app.start();
+  await allThreadsLoaded(app);
   // Four jobs per expected worker, each holding its worker a while, so that every worker gets some.
   const handles = await app.sendMany(
     'pool.where',
@@ -120,6 +121,7 @@ test('the host event loop stays responsive while CPU-bound tasks run', async (t)
   const release = join(tmp, 'release');
   const app = await openApp(t, { tasks: [POOL], concurrency: 2, prefetch: 1 });
   await app.start();
+  await allThreadsLoaded(app);
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
   // Two jobs that spin their worker's CPU until the host creates `release`: they can only
@@ -150,6 +152,21 @@ test('the host event loop stays responsive while CPU-bound tasks run', async (t)
   assert.equal(new Set(results.map((r) => r.threadId)).size, 2, 'they spun in two workers at once');
   assert.ok(results.every((r) => r.threadId !== hostThreadId && !r.isMainThread));
   t.diagnostic(`host event-loop delay: p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms, max ${(histogram.max / 1e6).toFixed(1)} ms`);
+});
+
+test("a job's outcome leaves its worker before the next job queued there begins, so the host hears of it while that job runs", async (t) => {
+  const release = join(await tempDir(t), 'release');
+  const app = await openApp(t, { tasks: [POOL], concurrency: 1, workerConcurrency: 1 });
+  await app.start();
+  // The second job reaches the worker while the first spins, and waits in its queue. It
+  // spins until the host creates `release`, which the host does on the first one's result:
+  // that result can only come if the first outcome left before the second job began.
+  const first = await app.send('pool.busy', [300]);
+  const second = await app.send('pool.spinUntil', [release, 10_000]);
+  await first.result({ timeout: 30 });
+  await writeFile(release, '');
+  const { released } = (await second.result({ timeout: 30 })) as { released: boolean };
+  assert.equal(released, true, "the first job's result came only after the job queued behind it had ended");
 });
 
 test('jobs of a few ms each go to the workers a few at a time: about 2 ms of work per message, by the measured run time of their task', async (t) => {
@@ -189,6 +206,7 @@ test('jobs of a few ms each go to the workers a few at a time: about 2 ms of wor
 test('jobs queued behind a long job in one worker move to an idle worker', async (t) => {
   const app = await openApp(t, { tasks: [fixture('steal')], concurrency: 2, workerConcurrency: 1, prefetch: 8 });
   await app.start();
+  await allThreadsLoaded(app);
   // One long job and, right behind it, short ones: half of them land in the long job's worker.
   const long = await app.send('steal.long', [1500]);
   const shorts = await app.sendMany(

@@ -10,8 +10,8 @@ import { fixture, openApp, readRuns, tempDir, waitFor } from './helpers.js';
 import { spawnChild } from './fixtures/crash/spawn-child.js';
 
 const LIMIT_MS = 120_000;
-/** Jobs a worker can hold at once: 2 dispatch units per slot of at most 4 jobs of a task not yet measured (dispatcher.ts). */
-const HELD_PER_SLOT = 2 * 4;
+/** Jobs a worker can hold at once: 4 dispatch units per slot of at most 4 jobs of a task not yet measured (dispatcher.ts). */
+const HELD_PER_SLOT = 4 * 4;
 
 test('jobs taken ahead of a free worker read as reserved, not started, in counts and get()', { timeout: LIMIT_MS }, async (t) => {
   const log = join(await tempDir(t), 'runs.log');

@@ -156,6 +156,17 @@ test('sendMany gives each job options of its own, an id included, deduplicated p
   );
   await assert.rejects(app.sendMany('demo.echo', [['a'], { args: ['b'], id: '' }]), /argsList\[1\]: id must be a non-empty string/);
   await assert.rejects(app.sendMany('demo.echo', [['a'], { args: [undefined] }]), /argsList\[1\]\.args\[0\] is undefined/);
+  // An item given as a bare argument array: the path is built only once something is found wrong in it, and still names it.
+  await assert.rejects(
+    app.sendMany('demo.echo', [['a'], ['b'], [{ at: { when: new Date(0) } }]]),
+    /^CeleriacError: sendMany\(demo\.echo\): argsList\[2\]\[0\]\.at\.when is a Date: pass date\.toISOString\(\)/,
+  );
+  await assert.rejects(app.sendMany('demo.echo', [['a'], [-0]]), /sendMany\(demo\.echo\): argsList\[1\]\[0\] is -0/);
+  await assert.rejects(
+    app.sendMany('demo.echo', [['a'], ['b', 'c']]),
+    /sendMany\(demo\.echo\): argsList\[1\]: demo\.echo\(message\) takes 1 argument, got 2/,
+  );
+  await assert.rejects(app.sendMany('demo.echo', [['a'], 'b' as never, ['c']]), /sendMany\(demo\.echo\): argsList\[1\] must be/);
   await assert.rejects(
     app.sendMany('demo.echo', [['a'], 'b'] as never),
     /argsList\[1\] must be an argument array or \{ args, \.\.\.options \}/,

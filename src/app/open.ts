@@ -4,21 +4,20 @@
 // what the facade composes; nothing of it is half-open if it throws.
 import { allSchedules } from '../schedule/registry.js';
 import type { ScheduleEntry } from '../schedule/types.js';
-import { resolve } from 'node:path';
 import { openBackend } from '../backend/open.js';
 import type { Backend, BackendContext } from '../backend/types.js';
-import { assertDataDirUsable } from '../data-dir.js';
-import { CeleriacError } from '../errors.js';
+import type { CeleriacError } from '../errors.js';
 import { JobEvents } from '../events.js';
-import { JobLog, plainLogger, sinkOf, type Logger } from '../log.js';
-import { WorkerPool } from '../pool/pool.js';
+import { JobLog, type Logger } from '../log.js';
+import type { WorkerPool } from '../pool/pool.js';
 import type { PluginRef } from '../registry/types.js';
-import { assertNoProblems, findTaskModules } from '../registry/discover.js';
-import { resolvePlugin } from '../registry/plugins.js';
-import { checkKnownKeys, isPlainObject } from '../validate.js';
-import { OPTION_KEYS, resolveOption, resolveSettings, type CeleriacOptions, type Settings } from './options.js';
+import { assertNoProblems } from '../registry/discover.js';
+import { beginOpen, type BegunOpen } from './begin-open.js';
+import type { CeleriacOptions, Settings } from './options.js';
 import { TaskRegistry } from './registry.js';
-import { HotReload } from './reload.js';
+import type { HotReload } from './reload.js';
+
+export { openAborted } from './begin-open.js';
 
 /** What the backend reaches the app for, once the app exists. */
 export interface AppHooks {
@@ -47,59 +46,27 @@ export interface OpenedApp {
   fixedSchedules: ScheduleEntry[];
 }
 
-export function openAborted(): CeleriacError {
-  return new CeleriacError(
-    'APP_CLOSED',
-    'createCeleriac(): aborted (its signal fired) while the app was opening; jobs that had started finished or were given back',
-  );
-}
-
-/** Everything up to the backend's load(); `host.app` is set by the caller once the app exists. */
-export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }): Promise<OpenedApp> {
-  if (!isPlainObject(options))
-    throw new CeleriacError('INVALID_CONFIG', 'createCeleriac(options): options must be an object with at least { dir, tasks }');
-  checkKnownKeys(options, OPTION_KEYS, 'INVALID_CONFIG', 'createCeleriac()');
-  const settings = resolveSettings(options);
-  const cwd = resolveOption(options, 'cwd');
-  const broker = resolveOption(options, 'broker');
-  if (!broker && options.queue !== undefined)
-    throw new CeleriacError(
-      'INVALID_CONFIG',
-      'createCeleriac(): "queue" names a BullMQ queue and needs "broker" (redis://… or postgres://…)',
-    );
-  const queue = resolveOption(options, 'queue');
-  if (!broker && (typeof options.dir !== 'string' || options.dir === ''))
-    throw new CeleriacError(
-      'INVALID_CONFIG',
-      'createCeleriac(): "dir" (the data dir) is required, or "broker" (a redis:// or postgres:// URL)',
-    );
-  const dirOption = resolveOption(options, 'dir');
-  const taskPaths = resolveOption(options, 'tasks');
-  const pluginNames = resolveOption(options, 'plugins');
-  const start = resolveOption(options, 'start');
-  const signal = resolveOption(options, 'signal');
-  if (signal?.aborted) throw openAborted();
-  const plugins = pluginNames.map((name) => resolvePlugin(name, cwd));
-  const fixedSchedules = resolveOption(options, 'schedules') ?? [];
-  const logJobs = resolveOption(options, 'logJobs');
-  const sink = sinkOf(resolveOption(options, 'logger'));
-  const log = plainLogger(sink);
-  // With a broker the data dir holds nothing of celeriac's: it is not required.
-  const dir = dirOption === undefined ? '' : resolve(cwd, dirOption);
-  if (!broker) await assertDataDirUsable(dir, 'createCeleriac(): "dir"');
-  const modules = await findTaskModules(taskPaths, cwd);
-  const pool = new WorkerPool({
-    modules,
+/**
+ * Everything up to the backend's load(); `host.app` is set by the caller once the app
+ * exists. `begun`: the first part, already started by createCeleriac() (begin-open.ts).
+ */
+export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }, begun?: Promise<BegunOpen>): Promise<OpenedApp> {
+  const {
+    settings,
+    cwd,
+    broker,
+    queue,
+    dir,
+    taskPaths,
     plugins,
-    size: settings.concurrency,
-    concurrency: settings.workerConcurrency,
-    timeoutGraceMs: settings.timeoutGraceMs,
-    maxResultBytes: settings.maxResultBytes,
-    maxWorkerLosses: settings.maxWorkerLosses,
-    ...(settings.maxMemoryMb ? { resourceLimits: { maxOldGenerationSizeMb: settings.maxMemoryMb } } : {}),
-    onEvent: (m) => log.warn(m),
-    spares: settings.watch,
-  });
+    fixedSchedules,
+    logJobs,
+    sink,
+    log,
+    modules,
+    pool,
+    discovery: discovering,
+  } = await (begun ?? beginOpen(options));
   const events = new JobEvents(log);
   let registry: TaskRegistry | undefined;
   const ctx: BackendContext = {
@@ -119,7 +86,7 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
     assertOpen: () => host.app?.assertOpen(),
   };
   const [discovery, backend] = await Promise.allSettled([
-    start ? pool.start() : pool.discover(),
+    discovering,
     openBackend({ dir, compactAfterBytes: settings.compactAfterBytes, queue, ...(broker ? { broker } : {}) }, ctx),
   ]);
   const abandon = async () => {
@@ -134,17 +101,20 @@ export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }
     throw discovery.status === 'rejected' ? discovery.reason : (backend as PromiseRejectedResult).reason;
   }
   let schedules: ScheduleEntry[];
+  let HotReloadOf: typeof HotReload | undefined;
   try {
     assertNoProblems(discovery.value.problems);
     schedules = allSchedules(discovery.value.schedules, fixedSchedules, discovery.value.tasks);
+    // File watching (chokidar) loads only for an app that watches.
+    if (settings.watch) HotReloadOf = (await import('./reload.js')).HotReload;
   } catch (err) {
     await abandon();
     throw err;
   }
   for (const p of discovery.value.problems) log.warn(p.message);
   registry = new TaskRegistry(discovery.value.tasks, modules);
-  const reload = settings.watch
-    ? new HotReload({
+  const reload = HotReloadOf
+    ? new HotReloadOf({
         taskPaths,
         cwd,
         files: discovery.value.modules.map((m) => m.file),

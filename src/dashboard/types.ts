@@ -12,7 +12,10 @@ import type { RecoveryReport } from '../store/types.js';
 /** One worker thread as the workers page shows it. */
 export interface WorkerThreadInfo {
   threadId: number;
-  /** active (takes jobs), retired (an old code generation finishing its jobs), standby or spare (hot reload). */
+  /**
+   * active (takes jobs), loading (started, importing the task modules: takes jobs once
+   * loaded), retired (an old code generation finishing its jobs), standby or spare (hot reload).
+   */
   state: string;
   /** Jobs handed to this thread and not yet finished (running or queued in it). */
   inFlight: number;

@@ -130,13 +130,20 @@ export class WorkerPool {
     return [worker];
   }
 
-  /** Start every worker (adopting discover()'s); resolves once all imported their modules. */
+  /**
+   * Start every worker (adopting discover()'s); resolves once one of them has imported
+   * its modules, with what it found. Jobs go to the workers that are ready (route-jobs.ts),
+   * so the first job need not wait for the last thread to load; a worker that fails to
+   * load after that is reported through `onEvent`. Rejects only if every worker fails.
+   */
   async start(): Promise<WorkerReady> {
-    const adopted = this.adoptDiscoverer();
-    const ready = await Promise.all([
-      ...adopted.map((w) => w.ready),
-      ...Array.from({ length: this.opts.size - adopted.length }, () => this.spawn('active').ready),
-    ]);
+    const workers = [...this.adoptDiscoverer()];
+    while (workers.length < this.opts.size) workers.push(this.spawn('active'));
+    const first = await firstReady(workers.map((w) => w.ready));
+    for (const w of workers)
+      w.ready.catch((err: Error) => {
+        if (!this.closing) this.opts.onEvent?.(`a worker thread failed to start: ${err.message}`);
+      });
     this.watchdog = setInterval(() => {
       const now = Date.now();
       stealForIdle(this.workers, this.opts.concurrency, now);
@@ -144,11 +151,12 @@ export class WorkerPool {
       this.wakeIdle();
     }, WATCHDOG_MS);
     this.watchdog.unref();
-    this.warmSpares();
-    return ready[0]!;
+    // Spares start once the pool's own threads have loaded: they would take the CPU those need.
+    void Promise.allSettled(workers.map((w) => w.ready)).then(() => this.warmSpares());
+    return first;
   }
 
-  /** start() has completed: every worker imported its modules. */
+  /** start() has completed: a worker has imported its modules (the others may still be loading). */
   get started(): boolean {
     return this.watchdog !== undefined;
   }
@@ -164,13 +172,13 @@ export class WorkerPool {
     return n;
   }
 
-  /** Each live thread, for the dashboard: its state, jobs in flight, event-loop utilization. */
+  /** Each live thread, for the dashboard: its state (`loading`: active, still importing its modules), jobs in flight, event-loop utilization. */
   threads(): { threadId: number; state: string; inFlight: number; utilization: number }[] {
     return this.workers
       .filter((w) => !w.exited)
       .map((w) => ({
         threadId: w.thread.threadId,
-        state: w.state,
+        state: w.state === 'active' && !w.loaded ? 'loading' : w.state,
         inFlight: w.inFlight.size,
         utilization: w.thread.performance.eventLoopUtilization().utilization,
       }));
@@ -381,5 +389,14 @@ export class WorkerPool {
       },
       (err: Error) => this.opts.onEvent?.(`a replacement worker failed to start: ${err.message}`),
     );
+  }
+}
+
+/** The first of `ready` to resolve; if every one rejects, the first one's error. */
+async function firstReady(ready: Promise<WorkerReady>[]): Promise<WorkerReady> {
+  try {
+    return await Promise.any(ready);
+  } catch (err) {
+    throw (err as AggregateError).errors[0];
   }
 }

@@ -8,13 +8,21 @@ import { type Pending, type PoolWorker, resolvePending } from './pool-worker.js'
 /** A worker whose every slot has run one job this long, with more queued, gives the queued ones to an idle worker. */
 const STEAL_AFTER_MS = 100;
 
-/** The active worker with the fewest jobs in flight, other than `except`; undefined when none can take jobs. */
+/**
+ * The active worker with the fewest jobs in flight, other than `except`; undefined when none
+ * can take jobs. One that has loaded its modules comes before one still loading (at start,
+ * the first job does not wait for the last thread to load).
+ */
 export function leastBusy(workers: readonly PoolWorker[], except?: PoolWorker): PoolWorker | undefined {
   let best: PoolWorker | undefined;
   for (const w of workers)
-    if (w !== except && w.state === 'active' && !w.exited && w.killedFor === undefined && (!best || w.inFlight.size < best.inFlight.size))
-      best = w;
+    if (w !== except && w.state === 'active' && !w.exited && w.killedFor === undefined && (!best || busier(best, w))) best = w;
   return best;
+}
+
+/** Whether `a` should take jobs after `b`: still loading while `b` is loaded, or with more in flight. */
+function busier(a: PoolWorker, b: PoolWorker): boolean {
+  return a.loaded === b.loaded ? b.inFlight.size < a.inFlight.size : b.loaded;
 }
 
 /** Queue a job on `worker` (none: no worker can take it, it comes back at once); its message leaves with the others of this turn. */
@@ -41,7 +49,9 @@ export function assign(p: Pending, worker: PoolWorker | undefined): void {
  * the busy one is asked to give its queued jobs back, and they move (see `reassign`).
  */
 export function stealForIdle(workers: readonly PoolWorker[], concurrency: number, now: number): void {
-  const idle = workers.some((w) => w.state === 'active' && !w.exited && w.killedFor === undefined && w.inFlight.size < concurrency);
+  const idle = workers.some(
+    (w) => w.state === 'active' && w.loaded && !w.exited && w.killedFor === undefined && w.inFlight.size < concurrency,
+  );
   if (!idle) return;
   for (const w of workers) {
     if (w.state !== 'active' || w.exited || w.givingBack || w.inFlight.size <= concurrency) continue;

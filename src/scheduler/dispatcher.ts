@@ -52,14 +52,15 @@ export interface DispatcherOptions {
 /**
  * Jobs in one dispatch unit at most: enough that a batch of short jobs travels in one
  * message each way. p-queue runs UNITS_PER_SLOT units per slot at once, so a worker
- * already holds its next jobs when it finishes the current ones. A unit also holds no
+ * already holds its next jobs when it finishes the current ones, and still has some when
+ * the host is slow to send more (a busy machine, a slow fsync of their start). A unit also holds no
  * more than about UNIT_BUDGET_MS of work, by the measured run time of its tasks: jobs of
  * a few ms go one or two at a time, so that neither worker ends a burst with a queue the
  * other could have taken. A job stuck behind a long one moves to an idle worker (the
  * pool steals it back).
  */
 const UNIT_JOBS = 32;
-const UNITS_PER_SLOT = 2;
+const UNITS_PER_SLOT = 4;
 const UNIT_BUDGET_MS = 2;
 /** The run time assumed for a task not yet measured: a few of its jobs per unit. */
 const UNMEASURED_TASK_MS = 0.5;

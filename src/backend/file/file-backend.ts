@@ -140,8 +140,8 @@ export class FileBackend implements Backend {
 
   // --- accepting jobs -------------------------------------------------------------
 
-  accept(jobs: NewJob[], hint?: { startNow?: boolean }): Promise<boolean[]> {
-    return jobs.length === 1 && hint?.startNow ? this.acceptOne(jobs[0]!) : this.acceptMany(jobs);
+  accept(jobs: NewJob[], hint?: { startNow?: boolean; fresh?: boolean[] }): Promise<boolean[]> {
+    return jobs.length === 1 && hint?.startNow ? this.acceptOne(jobs[0]!) : this.acceptMany(jobs, hint?.fresh);
   }
 
   /**
@@ -184,34 +184,45 @@ export class FileBackend implements Backend {
     return [true];
   }
 
-  /** All fresh jobs durable with one flush; a known id, one being accepted, or one earlier in the list creates nothing. */
-  private async acceptMany(jobs: NewJob[]): Promise<boolean[]> {
-    const fresh: NewJob[] = [];
-    const created: boolean[] = [];
+  /**
+   * All new jobs durable with one flush; a known id, one being accepted, or one earlier in
+   * the list creates nothing. An id drawn at random here (`fresh[i]`) cannot be any of
+   * those: it skips the look-ups, which were most of a bulk send's bookkeeping.
+   */
+  private async acceptMany(jobs: NewJob[], fresh?: boolean[]): Promise<boolean[]> {
+    const added: NewJob[] = [];
+    const created: boolean[] = new Array(jobs.length);
     const others: Promise<void>[] = [];
-    const inList = new Set<string>();
-    for (const job of jobs) {
-      const known = this.store.jobs.has(job.id) || inList.has(job.id);
+    /** Ids the caller chose that this call adds (registered in `accepting` while they are written). */
+    const chosen = new Set<string>();
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i]!;
+      if (fresh?.[i]) {
+        added.push(job);
+        created[i] = true;
+        continue;
+      }
+      const known = this.store.jobs.has(job.id) || chosen.has(job.id);
       const inProgress = known ? undefined : this.accepting.get(job.id);
       if (inProgress) others.push(inProgress);
       if (known || inProgress) {
-        created.push(false);
+        created[i] = false;
         continue;
       }
-      inList.add(job.id);
-      fresh.push(job);
-      created.push(true);
+      chosen.add(job.id);
+      added.push(job);
+      created[i] = true;
     }
-    if (fresh.length > 0) {
+    if (added.length > 0) {
       this.ctx.assertOpen();
-      const committing = this.store.commit(fresh.map((job) => ({ type: 'add', job })));
-      for (const id of inList) this.accepting.set(id, committing);
+      const committing = this.store.commit(added.map((job) => ({ type: 'add', job })));
+      for (const id of chosen) this.accepting.set(id, committing);
       try {
         await committing;
       } finally {
-        for (const id of inList) this.accepting.delete(id);
+        for (const id of chosen) this.accepting.delete(id);
       }
-      for (const job of fresh) {
+      for (const job of added) {
         const rec = this.store.jobs.get(job.id)!;
         this.ctx.jobLog?.received(rec);
         this.dispatcher.schedule(rec);

@@ -21,6 +21,13 @@ import type { PluginRef } from '../../registry/types.js';
 const data = rawWorkerData as WorkerData;
 /** How often a worker posts the latest progress of its running jobs. */
 const PROGRESS_EVERY_MS = 100;
+/**
+ * Outcomes wait for the end of the thread's turn, so that a run of short jobs shares one
+ * message; but queued jobs run back to back in one turn. Once the oldest waiting outcome's
+ * job began this long ago, the outcomes leave before the next job begins: the host learns
+ * of them (and sends more jobs) while this thread works on.
+ */
+const HOLD_OUTCOMES_MS = 1;
 const port = parentPort!;
 const post = (msg: WorkerMessage) => port.postMessage(msg);
 
@@ -88,6 +95,8 @@ function startRunner(): void {
   const queue: WireJob[] = [];
   const runs = new Map<number, RunAbort>();
   let outbox: Outcome[] = [];
+  /** When the job of the outbox's first outcome began (performance.now()). */
+  let outboxSince = 0;
   let flushScheduled = false;
   let draining = false;
   // Progress is coalesced: only each job's latest value waits here, and leaves at most
@@ -114,8 +123,8 @@ function startRunner(): void {
     outbox = [];
     post({ t: 'done', outcomes: packOutcomes(outcomes) });
   };
-  const emit = (o: Outcome) => {
-    outbox.push(o);
+  const emit = (o: Outcome, begun: number) => {
+    if (outbox.push(o) === 1) outboxSince = begun;
     if (!flushScheduled) {
       flushScheduled = true;
       setImmediate(() => {
@@ -140,6 +149,7 @@ function startRunner(): void {
         apart = true;
         flush();
       }
+      if (outbox.length > 0 && performance.now() - outboxSince >= HOLD_OUTCOMES_MS) flush();
       queue.shift();
       Atomics.add(taken, 0, 1);
       void execute(job, freeSlots.pop()!);
@@ -206,7 +216,7 @@ function startRunner(): void {
     }
     outcome.runMs = performance.now() - t0;
     if (begunAt !== undefined) outcome.begunAt = begunAt;
-    emit(outcome);
+    emit(outcome, t0);
     if (job.recovered) {
       flush();
       apart = false;
@@ -272,7 +282,10 @@ function startRunner(): void {
         if (queued !== -1) {
           queue.splice(queued, 1);
           Atomics.add(taken, 0, 1); // out of order: the host may take one unbegun job for begun, never the reverse
-          emit({ seq: msg.seq, kind: 'failed', error: { name: 'AbortError', message: `aborted before it began (${msg.reason})` } });
+          emit(
+            { seq: msg.seq, kind: 'failed', error: { name: 'AbortError', message: `aborted before it began (${msg.reason})` } },
+            performance.now(),
+          );
         } else
           runs
             .get(msg.seq)
