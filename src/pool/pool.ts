@@ -5,6 +5,7 @@
 // running in it (worker-death.ts). Hot reload swaps whole generations (generation.ts).
 import type { ResourceLimits } from 'node:worker_threads';
 import type { PluginRef } from '../registry/types.js';
+import { unpackOutcomes } from './columns.js';
 import { drainWorkers } from './drain-workers.js';
 import { awaitGeneration, type ReloadResult, retire, stopIfRetired, usableSpares } from './generation.js';
 import {
@@ -242,7 +243,7 @@ export class WorkerPool {
       if (msg.t === 'ready') {
         worker.loaded = true;
         worker.markReady({ tasks: msg.tasks, schedules: msg.schedules, problems: msg.problems, modules: msg.modules });
-      } else if (msg.t === 'done') this.settle(worker, msg.outcomes);
+      } else if (msg.t === 'done') this.settle(worker, unpackOutcomes(msg.outcomes));
       else if (msg.t === 'progress') this.progress(worker, msg.updates);
       else if (msg.t === 'drained') worker.onDrained?.(msg.seqs);
       else if (msg.t === 'givenBack') reassign(this.workers, worker, msg.seqs);

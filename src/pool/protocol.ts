@@ -1,11 +1,13 @@
 // Messages between the host and its worker threads. Jobs travel in batches: one
 // postMessage carries every job (or outcome) of the same event-loop turn, except that a
 // worker posts the outcomes it holds before its next job once the first of them began
-// ≥ 1 ms ago (worker.ts).
+// ≥ 1 ms ago (worker.ts). Batches travel in columns (columns.ts); each end works with
+// WireJob and Outcome objects.
 import type { SerializedError } from '../errors.js';
 import type { SlotKind } from '../jobs.js';
 import type { ScheduleEntry } from '../schedule/types.js';
 import type { ModuleProblem, PluginRef, TaskManifestEntry } from '../registry/types.js';
+import type { JobColumns, OutcomeColumns } from './columns.js';
 
 export interface WireJob {
   /** Per-worker sequence number: how the worker's running-slot table names the job. */
@@ -38,7 +40,7 @@ export type Outcome = (
 };
 
 export type HostMessage =
-  | { t: 'run'; jobs: WireJob[] }
+  | { t: 'run'; jobs: JobColumns }
   | { t: 'abort'; seq: number; reason: 'cancelled' | 'shutdown' }
   | { t: 'drain' }
   /** Give back the jobs queued but not begun (the host moves them to an idle worker); keep running. */
@@ -54,7 +56,7 @@ export type WorkerMessage =
       problems: ModuleProblem[];
       modules: { file: string; plugin?: string }[];
     }
-  | { t: 'done'; outcomes: Outcome[] }
+  | { t: 'done'; outcomes: OutcomeColumns }
   /** The latest progress of running jobs (JSON text), coalesced: one message for many calls. */
   | { t: 'progress'; updates: { seq: number; value: string }[] }
   | { t: 'drained'; seqs: number[] }

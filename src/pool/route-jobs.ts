@@ -1,6 +1,7 @@
 // Which worker a job goes to: the least busy active one, all jobs for one worker in the
 // same event-loop turn in one message; and work stealing, which moves jobs queued behind
 // long-running ones to an idle worker.
+import { packJobs } from './columns.js';
 import type { HostMessage } from './protocol.js';
 import { type Pending, type PoolWorker, resolvePending } from './pool-worker.js';
 
@@ -36,7 +37,7 @@ export function assign(p: Pending, worker: PoolWorker | undefined): void {
     queueMicrotask(() => {
       const jobs = worker.outbox;
       worker.outbox = [];
-      if (!worker.exited) worker.thread.postMessage({ t: 'run', jobs } satisfies HostMessage);
+      if (!worker.exited) worker.thread.postMessage({ t: 'run', jobs: packJobs(jobs) } satisfies HostMessage);
     });
   }
 }

@@ -14,6 +14,7 @@ import { progressJson } from '../../progress.js';
 import { loadTasks } from './load-modules.js';
 import { scheduleContext } from '../../schedule/context.js';
 import { retryDecision } from './outcome.js';
+import { packOutcomes, unpackJobs } from '../columns.js';
 import { slotViews, type HostMessage, type Outcome, type WireJob, type WorkerData, type WorkerMessage } from '../protocol.js';
 import type { PluginRef } from '../../registry/types.js';
 
@@ -120,7 +121,7 @@ function startRunner(): void {
     if (outbox.length === 0) return;
     const outcomes = outbox;
     outbox = [];
-    post({ t: 'done', outcomes });
+    post({ t: 'done', outcomes: packOutcomes(outcomes) });
   };
   const emit = (o: Outcome, begun: number) => {
     if (outbox.push(o) === 1) outboxSince = begun;
@@ -265,15 +266,17 @@ function startRunner(): void {
 
   port.on('message', (msg: HostMessage) => {
     switch (msg.t) {
-      case 'run':
+      case 'run': {
+        const jobs = unpackJobs(msg.jobs);
         if (draining) {
-          Atomics.add(taken, 0, msg.jobs.length);
-          post({ t: 'drained', seqs: msg.jobs.map((j) => j.seq) });
+          Atomics.add(taken, 0, jobs.length);
+          post({ t: 'drained', seqs: jobs.map((j) => j.seq) });
           return;
         }
-        for (const job of msg.jobs) queue.push(job);
+        for (const job of jobs) queue.push(job);
         pump();
         return;
+      }
       case 'abort': {
         const queued = queue.findIndex((j) => j.seq === msg.seq);
         if (queued !== -1) {
