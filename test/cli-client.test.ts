@@ -14,11 +14,13 @@ test("with a worker running, send/list/show/cancel go through its socket: reserv
   timeout: 180_000,
 }, async (t) => {
   const cwd = await project(t, {
-    'celeriac.config.json': JSON.stringify({ dir: 'data', tasks: ['tasks'], concurrency: 1, prefetch: 4, shutdownTimeout: 1 }),
+    'celeriac.config.json': JSON.stringify({ dir: 'data', tasks: ['tasks'], concurrency: 1, prefetch: 8, shutdownTimeout: 1 }),
     'tasks/sleep.js': SLEEP_JS,
   });
   await startWorker(t, cwd);
-  for (const id of ['a', 'b', 'c']) {
+  // More than the worker's queue takes (UNITS_PER_SLOT units, one job each here): the rest wait reserved in the host.
+  const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+  for (const id of ids) {
     const r = await celeriac(t, cwd, ['send', 'demo.sleep', '[60000]', '--id', id]);
     assert.equal(r.code, 0, explain(r));
   }
@@ -47,5 +49,5 @@ test("with a worker running, send/list/show/cancel go through its socket: reserv
   assert.match(again.stderr, /already cancelled: nothing to cancel/);
   const unknown = await celeriac(t, cwd, ['cancel', 'nope']);
   assert.equal(unknown.code, 3, explain(unknown));
-  for (const id of ['a', 'b', 'c']) await celeriac(t, cwd, ['cancel', id]);
+  for (const id of ids) await celeriac(t, cwd, ['cancel', id]);
 });
