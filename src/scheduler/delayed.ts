@@ -1,7 +1,7 @@
 // Jobs waiting for their time (eta, countdown, retry countdown): one min-heap and one
 // timer for the earliest, however many jobs wait — no timer per job. Jobs due at the same
 // instant come out in the order they were added (the order they were accepted: the
-// ready heap keeps it among equal priorities).
+// ready lists keep it among equal priorities).
 import TinyQueue from 'tinyqueue';
 import type { JobRecord } from '../jobs.js';
 

@@ -1,4 +1,4 @@
-// From "due" to "done": the dispatcher takes due jobs from the ready heap and reserves
+// From "due" to "done": the dispatcher takes due jobs from the ready lists and reserves
 // them (in memory: nothing durable depends on a reservation), groups them into dispatch
 // units (a few jobs bound for one worker message) that p-queue runs on the pool a couple
 // per slot at a time, marks each unit started (durably) as it goes to the pool, and
@@ -163,7 +163,7 @@ export class Dispatcher {
     while (this.busy) await this.until(() => !this.busy);
   }
 
-  /** Resolves once done() holds, checked after each turn in which a job settled, a claim ended or the heap was pumped. */
+  /** Resolves once done() holds, checked after each turn in which a job settled, a claim ended or the ready lists were pumped. */
   private until(done: () => boolean): Promise<void> {
     if (done()) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ done, resolve }));
@@ -201,7 +201,7 @@ export class Dispatcher {
     }
   }
 
-  /** Take due jobs from the heap, up to the reservation depth, and mark them started together. */
+  /** Take due jobs from the ready lists, up to the reservation depth, and mark them started together. */
   private pump(): void {
     if (!this.running || this.stopping) return;
     // Everything taken and not yet finished counts: being reserved, reserved, queued, on the pool.
@@ -223,13 +223,13 @@ export class Dispatcher {
     while (batch.length < room) {
       const job = this.ready.take();
       if (!job) break;
-      if (!WAITING_STATES.has(job.state) || this.inFlight.has(job.id)) continue; // stale heap entry
+      if (!WAITING_STATES.has(job.state) || this.inFlight.has(job.id)) continue; // stale entry (cancelled, or taken another way)
       if (!this.admit(job, now)) continue;
       this.inFlight.add(job, 'reserving');
       batch.push(job);
     }
     if (batch.length > 0) void this.reserve(batch);
-    else this.wakeWaiters(); // the heap or a held list may have held only stale entries
+    else this.wakeWaiters(); // the ready lists or a held list may have held only stale entries
   }
 
   /**
@@ -349,7 +349,7 @@ export class Dispatcher {
     this.pump();
   }
 
-  /** Cut reserved jobs (in the heap's order) into units of at most unitJobs jobs and about UNIT_BUDGET_MS of work. */
+  /** Cut reserved jobs (in the ready lists' order) into units of at most unitJobs jobs and about UNIT_BUDGET_MS of work. */
   private enqueueUnits(jobs: JobRecord[]): void {
     let unit: JobRecord[] = [];
     let cost = 0;

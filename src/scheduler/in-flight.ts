@@ -1,6 +1,6 @@
 // The jobs the dispatcher holds, each in exactly one phase, from the moment it is taken
-// from the ready heap (or a held list, or send()'s fast path) until its outcome is
-// durable or it is given back. Waiting jobs are not here: the ready heap and the held
+// from the ready lists (or a held list, or send()'s fast path) until its outcome is
+// durable or it is given back. Waiting jobs are not here: the ready lists and the held
 // lists count those, so a million pending jobs cost no entry each. The counts per phase
 // change only in add/move/remove, so "how many are held for prefetch" and "is anything in
 // flight" are each one read.

@@ -19,7 +19,7 @@ export type { RateLimit } from '../rate-limit-spec.js';
 const SLACK_MS = 5;
 
 export class TaskRateLimiter {
-  /** Jobs held back, in the order the dispatcher took them from the ready heap. */
+  /** Jobs held back, in the order the dispatcher took them from the ready lists. */
   readonly held = new HeldJobs();
   /** Job ids holding a place; a place is freed one window after its job began. */
   private readonly holders = new Set<string>();

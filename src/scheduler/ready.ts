@@ -3,7 +3,7 @@
 // fed from here a little ahead of the free worker slots.
 // One first-in-first-out list per priority, and a heap of the priorities present: jobs
 // of one priority (nearly always all of them) are added and taken in O(1), with no entry
-// object and no comparisons among a burst of a hundred thousand jobs.
+// object and no comparisons among a burst.
 import TinyQueue from 'tinyqueue';
 import type { JobRecord } from '../jobs.js';
 

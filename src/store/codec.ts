@@ -20,8 +20,7 @@ const FRAME_BYTES = 10;
 /**
  * Many records framed into one buffer, byte for byte what `frame` gives each: each JSON
  * text is encoded straight into its place in the buffer and its checksum computed on
- * those bytes. No string of the whole batch is built: joining thousands of records into
- * one string and encoding that was most of a bulk send's framing cost.
+ * those bytes. No string of the whole batch is built, so a bulk send pays no copy of it.
  */
 export function frameAll(jsons: readonly string[]): Buffer {
   // Sized for ASCII (one byte per UTF-16 unit, what records nearly always are); grown if not.

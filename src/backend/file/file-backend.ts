@@ -187,7 +187,7 @@ export class FileBackend implements Backend {
   /**
    * All new jobs durable with one flush; a known id, one being accepted, or one earlier in
    * the list creates nothing. An id drawn at random here (`fresh[i]`) cannot be any of
-   * those: it skips the look-ups, which were most of a bulk send's bookkeeping.
+   * those, so it skips the look-ups.
    */
   private async acceptMany(jobs: NewJob[], fresh?: boolean[]): Promise<boolean[]> {
     const added: NewJob[] = [];
