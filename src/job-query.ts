@@ -4,7 +4,7 @@
 import { CeleriacError } from './errors.js';
 import { JOB_STATES, type JobRecord, type JobState } from './jobs.js';
 import { jobInfo } from './job-view.js';
-import { readStoredArgs } from './store/stored-args.js';
+import { readStoredArgs, type StoredArgs } from './store/stored-args.js';
 import type { JobInfo } from './send-types.js';
 import { isPlainObject } from './validate.js';
 
@@ -83,8 +83,12 @@ export function listJobs(jobs: Iterable<JobRecord>, q: ParsedListOptions): JobPa
 /** One page of the jobs that match, finished jobs' args read from disk where the records left them. */
 export async function readJobPage(jobs: Iterable<JobRecord>, q: ParsedListOptions): Promise<JobPage> {
   const { records, next } = pickJobs(jobs, q);
-  const stored = records.flatMap((j) => (typeof j.args === 'string' ? [] : [j.args]));
-  const texts = await readStoredArgs(stored); // a page's args are neighbours on disk: read in runs
+  const left = records.filter((j) => typeof j.args !== 'string');
+  // A page's args are neighbours on disk: read in runs.
+  const texts = await readStoredArgs(
+    left.map((j) => j.args as StoredArgs),
+    left.map((j) => j.id),
+  );
   let k = 0;
   const infos = records.map((j) => jobInfo(j, typeof j.args === 'string' ? j.args : texts[k++]));
   return next === undefined ? { jobs: infos } : { jobs: infos, next };

@@ -53,5 +53,5 @@ export async function readJobInfo(job: JobRecord): Promise<JobInfo> {
 export function argsText(job: JobRecord): string | Promise<string> {
   // Read in the same tick as job.args: a compaction moves every record it wrote to the new
   // snapshot before it closes the old one, and the old one stays open while a read is in flight.
-  return typeof job.args === 'string' ? job.args : job.args.read();
+  return typeof job.args === 'string' ? job.args : job.args.read(job.id);
 }

@@ -1,11 +1,11 @@
 // A finished job's args are not kept in memory: the owner leaves them in the snapshot and
 // reads them back when asked (get(), list()), after a restart and across compactions.
 import { strict as assert } from 'node:assert';
-import { open } from 'node:fs/promises';
+import { open, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createCeleriac, type Celeriac, type CeleriacError } from '../src/index.js';
-import type { StoredArgs } from '../src/store/stored-args.js';
+import { readStoredArgs, type StoredArgs } from '../src/store/stored-args.js';
 import { createClient } from '../src/client.js';
 import { FileStore } from '../src/store/file-store.js';
 import type { JobEvent } from '../src/jobs.js';
@@ -73,14 +73,70 @@ test('args changed on disk after they were checked are refused as damage, not re
   await store.compact();
   const job = store.jobs.get('job-0')!;
   const stored = job.args as StoredArgs;
+  // Inside the args, still valid JSON: `[{"b":0` becomes `[{"b":7`. Only the line's checksum tells.
   const fh = await open(join(dir, 'snapshot.db'), 'r+');
-  await fh.write(Buffer.from('x'), 0, 1, stored.offset);
+  await fh.write(Buffer.from('7'), 0, 1, stored.offset + 6);
   await fh.close();
-  const damage = (err: CeleriacError) => err.code === 'CORRUPT_JOURNAL' && /snapshot .* at byte \d+/.test(err.message);
+  const damage = (err: CeleriacError) =>
+    err.code === 'CORRUPT_JOURNAL' && /snapshot .*snapshot\.db at byte \d+/.test(err.message) && err.message.includes('"job-0"');
   await assert.rejects(readJobInfo(job), damage);
+  await assert.rejects(readStoredArgs([stored], [job.id]), damage);
   // Nor copied into the next snapshot: the compaction fails, the old snapshot and the journal stay.
   await assert.rejects(store.compact(), damage);
   assert.equal(job.args, stored);
+});
+
+test('a read of args in several runs still gets them all when the file is closed between two runs', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const store = await openStore(dir);
+  t.after(() => store.close());
+  const n = 400;
+  await fill(store, n);
+  await store.compact();
+  // Finished jobs whose lines are far enough apart to be read one run each.
+  const picked: { id: string; args: StoredArgs }[] = [];
+  for (let i = 0; i < n; i += 2) {
+    const args = store.jobs.get(`job-${i}`)!.args as StoredArgs;
+    const last = picked.at(-1);
+    if (!last || args.lineAt - last.args.lineEnd > 8192) picked.push({ id: `job-${i}`, args });
+  }
+  assert.ok(picked.length >= 3, `${picked.length} runs`);
+  const reading = readStoredArgs(
+    picked.map((p) => p.args),
+    picked.map((p) => p.id),
+  );
+  // As a compaction does once it has moved the records to the new snapshot: close the old one
+  // while the first run is in flight.
+  const closed = picked[0]!.args.file.close();
+  assert.deepEqual(
+    await reading,
+    picked.map((p) => argsOf(Number(p.id.slice(4)))),
+  );
+  await closed;
+});
+
+test('a compaction that leaves no finished job closes the snapshot it replaced', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const store = await openStore(dir);
+  t.after(() => store.close());
+  await fill(store, 4);
+  await store.compact();
+  const snapshot = join(dir, 'snapshot.db');
+  const deletedOpen = async () => {
+    const links = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+    return links.filter((l) => l === `${snapshot} (deleted)`).length;
+  };
+  const at = Date.now();
+  await store.commit([0, 2].map((i) => ({ type: 'forget', id: `job-${i}`, at })));
+  await store.compact();
+  assert.equal(await deletedOpen(), 0, 'the replaced snapshot is still open');
+  // Still none after one more compaction with a finished job and one without.
+  await store.commit([{ type: 'start', id: 'job-1', at }]);
+  await store.commit([{ type: 'succeed', id: 'job-1', at, result: '1' }]);
+  await store.compact();
+  await store.commit([{ type: 'forget', id: 'job-1', at }]);
+  await store.compact();
+  assert.equal(await deletedOpen(), 0, 'the replaced snapshot is still open');
 });
 
 async function openApp(t: TestContext, dir: string): Promise<Celeriac> {

@@ -35,7 +35,8 @@ function hex8(buf: Buffer, at: number): number {
   return v;
 }
 
-function checkLine(buf: Buffer, start: number, end: number): boolean {
+/** Whether buf[start, end) (up to its newline at `end`) is a framed line whose checksum holds. */
+export function checkLine(buf: Buffer, start: number, end: number): boolean {
   if (end - start < 10 || buf[start + 8] !== SPACE) return false;
   const sum = hex8(buf, start);
   return sum >= 0 && crc32(buf.subarray(start + 9, end)) === sum;

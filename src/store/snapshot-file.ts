@@ -5,6 +5,7 @@
 // while it reads the rest), and a trailer with the count — written to a temp file,
 // fsync'd, renamed over the old one, and the directory fsync'd (atomic replace). Read
 // back in slices (SnapshotBody), not as one buffer.
+import { constants } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Adapter } from 'lowdb';
@@ -150,7 +151,7 @@ export class SnapshotBody {
         );
       }
       if (rec.type !== 'job') throw new CeleriacError('CORRUPT_JOURNAL', `${where(start)} holds a ${rec.type} record, not a job`);
-      if (this.argsFile && FINISHED_STATES.has(rec.job.state)) leaveArgs(rec.job, buf, scan.ends[r]!, this.at, this.argsFile);
+      if (this.argsFile && FINISHED_STATES.has(rec.job.state)) leaveArgs(rec.job, buf, start, scan.ends[r]!, this.at, this.argsFile);
       jobs.push(rec.job);
       this.lines++;
     }
@@ -165,14 +166,14 @@ export class SnapshotBody {
  * line's tail, `,"a":[...]}`, byte for byte as decoded by both decoders' usual paths; a
  * line whose args were re-encoded (the general decoder's full parse) keeps the text.
  */
-function leaveArgs(job: JobRecord, buf: Buffer, end: number, fileAt: number, file: ArgsFile): void {
+function leaveArgs(job: JobRecord, buf: Buffer, lineStart: number, end: number, fileAt: number, file: ArgsFile): void {
   const text = job.args as string;
   const length = Buffer.byteLength(text);
   const start = end - 1 - length;
   if (buf[end - 1] !== 0x7d || buf[start - 1] !== 0x3a || buf[start - 2] !== 0x22 || buf[start - 3] !== 0x61 || buf[start - 4] !== 0x22)
     return;
   if (buf[start] !== 0x5b || buf[end - 2] !== 0x5d) return;
-  job.args = new StoredArgs(file, fileAt + start, length);
+  job.args = new StoredArgs(file, fileAt + lineStart, fileAt + start, length);
 }
 
 /** `{"o":"e"`: the trailer (job lines are `{"o":"j"`). Byte tests: this runs per line. */
@@ -215,7 +216,7 @@ function dispatchOrder(jobs: Iterable<JobRecord>): { ordered: JobRecord[][]; run
 }
 
 /** A job line before framing: whole, or up to its args, which are still on disk. */
-type JobLine = string | { head: string; args: StoredArgs };
+type JobLine = string | { head: string; args: StoredArgs; id: string };
 
 export interface SnapshotFileOptions {
   /**
@@ -313,7 +314,7 @@ export class SnapshotFile implements Adapter<Snapshot> {
           finished.jobs.push(job);
         }
         const head = encodeJobHead(job);
-        records.push(typeof job.args === 'string' ? `${head}${job.args}}` : { head, args: job.args });
+        records.push(typeof job.args === 'string' ? `${head}${job.args}}` : { head, args: job.args, id: job.id });
       }
     records.push(`{"o":"e","n":${records.length - 1}}`);
     const tmp = `${this.path}.tmp`;
@@ -322,14 +323,19 @@ export class SnapshotFile implements Adapter<Snapshot> {
       minTimeout: 20,
       shouldRetry: ({ error }) => isTransientIoError(error),
     });
-    if (placed) this.moveArgsTo(placed.file, finished, placed.offsets);
+    if (placed) this.moveArgsTo(placed.file, finished, placed.at);
+    else if (this.argsFile) {
+      // No finished job left: nothing points into the old snapshot, which was just replaced.
+      void this.argsFile.close();
+      this.argsFile = undefined;
+    }
   }
 
   /** Finished jobs' args are read from the new snapshot from now on; the old one is closed. */
-  private moveArgsTo(file: ArgsFile, finished: Finished, offsets: number[]): void {
+  private moveArgsTo(file: ArgsFile, finished: Finished, at: Placed): void {
     for (let f = 0; f < finished.jobs.length; f++) {
       const job = finished.jobs[f]!;
-      job.args = new StoredArgs(file, offsets[f]!, argsBytes(job));
+      job.args = new StoredArgs(file, at.lines[f]!, at.args[f]!, argsBytes(job));
     }
     const old = this.argsFile;
     this.argsFile = file;
@@ -340,32 +346,34 @@ export class SnapshotFile implements Adapter<Snapshot> {
    * Write the records to `tmp` and rename it over the snapshot. With finished jobs to
    * leave on disk: the new file, open for reading, and where each one's args are in it.
    */
-  private async replace(tmp: string, records: JobLine[], finished: Finished): Promise<{ file: ArgsFile; offsets: number[] } | undefined> {
-    let reader: FileHandle | undefined;
+  private async replace(tmp: string, records: JobLine[], finished: Finished): Promise<{ file: ArgsFile; at: Placed } | undefined> {
+    let fh: FileHandle | undefined;
     try {
-      const offsets: number[] = [];
-      const fh = await createReplacing(tmp);
-      try {
-        // Framed and written in slices, between awaits: one string of a million jobs would
-        // approach V8's string limit, and framing them all at once would hold the event loop.
-        let at = 0;
-        for (let i = 0; i < records.length; i += 10_000) {
-          const slice = await linesOf(records, i, i + 10_000);
-          const buf = frameAll(slice);
-          if (finished.lines.length > 0) placeArgs(buf, at, i, slice.length, finished, offsets);
-          await fh.write(buf);
-          at += buf.length;
-        }
-        await fh.sync();
-      } finally {
-        await fh.close();
+      const placed: Placed = { lines: [], args: [] };
+      // Opened for reading too: the args are read back from the very file written, not
+      // from whatever has its name by then.
+      fh = await createReplacing(tmp, constants.O_RDWR);
+      // Framed and written in slices, between awaits: one string of a million jobs would
+      // approach V8's string limit, and framing them all at once would hold the event loop.
+      let at = 0;
+      for (let i = 0; i < records.length; i += 10_000) {
+        const slice = await linesOf(records, i, i + 10_000);
+        const buf = frameAll(slice);
+        if (finished.lines.length > 0) placeArgs(buf, at, i, slice.length, finished, placed);
+        await fh.write(buf);
+        at += buf.length;
       }
-      if (finished.lines.length > 0) reader = await open(tmp, READ_NOFOLLOW);
+      await fh.sync();
+      if (finished.lines.length === 0) {
+        const done = fh;
+        fh = undefined;
+        await done.close();
+      }
       await rename(tmp, this.path);
       await fsyncDir(dirname(this.path));
-      return reader ? { file: new ArgsFile(this.path, reader), offsets } : undefined;
+      return fh ? { file: new ArgsFile(this.path, fh), at: placed } : undefined;
     } catch (err) {
-      await reader?.close().catch(() => undefined);
+      await fh?.close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
       throw writeError(err, `snapshot ${basename(this.path)}`);
     }
@@ -376,9 +384,14 @@ export class SnapshotFile implements Adapter<Snapshot> {
 async function linesOf(records: JobLine[], from: number, to: number): Promise<string[]> {
   const slice = records.slice(from, to);
   const stored: StoredArgs[] = [];
-  for (const r of slice) if (typeof r !== 'string') stored.push(r.args);
+  const ids: string[] = [];
+  for (const r of slice)
+    if (typeof r !== 'string') {
+      stored.push(r.args);
+      ids.push(r.id);
+    }
   if (stored.length === 0) return slice as string[];
-  const texts = await readStoredArgs(stored);
+  const texts = await readStoredArgs(stored, ids);
   let k = 0;
   return slice.map((r) => (typeof r === 'string' ? r : `${r.head}${texts[k++]}}`));
 }
@@ -389,23 +402,30 @@ interface Finished {
   jobs: JobRecord[];
 }
 
+/** Where each finished job's line starts in the new file (`lines`), and its args (`args`). */
+interface Placed {
+  lines: number[];
+  args: number[];
+}
+
 /** Bytes of a job's args text. */
 function argsBytes(job: JobRecord): number {
   return typeof job.args === 'string' ? Buffer.byteLength(job.args) : job.args.length;
 }
 
 /**
- * Where in the file the args of the finished jobs framed into `buf` are (its `count`
- * lines are the records' from `first` on, at file offset `at`): appended to `offsets`.
+ * Where in the file the lines and args of the finished jobs framed into `buf` are (its
+ * `count` lines are the records' from `first` on, at file offset `at`): appended to `placed`.
  */
-function placeArgs(buf: Buffer, at: number, first: number, count: number, finished: Finished, offsets: number[]): void {
+function placeArgs(buf: Buffer, at: number, first: number, count: number, finished: Finished, placed: Placed): void {
   let start = 0;
-  let f = offsets.length;
+  let f = placed.lines.length;
   for (let k = 0; k < count && f < finished.lines.length; k++) {
     const end = buf.indexOf(0x0a, start);
     if (finished.lines[f] === first + k) {
       // The line ends with `,"a":<args>}` and its newline.
-      offsets.push(at + end - 1 - argsBytes(finished.jobs[f]!));
+      placed.lines.push(at + start);
+      placed.args.push(at + end - 1 - argsBytes(finished.jobs[f]!));
       f++;
     }
     start = end + 1;

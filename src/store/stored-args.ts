@@ -3,15 +3,16 @@
 // snapshot holds them anyway, and remembers where (StoredArgs) instead of the text.
 import type { FileHandle } from 'node:fs/promises';
 import { CeleriacError } from '../errors.js';
+import { checkLine } from './scan.js';
 
 /**
  * An open snapshot file that finished jobs' args are read from. It stays readable after
  * a compaction renames a newer snapshot over its path (the descriptor, not the name, is
  * read); it is closed once the records that point into it were moved to the new one and
- * the reads in progress are done.
+ * the reads in progress (and the holds) are done.
  */
 export class ArgsFile {
-  private reading = 0;
+  private holds = 0;
   private closing: Promise<void> | undefined;
   private closed!: () => void;
 
@@ -20,10 +21,19 @@ export class ArgsFile {
     private readonly fh: FileHandle,
   ) {}
 
+  /** Keep the file open until release(), across a close() asked for meanwhile. */
+  hold(): void {
+    this.holds++;
+  }
+
+  release(): void {
+    if (--this.holds === 0 && this.closing) this.closed();
+  }
+
   /** The bytes [offset, offset + length). */
   async read(offset: number, length: number): Promise<Buffer> {
     const buf = Buffer.allocUnsafe(length);
-    this.reading++;
+    this.hold();
     try {
       let done = 0;
       while (done < length) {
@@ -33,74 +43,95 @@ export class ArgsFile {
       }
       return buf;
     } finally {
-      if (--this.reading === 0 && this.closing) this.closed();
+      this.release();
     }
   }
 
-  /** Close once no read is in progress. */
+  /** Close once no read is in progress and nothing holds the file. */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       this.closed = resolve;
-      if (this.reading === 0) resolve();
+      if (this.holds === 0) resolve();
     }).then(() => this.fh.close().catch(() => undefined));
     return this.closing;
   }
 }
 
-/** Where a finished job's args (the JSON text of an array) are: `length` bytes at `offset` of `file`. */
+/**
+ * Where a finished job's args (the JSON text of an array) are: `length` bytes at `offset`
+ * of `file`, the tail of the checksummed line that starts at `lineAt` (`<args>}\n` ends it).
+ * The line is read whole and its checksum verified again, so that bytes changed on disk
+ * are refused, not returned or copied into the next snapshot under a fresh checksum.
+ */
 export class StoredArgs {
   constructor(
     readonly file: ArgsFile,
+    readonly lineAt: number,
     readonly offset: number,
     readonly length: number,
   ) {}
 
-  async read(): Promise<string> {
-    return checked((await this.file.read(this.offset, this.length)).toString('utf8'), this);
+  /** The offset just past the line's newline. */
+  get lineEnd(): number {
+    return this.offset + this.length + 2;
+  }
+
+  /** The args text; `id` (the job's) names it in the error if the line is damaged. */
+  async read(id: string): Promise<string> {
+    return argsOf(await this.file.read(this.lineAt, this.lineEnd - this.lineAt), 0, this, id);
   }
 }
 
 /**
- * The args of many stored records, in one read per run of neighbouring records (a
- * compaction copies a million of them: one read each would take seconds).
+ * The args of many stored records (`ids[i]` the job of `stored[i]`), in one read per run
+ * of neighbouring lines: a compaction copies every finished job's.
  */
-export async function readStoredArgs(stored: readonly StoredArgs[]): Promise<string[]> {
+export async function readStoredArgs(stored: readonly StoredArgs[], ids: readonly string[]): Promise<string[]> {
   const out = new Array<string>(stored.length);
   const order = stored.map((_, i) => i);
   // A compaction asks for them in the order they were written: sort only when not.
   if (!inPlaceOrder(stored)) order.sort((a, b) => byPlace(stored[a]!, stored[b]!));
-  let i = 0;
-  while (i < order.length) {
-    const first = stored[order[i]!]!;
-    let end = first.offset + first.length;
-    let j = i + 1;
-    for (; j < order.length; j++) {
-      const s = stored[order[j]!]!;
-      if (s.file !== first.file || s.offset - end > GAP_BYTES || s.offset + s.length - first.offset > RUN_BYTES) break;
-      end = Math.max(end, s.offset + s.length);
+  // Every file is held before the first await: a compaction that lands between two runs
+  // closes the file the records pointed into, once no one holds it.
+  const files = new Set(stored.map((s) => s.file));
+  for (const f of files) f.hold();
+  try {
+    let i = 0;
+    while (i < order.length) {
+      const first = stored[order[i]!]!;
+      let end = first.lineEnd;
+      let j = i + 1;
+      for (; j < order.length; j++) {
+        const s = stored[order[j]!]!;
+        if (s.file !== first.file || s.lineAt - end > GAP_BYTES || s.lineEnd - first.lineAt > RUN_BYTES) break;
+        end = Math.max(end, s.lineEnd);
+      }
+      const buf = await first.file.read(first.lineAt, end - first.lineAt);
+      for (let k = i; k < j; k++) {
+        const at = order[k]!;
+        out[at] = argsOf(buf, stored[at]!.lineAt - first.lineAt, stored[at]!, ids[at]!);
+      }
+      i = j;
     }
-    const text = await first.file.read(first.offset, end - first.offset);
-    for (let k = i; k < j; k++) {
-      const s = stored[order[k]!]!;
-      out[order[k]!] = checked(text.toString('utf8', s.offset - first.offset, s.offset - first.offset + s.length), s);
-    }
-    i = j;
+  } finally {
+    for (const f of files) f.release();
   }
   return out;
 }
 
-/** The args text read for `at`, refused if it cannot be what was checked. */
-function checked(text: string, at: StoredArgs): string {
-  // The line was checksummed when it was read or written; bytes changed on disk since are damage.
-  if (text[0] !== '[' || text[text.length - 1] !== ']')
+/** The args text of `at`, whose line starts at `start` in `buf`; refused unless the line's checksum still holds. */
+function argsOf(buf: Buffer, start: number, at: StoredArgs, id: string): string {
+  const newline = start + at.lineEnd - at.lineAt - 1;
+  if (buf[newline] !== 0x0a || !checkLine(buf, start, newline))
     throw new CeleriacError(
       'CORRUPT_JOURNAL',
-      `snapshot ${at.file.path} at byte ${at.offset}: a finished job's args changed on disk since they were checked; restore the snapshot from a backup, or run \`celeriac doctor --repair\``,
+      `snapshot ${at.file.path} at byte ${at.lineAt}: the line of finished job ${JSON.stringify(id)} changed on disk since it was checked (checksum mismatch); restore the snapshot from a backup, or run \`celeriac doctor --repair\``,
     );
-  return text;
+  const from = start + at.offset - at.lineAt;
+  return buf.toString('utf8', from, from + at.length);
 }
 
-/** Bytes between two records' args that are read through rather than skipped (one job line). */
+/** Bytes between two records' lines that are read through rather than skipped (about one job line). */
 const GAP_BYTES = 4096;
 /** Longest single read. */
 const RUN_BYTES = 4 << 20;
@@ -109,13 +140,13 @@ const fileIds = new WeakMap<ArgsFile, number>();
 let nextFileId = 0;
 function byPlace(a: StoredArgs, b: StoredArgs): number {
   if (a.file !== b.file) return idOf(a.file) - idOf(b.file);
-  return a.offset - b.offset;
+  return a.lineAt - b.lineAt;
 }
 function inPlaceOrder(stored: readonly StoredArgs[]): boolean {
   for (let i = 1; i < stored.length; i++) {
     const a = stored[i - 1]!;
     const b = stored[i]!;
-    if (a.file !== b.file || a.offset > b.offset) return false;
+    if (a.file !== b.file || a.lineAt > b.lineAt) return false;
   }
   return true;
 }
