@@ -134,3 +134,36 @@ test('a loading thread that a hot reload retires is neither replaced nor reporte
   assert.deepEqual(events, []);
   assert.equal(imports(), 4, 'two threads at start, two for the reload, no replacement');
 });
+
+test('a thread that dies while loading before start() has resolved is replaced once it has', async (t) => {
+  const dir = await tempDir(t);
+  const { file, imports, release } = numberedImports(dir, { dies: 'n === 2', waits: 1 });
+  const events: string[] = [];
+  const pool = new WorkerPool({
+    modules: [file],
+    plugins: [],
+    size: 2,
+    concurrency: 1,
+    timeoutGraceMs: 100,
+    maxResultBytes: 1024,
+    maxWorkerLosses: 3,
+    onEvent: (m) => events.push(m),
+  });
+  t.after(() => pool.close());
+  const started = pool.start();
+  // The second import has died (its thread is gone from the pool) while the first still waits.
+  await waitFor(() => imports() === 2 && pool.threads().length === 1, 20_000, 'the second thread to die');
+  assert.equal(pool.started, false);
+  writeFileSync(release, '');
+  await started;
+  await waitFor(
+    () => {
+      const threads = pool.threads();
+      return threads.length === 2 && threads.every((w) => w.state === 'active');
+    },
+    20_000,
+    'two loaded threads again',
+  );
+  assert.equal(imports(), 3, 'one replacement, which loaded');
+  assert.deepEqual(events, ['worker thread lost while loading the task modules (exit code 3); starting a replacement']);
+});
