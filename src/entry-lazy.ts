@@ -12,7 +12,18 @@ import type * as Client from './client.js';
 export const createCeleriac = (async (options) => {
   const begun = (await import('./app/begin-open.js')).beginOpen(options);
   begun.catch(() => undefined); // handled by the open once app.js is loaded
-  return (await import('./app.js')).createCeleriacFrom(options, begun);
+  let app: typeof App;
+  try {
+    app = await import('./app.js');
+  } catch (err) {
+    // Nothing will open the app: stop the threads already started, or they outlive the failed call.
+    await begun.then(
+      ({ pool }) => pool.close(),
+      () => undefined,
+    );
+    throw err;
+  }
+  return app.createCeleriacFrom(options, begun);
 }) as typeof App.createCeleriac;
 
 /** A client of another process's data dir: see ClientOptions. */

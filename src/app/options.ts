@@ -88,7 +88,8 @@ export interface CeleriacOptions {
    * How many times a job may take its worker thread down (the task called process.exit(),
    * ran out of memory, or threw from a timer) before it fails for good with code
    * WORKER_LOST (Celery's WorkerLostError); until then it runs again, flagged recovered.
-   * Counted within one process. 1: it fails at the first loss.
+   * Counted within one process. 1: it fails at the first loss. Also how many threads in a
+   * row may die while importing the task modules before the pool stops replacing them.
    * @default 3
    */
   maxWorkerLosses?: number;

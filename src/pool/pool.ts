@@ -38,7 +38,7 @@ export interface PoolOptions {
    * before it fails for good: below that it runs again, flagged recovered.
    */
   maxWorkerLosses: number;
-  /** Told when a worker is lost and replaced, or a replacement fails to load its modules. */
+  /** Told when a worker is lost (replaced or not), or a replacement's modules have problems. */
   onEvent?: (message: string) => void;
   /**
    * Keep a spare generation started ahead of time (thread up, tsx registered, celeriac
@@ -72,6 +72,13 @@ export class WorkerPool {
   private readonly idleWaiters = new Set<() => void>();
   /** The worker discover() started, until start() adopts it or it is stopped unused. */
   private discoverer: { worker: PoolWorker; timer?: NodeJS.Timeout } | undefined;
+  /**
+   * Replacements still loading, by how many threads in a row died loading before them in
+   * their place: at maxWorkerLosses the place is left empty rather than restarted forever.
+   */
+  private readonly loadLosses = new Map<PoolWorker, number>();
+  /** Workers that died loading before start() resolved: replaced once it has (had they all died, it would have failed). */
+  private readonly lostBeforeStart: (() => void)[] = [];
 
   constructor(private readonly opts: PoolOptions) {
     this.modules = opts.modules;
@@ -133,17 +140,13 @@ export class WorkerPool {
   /**
    * Start every worker (adopting discover()'s); resolves once one of them has imported
    * its modules, with what it found. Jobs go to the workers that are ready (route-jobs.ts),
-   * so the first job need not wait for the last thread to load; a worker that fails to
-   * load after that is reported through `onEvent`. Rejects only if every worker fails.
+   * so the first job need not wait for the last thread to load; a worker that dies while
+   * loading after that is replaced like any lost worker. Rejects only if every worker fails.
    */
   async start(): Promise<WorkerReady> {
     const workers = [...this.adoptDiscoverer()];
     while (workers.length < this.opts.size) workers.push(this.spawn('active'));
     const first = await firstReady(workers.map((w) => w.ready));
-    for (const w of workers)
-      w.ready.catch((err: Error) => {
-        if (!this.closing) this.opts.onEvent?.(`a worker thread failed to start: ${err.message}`);
-      });
     this.watchdog = setInterval(() => {
       const now = Date.now();
       stealForIdle(this.workers, this.opts.concurrency, now);
@@ -151,6 +154,7 @@ export class WorkerPool {
       this.wakeIdle();
     }, WATCHDOG_MS);
     this.watchdog.unref();
+    for (const replace of this.lostBeforeStart.splice(0)) replace();
     // Spares start once the pool's own threads have loaded: they would take the CPU those need.
     void Promise.allSettled(workers.map((w) => w.ready)).then(() => this.warmSpares());
     return first;
@@ -242,6 +246,7 @@ export class WorkerPool {
     worker.thread.on('message', (msg: WorkerMessage) => {
       if (msg.t === 'ready') {
         worker.loaded = true;
+        this.loadLosses.delete(worker);
         worker.markReady({ tasks: msg.tasks, schedules: msg.schedules, problems: msg.problems, modules: msg.modules });
       } else if (msg.t === 'done') this.settle(worker, unpackOutcomes(msg.outcomes));
       else if (msg.t === 'progress') this.progress(worker, msg.updates);
@@ -263,6 +268,14 @@ export class WorkerPool {
       worker.failReady(worker.crash ?? new Error(`a worker thread exited with code ${code} before it was ready`));
       // Jobs handed to it while it loaded never began: they run elsewhere.
       this.settle(worker, requeued(worker.inFlight.keys()));
+      // A retired or standby one was stopped on purpose (hot reload, an unused discoverer)
+      // or belonged to a discarded generation: only an active one leaves a place empty.
+      const lostBefore = this.loadLosses.get(worker) ?? 0;
+      this.loadLosses.delete(worker);
+      if (worker.state === 'active' && !this.closing) {
+        if (this.started) this.replaceLoading(worker, code, lostBefore);
+        else this.lostBeforeStart.push(() => this.replaceLoading(worker, code, lostBefore));
+      }
       return;
     }
     // A retired worker stopped as planned (or died finishing its last jobs); a standby
@@ -383,12 +396,40 @@ export class WorkerPool {
       return;
     }
     this.opts.onEvent?.(`worker thread lost (${why}); starting a replacement`);
-    this.spawn('active').ready.then(
+    this.replace();
+  }
+
+  /**
+   * A worker died while loading its modules (its jobs had not begun: they went back), after
+   * `lostBefore` others in its place. It is replaced, unless that place has now lost
+   * maxWorkerLosses threads in a row this way: modules that kill every thread that imports
+   * them would otherwise restart threads forever.
+   */
+  private replaceLoading(worker: PoolWorker, code: number, lostBefore: number): void {
+    if (this.closing) return;
+    const lost = lostBefore + 1;
+    const why = `worker thread lost while loading the task modules (${deathReason(worker, code)})`;
+    if (lost >= this.opts.maxWorkerLosses) {
+      const live = this.workers.filter((w) => w.state === 'active').length;
+      this.opts.onEvent?.(
+        `${why}, ${lost} time(s) in a row (maxWorkerLosses): not replaced, the pool runs ${live} of its ${this.opts.size} threads`,
+      );
+      return;
+    }
+    this.opts.onEvent?.(`${why}; starting a replacement`);
+    this.loadLosses.set(this.replace(), lost);
+  }
+
+  /** Start a worker in a lost one's place. Should it die while loading, exited() reports it. */
+  private replace(): PoolWorker {
+    const worker = this.spawn('active');
+    worker.ready.then(
       ({ problems }) => {
         for (const p of problems) this.opts.onEvent?.(p.message);
       },
-      (err: Error) => this.opts.onEvent?.(`a replacement worker failed to start: ${err.message}`),
+      () => undefined,
     );
+    return worker;
   }
 }
 
