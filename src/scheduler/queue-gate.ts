@@ -1,9 +1,9 @@
 // A queue's own concurrency (createCeleriac({ queues: { io: 8 } })): how many of its jobs
 // this app holds at once, reserved or running. Jobs over it wait in the host, in order.
-import { HeldJobs } from './held-jobs.js';
+import { JobFifo } from './job-fifo.js';
 
 export class QueueGate {
-  readonly held = new HeldJobs();
+  readonly held = new JobFifo();
   private readonly holders = new Set<string>();
 
   constructor(

@@ -8,7 +8,7 @@
 //   so that however late some jobs begin in their workers, no window of `windowMs` ever
 //   holds more than `count` starts.
 import type { RateLimit } from '../rate-limit-spec.js';
-import { HeldJobs } from './held-jobs.js';
+import { JobFifo } from './job-fifo.js';
 
 export type { RateLimit } from '../rate-limit-spec.js';
 
@@ -20,7 +20,7 @@ const SLACK_MS = 5;
 
 export class TaskRateLimiter {
   /** Jobs held back, in the order the dispatcher took them from the ready lists. */
-  readonly held = new HeldJobs();
+  readonly held = new JobFifo();
   /** Job ids holding a place; a place is freed one window after its job began. */
   private readonly holders = new Set<string>();
   private places = 0;

@@ -6,40 +6,15 @@
 // object and no comparisons among a burst.
 import TinyQueue from 'tinyqueue';
 import type { JobRecord } from '../jobs.js';
-
-/** A queue of jobs, first in first out, in an array read from `head`. */
-class Fifo {
-  private items: (JobRecord | undefined)[] = [];
-  private head = 0;
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
-  push(job: JobRecord): void {
-    this.items.push(job);
-  }
-
-  shift(): JobRecord | undefined {
-    if (this.head === this.items.length) return undefined;
-    const job = this.items[this.head];
-    this.items[this.head++] = undefined;
-    // Drop the consumed front once it is most of the array (amortised O(1)).
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return job;
-  }
-}
+import { JobFifo } from './job-fifo.js';
 
 export class ReadyJobs {
-  private readonly byPriority = new Map<number, Fifo>();
+  private readonly byPriority = new Map<number, JobFifo>();
   /** The priorities that have jobs, highest first. */
   private readonly priorities = new TinyQueue<number>([], (a, b) => b - a);
   private count = 0;
   /** The list jobs were last added to, which the next job nearly always shares. */
-  private last: { priority: number; fifo: Fifo } | undefined;
+  private last: { priority: number; fifo: JobFifo } | undefined;
 
   get size(): number {
     return this.count;
@@ -53,7 +28,7 @@ export class ReadyJobs {
     }
     let fifo = this.byPriority.get(job.priority);
     if (!fifo) {
-      fifo = new Fifo();
+      fifo = new JobFifo();
       this.byPriority.set(job.priority, fifo);
       this.priorities.push(job.priority);
     }
