@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { createCeleriac, type Celeriac, type CeleriacOptions } from '../src/index.js';
 import type { JobEvent } from '../src/jobs.js';
-import { WorkerPool } from '../src/pool/pool.js';
+import { type PoolOptions, WorkerPool } from '../src/pool/pool.js';
 import { recordText, scanLines } from '../src/store/scan.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -122,6 +122,15 @@ export function addEvent(i: number): JobEvent {
 }
 
 /** A pool of one worker thread with one slot loading `modules`, for tests that drive a WorkerPool or a backend directly. */
-export function testPool(modules: string[] = []): WorkerPool {
-  return new WorkerPool({ modules, plugins: [], size: 1, concurrency: 1, timeoutGraceMs: 100, maxResultBytes: 1024, maxWorkerLosses: 1 });
+export function testPool(modules: string[] = [], options: Partial<PoolOptions> = {}): WorkerPool {
+  return new WorkerPool({
+    modules,
+    plugins: [],
+    size: 1,
+    concurrency: 1,
+    timeoutGraceMs: 100,
+    maxResultBytes: 1024,
+    maxWorkerLosses: 1,
+    ...options,
+  });
 }

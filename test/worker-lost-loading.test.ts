@@ -5,9 +5,8 @@ import { strict as assert } from 'node:assert';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { WorkerPool } from '../src/pool/pool.js';
 import { createCeleriac } from '../src/index.js';
-import { ROOT, tempDir, waitFor } from './helpers.js';
+import { ROOT, tempDir, testPool, waitFor } from './helpers.js';
 
 /**
  * A task module whose every import claims the next number (a file `import-N`, created
@@ -111,16 +110,7 @@ test('a loading thread that a hot reload retires is neither replaced nor reporte
   const dir = await tempDir(t);
   const { file, imports, release } = numberedImports(dir, { dies: 'false', waits: 2 });
   const events: string[] = [];
-  const pool = new WorkerPool({
-    modules: [file],
-    plugins: [],
-    size: 2,
-    concurrency: 1,
-    timeoutGraceMs: 100,
-    maxResultBytes: 1024,
-    maxWorkerLosses: 3,
-    onEvent: (m) => events.push(m),
-  });
+  const pool = testPool([file], { size: 2, maxWorkerLosses: 3, onEvent: (m) => events.push(m) });
   t.after(() => pool.close());
   await pool.discover();
   await pool.start();
@@ -139,16 +129,7 @@ test('a thread that dies while loading before start() has resolved is replaced o
   const dir = await tempDir(t);
   const { file, imports, release } = numberedImports(dir, { dies: 'n === 2', waits: 1 });
   const events: string[] = [];
-  const pool = new WorkerPool({
-    modules: [file],
-    plugins: [],
-    size: 2,
-    concurrency: 1,
-    timeoutGraceMs: 100,
-    maxResultBytes: 1024,
-    maxWorkerLosses: 3,
-    onEvent: (m) => events.push(m),
-  });
+  const pool = testPool([file], { size: 2, maxWorkerLosses: 3, onEvent: (m) => events.push(m) });
   t.after(() => pool.close());
   const started = pool.start();
   // The second import has died (its thread is gone from the pool) while the first still waits.
