@@ -2,7 +2,8 @@
 // written: unknown task (with the nearest known name), arguments JSON cannot carry,
 // times that make no sense.
 import { randomUUID } from 'node:crypto';
-import { closest } from 'fastest-levenshtein';
+import type * as Levenshtein from 'fastest-levenshtein';
+import { lazyPackage } from './lazy-package.js';
 import { CeleriacError } from './errors.js';
 import type { NewJob } from './jobs.js';
 import { signature } from './registry/signature.js';
@@ -11,6 +12,8 @@ import { SEND_OPTION_KEYS, type SendOptions } from './send-types.js';
 import { durationMs, instantMs, isDurationString } from './time.js';
 import { checkQueueName, DEFAULT_QUEUE } from './queues.js';
 import { checkKnownKeys, isPlainObject, toJson } from './validate.js';
+
+const levenshtein = lazyPackage<typeof Levenshtein>('fastest-levenshtein');
 
 const MAX_ID = 200;
 
@@ -22,7 +25,7 @@ export function unknownTaskError(name: string, known: Iterable<string>, modules:
       `unknown task "${name}": no tasks are loaded (task modules: ${modules.length ? modules.join(', ') : 'none'}). Check the "tasks" option.`,
     );
   }
-  const near = closest(name, names);
+  const near = levenshtein().closest(name, names);
   return new CeleriacError(
     'UNKNOWN_TASK',
     `unknown task "${name}": did you mean "${near}"? (known tasks: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''})`,
