@@ -34,8 +34,9 @@ function staticClosure(entry: string): Set<string> {
   return seen;
 }
 
-/** Loaded only when used: a cron schedule, a duration string, a misspelt name, the dashboard, the scheduler, sends. */
-const NOT_ON_THE_THREAD_PATH = /^package:(?:croner|ms|fastest-levenshtein)$|^send\.js$|^dashboard\/|^schedule\/scheduler\.js$/;
+/** Loaded only when used: a cron schedule, a duration string, a misspelt name, schedules' checks, the dashboard, the scheduler, sends. */
+const NOT_ON_THE_THREAD_PATH =
+  /^package:(?:croner|ms|fastest-levenshtein)$|^send\.js$|^registry\/task-errors\.js$|^dashboard\/|^schedule\/(?:scheduler|registry)\.js$/;
 
 test("a worker thread's entry and the task API import no package or send path a quick start does not use", () => {
   ensureBuilt();

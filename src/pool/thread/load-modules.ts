@@ -6,7 +6,6 @@ import module, { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { workerData } from 'node:worker_threads';
-import { checkSchedules } from '../../schedule/registry.js';
 import { definedSchedules } from '../../schedule/define.js';
 import type { ScheduleEntry } from '../../schedule/types.js';
 import { definedTasks, type TaskDefinition } from '../../task.js';
@@ -199,7 +198,9 @@ export async function loadTasks(modules: string[], plugins: PluginRef[]): Promis
     if (params) entry.params = d.file ? allowErasedOptionals(params, d.file, sourceOf(d.file)) : params;
     return entry;
   });
-  const schedules = checkSchedules(definedSchedules(), manifest, problems);
+  const declared = definedSchedules();
+  // The schedules' checks (and the unknown-task errors they give) load only where a module declares one.
+  const schedules = declared.length === 0 ? [] : (await import('../../schedule/registry.js')).checkSchedules(declared, manifest, problems);
   // Write what this thread compiled to the compile cache now (spawn.ts enables it), not
   // at the thread's exit, which termination may skip.
   (module as { flushCompileCache?: () => void }).flushCompileCache?.();
