@@ -23,11 +23,11 @@ export interface LoadedTasks {
 }
 
 /**
- * tsx's module, when this thread started without it (spawn.ts). Where Node strips
+ * Whether this thread, started without tsx (spawn.ts), may register it. Where Node strips
  * erasable TypeScript, registered the first time a module fails to load in a way only a
  * transform can fix; where it does not, before the first task module if one is TypeScript.
  */
-const tsxFallback = (workerData as { boot?: { tsxFallback?: string } } | null)?.boot?.tsxFallback;
+const tsxFallback = (workerData as { boot?: { tsxFallback?: boolean } } | null)?.boot?.tsxFallback === true;
 let tsxRegistered = false;
 
 const TS_MODULE = /\.[cm]?tsx?$/;
@@ -57,18 +57,18 @@ function needsTransform(file: string, err: unknown): boolean {
  */
 async function importModule(file: string): Promise<unknown> {
   const url = pathToFileURL(file).href;
-  if (tsxFallback && !tsxRegistered && !NODE_STRIPS_TYPES && TS_LISTED) await registerTsx(tsxFallback);
+  if (tsxFallback && !tsxRegistered && !NODE_STRIPS_TYPES && TS_LISTED) await registerTsx();
   try {
     return await import(url);
   } catch (err) {
     if (!tsxFallback || tsxRegistered || !needsTransform(file, err)) throw err;
-    await registerTsx(tsxFallback);
+    await registerTsx();
     return await import(url);
   }
 }
 
-async function registerTsx(api: string): Promise<void> {
-  ((await import(api)) as { register(): void }).register();
+async function registerTsx(): Promise<void> {
+  (await import('tsx/esm/api')).register();
   tsxRegistered = true;
 }
 
