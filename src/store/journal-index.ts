@@ -79,6 +79,16 @@ export class JournalIndex {
     return this.count;
   }
 
+  /** Make room for `records` more records (a segment's count, known before they are added). */
+  reserve(records: number): void {
+    const size = this.count + records;
+    this.fileOf = grow(this.fileOf, size);
+    this.starts = grow(this.starts, size);
+    this.ends = grow(this.ends, size);
+    this.idEnds = grow(this.idEnds, size);
+    this.hashes = grow(this.hashes, size);
+  }
+
   addFile(path: string, buf: Buffer): number {
     this.files.push({ path, buf });
     return this.files.length - 1;
@@ -111,14 +121,8 @@ export class JournalIndex {
       priority = ev.type === 'add' ? ev.job.priority : 0;
       hash = hashString(slowId);
     }
+    if (this.count === this.starts.length) this.reserve(1);
     const n = this.count++;
-    if (n === this.starts.length) {
-      this.fileOf = grow(this.fileOf, n + 1);
-      this.starts = grow(this.starts, n + 1);
-      this.ends = grow(this.ends, n + 1);
-      this.idEnds = grow(this.idEnds, n + 1);
-      this.hashes = grow(this.hashes, n + 1);
-    }
     this.fileOf[n] = file;
     this.starts[n] = start;
     this.ends[n] = end;

@@ -260,6 +260,7 @@ async function readJournal(dir: string, db: Low<Snapshot>, snapshot: SnapshotFil
     if (isLast && scan.starts.length === 0) continue;
     checkSegmentHeader(path, scan.starts.length > 0 ? recordText(buf, scan, 0) : undefined);
     const file = journal.addFile(path, buf);
+    journal.reserve(scan.starts.length - 1);
     for (let r = 1; r < scan.starts.length; r++) journal.add(file, scan.starts[r]!, scan.ends[r]!);
     report.replayedRecords += scan.starts.length - 1;
     journalBytes += scan.validBytes;
