@@ -3,7 +3,7 @@
 // damage in the middle (valid records follow a bad one: refuse, never guess). A journal
 // segment is preallocated with zero bytes (file-store.ts), so there a run of zeros after
 // the last record is space not yet used, not a torn write.
-import { crc32 } from 'node:zlib';
+import { crc32Of } from './crc32.js';
 
 export interface LineScan {
   /** Byte offset of each valid record's line start. */
@@ -39,7 +39,7 @@ function hex8(buf: Buffer, at: number): number {
 export function checkLine(buf: Buffer, start: number, end: number): boolean {
   if (end - start < 10 || buf[start + 8] !== SPACE) return false;
   const sum = hex8(buf, start);
-  return sum >= 0 && crc32(buf.subarray(start + 9, end)) === sum;
+  return sum >= 0 && crc32Of(buf, start + 9, end) === sum;
 }
 
 const ZEROS = Buffer.alloc(64 * 1024);
