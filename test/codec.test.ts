@@ -237,7 +237,7 @@ test('peek (the journal index before decoding) names the same job and priority a
     if (!got) return;
     peeked++;
     const id = ev.type === 'add' ? ev.job.id : ev.id;
-    assert.equal(got.id, id, jsons[i]);
+    assert.equal(buf.toString('utf8', got.idFrom, got.idTo), id, jsons[i]);
     assert.equal(got.kind === 0x61, ev.type === 'add', jsons[i]);
     if (ev.type === 'add') assert.equal(got.priority, ev.job.priority, jsons[i]);
   });

@@ -33,6 +33,14 @@ function bytesEqual(buf: Buffer, from: number, to: number, other: Uint8Array): b
   return true;
 }
 
+/** What peek() found: the record's kind byte, its id's bytes buf[idFrom, idTo) (no escape in them), an add's priority (0 otherwise). */
+export interface Peeked {
+  kind: number;
+  idFrom: number;
+  idTo: number;
+  priority: number;
+}
+
 export type FastRecord = { type: 'add'; job: NewJob } | { type: 'job'; job: JobRecord };
 
 /** Field values of one line, reused from record to record. Number fields by key byte. */
@@ -91,6 +99,7 @@ export class FastDecoder {
   private readonly f = new Fields();
   private lastTask: string | undefined;
   private lastTaskBytes: Buffer | undefined;
+  private readonly peeked: Peeked = { kind: 0, idFrom: 0, idTo: 0, priority: 0 };
 
   /** Decode the JSON in buf[from, to) (no checksum, no newline), or undefined: use decodeEvent. */
   decode(buf: Buffer, from: number, to: number): FastRecord | undefined {
@@ -138,10 +147,11 @@ export class FastDecoder {
   }
 
   /**
-   * The job a journal record is about, and an add's priority, without decoding the rest
-   * (restart indexes the journal by job before it decodes it); undefined: decode it whole.
+   * The job a journal record is about (where its id's bytes are: no string made), and an
+   * add's priority, without decoding the rest (restart indexes the journal by job before it
+   * decodes it); undefined: decode it whole. The result is reused by the next call.
    */
-  peek(buf: Buffer, from: number, to: number): { kind: number; id: string; priority: number } | undefined {
+  peek(buf: Buffer, from: number, to: number): Readonly<Peeked> | undefined {
     // {"o":"x","i":"
     const kind = recordKind(buf, from, to, 16);
     if (
@@ -157,8 +167,12 @@ export class FastDecoder {
       return undefined;
     const close = stringEnd(buf, from + 14, to);
     if (close < 0) return undefined;
-    const id = buf.toString('utf8', from + 14, close);
-    if (kind !== 0x61) return { kind, id, priority: 0 };
+    const out = this.peeked;
+    out.kind = kind;
+    out.idFrom = from + 14;
+    out.idTo = close;
+    out.priority = 0;
+    if (kind !== 0x61) return out;
     // An add: its keys in order up to "p" (task name, times) — see encodeEvent.
     let p = close + 1;
     let priority: number | undefined;
@@ -166,7 +180,10 @@ export class FastDecoder {
       if (buf[p] !== COMMA || p + 5 > to || buf[p + 1] !== QUOTE || buf[p + 3] !== QUOTE || buf[p + 4] !== COLON) return undefined;
       const key = buf[p + 2]!;
       p += 5;
-      if (key === 0x61 /* a: args, last */) return { kind, id, priority: priority ?? 0 };
+      if (key === 0x61 /* a: args, last */) {
+        out.priority = priority ?? 0;
+        return out;
+      }
       if (buf[p] === QUOTE) {
         const end = stringEnd(buf, p + 1, to);
         if (end < 0 || (key !== 0x6e && key !== 0x71)) return undefined;

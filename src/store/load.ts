@@ -20,7 +20,8 @@ import { applyEvent, WAITING_STATES, type JobRecord } from '../jobs.js';
 import { decodeEvent, FORMAT_VERSION } from './codec.js';
 import { JournalIndex } from './journal-index.js';
 import { FastDecoder } from './fast-decode.js';
-import { recordText, scanLines } from './scan.js';
+import { type PrefixScan, recordText, scanLines } from './scan.js';
+import { readSegment } from './read-segment.js';
 import { SnapshotFile, type Snapshot, type SnapshotBody } from './snapshot-file.js';
 import { emptyRecoveryReport, type RecoveryReport } from './types.js';
 
@@ -217,13 +218,14 @@ async function readJournal(dir: string, db: Low<Snapshot>, snapshot: SnapshotFil
   for (let i = 0; i < segments.length; i++) {
     const path = join(dir, segmentName(segments[i]!));
     let buf: Buffer;
+    let prefix: PrefixScan;
     try {
-      buf = await readFileNoFollow(path);
+      ({ buf, prefix } = await readSegment(path));
     } catch (err) {
       if (readOnly && (err as NodeJS.ErrnoException).code === 'ENOENT') throw new ConcurrentChange(`${path} vanished while reading`);
       throw err;
     }
-    const scan = scanLines(buf, { zeroTail: true });
+    const scan = scanLines(buf, { zeroTail: true }, prefix);
     if (scan.tornTail && i < segments.length - 1 && scan.corruptAt === undefined) {
       // A compaction creates the next segment before it switches to it, and flushes go on
       // into this one meanwhile: a kill during such a flush leaves this one torn and the
@@ -260,6 +262,7 @@ async function readJournal(dir: string, db: Low<Snapshot>, snapshot: SnapshotFil
     if (isLast && scan.starts.length === 0) continue;
     checkSegmentHeader(path, scan.starts.length > 0 ? recordText(buf, scan, 0) : undefined);
     const file = journal.addFile(path, buf);
+    journal.reserve(scan.starts.length - 1);
     for (let r = 1; r < scan.starts.length; r++) journal.add(file, scan.starts[r]!, scan.ends[r]!);
     report.replayedRecords += scan.starts.length - 1;
     journalBytes += scan.validBytes;

@@ -3,7 +3,7 @@
 // damage in the middle (valid records follow a bad one: refuse, never guess). A journal
 // segment is preallocated with zero bytes (file-store.ts), so there a run of zeros after
 // the last record is space not yet used, not a torn write.
-import { crc32 } from 'node:zlib';
+import { crc32Of } from './crc32.js';
 
 export interface LineScan {
   /** Byte offset of each valid record's line start. */
@@ -39,7 +39,7 @@ function hex8(buf: Buffer, at: number): number {
 export function checkLine(buf: Buffer, start: number, end: number): boolean {
   if (end - start < 10 || buf[start + 8] !== SPACE) return false;
   const sum = hex8(buf, start);
-  return sum >= 0 && crc32(buf.subarray(start + 9, end)) === sum;
+  return sum >= 0 && crc32Of(buf, start + 9, end) === sum;
 }
 
 const ZEROS = Buffer.alloc(64 * 1024);
@@ -49,9 +49,10 @@ const ZEROS = Buffer.alloc(64 * 1024);
  * bytes). With `zeroTail` (a journal segment), zero bytes from the end of the valid prefix
  * to the end of the file are unused space: reported as `unused`, not as a torn tail. Zeros
  * followed by anything else still are: a torn write, or damage if a valid record follows.
+ * `prefix`: the lines already checked while the file was being read (PrefixScan).
  */
-export function scanLines(buf: Buffer, { zeroTail = false }: { zeroTail?: boolean } = {}): LineScan {
-  const scan = scanPrefix(buf);
+export function scanLines(buf: Buffer, { zeroTail = false }: { zeroTail?: boolean } = {}, prefix?: PrefixScan): LineScan {
+  const scan = scanPrefix(buf, prefix ?? new PrefixScan());
   if (!zeroTail || !scan.tornTail) return scan;
   const end = nonZeroEnd(buf, scan.validBytes);
   if (end === scan.validBytes) return { starts: scan.starts, ends: scan.ends, validBytes: scan.validBytes, unused: scan.tornTail.bytes };
@@ -71,17 +72,43 @@ function nonZeroEnd(buf: Buffer, from: number): number {
   return end;
 }
 
-function scanPrefix(buf: Buffer): LineScan {
-  const starts: number[] = [];
-  const ends: number[] = [];
-  let pos = 0;
-  while (pos < buf.length) {
-    const nl = buf.indexOf(NEWLINE, pos);
-    if (nl === -1 || !checkLine(buf, pos, nl)) break;
-    starts.push(pos);
-    ends.push(nl);
-    pos = nl + 1;
+/**
+ * The valid lines from the start of a buffer that is still being filled: `advance()`
+ * checks the complete lines of each part as it arrives (restart checks a segment while
+ * the rest of it is read), and stops at the first bad one; scanLines() finishes.
+ */
+export class PrefixScan {
+  readonly starts: number[] = [];
+  readonly ends: number[] = [];
+  /** Where the next line starts. */
+  pos = 0;
+  /** A bad line is at `pos`. */
+  private stopped = false;
+
+  /** Check the complete lines in buf[pos, filled). */
+  advance(buf: Buffer, filled: number): void {
+    if (this.stopped) return;
+    // Bytes past `filled` are not read yet: a newline there is no line's end.
+    const view = filled === buf.length ? buf : buf.subarray(0, filled);
+    let pos = this.pos;
+    while (pos < filled) {
+      const nl = view.indexOf(NEWLINE, pos);
+      if (nl === -1) break;
+      if (!checkLine(view, pos, nl)) {
+        this.stopped = true;
+        break;
+      }
+      this.starts.push(pos);
+      this.ends.push(nl);
+      pos = nl + 1;
+    }
+    this.pos = pos;
   }
+}
+
+function scanPrefix(buf: Buffer, prefix: PrefixScan): LineScan {
+  prefix.advance(buf, buf.length);
+  const { starts, ends, pos } = prefix;
   if (pos >= buf.length) return { starts, ends, validBytes: pos };
   // A bad line at `pos`. If any later line checks out, this is not a torn write.
   let probe = buf.indexOf(NEWLINE, pos);
