@@ -261,15 +261,12 @@ export class Celeriac implements TaskSender {
   ): Promise<JobHandle<SentResult<T, Result>>[]>;
   async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown, options?: Omit<SendOptions, 'id'>): Promise<JobHandle<unknown>[]> {
     const task = this.registry.resolve(taskOrDef);
-    const jobs = manyJobs(task, argsList, options, Date.now());
+    const { jobs, fresh } = manyJobs(task, argsList, options, Date.now());
     const where = `sendMany(${task.name})`;
-    for (const { job } of jobs) this.assertKnownQueue(job, where);
+    for (const job of jobs) this.assertKnownQueue(job, where);
     this.assertOpen();
-    const created = await this.backend.accept(
-      jobs.map((j) => j.job),
-      { fresh: jobs.map((j) => !j.chosenId) },
-    );
-    return jobs.map(({ job }, i) => new Handle(job.id, created[i]!, this));
+    const created = await this.backend.accept(jobs, { fresh });
+    return jobs.map((job, i) => new Handle(job.id, created[i]!, this));
   }
 
   // --- workflows ------------------------------------------------------------------

@@ -324,7 +324,8 @@ export class FileStore implements JobStore {
         }
         try {
           if (this.broken) throw this.broken;
-          await this.space.beforeWrite(this.offset + buf.length);
+          const zeroing = this.space.beforeWrite(this.offset + buf.length);
+          if (zeroing) await zeroing;
           await writeAt(this.fh, buf, this.offset); // durable on return (O_DSYNC)
         } catch (err) {
           const error = writeError(err, `journal ${segmentName(this.segment)}`);
