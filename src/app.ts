@@ -225,7 +225,8 @@ export class Celeriac implements TaskSender {
     task: T,
     ...rest: SendRest<T>
   ): Promise<JobHandle<SentResult<T, Result>>>;
-  async send(taskOrDef: string | TaskDefinition, args: unknown = [], options?: SendOptions): Promise<JobHandle<unknown>> {
+  send(taskOrDef: string | TaskDefinition, args: unknown = [], options?: SendOptions): Promise<JobHandle<unknown>> {
+    // Not async: sendOne's promise (it rejects, never throws) is returned as is, without a wrapper's extra turns.
     return this.sendOne(taskOrDef, args, options);
   }
 
