@@ -2,8 +2,10 @@
 // more sent with sendMany in bulks of 1,000 and every result() awaited), reporting what a
 // loaded machine does not distort much: CPU per job of the host thread (from
 // /proc/self/task/<pid>/stat) and of the whole process. With --cpu-prof=<file>, a CPU
-// profile of the host thread during the timed phase only (200 µs sampling).
-// node bench/w1-host.mjs [--dist=<dir with index.js>] [--n=100000] [--prefetch=N] [--cpu-prof=<file>]
+// profile of the host thread during the timed phase only (200 µs sampling); with
+// --heap-prof=<file>, a sampling heap profile of the same phase, collected objects included
+// (what was allocated, not what stayed).
+// node bench/w1-host.mjs [--dist=<dir with index.js>] [--n=100000] [--prefetch=N] [--cpu-prof=<file>] [--heap-prof=<file>]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,7 @@ const dist = resolve(arg('dist', join(here, '../dist')));
 const n = Number(arg('n', '100000'));
 const prefetch = arg('prefetch');
 const profileTo = arg('cpu-prof');
+const heapTo = arg('heap-prof');
 const { createCeleriac } = await import(join(dist, 'index.js'));
 
 /** params.ts's payload (100 bytes of JSON), here so that plain node runs this file. */
@@ -51,12 +54,20 @@ await Promise.all(warm.map((h) => h.result()));
 warm.length = 0;
 
 const payloads = batches(n);
-const session = profileTo ? new Session() : undefined;
-if (session) {
-  session.connect();
+const session = profileTo || heapTo ? new Session() : undefined;
+session?.connect();
+if (session && profileTo) {
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 200 });
   await session.post('Profiler.start');
+}
+if (session && heapTo) {
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 512,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
 }
 const host0 = hostCpuMs();
 const cpu0 = process.cpuUsage();
@@ -70,7 +81,8 @@ const results = (await Promise.all(pending)).flat();
 const ms = performance.now() - t0;
 const hostMs = hostCpuMs() - host0;
 const cpu = process.cpuUsage(cpu0);
-if (session) writeFileSync(profileTo, JSON.stringify((await session.post('Profiler.stop')).profile));
+if (session && profileTo) writeFileSync(profileTo, JSON.stringify((await session.post('Profiler.stop')).profile));
+if (session && heapTo) writeFileSync(heapTo, JSON.stringify((await session.post('HeapProfiler.stopSampling')).profile));
 if (results.length !== n || results[0] !== n) throw new Error('wrong results');
 console.log(
   JSON.stringify({

@@ -28,7 +28,7 @@ import { DEFAULT_QUEUE, unknownQueueError } from './queues.js';
 import type { Workflow } from './workflows/canvas.js';
 import type { WorkflowHandle, WorkflowSendOptions } from './workflows/engine.js';
 import { appSource } from './dashboard/app-source.js';
-import { createDashboard } from './dashboard/handler.js';
+import { deferredDashboard } from './dashboard/deferred.js';
 import type { DashboardHandler, DashboardOptions, WorkersInfo } from './dashboard/types.js';
 import { manualRun, schedulerFor, sendSlot } from './schedule/app-schedules.js';
 import type { PeriodicScheduler } from './schedule/scheduler.js';
@@ -187,7 +187,7 @@ export class Celeriac implements TaskSender {
    * JSON API and live updates over Server-Sent Events. See the README's Dashboard section.
    */
   dashboard(options?: DashboardOptions): DashboardHandler {
-    return createDashboard(appSource(this), options);
+    return deferredDashboard(appSource(this), options);
   }
 
   /** How many jobs are on record in each state. */

@@ -4,18 +4,28 @@ import type { JobRecord } from './jobs.js';
 import type { JobInfo } from './send-types.js';
 import { DEFAULT_QUEUE } from './queues.js';
 
+/** A finished job's result() as a promise: fulfilled with its result or rejected with its error. */
 export function outcomeOf(job: JobRecord): Promise<unknown> {
+  try {
+    return Promise.resolve(finalValue(job));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** What result() gives for a finished job: its result, or throws the error it rejects with. */
+export function finalValue(job: JobRecord): unknown {
   switch (job.state) {
     case 'succeeded':
-      return Promise.resolve(job.result === undefined ? undefined : JSON.parse(job.result));
+      return job.result === undefined ? undefined : JSON.parse(job.result);
     case 'failed':
-      return Promise.reject(new TaskFailedError(job.id, job.task, job.error ?? { name: 'Error', message: 'failed' }));
+      throw new TaskFailedError(job.id, job.task, job.error ?? { name: 'Error', message: 'failed' });
     case 'cancelled':
-      return Promise.reject(new CeleriacError('JOB_CANCELLED', `job ${job.id} (${job.task}) was cancelled`));
+      throw new CeleriacError('JOB_CANCELLED', `job ${job.id} (${job.task}) was cancelled`);
     case 'expired':
-      return Promise.reject(new CeleriacError('JOB_EXPIRED', `job ${job.id} (${job.task}) expired before it could start`));
+      throw new CeleriacError('JOB_EXPIRED', `job ${job.id} (${job.task}) expired before it could start`);
     default:
-      return Promise.reject(new Error(`job ${job.id} has not finished`));
+      throw new Error(`job ${job.id} has not finished`);
   }
 }
 

@@ -1,8 +1,11 @@
 // Named queues and routing: a job belongs to one queue (its task's `queue`, or the send's),
 // and an app runs the queues its `queues` option names (every queue without it).
-import { closest } from 'fastest-levenshtein';
+import type * as Levenshtein from 'fastest-levenshtein';
+import { lazyPackage } from './lazy-package.js';
 import { CeleriacError, type CeleriacErrorCode } from './errors.js';
 import { isPlainObject } from './validate.js';
+
+const levenshtein = lazyPackage<typeof Levenshtein>('fastest-levenshtein');
 
 export const DEFAULT_QUEUE = 'default';
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
@@ -66,6 +69,6 @@ export function unknownQueueError(name: string, known: Iterable<string>, where: 
   const names = [...new Set(known)].sort();
   return new CeleriacError(
     'UNKNOWN_QUEUE',
-    `${where}: unknown queue "${name}": did you mean "${closest(name, names)}"? (known queues: ${names.join(', ')}: "default", the tasks' queue options and this app's "queues")`,
+    `${where}: unknown queue "${name}": did you mean "${levenshtein().closest(name, names)}"? (known queues: ${names.join(', ')}: "default", the tasks' queue options and this app's "queues")`,
   );
 }

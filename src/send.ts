@@ -1,33 +1,19 @@
 // Turning a send() call into a job record, or into a clear error before anything is
 // written: unknown task (with the nearest known name), arguments JSON cannot carry,
 // times that make no sense.
-import { closest } from 'fastest-levenshtein';
 import { CeleriacError } from './errors.js';
 import type { NewJob } from './jobs.js';
 import { randomJobId } from './job-id.js';
-import { signature } from './registry/signature.js';
+import { checkArgCount } from './registry/task-errors.js';
 import type { TaskManifestEntry } from './registry/types.js';
 import { SEND_OPTION_KEYS, type SendOptions } from './send-types.js';
 import { durationMs, instantMs, isDurationString } from './time.js';
 import { checkQueueName, DEFAULT_QUEUE } from './queues.js';
 import { checkKnownKeys, isPlainObject, toJson } from './validate.js';
 
-const MAX_ID = 200;
+export { checkArgCount, unknownTaskError } from './registry/task-errors.js';
 
-export function unknownTaskError(name: string, known: Iterable<string>, modules: string[]): CeleriacError {
-  const names = [...known];
-  if (names.length === 0) {
-    return new CeleriacError(
-      'UNKNOWN_TASK',
-      `unknown task "${name}": no tasks are loaded (task modules: ${modules.length ? modules.join(', ') : 'none'}). Check the "tasks" option.`,
-    );
-  }
-  const near = closest(name, names);
-  return new CeleriacError(
-    'UNKNOWN_TASK',
-    `unknown task "${name}": did you mean "${near}"? (known tasks: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''})`,
-  );
-}
+const MAX_ID = 200;
 
 function optionError(task: string, err: unknown): CeleriacError {
   return new CeleriacError('INVALID_SEND_OPTIONS', `send(${task}): ${(err as Error).message}`);
@@ -164,16 +150,4 @@ export function manyJobs(task: TaskManifestEntry, items: unknown, options: SendO
     fresh[i] = ownOptions.id === undefined;
   }
   return { jobs, fresh };
-}
-
-/** Too many or too few arguments for the task's declared parameters (when they could be read). */
-export function checkArgCount(task: TaskManifestEntry, args: unknown[], caller = 'send', path = 'args'): void {
-  const p = task.params;
-  if (!p || (args.length >= p.min && (p.max === null || args.length <= p.max))) return;
-  const takes = p.max === null ? `at least ${p.min}` : p.min === p.max ? `${p.min}` : `${p.min} to ${p.max}`;
-  const shown = JSON.stringify(args);
-  throw new CeleriacError(
-    'INVALID_ARGS',
-    `${caller}(${task.name}): ${path === 'args' ? '' : `${path}: `}${signature(task.name, p)} takes ${takes} argument${(p.max ?? p.min) === 1 ? '' : 's'}, got ${args.length}: ${shown.length > 200 ? `${shown.slice(0, 199)}…` : shown}${task.file ? ` (defined at ${task.file}:${task.line})` : ''}`,
-  );
 }

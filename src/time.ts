@@ -1,4 +1,7 @@
-import ms from 'ms';
+import type msType from 'ms';
+import { lazyPackage } from './lazy-package.js';
+
+const parseMs = lazyPackage<typeof msType>('ms');
 
 // One rule for every duration the API takes, as in Celery: a number is seconds; a string
 // names its unit ("500ms", "30s", "5m", "1h", read by `ms`). A string without a unit is
@@ -37,7 +40,7 @@ const DURATION_STRING = /^\s*(?:\d+(?:\.\d*)?|\.\d+)\s*[a-z]+\s*$/i;
 
 /** Whether `value` is a duration string ("5m") rather than, say, a date. */
 export function isDurationString(value: unknown): value is string {
-  return typeof value === 'string' && DURATION_STRING.test(value) && typeof ms(value as ms.StringValue) === 'number';
+  return typeof value === 'string' && DURATION_STRING.test(value) && typeof parseMs()(value as msType.StringValue) === 'number';
 }
 
 /** Parse a duration given as seconds (number) or a string with a unit ("500ms", "5m"); returns milliseconds. */
@@ -49,7 +52,7 @@ export function durationMs(value: unknown, what: string): number {
     return checkDuration(Math.round(value * 1000), what, value);
   }
   if (typeof value === 'string') {
-    const parsed = ms(value as ms.StringValue);
+    const parsed = parseMs()(value as msType.StringValue);
     if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) {
       throw new RangeError(`${what} must be seconds (a number) or a duration like "500ms", "30s", "5m"; got ${JSON.stringify(value)}`);
     }

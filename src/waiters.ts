@@ -1,8 +1,10 @@
 // Callers waiting for jobs to finish (handle.result()): woken when a job reaches a
 // final state, or given up after their own timeout (the job goes on).
+// One promise per result() and no array for a job's only waiter: W1 awaits every job's
+// result, so what a wait allocates is paid once per job.
 import { CeleriacError } from './errors.js';
 import { FINISHED_STATES, type JobRecord } from './jobs.js';
-import { outcomeOf } from './job-view.js';
+import { finalValue, outcomeOf } from './job-view.js';
 
 interface Waiter {
   resolve: (value: unknown) => void;
@@ -10,16 +12,15 @@ interface Waiter {
 }
 
 export class ResultWaiters {
-  private readonly byId = new Map<string, Waiter[]>();
+  /** A job's waiters: one alone, or several in an array. */
+  private readonly byId = new Map<string, Waiter | Waiter[]>();
 
   /** Wait for `job` to finish; `timeoutMs` gives up waiting (RESULT_TIMEOUT), not the job. */
   wait(job: JobRecord, timeoutMs: number | undefined): Promise<unknown> {
     if (FINISHED_STATES.has(job.state)) return outcomeOf(job);
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { resolve, reject };
-      const list = this.byId.get(job.id);
-      if (list) list.push(waiter);
-      else this.byId.set(job.id, [waiter]);
+      this.add(job.id, waiter);
       if (timeoutMs === undefined) return;
       const timer = setTimeout(() => {
         this.remove(job.id, waiter);
@@ -41,35 +42,47 @@ export class ResultWaiters {
     });
   }
 
-  private remove(id: string, waiter: Waiter): void {
-    const list = this.byId.get(id);
-    if (!list) return;
-    const i = list.indexOf(waiter);
-    if (i !== -1) list.splice(i, 1);
-    if (list.length === 0) this.byId.delete(id);
+  private add(id: string, waiter: Waiter): void {
+    const held = this.byId.get(id);
+    if (held === undefined) this.byId.set(id, waiter);
+    else if (Array.isArray(held)) held.push(waiter);
+    else this.byId.set(id, [held, waiter]);
   }
 
-  /** A job finished: settle everyone waiting for it. */
+  private remove(id: string, waiter: Waiter): void {
+    const held = this.byId.get(id);
+    if (held === waiter) this.byId.delete(id);
+    if (!Array.isArray(held)) return;
+    const i = held.indexOf(waiter);
+    if (i !== -1) held.splice(i, 1);
+    if (held.length === 0) this.byId.delete(id);
+  }
+
+  /** A job finished: settle everyone waiting for it (all with the same value). */
   settle(job: JobRecord): void {
-    const list = this.byId.get(job.id);
-    if (!list || !FINISHED_STATES.has(job.state)) return;
+    const held = this.byId.get(job.id);
+    if (held === undefined || !FINISHED_STATES.has(job.state)) return;
     this.byId.delete(job.id);
-    const outcome = outcomeOf(job);
-    outcome.catch(() => undefined);
-    for (const w of list) outcome.then(w.resolve, w.reject);
+    let value: unknown;
+    try {
+      value = finalValue(job);
+    } catch (err) {
+      if (Array.isArray(held)) for (const w of held) w.reject(err);
+      else held.reject(err);
+      return;
+    }
+    if (Array.isArray(held)) for (const w of held) w.resolve(value);
+    else held.resolve(value);
   }
 
   /** The app closed (or its store failed: `error`): nobody will be woken any more. */
   rejectAll(error?: CeleriacError): void {
-    for (const [id, list] of this.byId) {
-      for (const w of list)
-        w.reject(
-          error ??
-            new CeleriacError(
-              'APP_CLOSED',
-              `the app closed before job ${id} finished; it is still on record and runs after the next start`,
-            ),
-        );
+    for (const [id, held] of this.byId) {
+      const closed = () =>
+        error ??
+        new CeleriacError('APP_CLOSED', `the app closed before job ${id} finished; it is still on record and runs after the next start`);
+      if (Array.isArray(held)) for (const w of held) w.reject(closed());
+      else held.reject(closed());
     }
     this.byId.clear();
   }

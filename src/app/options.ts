@@ -7,7 +7,7 @@ import { CeleriacError } from '../errors.js';
 import { MAX_CONCURRENCY } from '../limits.js';
 import type { Logger } from '../log.js';
 import { parseQueuesFlag, resolveQueues, type ServedQueues } from '../queues.js';
-import { optionSchedules, type ScheduleTable } from '../schedule/app-schedules.js';
+import { optionSchedules, type ScheduleTable } from '../schedule/option-schedules.js';
 import {
   boolean,
   duration,

@@ -2,7 +2,7 @@
 // hot reload. Sends look their task up here; so do jobs handed in by other processes.
 import { CeleriacError } from '../errors.js';
 import type { TaskManifestEntry } from '../registry/types.js';
-import { unknownTaskError } from '../send.js';
+import { unknownTaskError } from '../registry/task-errors.js';
 import { isTaskDefinition, type TaskDefinition } from '../task.js';
 
 export class TaskRegistry {

@@ -5,8 +5,9 @@ import { CeleriacError } from '../errors.js';
 import { EVENT_TYPES, type CeleriacEvent } from '../events.js';
 import { answer, DashboardApi, failure, type Reply } from './api.js';
 import { assets } from './assets.js';
-import { MIN_TOKEN_LENGTH, originAllowed, randomToken, TokenAuth } from './auth.js';
+import { originAllowed, randomToken, TokenAuth } from './auth.js';
 import { loginPage } from './login-page.js';
+import { checkDashboardOptions, normalizeBase } from './options.js';
 import { LiveStream } from './live.js';
 import { DashboardStats } from './stats.js';
 import type { DashboardHandler, DashboardOptions, DashboardSource } from './types.js';
@@ -22,38 +23,8 @@ const SECURITY_HEADERS = {
 
 const MAX_FORM_BYTES = 4096;
 
-function normalizeBase(basePath: unknown): string {
-  if (basePath === undefined) return '';
-  if (typeof basePath !== 'string' || !basePath.startsWith('/') || /[?#\s]/.test(basePath)) {
-    throw new CeleriacError(
-      'INVALID_CONFIG',
-      `dashboard(): basePath must be a URL path starting with "/" (e.g. "/admin/jobs"), got ${JSON.stringify(basePath)}`,
-    );
-  }
-  return basePath.replace(/\/+$/, '');
-}
-
-function checkOptions(o: DashboardOptions): void {
-  if (o.authorize !== undefined && typeof o.authorize !== 'function')
-    throw new CeleriacError('INVALID_CONFIG', 'dashboard(): authorize must be a function (req) => boolean | Promise<boolean>');
-  if (o.token !== undefined && (typeof o.token !== 'string' || o.token.length < MIN_TOKEN_LENGTH || /\s/.test(o.token))) {
-    throw new CeleriacError(
-      'INVALID_CONFIG',
-      `dashboard(): token must be a string of at least ${MIN_TOKEN_LENGTH} characters without spaces (or leave it out for a random one)`,
-    );
-  }
-  if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean')
-    throw new CeleriacError('INVALID_CONFIG', `dashboard(): readOnly must be true or false, got ${JSON.stringify(o.readOnly)}`);
-  if (o.allowedOrigins !== undefined && (!Array.isArray(o.allowedOrigins) || o.allowedOrigins.some((x) => typeof x !== 'string'))) {
-    throw new CeleriacError(
-      'INVALID_CONFIG',
-      'dashboard(): allowedOrigins must be a list of origins such as ["https://admin.example.com"]',
-    );
-  }
-}
-
 export function createDashboard(source: DashboardSource, options: DashboardOptions = {}): DashboardHandler {
-  checkOptions(options);
+  checkDashboardOptions(options);
   const base = normalizeBase(options.basePath);
   const readOnly = options.readOnly === true;
   const allowed = options.allowedOrigins ?? [];

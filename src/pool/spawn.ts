@@ -46,9 +46,15 @@ function tsxAtBoot(data: WorkerData): boolean {
 }
 
 export function spawnWorker(data: WorkerData, resourceLimits?: ResourceLimits): Worker {
-  const tsx = import.meta.resolve('tsx/esm/api');
   const atBoot = tsxAtBoot(data);
-  const boot = { entry: ENTRY, tsx: atBoot ? tsx : undefined, tsxFallback: atBoot ? undefined : tsx, cache: compileCacheDir() };
+  // Resolving tsx's package (its exports map) is a noticeable part of the first spawn: only
+  // where the boot registers it; otherwise load-modules.ts imports it if a module needs it.
+  const boot = {
+    entry: ENTRY,
+    tsx: atBoot ? import.meta.resolve('tsx/esm/api') : undefined,
+    tsxFallback: !atBoot,
+    cache: compileCacheDir(),
+  };
   return new Worker(BOOT, {
     eval: true,
     workerData: { ...data, boot },

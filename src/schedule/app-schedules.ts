@@ -1,30 +1,14 @@
 // The app's side of periodic schedules, kept here so that the app only calls in at
-// open, start, reload and close: the config's schedules checked, and the scheduler
-// wired to the app's public send and to a mark store.
+// start, reload and close: the scheduler wired to the app's public send and to a mark
+// store (the `schedules` option is checked in option-schedules.ts).
 import { CeleriacError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SlotKind } from '../jobs.js';
 import type { SendOptions } from '../send-types.js';
-import { isPlainObject } from '../validate.js';
-import { checkSchedule } from './check.js';
 import type { Clock } from './clock.js';
 import type { MarkStore } from './marks.js';
 import { PeriodicScheduler } from './scheduler.js';
-import type { ScheduleEntry, ScheduleOptions } from './types.js';
-
-/** Schedules given to createCeleriac() (or in the config file) by name; their task by name. */
-export type ScheduleTable = Record<string, ScheduleOptions & { task: string }>;
-
-/** The `schedules` option checked, or an error naming the option (`at`: where it was given) and the schedule. */
-export function optionSchedules(given: unknown, at: { label: string; place: string }): ScheduleEntry[] {
-  if (given === undefined) return [];
-  if (!isPlainObject(given))
-    throw new CeleriacError(
-      'INVALID_CONFIG',
-      `${at.label} must be an object of schedules by name: { "nightly-cleanup": { cron: "0 3 * * *", task: "cleanup" } }`,
-    );
-  return Object.entries(given as object).map(([name, options]) => checkSchedule(name, options, { file: at.place, line: 0 }));
-}
+import type { ScheduleEntry } from './types.js';
 
 /** The app's send that keeps a slot's kind on its job (for the scheduler only: not a user's API). */
 export const sendSlot: unique symbol = Symbol('celeriac.sendSlot');

@@ -1,7 +1,9 @@
 // Checking a schedule declaration: a clear error naming the schedule and where it was
 // declared, before anything is written. Runs in the worker thread for task modules and
 // in the host for the config file.
-import { Cron } from 'croner';
+import type * as Croner from 'croner';
+import type { Cron } from 'croner';
+import { lazyPackage } from '../lazy-package.js';
 import { CeleriacError } from '../errors.js';
 import { durationMs } from '../time.js';
 import { isTaskDefinition } from '../task.js';
@@ -13,6 +15,7 @@ const MISSED: readonly MissedRuns[] = ['once', 'skip', 'all'];
 export const DEFAULT_MAX_BACKFILL = 100;
 /** Shorter intervals would fill the journal faster than a slot is worth. */
 const MIN_EVERY_MS = 1000;
+const croner = lazyPackage<typeof Croner>('croner');
 
 function invalid(where: string, what: string): CeleriacError {
   return new CeleriacError('INVALID_SCHEDULE', `${where}: ${what}`);
@@ -35,7 +38,7 @@ function checkTimeZone(tz: unknown, where: string): string {
 
 /** A croner job that only computes instants (never scheduled: no timer). */
 export function cronOf(pattern: string, tz: string): Cron {
-  return new Cron(pattern, { timezone: tz, paused: true });
+  return new (croner().Cron)(pattern, { timezone: tz, paused: true });
 }
 
 /**

@@ -3,7 +3,7 @@
 // accepts. Each problem is reported like a task module's, naming where it was declared.
 import { CeleriacError } from '../errors.js';
 import type { ModuleProblem, TaskManifestEntry } from '../registry/types.js';
-import { checkArgCount, unknownTaskError } from '../send.js';
+import { checkArgCount, unknownTaskError } from '../registry/task-errors.js';
 import type { ScheduleEntry } from './types.js';
 
 const at = (e: ScheduleEntry) => (e.line > 0 ? `${e.file}:${e.line}` : e.file);

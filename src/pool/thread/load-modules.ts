@@ -6,7 +6,6 @@ import module, { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { workerData } from 'node:worker_threads';
-import { checkSchedules } from '../../schedule/registry.js';
 import { definedSchedules } from '../../schedule/define.js';
 import type { ScheduleEntry } from '../../schedule/types.js';
 import { definedTasks, type TaskDefinition } from '../../task.js';
@@ -24,11 +23,11 @@ export interface LoadedTasks {
 }
 
 /**
- * tsx's module, when this thread started without it (spawn.ts). Where Node strips
+ * Whether this thread, started without tsx (spawn.ts), may register it. Where Node strips
  * erasable TypeScript, registered the first time a module fails to load in a way only a
  * transform can fix; where it does not, before the first task module if one is TypeScript.
  */
-const tsxFallback = (workerData as { boot?: { tsxFallback?: string } } | null)?.boot?.tsxFallback;
+const tsxFallback = (workerData as { boot?: { tsxFallback?: boolean } } | null)?.boot?.tsxFallback === true;
 let tsxRegistered = false;
 
 const TS_MODULE = /\.[cm]?tsx?$/;
@@ -58,18 +57,18 @@ function needsTransform(file: string, err: unknown): boolean {
  */
 async function importModule(file: string): Promise<unknown> {
   const url = pathToFileURL(file).href;
-  if (tsxFallback && !tsxRegistered && !NODE_STRIPS_TYPES && TS_LISTED) await registerTsx(tsxFallback);
+  if (tsxFallback && !tsxRegistered && !NODE_STRIPS_TYPES && TS_LISTED) await registerTsx();
   try {
     return await import(url);
   } catch (err) {
     if (!tsxFallback || tsxRegistered || !needsTransform(file, err)) throw err;
-    await registerTsx(tsxFallback);
+    await registerTsx();
     return await import(url);
   }
 }
 
-async function registerTsx(api: string): Promise<void> {
-  ((await import(api)) as { register(): void }).register();
+async function registerTsx(): Promise<void> {
+  (await import('tsx/esm/api')).register();
   tsxRegistered = true;
 }
 
@@ -199,7 +198,9 @@ export async function loadTasks(modules: string[], plugins: PluginRef[]): Promis
     if (params) entry.params = d.file ? allowErasedOptionals(params, d.file, sourceOf(d.file)) : params;
     return entry;
   });
-  const schedules = checkSchedules(definedSchedules(), manifest, problems);
+  const declared = definedSchedules();
+  // The schedules' checks (and the unknown-task errors they give) load only where a module declares one.
+  const schedules = declared.length === 0 ? [] : (await import('../../schedule/registry.js')).checkSchedules(declared, manifest, problems);
   // Write what this thread compiled to the compile cache now (spawn.ts enables it), not
   // at the thread's exit, which termination may skip.
   (module as { flushCompileCache?: () => void }).flushCompileCache?.();
