@@ -225,7 +225,8 @@ export class Celeriac implements TaskSender {
     task: T,
     ...rest: SendRest<T>
   ): Promise<JobHandle<SentResult<T, Result>>>;
-  async send(taskOrDef: string | TaskDefinition, args: unknown = [], options?: SendOptions): Promise<JobHandle<unknown>> {
+  send(taskOrDef: string | TaskDefinition, args: unknown = [], options?: SendOptions): Promise<JobHandle<unknown>> {
+    // Not async: sendOne's promise (it rejects, never throws) is returned as is, without a wrapper's extra turns.
     return this.sendOne(taskOrDef, args, options);
   }
 
@@ -261,15 +262,12 @@ export class Celeriac implements TaskSender {
   ): Promise<JobHandle<SentResult<T, Result>>[]>;
   async sendMany(taskOrDef: string | TaskDefinition, argsList: unknown, options?: Omit<SendOptions, 'id'>): Promise<JobHandle<unknown>[]> {
     const task = this.registry.resolve(taskOrDef);
-    const jobs = manyJobs(task, argsList, options, Date.now());
+    const { jobs, fresh } = manyJobs(task, argsList, options, Date.now());
     const where = `sendMany(${task.name})`;
-    for (const { job } of jobs) this.assertKnownQueue(job, where);
+    for (const job of jobs) this.assertKnownQueue(job, where);
     this.assertOpen();
-    const created = await this.backend.accept(
-      jobs.map((j) => j.job),
-      { fresh: jobs.map((j) => !j.chosenId) },
-    );
-    return jobs.map(({ job }, i) => new Handle(job.id, created[i]!, this));
+    const created = await this.backend.accept(jobs, { fresh });
+    return jobs.map((job, i) => new Handle(job.id, created[i]!, this));
   }
 
   // --- workflows ------------------------------------------------------------------

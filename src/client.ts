@@ -211,7 +211,7 @@ export class CeleriacClient {
           ? ({ ...(item as SendManyItem & object), id: randomUUID() } as SendManyItem)
           : (item as SendManyItem),
     );
-    const jobs = manyJobs(task, items, options, Date.now()).map((j) => j.job);
+    const jobs = manyJobs(task, items, options, Date.now()).jobs;
     try {
       const sent = (await this.ask({ op: 'sendMany', task: name, items, ...(options ? { options } : {}) })) as
         | { value: SentJob[] }

@@ -1,9 +1,9 @@
 // Turning a send() call into a job record, or into a clear error before anything is
 // written: unknown task (with the nearest known name), arguments JSON cannot carry,
 // times that make no sense.
-import { randomUUID } from 'node:crypto';
 import { CeleriacError } from './errors.js';
 import type { NewJob } from './jobs.js';
+import { randomJobId } from './job-id.js';
 import { checkArgCount } from './registry/task-errors.js';
 import type { TaskManifestEntry } from './registry/types.js';
 import { SEND_OPTION_KEYS, type SendOptions } from './send-types.js';
@@ -67,7 +67,7 @@ export function jobFactory(task: TaskManifestEntry, options: SendOptions | undef
   if (o.id !== undefined) checkId(task.name, o.id);
   const queue = o.queue === undefined ? task.queue : checkQueueName(o.queue, `send(${task.name}): queue`, 'INVALID_SEND_OPTIONS');
   return (args, id) => {
-    const job: NewJob = { id: id ?? o.id ?? randomUUID(), task: task.name, args, createdAt: now, runAt, expiresAt, priority };
+    const job: NewJob = { id: id ?? o.id ?? randomJobId(), task: task.name, args, createdAt: now, runAt, expiresAt, priority };
     if (o.maxRetries !== undefined) job.maxRetries = o.maxRetries;
     if (retryDelay !== undefined) job.retryDelay = retryDelay;
     if (queue !== undefined && queue !== DEFAULT_QUEUE) job.queue = queue;
@@ -100,10 +100,11 @@ export function encodeArgs(task: string | TaskManifestEntry, args: unknown, path
   return out.json;
 }
 
-export interface ManyJob {
-  job: NewJob;
-  /** The caller chose the id (it may name a known job: dedup applies). */
-  chosenId: boolean;
+export interface ManyJobs {
+  /** One job per item, in order. */
+  jobs: NewJob[];
+  /** `fresh[i]`: job i's id was drawn at random (the caller chose none), so no dedup applies to it. */
+  fresh: boolean[];
 }
 
 /**
@@ -111,7 +112,7 @@ export interface ManyJob {
  * then). An item is an argument list, or `{ args, ...options }` whose options apply over
  * the shared ones.
  */
-export function manyJobs(task: TaskManifestEntry, items: unknown, options: SendOptions | undefined, now: number): ManyJob[] {
+export function manyJobs(task: TaskManifestEntry, items: unknown, options: SendOptions | undefined, now: number): ManyJobs {
   const where = `sendMany(${task.name})`;
   if (!Array.isArray(items))
     throw new CeleriacError('INVALID_ARGS', `${where}: expected an array of argument arrays (or of { args, ...options })`);
@@ -127,8 +128,15 @@ export function manyJobs(task: TaskManifestEntry, items: unknown, options: SendO
     }
   };
   const shared = factory(options, '');
-  return items.map((item: unknown, i): ManyJob => {
-    if (Array.isArray(item)) return { job: shared(encodeArgs(task, item, `argsList[${i}]`, 'sendMany')), chosenId: false };
+  const jobs: NewJob[] = new Array(items.length);
+  const fresh: boolean[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const item: unknown = items[i];
+    if (Array.isArray(item)) {
+      jobs[i] = shared(encodeArgs(task, item, `argsList[${i}]`, 'sendMany'));
+      fresh[i] = true;
+      continue;
+    }
     if (!isPlainObject(item)) {
       throw new CeleriacError(
         'INVALID_ARGS',
@@ -138,6 +146,8 @@ export function manyJobs(task: TaskManifestEntry, items: unknown, options: SendO
     const { args, ...own } = item as { args?: unknown };
     const ownOptions = own as SendOptions;
     const make = factory({ ...options, ...ownOptions }, `argsList[${i}]: `);
-    return { job: make(encodeArgs(task, args, `argsList[${i}].args`, 'sendMany')), chosenId: ownOptions.id !== undefined };
-  });
+    jobs[i] = make(encodeArgs(task, args, `argsList[${i}].args`, 'sendMany'));
+    fresh[i] = ownOptions.id === undefined;
+  }
+  return { jobs, fresh };
 }

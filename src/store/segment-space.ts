@@ -47,9 +47,12 @@ export class SegmentSpace {
     this.end = end;
   }
 
-  /** Call before writing up to `to`: waits when the write would reach into bytes being zeroed. */
-  async beforeWrite(to: number): Promise<void> {
-    if (this.zeroing !== undefined && to > this.end) await this.zeroing;
+  /**
+   * Call before writing up to `to`: the zeroing to wait for when the write would reach
+   * into bytes being zeroed, else undefined (most writes: no promise to await).
+   */
+  beforeWrite(to: number): Promise<void> | undefined {
+    return this.zeroing !== undefined && to > this.end ? this.zeroing : undefined;
   }
 
   /** Call after a write that ended at `offset`: zeroes the next chunk in the background when the space runs low. */
