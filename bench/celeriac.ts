@@ -1,8 +1,7 @@
 // celeriac's child: W1, w1-single, w1-concurrent, W2, W3, W4 through the public API only.
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
 // The built package, as users run it (npm run bench builds first).
 import { createCeleriac, type Celeriac, type JobHandle } from '../dist/index.js';
 import {
@@ -24,6 +23,7 @@ const TASKS = fileURLToPath(new URL('./tasks/bench.mjs', import.meta.url));
 /** W4's task module (TypeScript, as in the samples W4's history was measured with). */
 const TASKS_TS = fileURLToPath(new URL('./tasks/bench.ts', import.meta.url));
 const STARTUP = fileURLToPath(new URL('./startup/celeriac.mjs', import.meta.url));
+const W4_RESTART = fileURLToPath(new URL('./w4/restart.mjs', import.meta.url));
 
 function open(ctx: ChildContext, extra: { start?: boolean; tasks?: string } = {}): Promise<Celeriac> {
   const { tasks = TASKS, ...rest } = extra;
@@ -154,28 +154,26 @@ runChild('celeriac', {
       await app.close();
       return;
     }
-    // Process 2 (fresh): open the data dir with w4N pending jobs and run.
+    // Process 2 (fresh, plain node as `celeriac worker` runs, no tsx in the host): open the
+    // data dir with w4N pending jobs and run until the first job.
     const dataBytes = dirBytes(join(ctx.params.dataDir, 'data'));
     const mark = join(ctx.params.dataDir, 'first-job');
-    process.env.CELERIAC_BENCH_MARK = mark;
-    const t0 = now();
-    // As a worker process opens it (`celeriac worker` does the same): the worker threads
-    // start while the journal is read.
-    const app = await open(ctx, { start: true, tasks: TASKS_TS });
-    const pending = app.recovery;
-    const openMs = now() - t0;
-    const deadline = Date.now() + 120_000;
-    while (!existsSync(mark)) {
-      if (Date.now() > deadline) throw new Error('no job ran within 120 s of start()');
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    const firstAt = Number(readFileSync(mark, 'utf8'));
-    if (!(firstAt > performance.timeOrigin))
-      throw new Error(`bad first-job mark ${JSON.stringify(readFileSync(mark, 'utf8'))} (process started at ${performance.timeOrigin})`);
-    ctx.emit('first_job_ms', firstAt - performance.timeOrigin, { recovery: pending });
-    ctx.emit('open_ms', openMs);
-    ctx.emit('peak_rss_mb', process.resourceUsage().maxRSS / 1024);
+    const r = spawnSync(process.execPath, [W4_RESTART, TASKS_TS, join(ctx.params.dataDir, 'data'), String(ctx.params.concurrency), mark], {
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
+    if (r.status !== 0)
+      throw new Error(`${W4_RESTART} exited ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as {
+      first_job_ms: number;
+      open_ms: number;
+      peak_rss_mb: number;
+      recovery: unknown;
+    };
+    if (!(out.first_job_ms > 0)) throw new Error(`${W4_RESTART} printed ${r.stdout.trim()}`);
+    ctx.emit('first_job_ms', out.first_job_ms, { recovery: out.recovery });
+    ctx.emit('open_ms', out.open_ms);
+    ctx.emit('peak_rss_mb', out.peak_rss_mb);
     ctx.emit('bytes_per_job', dataBytes / w4N);
-    await app.close({ timeout: 10 });
   },
 });
