@@ -14,10 +14,13 @@ interface Waiter {
 export class ResultWaiters {
   /** A job's waiters: one alone, or several in an array. */
   private readonly byId = new Map<string, Waiter | Waiter[]>();
+  /** Set by rejectAll(): nobody would wake a waiter added later, so it is refused at once. */
+  private ended: ((id: string) => CeleriacError) | undefined;
 
   /** Wait for `job` to finish; `timeoutMs` gives up waiting (RESULT_TIMEOUT), not the job. */
   wait(job: JobRecord, timeoutMs: number | undefined): Promise<unknown> {
     if (FINISHED_STATES.has(job.state)) return outcomeOf(job);
+    if (this.ended) return Promise.reject(this.ended(job.id));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { resolve, reject };
       this.add(job.id, waiter);
@@ -77,12 +80,13 @@ export class ResultWaiters {
 
   /** The app closed (or its store failed: `error`): nobody will be woken any more. */
   rejectAll(error?: CeleriacError): void {
+    const closed = (id: string) =>
+      error ??
+      new CeleriacError('APP_CLOSED', `the app closed before job ${id} finished; it is still on record and runs after the next start`);
+    this.ended = closed;
     for (const [id, held] of this.byId) {
-      const closed = () =>
-        error ??
-        new CeleriacError('APP_CLOSED', `the app closed before job ${id} finished; it is still on record and runs after the next start`);
-      if (Array.isArray(held)) for (const w of held) w.reject(closed());
-      else held.reject(closed());
+      if (Array.isArray(held)) for (const w of held) w.reject(closed(id));
+      else held.reject(closed(id));
     }
     this.byId.clear();
   }

@@ -2,6 +2,7 @@
 // outcome, whether it waits alone or beside others, and one that gave up waiting is not.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
+import { openApp } from './helpers.js';
 import { newRecord, type JobRecord } from '../src/jobs.js';
 import { ResultWaiters } from '../src/waiters.js';
 
@@ -50,4 +51,20 @@ test('a job not finished wakes nobody; closing rejects its waiters with APP_CLOS
   waiters.settle(job); // not final: both still wait
   waiters.rejectAll();
   for (const p of [first, second]) await assert.rejects(p, (err: { code?: string }) => err.code === 'APP_CLOSED');
+});
+
+test('a waiter added after closing is refused at once, not left waiting', async () => {
+  const waiters = new ResultWaiters();
+  waiters.rejectAll();
+  await assert.rejects(
+    waiters.wait(pending('e'), undefined),
+    (err: { code?: string }) => err.code === 'APP_CLOSED' && /job e/.test(String(err)),
+  );
+});
+
+test('result() of a job still pending after app.close() rejects with APP_CLOSED instead of never settling', async (t) => {
+  const app = await openApp(t); // never started: the job stays pending
+  const handle = await app.send('demo.echo', ['hi']);
+  await app.close({ timeout: 1 });
+  await assert.rejects(handle.result(), (err: { code?: string }) => err.code === 'APP_CLOSED');
 });
