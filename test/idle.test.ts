@@ -61,3 +61,17 @@ test('idle() with nothing in hand resolves at once, and a job waiting for a late
   await app.idle();
   assert.equal((await later.info())?.state, 'pending');
 });
+
+test('idle() waits for sends still being written, random ids included, single and bulk', { timeout: LIMIT_MS }, async (t) => {
+  // A rate-limited task is not claimed for an immediate start, so until its add is written the
+  // dispatcher has not heard of the job: only the write in progress tells idle() to wait.
+  const app = await openApp(t, { tasks: [fixture('workflows', 'rate.ts')], concurrency: 1 });
+  await app.start();
+  const single = app.send('rate.fifty', []);
+  const bulk = app.sendMany('rate.fifty', [[], []]);
+  await app.idle();
+  const counts = await app.counts();
+  assert.equal(counts.succeeded, 3, `the 3 jobs sent before idle() ran before it resolved: ${JSON.stringify(counts)}`);
+  const handles = [await single, ...(await bulk)];
+  for (const h of handles) assert.equal((await h.info())?.state, 'succeeded');
+});

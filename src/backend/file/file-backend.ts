@@ -38,6 +38,8 @@ export class FileBackend implements Backend {
   private readonly waiters = new ResultWaiters();
   /** Ids whose add is being written: a second send of one waits for it and creates nothing. */
   private readonly accepting = new Map<string, Promise<void>>();
+  /** Every send's write in progress, random ids included: idle() waits for them. */
+  private readonly writing = new Set<Promise<void>>();
   private readonly inbox: InboxConsumer;
   private readonly workflows: Workflows;
   private sweeper: NodeJS.Timeout | undefined;
@@ -169,6 +171,7 @@ export class FileBackend implements Backend {
       : [{ type: 'add', job }];
     const committing = this.store.commit(events);
     if (!fresh) this.accepting.set(id, committing);
+    this.writing.add(committing);
     try {
       await committing;
     } catch (err) {
@@ -176,6 +179,7 @@ export class FileBackend implements Backend {
       throw err;
     } finally {
       if (!fresh) this.accepting.delete(id);
+      this.writing.delete(committing);
     }
     const rec = this.store.jobs.get(id)!;
     this.ctx.jobLog?.received(rec);
@@ -220,10 +224,12 @@ export class FileBackend implements Backend {
       this.ctx.assertOpen();
       const committing = this.store.commit(added.map((job) => ({ type: 'add', job })));
       for (const id of chosen) this.accepting.set(id, committing);
+      this.writing.add(committing);
       try {
         await committing;
       } finally {
         for (const id of chosen) this.accepting.delete(id);
+        this.writing.delete(committing);
       }
       for (const job of added) {
         const rec = this.store.jobs.get(job.id)!;
@@ -364,9 +370,9 @@ export class FileBackend implements Backend {
 
   /** Waits for each part to settle (not polled), until sends, the dispatcher and workflow follow-ups are all done at once. */
   async idle(): Promise<void> {
-    while (this.dispatcher.busy || this.accepting.size > 0 || this.workflows.busy) {
+    while (this.dispatcher.busy || this.writing.size > 0 || this.workflows.busy) {
       // A send's write failing is its sender's to hear: here it only means the send is over.
-      await Promise.allSettled(this.accepting.values());
+      await Promise.allSettled(this.writing);
       await this.workflows.written();
       await this.dispatcher.drained();
     }
