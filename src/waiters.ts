@@ -1,7 +1,7 @@
 // Callers waiting for jobs to finish (handle.result()): woken when a job reaches a
 // final state, or given up after their own timeout (the job goes on).
-// One promise per result() and no array for a job's only waiter: W1 awaits every job's
-// result, so what a wait allocates is paid once per job.
+// One promise per result() and no array for a job's only waiter: an app that awaits
+// every job's result pays what a wait allocates once per job.
 import { CeleriacError } from './errors.js';
 import { FINISHED_STATES, type JobRecord } from './jobs.js';
 import { finalValue, outcomeOf } from './job-view.js';

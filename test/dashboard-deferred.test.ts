@@ -2,15 +2,35 @@
 // yet stays synchronous: bad options throw at the call, the token is there at once, the
 // jobs sent right after the call are counted (their events come while the modules load, and
 // are handed over), and a request made before they have loaded is answered.
-// First in its own file, so that the dashboard's modules are not loaded yet.
+// First in its own file, so that the dashboard's modules are not loaded yet; a load hook holds
+// them back until the jobs have run, so their events surely come before the modules.
 import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { register } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { CeleriacError } from '../src/index.js';
-import { fixture, openApp } from './helpers.js';
+import { fixture, openApp, tempDir } from './helpers.js';
+
+/** Holds the dashboard's handler module back until `release` exists (at most 60 s, then loads it anyway). */
+const HOOK = `import { existsSync } from 'node:fs';
+let release;
+export function initialize(data) { ({ release } = data); }
+export async function load(url, context, next) {
+  if (/\\/dashboard\\/handler\\.(ts|js)$/.test(url))
+    for (let waited = 0; !existsSync(release) && waited < 60_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+  return next(url, context);
+}
+`;
 
 test('app.dashboard(): checks and token at the call; jobs sent before its modules load are counted; an early request waits for them', async (t) => {
+  const tmp = await tempDir(t);
+  const release = join(tmp, 'release');
+  writeFileSync(join(tmp, 'hook.mjs'), HOOK);
+  register(pathToFileURL(join(tmp, 'hook.mjs')), { data: { release } });
   const app = await openApp(t, { tasks: [fixture('dashboard')], concurrency: 1, start: true });
   assert.throws(
     () => app.dashboard({ basePath: 'no-slash' }),
@@ -33,8 +53,15 @@ test('app.dashboard(): checks and token at the call; jobs sent before its module
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const auth = { Authorization: `Bearer ${handler.token}` };
   // Asked at once: answered when the modules have loaded.
-  const early = fetch(`${origin}/api/tasks`, { headers: auth });
+  let answered = false;
+  const early = fetch(`${origin}/api/tasks`, { headers: auth }).then((r) => {
+    answered = true;
+    return r;
+  });
   await Promise.all(sent.map((h) => h.result()));
+  assert.equal(answered, false, 'the request waits while the modules are held back');
+  assert.equal(existsSync(release), false);
+  writeFileSync(release, '');
   const first = await early;
   assert.equal(first.status, 200);
   await first.arrayBuffer();

@@ -22,8 +22,8 @@ export function deferredDashboard(source: DashboardSource, options: DashboardOpt
   };
   let closed = false;
   let real: DashboardHandler | undefined;
-  const loading = import('./handler.js').then(
-    ({ createDashboard }) => {
+  const loading = import('./handler.js')
+    .then(({ createDashboard }) => {
       const listeners = new Map<CeleriacEventType, CeleriacEventListener[]>();
       const watched: DashboardSource = {
         ...source,
@@ -39,12 +39,12 @@ export function deferredDashboard(source: DashboardSource, options: DashboardOpt
       for (const e of kept) for (const listener of listeners.get(e.type) ?? []) listener(e);
       if (closed) real.close();
       return real;
-    },
-    (err: unknown) => {
+    })
+    .catch((err: unknown) => {
+      // The import or createDashboard() failed (a broken install): keep no more events.
       stopKeeping();
       throw err;
-    },
-  );
+    });
   loading.catch(() => undefined); // each request that waited hears of it
 
   const handler = ((req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => {

@@ -1,6 +1,6 @@
 // The CRC-32 (zlib's) of a short run of a buffer, in JavaScript. A restart checks every
-// line of the journal and the snapshot, a million lines of ~200 bytes: for lines that
-// short, zlib.crc32() costs more in its call and the subarray it needs than in the sum.
+// line of the journal and the snapshot, most of them short: for those, zlib.crc32() costs
+// more in its call and the subarray it needs than in the sum.
 // Long runs still go to zlib, which is faster per byte.
 import { crc32 as zlibCrc32 } from 'node:zlib';
 

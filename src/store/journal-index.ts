@@ -46,8 +46,8 @@ function grow<T extends Int32Array | Uint32Array>(col: T, size: number): T {
 }
 
 /**
- * The index keeps no string and no Map entry per record: a million of each took most of
- * the time before the first job and much of the garbage. Records are numbered in journal
+ * The index keeps no string and no Map entry per record: with many pending jobs, building
+ * those would be most of the work before the first job, and garbage. Records are numbered in journal
  * order; per record it keeps its file, where its line and its id's bytes lie, and a hash
  * of the id. A table of chains by hash is built once, at the first lookup.
  */

@@ -1,7 +1,7 @@
 // Reading a journal segment at restart while its lines are checked: the file is read in
 // parts on the thread pool, and each part's lines are checked on this thread while the
-// next part is read, instead of reading 64 MiB first (on some machines, most of that is
-// the kernel handing out fresh pages) and checking them after.
+// next part is read, instead of reading the whole segment first (the kernel's handing out
+// of fresh pages can be most of that) and checking it after.
 import { open } from 'node:fs/promises';
 import { READ_NOFOLLOW } from './io.js';
 import { PrefixScan } from './scan.js';
