@@ -9,7 +9,14 @@ import { randomToken } from './auth.js';
 import { checkDashboardOptions, normalizeBase } from './options.js';
 import type { DashboardHandler, DashboardOptions, DashboardSource } from './types.js';
 
-export function deferredDashboard(source: DashboardSource, options: DashboardOptions = {}): DashboardHandler {
+/** The dashboard's modules; a test may hand in a slower import to see events come first. */
+type LoadHandler = () => Promise<Pick<typeof import('./handler.js'), 'createDashboard'>>;
+
+export function deferredDashboard(
+  source: DashboardSource,
+  options: DashboardOptions = {},
+  load: LoadHandler = () => import('./handler.js'),
+): DashboardHandler {
   checkDashboardOptions(options);
   const base = normalizeBase(options.basePath);
   const token = options.authorize ? undefined : (options.token ?? randomToken());
@@ -22,7 +29,7 @@ export function deferredDashboard(source: DashboardSource, options: DashboardOpt
   };
   let closed = false;
   let real: DashboardHandler | undefined;
-  const loading = import('./handler.js')
+  const loading = load()
     .then(({ createDashboard }) => {
       const listeners = new Map<CeleriacEventType, CeleriacEventListener[]>();
       const watched: DashboardSource = {
