@@ -100,3 +100,33 @@ test('the snapshot writer writes what framing each record on its own gives, args
     stored.map((j) => args[jobs.indexOf(j)]),
   );
 });
+
+test('a snapshot holds the jobs as they were when write() was called, though they change while it writes', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'snapshot');
+  const file = new SnapshotFile(path, { leaveFinishedArgs: true });
+  t.after(() => file.close());
+  const jobs = Array.from({ length: 9_000 }, (_, i) => jobOf(i));
+  const args = jobs.map((j) => j.args as string);
+  const want = expected(
+    jobs.map((j) => ({ ...j })),
+    args,
+    5,
+    333,
+  );
+  const writing = file.write({ version: 1, journalFrom: 5, createdAt: 333, jobs, marks: new Map([['k', 'v é']]) });
+  // What the store does to its records once the call returned: runnable jobs start, finish or retry in place.
+  for (const job of jobs) {
+    if (job.state === 'pending' || job.state === 'reserved') {
+      job.state = 'started';
+      job.attempts++;
+      job.startedAt = 1;
+    } else if (job.state === 'started') {
+      job.state = 'succeeded';
+      job.finishedAt = 2;
+      job.result = '"late"';
+    } else if (job.state === 'retrying') job.runAt = 3;
+  }
+  await writing;
+  assert.deepEqual(await readFile(path), want);
+});

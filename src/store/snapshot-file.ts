@@ -296,23 +296,32 @@ export class SnapshotFile implements Adapter<Snapshot> {
     return { version, journalFrom: Number(header.raw.j), createdAt: Number(header.raw.t), jobs: [], body, ...(marks ? { marks } : {}) };
   }
 
-  /** Serializes synchronously before its first await, so the caller fixes the content at the moment of the call. */
+  /** Fixes the content synchronously, before its first await: the caller's records may change right after the call. */
   async write(data: Snapshot): Promise<void> {
     const { ordered, runnable } = dispatchOrder(data.jobs);
     const marks = data.marks && data.marks.size > 0 ? `,"m":${JSON.stringify(Object.fromEntries(data.marks))}` : '';
-    const lines = new SnapshotLines();
-    lines.record(`{"o":"h","k":"snapshot","v":${data.version},"j":${data.journalFrom},"t":${data.createdAt},"w":${runnable}${marks}}`);
-    // Finished jobs' args are left in the new file once it is in place: where is noted.
-    const leave = this.opts.leaveFinishedArgs === true;
-    for (const group of ordered) for (const job of group) lines.job(job, leave && FINISHED_STATES.has(job.state));
-    lines.record(`{"o":"e","n":${lines.count}}`);
+    const head = new SnapshotLines();
+    head.record(`{"o":"h","k":"snapshot","v":${data.version},"j":${data.journalFrom},"t":${data.createdAt},"w":${runnable}${marks}}`);
+    // Jobs that will run again change in place as they do: their lines are framed now. A
+    // finished record no longer changes (an add of its id replaces it, a forget or an
+    // expiry drops it from the table): those are framed later, a batch between awaits, so
+    // that a large snapshot does not hold the event loop.
+    for (let g = 0; g < ordered.length - 1; g++) for (const job of ordered[g]!) head.job(job, false);
+    const finished = ordered[ordered.length - 1]!;
+    const body: Body = {
+      head,
+      finished,
+      trailer: `{"o":"e","n":${head.count + finished.length}}`,
+      // Finished jobs' args are left in the new file once it is in place: where is noted.
+      leave: this.opts.leaveFinishedArgs === true,
+    };
     const tmp = `${this.path}.tmp`;
-    const placed = await pRetry(() => this.replace(tmp, lines), {
+    const placed = await pRetry(() => this.replace(tmp, body), {
       retries: 3,
       minTimeout: 20,
       shouldRetry: ({ error }) => isTransientIoError(error),
     });
-    if (placed) this.moveArgsTo(placed.file, lines, placed.at);
+    if (placed) this.moveArgsTo(placed.file, placed.noted, placed.at);
     else if (this.argsFile) {
       // No finished job left: nothing points into the old snapshot, which was just replaced.
       void this.argsFile.close();
@@ -321,9 +330,9 @@ export class SnapshotFile implements Adapter<Snapshot> {
   }
 
   /** Finished jobs' args are read from the new snapshot from now on; the old one is closed. */
-  private moveArgsTo(file: ArgsFile, lines: SnapshotLines, at: Places): void {
-    for (let f = 0; f < lines.finished.length; f++) {
-      lines.finished[f]!.args = new StoredArgs(file, at.lines[f]!, at.args[f]!, lines.argsLengths[f]!);
+  private moveArgsTo(file: ArgsFile, noted: Noted, at: Places): void {
+    for (let f = 0; f < noted.jobs.length; f++) {
+      noted.jobs[f]!.args = new StoredArgs(file, at.lines[f]!, at.args[f]!, noted.lengths[f]!);
     }
     const old = this.argsFile;
     this.argsFile = file;
@@ -334,32 +343,68 @@ export class SnapshotFile implements Adapter<Snapshot> {
    * Write the lines to `tmp` and rename it over the snapshot. With finished jobs to
    * leave on disk: the new file, open for reading, and where each one's args are in it.
    */
-  private async replace(tmp: string, lines: SnapshotLines): Promise<{ file: ArgsFile; at: Places } | undefined> {
+  private async replace(tmp: string, body: Body): Promise<{ file: ArgsFile; at: Places; noted: Noted } | undefined> {
     let fh: FileHandle | undefined;
     try {
       const placed: Places = { lines: [], args: [] };
+      const noted: Noted = { jobs: [], lengths: [] };
       // Opened for reading too: the args are read back from the very file written, not
       // from whatever has its name by then.
       fh = await createReplacing(tmp, constants.O_RDWR);
-      let at = 0;
-      for (let k = 0; k < lines.chunkCount; k++) {
-        const buf = await lines.chunkBytes(k, at, placed);
-        await fh.write(buf);
-        at += buf.length;
-      }
+      let at = await put(fh, body.head, 0, placed, noted);
+      const { finished } = body;
+      let i = 0;
+      do {
+        const lines = new SnapshotLines();
+        const end = Math.min(i + FINISHED_BATCH, finished.length);
+        for (; i < end; i++) lines.job(finished[i]!, body.leave);
+        if (i === finished.length) lines.record(body.trailer);
+        at = await put(fh, lines, at, placed, noted);
+      } while (i < finished.length);
       await fh.sync();
-      if (lines.finished.length === 0) {
+      if (noted.jobs.length === 0) {
         const done = fh;
         fh = undefined;
         await done.close();
       }
       await rename(tmp, this.path);
       await fsyncDir(dirname(this.path));
-      return fh ? { file: new ArgsFile(this.path, fh), at: placed } : undefined;
+      return fh ? { file: new ArgsFile(this.path, fh), at: placed, noted } : undefined;
     } catch (err) {
       await fh?.close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
       throw writeError(err, `snapshot ${basename(this.path)}`);
     }
   }
+}
+
+/** Finished jobs framed per batch, between awaits. */
+const FINISHED_BATCH = 2_000;
+
+/** A snapshot to write: its header and runnable jobs framed, its finished jobs still to frame, and its trailer. */
+interface Body {
+  head: SnapshotLines;
+  finished: JobRecord[];
+  trailer: string;
+  leave: boolean;
+}
+
+/** The jobs whose args were noted (left on disk), in file order, and their args' bytes. */
+interface Noted {
+  jobs: JobRecord[];
+  lengths: number[];
+}
+
+/** Write `lines` at file offset `at`, noting where their finished jobs' args are; the offset after them. */
+async function put(fh: FileHandle, lines: SnapshotLines, at: number, placed: Places, noted: Noted): Promise<number> {
+  for (let k = 0; k < lines.chunkCount; k++) {
+    const buf = await lines.chunkBytes(k, at, placed);
+    await fh.write(buf);
+    at += buf.length;
+  }
+  for (let f = 0; f < lines.finished.length; f++) {
+    noted.jobs.push(lines.finished[f]!);
+    noted.lengths.push(lines.argsLengths[f]!);
+  }
+  return at;
 }
