@@ -12,11 +12,12 @@ import type { Adapter } from 'lowdb';
 import pRetry from 'p-retry';
 import { CeleriacError } from '../errors.js';
 import { FINISHED_STATES, type JobRecord } from '../jobs.js';
-import { decodeEvent, decodeLine, decodeMarks, encodeJobHead, FORMAT_VERSION, frameAll } from './codec.js';
+import { decodeEvent, decodeLine, decodeMarks, FORMAT_VERSION } from './codec.js';
 import { FastDecoder } from './fast-decode.js';
 import { recordText, scanLines } from './scan.js';
 import { createReplacing, fsyncDir, isTransientIoError, READ_NOFOLLOW, writeError } from './io.js';
-import { ArgsFile, readStoredArgs, StoredArgs } from './stored-args.js';
+import { type Places, SnapshotLines } from './snapshot-lines.js';
+import { ArgsFile, StoredArgs } from './stored-args.js';
 
 export interface Snapshot {
   version: number;
@@ -215,9 +216,6 @@ function dispatchOrder(jobs: Iterable<JobRecord>): { ordered: JobRecord[][]; run
   return { ordered: [...priorities.map((p) => byPriority.get(p)!), finished], runnable };
 }
 
-/** A job line before framing: whole, or up to its args, which are still on disk. */
-type JobLine = string | { head: string; args: StoredArgs; id: string };
-
 export interface SnapshotFileOptions {
   /**
    * The owner's: finished jobs' args are left on disk, in the snapshot (StoredArgs), both
@@ -298,32 +296,32 @@ export class SnapshotFile implements Adapter<Snapshot> {
     return { version, journalFrom: Number(header.raw.j), createdAt: Number(header.raw.t), jobs: [], body, ...(marks ? { marks } : {}) };
   }
 
-  /** Serializes synchronously before its first await, so the caller fixes the content at the moment of the call. */
+  /** Fixes the content synchronously, before its first await: the caller's records may change right after the call. */
   async write(data: Snapshot): Promise<void> {
     const { ordered, runnable } = dispatchOrder(data.jobs);
     const marks = data.marks && data.marks.size > 0 ? `,"m":${JSON.stringify(Object.fromEntries(data.marks))}` : '';
-    const records: JobLine[] = [
-      `{"o":"h","k":"snapshot","v":${data.version},"j":${data.journalFrom},"t":${data.createdAt},"w":${runnable}${marks}}`,
-    ];
-    // Finished jobs and their lines' indexes: their args are left in the new file once it is in place.
-    const finished: Finished = { lines: [], jobs: [] };
-    for (const group of ordered)
-      for (const job of group) {
-        if (this.opts.leaveFinishedArgs && FINISHED_STATES.has(job.state)) {
-          finished.lines.push(records.length);
-          finished.jobs.push(job);
-        }
-        const head = encodeJobHead(job);
-        records.push(typeof job.args === 'string' ? `${head}${job.args}}` : { head, args: job.args, id: job.id });
-      }
-    records.push(`{"o":"e","n":${records.length - 1}}`);
+    const head = new SnapshotLines();
+    head.record(`{"o":"h","k":"snapshot","v":${data.version},"j":${data.journalFrom},"t":${data.createdAt},"w":${runnable}${marks}}`);
+    // Jobs that will run again change in place as they do: their lines are framed now. A
+    // finished record no longer changes (an add of its id replaces it, a forget or an
+    // expiry drops it from the table): those are framed later, a batch between awaits, so
+    // that a large snapshot does not hold the event loop.
+    for (let g = 0; g < ordered.length - 1; g++) for (const job of ordered[g]!) head.job(job, false);
+    const finished = ordered[ordered.length - 1]!;
+    const body: Body = {
+      head,
+      finished,
+      trailer: `{"o":"e","n":${head.count + finished.length}}`,
+      // Finished jobs' args are left in the new file once it is in place: where is noted.
+      leave: this.opts.leaveFinishedArgs === true,
+    };
     const tmp = `${this.path}.tmp`;
-    const placed = await pRetry(() => this.replace(tmp, records, finished), {
+    const placed = await pRetry(() => this.replace(tmp, body), {
       retries: 3,
       minTimeout: 20,
       shouldRetry: ({ error }) => isTransientIoError(error),
     });
-    if (placed) this.moveArgsTo(placed.file, finished, placed.at);
+    if (placed) this.moveArgsTo(placed.file, placed.noted, placed.at);
     else if (this.argsFile) {
       // No finished job left: nothing points into the old snapshot, which was just replaced.
       void this.argsFile.close();
@@ -332,10 +330,9 @@ export class SnapshotFile implements Adapter<Snapshot> {
   }
 
   /** Finished jobs' args are read from the new snapshot from now on; the old one is closed. */
-  private moveArgsTo(file: ArgsFile, finished: Finished, at: Placed): void {
-    for (let f = 0; f < finished.jobs.length; f++) {
-      const job = finished.jobs[f]!;
-      job.args = new StoredArgs(file, at.lines[f]!, at.args[f]!, argsBytes(job));
+  private moveArgsTo(file: ArgsFile, noted: Noted, at: Places): void {
+    for (let f = 0; f < noted.jobs.length; f++) {
+      noted.jobs[f]!.args = new StoredArgs(file, at.lines[f]!, at.args[f]!, noted.lengths[f]!);
     }
     const old = this.argsFile;
     this.argsFile = file;
@@ -343,35 +340,36 @@ export class SnapshotFile implements Adapter<Snapshot> {
   }
 
   /**
-   * Write the records to `tmp` and rename it over the snapshot. With finished jobs to
+   * Write the lines to `tmp` and rename it over the snapshot. With finished jobs to
    * leave on disk: the new file, open for reading, and where each one's args are in it.
    */
-  private async replace(tmp: string, records: JobLine[], finished: Finished): Promise<{ file: ArgsFile; at: Placed } | undefined> {
+  private async replace(tmp: string, body: Body): Promise<{ file: ArgsFile; at: Places; noted: Noted } | undefined> {
     let fh: FileHandle | undefined;
     try {
-      const placed: Placed = { lines: [], args: [] };
+      const placed: Places = { lines: [], args: [] };
+      const noted: Noted = { jobs: [], lengths: [] };
       // Opened for reading too: the args are read back from the very file written, not
       // from whatever has its name by then.
       fh = await createReplacing(tmp, constants.O_RDWR);
-      // Framed and written in slices, between awaits: one string of a million jobs would
-      // approach V8's string limit, and framing them all at once would hold the event loop.
-      let at = 0;
-      for (let i = 0; i < records.length; i += 10_000) {
-        const slice = await linesOf(records, i, i + 10_000);
-        const buf = frameAll(slice);
-        if (finished.lines.length > 0) placeArgs(buf, at, i, slice.length, finished, placed);
-        await fh.write(buf);
-        at += buf.length;
-      }
+      let at = await put(fh, body.head, 0, placed, noted);
+      const { finished } = body;
+      let i = 0;
+      do {
+        const lines = new SnapshotLines();
+        const end = Math.min(i + FINISHED_BATCH, finished.length);
+        for (; i < end; i++) lines.job(finished[i]!, body.leave);
+        if (i === finished.length) lines.record(body.trailer);
+        at = await put(fh, lines, at, placed, noted);
+      } while (i < finished.length);
       await fh.sync();
-      if (finished.lines.length === 0) {
+      if (noted.jobs.length === 0) {
         const done = fh;
         fh = undefined;
         await done.close();
       }
       await rename(tmp, this.path);
       await fsyncDir(dirname(this.path));
-      return fh ? { file: new ArgsFile(this.path, fh), at: placed } : undefined;
+      return fh ? { file: new ArgsFile(this.path, fh), at: placed, noted } : undefined;
     } catch (err) {
       await fh?.close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
@@ -380,54 +378,33 @@ export class SnapshotFile implements Adapter<Snapshot> {
   }
 }
 
-/** records[from, to) as whole lines: args left on disk are read back (in runs: readStoredArgs). */
-async function linesOf(records: JobLine[], from: number, to: number): Promise<string[]> {
-  const slice = records.slice(from, to);
-  const stored: StoredArgs[] = [];
-  const ids: string[] = [];
-  for (const r of slice)
-    if (typeof r !== 'string') {
-      stored.push(r.args);
-      ids.push(r.id);
-    }
-  if (stored.length === 0) return slice as string[];
-  const texts = await readStoredArgs(stored, ids);
-  let k = 0;
-  return slice.map((r) => (typeof r === 'string' ? r : `${r.head}${texts[k++]}}`));
+/** Finished jobs framed per batch, between awaits. */
+const FINISHED_BATCH = 2_000;
+
+/** A snapshot to write: its header and runnable jobs framed, its finished jobs still to frame, and its trailer. */
+interface Body {
+  head: SnapshotLines;
+  finished: JobRecord[];
+  trailer: string;
+  leave: boolean;
 }
 
-/** Finished jobs being written, and the index of each one's line (ascending). */
-interface Finished {
-  lines: number[];
+/** The jobs whose args were noted (left on disk), in file order, and their args' bytes. */
+interface Noted {
   jobs: JobRecord[];
+  lengths: number[];
 }
 
-/** Where each finished job's line starts in the new file (`lines`), and its args (`args`). */
-interface Placed {
-  lines: number[];
-  args: number[];
-}
-
-/** Bytes of a job's args text. */
-function argsBytes(job: JobRecord): number {
-  return typeof job.args === 'string' ? Buffer.byteLength(job.args) : job.args.length;
-}
-
-/**
- * Where in the file the lines and args of the finished jobs framed into `buf` are (its
- * `count` lines are the records' from `first` on, at file offset `at`): appended to `placed`.
- */
-function placeArgs(buf: Buffer, at: number, first: number, count: number, finished: Finished, placed: Placed): void {
-  let start = 0;
-  let f = placed.lines.length;
-  for (let k = 0; k < count && f < finished.lines.length; k++) {
-    const end = buf.indexOf(0x0a, start);
-    if (finished.lines[f] === first + k) {
-      // The line ends with `,"a":<args>}` and its newline.
-      placed.lines.push(at + start);
-      placed.args.push(at + end - 1 - argsBytes(finished.jobs[f]!));
-      f++;
-    }
-    start = end + 1;
+/** Write `lines` at file offset `at`, noting where their finished jobs' args are; the offset after them. */
+async function put(fh: FileHandle, lines: SnapshotLines, at: number, placed: Places, noted: Noted): Promise<number> {
+  for (let k = 0; k < lines.chunkCount; k++) {
+    const buf = await lines.chunkBytes(k, at, placed);
+    await fh.write(buf);
+    at += buf.length;
   }
+  for (let f = 0; f < lines.finished.length; f++) {
+    noted.jobs.push(lines.finished[f]!);
+    noted.lengths.push(lines.argsLengths[f]!);
+  }
+  return at;
 }

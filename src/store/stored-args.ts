@@ -88,6 +88,27 @@ export class StoredArgs {
  */
 export async function readStoredArgs(stored: readonly StoredArgs[], ids: readonly string[]): Promise<string[]> {
   const out = new Array<string>(stored.length);
+  await readRuns(stored, ids, (at, buf, from) => {
+    out[at] = buf.toString('utf8', from, from + stored[at]!.length);
+  });
+  return out;
+}
+
+/** As readStoredArgs, the args' bytes (views of the reads): a compaction copies them as they are. */
+export async function readStoredArgBytes(stored: readonly StoredArgs[], ids: readonly string[]): Promise<Buffer[]> {
+  const out = new Array<Buffer>(stored.length);
+  await readRuns(stored, ids, (at, buf, from) => {
+    out[at] = buf.subarray(from, from + stored[at]!.length);
+  });
+  return out;
+}
+
+/** Read the lines of `stored` in runs, check each, and hand `take` where its args start in the run's buffer. */
+async function readRuns(
+  stored: readonly StoredArgs[],
+  ids: readonly string[],
+  take: (at: number, buf: Buffer, from: number) => void,
+): Promise<void> {
   const order = stored.map((_, i) => i);
   // A compaction asks for them in the order they were written: sort only when not.
   if (!inPlaceOrder(stored)) order.sort((a, b) => byPlace(stored[a]!, stored[b]!));
@@ -109,26 +130,31 @@ export async function readStoredArgs(stored: readonly StoredArgs[], ids: readonl
       const buf = await first.file.read(first.lineAt, end - first.lineAt);
       for (let k = i; k < j; k++) {
         const at = order[k]!;
-        out[at] = argsOf(buf, stored[at]!.lineAt - first.lineAt, stored[at]!, ids[at]!);
+        const s = stored[at]!;
+        take(at, buf, argsStart(buf, s.lineAt - first.lineAt, s, ids[at]!));
       }
       i = j;
     }
   } finally {
     for (const f of files) f.release();
   }
-  return out;
 }
 
 /** The args text of `at`, whose line starts at `start` in `buf`; refused unless the line's checksum still holds. */
 function argsOf(buf: Buffer, start: number, at: StoredArgs, id: string): string {
+  const from = argsStart(buf, start, at, id);
+  return buf.toString('utf8', from, from + at.length);
+}
+
+/** Where the args of `at` start in `buf` (its line at `start`), once the line's checksum is checked. */
+function argsStart(buf: Buffer, start: number, at: StoredArgs, id: string): number {
   const newline = start + at.lineEnd - at.lineAt - 1;
   if (buf[newline] !== 0x0a || !checkLine(buf, start, newline))
     throw new CeleriacError(
       'CORRUPT_JOURNAL',
       `snapshot ${at.file.path} at byte ${at.lineAt}: the line of finished job ${JSON.stringify(id)} changed on disk since it was checked (checksum mismatch); restore the snapshot from a backup, or run \`celeriac doctor --repair\``,
     );
-  const from = start + at.offset - at.lineAt;
-  return buf.toString('utf8', from, from + at.length);
+  return start + at.offset - at.lineAt;
 }
 
 /** Bytes between two records' lines that are read through rather than skipped (about one job line). */
