@@ -14,7 +14,7 @@ import { encodeEvent, encodeMark, FORMAT_VERSION, frame, frameAll } from './code
 import { openState, SEGMENT, segmentName, type PartialLoad } from './load.js';
 import { acquireLock, type DataDirLock } from './lock.js';
 import { ensureDataDir } from './dir-trust.js';
-import { createReplacing, fsyncDir, writeError } from './io.js';
+import { createReplacing, fsyncDir, writeAt, writeError } from './io.js';
 import { SegmentSpace, zeroChunkBytes } from './segment-space.js';
 import type { Snapshot, SnapshotFile } from './snapshot-file.js';
 import type { JobStore, RecoveryReport } from './types.js';
@@ -482,13 +482,5 @@ async function createSegment(dir: string, n: number): Promise<{ fh: FileHandle; 
   } catch (err) {
     await fh.close().catch(() => undefined);
     throw writeError(err, `journal ${path}`);
-  }
-}
-
-async function writeAt(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
-    done += bytesWritten;
   }
 }

@@ -103,6 +103,19 @@ export function isTransientIoError(err: unknown): boolean {
   return TRANSIENT.has((err as NodeJS.ErrnoException)?.code ?? '');
 }
 
+/**
+ * Write all of `buf` at `position`: one write may take fewer bytes than asked without an
+ * error (a nearly full disk, a file-size limit), and the rest must not be taken as written.
+ */
+export async function writeAt(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    if (bytesWritten === 0) throw Object.assign(new Error(`no byte written at ${position + done}`), { code: 'EIO' });
+    done += bytesWritten;
+  }
+}
+
 /** Turn a failed write into an error that says what happened and what to do. */
 export function writeError(err: unknown, what: string): CeleriacError {
   if (err instanceof CeleriacError) return err;

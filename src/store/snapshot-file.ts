@@ -15,7 +15,7 @@ import { FINISHED_STATES, type JobRecord } from '../jobs.js';
 import { decodeEvent, decodeLine, decodeMarks, FORMAT_VERSION } from './codec.js';
 import { FastDecoder } from './fast-decode.js';
 import { recordText, scanLines } from './scan.js';
-import { createReplacing, fsyncDir, isTransientIoError, READ_NOFOLLOW, writeError } from './io.js';
+import { createReplacing, fsyncDir, isTransientIoError, READ_NOFOLLOW, writeAt, writeError } from './io.js';
 import { type Places, SnapshotLines } from './snapshot-lines.js';
 import { ArgsFile, StoredArgs } from './stored-args.js';
 
@@ -319,7 +319,8 @@ export class SnapshotFile implements Adapter<Snapshot> {
     const placed = await pRetry(() => this.replace(tmp, body), {
       retries: 3,
       minTimeout: 20,
-      shouldRetry: ({ error }) => isTransientIoError(error),
+      // replace() wraps what failed in a CeleriacError: the errno is its cause.
+      shouldRetry: ({ error }) => isTransientIoError((error as { cause?: unknown }).cause ?? error),
     });
     if (placed) this.moveArgsTo(placed.file, placed.noted, placed.at);
     else if (this.argsFile) {
@@ -399,7 +400,7 @@ interface Noted {
 async function put(fh: FileHandle, lines: SnapshotLines, at: number, placed: Places, noted: Noted): Promise<number> {
   for (let k = 0; k < lines.chunkCount; k++) {
     const buf = await lines.chunkBytes(k, at, placed);
-    await fh.write(buf);
+    await writeAt(fh, buf, at);
     at += buf.length;
   }
   for (let f = 0; f < lines.finished.length; f++) {
