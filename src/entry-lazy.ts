@@ -7,23 +7,23 @@ import type * as Client from './client.js';
 
 /**
  * Open an app on a data dir: see CeleriacOptions. The thread that discovers the tasks
- * starts (begin-open.ts) while the rest of the host's machinery is being imported.
+ * starts (begin-open.ts) before the rest of the host's machinery is imported, and loads
+ * its modules while the host imports that.
  */
 export const createCeleriac = (async (options) => {
-  const begun = (await import('./app/begin-open.js')).beginOpen(options);
-  begun.catch(() => undefined); // handled by the open once app.js is loaded
+  // app.js is imported only once the thread is spawned: the open's first part awaits the
+  // file system (the dir's check, the task paths), and Node 24's loader keeps the event
+  // loop busy for the whole of app.js's import, which those awaits would then wait for.
+  const begun = await (await import('./app/begin-open.js')).beginOpen(options);
   let app: typeof App;
   try {
     app = await import('./app.js');
   } catch (err) {
     // Nothing will open the app: stop the threads already started, or they outlive the failed call.
-    await begun.then(
-      ({ pool }) => pool.close(),
-      () => undefined,
-    );
+    await begun.pool.close();
     throw err;
   }
-  return app.createCeleriacFrom(options, begun);
+  return app.createCeleriacFrom(options, Promise.resolve(begun));
 }) as typeof App.createCeleriac;
 
 /** A client of another process's data dir: see ClientOptions. */

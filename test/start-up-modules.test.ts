@@ -89,7 +89,7 @@ await app.close();
 process.stdout.write(JSON.stringify({ result, loaded }));
 `;
 
-test('the quick start loads no cron parser, duration parser, name matcher or dashboard in the host up to its first result', {
+test('the quick start loads no cron parser, duration parser, name matcher, retry package or dashboard in the host up to its first result', {
   timeout: 240_000,
 }, async (t) => {
   ensureBuilt();
@@ -108,7 +108,7 @@ test('the quick start loads no cron parser, duration parser, name matcher or das
   );
   assert.deepEqual(
     seen.loaded.filter((u) =>
-      /node_modules\/(?:croner|ms|fastest-levenshtein)\/|\/dist\/dashboard\/(?:handler|api|live|stats|assets|login-page|reuse)\.js$/.test(
+      /node_modules\/(?:croner|ms|fastest-levenshtein|p-retry|is-network-error)\/|\/dist\/dashboard\/(?:handler|api|live|stats|assets|login-page|reuse)\.js$/.test(
         u,
       ),
     ),
