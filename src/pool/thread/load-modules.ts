@@ -68,7 +68,7 @@ async function importModule(file: string): Promise<unknown> {
 }
 
 async function registerTsx(): Promise<void> {
-  (await import('tsx/esm/api')).register();
+  await (await import('./register-tsx.js')).registerTsx();
   tsxRegistered = true;
 }
 
