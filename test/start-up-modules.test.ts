@@ -15,7 +15,7 @@ import { DIST_INDEX, ensureBuilt, project } from './cli-helpers.js';
 const run = promisify(execFile);
 const DIST = dirname(DIST_INDEX);
 
-/** The modules `entry` (under dist/) imports statically, itself included: dist paths and package names. */
+/** The modules `entry` (under dist/) imports statically, itself included: dist paths, package names and node: built-ins. */
 function staticClosure(entry: string): Set<string> {
   const seen = new Set<string>();
   const visit = (file: string) => {
@@ -27,7 +27,7 @@ function staticClosure(entry: string): Set<string> {
     for (const m of source.matchAll(/^\s*(?:import|export)\s(?:[^'";]*?\sfrom\s)?['"]([^'"]+)['"]/gm)) {
       const specifier = m[1]!;
       if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier));
-      else if (!specifier.startsWith('node:')) seen.add(`package:${specifier}`);
+      else seen.add(specifier.startsWith('node:') ? specifier : `package:${specifier}`);
     }
   };
   visit(join(DIST, entry));
@@ -52,6 +52,18 @@ test("a worker thread's entry and the task API import no package or send path a 
     [...entry].filter((m) => NOT_ON_THE_THREAD_PATH.test(m)),
     [],
     "modules celeriac's public entry (every task module imports it) loads eagerly",
+  );
+});
+
+test("a worker thread's entry imports no built-in that only a failed import or a hot-reload spare uses", () => {
+  ensureBuilt();
+  const thread = staticClosure('pool/thread/worker.js');
+  assert.ok(thread.has('node:worker_threads'), `the closure lists built-ins: ${[...thread].join(', ')}`);
+  // child_process: locating a syntax error; fs/promises and os: a spare's TypeScript warm-up.
+  assert.deepEqual(
+    [...thread].filter((m) => /^node:(?:child_process|fs\/promises|os)$/.test(m)),
+    [],
+    'built-ins a thread loads before its first job that it needs only later, if at all',
   );
 });
 
