@@ -34,7 +34,7 @@ function isFresh(): boolean {
 }
 
 /**
- * `tsc -p tsconfig.build.json` when dist is missing or older than src. Not `npm run build`:
+ * `tsc -p tsconfig.build.json`, then scripts/bundle-thread.mjs, when dist is missing or older than src. Not `npm run build`:
  * that starts with rm -rf dist, which would pull the bin from under a concurrent test file.
  * Test files run in parallel processes, so a lock directory makes one of them build.
  */
@@ -70,6 +70,9 @@ function buildOnce(): void {
     }
     // tsc emits despite type errors (work in progress elsewhere in src): go on with what it wrote.
     if (res.status !== 0) process.stderr.write(`# warning: tsc reported errors; testing the emitted dist anyway:\n${res.stdout}\n`);
+    // The build's second step (package.json's build script): the worker thread's entry as one file.
+    const bundle = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle-thread.mjs')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    if (bundle.status !== 0) throw new Error(`bundling the worker thread's entry failed:\n${bundle.stdout}\n${bundle.stderr}`);
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }

@@ -36,6 +36,8 @@ describe('readParams', () => {
     ['(a,\n    b) => a', { list: ['a', 'b'], min: 2, max: 2 }],
     ['function legacy(a) { return arguments.length; }', { list: ['a'], min: 1, max: null }],
     ['(a, b = 1, c) => a', { list: ['a', 'b = 1', 'c'], min: 1, max: 3 }],
+    ['données => données', { list: ['données'], min: 1, max: 1 }],
+    ['async \u00e9t\u00e9 => 1', { list: ['\u00e9t\u00e9'], min: 1, max: 1 }],
   ];
   for (const [src, want] of cases) {
     test(src.replace(/\n/g, '\\n'), () => {

@@ -6,7 +6,7 @@
 // hook, what the host loads up to the first result.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -15,8 +15,13 @@ import { DIST_INDEX, ensureBuilt, project } from './cli-helpers.js';
 const run = promisify(execFile);
 const DIST = dirname(DIST_INDEX);
 
-/** The modules `entry` (under dist/) imports statically, itself included: dist paths and package names. */
-function staticClosure(entry: string): Set<string> {
+/**
+ * The modules `entry` (under dist/) imports statically, itself included: dist paths, package
+ * names and node: built-ins. A bundled file (scripts/bundle-thread.mjs) names each module
+ * it holds in a section comment: with `intoBundles`, those count as imported too (the code
+ * that loads, whether as its own file or inside another); without it, only the files loaded.
+ */
+function staticClosure(entry: string, intoBundles = true): Set<string> {
   const seen = new Set<string>();
   const visit = (file: string) => {
     const key = relative(DIST, file);
@@ -27,8 +32,10 @@ function staticClosure(entry: string): Set<string> {
     for (const m of source.matchAll(/^\s*(?:import|export)\s(?:[^'";]*?\sfrom\s)?['"]([^'"]+)['"]/gm)) {
       const specifier = m[1]!;
       if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier));
-      else if (!specifier.startsWith('node:')) seen.add(`package:${specifier}`);
+      else seen.add(specifier.startsWith('node:') ? specifier : `package:${specifier}`);
     }
+    if (intoBundles)
+      for (const m of source.matchAll(/^\/\/ ([\w/.-]+\.js)$/gm)) if (existsSync(join(DIST, m[1]!))) visit(join(DIST, m[1]!));
   };
   visit(join(DIST, entry));
   return seen;
@@ -55,6 +62,30 @@ test("a worker thread's entry and the task API import no package or send path a 
   );
 });
 
+test("a worker thread's entry imports no built-in that only a failed import or a hot-reload spare uses", () => {
+  ensureBuilt();
+  const thread = staticClosure('pool/thread/worker.js');
+  assert.ok(thread.has('node:worker_threads'), `the closure lists built-ins: ${[...thread].join(', ')}`);
+  // child_process: locating a syntax error; fs/promises and os: a spare's TypeScript warm-up.
+  assert.deepEqual(
+    [...thread].filter((m) => /^node:(?:child_process|fs\/promises|os)$/.test(m)),
+    [],
+    'built-ins a thread loads before its first job that it needs only later, if at all',
+  );
+});
+
+test("a worker thread loads its own modules as one file: every other module it imports statically is the public entry's", () => {
+  ensureBuilt();
+  const entry = staticClosure('index.js');
+  const loaded = [...staticClosure('pool/thread/worker.js', false)].filter((m) => m.endsWith('.js') && m !== 'pool/thread/worker.js');
+  assert.ok(loaded.includes('task.js'), `the closure was read: ${loaded.join(', ')}`);
+  assert.deepEqual(
+    loaded.filter((m) => !entry.has(m)),
+    [],
+    "modules a thread loads as files of their own beyond celeriac's public entry (each costs a resolve, a read, a compile)",
+  );
+});
+
 test("the open's first part (before the discovering thread is spawned) imports no scheduler or dashboard", () => {
   ensureBuilt();
   const first = staticClosure('app/begin-open.js');
@@ -77,7 +108,7 @@ export async function resolve(specifier, context, next) {
 `;
 
 const MAIN = `import { register } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 const [log, dir, tasks] = process.argv.slice(2);
 register(new URL('./hook.mjs', import.meta.url), { data: { log } });
 const { createCeleriac } = await import(${JSON.stringify(DIST_INDEX)});

@@ -70,6 +70,36 @@ test('a .ts task module that needs a transform (enum, ./x.js meaning x.ts) still
   assert.deepEqual(await runTask(dir, 'tasks.ts', 'ts.double', ['21']), { value: 42, tsx: true });
 });
 
+const hasRegisterHooks = typeof (module as { registerHooks?: unknown }).registerHooks === 'function';
+// A task that reports whether esbuild was loaded in its own thread (tsx transforms in the
+// hooks' thread, which loads its own), importing CommonJS TypeScript that require()s more.
+const TSX_TRANSFORMED = `import module from 'node:module';
+import { task } from ${JSON.stringify(DIST_INDEX)};
+import helper from './helper.cts';
+enum Unit { One = 1 }
+export const triple = task('ts.triple', (n: number) => ({
+  value: helper.triple(n) * Unit.One,
+  tsx: process.sourceMapsEnabled,
+  esbuild: Object.keys(module.createRequire(import.meta.url).cache).some((file) => file.includes('/esbuild/')),
+}));
+`;
+const HELPER_CTS = `const factor: { three: number } = require('./factor.cts');
+exports.triple = (n: number): number => n * factor.three;
+`;
+const FACTOR_CTS = `exports.three = 3 as number;
+`;
+
+test("a thread registers tsx's hooks without loading esbuild itself (Node without registerHooks); CommonJS TypeScript still loads", {
+  timeout: 240_000,
+  skip: hasRegisterHooks
+    ? `Node ${process.version} has module.registerHooks: tsx runs its hooks in the thread, through its own API`
+    : false,
+}, async (t) => {
+  ensureBuilt();
+  const dir = await project(t, { 'main.mjs': MAIN, 'tasks.ts': TSX_TRANSFORMED, 'helper.cts': HELPER_CTS, 'factor.cts': FACTOR_CTS });
+  assert.deepEqual(await runTask(dir, 'tasks.ts', 'ts.triple', ['14']), { value: 42, tsx: true, esbuild: false });
+});
+
 test('the threads compile cache is a private dir of this user; a planted link is not followed', {
   timeout: 240_000,
   skip: hasCompileCache ? false : `Node ${process.version} has no compile cache (module.enableCompileCache arrived in 22.1)`,

@@ -10,6 +10,11 @@ import type { WorkerData } from './protocol.js';
 
 const OWN_EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const ENTRY = new URL(`./thread/worker${OWN_EXT}`, import.meta.url).href;
+/**
+ * What registers tsx at a thread's boot: the built package's own registration (only tsx's
+ * hooks); celeriac's TypeScript source needs tsx before it can load any of its own files.
+ */
+const TSX_AT_BOOT = OWN_EXT === '.js' ? new URL('./thread/register-tsx.js', import.meta.url).href : undefined;
 const TS_MODULE = /\.[cm]?tsx?$/;
 /** Node ≥ 22.18 (and 23.6+) loads erasable TypeScript without a loader. */
 const NODE_STRIPS_TYPES = Boolean((process.features as { typescript?: string | false }).typescript);
@@ -20,7 +25,10 @@ if (workerData.boot.cache) {
   try { require('node:module').enableCompileCache(workerData.boot.cache); } catch {}
 }
 (async () => {
-  if (workerData.boot.tsx) (await import(workerData.boot.tsx)).register();
+  if (workerData.boot.tsx) {
+    const tsx = await import(workerData.boot.tsx);
+    await (tsx.registerTsx ?? tsx.register)();
+  }
   await import(workerData.boot.entry);
 })().catch((err) => { process.nextTick(() => { throw err; }); });
 `;
@@ -51,7 +59,7 @@ export function spawnWorker(data: WorkerData, resourceLimits?: ResourceLimits): 
   // where the boot registers it; otherwise load-modules.ts imports it if a module needs it.
   const boot = {
     entry: ENTRY,
-    tsx: atBoot ? import.meta.resolve('tsx/esm/api') : undefined,
+    tsx: atBoot ? (TSX_AT_BOOT ?? import.meta.resolve('tsx/esm/api')) : undefined,
     tsxFallback: !atBoot,
     cache: compileCacheDir(),
   };

@@ -2,7 +2,7 @@
 // and build the registry. Plugin code (taskImports()) runs here too, never in the host.
 import { readFileSync } from 'node:fs';
 import { DEFAULT_QUEUE } from '../../queues.js';
-import module, { createRequire } from 'node:module';
+import { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { workerData } from 'node:worker_threads';
@@ -68,7 +68,7 @@ async function importModule(file: string): Promise<unknown> {
 }
 
 async function registerTsx(): Promise<void> {
-  (await import('tsx/esm/api')).register();
+  await (await import('./register-tsx.js')).registerTsx();
   tsxRegistered = true;
 }
 
@@ -201,8 +201,5 @@ export async function loadTasks(modules: string[], plugins: PluginRef[]): Promis
   const declared = definedSchedules();
   // The schedules' checks (and the unknown-task errors they give) load only where a module declares one.
   const schedules = declared.length === 0 ? [] : (await import('../../schedule/registry.js')).checkSchedules(declared, manifest, problems);
-  // Write what this thread compiled to the compile cache now (spawn.ts enables it), not
-  // at the thread's exit, which termination may skip.
-  (module as { flushCompileCache?: () => void }).flushCompileCache?.();
   return { registry, manifest, schedules, problems, modules: loaded };
 }

@@ -1,12 +1,15 @@
 // Deciding what a failed run means: retry (when, with which args) or fail — and
 // describing a module that would not import. Runs in the worker, where the task's
 // options (with their Error classes and predicates) live.
-import { spawnSync } from 'node:child_process';
 import { serializeError, type SerializedError } from '../../errors.js';
 import { isRetryRequest, type ErrorMatcher, type TaskDefinition } from '../../task.js';
 import { jsonProblem } from '../../validate.js';
 import type { WireJob } from '../protocol.js';
 import type { ModuleProblem } from '../../registry/types.js';
+import { lazyPackage } from '../../lazy-package.js';
+
+/** Only a module that fails to parse needs it: off every thread's path to its first job. */
+const childProcess = lazyPackage<typeof import('node:child_process')>('node:child_process');
 
 export type RetryDecision =
   | { retry: true; runAt: number; error: SerializedError; args?: string }
@@ -77,7 +80,7 @@ export function importProblem(file: string, err: unknown): ModuleProblem {
   if (esbuildLine) detail = esbuildLine.slice(esbuildLine.indexOf('ERROR:') + 7).trim();
   // Node reports an ESM SyntaxError without its location: ask the parser once more, by file.
   if (!here && e.name === 'SyntaxError' && /\.[cm]?js$/.test(file)) {
-    const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 10_000 });
+    const check = childProcess().spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 10_000 });
     here = inFile.exec(check.stderr ?? '');
   }
   // The first frame in a real file (not node:internal/...): where a dependency raised.

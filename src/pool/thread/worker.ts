@@ -1,8 +1,7 @@
 // The worker thread: imports the task modules, then runs jobs the host hands it.
 // Also used once in "discover" mode to tell the host which tasks exist, so that the
 // host thread never imports task code itself.
-import { unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import module from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, threadId, workerData as rawWorkerData } from 'node:worker_threads';
@@ -36,6 +35,9 @@ const post = (msg: WorkerMessage) => port.postMessage(msg);
 const source = data.mode === 'spare' ? await loadRequest() : data;
 const { registry, manifest, schedules, problems, modules } = await loadTasks(source.modules, source.plugins);
 post({ t: 'ready', tasks: manifest, schedules, problems, modules });
+// Write what this thread compiled to the compile cache (spawn.ts enables it) once the host
+// knows it is ready, not at the thread's exit, which termination may skip.
+(module as { flushCompileCache?: () => void }).flushCompileCache?.();
 
 if (data.mode !== 'discover') startRunner();
 
@@ -62,6 +64,7 @@ async function loadRequest(): Promise<{ modules: string[]; plugins: PluginRef[] 
  * cache can hold, so that a reload pays only for compiling the edited file.
  */
 async function warmTypeScript(): Promise<void> {
+  const [{ unlink, writeFile }, { tmpdir }] = await Promise.all([import('node:fs/promises'), import('node:os')]);
   const file = join(tmpdir(), `celeriac-warm-${process.pid}-${threadId}-${Date.now()}.mts`);
   try {
     await writeFile(file, `export const warm: number = ${Math.random()};\n`);
