@@ -71,7 +71,11 @@ function buildOnce(): void {
     // tsc emits despite type errors (work in progress elsewhere in src): go on with what it wrote.
     if (res.status !== 0) process.stderr.write(`# warning: tsc reported errors; testing the emitted dist anyway:\n${res.stdout}\n`);
     // The build's second step (package.json's build script): the worker thread's entry as one file.
-    const bundle = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle-thread.mjs')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const bundle = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle-thread.mjs')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     if (bundle.status !== 0) throw new Error(`bundling the worker thread's entry failed:\n${bundle.stdout}\n${bundle.stderr}`);
   } finally {
     rmSync(lock, { recursive: true, force: true });
