@@ -41,7 +41,7 @@ export async function createCeleriac(options: CeleriacOptions): Promise<Celeriac
   return Celeriac.create(options);
 }
 
-/** createCeleriac() with the open's first part already started (entry-lazy.ts starts it while this module is imported). */
+/** createCeleriac() with the open's first part already done (entry-lazy.ts: the discovering thread spawned before this module was imported). */
 export async function createCeleriacFrom(options: CeleriacOptions, begun: Promise<BegunOpen>): Promise<Celeriac> {
   return Celeriac.create(options, begun);
 }

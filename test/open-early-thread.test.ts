@@ -95,39 +95,3 @@ test('when app.js fails to load, createCeleriac() stops the thread it started an
     `events: ${events.join(', ')}`,
   );
 });
-
-/** Logs when dist/app.js is first resolved. */
-const ORDER_HOOK = `import { appendFileSync } from 'node:fs';
-let log;
-export function initialize(data) { ({ log } = data); }
-export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context);
-  if (r.url.endsWith('/dist/app.js')) appendFileSync(log, 'app.js resolved\\n');
-  return r;
-}
-`;
-
-/** Logs each worker thread as it is created (process 'worker' is emitted by the Worker constructor). */
-const ORDER_MAIN = `import { register } from 'node:module';
-import { appendFileSync, writeFileSync } from 'node:fs';
-const [log, dir, tasks] = process.argv.slice(2);
-writeFileSync(log, '');
-register(new URL('./hook.mjs', import.meta.url), { data: { log } });
-process.on('worker', () => appendFileSync(log, 'thread spawned\\n'));
-const { createCeleriac } = await import(${JSON.stringify(DIST_INDEX)});
-const app = await createCeleriac({ dir, tasks: [tasks], concurrency: 1, logger: false });
-await app.close();
-`;
-
-test('createCeleriac() spawns the discovering thread before it begins importing app.js', { timeout: 240_000 }, async (t) => {
-  // On Node 24 an import of app.js holds the event loop for most of its length: begun before the
-  // spawn, it delayed the open's first part (which awaits the file system) and so the thread.
-  // Pinned by the Node 24 run: on Node 20 the off-thread resolve hook answered after the spawn either way.
-  ensureBuilt();
-  const dir = await project(t, { 'main.mjs': ORDER_MAIN, 'hook.mjs': ORDER_HOOK });
-  const log = join(dir, 'events.log');
-  writeFileSync(join(dir, 'tasks.mjs'), TASKS(join(dir, 'tasks.log')));
-  await run(process.execPath, [join(dir, 'main.mjs'), log, join(dir, 'data'), join(dir, 'tasks.mjs')], { cwd: dir, timeout: 120_000 });
-  const events = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-  assert.deepEqual(events.slice(0, 2), ['thread spawned', 'app.js resolved'], `events: ${events.join(', ')}`);
-});

@@ -11,7 +11,7 @@
 // Nothing on this path costs a promise or a p-queue entry per job: at tens of thousands of
 // jobs a second those were most of the host's time.
 import PQueue from 'p-queue';
-import { pRetry } from '../lazy-retry.js';
+import pRetry from 'p-retry';
 import { FINISHED_STATES, WAITING_STATES, type JobEvent, type JobRecord, type NewJob } from '../jobs.js';
 import type { WorkerPool } from '../pool/pool.js';
 import type { Outcome, WireJob } from '../pool/protocol.js';

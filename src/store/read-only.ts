@@ -1,7 +1,7 @@
 // Reading a data dir without owning it (a worker may be running on it): what `list`,
 // `show`, `celeriac schedules` and the client's fallbacks read. Retried when the owner
 // compacts under the reader; a dir that does not exist yet reads as empty.
-import { pRetry } from '../lazy-retry.js';
+import pRetry from 'p-retry';
 import { ConcurrentChange, loadState, type LoadedState } from './load.js';
 
 export async function readStateReadOnly(dir: string): Promise<LoadedState | undefined> {

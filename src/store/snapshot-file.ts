@@ -9,7 +9,7 @@ import { constants } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Adapter } from 'lowdb';
-import { pRetry } from '../lazy-retry.js';
+import pRetry from 'p-retry';
 import { CeleriacError } from '../errors.js';
 import { FINISHED_STATES, type JobRecord } from '../jobs.js';
 import { decodeEvent, decodeLine, decodeMarks, FORMAT_VERSION } from './codec.js';

@@ -1,12 +1,15 @@
 // Registering tsx's ESM hooks in a worker thread. Where Node has no module.registerHooks
 // (Node 20), tsx's own `register()` (tsx/esm/api) runs its hooks in a thread of their own,
 // yet its module loads esbuild and tsx's CommonJS machinery into this thread too, where
-// nothing uses them. There this does the three things `register()` does, and nothing else:
-// tsx's hooks, its tsconfig handling and its .js -> .ts resolution apply as they would
-// through tsx's API. Where Node has registerHooks, tsx runs its hooks in this thread and
-// needs its whole module: its API is used as it is.
-import module from 'node:module';
+// nothing uses them. There, with a tsx version whose registration this copies, this does
+// the three things `register()` does, and nothing else: tsx's hooks, its tsconfig handling
+// and its .js -> .ts resolution apply as they would through tsx's API. Anywhere else (Node
+// with registerHooks, another tsx version), tsx's API is used as it is.
+import module, { createRequire } from 'node:module';
 import { MessageChannel, threadId } from 'node:worker_threads';
+
+/** The tsx versions whose `register()` this file does the work of (their hooks module and the data it takes). */
+const COPIED_TSX = /^4\.23\./;
 
 type ModuleInternals = { _resolveFilename: (request: string, ...rest: unknown[]) => string; _cache: Record<string, unknown> };
 
@@ -14,9 +17,10 @@ let registered = false;
 
 export async function registerTsx(): Promise<void> {
   if (registered) return;
-  registered = true;
-  if (typeof (module as { registerHooks?: unknown }).registerHooks === 'function') {
+  const tsxVersion = (createRequire(import.meta.url)('tsx/package.json') as { version: string }).version;
+  if (typeof (module as { registerHooks?: unknown }).registerHooks === 'function' || !COPIED_TSX.test(tsxVersion)) {
     (await import('tsx/esm/api')).register();
+    registered = true;
     return;
   }
   // A CommonJS module that tsx's load hook hands over as a `data:` URL names its real file
@@ -31,6 +35,7 @@ export async function registerTsx(): Promise<void> {
   // in the hooks' thread; the query gives this registration its own instance, as tsx does.
   const { port2 } = new MessageChannel();
   module.register(`${import.meta.resolve('tsx/esm')}?celeriac-thread-${threadId}`, { data: { port: port2 }, transferList: [port2] });
+  registered = true;
 }
 
 function originalFile(internals: ModuleInternals, request: string): string {
