@@ -120,6 +120,17 @@ export function pluginFiles(
   };
 }
 
+/** A module.register() hook that appends each URL it resolves to `data.log`, one per line. */
+export const RESOLVE_LOG_HOOK = `import { appendFileSync } from 'node:fs';
+let log;
+export function initialize(data) { log = data.log; }
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(log, r.url + '\\n');
+  return r;
+}
+`;
+
 export const importTask = (names = 'task') => `import { ${names} } from ${JSON.stringify(DIST_INDEX)};\n`;
 
 export interface RunResult {

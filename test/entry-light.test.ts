@@ -9,20 +9,10 @@ import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { DIST_INDEX, ensureBuilt, project } from './cli-helpers.js';
+import { DIST_INDEX, ensureBuilt, project, RESOLVE_LOG_HOOK } from './cli-helpers.js';
 import { ROOT } from './helpers.js';
 
 const run = promisify(execFile);
-
-const HOOK = `import { appendFileSync } from 'node:fs';
-let log;
-export function initialize(data) { log = data.log; }
-export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context);
-  appendFileSync(log, r.url + '\\n');
-  return r;
-}
-`;
 
 const MAIN = `import { register } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -53,7 +43,7 @@ const HOST_ONLY =
 
 test('importing celeriac loads none of the host machinery until an app or client is made', { timeout: 240_000 }, async (t) => {
   ensureBuilt();
-  const dir = await project(t, { 'main.mjs': MAIN, 'hook.mjs': HOOK });
+  const dir = await project(t, { 'main.mjs': MAIN, 'hook.mjs': RESOLVE_LOG_HOOK });
   // Installed as users install it: the subpath resolves through package.json's "exports".
   await mkdir(join(dir, 'node_modules'));
   await symlink(ROOT, join(dir, 'node_modules', 'celeriac'), 'dir');

@@ -59,19 +59,20 @@ async function patchWrites(t: TestContext, dir: string, wrap: (real: Write, call
   });
 }
 
-async function table(n: number) {
-  const jobs = new Map<string, JobRecord>();
-  for (let i = 0; i < n; i++) jobs.set(`j${i}`, jobOf(i));
-  const args = new Map([...jobs.values()].map((j) => [j.id, j.args as string]));
-  return { jobs, args };
-}
-
-test('a write that takes fewer bytes than asked is finished: the snapshot is whole', async (t) => {
+/** A snapshot file in a temp dir (closed after the test) and a table of `n` jobs with their args' text. */
+async function snapshotOf(t: TestContext, n: number) {
   const dir = await tempDir(t);
   const path = join(dir, 'snapshot');
   const file = new SnapshotFile(path, { leaveFinishedArgs: true });
   t.after(() => file.close());
-  const { jobs, args } = await table(30_000);
+  const jobs = new Map<string, JobRecord>();
+  for (let i = 0; i < n; i++) jobs.set(`j${i}`, jobOf(i));
+  const args = new Map([...jobs.values()].map((j) => [j.id, j.args as string]));
+  return { dir, path, file, jobs, args };
+}
+
+test('a write that takes fewer bytes than asked is finished: the snapshot is whole', async (t) => {
+  const { dir, path, file, jobs, args } = await snapshotOf(t, 30_000);
   await patchWrites(t, dir, (real, call) =>
     call === 2
       ? function (this: FileHandle, buf: unknown, offset?: unknown, length?: unknown, position?: unknown) {
@@ -88,11 +89,7 @@ test('a write that takes fewer bytes than asked is finished: the snapshot is who
 });
 
 test('a transient error (EAGAIN) part-way is retried and the snapshot is whole', async (t) => {
-  const dir = await tempDir(t);
-  const path = join(dir, 'snapshot');
-  const file = new SnapshotFile(path, { leaveFinishedArgs: true });
-  t.after(() => file.close());
-  const { jobs, args } = await table(30_000);
+  const { dir, path, file, jobs, args } = await snapshotOf(t, 30_000);
   let failed = 0;
   await patchWrites(t, dir, (real, call) =>
     call === 3
@@ -108,11 +105,7 @@ test('a transient error (EAGAIN) part-way is retried and the snapshot is whole',
 });
 
 test('a write failing part-way leaves the previous snapshot in place, its args readable, and the next write succeeds', async (t) => {
-  const dir = await tempDir(t);
-  const path = join(dir, 'snapshot');
-  const file = new SnapshotFile(path, { leaveFinishedArgs: true });
-  t.after(() => file.close());
-  const { jobs, args } = await table(30_000);
+  const { dir, path, file, jobs, args } = await snapshotOf(t, 30_000);
   await file.write({ version: 1, journalFrom: 1, createdAt: 1, jobs: jobs.values() });
   const before = await readFile(path);
   let failing = true;
@@ -139,11 +132,7 @@ test('a write failing part-way leaves the previous snapshot in place, its args r
 });
 
 test('forget, expiry and a re-add applied while it writes leave the snapshot as at the call', async (t) => {
-  const dir = await tempDir(t);
-  const path = join(dir, 'snapshot');
-  const file = new SnapshotFile(path, { leaveFinishedArgs: true });
-  t.after(() => file.close());
-  const { jobs, args } = await table(30_000);
+  const { path, file, jobs, args } = await snapshotOf(t, 30_000);
   await file.write({ version: 1, journalFrom: 1, createdAt: 1, jobs: jobs.values() });
   const atCall = [...jobs.values()];
   const want = expected(atCall, args, 2, 2);

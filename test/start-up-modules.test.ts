@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { DIST_INDEX, ensureBuilt, project } from './cli-helpers.js';
+import { DIST_INDEX, ensureBuilt, project, RESOLVE_LOG_HOOK } from './cli-helpers.js';
 
 const run = promisify(execFile);
 const DIST = dirname(DIST_INDEX);
@@ -97,16 +97,6 @@ test("the open's first part (before the discovering thread is spawned) imports n
   );
 });
 
-const HOOK = `import { appendFileSync } from 'node:fs';
-let log;
-export function initialize(data) { log = data.log; }
-export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context);
-  appendFileSync(log, r.url + '\\n');
-  return r;
-}
-`;
-
 const MAIN = `import { register } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 const [log, dir, tasks] = process.argv.slice(2);
@@ -125,7 +115,7 @@ test('the quick start loads no cron parser, duration parser, name matcher, retry
 }, async (t) => {
   ensureBuilt();
   const tasks = `import { task } from ${JSON.stringify(DIST_INDEX)};\nexport const echo = task('quick.echo', (x) => x);\n`;
-  const dir = await project(t, { 'main.mjs': MAIN, 'hook.mjs': HOOK, 'tasks.mjs': tasks });
+  const dir = await project(t, { 'main.mjs': MAIN, 'hook.mjs': RESOLVE_LOG_HOOK, 'tasks.mjs': tasks });
   const { stdout } = await run(
     process.execPath,
     [join(dir, 'main.mjs'), join(dir, 'loaded.log'), join(dir, 'data'), join(dir, 'tasks.mjs')],
