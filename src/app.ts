@@ -42,7 +42,7 @@ export async function createCeleriac(options: CeleriacOptions): Promise<Celeriac
 }
 
 /** createCeleriac() with the open's first part already done (entry-lazy.ts: the discovering thread spawned before this module was imported). */
-export async function createCeleriacFrom(options: CeleriacOptions, begun: Promise<BegunOpen>): Promise<Celeriac> {
+export async function createCeleriacFrom(options: CeleriacOptions, begun: BegunOpen): Promise<Celeriac> {
   return Celeriac.create(options, begun);
 }
 
@@ -96,7 +96,7 @@ export class Celeriac implements TaskSender {
     this.periodic = schedulerFor(this, opened.schedules, opened.backend, opened.log);
   }
 
-  static async create(options: CeleriacOptions, begun?: Promise<BegunOpen>): Promise<Celeriac> {
+  static async create(options: CeleriacOptions, begun?: BegunOpen): Promise<Celeriac> {
     const host: { app?: AppHooks } = {};
     const opened = await openApp(options, host, begun);
     const app = new Celeriac(opened);

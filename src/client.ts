@@ -21,7 +21,8 @@ import { assertNoProblems, discoverTasks, findTaskModules } from './registry/dis
 import { resolvePlugin } from './registry/plugins.js';
 import { unseenTask } from './registry/unseen-task.js';
 import { readJobs } from './read-jobs.js';
-import { encodeArgs, jobFactory, manyJobs, unknownTaskError } from './send.js';
+import { unknownTaskError } from './registry/task-errors.js';
+import { encodeArgs, jobFactory, manyJobs } from './send.js';
 import type { JobHandle, JobInfo, ResultOptions, SendManyItem, SendOptions } from './send-types.js';
 import { CLIENT_SOCKET_FILE, reviveEvent, reviveInfo, type SentJob } from './socket/protocol.js';
 import { resultTimeoutMs } from './result-timeout.js';

@@ -23,7 +23,7 @@ export const createCeleriac = (async (options) => {
     await begun.pool.close();
     throw err;
   }
-  return app.createCeleriacFrom(options, Promise.resolve(begun));
+  return app.createCeleriacFrom(options, begun);
 }) as typeof App.createCeleriac;
 
 /** A client of another process's data dir: see ClientOptions. */

@@ -11,8 +11,6 @@ import { durationMs, instantMs, isDurationString } from './time.js';
 import { checkQueueName, DEFAULT_QUEUE } from './queues.js';
 import { checkKnownKeys, isPlainObject, toJson } from './validate.js';
 
-export { checkArgCount, unknownTaskError } from './registry/task-errors.js';
-
 const MAX_ID = 200;
 
 function optionError(task: string, err: unknown): CeleriacError {

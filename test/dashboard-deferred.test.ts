@@ -4,12 +4,11 @@
 // are handed over), and a request made before they have loaded is answered.
 // First in its own file, so that the dashboard's modules are not loaded yet.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { appSource } from '../src/dashboard/app-source.js';
 import { deferredDashboard } from '../src/dashboard/deferred.js';
 import { CeleriacError } from '../src/index.js';
+import { serveDashboard } from './dashboard-helpers.js';
 import { fixture, openApp } from './helpers.js';
 
 test('app.dashboard(): checks and token at the call; jobs sent before its modules load are counted; an early request waits for them', async (t) => {
@@ -30,17 +29,7 @@ test('app.dashboard(): checks and token at the call; jobs sent before its module
   });
   const handler = deferredDashboard(appSource(app), {}, () => released.then(() => import('../src/dashboard/handler.js')));
   const sent = await Promise.all([1, 2, 3].map((n) => app.send('demo.echo', [n])));
-  const server = createServer((req, res) => handler(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        handler.close();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const origin = await serveDashboard(t, handler);
   const auth = { Authorization: `Bearer ${handler.token}` };
   // Asked at once: answered when the modules have loaded.
   let answered = false;

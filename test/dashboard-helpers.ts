@@ -19,6 +19,12 @@ export interface Mounted {
 export async function mountDashboard(t: TestContext, options: DashboardOptions = {}, app?: Celeriac): Promise<Mounted> {
   app ??= await openApp(t, { tasks: [fixture('dashboard')], concurrency: 2, start: true });
   const handler = app.dashboard(options);
+  const origin = await serveDashboard(t, handler);
+  return { app, handler, origin, base: `${origin}${options.basePath ?? ''}/` };
+}
+
+/** `handler` on a node:http server on a free loopback port (a request it passes on gets 418); its origin. Both closed when the test ends. */
+export async function serveDashboard(t: TestContext, handler: DashboardHandler): Promise<string> {
   const server = createServer((req, res) =>
     handler(req, res, () => {
       res.writeHead(418);
@@ -34,8 +40,7 @@ export async function mountDashboard(t: TestContext, options: DashboardOptions =
         server.close(() => resolve());
       }),
   );
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { app, handler, origin, base: `${origin}${options.basePath ?? ''}/` };
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 export const bearer = (m: Mounted) => ({ Authorization: `Bearer ${m.handler.token}` });

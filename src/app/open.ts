@@ -48,9 +48,9 @@ export interface OpenedApp {
 
 /**
  * Everything up to the backend's load(); `host.app` is set by the caller once the app
- * exists. `begun`: the first part, already started by createCeleriac() (begin-open.ts).
+ * exists. `begun`: the first part, already done by createCeleriac() (begin-open.ts).
  */
-export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }, begun?: Promise<BegunOpen>): Promise<OpenedApp> {
+export async function openApp(options: CeleriacOptions, host: { app?: AppHooks }, begun?: BegunOpen): Promise<OpenedApp> {
   const {
     settings,
     cwd,
