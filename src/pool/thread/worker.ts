@@ -225,6 +225,9 @@ function startRunner(): void {
       apart = false;
     }
     pump();
+    // Nothing left running or queued here: no other outcome can join this message, so it
+    // leaves now rather than after the turn (a lone job's round trip waits for no setImmediate).
+    if (runs.size === 0 && queue.length === 0) flush();
   }
 
   function success(job: WireJob, value: unknown): Outcome {
