@@ -225,8 +225,9 @@ function startRunner(): void {
       apart = false;
     }
     pump();
-    // Nothing left running or queued here: no other outcome can join this message, so it
-    // leaves now rather than after the turn (a lone job's round trip waits for no setImmediate).
+    // Nothing left running or queued here: the outcomes leave now, not at the end of the
+    // turn, so that a lone job's round trip waits for no setImmediate (nor for callbacks
+    // the task left behind). A run message drained later in the same turn gets its own reply.
     if (runs.size === 0 && queue.length === 0) flush();
   }
 
