@@ -3,13 +3,16 @@
 // postMessage round trips with 2 workers at 1/16/256 in flight, and p-queue
 // (concurrency = cores) add()+run of no-op async functions. Beside them, what celeriac's
 // journal does: one 200-byte O_DSYNC write at a time, appending (the file grows), and
-// into space zeroed beforehand (store/segment-space.ts). And W3's ceiling: its CPU jobs
+// into space zeroed beforehand (store/segment-space.ts); and the latency of one such write,
+// made synchronously, through fs/promises (the libuv pool, as celeriac writes), and two
+// through fs/promises in sequence (W2's floor: a job's add+start, then its outcome). And W3's ceiling: its CPU jobs
 // run back to back on `concurrency` bare threads, as W3 computes efficiency.
 import { closeSync, constants, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import PQueue from 'p-queue';
-import { now, runChild, singleJobMs, type ChildContext } from './common.js';
+import { now, percentile, runChild, singleJobMs, type ChildContext } from './common.js';
 
 const RECORD = Buffer.from(`${'r'.repeat(199)}\n`); // a 200-byte line
 
@@ -54,6 +57,50 @@ function dsyncWrites(ctx: ChildContext, zeroed: boolean): void {
   for (let i = 0; i < n; i++) writeSync(fd, RECORD, 0, RECORD.length, i * RECORD.length);
   ctx.emit(zeroed ? 'dsync_zeroed' : 'dsync_append', n / ((now() - t) / 1000));
   closeSync(fd);
+}
+
+/**
+ * W2's floor, in the same run as W2: p50/p99 of one 200-byte O_DSYNC write into zeroed
+ * space made synchronously (`sync`), through fs/promises (`pool`), and of two such writes
+ * one after the other through fs/promises (`pair`: a job's add+start, then its outcome).
+ * The kinds alternate write by write so that each sees the same disk.
+ */
+async function dsyncLatency(ctx: ChildContext): Promise<void> {
+  const n = ctx.params.sizes.limits.fsyncOneRecords;
+  const path = join(ctx.params.dataDir, 'dsync-latency.log');
+  const flags = constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_DSYNC;
+  const fh = await open(path, flags, 0o600);
+  const bytes = 4 * n * RECORD.length;
+  const zeros = Buffer.alloc(1024 * 1024);
+  for (let at = 0; at < bytes; at += zeros.length) await fh.write(zeros, 0, zeros.length, at);
+  await fh.datasync();
+  const sync: number[] = [];
+  const pool: number[] = [];
+  const pair: number[] = [];
+  let at = 0;
+  const next = () => (at += RECORD.length) - RECORD.length;
+  for (let i = 0; i < n; i++) {
+    let t = now();
+    writeSync(fh.fd, RECORD, 0, RECORD.length, next());
+    sync.push(now() - t);
+    t = now();
+    await fh.write(RECORD, 0, RECORD.length, next());
+    pool.push(now() - t);
+    t = now();
+    await fh.write(RECORD, 0, RECORD.length, next());
+    await fh.write(RECORD, 0, RECORD.length, next());
+    pair.push(now() - t);
+  }
+  await fh.close();
+  for (const [name, samples] of [
+    ['sync', sync],
+    ['pool', pool],
+    ['pair', pair],
+  ] as const) {
+    samples.sort((a, b) => a - b);
+    ctx.emit(`dsync_${name}_p50_ms`, percentile(samples, 50));
+    ctx.emit(`dsync_${name}_p99_ms`, percentile(samples, 99));
+  }
 }
 
 const ECHO = `const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m));`;
@@ -124,6 +171,7 @@ runChild('limits', {
     fsyncOne(ctx);
     dsyncWrites(ctx, false);
     dsyncWrites(ctx, true);
+    await dsyncLatency(ctx);
     for (const g of groups) groupCommit(ctx, g.perSync, g.syncs);
     for (const r of trips) await roundTrips(ctx, r.inFlight, r.perWorker);
     await pqueueNoop(ctx);

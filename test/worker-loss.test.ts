@@ -79,11 +79,13 @@ test('maxWorkerLosses 1: the job fails at the first loss', async (t) => {
 });
 
 test('a thread that ends after the task returned, before its outcome was posted, by a way that names no job: the job runs again apart, its outcome is posted first; no loop', async (t) => {
-  // One worker thread, one job at a time: nothing else runs in the poison's thread.
-  const { app, lost, logged } = await poisonApp(t, { concurrency: 1, prefetch: 1 });
-  const before = await bystanders(app, 5);
+  // One worker thread running two jobs at once: the poison returns while a job beside it
+  // still runs, so its outcome waits for the end of the thread's turn (a lone job's would
+  // leave at once, before the poison's setImmediate). Both began: the loss blames both.
+  const { app, lost, logged } = await poisonApp(t, { concurrency: 1, workerConcurrency: 2 });
+  const beside = await app.send('poison.ok', [300, 'beside']);
+  // Nothing queued behind it either: a queued job would take the outcome out with it.
   const bad = await app.send('poison.exitAfterReturn', []);
-  const after = await bystanders(app, 5);
   // Its first outcome died with the thread: it runs again, flagged recovered. A recovered
   // job's outcome is posted as soon as it ends, so the second run reports before the
   // thread ends again.
@@ -91,8 +93,7 @@ test('a thread that ends after the task returned, before its outcome was posted,
   const info = await app.get(bad.id);
   assert.equal(info?.attempts, 2);
   assert.equal(info?.recovered, true);
-  await before();
-  await after();
+  assert.equal(await beside.result({ timeout: 60 }), 'beside');
   await waitFor(() => lost() === 2, 30_000, 'the second loss to be reported');
   assert.equal(lost(), 2, logged.join('\n'));
   const next = await app.send('poison.attempt', []);

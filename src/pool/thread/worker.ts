@@ -225,6 +225,10 @@ function startRunner(): void {
       apart = false;
     }
     pump();
+    // Nothing left running or queued here: the outcomes leave now, not at the end of the
+    // turn, so that a lone job's round trip waits for no setImmediate (nor for callbacks
+    // the task left behind). A run message drained later in the same turn gets its own reply.
+    if (runs.size === 0 && queue.length === 0) flush();
   }
 
   function success(job: WireJob, value: unknown): Outcome {
