@@ -75,7 +75,8 @@ const indexFirst = {
       if (!entry || args.path === INDEX) return undefined;
       const source = ownUrl(args.path);
       const shebang = source.startsWith('#!') ? source.slice(0, source.indexOf('\n') + 1) : '';
-      return { contents: `${shebang}import ${JSON.stringify(INDEX)};\n${source.slice(shebang.length)}`, loader: 'js' };
+      // On the first line of code, so that tsc's source map still holds for every line.
+      return { contents: `${shebang}import ${JSON.stringify(INDEX)}; ${source.slice(shebang.length)}`, loader: 'js' };
     });
   },
 };
@@ -93,7 +94,6 @@ const result = await esbuild.build({
   target: 'node20',
   packages: 'external',
   sourcemap: true,
-  metafile: true,
   write: false,
   // Section comments name each bundled file relative to dist (test/start-up-modules.test.ts reads them).
   absWorkingDir: DIST,
