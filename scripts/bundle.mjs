@@ -25,14 +25,12 @@ const ENTRIES = [
   'app/begin-open.js',
   'app.js',
   'client.js',
-  // Internals the bench's tools import by path (bench/thread-startup.mjs, snapshot-write.mjs,
-  // finished-memory.mjs, record-memory.mjs), to compare builds.
+  // Internals the bench's tools import by path to compare builds (bench/thread-startup.mjs,
+  // snapshot-write.mjs, finished-memory.mjs). None of index.js's own: see indexFirst.
   'pool/spawn.js',
   'pool/protocol.js',
   'store/snapshot-file.js',
   'store/file-store.js',
-  'store/stored-args.js',
-  'jobs.js',
 ];
 
 // A module's import.meta.url is its own file's: relative URLs (the thread's entry, the
@@ -62,6 +60,24 @@ const keepOwnUrl = {
 // those runs in a process that has imported index.js already (the host through it, a
 // thread through its task modules), and index.js's modules run nothing when imported.
 const INDEX = join(DIST, 'index.js');
+/** The files `entry` imports statically (relative imports only), itself included. */
+function closure(entry) {
+  const seen = new Set();
+  const visit = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of readFileSync(file, 'utf8').matchAll(/^\s*(?:import|export)\s(?:[^'";]*?\sfrom\s)?['"]([^'"]+)['"]/gm)) {
+      if (m[1].startsWith('.')) visit(resolve(dirname(file), m[1]));
+    }
+  };
+  visit(entry);
+  return seen;
+}
+// index.js's own modules must not import it (a cycle): one that is an entry or imported at
+// first use would also split index.js's chunk, so the build refuses it.
+const OF_INDEX = closure(INDEX);
+for (const e of ENTRIES)
+  if (e !== 'index.js' && OF_INDEX.has(join(DIST, e))) throw new Error(`bundle.mjs: ${e} is one of index.js's modules`);
 const indexFirst = {
   name: 'index-first',
   setup(build) {
@@ -73,6 +89,8 @@ const indexFirst = {
     build.onLoad({ filter: /\.js$/ }, (args) => {
       const entry = ENTRIES.some((e) => join(DIST, e) === args.path) || late.has(args.path);
       if (!entry || args.path === INDEX) return undefined;
+      if (OF_INDEX.has(args.path))
+        throw new Error(`bundle.mjs: ${relative(DIST, args.path)}, one of index.js's modules, is imported at first use`);
       const source = ownUrl(args.path);
       const shebang = source.startsWith('#!') ? source.slice(0, source.indexOf('\n') + 1) : '';
       // On the first line of code, so that tsc's source map still holds for every line.
