@@ -4,10 +4,11 @@
 // that the differences say what each part costs.
 // `bare-stored`: what a pending record would cost with only its 11 fields and its args left
 // on disk as finished ones are (a StoredArgs: file, offset, length) — the floor of this shape.
-// Usage: npm run build && node --expose-gc bench/record-memory.mjs [full|noargs|array|keyed-by-number|bare|bare-stored]
+// Usage: node --import tsx --expose-gc bench/record-memory.mjs [full|noargs|array|keyed-by-number|bare|bare-stored]
+// (the sources through tsx: the built package bundles these modules into chunks)
 import { randomUUID } from 'node:crypto';
-import { newRecord } from '../dist/jobs.js';
-import { StoredArgs } from '../dist/store/stored-args.js';
+import { newRecord } from '../src/jobs.ts';
+import { StoredArgs } from '../src/store/stored-args.ts';
 
 const N = 200_000;
 const variant = process.argv[2] ?? 'full';

@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readJobs } from '../src/admin.js';
 import type { JobRecord } from '../src/jobs.js';
 import { ROOT, sleep, tempDir } from './helpers.js';
@@ -34,7 +35,7 @@ function isFresh(): boolean {
 }
 
 /**
- * `tsc -p tsconfig.build.json`, then scripts/bundle-thread.mjs, when dist is missing or older than src. Not `npm run build`:
+ * `tsc -p tsconfig.build.json`, then scripts/bundle.mjs, when dist is missing or older than src. Not `npm run build`:
  * that starts with rm -rf dist, which would pull the bin from under a concurrent test file.
  * Test files run in parallel processes, so a lock directory makes one of them build.
  */
@@ -70,13 +71,13 @@ function buildOnce(): void {
     }
     // tsc emits despite type errors (work in progress elsewhere in src): go on with what it wrote.
     if (res.status !== 0) process.stderr.write(`# warning: tsc reported errors; testing the emitted dist anyway:\n${res.stdout}\n`);
-    // The build's second step (package.json's build script): the worker thread's entry as one file.
-    const bundle = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle-thread.mjs')], {
+    // The build's second step (package.json's build script): the package's modules bundled into a few files.
+    const bundle = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs')], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 60_000,
     });
-    if (bundle.status !== 0) throw new Error(`bundling the worker thread's entry failed:\n${bundle.stdout}\n${bundle.stderr}`);
+    if (bundle.status !== 0) throw new Error(`bundling dist failed:\n${bundle.stdout}\n${bundle.stderr}`);
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
@@ -130,6 +131,23 @@ export async function resolve(specifier, context, next) {
   return r;
 }
 `;
+
+/**
+ * The URLs a resolve hook logged, with each file of dist/ followed by the modules bundled
+ * into it (scripts/bundle.mjs names each in a section comment, `// store/io.js`), as the
+ * URL each had as a file of its own: a test names the modules that loaded, whatever file
+ * holds them.
+ */
+export function withBundledModules(urls: string[]): string[] {
+  const dist = join(ROOT, 'dist');
+  return urls.flatMap((url) => {
+    if (!url.startsWith('file:') || !url.endsWith('.js')) return [url];
+    const file = fileURLToPath(url);
+    if (!file.startsWith(`${dist}/`)) return [url];
+    const held = [...readFileSync(file, 'utf8').matchAll(/^\/\/ ([\w/.-]+\.js)$/gm)].map((m) => pathToFileURL(join(dist, m[1]!)).href);
+    return [url, ...new Set(held)];
+  });
+}
 
 export const importTask = (names = 'task') => `import { ${names} } from ${JSON.stringify(DIST_INDEX)};\n`;
 

@@ -91,9 +91,9 @@ test('the packed tarball installs into a fresh project and runs .ts and .js task
     if (await exists(join(ROOT, f))) await cp(join(ROOT, f), join(stage, f));
   }
   await cp(join(ROOT, 'src'), join(stage, 'src'), { recursive: true });
-  // The build's second step (package.json's build script) bundles the worker thread's entry.
+  // The build's second step (package.json's build script) bundles the package's modules.
   await mkdir(join(stage, 'scripts'));
-  await cp(join(ROOT, 'scripts', 'bundle-thread.mjs'), join(stage, 'scripts', 'bundle-thread.mjs'));
+  await cp(join(ROOT, 'scripts', 'bundle.mjs'), join(stage, 'scripts', 'bundle.mjs'));
   await symlink(join(ROOT, 'node_modules'), join(stage, 'node_modules'), 'dir');
   // No `npm run build` first: packing builds dist/ itself (prepack), as `npm publish` does.
   const packOut = await sh(NPM, ['pack', '--json', '--pack-destination', tmp], stage, 180_000);

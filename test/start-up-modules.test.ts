@@ -6,20 +6,20 @@
 // hook, what the host loads up to the first result.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { DIST_INDEX, ensureBuilt, project, RESOLVE_LOG_HOOK } from './cli-helpers.js';
+import { DIST_INDEX, ensureBuilt, project, RESOLVE_LOG_HOOK, withBundledModules } from './cli-helpers.js';
 
 const run = promisify(execFile);
 const DIST = dirname(DIST_INDEX);
 
 /**
  * The modules `entry` (under dist/) imports statically, itself included: dist paths, package
- * names and node: built-ins. A bundled file (scripts/bundle-thread.mjs) names each module
- * it holds in a section comment: with `intoBundles`, those count as imported too (the code
- * that loads, whether as its own file or inside another); without it, only the files loaded.
+ * names and node: built-ins. A bundled file (scripts/bundle.mjs) names each module it holds
+ * in a section comment: with `intoBundles`, those count as imported too (the code that
+ * loads, whether as its own file or inside another); without it, only the files loaded.
  */
 function staticClosure(entry: string, intoBundles = true): Set<string> {
   const seen = new Set<string>();
@@ -34,8 +34,8 @@ function staticClosure(entry: string, intoBundles = true): Set<string> {
       if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier));
       else seen.add(specifier.startsWith('node:') ? specifier : `package:${specifier}`);
     }
-    if (intoBundles)
-      for (const m of source.matchAll(/^\/\/ ([\w/.-]+\.js)$/gm)) if (existsSync(join(DIST, m[1]!))) visit(join(DIST, m[1]!));
+    // A bundled module's own imports are the bundle's: its name is all there is to add.
+    if (intoBundles) for (const m of source.matchAll(/^\/\/ ([\w/.-]+\.js)$/gm)) seen.add(m[1]!);
   };
   visit(join(DIST, entry));
   return seen;
@@ -74,16 +74,24 @@ test("a worker thread's entry imports no built-in that only a failed import or a
   );
 });
 
-test("a worker thread loads its own modules as one file: every other module it imports statically is the public entry's", () => {
+test("the package loads as bundled files: the public entry's modules in one chunk, the thread's and the open's in entries and chunks", () => {
   ensureBuilt();
-  const entry = staticClosure('index.js');
-  const loaded = [...staticClosure('pool/thread/worker.js', false)].filter((m) => m.endsWith('.js') && m !== 'pool/thread/worker.js');
-  assert.ok(loaded.includes('task.js'), `the closure was read: ${loaded.join(', ')}`);
-  assert.deepEqual(
-    loaded.filter((m) => !entry.has(m)),
-    [],
-    "modules a thread loads as files of their own beyond celeriac's public entry (each costs a resolve, a read, a compile)",
+  const files = (entry: string) => [...staticClosure(entry, false)].filter((m) => m.endsWith('.js'));
+  const index = files('index.js');
+  assert.equal(
+    index.length,
+    2,
+    `celeriac's public entry (every task module imports it, in every thread) loads as index.js and one chunk: ${index.join(', ')}`,
   );
+  for (const entry of ['pool/thread/worker.js', 'app/begin-open.js', 'app.js']) {
+    const loaded = files(entry);
+    assert.ok(staticClosure(entry).has('errors.js'), `the closure of ${entry} was read: ${[...staticClosure(entry)].join(', ')}`);
+    assert.deepEqual(
+      loaded.filter((f) => f !== entry && !f.startsWith('chunks/')),
+      [],
+      `modules ${entry} loads as files of their own (each costs a resolve, a read, a compile)`,
+    );
+  }
 });
 
 test("the open's first part (before the discovering thread is spawned) imports no scheduler or dashboard", () => {
@@ -122,6 +130,7 @@ test('the quick start loads no cron parser, duration parser, name matcher, retry
     { cwd: dir, timeout: 120_000 },
   );
   const seen = JSON.parse(stdout) as { result: unknown; loaded: string[] };
+  seen.loaded = withBundledModules(seen.loaded);
   assert.equal(seen.result, 5, 'the job ran');
   assert.ok(
     seen.loaded.some((u) => u.endsWith('/dist/app.js')),
