@@ -131,8 +131,14 @@ export function newRecord(job: NewJob): JobRecord {
  * Apply one event. An event that does not fit the job's current state (a result that
  * arrives after a cancel, a second add of a known id) changes nothing: the journal's
  * order decides, identically live and at replay. Returns the record it changed.
+ *
+ * `known`: the record the caller holds for the event's job, if any (the dispatcher's, for
+ * a start or an outcome). While it is not finished it is the one `jobs` holds under its id
+ * (a record leaves the table, or is replaced by a new one of the same id, only once
+ * finished), so it is used without a look-up in a table of every job kept; a finished one
+ * is looked up, as without it.
  */
-export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent): JobRecord | undefined {
+export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent, known?: JobRecord): JobRecord | undefined {
   if (ev.type === 'add') {
     // A finished record under the same id is one whose result had expired when the add was
     // accepted (an open drops expired results in memory only, until the next snapshot):
@@ -145,7 +151,7 @@ export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent): JobRecor
     jobs.set(rec.id, rec);
     return rec;
   }
-  const job = jobs.get(ev.id);
+  const job = known !== undefined && !FINISHED_STATES.has(known.state) ? known : jobs.get(ev.id);
   if (!job) return undefined;
   switch (ev.type) {
     case 'start':

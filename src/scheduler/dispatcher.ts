@@ -396,7 +396,7 @@ export class Dispatcher {
       const startOrExpire = (job: JobRecord): JobEvent =>
         job.expiresAt && at >= job.expiresAt ? { type: 'expire', id: job.id, at } : { type: 'start', id: job.id, at };
       try {
-        await this.o.store.commit(toStart.map(startOrExpire));
+        await this.o.store.commit(toStart.map(startOrExpire), toStart);
       } catch (err) {
         // Rare (disk full): give them back (pending on disk already after a restart) and try them again shortly.
         this.o.log.error(`could not record the start of ${toStart.length} job(s); they are tried again in 1 s: ${(err as Error).message}`);
@@ -522,9 +522,9 @@ export class Dispatcher {
       // The first try goes straight to the store: p-retry costs ~5% of the host's CPU per job when on the hot path.
       // A failed store (STORE_FAILED) refuses every write from now on: no retry.
       const worthRetry = (err: unknown) => (err as { code?: unknown })?.code !== 'STORE_FAILED';
-      await this.o.store.commit(events).catch((err: unknown) =>
+      await this.o.store.commit(events, jobs).catch((err: unknown) =>
         worthRetry(err)
-          ? pRetry(() => this.o.store.commit(events), {
+          ? pRetry(() => this.o.store.commit(events, jobs), {
               retries: 8,
               minTimeout: 100,
               maxTimeout: 5000,

@@ -5,6 +5,7 @@ import { crc32 } from 'node:zlib';
 import type { SerializedError } from '../errors.js';
 import { MAX_CAUSE_DEPTH } from '../serialize-error.js';
 import type { JobEvent, JobRecord, NewJob, SlotKind } from '../jobs.js';
+import { crc32Of } from './crc32.js';
 import type { FastDecoder } from './fast-decode.js';
 
 export const FORMAT_VERSION = 1;
@@ -37,7 +38,8 @@ export function frameAll(jsons: readonly string[]): Buffer {
       if (need > buf.length) buf = grown(buf, start, need + (jsons.length - r - 1) * FRAME_BYTES + restLength(jsons, r + 1));
     }
     const bytes = buf.write(json, body);
-    let sum = crc32(buf.subarray(body, body + bytes));
+    // Summed in place: records are short, so zlib's call and a subarray each would cost more than the sum.
+    let sum = crc32Of(buf, body, body + bytes);
     for (let i = 7; i >= 0; i--) {
       buf[start + i] = HEX[sum & 15]!;
       sum >>>= 4;

@@ -44,6 +44,8 @@ export interface FileStoreOptions {
 
 interface PendingCommit {
   events: JobEvent[];
+  /** The caller's record for each event's job, if it gave them (commit's `records`). */
+  records?: readonly JobRecord[];
   /** The records' JSON, encoded at commit() (framed with the rest of the flush). */
   jsons: string[];
   /** A mark to set once durable (writeMark). */
@@ -266,9 +268,13 @@ export class FileStore implements JobStore {
     if (this.lost) listener(this.lost);
   }
 
-  /** Resolves once every event is durable and applied to `jobs`; rejects with nothing written. */
-  commit(events: JobEvent[]): Promise<void> {
-    return this.enqueue(events, events.map(encodeEvent));
+  /**
+   * Resolves once every event is durable and applied to `jobs`; rejects with nothing written.
+   * `records[i]`: the caller's record for event i's job, applied to without a look-up while
+   * it is not finished (see applyEvent).
+   */
+  commit(events: JobEvent[], records?: readonly JobRecord[]): Promise<void> {
+    return this.enqueue(events, events.map(encodeEvent), undefined, records);
   }
 
   /** The value last written under `key` (durable), or undefined. */
@@ -281,11 +287,16 @@ export class FileStore implements JobStore {
     return this.enqueue([], [encodeMark(key, value)], { key, value });
   }
 
-  private enqueue(events: JobEvent[], jsons: string[], mark?: { key: string; value: string }): Promise<void> {
+  private enqueue(
+    events: JobEvent[],
+    jsons: string[],
+    mark?: { key: string; value: string },
+    records?: readonly JobRecord[],
+  ): Promise<void> {
     if (this.closed) return Promise.reject(new CeleriacError('APP_CLOSED', `the store of ${this.opts.dir} is closed`));
     if (this.broken) return Promise.reject(this.broken);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push(mark ? { events, jsons, mark, resolve, reject } : { events, jsons, resolve, reject });
+      this.queue.push(mark ? { events, records, jsons, mark, resolve, reject } : { events, records, jsons, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         // Wait one microtask turn so that every commit made in this tick shares the flush.
@@ -342,7 +353,8 @@ export class FileStore implements JobStore {
         this.bytesSinceSnapshot += buf.length;
         this.space.afterWrite(this.offset);
         for (const c of batch) {
-          for (const ev of c.events) applyEvent(this.jobs, ev);
+          const records = c.records;
+          for (let i = 0; i < c.events.length; i++) applyEvent(this.jobs, c.events[i]!, records?.[i]);
           if (c.mark) this.marks.set(c.mark.key, c.mark.value);
         }
         for (const c of batch) c.resolve();

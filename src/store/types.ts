@@ -45,8 +45,12 @@ export interface JobStore {
   /** The durable state: every event whose commit resolved is applied here, nothing else. */
   readonly jobs: ReadonlyMap<string, JobRecord>;
   readonly report: RecoveryReport;
-  /** Durably record events; resolves after they are on disk and applied to `jobs`. */
-  commit(events: JobEvent[]): Promise<void>;
+  /**
+   * Durably record events; resolves after they are on disk and applied to `jobs`.
+   * `records[i]`, if given, is the record the caller holds for event i's job: applied to
+   * without a look-up while it is not finished (see applyEvent).
+   */
+  commit(events: JobEvent[], records?: readonly JobRecord[]): Promise<void>;
   /**
    * Record events that may be lost in a crash (progress): applied to `jobs` and told to
    * onApplied at once, written with the next commit's write (or within a second), never
