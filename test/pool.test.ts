@@ -6,8 +6,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { test } from 'node:test';
-import { threadId as hostThreadId, type Worker } from 'node:worker_threads';
-import { type Celeriac, createCeleriac } from '../src/index.js';
+import { threadId as hostThreadId } from 'node:worker_threads';
+import { createCeleriac } from '../src/index.js';
 import { allThreadsLoaded, fixture, openApp, tempDir, waitFor } from './helpers.js';
 
 const POOL = fixture('pool');
@@ -167,61 +167,6 @@ test("a job's outcome leaves its worker before the next job queued there begins,
   await writeFile(release, '');
   const { released } = (await second.result({ timeout: 30 })) as { released: boolean };
   assert.equal(released, true, "the first job's result came only after the job queued behind it had ended");
-});
-
-/** Counts the `done` messages (outcome batches) the pool's worker threads post from now on, and the outcomes in them. */
-function countOutcomeMessages(app: Celeriac): { messages: number; outcomes: number } {
-  const counts = { messages: 0, outcomes: 0 };
-  const pool = (app as unknown as { pool: { workers: { thread: Worker }[] } }).pool;
-  for (const w of pool.workers)
-    w.thread.on('message', (msg: { t: string; outcomes?: { seq: Int32Array } }) => {
-      if (msg.t !== 'done') return;
-      counts.messages++;
-      counts.outcomes += msg.outcomes!.seq.length;
-    });
-  return counts;
-}
-
-test('ms-long jobs run back to back in one worker report their outcomes two to a message', async (t) => {
-  const app = await openApp(t, { tasks: [fixture('steal')], concurrency: 1, workerConcurrency: 1 });
-  await app.start();
-  // First measured in the worker (a moving average, the first runs slower): steal.busy holds its thread ~1.2 ms a job.
-  for (const h of await app.sendMany(
-    'steal.busy',
-    Array.from({ length: 12 }, () => [1.2]),
-  ))
-    await h.result({ timeout: 20 });
-  const counts = countOutcomeMessages(app);
-  const burst = await app.sendMany(
-    'steal.busy',
-    Array.from({ length: 24 }, () => [1.2]),
-  );
-  await Promise.all(burst.map((h) => h.result({ timeout: 30 })));
-  assert.equal(counts.outcomes, 24);
-  // Each job holds its thread over 1 ms: one outcome per message would cost the host a wake-up and a journal write per job.
-  assert.ok(counts.messages < counts.outcomes, `${counts.messages} messages for ${counts.outcomes} outcomes: none shared a message`);
-  t.diagnostic(`${counts.messages} messages for ${counts.outcomes} outcomes`);
-});
-
-test("a job's outcome does not wait in its worker behind a job whose task is known to run long", async (t) => {
-  const dir = await tempDir(t);
-  const release = join(dir, 'release');
-  const app = await openApp(t, { tasks: [POOL, fixture('steal')], concurrency: 1, workerConcurrency: 1 });
-  await app.start();
-  // Measured in the worker: steal.busy ~2 ms a job, pool.spinUntil 50 ms (its file never appears).
-  for (const h of await app.sendMany(
-    'steal.busy',
-    Array.from({ length: 12 }, () => [2]),
-  ))
-    await h.result({ timeout: 20 });
-  await (await app.send('pool.spinUntil', [join(dir, 'never'), 50])).result({ timeout: 20 });
-  // Sent together, the two reach the worker in one message and queue there: a short job,
-  // then one that spins until the host has the short job's result.
-  const [short, spinning] = await Promise.all([app.send('steal.busy', [2]), app.send('pool.spinUntil', [release, 10_000])]);
-  await short!.result({ timeout: 30 });
-  await writeFile(release, '');
-  const { released } = (await spinning!.result({ timeout: 30 })) as { released: boolean };
-  assert.equal(released, true, "the short job's result waited in the worker behind the long one");
 });
 
 test('jobs of a few ms each go to the workers a few at a time: about 2 ms of work per message, by the measured run time of their task', async (t) => {

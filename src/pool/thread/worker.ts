@@ -27,17 +27,6 @@ const PROGRESS_EVERY_MS = 100;
  * of them (and sends more jobs) while this thread works on.
  */
 const HOLD_OUTCOMES_MS = 1;
-/**
- * A lone outcome waits on, until its job began this long ago, if the next job is known to
- * be shorter than this (its task's average run time in this thread): jobs of a few ms
- * post their outcomes two at a time, where each posted its own (a message costs the host
- * a wake-up and a journal write, CPU that on a small machine is taken from the workers).
- * Two, not more: the host refills this thread's queue as it hears of them. No outcome
- * waits behind a job not known to be shorter: a task not yet run here counts as long.
- */
-const HOLD_LONE_OUTCOME_MS = 4;
-/** Weight of the newest run in a task's run-time average (as the host's dispatcher keeps it). */
-const RUN_TIME_WEIGHT = 0.2;
 const port = parentPort!;
 const post = (msg: WorkerMessage) => port.postMessage(msg);
 
@@ -111,14 +100,6 @@ function startRunner(): void {
   let outbox: Outcome[] = [];
   /** When the job of the outbox's first outcome began (performance.now()). */
   let outboxSince = 0;
-  /** Average run time per task (ms) of the jobs this thread ran, updated in place. */
-  const runMs = new Map<string, { avg: number }>();
-  /** Whether the waiting outcomes leave before `next` begins (see HOLD_OUTCOMES_MS and HOLD_LONE_OUTCOME_MS). */
-  const postBefore = (next: WireJob): boolean => {
-    if ((runMs.get(next.task)?.avg ?? Number.POSITIVE_INFINITY) >= HOLD_LONE_OUTCOME_MS) return true;
-    const waited = performance.now() - outboxSince;
-    return waited >= HOLD_OUTCOMES_MS && (outbox.length > 1 || waited >= HOLD_LONE_OUTCOME_MS);
-  };
   let flushScheduled = false;
   let draining = false;
   // Progress is coalesced: only each job's latest value waits here, and leaves at most
@@ -171,7 +152,7 @@ function startRunner(): void {
         apart = true;
         flush();
       }
-      if (outbox.length > 0 && postBefore(job)) flush();
+      if (outbox.length > 0 && performance.now() - outboxSince >= HOLD_OUTCOMES_MS) flush();
       queue.shift();
       Atomics.add(taken, 0, 1);
       void execute(job, freeSlots.pop()!);
@@ -238,9 +219,6 @@ function startRunner(): void {
     }
     outcome.runMs = performance.now() - t0;
     if (begunAt !== undefined) outcome.begunAt = begunAt;
-    const known = runMs.get(job.task);
-    if (known) known.avg += RUN_TIME_WEIGHT * (outcome.runMs - known.avg);
-    else runMs.set(job.task, { avg: outcome.runMs });
     emit(outcome, t0);
     if (job.recovered) {
       flush();
