@@ -169,6 +169,22 @@ test("a job's outcome leaves its worker before the next job queued there begins,
   assert.equal(released, true, "the first job's result came only after the job queued behind it had ended");
 });
 
+test("a short job's outcome does not wait in its worker behind a job not known to be short", async (t) => {
+  const release = join(await tempDir(t), 'release');
+  const app = await openApp(t, { tasks: [POOL], concurrency: 1, workerConcurrency: 1 });
+  await app.start();
+  // Measured in the worker: pool.js.hello takes well under 1 ms.
+  for (let i = 0; i < 5; i++) await (await app.send('pool.js.hello', ['warm'])).result({ timeout: 20 });
+  // Sent in one turn, the two reach the worker in one message and run back to back: the
+  // short job, then one (its task never run here) that spins until the host has the short
+  // job's result.
+  const [short, spinning] = await Promise.all([app.send('pool.js.hello', ['short']), app.send('pool.spinUntil', [release, 10_000])]);
+  await short!.result({ timeout: 30 });
+  await writeFile(release, '');
+  const { released } = (await spinning!.result({ timeout: 30 })) as { released: boolean };
+  assert.equal(released, true, "the short job's result waited in the worker behind the spinning one");
+});
+
 test('jobs of a few ms each go to the workers a few at a time: about 2 ms of work per message, by the measured run time of their task', async (t) => {
   const app = await openApp(t, { tasks: [fixture('steal')], concurrency: 2, workerConcurrency: 1 });
   // Each pool.run() call is one dispatch unit: one message to one worker. Recorded, then run as usual.

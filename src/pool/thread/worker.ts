@@ -22,11 +22,15 @@ const data = rawWorkerData as WorkerData;
 const PROGRESS_EVERY_MS = 100;
 /**
  * Outcomes wait for the end of the thread's turn, so that a run of short jobs shares one
- * message; but queued jobs run back to back in one turn. Once the oldest waiting outcome's
- * job began this long ago, the outcomes leave before the next job begins: the host learns
- * of them (and sends more jobs) while this thread works on.
+ * message (a job that ends with nothing else running or queued here posts at once); but
+ * queued jobs run back to back in one turn. Once the oldest waiting outcome's job began
+ * this long ago, or when the next job is not known to be shorter than this, the outcomes
+ * leave before the next job begins: the host learns of them (and sends more jobs) while
+ * this thread works on.
  */
 const HOLD_OUTCOMES_MS = 1;
+/** Weight of the newest run in a task's run-time average (as the host's dispatcher keeps it). */
+const RUN_TIME_WEIGHT = 0.2;
 const port = parentPort!;
 const post = (msg: WorkerMessage) => port.postMessage(msg);
 
@@ -100,6 +104,15 @@ function startRunner(): void {
   let outbox: Outcome[] = [];
   /** When the job of the outbox's first outcome began (performance.now()). */
   let outboxSince = 0;
+  /** Average run time per task (ms) of the jobs this thread ran, updated in place. */
+  const runMs = new Map<string, { avg: number }>();
+  /**
+   * Whether the waiting outcomes leave before `next` begins: once the first of them began
+   * HOLD_OUTCOMES_MS ago, and always before a job not known to be shorter than that (a
+   * task not yet run here counts as long), so that no result waits behind a long job.
+   */
+  const postBefore = (next: WireJob): boolean =>
+    performance.now() - outboxSince >= HOLD_OUTCOMES_MS || (runMs.get(next.task)?.avg ?? Number.POSITIVE_INFINITY) >= HOLD_OUTCOMES_MS;
   let flushScheduled = false;
   let draining = false;
   // Progress is coalesced: only each job's latest value waits here, and leaves at most
@@ -152,7 +165,7 @@ function startRunner(): void {
         apart = true;
         flush();
       }
-      if (outbox.length > 0 && performance.now() - outboxSince >= HOLD_OUTCOMES_MS) flush();
+      if (outbox.length > 0 && postBefore(job)) flush();
       queue.shift();
       Atomics.add(taken, 0, 1);
       void execute(job, freeSlots.pop()!);
@@ -219,6 +232,9 @@ function startRunner(): void {
     }
     outcome.runMs = performance.now() - t0;
     if (begunAt !== undefined) outcome.begunAt = begunAt;
+    const known = runMs.get(job.task);
+    if (known) known.avg += RUN_TIME_WEIGHT * (outcome.runMs - known.avg);
+    else runMs.set(job.task, { avg: outcome.runMs });
     emit(outcome, t0);
     if (job.recovered) {
       flush();
