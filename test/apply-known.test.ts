@@ -44,7 +44,7 @@ test('a finished known record is looked up: an event for a namesake sent after i
   assert.equal(old.state, 'cancelled', 'the forgotten record is untouched');
 });
 
-test("the store applies commit's records: the dispatcher's record is the one changed, and a restart replays the same", async (t) => {
+test("commit with the dispatcher's records: the table's record is changed in place, and a restart replays to the same state", async (t) => {
   const dir = join(await tempDir(t), 'data');
   const open = () => FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes: 1 << 30 });
   let store = await open();

@@ -83,7 +83,7 @@ test('a thread that ends after the task returned, before its outcome was posted,
   // still runs, so its outcome waits for the end of the thread's turn (a lone job's would
   // leave at once, before the poison's setImmediate). Both began: the loss blames both.
   const { app, lost, logged } = await poisonApp(t, { concurrency: 1, workerConcurrency: 2 });
-  const beside = await app.send('poison.ok', [300, 'beside']);
+  const beside = await app.send('poison.ok', [2_000, 'beside']);
   // Nothing queued behind it either: a queued job would take the outcome out with it.
   const bad = await app.send('poison.exitAfterReturn', []);
   // Its first outcome died with the thread: it runs again, flagged recovered. A recovered
@@ -98,6 +98,20 @@ test('a thread that ends after the task returned, before its outcome was posted,
   assert.equal(lost(), 2, logged.join('\n'));
   const next = await app.send('poison.attempt', []);
   assert.deepEqual(await next.result({ timeout: 30 }), { attempt: 1, recovered: false });
+});
+
+test('a lone job whose outcome was posted before its thread ended is not blamed: it keeps its result and runs once', async (t) => {
+  // Nothing else runs or is queued in the thread: the outcome leaves as the job ends,
+  // before the setImmediate the task left behind ends the thread.
+  const { app, lost, logged } = await poisonApp(t, { concurrency: 1 });
+  const bad = await app.send('poison.exitAfterReturn', []);
+  assert.equal(await bad.result({ timeout: 60 }), 'returned');
+  await waitFor(() => lost() === 1, 30_000, 'the loss to be reported');
+  const info = await app.get(bad.id);
+  assert.equal(info?.state, 'succeeded');
+  assert.equal(info?.attempts, 1, 'the job ran once');
+  assert.equal(info?.recovered, false);
+  assert.equal(lost(), 1, logged.join('\n'));
 });
 
 test('a thread that ends by a way that names no job: the recovered job runs apart in its worker, the job that began beside it the first time succeeds', async (t) => {
