@@ -23,6 +23,7 @@ export type CeleriacErrorCode =
   | 'APP_CLOSED'
   | 'RESULT_TIMEOUT'
   | 'RESULT_GONE'
+  | 'JOB_ID_BUSY'
   | 'JOB_FAILED'
   | 'JOB_CANCELLED'
   | 'JOB_EXPIRED'

@@ -126,6 +126,11 @@ export class Dispatcher {
     return true;
   }
 
+  /** Whether a job with this id is in the dispatcher's hands (taken, running, or its outcome being written). */
+  holds(id: string): boolean {
+    return this.inFlight.has(id);
+  }
+
   releaseClaim(): void {
     this.claims--;
     this.pump();

@@ -155,6 +155,7 @@ export class FileBackend implements Backend {
     const id = job.id;
     if (!fresh) {
       if (this.store.jobs.has(id)) return [false];
+      this.assertIdFree(id);
       const inProgress = this.accepting.get(id);
       if (inProgress) {
         await inProgress;
@@ -210,6 +211,7 @@ export class FileBackend implements Backend {
         continue;
       }
       const known = this.store.jobs.has(job.id) || chosen.has(job.id);
+      if (!known) this.assertIdFree(job.id);
       const inProgress = known ? undefined : this.accepting.get(job.id);
       if (inProgress) others.push(inProgress);
       if (known || inProgress) {
@@ -241,6 +243,19 @@ export class FileBackend implements Backend {
     return created;
   }
 
+  /**
+   * Refuse an id no record has while a run of a job that had it is still in a worker (the
+   * job cancelled, then forgotten or dropped, its task deaf to the AbortSignal): the
+   * dispatcher knows runs by id, so the new job would take the old run's place.
+   */
+  private assertIdFree(id: string): void {
+    if (this.dispatcher.holds(id))
+      throw new CeleriacError(
+        'JOB_ID_BUSY',
+        `job id ${JSON.stringify(id)} is still in use: the job that had it was cancelled and forgotten while its run goes on in a worker thread (its task does not stop on its AbortSignal); send with this id again once that run has ended, or use another id`,
+      );
+  }
+
   // --- work handed in by other processes ------------------------------------------
 
   /** Apply one inbox message durably, or throw a CeleriacError saying why it is refused (nothing applied). */
@@ -250,6 +265,7 @@ export class FileBackend implements Backend {
         const jobs = message.jobs.map((j, i) => checkHandedIn(j, i, this.ctx));
         const fresh = jobs.filter((j) => !this.store.jobs.has(j.id));
         if (fresh.length === 0) return;
+        for (const j of fresh) this.assertIdFree(j.id);
         await this.store.commit(fresh.map((job) => ({ type: 'add', job })));
         for (const j of fresh) {
           const rec = this.store.jobs.get(j.id);
