@@ -8,11 +8,12 @@
 // and the modules imported at first use by name; the rest becomes shared chunks.
 // Dynamic imports stay dynamic (they load at first use). esbuild comes with tsx, a dependency.
 // Usage: node scripts/bundle.mjs [dist dir]
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 
-const DIST = resolve(process.argv[2] ?? 'dist');
+// Its real path: esbuild reports real paths, which are compared with these and written into URLs.
+const DIST = realpathSync(resolve(process.argv[2] ?? 'dist'));
 const esbuild = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'))('esbuild');
 
 const ENTRIES = [
@@ -25,6 +26,8 @@ const ENTRIES = [
   'app/begin-open.js',
   'app.js',
   'client.js',
+  // Its file:line is shown (celeriac tasks, the worker's banner): a stable name, not a hashed chunk.
+  'builtin/test-task.js',
   // Internals the bench's tools import by path to compare builds (bench/thread-startup.mjs,
   // snapshot-write.mjs, finished-memory.mjs). None of index.js's own: see indexFirst.
   'pool/spawn.js',
@@ -81,9 +84,21 @@ for (const e of ENTRIES)
 const indexFirst = {
   name: 'index-first',
   setup(build) {
+    // Known before any file loads: esbuild loads files concurrently, so a module imported
+    // both statically and at first use may load before its dynamic import is resolved.
     const late = new Set();
+    const scan = (dir) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, e.name);
+        if (e.isDirectory()) scan(path);
+        else if (e.name.endsWith('.js'))
+          for (const m of readFileSync(path, 'utf8').matchAll(/\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g)) late.add(resolve(dir, m[1]));
+      }
+    };
+    scan(DIST);
     build.onResolve({ filter: /^\./ }, (args) => {
-      if (args.kind === 'dynamic-import') late.add(resolve(args.resolveDir, args.path));
+      if (args.kind === 'dynamic-import' && !late.has(resolve(args.resolveDir, args.path)))
+        throw new Error(`bundle.mjs: a dynamic import of ${args.path} in ${args.importer} that the scan did not find`);
       return undefined;
     });
     build.onLoad({ filter: /\.js$/ }, (args) => {
@@ -112,6 +127,8 @@ const result = await esbuild.build({
   target: 'node20',
   packages: 'external',
   sourcemap: true,
+  // Classes and functions keep their own names (console.log(app), stack frames), not esbuild's renames.
+  keepNames: true,
   write: false,
   // Section comments name each bundled file relative to dist (test/start-up-modules.test.ts reads them).
   absWorkingDir: DIST,
@@ -119,16 +136,11 @@ const result = await esbuild.build({
   plugins: [indexFirst, keepOwnUrl],
 });
 
-// tsc's separate files are replaced by the bundle's; the declarations stay.
-const outputs = new Set(result.outputFiles.map((f) => f.path));
-const removeStale = (dir) => {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) removeStale(path);
-    else if (/\.js(?:\.map)?$/.test(e.name) && !outputs.has(path)) rmSync(path);
-  }
-};
-removeStale(DIST);
+// The new files are written before tsc's separate ones are removed, so that a process
+// reading dist meanwhile finds every file it imports; the stamp, written last, says the
+// build is whole (test/cli-helpers.ts waits for it).
+const STAMP = join(DIST, '.bundled');
+rmSync(STAMP, { force: true });
 for (const file of result.outputFiles) {
   let text = file.text;
   if (file.path.endsWith('.js') && text.includes(ROOT_MARK)) {
@@ -138,3 +150,17 @@ for (const file of result.outputFiles) {
   mkdirSync(dirname(file.path), { recursive: true });
   writeFileSync(file.path, text);
 }
+const outputs = new Set(result.outputFiles.map((f) => f.path));
+const removeStale = (dir) => {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) removeStale(path);
+    else if (/\.js(?:\.map)?$/.test(e.name) && !outputs.has(path)) rmSync(path);
+  }
+};
+removeStale(DIST);
+// The public entry's modules must come as one chunk (see indexFirst): a split costs every
+// thread a file and means a module escaped the rule.
+const indexChunks = readFileSync(INDEX, 'utf8').match(/from\s+["']\.\/chunks\//g)?.length ?? 0;
+if (indexChunks !== 1) throw new Error(`bundle.mjs: index.js imports ${indexChunks} chunks, not one`);
+writeFileSync(STAMP, '');

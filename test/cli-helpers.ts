@@ -26,16 +26,21 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
+/** Written by scripts/bundle.mjs once the build is whole (tsc's output bundled). */
+const STAMP = join(ROOT, 'dist', '.bundled');
+const BUNDLER = join(ROOT, 'scripts', 'bundle.mjs');
+
 function isFresh(): boolean {
   try {
-    return statSync(BIN).mtimeMs >= newestMtime(join(ROOT, 'src'));
+    const built = statSync(STAMP).mtimeMs;
+    return built >= newestMtime(join(ROOT, 'src')) && built >= statSync(BUNDLER).mtimeMs;
   } catch {
     return false;
   }
 }
 
 /**
- * `tsc -p tsconfig.build.json`, then scripts/bundle.mjs, when dist is missing or older than src. Not `npm run build`:
+ * `tsc -p tsconfig.build.json`, then scripts/bundle.mjs, when dist is missing, half-built, or older than src or the bundler. Not `npm run build`:
  * that starts with rm -rf dist, which would pull the bin from under a concurrent test file.
  * Test files run in parallel processes, so a lock directory makes one of them build.
  */
@@ -59,6 +64,8 @@ function buildOnce(): void {
   }
   try {
     if (isFresh()) return;
+    // Not whole from here until the bundle writes the stamp again: tsc rewrites the entries.
+    rmSync(STAMP, { force: true });
     const res = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
       cwd: ROOT,
       encoding: 'utf8',

@@ -45,9 +45,12 @@ export const greet = task('pack.greet', (name: string): Greeting => ({ text: \`h
 const JS_TASKS = `import { context, task } from 'celeriac';
 
 export const sum = task('pack.sum', (...xs) => ({ total: xs.reduce((a, b) => a + b, 0), lang: 'js', attempt: context().attempt }));
+export const fail = task('pack.fail', () => {
+  throw new Error('on purpose');
+});
 `;
 
-const MAIN = `import { createCeleriac, TaskFailedError } from 'celeriac';
+const MAIN = `import { CeleriacError, createCeleriac, TaskFailedError } from 'celeriac';
 
 const app = await createCeleriac({ dir: '.celeriac', tasks: ['./tasks'], concurrency: 1, logger: false });
 await app.start();
@@ -59,6 +62,17 @@ const out = {
   sum: await sum.result({ timeout: 30 }),
   failedErrorExported: typeof TaskFailedError === 'function',
 };
+// Errors made in the package's lazily loaded parts are the classes the user imports.
+try {
+  await (await app.send('pack.fail', [], { maxRetries: 0 })).result({ timeout: 30 });
+} catch (err) {
+  out.failureIsTaskFailedError = err instanceof TaskFailedError;
+}
+try {
+  await app.send('pack.nope', []);
+} catch (err) {
+  out.unknownTaskIsCeleriacError = err instanceof CeleriacError && err.code;
+}
 await app.close();
 
 // A .js-only app: no TypeScript loader involved at all.
@@ -138,11 +152,13 @@ test('the packed tarball installs into a fresh project and runs .ts and .js task
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
   assert.ok(line, `main.mjs printed its result; stdout was:\n${stdout}`);
   assert.deepEqual(JSON.parse(line.slice('RESULT '.length)), {
-    tasks: ['pack.greet', 'pack.sum'],
+    tasks: ['pack.fail', 'pack.greet', 'pack.sum'],
     greet: { text: 'hello world', lang: 'ts' },
     sum: { total: 6, lang: 'js', attempt: 1 },
     failedErrorExported: true,
-    jsOnly: { tasks: ['pack.sum'], sum: { total: 30, lang: 'js', attempt: 1 } },
+    failureIsTaskFailedError: true,
+    unknownTaskIsCeleriacError: 'UNKNOWN_TASK',
+    jsOnly: { tasks: ['pack.sum', 'pack.fail'], sum: { total: 30, lang: 'js', attempt: 1 } },
   });
 
   // The shipped declarations type a user's task module and its typed send.
