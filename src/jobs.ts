@@ -136,7 +136,7 @@ export function newRecord(job: NewJob): JobRecord {
  * a start or an outcome). While it is not finished it is the one `jobs` holds under its id
  * (a record leaves the table, or is replaced by a new one of the same id, only once
  * finished), so it is used without a look-up in a table of every job kept; a finished one
- * is looked up, as without it.
+ * is looked up, as without it, and so is one of another id (a caller's lists out of step).
  */
 export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent, known?: JobRecord): JobRecord | undefined {
   if (ev.type === 'add') {
@@ -151,7 +151,7 @@ export function applyEvent(jobs: Map<string, JobRecord>, ev: JobEvent, known?: J
     jobs.set(rec.id, rec);
     return rec;
   }
-  const job = known !== undefined && !FINISHED_STATES.has(known.state) ? known : jobs.get(ev.id);
+  const job = known !== undefined && known.id === ev.id && !FINISHED_STATES.has(known.state) ? known : jobs.get(ev.id);
   if (!job) return undefined;
   switch (ev.type) {
     case 'start':

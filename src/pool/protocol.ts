@@ -1,8 +1,8 @@
 // Messages between the host and its worker threads. Jobs travel in batches: one
 // postMessage carries every job (or outcome) of the same event-loop turn, except that a
 // worker posts the outcomes it holds before its next job once the first of them began
-// ≥ 1 ms ago or when that job is not known to take less (worker.ts). Batches travel in columns (columns.ts); each end works with
-// WireJob and Outcome objects.
+// ≥ 1 ms ago or when that job is not known to take less (worker.ts). Batches travel in
+// columns (columns.ts); each end works with WireJob and Outcome objects.
 import type { SerializedError } from '../errors.js';
 import type { SlotKind } from '../jobs.js';
 import type { ScheduleEntry } from '../schedule/types.js';
