@@ -228,11 +228,17 @@ export function recoverInterrupted(jobs: Map<string, JobRecord>, ids: readonly s
 }
 
 /** Drop finished jobs whose results are older than the retention time. */
-export function dropExpiredResults(jobs: Map<string, JobRecord>, now: number, resultTtlMs: number): number {
+export function dropExpiredResults(
+  jobs: Map<string, JobRecord>,
+  now: number,
+  resultTtlMs: number,
+  /** The records to look at: every finished job must be among them. */
+  records: Iterable<JobRecord> = jobs.values(),
+): number {
   let n = 0;
-  for (const [id, job] of jobs) {
+  for (const job of records) {
     if (FINISHED_STATES.has(job.state) && (job.finishedAt ?? 0) + resultTtlMs <= now) {
-      jobs.delete(id);
+      jobs.delete(job.id);
       n++;
     }
   }

@@ -17,20 +17,25 @@ export class ResultWaiters {
   /** Set by rejectAll(): nobody would wake a waiter added later, so it is refused at once. */
   private ended: ((id: string) => CeleriacError) | undefined;
 
-  /** Wait for `job` to finish; `timeoutMs` gives up waiting (RESULT_TIMEOUT), not the job. */
-  wait(job: JobRecord, timeoutMs: number | undefined): Promise<unknown> {
-    if (FINISHED_STATES.has(job.state)) return outcomeOf(job);
-    if (this.ended) return Promise.reject(this.ended(job.id));
+  /**
+   * Wait for job `id` to finish; `timeoutMs` gives up waiting (RESULT_TIMEOUT), not the job.
+   * `job` is its record, or undefined for a job the table keeps parked (pending: no record
+   * is made for the wait); `current` gives its record for the timeout's message.
+   */
+  wait(id: string, job: JobRecord | undefined, timeoutMs: number | undefined, current: () => JobRecord | undefined): Promise<unknown> {
+    if (job && FINISHED_STATES.has(job.state)) return outcomeOf(job);
+    if (this.ended) return Promise.reject(this.ended(id));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { resolve, reject };
-      this.add(job.id, waiter);
+      this.add(id, waiter);
       if (timeoutMs === undefined) return;
       const timer = setTimeout(() => {
-        this.remove(job.id, waiter);
+        this.remove(id, waiter);
+        const now = current();
         reject(
           new CeleriacError(
             'RESULT_TIMEOUT',
-            `job ${job.id} (${job.task}) did not finish within ${timeoutMs / 1000} s; it is ${job.state} and goes on`,
+            `job ${id} (${now?.task ?? 'unknown task'}) did not finish within ${timeoutMs / 1000} s; it is ${now?.state ?? 'gone'} and goes on`,
           ),
         );
       }, timeoutMs);

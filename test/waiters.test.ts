@@ -12,8 +12,12 @@ test('a lone waiter and several waiters of one job all get its result, the same 
   const waiters = new ResultWaiters();
   const alone = pending('a');
   const shared = pending('b');
-  const one = waiters.wait(alone, undefined);
-  const many = [waiters.wait(shared, undefined), waiters.wait(shared, undefined), waiters.wait(shared, undefined)];
+  const one = waiters.wait(alone.id, alone, undefined, () => alone);
+  const many = [
+    waiters.wait(shared.id, shared, undefined, () => shared),
+    waiters.wait(shared.id, shared, undefined, () => shared),
+    waiters.wait(shared.id, shared, undefined, () => shared),
+  ];
   alone.state = 'succeeded';
   alone.result = '{"n":1}';
   shared.state = 'succeeded';
@@ -32,10 +36,10 @@ test('a lone waiter and several waiters of one job all get its result, the same 
 test('a failed job rejects each of its waiters; a waiter that timed out leaves the others waiting', async () => {
   const waiters = new ResultWaiters();
   const job = pending('c');
-  const patient = waiters.wait(job, undefined);
-  const hasty = waiters.wait(job, 5);
+  const patient = waiters.wait(job.id, job, undefined, () => job);
+  const hasty = waiters.wait(job.id, job, 5, () => job);
   await assert.rejects(hasty, (err: { code?: string }) => err.code === 'RESULT_TIMEOUT');
-  const later = waiters.wait(job, 60_000);
+  const later = waiters.wait(job.id, job, 60_000, () => job);
   job.state = 'failed';
   job.error = { name: 'Error', message: 'boom' };
   waiters.settle(job);
@@ -45,8 +49,8 @@ test('a failed job rejects each of its waiters; a waiter that timed out leaves t
 test('a job not finished wakes nobody; closing rejects its waiters with APP_CLOSED', async () => {
   const waiters = new ResultWaiters();
   const job = pending('d');
-  const first = waiters.wait(job, undefined);
-  const second = waiters.wait(job, undefined);
+  const first = waiters.wait(job.id, job, undefined, () => job);
+  const second = waiters.wait(job.id, job, undefined, () => job);
   job.state = 'started';
   waiters.settle(job); // not final: both still wait
   waiters.rejectAll();
@@ -57,7 +61,7 @@ test('a waiter added after closing is refused at once, not left waiting', async 
   const waiters = new ResultWaiters();
   waiters.rejectAll();
   await assert.rejects(
-    waiters.wait(pending('e'), undefined),
+    waiters.wait('e', pending('e'), undefined, () => undefined),
     (err: { code?: string }) => err.code === 'APP_CLOSED' && /job e/.test(String(err)),
   );
 });

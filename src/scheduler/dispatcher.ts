@@ -68,7 +68,7 @@ const UNMEASURED_TASK_MS = 0.5;
 const RUN_TIME_WEIGHT = 0.2;
 
 export class Dispatcher {
-  private readonly ready = new ReadyJobs();
+  private readonly ready: ReadyJobs;
   private readonly delayed: DelayedJobs;
   /** Dispatch units waiting for their turn on the pool, best job first. */
   private readonly queue: PQueue;
@@ -94,6 +94,7 @@ export class Dispatcher {
   private readonly queueGates = new Map<string, QueueGate>();
 
   constructor(private readonly o: DispatcherOptions) {
+    this.ready = new ReadyJobs(o.store.parking);
     this.delayed = new DelayedJobs((job) => this.makeReady(job));
     this.unitJobs = Math.min(o.prefetch, UNIT_JOBS);
     this.queue = new PQueue({ concurrency: o.capacity * UNITS_PER_SLOT, autoStart: false });

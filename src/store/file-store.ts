@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import { join } from 'node:path';
 import type { Low } from 'lowdb';
 import { CeleriacError } from '../errors.js';
+import { type JobTable, unparkedRecords } from './job-table.js';
 import { applyEvent, dropExpiredResults, recoverInterrupted, type JobEvent, type JobRecord } from '../jobs.js';
 import { encodeEvent, encodeMark, FORMAT_VERSION, frame, frameAll } from './codec.js';
 import { openState, SEGMENT, segmentName, type PartialLoad } from './load.js';
@@ -84,7 +85,7 @@ export class FileStore implements JobStore {
 
   private constructor(
     private readonly opts: FileStoreOptions,
-    readonly jobs: Map<string, JobRecord>,
+    readonly jobs: JobTable,
     private readonly lock: DataDirLock,
     private readonly db: Low<Snapshot>,
     /** db's adapter: finished jobs' args are read from the snapshot it last read or wrote. */
@@ -213,11 +214,16 @@ export class FileStore implements JobStore {
         onJobs(jobs);
       });
     const { interrupted, late } = await state.rest(early, () => this.closed);
-    report.droppedResults = dropExpiredResults(this.jobs, Date.now(), this.opts.resultTtlMs);
+    report.droppedResults = dropExpiredResults(this.jobs, Date.now(), this.opts.resultTtlMs, unparkedRecords(this.jobs));
     report.found.finished -= report.droppedResults;
     report.interrupted = interruptedEarly + (await this.requeueInterrupted(interrupted));
     report.loadMs = Math.round(performance.now() - this.loadStarted);
     onJobs?.(late);
+  }
+
+  /** The ready lists' backs are parked in the job table. */
+  get parking(): JobTable {
+    return this.jobs;
   }
 
   get dir(): string {
@@ -438,7 +444,7 @@ export class FileStore implements JobStore {
         retired = this.space;
         this.space = space;
         this.bytesSinceSnapshot = 0;
-        dropExpiredResults(this.jobs, Date.now(), this.opts.resultTtlMs);
+        dropExpiredResults(this.jobs, Date.now(), this.opts.resultTtlMs, unparkedRecords(this.jobs));
         this.db.data = { version: FORMAT_VERSION, journalFrom: next, createdAt: Date.now(), jobs: this.jobs.values(), marks: this.marks };
         const writing = this.db.write(); // serializes synchronously, here
         this.db.data = { ...this.db.data, jobs: [] };

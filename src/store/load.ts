@@ -19,6 +19,7 @@ import { CeleriacError } from '../errors.js';
 import { applyEvent, WAITING_STATES, type JobRecord } from '../jobs.js';
 import { decodeEvent, FORMAT_VERSION } from './codec.js';
 import { JournalIndex } from './journal-index.js';
+import { JobTable } from './job-table.js';
 import { FastDecoder } from './fast-decode.js';
 import { type PrefixScan, recordText, scanLines } from './scan.js';
 import { readSegment } from './read-segment.js';
@@ -30,7 +31,7 @@ export const SEGMENT = /^journal-(\d{8})\.log$/;
 export const segmentName = (n: number) => `journal-${String(n).padStart(8, '0')}.log`;
 
 export interface LoadedState {
-  jobs: Map<string, JobRecord>;
+  jobs: JobTable;
   db: Low<Snapshot>;
   /** The snapshot's adapter: for the owner, where finished jobs' args are read from (close it with the store). */
   snapshot: SnapshotFile;
@@ -69,7 +70,7 @@ export class ConcurrentChange extends Error {
  * empty until `rest()` reads the snapshot's jobs into it.
  */
 export class PartialLoad implements LoadedState {
-  readonly jobs = new Map<string, JobRecord>();
+  readonly jobs = new JobTable();
 
   constructor(
     readonly db: Low<Snapshot>,
@@ -113,8 +114,10 @@ export class PartialLoad implements LoadedState {
     // While jobs are handed out early, each snapshot record gets its journal events at
     // once (a lookup per record). After that — or without `early` — records go into the
     // table as read, and the journal events not taken are replayed over it in order at
-    // the end (one lookup per event): the table's first `settled` entries are final then.
-    let settled = 0;
+    // the end (one lookup per event); the records added after the handing out are then
+    // counted and scheduled. (Jobs handed out may have been parked or run meanwhile: the
+    // table's order no longer tells which were.)
+    const after: JobRecord[] = [];
     if (body) {
       try {
         let handing = early !== undefined && body.runnable > 0;
@@ -126,6 +129,7 @@ export class PartialLoad implements LoadedState {
             const ordered = line++ < body.runnable;
             if (!handing) {
               this.jobs.set(snap.id, snap);
+              after.push(snap);
               continue;
             }
             const job = this.applyJournal(snap);
@@ -136,22 +140,22 @@ export class PartialLoad implements LoadedState {
             if (ordered && job.priority >= this.journal.bestAdded) now.push(job);
             else {
               handing = false;
-              settled = this.jobs.size;
               later(job);
             }
           }
           if (now.length > 0) await early!(now);
-          if (handing) settled = this.jobs.size;
         }
         this.report.snapshotJobs = line;
       } finally {
         await body.close();
       }
     }
-    for (const ev of this.journal.remaining()) applyEvent(this.jobs, ev);
-    let i = 0;
-    for (const job of this.jobs.values()) {
-      if (i++ < settled) continue; // counted and handed out above; nothing removes a job during the read
+    for (const ev of this.journal.remaining()) {
+      const added = applyEvent(this.jobs, ev);
+      if (ev.type === 'add' && added) after.push(added);
+    }
+    for (const job of after) {
+      if (this.jobs.peek(job.id) !== job) continue; // forgotten, or replaced by a later add of its id (pushed too)
       count(job);
       if (willRun(job)) later(job);
     }

@@ -37,6 +37,18 @@ export function emptyRecoveryReport(): RecoveryReport {
 }
 
 /**
+ * Where the ready lists keep their backs: jobs parked in the job table in a compact form
+ * (job-table.ts), each priority's in the order they were parked.
+ */
+export interface Parking {
+  /** Jobs parked for this priority. */
+  parkedIn(priority: number): number;
+  park(job: JobRecord): void;
+  /** The first parked job of this priority, as the job's record. */
+  take(priority: number): JobRecord | undefined;
+}
+
+/**
  * The seam between the scheduler and durability. The scheduler never touches files:
  * it commits events and reads the job table. The file journal is the first
  * implementation; a Redis-backed one can take its place.
@@ -45,6 +57,8 @@ export interface JobStore {
   /** The durable state: every event whose commit resolved is applied here, nothing else. */
   readonly jobs: ReadonlyMap<string, JobRecord>;
   readonly report: RecoveryReport;
+  /** Where the ready lists may park jobs far back; absent: every ready job stays a record. */
+  readonly parking?: Parking;
   /**
    * Durably record events; resolves after they are on disk and applied to `jobs`.
    * `records[i]`, if given, is the record the caller holds for event i's job: applied to

@@ -13,6 +13,7 @@ import { unseenTask } from '../registry/unseen-task.js';
 import { checkId, encodeArgs, jobFactory } from '../send.js';
 import type { ResultOptions } from '../send-types.js';
 import { resultTimeoutMs } from '../result-timeout.js';
+import { unparkedRecords } from '../store/job-table.js';
 import type { JobStore } from '../store/types.js';
 import type { Chain, Signature, Workflow } from './canvas.js';
 import { isWorkflow } from './canvas.js';
@@ -111,7 +112,7 @@ export class Workflows {
 
   /** After an open: derive again what every succeeded job sets off, and create what a crash left out. */
   async repair(): Promise<void> {
-    for (const job of this.host.store.jobs.values()) if (job.link !== undefined && job.state === 'succeeded') this.finished(job);
+    for (const job of unparkedRecords(this.host.store.jobs)) if (job.link !== undefined && job.state === 'succeeded') this.finished(job);
     await Promise.all(this.spawning.values());
   }
 

@@ -13,6 +13,7 @@ import { Dispatcher } from '../../scheduler/dispatcher.js';
 import { checkId } from '../../send.js';
 import type { JobInfo } from '../../send-types.js';
 import { FileStore } from '../../store/file-store.js';
+import { unparkedRecords } from '../../store/job-table.js';
 import type { RecoveryReport } from '../../store/types.js';
 import { ResultWaiters } from '../../waiters.js';
 import { checkMarkKey, checkMarkValue } from '../marks.js';
@@ -297,7 +298,7 @@ export class FileBackend implements Backend {
             throw new CeleriacError('INVALID_ARGS', `unknown job state "${s}" (states: ${JOB_STATES.join(', ')})`);
         const at = Date.now();
         const events: JobEvent[] = [];
-        for (const job of this.store.jobs.values())
+        for (const job of unparkedRecords(this.store.jobs))
           if (FINISHED_STATES.has(job.state) && states.has(job.state)) events.push({ type: 'forget', id: job.id, at });
         if (events.length) await this.store.commit(events);
         return;
@@ -322,10 +323,13 @@ export class FileBackend implements Backend {
     // that sends, outcomes and the host's own requests are not held up meanwhile (each job
     // is counted once, in the state it has when the scan reaches it).
     let seen = 0;
-    for (const job of this.store.jobs.values()) {
+    const parked = this.store.jobs.parkedRows;
+    for (const job of unparkedRecords(this.store.jobs)) {
       counts[job.state]++;
       if (++seen % COUNT_SLICE === 0) await new Promise((r) => setImmediate(r));
     }
+    // Jobs parked far back in the ready lists (as rows, not records) are all pending.
+    counts.pending += parked;
     return counts;
   }
 
@@ -354,13 +358,15 @@ export class FileBackend implements Backend {
   }
 
   result(id: string, timeoutMs?: number): Promise<unknown> {
-    const job = this.store.jobs.get(id);
-    if (!job)
+    const jobs = this.store.jobs;
+    // A job parked far back in the ready lists is pending: waiting for it needs no record.
+    const job = jobs.peek(id);
+    if (!job && !jobs.has(id))
       return Promise.reject(
         new CeleriacError('RESULT_GONE', `job ${id} is unknown: never sent here, or finished longer ago than resultTtl and dropped`),
       );
-    if (this.failure && !FINISHED_STATES.has(job.state)) return Promise.reject(this.failure);
-    return this.waiters.wait(job, timeoutMs);
+    if (this.failure && !(job && FINISHED_STATES.has(job.state))) return Promise.reject(this.failure);
+    return this.waiters.wait(id, job, timeoutMs, () => jobs.get(id));
   }
 
   async readMark(key: string): Promise<string | undefined> {
@@ -376,7 +382,7 @@ export class FileBackend implements Backend {
 
   private sweep(): void {
     const cutoff = Date.now() - this.ctx.resultTtlMs;
-    for (const job of this.store.jobs.values()) {
+    for (const job of unparkedRecords(this.store.jobs)) {
       if (FINISHED_STATES.has(job.state) && (job.finishedAt ?? 0) <= cutoff) {
         this.store.compact().catch((err) => this.ctx.log.error(`compaction failed: ${(err as Error).message}`));
         return;

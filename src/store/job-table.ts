@@ -1,0 +1,88 @@
+// Every job kept, by id, in the order the jobs were added: a Map of records, except for the
+// jobs parked far back in the ready lists (parked-jobs.ts), under whose ids the Map keeps
+// their row's number. To its users it is a Map of records: get() turns a row into the job's
+// record (in the same place), listing yields every job in order (a row as a record made
+// for the reader), size and has() count rows too. The ready lists park and take jobs
+// through park() and take().
+import type { JobRecord } from '../jobs.js';
+import { ParkedJobs } from './parked-jobs.js';
+
+/** What the Map holds under an id: the job's record, or the number of its row. */
+type Entry = JobRecord | number;
+
+export class JobTable extends Map<string, JobRecord> {
+  private readonly parked = new ParkedJobs();
+
+  override get(id: string): JobRecord | undefined {
+    const entry = super.get(id) as Entry | undefined;
+    if (typeof entry !== 'number') return entry;
+    const job = this.parked.promote(entry);
+    super.set(id, job);
+    return job;
+  }
+
+  /** Only finished jobs leave the table (a parked job is pending): the ready lists skip them as stale. */
+  override delete(id: string): boolean {
+    this.get(id);
+    return super.delete(id);
+  }
+
+  override clear(): void {
+    super.clear();
+    this.parked.clear();
+  }
+
+  /** Every job, in the order they were added: a parked one as a record made for the reader (changing it changes nothing). */
+  override *values(): MapIterator<JobRecord> {
+    for (const entry of super.values() as MapIterator<Entry>) yield typeof entry === 'number' ? this.parked.copy(entry) : entry;
+  }
+
+  override *entries(): MapIterator<[string, JobRecord]> {
+    for (const job of this.values()) yield [job.id, job];
+  }
+
+  override [Symbol.iterator](): MapIterator<[string, JobRecord]> {
+    return this.entries();
+  }
+
+  override forEach(fn: (job: JobRecord, id: string, map: Map<string, JobRecord>) => void, thisArg?: unknown): void {
+    for (const job of this.values()) fn.call(thisArg, job, job.id, this);
+  }
+
+  /** The record under this id, without turning a parked row into one (undefined for a row, as for an unknown id). */
+  peek(id: string): JobRecord | undefined {
+    const entry = super.get(id) as Entry | undefined;
+    return typeof entry === 'number' ? undefined : entry;
+  }
+
+  /** Jobs parked as rows: all of them pending, never begun. */
+  get parkedRows(): number {
+    return this.parked.rows;
+  }
+
+  /** Jobs parked in a priority's lane (rows and records). */
+  parkedIn(priority: number): number {
+    return this.parked.count(priority);
+  }
+
+  /** Put a ready job at the back of its priority's lane. */
+  park(job: JobRecord): void {
+    const row = this.parked.park(job);
+    if (row !== -1) super.set(job.id, row as unknown as JobRecord);
+  }
+
+  /** Take the first job of a priority's lane, as the job's record. */
+  take(priority: number): JobRecord | undefined {
+    const job = this.parked.shift(priority);
+    if (job && this.parked.tookRow) super.set(job.id, job);
+    return job;
+  }
+}
+
+/**
+ * A job table's records, without making one for a parked row: enough for a scan for
+ * anything but pending jobs (a row is a pending job that never began). A plain Map's values.
+ */
+export function* unparkedRecords(jobs: ReadonlyMap<string, JobRecord>): Generator<JobRecord> {
+  for (const entry of Map.prototype.values.call(jobs) as MapIterator<Entry>) if (typeof entry !== 'number') yield entry;
+}

@@ -1,0 +1,166 @@
+// Ready jobs far back in the lists are parked in the job table as rows (src/store/job-table.ts,
+// src/store/parked-jobs.ts): they come out in the same order, as the same jobs, and the table
+// still answers for them (get, has, size, listing) as if they were records.
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { newRecord, type JobRecord } from '../src/jobs.js';
+import { ReadyJobs } from '../src/scheduler/ready.js';
+import { JobTable, unparkedRecords } from '../src/store/job-table.js';
+
+let seed = 11;
+const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+
+/** A pending job; every 13th has a field only some jobs have (kept as a record when parked), some have args beyond ASCII. */
+function makeJob(n: number, priority: number): JobRecord {
+  const args = n % 5 === 0 ? JSON.stringify([n, 'größe 🥕', { pad: 'x'.repeat(n % 300) }]) : JSON.stringify([n]);
+  const job = newRecord({
+    id: n % 17 === 0 ? `jöb-${n}` : `job-${n}`,
+    task: `task.${n % 3}`,
+    args,
+    createdAt: 1_700_000_000_000 + n,
+    runAt: n % 7 === 0 ? 1_700_000_000_500 + n : 0,
+    expiresAt: n % 11 === 0 ? 1_800_000_000_000 + n : 0,
+    priority,
+  });
+  if (n % 13 === 0) job.maxRetries = 2;
+  return job;
+}
+
+/** What a job is, whether it is the same object or a record made again from its row. */
+const fieldsOf = (j: JobRecord) => JSON.stringify(j);
+
+test('parked jobs come out by priority, first come first within one, as the jobs that went in, across interleaved adds, takes and look-ups', () => {
+  const table = new JobTable();
+  const ready = new ReadyJobs(table, 50);
+  let waiting: { job: JobRecord; n: number; fields: string }[] = [];
+  let n = 0;
+  let parkedSeen = 0;
+  for (let round = 0; round < 300; round++) {
+    const adds = Math.floor(random() * 120);
+    for (let i = 0; i < adds; i++) {
+      const priority = random() < 0.8 ? 0 : Math.floor(random() * 5) - 2;
+      const job = makeJob(n, priority);
+      table.set(job.id, job);
+      ready.add(job);
+      waiting.push({ job, n: n++, fields: fieldsOf(job) });
+    }
+    parkedSeen = Math.max(parkedSeen, table.parkedRows);
+    assert.equal(table.size, waiting.length, `round ${round}: size counts parked jobs`);
+    // Look some up by id: the record given is the job's from then on (taken later, the same object).
+    for (let i = 0; i < 3 && waiting.length > 0; i++) {
+      const w = waiting[Math.floor(random() * waiting.length)]!;
+      assert.ok(table.has(w.job.id));
+      const got = table.get(w.job.id)!;
+      assert.equal(fieldsOf(got), w.fields, `round ${round}: get(${w.job.id})`);
+      w.job = got;
+    }
+    const takes = Math.floor(random() * 110);
+    for (let i = 0; i < takes; i++) {
+      waiting.sort((a, b) => b.job.priority - a.job.priority || a.n - b.n);
+      const want = waiting.shift();
+      const got = ready.take();
+      if (!want) {
+        assert.equal(got, undefined);
+        continue;
+      }
+      assert.ok(got, `round ${round}, take ${i}: a job`);
+      assert.equal(fieldsOf(got), want.fields, `round ${round}, take ${i}`);
+      if (table.peek(want.job.id) === want.job) assert.equal(got, want.job, 'a job with a record comes back as that record');
+      assert.equal(table.get(got.id), got, 'a job taken is the table’s record');
+      assert.equal(ready.size, waiting.length);
+      table.delete(got.id); // as if it ran and was forgotten
+    }
+  }
+  assert.ok(parkedSeen > 1000, `the test parked jobs as rows (at most ${parkedSeen} at once)`);
+  waiting = waiting.sort((a, b) => b.job.priority - a.job.priority || a.n - b.n);
+  for (const w of waiting) assert.equal(fieldsOf(ready.take()!), w.fields);
+  assert.equal(ready.take(), undefined);
+  assert.equal(table.size, waiting.length);
+  assert.equal(table.parkedRows, 0);
+});
+
+test('listing a table yields every job once, each lane in its order, and a look-up does not move a job in it', () => {
+  const table = new JobTable();
+  const ready = new ReadyJobs(table, 10);
+  const jobs: JobRecord[] = [];
+  for (let n = 1; n <= 5000; n++) {
+    const job = makeJob(n, n % 4 === 0 ? 1 : 0);
+    jobs.push(job);
+    table.set(job.id, job);
+    ready.add(job);
+  }
+  const finished = makeJob(0, 0);
+  finished.state = 'succeeded';
+  table.set(finished.id, finished);
+  assert.ok(table.parkedRows > 4000);
+  table.get(jobs[3000]!.id)!.progress = '"looked at"'; // now a record, in its place
+  const listed = [...table.values()];
+  assert.equal(listed.length, 5001);
+  assert.deepEqual(new Set(listed.map((j) => j.id)).size, 5001);
+  const order = (priority: number) => listed.filter((j) => j.priority === priority && j.state === 'pending').map((j) => j.id);
+  assert.deepEqual(
+    order(0),
+    jobs.filter((j) => j.priority === 0).map((j) => j.id),
+  );
+  assert.deepEqual(
+    order(1),
+    jobs.filter((j) => j.priority === 1).map((j) => j.id),
+  );
+  assert.equal(listed.find((j) => j.id === jobs[3000]!.id)!.progress, '"looked at"');
+  // A scan for anything but pending jobs need not make a record of each row.
+  const unparked = [...unparkedRecords(table)];
+  assert.ok(unparked.length < 1100 && unparked.includes(finished));
+  assert.deepEqual(
+    [...table.keys()],
+    listed.map((j) => j.id),
+  );
+});
+
+test('a job whose args UTF-8 cannot carry, or with fields beyond those of every job, is parked as its record, in its place', () => {
+  const table = new JobTable();
+  const ready = new ReadyJobs(table, 0);
+  const plain = makeJob(1, 0);
+  const lone = newRecord({ id: 'lone', task: 't', args: '["\ud800"]', createdAt: 1, runAt: 0, expiresAt: 0, priority: 0 });
+  const retried = makeJob(26, 0); // maxRetries set
+  const last = makeJob(2, 0);
+  for (const j of [plain, lone, retried, last]) {
+    table.set(j.id, j);
+    ready.add(j);
+  }
+  assert.equal(table.parkedRows, 2, 'two rows');
+  assert.equal(table.peek('lone'), lone, 'kept as its record');
+  assert.equal(table.size, 4);
+  assert.equal(ready.take()!.id, plain.id);
+  assert.equal(ready.take(), lone);
+  assert.equal(ready.take(), retried);
+  assert.equal(fieldsOf(ready.take()!), fieldsOf(last));
+});
+
+test('a drained table gives back its rows: many parked, taken back, parked again', () => {
+  const table = new JobTable();
+  const ready = new ReadyJobs(table, 0);
+  for (let round = 0; round < 3; round++) {
+    const ids: string[] = [];
+    for (let n = 0; n < 20_000; n++) {
+      const job = makeJob(round * 100_000 + n, 0);
+      ids.push(job.id);
+      table.set(job.id, job);
+      ready.add(job);
+    }
+    // Every row is found by its id, and an id never added is not.
+    for (const id of ids) assert.ok(table.has(id), id);
+    assert.equal(table.has('job-none'), false);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const job = ready.take()!;
+      assert.equal(job.id, id);
+      assert.equal(table.has(id), true);
+      table.delete(id);
+      assert.equal(table.has(id), false);
+      // Taking rows out of the index leaves every other row findable.
+      if (i % 7 === 0) for (let k = i + 1; k < ids.length; k += 61) assert.ok(table.has(ids[k]!), `${ids[k]} after ${i + 1} taken`);
+    }
+    assert.equal(table.size, 0);
+    assert.equal(table.parkedRows, 0);
+  }
+});
