@@ -5,12 +5,12 @@
 // in calls of 1,000. `loaded`: the app opens a data dir holding N pending jobs (written once
 // by an app as above and closed; copied fresh for each run). No job runs (`start: false`; the
 // task marks a file if one does, and every count but `pending` must be 0); peak RSS
-// (resourceUsage().maxRSS) beside, which for `loaded` includes the transient cost of the read.
+// (resourceUsage().maxRSS) beside, which includes the transient cost of the sends or the read.
 // Prints one JSON line per case; with --reps=K the cases run K times interleaved (baseline,
 // sent, loaded, baseline, …), each per-job figure against its own repetition's baseline.
 // node bench/pending-memory.mjs [--n=1000000] [--dist=<dir with index.js>] [--case=sent|loaded|both] [--reps=1]
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -41,11 +41,35 @@ const fail = (message) => {
 
 // --- a child: one app, one measurement ----------------------------------------------
 
-/** Full GCs until the heap is at rest: several, a second's pause (V8's and the allocator's background work), one more. */
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits for a compaction the sends or the open started (more than compactAfterBytes of
+ * journal): while it writes the snapshot (`snapshot.db.tmp`, the one look inside the data
+ * dir) it holds the whole snapshot's text, which is not the pending jobs' steady cost.
+ */
+async function compactionDone(dataDir) {
+  const deadline = Date.now() + 60_000;
+  while (readdirSync(dataDir).some((f) => f.endsWith('.tmp'))) {
+    if (Date.now() > deadline) fail(`a snapshot was still being written in ${dataDir} 60 s after the last send`);
+    await sleep(200);
+  }
+}
+
+/**
+ * Full GCs until the process is at rest: several, then a second's pause and one more
+ * until RSS moves less than 0.5% (V8 and the allocator give pages back over seconds).
+ */
 async function settle() {
   for (let i = 0; i < 4; i++) globalThis.gc();
-  await new Promise((r) => setTimeout(r, 1000));
-  globalThis.gc();
+  let last = 0;
+  for (let i = 0; i < 20; i++) {
+    await sleep(1000);
+    globalThis.gc();
+    const rss = process.memoryUsage().rss;
+    if (Math.abs(rss - last) < rss * 0.005) return;
+    last = rss;
+  }
 }
 
 /** Every count 0 but `pending`, which is `expected`; and no job's mark. */
@@ -80,7 +104,10 @@ async function child(kind, dataDir, tasks, ranMark) {
     await app.close();
     return;
   }
+  const t2 = performance.now();
+  await compactionDone(dataDir);
   await settle();
+  const restMs = performance.now() - t2;
   const mem = process.memoryUsage();
   const out = {
     case: kind,
@@ -90,6 +117,7 @@ async function child(kind, dataDir, tasks, ranMark) {
     arrayBuffers: mem.arrayBuffers,
     peakRss: process.resourceUsage().maxRSS * 1024,
     openMs: Math.round(openMs),
+    restMs: Math.round(restMs),
     ...(sendMs !== undefined ? { sendMs: Math.round(sendMs) } : {}),
   };
   await checkPending(app, expected, ranMark);
