@@ -74,11 +74,11 @@ async function settle() {
 
 /** Every count 0 but `pending`, which is `expected`; and no job's mark. */
 async function checkPending(app, expected, ranMark) {
+  if (existsSync(ranMark)) fail(`a job ran (its task wrote ${ranMark}): the figure would not be of pending jobs`);
   const counts = await app.counts();
   const others = Object.entries(counts).filter(([state, k]) => state !== 'pending' && k !== 0);
   if (counts.pending !== expected || others.length > 0)
     fail(`expected ${expected} pending jobs and nothing else, found ${JSON.stringify(counts)}`);
-  if (existsSync(ranMark)) fail(`a job ran (its task wrote ${ranMark}): the figure would not be of pending jobs`);
 }
 
 async function child(kind, dataDir, tasks, ranMark) {
