@@ -136,6 +136,63 @@ test('a job whose args UTF-8 cannot carry, or with fields beyond those of every 
   assert.equal(fieldsOf(ready.take()!), fieldsOf(last));
 });
 
+test('only a job that never began and has no field beyond those of every job becomes a row', () => {
+  const table = new JobTable();
+  const ready = new ReadyJobs(table, 0);
+  const plain = makeJob(1, 0);
+  const others: [string, (j: JobRecord) => void][] = [
+    ['link', (j) => (j.link = '{"k":"chain"}')],
+    ['queue', (j) => (j.queue = 'io')],
+    ['slot', (j) => (j.slot = 'on-time')],
+    ['recovered', (j) => (j.recovered = true)],
+    ['retries', (j) => (j.retries = 1)],
+    ['attempts', (j) => (j.attempts = 1)],
+    ['retryDelay', (j) => (j.retryDelay = 5)],
+    ['retrying', (j) => (j.state = 'retrying')],
+  ];
+  table.set(plain.id, plain);
+  ready.add(plain);
+  assert.equal(table.parkedRows, 1);
+  const kept: JobRecord[] = [];
+  for (const [field, set] of others) {
+    const job = makeJob(100 + kept.length, 0);
+    kept.push(job);
+    set(job);
+    table.set(job.id, job);
+    ready.add(job);
+    assert.equal(table.parkedRows, 1, `a job with ${field} is kept as its record`);
+    assert.equal(table.peek(job.id), job);
+  }
+  assert.equal(fieldsOf(ready.take()!), fieldsOf(plain));
+  for (const [i, [field]] of others.entries()) assert.equal(ready.take(), kept[i], field);
+});
+
+test('a job added to the ready lists twice (sent by two paths at once) is in them once, and the table keeps the record taken', () => {
+  const table = new JobTable();
+  const ready = new ReadyJobs(table, 2);
+  const front = [makeJob(1, 0), makeJob(2, 0)];
+  for (const j of front) {
+    table.set(j.id, j);
+    ready.add(j);
+  }
+  const parked = makeJob(3, 0);
+  table.set(parked.id, parked);
+  ready.add(parked);
+  assert.equal(table.parkedRows, 1);
+  // Scheduled again through a look-up (its row made the job's record), and a record at the front too.
+  ready.add(table.get(parked.id)!);
+  ready.add(front[0]!);
+  assert.equal(ready.size, 3);
+  const taken = [ready.take()!, ready.take()!, ready.take()!];
+  assert.deepEqual(
+    taken.map((j) => j.id),
+    ['job-1', 'job-2', 'job-3'],
+  );
+  assert.equal(ready.take(), undefined);
+  for (const j of taken) assert.equal(table.get(j.id), j, `${j.id}: the record taken is the table's`);
+  assert.equal(table.parkedRows, 0);
+});
+
 test('a drained table gives back its rows: many parked, taken back, parked again', () => {
   const table = new JobTable();
   const ready = new ReadyJobs(table, 0);

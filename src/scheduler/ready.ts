@@ -12,8 +12,8 @@ import type { Parking } from '../store/types.js';
 import { JobFifo } from './job-fifo.js';
 
 /**
- * Ready jobs kept as records ahead of the parked ones (about 30 MB of them): parking and
- * taking back a job costs the host a few µs, which a backlog this short is not worth.
+ * Ready jobs kept as records ahead of the parked ones: parking a job and taking it back
+ * costs the host more CPU than keeping the record, which a shorter backlog is not worth.
  */
 export const HOT_READY = 65_536;
 
@@ -28,6 +28,8 @@ export class ReadyJobs {
   /** The priorities that have jobs, highest first. */
   private readonly priorities = new TinyQueue<number>([], (a, b) => b - a);
   private count = 0;
+  /** The records in the lists (not the parked ones): each job is in the lists once. */
+  private readonly queued = new Set<JobRecord>();
   /** The list jobs were last added to, which the next job nearly always shares. */
   private last: { priority: number; fifo: JobFifo } | undefined;
 
@@ -35,7 +37,9 @@ export class ReadyJobs {
     return this.count;
   }
 
+  /** Add a job, unless it is in the lists already (sent twice at once, by two paths): it runs once either way, and a lane's row must be its job's only place. */
   add(job: JobRecord): void {
+    if (this.queued.has(job) || this.parking?.holds(job)) return;
     const priority = job.priority;
     let fifo: JobFifo | undefined;
     if (this.last?.priority === priority) fifo = this.last.fifo;
@@ -50,7 +54,10 @@ export class ReadyJobs {
     }
     // Once a list's back is parked, every job joins it there: the list keeps its order.
     if (this.parking && (this.count >= this.hotReady || this.parking.parkedIn(priority) > 0)) this.parking.park(job);
-    else fifo.push(job);
+    else {
+      fifo.push(job);
+      this.queued.add(job);
+    }
     this.count++;
   }
 
@@ -58,7 +65,11 @@ export class ReadyJobs {
     const top = this.priorities.peek();
     if (top === undefined) return undefined;
     const fifo = this.byPriority.get(top)!;
-    const job = fifo.size > 0 ? fifo.shift() : this.parking?.take(top);
+    let job: JobRecord | undefined;
+    if (fifo.size > 0) {
+      job = fifo.shift()!;
+      this.queued.delete(job);
+    } else job = this.parking?.take(top);
     if (fifo.size === 0 && (this.parking === undefined || this.parking.parkedIn(top) === 0)) {
       this.byPriority.delete(top);
       this.priorities.pop();

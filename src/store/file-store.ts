@@ -445,7 +445,14 @@ export class FileStore implements JobStore {
         this.space = space;
         this.bytesSinceSnapshot = 0;
         dropExpiredResults(this.jobs, Date.now(), this.opts.resultTtlMs, unparkedRecords(this.jobs));
-        this.db.data = { version: FORMAT_VERSION, journalFrom: next, createdAt: Date.now(), jobs: this.jobs.values(), marks: this.marks };
+        this.db.data = {
+          version: FORMAT_VERSION,
+          journalFrom: next,
+          createdAt: Date.now(),
+          jobs: this.jobs.stored(),
+          rows: this.jobs,
+          marks: this.marks,
+        };
         const writing = this.db.write(); // serializes synchronously, here
         this.db.data = { ...this.db.data, jobs: [] };
         resolve(writing.finally(() => old.close()));

@@ -4,7 +4,7 @@
 // record (in the same place), listing yields every job in order (a row as a record made
 // for the reader), size and has() count rows too. The ready lists park and take jobs
 // through park() and take().
-import type { JobRecord } from '../jobs.js';
+import type { JobRecord, JobState } from '../jobs.js';
 import { ParkedJobs } from './parked-jobs.js';
 
 /** What the Map holds under an id: the job's record, or the number of its row. */
@@ -19,6 +19,13 @@ export class JobTable extends Map<string, JobRecord> {
     const job = this.parked.promote(entry);
     super.set(id, job);
     return job;
+  }
+
+  /** A row under this id: its place in its lane is the new record's. */
+  override set(id: string, job: JobRecord): this {
+    const entry = super.get(id) as Entry | undefined;
+    if (typeof entry === 'number') this.parked.keepAt(entry, job);
+    return super.set(id, job);
   }
 
   /** Only finished jobs leave the table (a parked job is pending): the ready lists skip them as stale. */
@@ -65,9 +72,18 @@ export class JobTable extends Map<string, JobRecord> {
     return this.parked.count(priority);
   }
 
-  /** Put a ready job at the back of its priority's lane. */
+  /** Whether this job is in a lane (as a row, or as this record). */
+  holds(job: JobRecord): boolean {
+    return typeof (super.get(job.id) as Entry | undefined) === 'number' || this.parked.holds(job);
+  }
+
+  /**
+   * Put a ready job at the back of its priority's lane (one not in the ready lists yet).
+   * Only the table's own record of a job may become a row; any other (a forgotten job's)
+   * joins as itself and comes out as stale.
+   */
   park(job: JobRecord): void {
-    const row = this.parked.park(job);
+    const row = super.get(job.id) === job ? this.parked.park(job) : this.parked.park(job, true);
     if (row !== -1) super.set(job.id, row as unknown as JobRecord);
   }
 
@@ -77,6 +93,21 @@ export class JobTable extends Map<string, JobRecord> {
     if (job && this.parked.tookRow) super.set(job.id, job);
     return job;
   }
+
+  /** Rows and records as stored: for a snapshot, which frames a row as it meets it instead of making every record first. */
+  stored(): IterableIterator<JobRecord | number> {
+    return super.values() as MapIterator<Entry>;
+  }
+
+  /** Row `row` as a record made for a reader. */
+  copyRow(row: number): JobRecord {
+    return this.parked.copy(row);
+  }
+
+  /** The priority of row `row`'s job. */
+  rowPriority(row: number): number {
+    return this.parked.priorityOf(row);
+  }
 }
 
 /**
@@ -85,4 +116,9 @@ export class JobTable extends Map<string, JobRecord> {
  */
 export function* unparkedRecords(jobs: ReadonlyMap<string, JobRecord>): Generator<JobRecord> {
   for (const entry of Map.prototype.values.call(jobs) as MapIterator<Entry>) if (typeof entry !== 'number') yield entry;
+}
+
+/** Each job's state, a parked row's without making its record (it is pending). */
+export function* jobStates(jobs: ReadonlyMap<string, JobRecord>): Generator<JobState> {
+  for (const entry of Map.prototype.values.call(jobs) as MapIterator<Entry>) yield typeof entry === 'number' ? 'pending' : entry.state;
 }

@@ -18,8 +18,8 @@ const MAX_ARGS_LENGTH = 64 * 1024;
 const MAX_TASKS = 0xffff;
 
 /**
- * Buffer's own encoders, without write()'s and toString()'s argument handling (which costs
- * more than the copy, for strings this short): in every Node release, not in its types.
+ * Buffer's own encoders, without write()'s and toString()'s argument handling (most of the
+ * cost, for strings this short): in every Node release, not in its types.
  */
 type StringBytes = Buffer & {
   utf8Write(text: string, offset: number): number;
@@ -60,8 +60,9 @@ class Block {
     return this.records?.[slot] === undefined;
   }
 
-  keep(slot: number, job: JobRecord): void {
+  keep(slot: number, job: JobRecord, kept: Set<JobRecord>): void {
     (this.records ??= [])[slot] = job;
+    kept.add(job);
   }
 
   argsOf(slot: number): string {
@@ -94,6 +95,8 @@ export class ParkedJobs {
   private readonly taskNumbers = new Map<string, number>();
   /** Jobs parked as rows. */
   rows = 0;
+  /** The records parked (as records), each once. */
+  private readonly kept = new Set<JobRecord>();
   /** Whether the last shift() took a row (a new record), not a record. */
   tookRow = false;
   /** What a row is turned back into a record from (one object, refilled each time). */
@@ -106,18 +109,19 @@ export class ParkedJobs {
 
   /**
    * Park a job at the back of its priority's lane: the number of its row, which the caller
-   * keeps in place of its record; or -1 when it joined the lane as its record.
+   * keeps in place of its record; or -1 when it joined the lane as its record (always, with
+   * `asRecord`).
    */
-  park(job: JobRecord): number {
+  park(job: JobRecord, asRecord = false): number {
     const lane = this.laneOf(job.priority);
     lane.size++;
-    const task = rowable(job) ? this.taskNumber(job.task) : -1;
+    const task = !asRecord && rowable(job) ? this.taskNumber(job.task) : -1;
     if (task === -1) {
       const block = this.room(lane, 0);
       const slot = block.size++;
       block.argsEnd[slot] = block.used; // no args here: the next row's start where the previous one's end
       block.ids[slot] = job.id;
-      block.keep(slot, job);
+      block.keep(slot, job, this.kept);
       return -1;
     }
     const args = job.args as string;
@@ -154,6 +158,7 @@ export class ParkedJobs {
     } else {
       job = block.records![slot]!;
       block.records![slot] = undefined;
+      this.kept.delete(job);
     }
     block.ids[slot] = '';
     if (--lane.size === 0) {
@@ -171,9 +176,20 @@ export class ParkedJobs {
     const block = this.blocks.get(Math.floor(row / BLOCK_ROWS))!;
     const slot = row % BLOCK_ROWS;
     const job = this.record(block, slot);
-    block.keep(slot, job);
+    block.keep(slot, job, this.kept);
     this.rows--;
     return job;
+  }
+
+  /** Row `row`'s place in its lane is taken by this record (the job's, which the table holds from now on). */
+  keepAt(row: number, job: JobRecord): void {
+    this.blocks.get(Math.floor(row / BLOCK_ROWS))!.keep(row % BLOCK_ROWS, job, this.kept);
+    this.rows--;
+  }
+
+  /** The priority of row `row`'s job. */
+  priorityOf(row: number): number {
+    return this.blocks.get(Math.floor(row / BLOCK_ROWS))!.priority;
   }
 
   /** Row `row` as a record made for a reader (changing it changes nothing). */
@@ -181,7 +197,13 @@ export class ParkedJobs {
     return this.record(this.blocks.get(Math.floor(row / BLOCK_ROWS))!, row % BLOCK_ROWS);
   }
 
+  /** Whether this record is in a lane. */
+  holds(job: JobRecord): boolean {
+    return this.kept.size > 0 && this.kept.has(job);
+  }
+
   clear(): void {
+    this.kept.clear();
     this.lanes.clear();
     this.blocks.clear();
     this.rows = 0;

@@ -24,12 +24,20 @@ export interface Snapshot {
   /** The first journal segment that is not folded into this snapshot. */
   journalFrom: number;
   createdAt: number;
-  /** The jobs to write. Empty after read(): read() gives `body` instead. */
-  jobs: Iterable<JobRecord>;
+  /** The jobs to write. Empty after read(): read() gives `body` instead. A number is a parked row of `rows`. */
+  jobs: Iterable<JobRecord | number>;
+  /** The rows the numbers among `jobs` name (the job table's parked jobs: all pending). */
+  rows?: ParkedRows;
   /** Small durable values by key (FileStore.writeMark), in the header line ("m"). */
   marks?: ReadonlyMap<string, string>;
   /** After read(): the job lines, decoded a slice at a time as the loader asks for them. */
   body?: SnapshotBody;
+}
+
+/** Parked rows, by number: read as the snapshot frames them, so that they are never all records at once. */
+export interface ParkedRows {
+  copyRow(row: number): JobRecord;
+  rowPriority(row: number): number;
 }
 
 /**
@@ -198,17 +206,18 @@ function isTrailer(buf: Buffer, start: number): boolean {
  * is the order they came in); then the finished ones. A restart can run the first jobs it
  * reads before it has read them all (see load.ts).
  */
-function dispatchOrder(jobs: Iterable<JobRecord>): { ordered: JobRecord[][]; runnable: number } {
-  const byPriority = new Map<number, JobRecord[]>();
+function dispatchOrder(jobs: Iterable<JobRecord | number>, rows?: ParkedRows): { ordered: (JobRecord | number)[][]; runnable: number } {
+  const byPriority = new Map<number, (JobRecord | number)[]>();
   const finished: JobRecord[] = [];
   let runnable = 0;
   for (const job of jobs) {
-    if (FINISHED_STATES.has(job.state)) {
+    if (typeof job !== 'number' && FINISHED_STATES.has(job.state)) {
       finished.push(job);
       continue;
     }
-    let bucket = byPriority.get(job.priority);
-    if (!bucket) byPriority.set(job.priority, (bucket = []));
+    const priority = typeof job === 'number' ? rows!.rowPriority(job) : job.priority;
+    let bucket = byPriority.get(priority);
+    if (!bucket) byPriority.set(priority, (bucket = []));
     bucket.push(job);
     runnable++;
   }
@@ -298,7 +307,7 @@ export class SnapshotFile implements Adapter<Snapshot> {
 
   /** Fixes the content synchronously, before its first await: the caller's records may change right after the call. */
   async write(data: Snapshot): Promise<void> {
-    const { ordered, runnable } = dispatchOrder(data.jobs);
+    const { ordered, runnable } = dispatchOrder(data.jobs, data.rows);
     const marks = data.marks && data.marks.size > 0 ? `,"m":${JSON.stringify(Object.fromEntries(data.marks))}` : '';
     const head = new SnapshotLines();
     head.record(`{"o":"h","k":"snapshot","v":${data.version},"j":${data.journalFrom},"t":${data.createdAt},"w":${runnable}${marks}}`);
@@ -306,8 +315,9 @@ export class SnapshotFile implements Adapter<Snapshot> {
     // finished record no longer changes (an add of its id replaces it, a forget or an
     // expiry drops it from the table): those are framed later, a batch between awaits, so
     // that a large snapshot does not hold the event loop.
-    for (let g = 0; g < ordered.length - 1; g++) for (const job of ordered[g]!) head.job(job, false);
-    const finished = ordered[ordered.length - 1]!;
+    for (let g = 0; g < ordered.length - 1; g++)
+      for (const job of ordered[g]!) head.job(typeof job === 'number' ? data.rows!.copyRow(job) : job, false);
+    const finished = ordered[ordered.length - 1]! as JobRecord[];
     const body: Body = {
       head,
       finished,

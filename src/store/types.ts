@@ -43,6 +43,8 @@ export function emptyRecoveryReport(): RecoveryReport {
 export interface Parking {
   /** Jobs parked for this priority. */
   parkedIn(priority: number): number;
+  /** Whether this job is parked already. */
+  holds(job: JobRecord): boolean;
   park(job: JobRecord): void;
   /** The first parked job of this priority, as the job's record. */
   take(priority: number): JobRecord | undefined;

@@ -13,7 +13,7 @@ import { Dispatcher } from '../../scheduler/dispatcher.js';
 import { checkId } from '../../send.js';
 import type { JobInfo } from '../../send-types.js';
 import { FileStore } from '../../store/file-store.js';
-import { unparkedRecords } from '../../store/job-table.js';
+import { jobStates, unparkedRecords } from '../../store/job-table.js';
 import type { RecoveryReport } from '../../store/types.js';
 import { ResultWaiters } from '../../waiters.js';
 import { checkMarkKey, checkMarkValue } from '../marks.js';
@@ -314,7 +314,9 @@ export class FileBackend implements Backend {
   }
 
   async list(options: ParsedListOptions): Promise<JobPage> {
-    return readJobPage(this.store.jobs.values(), options);
+    // A parked row is a pending job: a list of another state need not make a record of each.
+    const jobs = options.state !== undefined && options.state !== 'pending' ? unparkedRecords(this.store.jobs) : this.store.jobs.values();
+    return readJobPage(jobs, options);
   }
 
   async counts(): Promise<Record<JobState, number>> {
@@ -323,13 +325,10 @@ export class FileBackend implements Backend {
     // that sends, outcomes and the host's own requests are not held up meanwhile (each job
     // is counted once, in the state it has when the scan reaches it).
     let seen = 0;
-    const parked = this.store.jobs.parkedRows;
-    for (const job of unparkedRecords(this.store.jobs)) {
-      counts[job.state]++;
+    for (const state of jobStates(this.store.jobs)) {
+      counts[state]++;
       if (++seen % COUNT_SLICE === 0) await new Promise((r) => setImmediate(r));
     }
-    // Jobs parked far back in the ready lists (as rows, not records) are all pending.
-    counts.pending += parked;
     return counts;
   }
 
