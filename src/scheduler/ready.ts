@@ -28,8 +28,6 @@ export class ReadyJobs {
   /** The priorities that have jobs, highest first. */
   private readonly priorities = new TinyQueue<number>([], (a, b) => b - a);
   private count = 0;
-  /** The records in the lists (not the parked ones): each job is in the lists once. */
-  private readonly queued = new Set<JobRecord>();
   /** The list jobs were last added to, which the next job nearly always shares. */
   private last: { priority: number; fifo: JobFifo } | undefined;
 
@@ -37,9 +35,7 @@ export class ReadyJobs {
     return this.count;
   }
 
-  /** Add a job, unless it is in the lists already (sent twice at once, by two paths): it runs once either way, and a lane's row must be its job's only place. */
   add(job: JobRecord): void {
-    if (this.queued.has(job) || this.parking?.holds(job)) return;
     const priority = job.priority;
     let fifo: JobFifo | undefined;
     if (this.last?.priority === priority) fifo = this.last.fifo;
@@ -54,10 +50,7 @@ export class ReadyJobs {
     }
     // Once a list's back is parked, every job joins it there: the list keeps its order.
     if (this.parking && (this.count >= this.hotReady || this.parking.parkedIn(priority) > 0)) this.parking.park(job);
-    else {
-      fifo.push(job);
-      this.queued.add(job);
-    }
+    else fifo.push(job);
     this.count++;
   }
 
@@ -68,7 +61,8 @@ export class ReadyJobs {
     let job: JobRecord | undefined;
     if (fifo.size > 0) {
       job = fifo.shift()!;
-      this.queued.delete(job);
+      // A job added twice (sent by two paths at once) may have a row too: the table sorts it out.
+      if (this.parking?.parked) job = this.parking.claim(job);
     } else job = this.parking?.take(top);
     if (fifo.size === 0 && (this.parking === undefined || this.parking.parkedIn(top) === 0)) {
       this.byPriority.delete(top);

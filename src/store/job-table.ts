@@ -4,19 +4,19 @@
 // record (in the same place), listing yields every job in order (a row as a record made
 // for the reader), size and has() count rows too. The ready lists park and take jobs
 // through park() and take().
-import type { JobRecord, JobState } from '../jobs.js';
+import { FINISHED_STATES, type JobRecord, type JobState } from '../jobs.js';
 import { ParkedJobs } from './parked-jobs.js';
 
 /** What the Map holds under an id: the job's record, or the number of its row. */
 type Entry = JobRecord | number;
 
 export class JobTable extends Map<string, JobRecord> {
-  private readonly parked = new ParkedJobs();
+  private readonly parked_ = new ParkedJobs();
 
   override get(id: string): JobRecord | undefined {
     const entry = super.get(id) as Entry | undefined;
     if (typeof entry !== 'number') return entry;
-    const job = this.parked.promote(entry);
+    const job = this.parked_.promote(entry);
     super.set(id, job);
     return job;
   }
@@ -24,7 +24,7 @@ export class JobTable extends Map<string, JobRecord> {
   /** A row under this id: its place in its lane is the new record's. */
   override set(id: string, job: JobRecord): this {
     const entry = super.get(id) as Entry | undefined;
-    if (typeof entry === 'number') this.parked.keepAt(entry, job);
+    if (typeof entry === 'number') this.parked_.keepAt(entry, job);
     return super.set(id, job);
   }
 
@@ -36,12 +36,12 @@ export class JobTable extends Map<string, JobRecord> {
 
   override clear(): void {
     super.clear();
-    this.parked.clear();
+    this.parked_.clear();
   }
 
   /** Every job, in the order they were added: a parked one as a record made for the reader (changing it changes nothing). */
   override *values(): MapIterator<JobRecord> {
-    for (const entry of super.values() as MapIterator<Entry>) yield typeof entry === 'number' ? this.parked.copy(entry) : entry;
+    for (const entry of super.values() as MapIterator<Entry>) yield typeof entry === 'number' ? this.parked_.copy(entry) : entry;
   }
 
   override *entries(): MapIterator<[string, JobRecord]> {
@@ -64,34 +64,52 @@ export class JobTable extends Map<string, JobRecord> {
 
   /** Jobs parked as rows: all of them pending, never begun. */
   get parkedRows(): number {
-    return this.parked.rows;
+    return this.parked_.rows;
   }
 
   /** Jobs parked in a priority's lane (rows and records). */
   parkedIn(priority: number): number {
-    return this.parked.count(priority);
+    return this.parked_.count(priority);
   }
 
-  /** Whether this job is in a lane (as a row, or as this record). */
-  holds(job: JobRecord): boolean {
-    return typeof (super.get(job.id) as Entry | undefined) === 'number' || this.parked.holds(job);
+  /** Whether any job is in a lane. */
+  get parked(): boolean {
+    return this.parked_.rows > 0 || this.parked_.holdsRecords;
   }
 
   /**
-   * Put a ready job at the back of its priority's lane (one not in the ready lists yet).
-   * Only the table's own record of a job may become a row; any other (a forgotten job's)
-   * joins as itself and comes out as stale.
+   * Put a ready job at the back of its priority's lane. Only the table's own record of a
+   * job may become a row; any other (a forgotten job's) joins as itself.
    */
   park(job: JobRecord): void {
-    const row = super.get(job.id) === job ? this.parked.park(job) : this.parked.park(job, true);
+    const row = super.get(job.id) === job ? this.parked_.park(job) : this.parked_.park(job, true);
     if (row !== -1) super.set(job.id, row as unknown as JobRecord);
   }
 
-  /** Take the first job of a priority's lane, as the job's record. */
+  /** Take the first job of a priority's lane, as the record to run. */
   take(priority: number): JobRecord | undefined {
-    const job = this.parked.shift(priority);
-    if (job && this.parked.tookRow) super.set(job.id, job);
-    return job;
+    const job = this.parked_.shift(priority);
+    if (job && this.parked_.tookRow) {
+      super.set(job.id, job);
+      return job;
+    }
+    return job && this.claim(job);
+  }
+
+  /**
+   * A record leaving the ready lists, as the record to run. A job added to them twice
+   * (sent by two paths at once) is met twice, maybe once as a row: the row becomes this
+   * record (the table's), or, if a look-up made the row a record meanwhile, that record is
+   * the one run. The second meeting then finds it taken (or finished) and skips it.
+   */
+  claim(job: JobRecord): JobRecord {
+    if (FINISHED_STATES.has(job.state)) return job;
+    const entry = super.get(job.id) as Entry | undefined;
+    if (typeof entry === 'number') {
+      this.set(job.id, job);
+      return job;
+    }
+    return entry ?? job;
   }
 
   /** Rows and records as stored: for a snapshot, which frames a row as it meets it instead of making every record first. */
@@ -101,12 +119,12 @@ export class JobTable extends Map<string, JobRecord> {
 
   /** Row `row` as a record made for a reader. */
   copyRow(row: number): JobRecord {
-    return this.parked.copy(row);
+    return this.parked_.copy(row);
   }
 
   /** The priority of row `row`'s job. */
   rowPriority(row: number): number {
-    return this.parked.priorityOf(row);
+    return this.parked_.priorityOf(row);
   }
 }
 

@@ -60,9 +60,8 @@ class Block {
     return this.records?.[slot] === undefined;
   }
 
-  keep(slot: number, job: JobRecord, kept: Set<JobRecord>): void {
+  keep(slot: number, job: JobRecord): void {
     (this.records ??= [])[slot] = job;
-    kept.add(job);
   }
 
   argsOf(slot: number): string {
@@ -95,8 +94,8 @@ export class ParkedJobs {
   private readonly taskNumbers = new Map<string, number>();
   /** Jobs parked as rows. */
   rows = 0;
-  /** The records parked (as records), each once. */
-  private readonly kept = new Set<JobRecord>();
+  /** Jobs parked as records. */
+  records = 0;
   /** Whether the last shift() took a row (a new record), not a record. */
   tookRow = false;
   /** What a row is turned back into a record from (one object, refilled each time). */
@@ -121,7 +120,8 @@ export class ParkedJobs {
       const slot = block.size++;
       block.argsEnd[slot] = block.used; // no args here: the next row's start where the previous one's end
       block.ids[slot] = job.id;
-      block.keep(slot, job, this.kept);
+      block.keep(slot, job);
+      this.records++;
       return -1;
     }
     const args = job.args as string;
@@ -158,7 +158,7 @@ export class ParkedJobs {
     } else {
       job = block.records![slot]!;
       block.records![slot] = undefined;
-      this.kept.delete(job);
+      this.records--;
     }
     block.ids[slot] = '';
     if (--lane.size === 0) {
@@ -176,15 +176,17 @@ export class ParkedJobs {
     const block = this.blocks.get(Math.floor(row / BLOCK_ROWS))!;
     const slot = row % BLOCK_ROWS;
     const job = this.record(block, slot);
-    block.keep(slot, job, this.kept);
+    block.keep(slot, job);
     this.rows--;
+    this.records++;
     return job;
   }
 
   /** Row `row`'s place in its lane is taken by this record (the job's, which the table holds from now on). */
   keepAt(row: number, job: JobRecord): void {
-    this.blocks.get(Math.floor(row / BLOCK_ROWS))!.keep(row % BLOCK_ROWS, job, this.kept);
+    this.blocks.get(Math.floor(row / BLOCK_ROWS))!.keep(row % BLOCK_ROWS, job);
     this.rows--;
+    this.records++;
   }
 
   /** The priority of row `row`'s job. */
@@ -197,13 +199,13 @@ export class ParkedJobs {
     return this.record(this.blocks.get(Math.floor(row / BLOCK_ROWS))!, row % BLOCK_ROWS);
   }
 
-  /** Whether this record is in a lane. */
-  holds(job: JobRecord): boolean {
-    return this.kept.size > 0 && this.kept.has(job);
+  /** Whether a lane holds a record (not a row). */
+  get holdsRecords(): boolean {
+    return this.records > 0;
   }
 
   clear(): void {
-    this.kept.clear();
+    this.records = 0;
     this.lanes.clear();
     this.blocks.clear();
     this.rows = 0;

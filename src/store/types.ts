@@ -43,9 +43,11 @@ export function emptyRecoveryReport(): RecoveryReport {
 export interface Parking {
   /** Jobs parked for this priority. */
   parkedIn(priority: number): number;
-  /** Whether this job is parked already. */
-  holds(job: JobRecord): boolean;
+  /** Whether any job is parked. */
+  readonly parked: boolean;
   park(job: JobRecord): void;
+  /** A job taken from a list's front, as the record to run (see JobTable.claim). */
+  claim(job: JobRecord): JobRecord;
   /** The first parked job of this priority, as the job's record. */
   take(priority: number): JobRecord | undefined;
 }
