@@ -11,12 +11,12 @@ import { ParkedJobs } from './parked-jobs.js';
 type Entry = JobRecord | number;
 
 export class JobTable extends Map<string, JobRecord> {
-  private readonly parked_ = new ParkedJobs();
+  private readonly parkedJobs = new ParkedJobs();
 
   override get(id: string): JobRecord | undefined {
     const entry = super.get(id) as Entry | undefined;
     if (typeof entry !== 'number') return entry;
-    const job = this.parked_.promote(entry);
+    const job = this.parkedJobs.promote(entry);
     super.set(id, job);
     return job;
   }
@@ -24,7 +24,7 @@ export class JobTable extends Map<string, JobRecord> {
   /** A row under this id: its place in its lane is the new record's. */
   override set(id: string, job: JobRecord): this {
     const entry = super.get(id) as Entry | undefined;
-    if (typeof entry === 'number') this.parked_.keepAt(entry, job);
+    if (typeof entry === 'number') this.parkedJobs.keepAt(entry, job);
     return super.set(id, job);
   }
 
@@ -36,12 +36,12 @@ export class JobTable extends Map<string, JobRecord> {
 
   override clear(): void {
     super.clear();
-    this.parked_.clear();
+    this.parkedJobs.clear();
   }
 
   /** Every job, in the order they were added: a parked one as a record made for the reader (changing it changes nothing). */
   override *values(): MapIterator<JobRecord> {
-    for (const entry of super.values() as MapIterator<Entry>) yield typeof entry === 'number' ? this.parked_.copy(entry) : entry;
+    for (const entry of super.values() as MapIterator<Entry>) yield typeof entry === 'number' ? this.parkedJobs.copy(entry) : entry;
   }
 
   override *entries(): MapIterator<[string, JobRecord]> {
@@ -64,17 +64,17 @@ export class JobTable extends Map<string, JobRecord> {
 
   /** Jobs parked as rows: all of them pending, never begun. */
   get parkedRows(): number {
-    return this.parked_.rows;
+    return this.parkedJobs.rows;
   }
 
   /** Jobs parked in a priority's lane (rows and records). */
   parkedIn(priority: number): number {
-    return this.parked_.count(priority);
+    return this.parkedJobs.count(priority);
   }
 
   /** Whether any job is in a lane. */
   get parked(): boolean {
-    return this.parked_.rows > 0 || this.parked_.holdsRecords;
+    return this.parkedJobs.rows > 0 || this.parkedJobs.holdsRecords;
   }
 
   /**
@@ -82,14 +82,14 @@ export class JobTable extends Map<string, JobRecord> {
    * job may become a row; any other (a forgotten job's) joins as itself.
    */
   park(job: JobRecord): void {
-    const row = super.get(job.id) === job ? this.parked_.park(job) : this.parked_.park(job, true);
+    const row = super.get(job.id) === job ? this.parkedJobs.park(job) : this.parkedJobs.park(job, true);
     if (row !== -1) super.set(job.id, row as unknown as JobRecord);
   }
 
   /** Take the first job of a priority's lane, as the record to run. */
   take(priority: number): JobRecord | undefined {
-    const job = this.parked_.shift(priority);
-    if (job && this.parked_.tookRow) {
+    const job = this.parkedJobs.shift(priority);
+    if (job && this.parkedJobs.tookRow) {
       super.set(job.id, job);
       return job;
     }
@@ -119,12 +119,12 @@ export class JobTable extends Map<string, JobRecord> {
 
   /** Row `row` as a record made for a reader. */
   copyRow(row: number): JobRecord {
-    return this.parked_.copy(row);
+    return this.parkedJobs.copy(row);
   }
 
   /** The priority of row `row`'s job. */
   rowPriority(row: number): number {
-    return this.parked_.priorityOf(row);
+    return this.parkedJobs.priorityOf(row);
   }
 }
 
