@@ -93,7 +93,12 @@ test('listing a table yields every job once, each lane in its order, and a look-
   finished.state = 'succeeded';
   table.set(finished.id, finished);
   assert.ok(table.parkedRows > 4000);
-  table.get(jobs[3000]!.id)!.progress = '"looked at"'; // now a record, in its place
+  // A reader's look-up leaves a row a row; get() makes it the job's record, in its place.
+  const rows = table.parkedRows;
+  assert.equal(fieldsOf(table.read(jobs[4000]!.id)!), fieldsOf(jobs[4000]!));
+  assert.equal(table.parkedRows, rows);
+  table.get(jobs[3000]!.id)!.progress = '"looked at"';
+  assert.equal(table.parkedRows, rows - 1);
   const listed = [...table.values()];
   assert.equal(listed.length, 5001);
   assert.deepEqual(new Set(listed.map((j) => j.id)).size, 5001);

@@ -1,8 +1,8 @@
 // Every job kept, by id, in the order the jobs were added: a Map of records, except for the
 // jobs parked far back in the ready lists (parked-jobs.ts), under whose ids the Map keeps
 // their row's number. To its users it is a Map of records: get() turns a row into the job's
-// record (in the same place), listing yields every job in order (a row as a record made
-// for the reader), size and has() count rows too. The ready lists park and take jobs
+// record (in the same place), read() and listing give a row as a record made for the
+// reader (every job in order, for listing), size and has() count rows too. The ready lists park and take jobs
 // through park() and take().
 import { FINISHED_STATES, type JobRecord, type JobState } from '../jobs.js';
 import { ParkedJobs } from './parked-jobs.js';
@@ -28,7 +28,10 @@ export class JobTable extends Map<string, JobRecord> {
     return super.set(id, job);
   }
 
-  /** Only finished jobs leave the table (a parked job is pending): the ready lists skip them as stale. */
+  /**
+   * Only finished jobs leave the table (a forget, an add over an expired result, the result
+   * expiry), which the ready lists skip as stale; a parked job, pending, never does.
+   */
   override delete(id: string): boolean {
     this.get(id);
     return super.delete(id);
@@ -56,6 +59,12 @@ export class JobTable extends Map<string, JobRecord> {
     for (const job of this.values()) fn.call(thisArg, job, job.id, this);
   }
 
+  /** The job as a reader sees it: its record, or for a parked row a record made for the reader (the row stays a row). */
+  read(id: string): JobRecord | undefined {
+    const entry = super.get(id) as Entry | undefined;
+    return typeof entry === 'number' ? this.parkedJobs.copy(entry) : entry;
+  }
+
   /** The record under this id, without turning a parked row into one (undefined for a row, as for an unknown id). */
   peek(id: string): JobRecord | undefined {
     const entry = super.get(id) as Entry | undefined;
@@ -74,7 +83,7 @@ export class JobTable extends Map<string, JobRecord> {
 
   /** Whether any job is in a lane. */
   get parked(): boolean {
-    return this.parkedJobs.rows > 0 || this.parkedJobs.holdsRecords;
+    return this.parkedJobs.size > 0;
   }
 
   /**

@@ -95,7 +95,7 @@ export class ParkedJobs {
   /** Jobs parked as rows. */
   rows = 0;
   /** Jobs parked as records. */
-  records = 0;
+  private kept = 0;
   /** Whether the last shift() took a row (a new record), not a record. */
   tookRow = false;
   /** What a row is turned back into a record from (one object, refilled each time). */
@@ -121,7 +121,7 @@ export class ParkedJobs {
       block.argsEnd[slot] = block.used; // no args here: the next row's start where the previous one's end
       block.ids[slot] = job.id;
       block.keep(slot, job);
-      this.records++;
+      this.kept++;
       return -1;
     }
     const args = job.args as string;
@@ -158,7 +158,7 @@ export class ParkedJobs {
     } else {
       job = block.records![slot]!;
       block.records![slot] = undefined;
-      this.records--;
+      this.kept--;
     }
     block.ids[slot] = '';
     if (--lane.size === 0) {
@@ -173,42 +173,42 @@ export class ParkedJobs {
 
   /** The job of row `row` as its record from now on: it keeps its place in its lane. */
   promote(row: number): JobRecord {
-    const block = this.blocks.get(Math.floor(row / BLOCK_ROWS))!;
-    const slot = row % BLOCK_ROWS;
-    const job = this.record(block, slot);
-    block.keep(slot, job);
-    this.rows--;
-    this.records++;
+    const job = this.copy(row);
+    this.keepAt(row, job);
     return job;
   }
 
   /** Row `row`'s place in its lane is taken by this record (the job's, which the table holds from now on). */
   keepAt(row: number, job: JobRecord): void {
-    this.blocks.get(Math.floor(row / BLOCK_ROWS))!.keep(row % BLOCK_ROWS, job);
+    this.blockOf(row).keep(row % BLOCK_ROWS, job);
     this.rows--;
-    this.records++;
+    this.kept++;
   }
 
   /** The priority of row `row`'s job. */
   priorityOf(row: number): number {
-    return this.blocks.get(Math.floor(row / BLOCK_ROWS))!.priority;
+    return this.blockOf(row).priority;
   }
 
   /** Row `row` as a record made for a reader (changing it changes nothing). */
   copy(row: number): JobRecord {
-    return this.record(this.blocks.get(Math.floor(row / BLOCK_ROWS))!, row % BLOCK_ROWS);
+    return this.record(this.blockOf(row), row % BLOCK_ROWS);
   }
 
-  /** Whether a lane holds a record (not a row). */
-  get holdsRecords(): boolean {
-    return this.records > 0;
+  /** Jobs in the lanes, rows and records. */
+  get size(): number {
+    return this.rows + this.kept;
   }
 
   clear(): void {
-    this.records = 0;
+    this.kept = 0;
     this.lanes.clear();
     this.blocks.clear();
     this.rows = 0;
+  }
+
+  private blockOf(row: number): Block {
+    return this.blocks.get(Math.floor(row / BLOCK_ROWS))!;
   }
 
   private record(block: Block, slot: number): JobRecord {

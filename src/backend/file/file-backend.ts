@@ -309,7 +309,7 @@ export class FileBackend implements Backend {
   // --- reading and cancelling -----------------------------------------------------
 
   async get(id: string): Promise<JobInfo | undefined> {
-    const job = this.store.jobs.get(id);
+    const job = this.store.jobs.read(id);
     return job ? readJobInfo(job) : undefined;
   }
 
@@ -365,7 +365,7 @@ export class FileBackend implements Backend {
         new CeleriacError('RESULT_GONE', `job ${id} is unknown: never sent here, or finished longer ago than resultTtl and dropped`),
       );
     if (this.failure && !(job && FINISHED_STATES.has(job.state))) return Promise.reject(this.failure);
-    return this.waiters.wait(id, job, timeoutMs, () => jobs.get(id));
+    return this.waiters.wait(id, job, timeoutMs, () => jobs.read(id));
   }
 
   async readMark(key: string): Promise<string | undefined> {
