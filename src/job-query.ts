@@ -55,7 +55,7 @@ export function parseListOptions(options: unknown, where: string): ParsedListOpt
   return { state: o.state, task: o.task, limit, after: o.after === undefined ? undefined : parseCursor(o.after, where) };
 }
 
-function cursorOf(job: JobRecord): string {
+function cursorOf(job: Listed): string {
   return `${job.createdAt}:${job.id}`;
 }
 
@@ -76,13 +76,22 @@ function before(a: { createdAt: number; id: string }, b: { createdAt: number; id
 
 /** One page of the jobs that match, every record's args in memory (a reader's: see readJobPage for the owner's). */
 export function listJobs(jobs: Iterable<JobRecord>, q: ParsedListOptions): JobPage {
-  const { records, next } = pickJobs(jobs, q);
-  return next === undefined ? { jobs: records.map((j) => jobInfo(j)) } : { jobs: records.map((j) => jobInfo(j)), next };
+  const { picked, next } = pickJobs(jobs, q);
+  return next === undefined ? { jobs: picked.map((j) => jobInfo(j)) } : { jobs: picked.map((j) => jobInfo(j)), next };
 }
 
-/** One page of the jobs that match, finished jobs' args read from disk where the records left them. */
-export async function readJobPage(jobs: Iterable<JobRecord>, q: ParsedListOptions): Promise<JobPage> {
-  const { records, next } = pickJobs(jobs, q);
+/**
+ * One page of the jobs that match, finished jobs' args read from disk where the records
+ * left them. `toRecord` turns what was picked into its record (the owner's job table
+ * hands parked rows as what a listing compares), before anything is awaited.
+ */
+export async function readJobPage<T extends Listed>(
+  jobs: Iterable<T>,
+  q: ParsedListOptions,
+  toRecord: (picked: T) => JobRecord,
+): Promise<JobPage> {
+  const { picked, next } = pickJobs(jobs, q);
+  const records = picked.map(toRecord);
   const left = records.filter((j) => typeof j.args !== 'string');
   // A page's args are neighbours on disk: read in runs.
   const texts = await readStoredArgs(
@@ -94,10 +103,18 @@ export async function readJobPage(jobs: Iterable<JobRecord>, q: ParsedListOption
   return next === undefined ? { jobs: infos } : { jobs: infos, next };
 }
 
-/** The records of one page, in listing order, and the cursor of the next. Keeps only `limit` candidates at a time (a heap), not a sort of everything. */
-function pickJobs(jobs: Iterable<JobRecord>, q: ParsedListOptions): { records: JobRecord[]; next?: string } {
+/** What a listing picks a job by. */
+interface Listed {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly task: string;
+  readonly state: JobState;
+}
+
+/** The jobs of one page, in listing order, and the cursor of the next. Keeps only `limit` candidates at a time (a heap), not a sort of everything. */
+function pickJobs<T extends Listed>(jobs: Iterable<T>, q: ParsedListOptions): { picked: T[]; next?: string } {
   // A min-heap by listing order: its root is the last of the newest `limit` seen so far.
-  const heap: JobRecord[] = [];
+  const heap: T[] = [];
   let matches = 0;
   for (const job of jobs) {
     if ((q.state !== undefined && job.state !== q.state) || (q.task !== undefined && job.task !== q.task)) continue;
@@ -107,13 +124,13 @@ function pickJobs(jobs: Iterable<JobRecord>, q: ParsedListOptions): { records: J
     else if (before(job, heap[0]!)) heapReplaceRoot(heap, job);
   }
   heap.sort((a, b) => (before(a, b) ? -1 : 1));
-  return matches > q.limit ? { records: heap, next: cursorOf(heap[heap.length - 1]!) } : { records: heap };
+  return matches > q.limit ? { picked: heap, next: cursorOf(heap[heap.length - 1]!) } : { picked: heap };
 }
 
 // The heap's order is the reverse of the listing's: the root is the entry that comes last.
-const later = (a: JobRecord, b: JobRecord) => before(b, a);
+const later = (a: Listed, b: Listed) => before(b, a);
 
-function heapPush(heap: JobRecord[], job: JobRecord): void {
+function heapPush<T extends Listed>(heap: T[], job: T): void {
   let i = heap.length;
   heap.push(job);
   while (i > 0) {
@@ -125,7 +142,7 @@ function heapPush(heap: JobRecord[], job: JobRecord): void {
   heap[i] = job;
 }
 
-function heapReplaceRoot(heap: JobRecord[], job: JobRecord): void {
+function heapReplaceRoot<T extends Listed>(heap: T[], job: T): void {
   const n = heap.length;
   let i = 0;
   for (;;) {

@@ -3,6 +3,7 @@
 // still answers for them (get, has, size, listing) as if they were records.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
+import { readJobPage, type JobPage, type ListOptions } from '../src/job-query.js';
 import { newRecord, type JobRecord } from '../src/jobs.js';
 import { ReadyJobs } from '../src/scheduler/ready.js';
 import { JobTable, unparkedRecords } from '../src/store/job-table.js';
@@ -120,6 +121,55 @@ test('listing a table yields every job once, each lane in its order, and a look-
     listed.map((j) => j.id),
   );
 });
+
+test('a list pages through parked rows as through records, and leaves the rows rows', async () => {
+  const table = new JobTable();
+  const plain = new Map<string, JobRecord>();
+  const ready = new ReadyJobs(table, 100);
+  for (let n = 1; n <= 3000; n++) {
+    const job = makeJob(n, n % 5 === 0 ? 2 : 0);
+    // Jobs created in the same millisecond are listed by id.
+    job.createdAt = 1_700_000_000_000 + Math.floor(n / 4);
+    plain.set(job.id, { ...job });
+    table.set(job.id, job);
+    ready.add(job);
+  }
+  const done = table.get('job-2')!;
+  done.state = 'succeeded';
+  plain.get('job-2')!.state = 'succeeded';
+  const rows = table.parkedRows;
+  assert.ok(rows > 2500);
+  const everyPage = async (list: (q: ListOptions) => Promise<JobPage>, q: ListOptions) => {
+    const pages: JobPage[] = [];
+    let after: string | undefined;
+    do {
+      const page = await list(after === undefined ? q : { ...q, after });
+      pages.push(page);
+      after = page.next;
+    } while (after !== undefined);
+    return pages;
+  };
+  const parsed = (q: ListOptions) => ({ state: q.state, task: q.task, limit: q.limit ?? 50, after: parseAfter(q.after) });
+  const fromTable = (q: ListOptions) => readJobPage(table.listing(), parsed(q), (picked) => table.recordOf(picked));
+  const fromPlain = (q: ListOptions) => readJobPage(plain.values(), parsed(q), (job) => job);
+  for (const q of [
+    { limit: 97 },
+    { state: 'pending', limit: 500 },
+    { task: 'task.1', limit: 64 },
+    { state: 'succeeded' },
+  ] as ListOptions[]) {
+    const expected = await everyPage(fromPlain, q);
+    assert.ok(expected.flatMap((p) => p.jobs).length > 0);
+    assert.deepEqual(await everyPage(fromTable, q), expected, JSON.stringify(q));
+  }
+  assert.equal(table.parkedRows, rows, 'listing made no row a record');
+});
+
+function parseAfter(after: string | undefined): { createdAt: number; id: string } | undefined {
+  if (after === undefined) return undefined;
+  const colon = after.indexOf(':');
+  return { createdAt: Number(after.slice(0, colon)), id: after.slice(colon + 1) };
+}
 
 test('a job whose args UTF-8 cannot carry, or with fields beyond those of every job, is parked as its record, in its place', () => {
   const table = new JobTable();

@@ -5,7 +5,7 @@
 // reader (every job in order, for listing), size and has() count rows too. The ready lists park and take jobs
 // through park() and take().
 import { FINISHED_STATES, type JobRecord, type JobState } from '../jobs.js';
-import { ParkedJobs } from './parked-jobs.js';
+import { ParkedJobs, type ParkedListing } from './parked-jobs.js';
 
 /** What the Map holds under an id: the job's record, or the number of its row. */
 type Entry = JobRecord | number;
@@ -57,6 +57,19 @@ export class JobTable extends Map<string, JobRecord> {
 
   override forEach(fn: (job: JobRecord, id: string, map: Map<string, JobRecord>) => void, thisArg?: unknown): void {
     for (const job of this.values()) fn.call(thisArg, job, job.id, this);
+  }
+
+  /**
+   * Every job in the order added, as a listing picks from them: a record, or for a parked
+   * row what the listing compares (its args stay bytes until the page is chosen: recordOf).
+   */
+  *listing(): Generator<JobRecord | ParkedListing> {
+    for (const entry of super.values() as MapIterator<Entry>) yield typeof entry === 'number' ? this.parkedJobs.listed(entry) : entry;
+  }
+
+  /** A job a listing picked, as a record: a row's made for the reader. */
+  recordOf(picked: JobRecord | ParkedListing): JobRecord {
+    return 'row' in picked ? this.parkedJobs.copy(picked.row) : picked;
   }
 
   /** The job as a reader sees it: its record, or for a parked row a record made for the reader (the row stays a row). */

@@ -8,6 +8,15 @@
 // someone asks for the job (then it stays in its place in the lane, as that record).
 import { newRecord, type JobRecord, type NewJob } from '../jobs.js';
 
+/** A parked row as a listing sees it before it picks a page (see ParkedJobs.listed). */
+export interface ParkedListing {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly task: string;
+  readonly state: 'pending';
+  readonly row: number;
+}
+
 /** Rows per block: a block's columns are allocated, and freed, together. */
 const BLOCK_ROWS = 1024;
 /** Bytes of args per block (a block also ends when they are full). */
@@ -193,6 +202,13 @@ export class ParkedJobs {
   /** Row `row` as a record made for a reader (changing it changes nothing). */
   copy(row: number): JobRecord {
     return this.record(this.blockOf(row), row % BLOCK_ROWS);
+  }
+
+  /** What a listing picks by, of row `row`: its id, creation time and task (its state is pending), no args. */
+  listed(row: number): ParkedListing {
+    const block = this.blockOf(row);
+    const slot = row % BLOCK_ROWS;
+    return { id: block.ids[slot]!, createdAt: block.createdAt[slot]!, task: this.taskNames[block.task[slot]!]!, state: 'pending', row };
   }
 
   /** Jobs in the lanes, rows and records. */

@@ -314,9 +314,10 @@ export class FileBackend implements Backend {
   }
 
   async list(options: ParsedListOptions): Promise<JobPage> {
-    // A parked row is a pending job: a list of another state need not make a record of each.
-    const jobs = options.state !== undefined && options.state !== 'pending' ? unparkedRecords(this.store.jobs) : this.store.jobs.values();
-    return readJobPage(jobs, options);
+    const jobs = this.store.jobs;
+    // A parked row is a pending job: a list of another state need not look at the rows.
+    if (options.state !== undefined && options.state !== 'pending') return readJobPage(unparkedRecords(jobs), options, (job) => job);
+    return readJobPage(jobs.listing(), options, (picked) => jobs.recordOf(picked));
   }
 
   async counts(): Promise<Record<JobState, number>> {
