@@ -6,9 +6,12 @@
 // by an app as above and closed; copied fresh for each run). No job runs (`start: false`; the
 // task marks a file if one does, and every count but `pending` must be 0); peak RSS
 // (resourceUsage().maxRSS) beside, which includes the transient cost of the sends or the read.
+// Then, after --idle seconds more with nothing to do (default 40), RSS and heap again
+// (`idle*`): V8's memory reducer, which runs on its own a few seconds after a full GC while
+// the app allocates little, gives back the young generation a bulk grew and compacts.
 // Prints one JSON line per case; with --reps=K the cases run K times interleaved (baseline,
 // sent, loaded, baseline, …), each per-job figure against its own repetition's baseline.
-// node bench/pending-memory.mjs [--n=1000000] [--dist=<dir with index.js>] [--case=sent|loaded|both] [--reps=1]
+// node bench/pending-memory.mjs [--n=1000000] [--dist=<dir with index.js>] [--case=sent|loaded|both] [--reps=1] [--idle=40]
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -22,6 +25,7 @@ const dist = resolve(arg('dist', join(here, '../dist')));
 const n = Number(arg('n', '1000000'));
 const reps = Number(arg('reps', '1'));
 const which = arg('case', 'both');
+const idleS = Number(arg('idle', '40'));
 const BULK = 1000;
 /** W4's worker threads (bench/params.ts CONCURRENCY on this 2-core machine). */
 const CONCURRENCY = 2;
@@ -109,10 +113,15 @@ async function child(kind, dataDir, tasks, ranMark) {
   await settle();
   const restMs = performance.now() - t2;
   const mem = process.memoryUsage();
+  await sleep(idleS * 1000);
+  const idle = process.memoryUsage();
   const out = {
     case: kind,
     rss: mem.rss,
     heapUsed: mem.heapUsed,
+    heapTotal: mem.heapTotal,
+    idleRss: idle.rss,
+    idleHeapTotal: idle.heapTotal,
     external: mem.external,
     arrayBuffers: mem.arrayBuffers,
     peakRss: process.resourceUsage().maxRSS * 1024,
@@ -130,7 +139,7 @@ async function child(kind, dataDir, tasks, ranMark) {
 
 /** Runs one child with --expose-gc and resolves with its JSON line (fails with its stderr). */
 function run(kind, dataDir, tasks, ranMark) {
-  const args = ['--expose-gc', self, `--child=${kind}`, `--n=${n}`, `--dist=${dist}`, dataDir, tasks, ranMark];
+  const args = ['--expose-gc', self, `--child=${kind}`, `--n=${n}`, `--dist=${dist}`, `--idle=${idleS}`, dataDir, tasks, ranMark];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: CHILD_TIMEOUT_MS });
   let stdout = '';
   let stderr = '';
@@ -152,6 +161,7 @@ const range = (xs) => {
 async function parent() {
   if (!(Number.isInteger(n) && n > 0)) fail(`--n must be a positive integer, got ${arg('n')}`);
   if (!(Number.isInteger(reps) && reps > 0)) fail(`--reps must be a positive integer, got ${arg('reps')}`);
+  if (!(Number.isFinite(idleS) && idleS >= 0)) fail(`--idle must be a number of seconds, got ${arg('idle')}`);
   if (!['sent', 'loaded', 'both'].includes(which)) fail(`--case must be sent, loaded or both, got ${which}`);
   if (!existsSync(join(dist, 'index.js')))
     fail(`no ${join(dist, 'index.js')}: build it (npm run build) or pass --dist=<dir with index.js>`);
@@ -192,10 +202,13 @@ async function parent() {
       n,
       reps,
       rssBytesPerJob: per(kind, 'rss'),
+      idleRssBytesPerJob: per(kind, 'idleRss'),
       heapBytesPerJob: per(kind, 'heapUsed'),
       externalBytesPerJob: per(kind, 'external'),
       arrayBufferBytesPerJob: per(kind, 'arrayBuffers'),
       rssMb: mb(rs.map((r) => r.rss)),
+      heapTotalMb: mb(rs.map((r) => r.heapTotal)),
+      idleHeapTotalMb: mb(rs.map((r) => r.idleHeapTotal)),
       peakRssMb: mb(rs.map((r) => r.peakRss)),
       baselineRssMb: mb(base.map((r) => r.rss)),
       baselineHeapMb: mb(base.map((r) => r.heapUsed)),

@@ -201,8 +201,14 @@ test('a batch framed at once is byte for byte the records framed one by one, ASC
   const wide = ['€', '😀', 'é'].map((c, i) =>
     encodeEvent({ type: 'add', job: { ...adds()[0]!, id: `wide-${i}`, args: JSON.stringify([c.repeat(3000)]) } }),
   );
+  // Into the caller's buffer (the journal's, reused by every flush): over what an earlier batch left, or a fresh one when it is too small.
+  const into = Buffer.alloc(64 * 1024, 0x2a);
   for (const jsons of [ascii, mixed, [mixed[0]!], [], wide, [...ascii, ...wide], [...wide, ...ascii], [wide[1]!, ...mixed, wide[0]!]]) {
-    assert.deepEqual(frameAll(jsons), Buffer.from(jsons.map(frame).join('')));
+    const expected = Buffer.from(jsons.map(frame).join(''));
+    assert.deepEqual(frameAll(jsons), expected);
+    const framed = frameAll(jsons, into);
+    assert.deepEqual(framed, expected);
+    assert.equal(framed.buffer === into.buffer, expected.length <= into.length, 'framed in the given buffer when the batch fits');
   }
 });
 

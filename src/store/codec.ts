@@ -22,12 +22,13 @@ const FRAME_BYTES = 10;
  * Many records framed into one buffer, byte for byte what `frame` gives each: each JSON
  * text is encoded straight into its place in the buffer and its checksum computed on
  * those bytes. No string of the whole batch is built, so a bulk send pays no copy of it.
+ * Framed into `into` when they fit (the caller's buffer, reused), else into a new one.
  */
-export function frameAll(jsons: readonly string[]): Buffer {
+export function frameAll(jsons: readonly string[], into?: Buffer): Buffer {
   // Sized for ASCII (one byte per UTF-16 unit, what records nearly always are); grown if not.
   let size = 0;
   for (const json of jsons) size += json.length + FRAME_BYTES;
-  let buf: Buffer = Buffer.allocUnsafe(size);
+  let buf: Buffer = into !== undefined && size <= into.length ? into : Buffer.allocUnsafe(size);
   let start = 0;
   for (let r = 0; r < jsons.length; r++) {
     const json = jsons[r]!;

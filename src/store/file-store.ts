@@ -27,6 +27,9 @@ const APPEND_FLAGS = constants.O_RDWR | constants.O_DSYNC | constants.O_NOFOLLOW
 const CREATE_FLAGS = constants.O_RDWR | constants.O_DSYNC;
 /** Longest a note() (progress) waits for a commit to ride on before it is written by itself. */
 const LAZY_WRITE_MS = 1000;
+/** The journal's write buffer: its first size, and the largest it is kept at (a bigger batch gets a buffer of its own). */
+const WRITE_BUFFER_MIN = 64 * 1024;
+const WRITE_BUFFER_MAX = 4 * 1024 * 1024;
 
 export interface FileStoreOptions {
   dir: string;
@@ -63,6 +66,12 @@ export class FileStore implements JobStore {
   private queue: PendingCommit[] = [];
   /** Records of note(): already applied, written at the front of the next flush. */
   private lazy: string[] = [];
+  /**
+   * Where flushes frame their records (one flush at a time): grown to the largest batch
+   * up to WRITE_BUFFER_MAX. A fresh buffer per batch, freed later by the GC, leaves holes
+   * in the C heap between the parked jobs' long-lived blocks that it never gives back.
+   */
+  private writeBuffer = Buffer.allocUnsafeSlow(WRITE_BUFFER_MIN);
   private lazyTimer: NodeJS.Timeout | undefined;
   private flushing = false;
   private barrier: (() => void) | undefined;
@@ -334,7 +343,9 @@ export class FileStore implements JobStore {
         const lazy = this.lazy;
         this.lazy = [];
         const jsons = batch.length === 1 ? batch[0]!.jsons : batch.flatMap((c) => c.jsons);
-        const buf = frameAll(lazy.length > 0 ? [...lazy, ...jsons] : jsons);
+        const buf = frameAll(lazy.length > 0 ? [...lazy, ...jsons] : jsons, this.writeBuffer);
+        if (buf.buffer !== this.writeBuffer.buffer && buf.length <= WRITE_BUFFER_MAX)
+          this.writeBuffer = Buffer.allocUnsafeSlow(Math.min(WRITE_BUFFER_MAX, Math.max(buf.length, 2 * this.writeBuffer.length)));
         if (buf.length === 0) {
           for (const c of batch) c.resolve();
           continue;

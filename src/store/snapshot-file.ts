@@ -13,6 +13,7 @@ import pRetry from 'p-retry';
 import { CeleriacError } from '../errors.js';
 import { FINISHED_STATES, type JobRecord } from '../jobs.js';
 import { decodeEvent, decodeLine, decodeMarks, FORMAT_VERSION } from './codec.js';
+import { MappedRegions } from './mapped-regions.js';
 import { FastDecoder } from './fast-decode.js';
 import { recordText, scanLines } from './scan.js';
 import { createReplacing, fsyncDir, isTransientIoError, READ_NOFOLLOW, writeAt, writeError } from './io.js';
@@ -65,6 +66,8 @@ export class SnapshotBody {
   private trailerSeen = false;
   private readonly fast = new FastDecoder();
   private sliceBytes = FIRST_SLICE * 2;
+  /** Where slices are read into: a snapshot's slices are all dropped once read (see mapped-regions.ts). */
+  private readonly regions = new MappedRegions();
 
   constructor(
     private readonly path: string,
@@ -94,7 +97,7 @@ export class SnapshotBody {
             'CORRUPT_JOURNAL',
             `snapshot ${this.path} has data after its trailer line (byte ${this.at}): it is damaged; move it aside to salvage the journal, or restore it from a backup`,
           );
-        this.done = true;
+        this.finish();
         return jobs.length > 0 ? jobs : undefined;
       }
       if (jobs.length > 0) return jobs;
@@ -108,18 +111,28 @@ export class SnapshotBody {
   }
 
   async close(): Promise<void> {
-    this.done = true;
+    this.finish();
     if (!this.argsFile) await this.fh.close().catch(() => undefined);
+  }
+
+  /** No more slices: the last one's region is let go (an empty view of it would keep all of it). */
+  private finish(): void {
+    this.done = true;
+    this.carry = Buffer.alloc(0);
+    this.regions.release();
   }
 
   private async readMore(): Promise<void> {
     // A line longer than a slice (large args) is read in ever larger reads, not rescanned per MiB.
     const size = Math.max(this.sliceBytes, this.carry.length);
     this.sliceBytes = Math.min(this.sliceBytes * 2, MAX_SLICE);
-    const chunk = Buffer.allocUnsafe(size);
-    const { bytesRead } = await this.fh.read(chunk, 0, size, this.at + this.carry.length);
+    // The line cut short at the end of the last slice goes first, read on from there.
+    const kept = this.carry.length;
+    const chunk = this.regions.take(kept + size);
+    this.carry.copy(chunk, 0);
+    const { bytesRead } = await this.fh.read(chunk, kept, size, this.at + kept);
     if (bytesRead === 0) this.eof = true;
-    else this.carry = this.carry.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([this.carry, chunk.subarray(0, bytesRead)]);
+    else this.carry = chunk.subarray(0, kept + bytesRead);
   }
 
   /** Decode every complete line held, up to the trailer. */

@@ -5,6 +5,7 @@
 import { crc32 } from 'node:zlib';
 import type { JobRecord } from '../jobs.js';
 import { encodeJobHead } from './codec.js';
+import { MappedRegions } from './mapped-regions.js';
 import { readStoredArgBytes, type StoredArgs } from './stored-args.js';
 
 /** Bytes per chunk: the unit written (and, for args on disk, read) between awaits. */
@@ -26,6 +27,8 @@ export class SnapshotLines {
   /** The first noted line of each chunk (an index into the `n*` lists). */
   private readonly notedFrom: number[] = [];
   private buf: Buffer = Buffer.alloc(0);
+  /** Where chunks are taken from (see mapped-regions.ts). */
+  private readonly regions = new MappedRegions();
   private pos = 0;
   /** Job lines framed so far. */
   count = 0;
@@ -150,7 +153,7 @@ export class SnapshotLines {
   private room(bytes: number): void {
     if (this.buf.length - this.pos >= bytes) return;
     this.close();
-    this.buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
+    this.buf = this.regions.take(Math.max(CHUNK_BYTES, bytes));
     this.pos = 0;
     this.chunks.push(this.buf);
     this.used.push(0);
