@@ -14,7 +14,7 @@ import { encodeEvent, frame, FORMAT_VERSION } from '../src/store/codec.js';
 import { FileStore } from '../src/store/file-store.js';
 import { loadState, segmentName } from '../src/store/load.js';
 import { scanLines } from '../src/store/scan.js';
-import { zeroChunkBytes } from '../src/store/segment-space.js';
+import { SegmentSpace, ZERO_LEAD, zeroChunkBytes } from '../src/store/segment-space.js';
 import { addEvent as add, appendToJournal, tempDir } from './helpers.js';
 
 const open = (dir: string, compactAfterBytes = 1 << 20) => FileStore.open({ dir, resultTtlMs: 86_400_000, compactAfterBytes });
@@ -40,7 +40,11 @@ test('a segment is zeroed ahead of its records; a reopen writes into the zeros i
   assert.equal(first.scan.tornTail, undefined);
   assert.equal(first.scan.starts.length, 11, 'header and 10 adds');
   const header = first.scan.ends[0]! + 1;
-  assert.equal(first.buf.length, header + zeroChunkBytes(1 << 20), 'one chunk of zeros was written after the header');
+  assert.equal(
+    first.buf.length,
+    header + ZERO_LEAD + zeroChunkBytes(1 << 20),
+    'one chunk of zeros was written after the header and the space left to the first appends',
+  );
   assert.equal(first.scan.unused, first.buf.length - first.scan.validBytes, 'everything after the records is zeros');
 
   const s2 = await open(dir);
@@ -59,6 +63,23 @@ test('a segment is zeroed ahead of its records; a reopen writes into the zeros i
     Array.from({ length: 20 }, (_, i) => `job-${i}`),
   );
   await s3.close();
+});
+
+test('the writes right after a zeroing starts (a fresh segment’s first sends) do not wait for it; a write past its start does', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'segment');
+  await writeFile(path, 'header\n');
+  const chunk = zeroChunkBytes(64 << 20);
+  const space = new SegmentSpace(path, 7, chunk);
+  space.afterWrite(7);
+  assert.equal(space.beforeWrite(7 + 300), undefined, 'a send right after the open goes on');
+  assert.equal(space.beforeWrite(7 + ZERO_LEAD), undefined, 'up to where the zeroing starts');
+  const waitFor = space.beforeWrite(7 + ZERO_LEAD + 1);
+  assert.ok(waitFor instanceof Promise, 'a write reaching into the bytes being zeroed waits');
+  await waitFor;
+  await space.settle();
+  assert.equal((await stat(path)).size, 7 + ZERO_LEAD + chunk);
+  assert.equal(space.beforeWrite(7 + ZERO_LEAD + chunk + 1), undefined, 'no zeroing in progress: nothing to wait for');
 });
 
 test('appends that outrun the zeroing keep every record, in order', async (t) => {

@@ -21,6 +21,8 @@ import { dirname } from 'node:path';
 import { WRITE_NOFOLLOW } from './io.js';
 
 const ZEROS = Buffer.alloc(1024 * 1024);
+/** Bytes after the last write left to appends while a zeroing starts beyond them (at most half a chunk). */
+export const ZERO_LEAD = 64 * 1024;
 /** Zero a chunk only while the disk has this many chunks free. */
 const FREE_CHUNKS_NEEDED = 16;
 
@@ -55,10 +57,15 @@ export class SegmentSpace {
     return this.zeroing !== undefined && to > this.end ? this.zeroing : undefined;
   }
 
-  /** Call after a write that ended at `offset`: zeroes the next chunk in the background when the space runs low. */
+  /**
+   * Call after a write that ended at `offset`: zeroes the next chunk in the background when
+   * the space runs low. A zeroing starts ZERO_LEAD bytes past the write at the least, so the
+   * writes that follow at once (a fresh segment's first sends) go on meanwhile, as appends,
+   * instead of waiting for the whole chunk to be zeroed.
+   */
   afterWrite(offset: number): void {
     if (this.zeroing !== undefined || offset < this.retryAt || this.end - offset >= this.chunk / 2) return;
-    const from = Math.max(this.end, offset);
+    const from = Math.max(this.end, offset + Math.min(ZERO_LEAD, this.chunk / 2));
     this.end = from;
     this.zeroing = zeroRange(this.path, from, this.chunk)
       .then(
