@@ -6,8 +6,10 @@ import { strict as assert } from 'node:assert';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { FINISHED_STATES, type JobRecord, type JobState } from '../src/jobs.js';
+import { FINISHED_STATES, newRecord, type JobRecord, type JobState } from '../src/jobs.js';
+import { ReadyJobs } from '../src/scheduler/ready.js';
 import { encodeJob, frame } from '../src/store/codec.js';
+import { JobTable } from '../src/store/job-table.js';
 import { SnapshotFile } from '../src/store/snapshot-file.js';
 import { readStoredArgs, StoredArgs } from '../src/store/stored-args.js';
 import { tempDir } from './helpers.js';
@@ -129,4 +131,55 @@ test('a snapshot holds the jobs as they were when write() was called, though the
   }
   await writing;
   assert.deepEqual(await readFile(path), want);
+});
+
+test('parked rows are written as they were when write() was called, though their jobs are taken, run and looked up while it writes', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'snapshot');
+  const file = new SnapshotFile(path, { leaveFinishedArgs: true });
+  t.after(() => file.close());
+  const table = new JobTable();
+  const ready = new ReadyJobs(table, 500);
+  const jobs: JobRecord[] = [];
+  for (let i = 0; i < 10_000; i++) {
+    const job = newRecord({
+      id: `row-${i}-${WIDE[i % WIDE.length]}`,
+      task: i % 3 === 0 ? 'tâche.a' : 'bench.noop',
+      args: JSON.stringify([{ i, s: WIDE[i % WIDE.length] }]),
+      createdAt: 1_700_000_000_000 + i,
+      runAt: i % 6 === 0 ? 1_700_000_100_000 + i : 0,
+      expiresAt: i % 9 === 0 ? 1_700_000_200_000 + i : 0,
+      priority: i % 4 === 0 ? 2 : 0,
+    });
+    // Some jobs with a field of their own: parked as their records, between rows.
+    if (i % 97 === 0) job.maxRetries = 4;
+    jobs.push(job);
+    table.set(job.id, job);
+    ready.add(job);
+  }
+  assert.ok(table.parkedRows > 9000);
+  const want = expected(
+    jobs.map((j) => ({ ...j })),
+    jobs.map((j) => j.args as string),
+    6,
+    444,
+  ).toString();
+  const writing = file.write({
+    version: 1,
+    journalFrom: 6,
+    createdAt: 444,
+    jobs: table.stored(),
+    rows: table,
+    marks: new Map([['k', 'v é']]),
+  });
+  // Once the call returned: a look-up makes a row a record, and every job is taken (its blocks let go) and starts.
+  table.get(jobs[7_001]!.id)!.progress = '"seen"';
+  for (let job = ready.take(); job; job = ready.take()) {
+    job.state = 'started';
+    job.attempts++;
+    job.startedAt = 1;
+  }
+  assert.equal(table.parkedRows, 0);
+  await writing;
+  assert.equal((await readFile(path)).toString(), want);
 });

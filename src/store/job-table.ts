@@ -5,7 +5,7 @@
 // reader (every job in order, for listing), size and has() count rows too. The ready lists park and take jobs
 // through park() and take().
 import { FINISHED_STATES, type JobRecord, type JobState } from '../jobs.js';
-import { ParkedJobs, type ParkedListing } from './parked-jobs.js';
+import { type FrozenRows, ParkedJobs, type ParkedListing } from './parked-jobs.js';
 
 /** What the Map holds under an id: the job's record, or the number of its row. */
 type Entry = JobRecord | number;
@@ -142,9 +142,9 @@ export class JobTable extends Map<string, JobRecord> {
     return super.values() as MapIterator<Entry>;
   }
 
-  /** Row `row` as a record made for a reader. */
-  copyRow(row: number): JobRecord {
-    return this.parkedJobs.copy(row);
+  /** Rows as they are now, readable after the jobs change (a snapshot's cut). */
+  frozenRows(): FrozenRows {
+    return this.parkedJobs.frozen();
   }
 
   /** The priority of row `row`'s job. */

@@ -105,6 +105,8 @@ export class ParkedJobs {
   rows = 0;
   /** Jobs parked as records. */
   private kept = 0;
+  /** The block priorityOf() last looked up. */
+  private lastBlock: Block | undefined;
   /** Whether the last shift() took a row (a new record), not a record. */
   tookRow = false;
   /** What a row is turned back into a record from (one object, refilled each time). */
@@ -169,7 +171,6 @@ export class ParkedJobs {
       block.records![slot] = undefined;
       this.kept--;
     }
-    block.ids[slot] = '';
     if (--lane.size === 0) {
       this.lanes.delete(priority);
       this.blocks.delete(block.no);
@@ -196,7 +197,10 @@ export class ParkedJobs {
 
   /** The priority of row `row`'s job. */
   priorityOf(row: number): number {
-    return this.blockOf(row).priority;
+    // Asked row after row by a snapshot's cut: the block of the last row asked is kept.
+    const no = Math.floor(row / BLOCK_ROWS);
+    if (no !== this.lastBlock?.no) this.lastBlock = this.blocks.get(no)!;
+    return this.lastBlock.priority;
   }
 
   /** Row `row` as a record made for a reader (changing it changes nothing). */
@@ -211,6 +215,17 @@ export class ParkedJobs {
     return { id: block.ids[slot]!, createdAt: block.createdAt[slot]!, task: this.taskNames[block.task[slot]!]!, state: 'pending', row };
   }
 
+  /**
+   * Rows as they are now, readable later: a row never changes in place (taken to run or
+   * made a record, its columns and bytes stay as they were until its block goes), so a
+   * reader that holds today's blocks reads each row as it was when it was made, whatever
+   * happened to the job since. For a snapshot, which frames rows after its cut, from
+   * their bytes.
+   */
+  frozen(): FrozenRows {
+    return new FrozenRows(new Map(this.blocks), this.taskNames);
+  }
+
   /** Jobs in the lanes, rows and records. */
   get size(): number {
     return this.rows + this.kept;
@@ -220,6 +235,7 @@ export class ParkedJobs {
     this.kept = 0;
     this.lanes.clear();
     this.blocks.clear();
+    this.lastBlock = undefined;
     this.rows = 0;
   }
 
@@ -297,4 +313,35 @@ function rowable(job: JobRecord): boolean {
 /** No lone surrogate (which UTF-8 cannot carry). */
 function isWellFormed(s: string): boolean {
   return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** Rows as they were when frozen (ParkedJobs.frozen), read one at a time without a record or an args string each. */
+export class FrozenRows {
+  /** Row `read()`'s fields: one record, refilled by each call; its args are left out (see bytes). */
+  readonly job: JobRecord = newRecord({ id: '', task: '', args: '', createdAt: 0, runAt: 0, expiresAt: 0, priority: 0 });
+  /** Row `read()`'s args, as UTF-8: `bytes` from `start` to `end`. */
+  bytes: Buffer = Buffer.alloc(0);
+  start = 0;
+  end = 0;
+
+  constructor(
+    private readonly blocks: ReadonlyMap<number, Block>,
+    private readonly taskNames: readonly string[],
+  ) {}
+
+  /** Fill `job`, `bytes`, `start` and `end` with row `row`. */
+  read(row: number): void {
+    const block = this.blocks.get(Math.floor(row / BLOCK_ROWS))!;
+    const slot = row % BLOCK_ROWS;
+    const job = this.job;
+    job.id = block.ids[slot]!;
+    job.task = this.taskNames[block.task[slot]!]!;
+    job.createdAt = block.createdAt[slot]!;
+    job.runAt = block.runAt?.[slot] ?? 0;
+    job.expiresAt = block.expiresAt?.[slot] ?? 0;
+    job.priority = block.priority;
+    this.bytes = block.bytes;
+    this.start = slot === 0 ? 0 : block.argsEnd[slot - 1]!;
+    this.end = block.argsEnd[slot]!;
+  }
 }

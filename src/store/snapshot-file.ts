@@ -12,12 +12,13 @@ import type { Adapter } from 'lowdb';
 import pRetry from 'p-retry';
 import { CeleriacError } from '../errors.js';
 import { FINISHED_STATES, type JobRecord } from '../jobs.js';
-import { decodeEvent, decodeLine, decodeMarks, FORMAT_VERSION } from './codec.js';
+import { decodeEvent, decodeLine, decodeMarks, encodeJob, FORMAT_VERSION } from './codec.js';
 import { MappedRegions } from './mapped-regions.js';
 import { FastDecoder } from './fast-decode.js';
 import { recordText, scanLines } from './scan.js';
 import { createReplacing, fsyncDir, isTransientIoError, READ_NOFOLLOW, writeAt, writeError } from './io.js';
 import { type Places, SnapshotLines } from './snapshot-lines.js';
+import type { FrozenRows } from './parked-jobs.js';
 import { ArgsFile, StoredArgs } from './stored-args.js';
 
 export interface Snapshot {
@@ -37,7 +38,8 @@ export interface Snapshot {
 
 /** Parked rows, by number: read as the snapshot frames them, so that they are never all records at once. */
 export interface ParkedRows {
-  copyRow(row: number): JobRecord;
+  /** The rows as they are at the call, readable after the jobs change. */
+  frozenRows(): FrozenRows;
   rowPriority(row: number): number;
 }
 
@@ -223,14 +225,21 @@ function dispatchOrder(jobs: Iterable<JobRecord | number>, rows?: ParkedRows): {
   const byPriority = new Map<number, (JobRecord | number)[]>();
   const finished: JobRecord[] = [];
   let runnable = 0;
+  // Jobs in a row nearly always share a priority: the last bucket is kept at hand.
+  let lastPriority = Number.NaN;
+  let bucket: (JobRecord | number)[] = [];
   for (const job of jobs) {
     if (typeof job !== 'number' && FINISHED_STATES.has(job.state)) {
       finished.push(job);
       continue;
     }
     const priority = typeof job === 'number' ? rows!.rowPriority(job) : job.priority;
-    let bucket = byPriority.get(priority);
-    if (!bucket) byPriority.set(priority, (bucket = []));
+    if (priority !== lastPriority) {
+      let found = byPriority.get(priority);
+      if (!found) byPriority.set(priority, (found = []));
+      bucket = found;
+      lastPriority = priority;
+    }
     bucket.push(job);
     runnable++;
   }
@@ -324,17 +333,25 @@ export class SnapshotFile implements Adapter<Snapshot> {
     const marks = data.marks && data.marks.size > 0 ? `,"m":${JSON.stringify(Object.fromEntries(data.marks))}` : '';
     const head = new SnapshotLines();
     head.record(`{"o":"h","k":"snapshot","v":${data.version},"j":${data.journalFrom},"t":${data.createdAt},"w":${runnable}${marks}}`);
-    // Jobs that will run again change in place as they do: their lines are framed now. A
-    // finished record no longer changes (an add of its id replaces it, a forget or an
-    // expiry drops it from the table): those are framed later, a batch between awaits, so
-    // that a large snapshot does not hold the event loop.
-    for (let g = 0; g < ordered.length - 1; g++)
-      for (const job of ordered[g]!) head.job(typeof job === 'number' ? data.rows!.copyRow(job) : job, false);
+    // Jobs that will run again change in place as they do: a record's line is made now. A
+    // parked row does not change (a row is read as it was, whatever became of its job
+    // since), and a finished record no longer does (an add of its id replaces it, a forget
+    // or an expiry drops it from the table): those are framed later, a batch between
+    // awaits, so that a large snapshot does not hold the event loop.
+    const groups = ordered.slice(0, -1) as (JobRecord | string | number)[][];
+    for (const group of groups)
+      for (let i = 0; i < group.length; i++) {
+        const job = group[i]!;
+        if (typeof job === 'object') group[i] = encodeJob(job);
+      }
+    const waiting = groups as (string | number)[][];
     const finished = ordered[ordered.length - 1]! as JobRecord[];
     const body: Body = {
       head,
+      waiting,
+      rowAt: data.rows?.frozenRows(),
       finished,
-      trailer: `{"o":"e","n":${head.count + finished.length}}`,
+      trailer: `{"o":"e","n":${runnable + finished.length}}`,
       // Finished jobs' args are left in the new file once it is in place: where is noted.
       leave: this.opts.leaveFinishedArgs === true,
     };
@@ -376,10 +393,26 @@ export class SnapshotFile implements Adapter<Snapshot> {
       // from whatever has its name by then.
       fh = await createReplacing(tmp, constants.O_RDWR);
       let at = await put(fh, body.head, 0, placed, noted);
+      const { waiting, rowAt } = body;
+      // One set of chunks for every batch, reused once the batch before is written.
+      const lines = new SnapshotLines();
+      for (const group of waiting)
+        for (let w = 0; w < group.length; ) {
+          lines.reset();
+          const end = Math.min(w + WAITING_BATCH, group.length);
+          for (; w < end; w++) {
+            const job = group[w]!;
+            if (typeof job === 'number') {
+              rowAt!.read(job);
+              lines.jobBytes(rowAt!.job, rowAt!.bytes, rowAt!.start, rowAt!.end);
+            } else lines.record(job);
+          }
+          at = await put(fh, lines, at, placed, noted);
+        }
       const { finished } = body;
       let i = 0;
       do {
-        const lines = new SnapshotLines();
+        lines.reset();
         const end = Math.min(i + FINISHED_BATCH, finished.length);
         for (; i < end; i++) lines.job(finished[i]!, body.leave);
         if (i === finished.length) lines.record(body.trailer);
@@ -404,10 +437,16 @@ export class SnapshotFile implements Adapter<Snapshot> {
 
 /** Finished jobs framed per batch, between awaits. */
 const FINISHED_BATCH = 2_000;
+/** Waiting jobs framed per batch, between awaits (a record's line made at the cut, or a parked row). */
+const WAITING_BATCH = 4_000;
 
-/** A snapshot to write: its header and runnable jobs framed, its finished jobs still to frame, and its trailer. */
+/** A snapshot to write: its header framed, the lines of its runnable jobs still to frame, its finished jobs still to frame, and its trailer. */
 interface Body {
   head: SnapshotLines;
+  /** Runnable jobs in file order, by priority group: a record's line (made at the cut), or a parked row's number. */
+  waiting: (string | number)[][];
+  /** Reads a row of `waiting` as it was at the cut. */
+  rowAt: FrozenRows | undefined;
   finished: JobRecord[];
   trailer: string;
   leave: boolean;

@@ -21,14 +21,17 @@ export interface Places {
 }
 
 export class SnapshotLines {
+  /** Where new chunks are taken from (see mapped-regions.ts). */
+  private readonly regions = new MappedRegions();
+  /** Chunks of lines already written out, whose memory the next lines reuse (see reset). */
+  private readonly spare: Buffer[] = [];
   private readonly chunks: Buffer[] = [];
   /** Bytes used in each chunk. */
   private readonly used: number[] = [];
   /** The first noted line of each chunk (an index into the `n*` lists). */
   private readonly notedFrom: number[] = [];
   private buf: Buffer = Buffer.alloc(0);
-  /** Where chunks are taken from (see mapped-regions.ts). */
-  private readonly regions = new MappedRegions();
+
   private pos = 0;
   /** Job lines framed so far. */
   count = 0;
@@ -76,6 +79,40 @@ export class SnapshotLines {
       this.finished.push(job);
       this.argsLengths.push(argsEnd - argsAt);
     }
+  }
+
+  /** A job's line, its args given as UTF-8 (`bytes` from `start` to `end`) and copied in as they are; `job.args` is not read. */
+  jobBytes(job: JobRecord, bytes: Buffer, start: number, end: number): void {
+    const head = encodeJobHead(job);
+    this.room(head.length * 3 + (end - start) + 11);
+    const lineAt = this.pos;
+    const argsAt = lineAt + 9 + this.buf.write(head, lineAt + 9);
+    const argsEnd = argsAt + bytes.copy(this.buf, argsAt, start, end);
+    this.buf[argsEnd] = CLOSE_BRACE;
+    this.count++;
+    this.seal(lineAt, argsEnd + 1);
+  }
+
+  /**
+   * Start again, every line so far written out (put): the chunks are reused for the next
+   * lines. Memory written for the first time costs a page fault per 4 KiB, which is most of
+   * what framing a large snapshot into fresh buffers costs.
+   */
+  reset(): void {
+    for (let k = this.chunks.length - 1; k >= 0; k--) this.spare.push(this.chunks[k]!);
+    this.chunks.length = 0;
+    this.used.length = 0;
+    this.notedFrom.length = 0;
+    this.buf = Buffer.alloc(0);
+    this.pos = 0;
+    this.count = 0;
+    this.nAt.length = 0;
+    this.nArgsAt.length = 0;
+    this.nStored.length = 0;
+    this.nIds.length = 0;
+    this.nHeadSum.length = 0;
+    this.finished.length = 0;
+    this.argsLengths.length = 0;
   }
 
   /** How many chunks there are (once every line is added). */
@@ -153,7 +190,9 @@ export class SnapshotLines {
   private room(bytes: number): void {
     if (this.buf.length - this.pos >= bytes) return;
     this.close();
-    this.buf = this.regions.take(Math.max(CHUNK_BYTES, bytes));
+    const size = Math.max(CHUNK_BYTES, bytes);
+    const spare = this.spare.pop();
+    this.buf = spare !== undefined && spare.length >= size ? spare : this.regions.take(size);
     this.pos = 0;
     this.chunks.push(this.buf);
     this.used.push(0);
