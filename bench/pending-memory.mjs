@@ -115,6 +115,13 @@ async function child(kind, dataDir, tasks, ranMark) {
   const mem = process.memoryUsage();
   await sleep(idleS * 1000);
   const idle = process.memoryUsage();
+  // Where V8's heap is at rest: each space's size / used, MB.
+  const { getHeapSpaceStatistics } = await import('node:v8');
+  const spaces = Object.fromEntries(
+    getHeapSpaceStatistics()
+      .filter((x) => x.space_size >= 2 ** 20)
+      .map((x) => [x.space_name, `${Math.round(x.space_size / 2 ** 20)}/${Math.round(x.space_used_size / 2 ** 20)}`]),
+  );
   const out = {
     case: kind,
     rss: mem.rss,
@@ -122,6 +129,7 @@ async function child(kind, dataDir, tasks, ranMark) {
     heapTotal: mem.heapTotal,
     idleRss: idle.rss,
     idleHeapTotal: idle.heapTotal,
+    idleSpaces: spaces,
     external: mem.external,
     arrayBuffers: mem.arrayBuffers,
     peakRss: process.resourceUsage().maxRSS * 1024,

@@ -12,7 +12,7 @@ import type { Adapter } from 'lowdb';
 import pRetry from 'p-retry';
 import { CeleriacError } from '../errors.js';
 import { FINISHED_STATES, type JobRecord } from '../jobs.js';
-import { decodeEvent, decodeLine, decodeMarks, encodeJob, FORMAT_VERSION } from './codec.js';
+import { decodeEvent, decodeLine, decodeMarks, FORMAT_VERSION } from './codec.js';
 import { MappedRegions } from './mapped-regions.js';
 import { FastDecoder } from './fast-decode.js';
 import { recordText, scanLines } from './scan.js';
@@ -338,17 +338,28 @@ export class SnapshotFile implements Adapter<Snapshot> {
     // since), and a finished record no longer does (an add of its id replaces it, a forget
     // or an expiry drops it from the table): those are framed later, a batch between
     // awaits, so that a large snapshot does not hold the event loop.
-    const groups = ordered.slice(0, -1) as (JobRecord | string | number)[][];
-    for (const group of groups)
+    // A record's line is framed into `made`, and its place in its group becomes -(k + 1),
+    // k its index in `made`'s lines; a row keeps its (non-negative) number.
+    const made: MadeLines = { lines: new SnapshotLines(), bufs: [], starts: [], ends: [] };
+    for (let g = 0; g < ordered.length - 1; g++) {
+      const group = ordered[g]!;
       for (let i = 0; i < group.length; i++) {
         const job = group[i]!;
-        if (typeof job === 'object') group[i] = encodeJob(job);
+        if (typeof job === 'number') continue;
+        // Only a finished job's args are ever left on disk.
+        if (typeof job.args !== 'string') throw new Error(`job ${job.id} is ${job.state} but its args are on disk`);
+        made.lines.job(job, false);
+        made.bufs.push(made.lines.lineBuf);
+        made.starts.push(made.lines.lineStart);
+        group[i] = -made.ends.push(made.lines.lineEnd);
       }
-    const waiting = groups as (string | number)[][];
+    }
+    const waiting = ordered.slice(0, -1) as number[][];
     const finished = ordered[ordered.length - 1]! as JobRecord[];
     const body: Body = {
       head,
       waiting,
+      made,
       rowAt: data.rows?.frozenRows(),
       finished,
       trailer: `{"o":"e","n":${runnable + finished.length}}`,
@@ -393,7 +404,7 @@ export class SnapshotFile implements Adapter<Snapshot> {
       // from whatever has its name by then.
       fh = await createReplacing(tmp, constants.O_RDWR);
       let at = await put(fh, body.head, 0, placed, noted);
-      const { waiting, rowAt } = body;
+      const { waiting, rowAt, made } = body;
       // One set of chunks for every batch, reused once the batch before is written.
       const lines = new SnapshotLines();
       for (const group of waiting)
@@ -402,10 +413,10 @@ export class SnapshotFile implements Adapter<Snapshot> {
           const end = Math.min(w + WAITING_BATCH, group.length);
           for (; w < end; w++) {
             const job = group[w]!;
-            if (typeof job === 'number') {
+            if (job >= 0) {
               rowAt!.read(job);
               lines.jobBytes(rowAt!.job, rowAt!.bytes, rowAt!.start, rowAt!.end);
-            } else lines.record(job);
+            } else lines.line(made.bufs[-job - 1]!, made.starts[-job - 1]!, made.ends[-job - 1]!);
           }
           at = await put(fh, lines, at, placed, noted);
         }
@@ -443,13 +454,23 @@ const WAITING_BATCH = 4_000;
 /** A snapshot to write: its header framed, the lines of its runnable jobs still to frame, its finished jobs still to frame, and its trailer. */
 interface Body {
   head: SnapshotLines;
-  /** Runnable jobs in file order, by priority group: a record's line (made at the cut), or a parked row's number. */
-  waiting: (string | number)[][];
+  /** Runnable jobs in file order, by priority group: a parked row's number, or -(k + 1) for line k of `made`. */
+  waiting: number[][];
+  /** The lines of the runnable records, made at the cut. */
+  made: MadeLines;
   /** Reads a row of `waiting` as it was at the cut. */
   rowAt: FrozenRows | undefined;
   finished: JobRecord[];
   trailer: string;
   leave: boolean;
+}
+
+/** Lines framed at a snapshot's cut, to be copied into their place later: line k is `bufs[k]` from `starts[k]` to `ends[k]`. */
+interface MadeLines {
+  lines: SnapshotLines;
+  bufs: Buffer[];
+  starts: number[];
+  ends: number[];
 }
 
 /** The jobs whose args were noted (left on disk), in file order, and their args' bytes. */

@@ -35,6 +35,10 @@ export class SnapshotLines {
   private pos = 0;
   /** Job lines framed so far. */
   count = 0;
+  /** Where the last line sealed is, checksum to newline: `lineBuf` from `lineStart` to `lineEnd`. */
+  lineBuf: Buffer = Buffer.alloc(0);
+  lineStart = 0;
+  lineEnd = 0;
   // Noted lines, in parallel lists: finished jobs (their args are left on disk: where they
   // end up) and jobs whose args are on disk (their lines are completed by chunkBytes).
   private readonly nAt: number[] = [];
@@ -79,6 +83,13 @@ export class SnapshotLines {
       this.finished.push(job);
       this.argsLengths.push(argsEnd - argsAt);
     }
+  }
+
+  /** A job's line framed elsewhere (`bytes` from `start` to `end`: checksum, JSON and newline), copied in. */
+  line(bytes: Buffer, start: number, end: number): void {
+    this.room(end - start);
+    this.pos += bytes.copy(this.buf, this.pos, start, end);
+    this.count++;
   }
 
   /** A job's line, its args given as UTF-8 (`bytes` from `start` to `end`) and copied in as they are; `job.args` is not read. */
@@ -184,6 +195,9 @@ export class SnapshotLines {
     writeSum(this.buf, start, crc32(this.buf.subarray(start + 9, end)));
     this.buf[end] = NEWLINE;
     this.pos = end + 1;
+    this.lineBuf = this.buf;
+    this.lineStart = start;
+    this.lineEnd = end + 1;
   }
 
   /** At least `bytes` free in the current chunk (a UTF-16 unit takes at most 3 bytes in UTF-8). */
