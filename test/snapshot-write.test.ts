@@ -133,7 +133,7 @@ test('a snapshot holds the jobs as they were when write() was called, though the
   assert.deepEqual(await readFile(path), want);
 });
 
-test('parked rows are written as they were when write() was called, though their jobs are taken, run and looked up while it writes', async (t) => {
+test('parked rows are written as they were when write() was called, though jobs are parked, taken, run, looked up and replaced while it writes', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'snapshot');
   const file = new SnapshotFile(path, { leaveFinishedArgs: true });
@@ -172,14 +172,48 @@ test('parked rows are written as they were when write() was called, though their
     rows: table,
     marks: new Map([['k', 'v é']]),
   });
-  // Once the call returned: a look-up makes a row a record, and every job is taken (its blocks let go) and starts.
+  // Once the call returned: more jobs are parked (the last blocks fill and are sealed), a
+  // look-up makes a row a record, a record is set over a row, every job is taken (its
+  // blocks let go) and starts, and the table is cleared.
+  for (let i = 0; i < 3_000; i++) {
+    const job = newRecord({ id: `late-${i}`, task: 'bench.noop', args: `[${i}]`, createdAt: 1, runAt: 0, expiresAt: 0, priority: 0 });
+    table.set(job.id, job);
+    ready.add(job);
+  }
   table.get(jobs[7_001]!.id)!.progress = '"seen"';
+  table.set(jobs[8_002]!.id, { ...jobs[8_002]!, args: '["replaced"]' });
   for (let job = ready.take(); job; job = ready.take()) {
     job.state = 'started';
     job.attempts++;
     job.startedAt = 1;
   }
   assert.equal(table.parkedRows, 0);
+  table.clear();
   await writing;
   assert.equal((await readFile(path)).toString(), want);
+});
+
+test('a snapshot read back slice by slice gives every job as written, lines longer than a slice included', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'snapshot');
+  const file = new SnapshotFile(path);
+  t.after(() => file.close());
+  // Lines from a few hundred bytes to 3 MB: cut across slices, and longer than the largest slice (1 MiB).
+  const jobs = Array.from({ length: 20_000 }, (_, i) => jobOf(i));
+  jobs[100]!.args = JSON.stringify(['y'.repeat(3_000_000)]);
+  jobs[101]!.args = JSON.stringify(['é'.repeat(1_100_000)]);
+  jobs[15_000]!.args = JSON.stringify(['z'.repeat(2_100_000)]);
+  await file.write({ version: 1, journalFrom: 2, createdAt: 1, jobs });
+  const snapshot = await file.read();
+  assert.ok(snapshot?.body);
+  const read: JobRecord[] = [];
+  for (let slice = await snapshot.body.next(); slice; slice = await snapshot.body.next()) read.push(...slice);
+  await snapshot.body.close();
+  const byId = new Map(read.map((j) => [j.id, j]));
+  assert.equal(read.length, jobs.length);
+  for (const job of jobs) {
+    const got = byId.get(job.id);
+    assert.ok(got, job.id);
+    assert.equal(encodeJob(got), encodeJob({ ...job, state: job.state === 'reserved' ? 'pending' : job.state }), job.id);
+  }
 });

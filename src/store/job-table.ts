@@ -23,7 +23,7 @@ export class JobTable extends Map<string, JobRecord> {
 
   /** A row under this id: its place in its lane is the new record's. */
   override set(id: string, job: JobRecord): this {
-    // No row parked (nearly always, below 65,536 ready jobs): no look-up before the insert.
+    // No row parked (nearly always, unless a backlog is far longer than the ready records kept): no look-up before the insert.
     if (this.parkedJobs.rows > 0) {
       const entry = super.get(id) as Entry | undefined;
       if (typeof entry === 'number') this.parkedJobs.keepAt(entry, job);

@@ -1,11 +1,10 @@
 // Buffers for bulk data that lives a short while and goes all at once (a snapshot's framed
 // lines), carved out of regions too large for the C heap: glibc maps any allocation over
 // 32 MiB on its own and unmaps it when freed. Buffers of a MiB or so come from the heap
-// instead (once one such buffer was freed, glibc raises its threshold for mapping), and a
-// few hundred of them freed between the parked jobs' long-lived blocks leave holes the
-// process keeps for good: with a million jobs, a compaction's chunks alone cost about 220 B
-// of RSS per pending job. A region's pages count only once written. The first MiB or so is
-// taken as ordinary buffers: a small snapshot needs no region.
+// instead (once one such buffer was freed, glibc raises its threshold for mapping), and
+// many of them freed between the parked jobs' long-lived blocks leave holes the process
+// keeps for good. A region's pages count only once written. The first MiB or so is taken
+// as ordinary buffers: a small snapshot needs no region.
 
 /** Above glibc's highest mapping threshold (32 MiB on 64-bit), with room for many chunks. */
 const REGION_BYTES = 64 << 20;

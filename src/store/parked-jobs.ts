@@ -35,7 +35,12 @@ type StringBytes = Buffer & {
   utf8Slice(start: number, end: number): string;
 };
 
-/** One block of a lane: up to BLOCK_ROWS jobs, as columns, plus the records of the jobs that are not rows. */
+/**
+ * One block of a lane: up to BLOCK_ROWS jobs, as columns, plus the records of the jobs that
+ * are not rows. A row is written once and never changed in place (slots are not reused, a
+ * take leaves the row's columns, bytes and id, seal() copies the bytes as they are): a
+ * snapshot reads rows after its cut relying on it (FrozenRows).
+ */
 class Block {
   readonly createdAt = new Float64Array(BLOCK_ROWS);
   /** Made once a row has a value other than 0 (nearly every job is due at once and never expires). */
@@ -173,10 +178,10 @@ export class ParkedJobs {
     }
     if (--lane.size === 0) {
       this.lanes.delete(priority);
-      this.blocks.delete(block.no);
+      this.dropBlock(block);
     } else if (block.head === block.size) {
       lane.blocks.shift();
-      this.blocks.delete(block.no);
+      this.dropBlock(block);
     }
     return job;
   }
@@ -237,6 +242,12 @@ export class ParkedJobs {
     this.blocks.clear();
     this.lastBlock = undefined;
     this.rows = 0;
+  }
+
+  /** A block all of whose jobs were taken. */
+  private dropBlock(block: Block): void {
+    this.blocks.delete(block.no);
+    if (this.lastBlock === block) this.lastBlock = undefined;
   }
 
   private blockOf(row: number): Block {

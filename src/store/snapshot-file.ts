@@ -13,7 +13,6 @@ import pRetry from 'p-retry';
 import { CeleriacError } from '../errors.js';
 import { FINISHED_STATES, type JobRecord } from '../jobs.js';
 import { decodeEvent, decodeLine, decodeMarks, FORMAT_VERSION } from './codec.js';
-import { MappedRegions } from './mapped-regions.js';
 import { FastDecoder } from './fast-decode.js';
 import { recordText, scanLines } from './scan.js';
 import { createReplacing, fsyncDir, isTransientIoError, READ_NOFOLLOW, writeAt, writeError } from './io.js';
@@ -68,8 +67,13 @@ export class SnapshotBody {
   private trailerSeen = false;
   private readonly fast = new FastDecoder();
   private sliceBytes = FIRST_SLICE * 2;
-  /** Where slices are read into: a snapshot's slices are all dropped once read (see mapped-regions.ts). */
-  private readonly regions = new MappedRegions();
+  /**
+   * The buffer every slice is read into, the line cut short at the end of the last one
+   * moved to its start first (copy() handles the overlap). Decoded jobs keep no view of
+   * it, so it is reused: memory written for the first time costs a page fault per 4 KiB,
+   * and a fresh buffer per slice, freed later, leaves holes in the C heap.
+   */
+  private slice: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly path: string,
@@ -117,11 +121,11 @@ export class SnapshotBody {
     if (!this.argsFile) await this.fh.close().catch(() => undefined);
   }
 
-  /** No more slices: the last one's region is let go (an empty view of it would keep all of it). */
+  /** No more slices: the buffer is let go. */
   private finish(): void {
     this.done = true;
     this.carry = Buffer.alloc(0);
-    this.regions.release();
+    this.slice = Buffer.alloc(0);
   }
 
   private async readMore(): Promise<void> {
@@ -130,8 +134,12 @@ export class SnapshotBody {
     this.sliceBytes = Math.min(this.sliceBytes * 2, MAX_SLICE);
     // The line cut short at the end of the last slice goes first, read on from there.
     const kept = this.carry.length;
-    const chunk = this.regions.take(kept + size);
-    this.carry.copy(chunk, 0);
+    if (this.slice.length < kept + size) {
+      const bigger = Buffer.allocUnsafeSlow(kept + size);
+      this.carry.copy(bigger, 0);
+      this.slice = bigger;
+    } else this.carry.copy(this.slice, 0);
+    const chunk = this.slice;
     const { bytesRead } = await this.fh.read(chunk, kept, size, this.at + kept);
     if (bytesRead === 0) this.eof = true;
     else this.carry = chunk.subarray(0, kept + bytesRead);

@@ -23,6 +23,8 @@ export interface Places {
 export class SnapshotLines {
   /** Where new chunks are taken from (see mapped-regions.ts). */
   private readonly regions = new MappedRegions();
+  /** Where chunkBytes() puts a chunk together with the args it reads from disk. */
+  private out: Buffer = Buffer.alloc(0);
   /** Chunks of lines already written out, whose memory the next lines reuse (see reset). */
   private readonly spare: Buffer[] = [];
   private readonly chunks: Buffer[] = [];
@@ -161,7 +163,9 @@ export class SnapshotLines {
     const texts = await readStoredArgBytes(stored, ids);
     let size = used;
     for (const t of texts) size += t.length + 2;
-    const out = Buffer.allocUnsafe(size);
+    // Reused from chunk to chunk: the caller writes each out before it asks for the next.
+    if (this.out.length < size) this.out = Buffer.allocUnsafeSlow(Math.max(size, 2 * CHUNK_BYTES));
+    const out = this.out;
     let s = 0; // read position in the chunk
     let d = 0; // write position in out
     let t = 0;
@@ -179,7 +183,7 @@ export class SnapshotLines {
       out[d++] = NEWLINE;
     }
     chunk.copy(out, d, s, used);
-    return out;
+    return out.subarray(0, size);
   }
 
   private note(at: number, argsAt: number, stored: StoredArgs | undefined, id: string, headSum: number): void {
@@ -206,7 +210,11 @@ export class SnapshotLines {
     this.close();
     const size = Math.max(CHUNK_BYTES, bytes);
     const spare = this.spare.pop();
-    this.buf = spare !== undefined && spare.length >= size ? spare : this.regions.take(size);
+    if (spare !== undefined && spare.length >= size) this.buf = spare;
+    else {
+      if (spare !== undefined) this.spare.push(spare);
+      this.buf = this.regions.take(size);
+    }
     this.pos = 0;
     this.chunks.push(this.buf);
     this.used.push(0);
