@@ -78,8 +78,13 @@ class Block {
     (this.records ??= [])[slot] = job;
   }
 
+  /** Where the row's args start in `bytes` (they end at argsEnd[slot]). */
+  argsStart(slot: number): number {
+    return slot === 0 ? 0 : this.argsEnd[slot - 1]!;
+  }
+
   argsOf(slot: number): string {
-    return this.bytes.utf8Slice(slot === 0 ? 0 : this.argsEnd[slot - 1]!, this.argsEnd[slot]!);
+    return this.bytes.utf8Slice(this.argsStart(slot), this.argsEnd[slot]!);
   }
 
   /** No row is added any more: the bytes it did not use are given back. */
@@ -256,13 +261,8 @@ export class ParkedJobs {
 
   private record(block: Block, slot: number): JobRecord {
     const f = this.fields;
-    f.id = block.ids[slot]!;
-    f.task = this.taskNames[block.task[slot]!]!;
+    readFields(f, block, slot, this.taskNames);
     f.args = block.argsOf(slot);
-    f.createdAt = block.createdAt[slot]!;
-    f.runAt = block.runAt?.[slot] ?? 0;
-    f.expiresAt = block.expiresAt?.[slot] ?? 0;
-    f.priority = block.priority;
     return newRecord(f);
   }
 
@@ -321,6 +321,19 @@ function rowable(job: JobRecord): boolean {
   );
 }
 
+/** What every row has, but its args. */
+type RowFields = Pick<NewJob, 'id' | 'task' | 'createdAt' | 'runAt' | 'expiresAt' | 'priority'>;
+
+/** Fill `into` with the fields of row `slot` of `block`, its args aside. */
+function readFields(into: RowFields, block: Block, slot: number, taskNames: readonly string[]): void {
+  into.id = block.ids[slot]!;
+  into.task = taskNames[block.task[slot]!]!;
+  into.createdAt = block.createdAt[slot]!;
+  into.runAt = block.runAt?.[slot] ?? 0;
+  into.expiresAt = block.expiresAt?.[slot] ?? 0;
+  into.priority = block.priority;
+}
+
 /** No lone surrogate (which UTF-8 cannot carry). */
 function isWellFormed(s: string): boolean {
   return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
@@ -344,15 +357,9 @@ export class FrozenRows {
   read(row: number): void {
     const block = this.blocks.get(Math.floor(row / BLOCK_ROWS))!;
     const slot = row % BLOCK_ROWS;
-    const job = this.job;
-    job.id = block.ids[slot]!;
-    job.task = this.taskNames[block.task[slot]!]!;
-    job.createdAt = block.createdAt[slot]!;
-    job.runAt = block.runAt?.[slot] ?? 0;
-    job.expiresAt = block.expiresAt?.[slot] ?? 0;
-    job.priority = block.priority;
+    readFields(this.job, block, slot, this.taskNames);
     this.bytes = block.bytes;
-    this.start = slot === 0 ? 0 : block.argsEnd[slot - 1]!;
+    this.start = block.argsStart(slot);
     this.end = block.argsEnd[slot]!;
   }
 }

@@ -341,13 +341,12 @@ export class SnapshotFile implements Adapter<Snapshot> {
     const marks = data.marks && data.marks.size > 0 ? `,"m":${JSON.stringify(Object.fromEntries(data.marks))}` : '';
     const head = new SnapshotLines();
     head.record(`{"o":"h","k":"snapshot","v":${data.version},"j":${data.journalFrom},"t":${data.createdAt},"w":${runnable}${marks}}`);
-    // Jobs that will run again change in place as they do: a record's line is made now. A
-    // parked row does not change (a row is read as it was, whatever became of its job
-    // since), and a finished record no longer does (an add of its id replaces it, a forget
-    // or an expiry drops it from the table): those are framed later, a batch between
-    // awaits, so that a large snapshot does not hold the event loop.
-    // A record's line is framed into `made`, and its place in its group becomes -(k + 1),
-    // k its index in `made`'s lines; a row keeps its (non-negative) number.
+    // Jobs that will run again change in place as they do: a record's line is made now,
+    // into `made`, and its place in its group becomes -(k + 1), k its index there. A parked
+    // row does not change (it is read as it was, whatever became of its job since) and
+    // keeps its number; a finished record no longer changes (an add of its id replaces it,
+    // a forget or an expiry drops it from the table). Rows and finished jobs are framed
+    // later, a batch between awaits, so that a large snapshot does not hold the event loop.
     const made: MadeLines = { lines: new SnapshotLines(), bufs: [], starts: [], ends: [] };
     for (let g = 0; g < ordered.length - 1; g++) {
       const group = ordered[g]!;
