@@ -114,6 +114,23 @@ const indexFirst = {
   },
 };
 
+// The small pure-JavaScript packages the host imports on its way to the first job (store,
+// scheduler) are bundled too, with what they import: Node resolves a package through
+// node_modules and its package.json, which cost the host more than their code. The others
+// stay packages (loaded at first use, or the dashboard's browser files).
+const BUNDLED = ['lowdb', 'p-queue', 'p-retry', 'tinyqueue'];
+const packageOf = (specifier) => specifier.split('/', specifier.startsWith('@') ? 2 : 1).join('/');
+const bundleSome = {
+  name: 'bundle-some-packages',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      const fromPackage = args.importer.split(/[\\/]/).includes('node_modules');
+      if (args.path.startsWith('node:') || !(fromPackage || BUNDLED.includes(packageOf(args.path)))) return { external: true };
+      return undefined;
+    });
+  },
+};
+
 const result = await esbuild.build({
   entryPoints: ENTRIES.map((e) => join(DIST, e)),
   outdir: DIST,
@@ -125,7 +142,6 @@ const result = await esbuild.build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
   sourcemap: true,
   // Classes and functions keep their own names (console.log(app), stack frames), not esbuild's renames.
   keepNames: true,
@@ -133,7 +149,8 @@ const result = await esbuild.build({
   // Section comments name each bundled file relative to dist (test/start-up-modules.test.ts reads them).
   absWorkingDir: DIST,
   logLevel: 'warning',
-  plugins: [indexFirst, keepOwnUrl],
+  metafile: true,
+  plugins: [bundleSome, indexFirst, keepOwnUrl],
 });
 
 // The new files are written before tsc's separate ones are removed, so that a process
@@ -150,6 +167,19 @@ for (const file of result.outputFiles) {
   mkdirSync(dirname(file.path), { recursive: true });
   writeFileSync(file.path, text);
 }
+// The bundled packages' licenses go with the code taken from them.
+const packageRoots = new Set();
+for (const input of Object.keys(result.metafile.inputs)) {
+  const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input.split('\\').join('/'));
+  if (m) packageRoots.add(resolve(DIST, m[1]));
+}
+const notices = [...packageRoots].sort().map((root) => {
+  const { name, version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const file = readdirSync(root).find((f) => /^licen[cs]e/i.test(f));
+  if (!file) throw new Error(`bundle.mjs: ${name} is bundled but has no license file`);
+  return `${name}@${version}\n\n${readFileSync(join(root, file), 'utf8').trim()}\n`;
+});
+writeFileSync(join(DIST, 'THIRD-PARTY-LICENSES.txt'), `Code from these packages is bundled into celeriac's dist/chunks:\n\n${notices.join('\n---\n\n')}`);
 const outputs = new Set(result.outputFiles.map((f) => f.path));
 const removeStale = (dir) => {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
