@@ -179,7 +179,10 @@ const notices = [...packageRoots].sort().map((root) => {
   if (!file) throw new Error(`bundle.mjs: ${name} is bundled but has no license file`);
   return `${name}@${version}\n\n${readFileSync(join(root, file), 'utf8').trim()}\n`;
 });
-writeFileSync(join(DIST, 'THIRD-PARTY-LICENSES.txt'), `Code from these packages is bundled into celeriac's dist/chunks:\n\n${notices.join('\n---\n\n')}`);
+writeFileSync(
+  join(DIST, 'THIRD-PARTY-LICENSES.txt'),
+  `Code from these packages is bundled into celeriac's dist/chunks:\n\n${notices.join('\n---\n\n')}`,
+);
 const outputs = new Set(result.outputFiles.map((f) => f.path));
 const removeStale = (dir) => {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
