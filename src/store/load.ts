@@ -23,7 +23,7 @@ import { JobTable } from './job-table.js';
 import { FastDecoder } from './fast-decode.js';
 import { type PrefixScan, recordText, scanLines } from './scan.js';
 import { readSegment } from './read-segment.js';
-import { SnapshotFile, type Snapshot, type SnapshotBody } from './snapshot-file.js';
+import { SnapshotFile, type Snapshot } from './snapshot-file.js';
 import { emptyRecoveryReport, type RecoveryReport } from './types.js';
 
 export const SNAPSHOT_FILE = 'snapshot.db';
