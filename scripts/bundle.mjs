@@ -15,6 +15,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 // Its real path: esbuild reports real paths, which are compared with these and written into URLs.
 const DIST = realpathSync(resolve(process.argv[2] ?? 'dist'));
 const esbuild = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'))('esbuild');
+/** A file of a bundled package (relative to dist: the checkout's own path may hold a node_modules). */
+const inPackage = (file) => relative(DIST, file).split(/[\\/]/).includes('node_modules');
 
 const ENTRIES = [
   'index.js', // 'celeriac'
@@ -49,6 +51,7 @@ const keepOwnUrl = {
   name: 'keep-own-import-meta-url',
   setup(build) {
     build.onLoad({ filter: /\.js$/ }, (args) => {
+      if (inPackage(args.path)) return undefined;
       const source = readFileSync(args.path, 'utf8');
       return source.includes('import.meta.url') ? { contents: ownUrl(args.path), loader: 'js' } : undefined;
     });
@@ -97,7 +100,7 @@ const indexFirst = {
     };
     scan(DIST);
     build.onResolve({ filter: /^\./ }, (args) => {
-      if (args.kind === 'dynamic-import' && !late.has(resolve(args.resolveDir, args.path)))
+      if (args.kind === 'dynamic-import' && !inPackage(args.importer) && !late.has(resolve(args.resolveDir, args.path)))
         throw new Error(`bundle.mjs: a dynamic import of ${args.path} in ${args.importer} that the scan did not find`);
       return undefined;
     });
@@ -124,8 +127,7 @@ const bundleSome = {
   name: 'bundle-some-packages',
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, (args) => {
-      const fromPackage = args.importer.split(/[\\/]/).includes('node_modules');
-      if (args.path.startsWith('node:') || !(fromPackage || BUNDLED.includes(packageOf(args.path)))) return { external: true };
+      if (args.path.startsWith('node:') || !(inPackage(args.importer) || BUNDLED.includes(packageOf(args.path)))) return { external: true };
       return undefined;
     });
   },

@@ -117,6 +117,7 @@ test('the packed tarball installs into a fresh project and runs .ts and .js task
   assert.ok(packedFiles.includes('dist/index.js'));
   assert.ok(packedFiles.includes('dist/index.d.ts'));
   assert.ok(packedFiles.includes('dist/pool/thread/worker.js'), 'the worker entry ships');
+  assert.ok(packedFiles.includes('dist/THIRD-PARTY-LICENSES.txt'), 'the licenses of the packages bundled into dist ship');
   // The sources ship beside dist/ so that its source maps (stack traces, task file:line) point at real files.
   assert.ok(packedFiles.includes('src/index.ts') && packedFiles.includes('dist/index.js.map'), 'sources and source maps ship');
   assert.ok(
@@ -135,6 +136,15 @@ test('the packed tarball installs into a fresh project and runs .ts and .js task
   await sh(NPM, ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], project, 420_000);
 
   const installed = join(project, 'node_modules', 'celeriac');
+  // Bundled into dist: not installed, so the quick start below runs on the bundled copies.
+  const bundled = ['lowdb', 'p-queue', 'p-retry', 'tinyqueue'];
+  assert.deepEqual(
+    (await Promise.all(bundled.map(async (name) => ((await exists(join(project, 'node_modules', name))) ? name : undefined)))).filter(
+      Boolean,
+    ),
+    [],
+    'packages bundled into dist are not installed with celeriac',
+  );
   assert.ok(await exists(join(installed, 'dist', 'index.d.ts')), 'node_modules/celeriac/dist/index.d.ts exists');
   assert.ok(await exists(join(installed, 'dist', 'index.js')));
   // An install script (prepare included) makes `npm i celeriac-*.tgz` warn about an unapproved script.

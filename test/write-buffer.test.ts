@@ -47,6 +47,13 @@ test('the write buffer grows to hold a batch, never past 4 MiB, and is reused; e
 
   await commit(batch('after', 50, 2_000));
   assert.equal(buffer(), grown, 'the next batch that fits is framed into the same buffer');
+
+  await commit(batch('near', 64, 64_000)); // about 3.9 MiB of lines: still under the cap, so kept
+  const capped = buffer();
+  assert.ok(capped.length >= 3.9 * MIB && capped.length <= 4 * MIB, `grown to hold a batch just under 4 MiB: ${capped.length} B`);
+
+  await commit(batch('over', 69, 64_000)); // about 4.2 MiB: just past the cap, framed on its own
+  assert.equal(buffer(), capped, 'a batch just past 4 MiB leaves the 4 MiB buffer as it was');
   await store.close();
 
   const reopened = await open();
