@@ -52,7 +52,7 @@ if (process.argv[2] === '--child') {
 } else {
   const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
   const dists = (args.dist ?? join(here, '../dist')).split(',').map((d) => resolve(d));
-  const ext = args.ts !== undefined ? 'ts' : 'mjs';
+  const ext = 'ts' in args ? 'ts' : 'mjs';
   const rows = new Map(dists.map((d) => [d, []]));
   // Dists interleaved: a loaded machine's drift falls on each alike.
   for (let i = 0; i < Number(args.reps ?? 5); i++) {
@@ -75,7 +75,7 @@ if (process.argv[2] === '--child') {
         });
         if (r.status !== 0) throw new Error(r.stderr);
         rows.get(dist).push(JSON.parse(r.stdout));
-        if (args.verbose !== undefined) process.stdout.write(`${dist} ${r.stdout}`);
+        if ('verbose' in args) process.stdout.write(`${dist} ${r.stdout}`);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

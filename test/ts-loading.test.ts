@@ -70,6 +70,13 @@ test('a .ts task module that needs a transform (enum, ./x.js meaning x.ts) still
   assert.deepEqual(await runTask(dir, 'tasks.ts', 'ts.double', ['21']), { value: 42, tsx: true });
 });
 
+test('a .ts task module with import/export in a CommonJS package (no "type": "module") loads', { timeout: 240_000 }, async (t) => {
+  ensureBuilt();
+  // As `npm init` leaves a package.json: no "type", so a .ts file is CommonJS to tsx.
+  const dir = await project(t, { 'main.mjs': MAIN, 'tasks.ts': ERASABLE }, { name: 'celeriac-cjs-test', private: true });
+  assert.deepEqual(await runTask(dir, 'tasks.ts', 'ts.greet', ['ada', 'hi']), { text: 'hi ada', tsx: !nodeStripsTypes });
+});
+
 const hasRegisterHooks = typeof (module as { registerHooks?: unknown }).registerHooks === 'function';
 // A task that reports whether esbuild was loaded in its own thread (tsx transforms in the
 // hooks' thread, which loads its own), importing CommonJS TypeScript that require()s more.

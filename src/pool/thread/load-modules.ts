@@ -61,10 +61,26 @@ async function importModule(file: string): Promise<unknown> {
   try {
     return await import(url);
   } catch (err) {
+    if (isCommonJsTypeScript(file, err)) {
+      // Node keeps this failure under the module's URL: the query makes it a new one.
+      (await import('tsx/cjs/api')).register();
+      return await import(`${url}?commonjs`);
+    }
     if (!tsxFallback || tsxRegistered || !needsTransform(file, err)) throw err;
     await registerTsx();
     return await import(url);
   }
+}
+
+/**
+ * Where Node does not strip types (Node 20), tsx's ES module hooks hand a TypeScript file
+ * of a CommonJS package (no "type": "module") to Node's CommonJS loader, which finds its
+ * import/export, loads it as an ES module from within its own import and fails
+ * (ERR_REQUIRE_CYCLE_MODULE). tsx's CommonJS hooks load it as CommonJS, as `tsx` does in
+ * the host; they load esbuild into this thread, which only such a module pays for.
+ */
+function isCommonJsTypeScript(file: string, err: unknown): boolean {
+  return !NODE_STRIPS_TYPES && TS_MODULE.test(file) && (err as { code?: unknown } | null)?.code === 'ERR_REQUIRE_CYCLE_MODULE';
 }
 
 async function registerTsx(): Promise<void> {
