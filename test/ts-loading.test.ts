@@ -70,11 +70,20 @@ test('a .ts task module that needs a transform (enum, ./x.js meaning x.ts) still
   assert.deepEqual(await runTask(dir, 'tasks.ts', 'ts.double', ['21']), { value: 42, tsx: true });
 });
 
-test('a .ts task module with import/export in a CommonJS package (no "type": "module") loads', { timeout: 240_000 }, async (t) => {
+// A CommonJS task module in TypeScript: require() and exports, with types.
+const COMMONJS_TS = `const { task } = require(${JSON.stringify(DIST_INDEX)});
+exports.square = task('ts.square', (n: number): { value: number } => ({ value: n * n }));
+`;
+
+test('.ts task modules of a CommonJS package (no "type": "module"), with import/export or require/exports, load', {
+  timeout: 240_000,
+}, async (t) => {
   ensureBuilt();
-  // As `npm init` leaves a package.json: no "type", so a .ts file is CommonJS to tsx.
-  const dir = await project(t, { 'main.mjs': MAIN, 'tasks.ts': ERASABLE }, { name: 'celeriac-cjs-test', private: true });
+  // As `npm init` leaves a package.json: no "type", so a .ts file is CommonJS to Node and tsx.
+  const files = { 'main.mjs': MAIN, 'tasks.ts': ERASABLE, 'commonjs.ts': COMMONJS_TS };
+  const dir = await project(t, files, { name: 'celeriac-cjs-test', private: true });
   assert.deepEqual(await runTask(dir, 'tasks.ts', 'ts.greet', ['ada', 'hi']), { text: 'hi ada', tsx: !nodeStripsTypes });
+  assert.deepEqual(await runTask(dir, 'commonjs.ts', 'ts.square', ['7']), { value: 49 });
 });
 
 const hasRegisterHooks = typeof (module as { registerHooks?: unknown }).registerHooks === 'function';

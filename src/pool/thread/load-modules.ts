@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_QUEUE } from '../../queues.js';
 import { createRequire } from 'node:module';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { workerData } from 'node:worker_threads';
 import { definedSchedules } from '../../schedule/define.js';
@@ -29,6 +29,8 @@ export interface LoadedTasks {
  */
 const tsxFallback = (workerData as { boot?: { tsxFallback?: boolean } } | null)?.boot?.tsxFallback === true;
 let tsxRegistered = false;
+/** tsx's CommonJS hooks are registered too (see inCommonJsPackage). */
+let tsxCommonJs = false;
 
 const TS_MODULE = /\.[cm]?tsx?$/;
 /** Node ≥ 22.18 (and 23.6+) loads erasable TypeScript itself; before, a .ts module needs tsx. */
@@ -58,14 +60,13 @@ function needsTransform(file: string, err: unknown): boolean {
 async function importModule(file: string): Promise<unknown> {
   const url = pathToFileURL(file).href;
   if (tsxFallback && !tsxRegistered && !NODE_STRIPS_TYPES && TS_LISTED) await registerTsx();
+  if (!NODE_STRIPS_TYPES && !tsxCommonJs && /\.tsx?$/.test(file) && inCommonJsPackage(file)) {
+    (await import('tsx/cjs/api')).register();
+    tsxCommonJs = true;
+  }
   try {
     return await import(url);
   } catch (err) {
-    if (isCommonJsTypeScript(file, err)) {
-      // Node keeps this failure under the module's URL: the query makes it a new one.
-      (await import('tsx/cjs/api')).register();
-      return await import(`${url}?commonjs`);
-    }
     if (!tsxFallback || tsxRegistered || !needsTransform(file, err)) throw err;
     await registerTsx();
     return await import(url);
@@ -73,14 +74,30 @@ async function importModule(file: string): Promise<unknown> {
 }
 
 /**
- * Where Node does not strip types (Node 20), tsx's ES module hooks hand a TypeScript file
- * of a CommonJS package (no "type": "module") to Node's CommonJS loader, which finds its
- * import/export, loads it as an ES module from within its own import and fails
- * (ERR_REQUIRE_CYCLE_MODULE). tsx's CommonJS hooks load it as CommonJS, as `tsx` does in
- * the host; they load esbuild into this thread, which only such a module pays for.
+ * Whether `file` is in a CommonJS package: the nearest package.json says no "type":
+ * "module" (or there is none). Where Node does not strip types (Node 20), tsx's ES module
+ * hooks hand such a .ts file to Node's CommonJS loader, which reads it as JavaScript: a
+ * type fails to parse, and import/export makes Node load it as an ES module from within
+ * its own import (ERR_REQUIRE_CYCLE_MODULE). tsx's CommonJS hooks load it as `tsx` does
+ * in the host; they load esbuild into this thread, which only such a module pays for.
  */
-function isCommonJsTypeScript(file: string, err: unknown): boolean {
-  return !NODE_STRIPS_TYPES && TS_MODULE.test(file) && (err as { code?: unknown } | null)?.code === 'ERR_REQUIRE_CYCLE_MODULE';
+function inCommonJsPackage(file: string): boolean {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(join(dir, 'package.json'), 'utf8');
+    } catch {
+      // none here: look further up
+    }
+    if (text !== undefined) {
+      try {
+        return (JSON.parse(text) as { type?: unknown }).type !== 'module';
+      } catch {
+        return true; // Node refuses the package then, whatever the type: nothing to add
+      }
+    }
+    if (dirname(dir) === dir) return true;
+  }
 }
 
 async function registerTsx(): Promise<void> {
