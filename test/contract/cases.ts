@@ -144,14 +144,10 @@ export function contractCases(backend: string, where: Where): void {
       // BullMQ on PostgreSQL fetches a worker's jobs in concurrent transactions (slots +
       // prefetch of them, 2 here): a job whose fetch is slow starts after the job fetched
       // beside it, and after the one fetched next if that fetch returns first (README).
-      // Seen once in a full run at load: top, high, mid, low, neg, mid2.
       assert.deepEqual([...ran].sort(), [...expected].sort());
       for (const label of expected)
         assert.ok(Math.abs(ran.indexOf(label) - expected.indexOf(label)) <= 2, `${label} ran out of priority order: ${ran.join(', ')}`);
-      assert.ok(
-        ran.indexOf('top') < 2 && ran.indexOf('neg') > 2,
-        `the best job ran among the first, the worst among the last: ${ran.join(', ')}`,
-      );
+      assert.ok(ran.indexOf('top') < 2, `the best job is fetched first, beside one other: ${ran.join(', ')}`);
     }
   });
 
