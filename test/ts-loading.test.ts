@@ -75,15 +75,16 @@ const COMMONJS_TS = `const { task } = require(${JSON.stringify(DIST_INDEX)});
 exports.square = task('ts.square', (n: number): { value: number } => ({ value: n * n }));
 `;
 
-test('.ts task modules of a CommonJS package (no "type": "module"), with import/export or require/exports, load', {
+test('CommonJS TypeScript task modules load: .ts in a package without "type": "module" (import/export or require/exports), and .cts', {
   timeout: 240_000,
 }, async (t) => {
   ensureBuilt();
   // As `npm init` leaves a package.json: no "type", so a .ts file is CommonJS to Node and tsx.
-  const files = { 'main.mjs': MAIN, 'tasks.ts': ERASABLE, 'commonjs.ts': COMMONJS_TS };
+  const files = { 'main.mjs': MAIN, 'tasks.ts': ERASABLE, 'commonjs.ts': COMMONJS_TS, 'commonjs.cts': COMMONJS_TS };
   const dir = await project(t, files, { name: 'celeriac-cjs-test', private: true });
   assert.deepEqual(await runTask(dir, 'tasks.ts', 'ts.greet', ['ada', 'hi']), { text: 'hi ada', tsx: !nodeStripsTypes });
   assert.deepEqual(await runTask(dir, 'commonjs.ts', 'ts.square', ['7']), { value: 49 });
+  assert.deepEqual(await runTask(dir, 'commonjs.cts', 'ts.square', ['8']), { value: 64 });
 });
 
 const hasRegisterHooks = typeof (module as { registerHooks?: unknown }).registerHooks === 'function';

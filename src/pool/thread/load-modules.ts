@@ -60,9 +60,10 @@ function needsTransform(file: string, err: unknown): boolean {
 async function importModule(file: string): Promise<unknown> {
   const url = pathToFileURL(file).href;
   if (tsxFallback && !tsxRegistered && !NODE_STRIPS_TYPES && TS_LISTED) await registerTsx();
-  if (!NODE_STRIPS_TYPES && !tsxCommonJs && /\.tsx?$/.test(file) && inCommonJsPackage(file)) {
-    (await import('tsx/cjs/api')).register();
+  if (!NODE_STRIPS_TYPES && (/\.cts$/.test(file) || (/\.tsx?$/.test(file) && inCommonJsPackage(file)))) {
+    if (!tsxCommonJs) (await import('tsx/cjs/api')).register();
     tsxCommonJs = true;
+    return createRequire(file)(file);
   }
   try {
     return await import(url);
@@ -78,7 +79,9 @@ async function importModule(file: string): Promise<unknown> {
  * "module" (or there is none). Where Node does not strip types (Node 20), tsx's ES module
  * hooks hand such a .ts file to Node's CommonJS loader, which reads it as JavaScript: a
  * type fails to parse, and import/export makes Node load it as an ES module from within
- * its own import (ERR_REQUIRE_CYCLE_MODULE). tsx's CommonJS hooks load it as `tsx` does
+ * its own import (ERR_REQUIRE_CYCLE_MODULE); and a CommonJS module imported through the
+ * hooks cannot require() an ES module (celeriac). So a CommonJS TypeScript module (.cts,
+ * or .ts in such a package) is required, through tsx's CommonJS hooks, as `tsx` loads it
  * in the host; they load esbuild into this thread, which only such a module pays for.
  */
 function inCommonJsPackage(file: string): boolean {
