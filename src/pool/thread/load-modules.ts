@@ -53,9 +53,10 @@ function needsTransform(file: string, err: unknown): boolean {
 }
 
 /**
- * Import one module. Where Node stripped the types and that was not enough, register tsx
- * and import it again: a load that failed to parse or resolve evaluated nothing, and Node
- * does not keep such a failure, so the second import starts afresh.
+ * Import one module (on Node 20, require a CommonJS TypeScript one: see inCommonJsPackage).
+ * Where Node stripped the types and that was not enough, register tsx and import it again:
+ * a load that failed to parse or resolve evaluated nothing, and Node does not keep such a
+ * failure, so the second import starts afresh.
  */
 async function importModule(file: string): Promise<unknown> {
   const url = pathToFileURL(file).href;
