@@ -5,7 +5,7 @@
 // compile cache lives only in a private directory of this user's.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { lstat, mkdir, readdir, symlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import module from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -85,6 +85,17 @@ test('CommonJS TypeScript task modules load: .ts in a package without "type": "m
   assert.deepEqual(await runTask(dir, 'tasks.ts', 'ts.greet', ['ada', 'hi']), { text: 'hi ada', tsx: !nodeStripsTypes });
   assert.deepEqual(await runTask(dir, 'commonjs.ts', 'ts.square', ['7']), { value: 49 });
   assert.deepEqual(await runTask(dir, 'commonjs.cts', 'ts.square', ['8']), { value: 64 });
+  // A link from an ES package's folder loads as its target does: by the real file's package.
+  await mkdir(join(dir, 'esm'));
+  await writeFile(join(dir, 'esm', 'package.json'), JSON.stringify({ type: 'module' }));
+  await symlink(join(dir, 'tasks.ts'), join(dir, 'esm', 'linked.ts'));
+  assert.deepEqual(await runTask(dir, 'esm/linked.ts', 'ts.greet', ['bo']), { text: 'hello bo', tsx: !nodeStripsTypes });
+  // A failure while loading one names the module's own line, not a frame of the loader's.
+  await writeFile(join(dir, 'broken.cts'), `${COMMONJS_TS}const missing: unknown = require('no-such-package-celeriac');\n`);
+  await assert.rejects(runTask(dir, 'broken.cts', 'ts.square', ['2']), (err: Error & { stderr?: string }) => {
+    assert.match(err.stderr ?? '', /broken\.cts:3:\d+ failed to import: Error: Cannot find module 'no-such-package-celeriac'/);
+    return true;
+  });
 });
 
 const hasRegisterHooks = typeof (module as { registerHooks?: unknown }).registerHooks === 'function';

@@ -1,6 +1,6 @@
 // Inside a worker thread: import the task modules and the modules plugins declare,
 // and build the registry. Plugin code (taskImports()) runs here too, never in the host.
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { DEFAULT_QUEUE } from '../../queues.js';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -61,17 +61,25 @@ function needsTransform(file: string, err: unknown): boolean {
 async function importModule(file: string): Promise<unknown> {
   const url = pathToFileURL(file).href;
   if (tsxFallback && !tsxRegistered && !NODE_STRIPS_TYPES && TS_LISTED) await registerTsx();
-  if (!NODE_STRIPS_TYPES && (/\.cts$/.test(file) || (/\.tsx?$/.test(file) && inCommonJsPackage(file)))) {
-    if (!tsxCommonJs) (await import('tsx/cjs/api')).register();
-    tsxCommonJs = true;
-    return createRequire(file)(file);
-  }
+  // The frames of tsx's hooks and register-tsx.ts come before a module's own: keep enough
+  // of them for the module's line to be in the stack of an error it raises while loading.
+  const stackLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = Math.max(stackLimit, 50);
   try {
-    return await import(url);
-  } catch (err) {
-    if (!tsxFallback || tsxRegistered || !needsTransform(file, err)) throw err;
-    await registerTsx();
-    return await import(url);
+    if (!NODE_STRIPS_TYPES && (/\.cts$/.test(file) || (/\.tsx?$/.test(file) && inCommonJsPackage(file)))) {
+      if (!tsxCommonJs) (await import('tsx/cjs/api')).register();
+      tsxCommonJs = true;
+      return createRequire(file)(file);
+    }
+    try {
+      return await import(url);
+    } catch (err) {
+      if (!tsxFallback || tsxRegistered || !needsTransform(file, err)) throw err;
+      await registerTsx();
+      return await import(url);
+    }
+  } finally {
+    Error.stackTraceLimit = stackLimit;
   }
 }
 
@@ -86,7 +94,14 @@ async function importModule(file: string): Promise<unknown> {
  * in the host; they load esbuild into this thread, which only such a module pays for.
  */
 function inCommonJsPackage(file: string): boolean {
-  for (let dir = dirname(file); ; dir = dirname(dir)) {
+  // Node and tsx go by the file's real path (a linked module belongs to its target's package).
+  let real = file;
+  try {
+    real = realpathSync(file);
+  } catch {
+    // the import reports a missing file
+  }
+  for (let dir = dirname(real); ; dir = dirname(dir)) {
     let text: string | undefined;
     try {
       text = readFileSync(join(dir, 'package.json'), 'utf8');
