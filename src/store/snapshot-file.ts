@@ -166,7 +166,8 @@ export class SnapshotFile implements Adapter<Snapshot> {
     // keeps its number; a finished record no longer changes (an add of its id replaces it,
     // a forget or an expiry drops it from the table). Rows and finished jobs are framed
     // later, a batch between awaits, so that a large snapshot does not hold the event loop.
-    const made: MadeLines = { lines: new SnapshotLines(), bufs: [], starts: [], ends: [] };
+    const made: MadeLines = { bufs: [], starts: [], ends: [] };
+    const framer = new SnapshotLines();
     for (let g = 0; g < ordered.length - 1; g++) {
       const group = ordered[g]!;
       for (let i = 0; i < group.length; i++) {
@@ -174,10 +175,10 @@ export class SnapshotFile implements Adapter<Snapshot> {
         if (typeof job === 'number') continue;
         // Only a finished job's args are ever left on disk.
         if (typeof job.args !== 'string') throw new Error(`job ${job.id} is ${job.state} but its args are on disk`);
-        made.lines.job(job, false);
-        made.bufs.push(made.lines.lineBuf);
-        made.starts.push(made.lines.lineStart);
-        group[i] = -made.ends.push(made.lines.lineEnd);
+        framer.job(job, false);
+        made.bufs.push(framer.lineBuf);
+        made.starts.push(framer.lineStart);
+        group[i] = -made.ends.push(framer.lineEnd);
       }
     }
     const waiting = ordered.slice(0, -1) as number[][];
@@ -291,9 +292,8 @@ interface Body {
   leave: boolean;
 }
 
-/** Lines framed at a snapshot's cut, to be copied into their place later: line k is `bufs[k]` from `starts[k]` to `ends[k]`. */
+/** Lines framed at a snapshot's cut, to be copied into their place later: line k is `bufs[k]` from `starts[k]` to `ends[k]` (the views keep their chunks). */
 interface MadeLines {
-  lines: SnapshotLines;
   bufs: Buffer[];
   starts: number[];
   ends: number[];
