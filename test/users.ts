@@ -3,7 +3,9 @@
 // CELERIAC_REQUIRE_ROOT_TESTS=1 (set by .ci/run, which runs as root) it fails instead, so
 // that CI cannot pass these tests by skipping them.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 
@@ -42,9 +44,38 @@ export function reachableBy(t: TestContext, uid: number, gid: number): boolean {
 export function otherUser(t: TestContext): OtherUser {
   const name = `cel-t${randomBytes(5).toString('hex')}`;
   execFileSync('useradd', ['--no-create-home', '--user-group', '--shell', '/usr/sbin/nologin', name], { stdio: 'pipe' });
-  t.after(() => {
+  const id = (flag: string) => Number(execFileSync('id', [flag, name], { encoding: 'utf8' }).trim());
+  const user = { name, uid: id('-u'), gid: id('-g') };
+  // userdel refuses while a process of the user lives, and a process killed a moment ago
+  // stays until its parent (this process) reaps it: kill them all, then wait for them to go.
+  t.after(async () => {
+    for (let round = 0; round < 100; round++) {
+      const left = processesOf(user.uid);
+      if (left.length === 0) break;
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
+      await sleep(100);
+    }
     execFileSync('userdel', [name], { stdio: 'pipe' });
   });
-  const id = (flag: string) => Number(execFileSync('id', [flag, name], { encoding: 'utf8' }).trim());
-  return { name, uid: id('-u'), gid: id('-g') };
+  return user;
+}
+
+/** The pids of the processes whose real uid is `uid`, read from /proc. */
+function processesOf(uid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${entry}/status`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid) pids.push(Number(entry));
+  }
+  return pids;
 }
